@@ -1,0 +1,88 @@
+// A real redis-server for tests: started on a free port in a temporary
+// directory, so a test may stop and restart it without touching anyone else's.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { once } from "node:events";
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  dir: string;
+  /** Stops the server (SIGTERM, so AOF is flushed) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and directory, replaying its AOF. */
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  destroy(): Promise<void>;
+}
+
+export async function startRedisServer(options: { appendonly?: boolean } = {}): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), "edgeq-redis-"));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const args = [
+      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+      "--save", "", "--appendonly", options.appendonly ? "yes" : "no",
+      "--appendfsync", "always", "--daemonize", "no", "--logfile", "",
+    ];
+    const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+    child = proc;
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Ready to accept connections")) {
+          proc.stdout!.off("data", onData);
+          proc.stdout!.resume();
+          resolve();
+        }
+      };
+      proc.stdout!.on("data", onData);
+      proc.stderr!.resume();
+      proc.once("error", reject);
+      proc.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+    });
+  };
+
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = once(proc, "exit");
+    proc.kill("SIGTERM");
+    await exited;
+  };
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    start,
+    stop,
+    destroy: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A key prefix no other test file shares, for tests against the shared server. */
+export function uniquePrefix(label: string): string {
+  return `edgeq-test-${label}-${Math.random().toString(36).slice(2, 8)}`;
+}
