@@ -17,9 +17,3 @@ export async function setup(project: TestProject) {
 export async function teardown() {
   await server?.destroy();
 }
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}

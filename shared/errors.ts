@@ -1,0 +1,54 @@
+// Errors the producer API throws. Each says what is wrong in words a person
+// can act on; the edge maps them to problem+json responses by `status`.
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. "options.retry.max". */
+  field: string;
+  message: string;
+}
+
+export class EdgeqError extends Error {
+  /** The HTTP status the edge answers with. */
+  readonly status: number = 500;
+  override name = "EdgeqError";
+}
+
+export class ValidationError extends EdgeqError {
+  override readonly status = 400;
+  override name = "ValidationError";
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join("; "));
+  }
+}
+
+export class PayloadTooLargeError extends EdgeqError {
+  override readonly status = 413;
+  override name = "PayloadTooLargeError";
+}
+
+export class JobNotFoundError extends EdgeqError {
+  override readonly status = 404;
+  override name = "JobNotFoundError";
+  constructor(readonly jobId: string) {
+    super(`no job with id "${jobId}"`);
+  }
+}
+
+/** The job exists but its status does not allow what was asked. */
+export class JobStateError extends EdgeqError {
+  override readonly status = 409;
+  override name = "JobStateError";
+  constructor(readonly jobId: string, readonly jobStatus: string, action: string) {
+    super(`job "${jobId}" is ${jobStatus} and cannot be ${action}`);
+  }
+}
+
+
+/** An Idempotency-Key reused with a different request. */
+export class IdempotencyConflictError extends EdgeqError {
+  override readonly status = 422;
+  override name = "IdempotencyConflictError";
+  constructor(readonly key: string) {
+    super(`Idempotency-Key "${key}" was already used with a different request`);
+  }
+}

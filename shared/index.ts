@@ -1,0 +1,24 @@
+// The public producer API: import it in a Worker, a Node service or a script.
+export { Queue, describeQueues } from "./queue.ts";
+export type { QueueOptions, JobRequest, Idempotency, Submitted, StatusCounts, QueueInfo, WorkerInfo } from "./queue.ts";
+export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
+export {
+  enqueueRequestSchema,
+  jobOptionsSchema,
+  queueNameSchema,
+  jobIdSchema,
+  taskNameSchema,
+  DEFAULTS,
+} from "./job.ts";
+export { STATUSES, TERMINAL_STATUSES, isTerminal, type JobStatus } from "./status.ts";
+export {
+  EdgeqError,
+  ValidationError,
+  PayloadTooLargeError,
+  JobNotFoundError,
+  JobStateError,
+  IdempotencyConflictError,
+} from "./errors.ts";
+export type { FieldIssue } from "./errors.ts";
+export { Keys, DEFAULT_PREFIX } from "./keys.ts";
+export type { RedisClient } from "./redis.ts";

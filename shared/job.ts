@@ -1,0 +1,247 @@
+// The job: its schema, its validation, and how it is stored in a Redis hash.
+// A job is data, never code: a task name the worker has registered, and JSON
+// arguments.
+import { z } from "zod";
+import { ValidationError, type FieldIssue } from "./errors.ts";
+import type { JobStatus } from "./status.ts";
+
+export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const TASK_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export const DEFAULTS = {
+  timeoutMs: 180_000,
+  resultTtlSec: 500,
+  failureTtlSec: 365 * 24 * 3600,
+  maxArgsBytes: 512 * 1024,
+} as const;
+
+const DAY_MS = 24 * 3600 * 1000;
+const YEAR_SEC = 365 * 24 * 3600;
+
+export const queueNameSchema = z
+  .string()
+  .regex(QUEUE_NAME, "must be 1-64 characters of letters, digits, '_', '.' or '-'");
+export const jobIdSchema = z
+  .string()
+  .regex(JOB_ID, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
+export const taskNameSchema = z
+  .string()
+  .regex(TASK_NAME, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
+
+export const retrySchema = z.strictObject({
+  max: z.number().int().min(0).max(100).describe("retries after the first attempt"),
+  backoff: z
+    .strictObject({
+      type: z.enum(["fixed", "exponential"]),
+      delayMs: z.number().int().min(0).max(DAY_MS),
+    })
+    .optional(),
+});
+
+export const jobOptionsSchema = z
+  .strictObject({
+    id: jobIdSchema.optional().describe("client-chosen id; enqueuing the same id again returns the existing job"),
+    timeoutMs: z.number().int().min(1).max(DAY_MS).optional(),
+    resultTtlSec: z.number().int().min(1).max(YEAR_SEC).optional(),
+    failureTtlSec: z.number().int().min(1).max(10 * YEAR_SEC).optional(),
+    ttlSec: z.number().int().min(1).max(YEAR_SEC).optional().describe("max time waiting in the queue"),
+    retry: retrySchema.optional(),
+    runAt: z
+      .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
+      .optional()
+      .describe("epoch ms or an ISO 8601 date-time"),
+    delayMs: z.number().int().min(0).max(YEAR_SEC * 1000).optional(),
+    dependsOn: z.array(jobIdSchema).max(100).optional(),
+    atFront: z.boolean().optional(),
+    callbackUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    meta: z.record(z.string().max(128), z.json()).optional(),
+  })
+  .refine((o) => o.runAt === undefined || o.delayMs === undefined, {
+    message: "give runAt or delayMs, not both",
+    path: ["delayMs"],
+  });
+
+export type JobOptions = Omit<z.input<typeof jobOptionsSchema>, "runAt"> & { runAt?: number | string | Date };
+export type JsonValue = z.infer<ReturnType<typeof z.json>>;
+
+/** The body of `POST /v1/queues/:queue/jobs`, and one entry of a batch. */
+export const enqueueRequestSchema = z.strictObject({
+  task: taskNameSchema,
+  args: z.json().optional(),
+  options: jobOptionsSchema.optional(),
+});
+export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
+
+export interface JobError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** What producers see of a job. */
+export interface JobView {
+  id: string;
+  queue: string;
+  task: string;
+  status: JobStatus;
+  args: JsonValue;
+  meta: Record<string, JsonValue>;
+  result: JsonValue | null;
+  error: JobError | null;
+  attempts: number;
+  createdAt: number;
+  enqueuedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** The whole stored job: the view plus the options a worker needs. */
+export interface Job extends JobView {
+  timeoutMs: number;
+  resultTtlSec: number;
+  failureTtlSec: number;
+  ttlSec: number | null;
+  retry: z.infer<typeof retrySchema> | null;
+  runAt: number | null;
+  dependsOn: string[];
+  atFront: boolean;
+  callbackUrl: string | null;
+  workerName: string | null;
+  stopRequested: boolean;
+}
+
+export function issuesOf(error: z.ZodError, root = ""): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: [root, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+/** Parses with a schema, or throws a ValidationError naming every bad field. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, root = ""): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, root));
+  return parsed.data;
+}
+
+export function byteLength(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
+}
+
+/** A job ready to be written: its id, queue and the flat hash fields. */
+export interface NewJob {
+  id: string;
+  queue: string;
+  fields: string[];
+  runAt?: number;
+  atFront?: boolean;
+  dependsOn?: string[];
+}
+
+/**
+ * Validates one job and lays it out for the enqueue script. Throws
+ * ValidationError (naming the field) or PayloadTooLargeError; never writes.
+ */
+export function newJob(
+  queue: string,
+  task: string,
+  args: unknown,
+  options: JobOptions | undefined,
+  limits: { maxArgsBytes: number; now: number },
+): NewJob {
+  const { args: jsonArgs, options: opts } = parseOrThrow(newJobSchema, {
+    queue,
+    task,
+    args: args === undefined ? null : args,
+    options: normalizeRunAt(options ?? {}),
+  });
+  const argsText = JSON.stringify(jsonArgs);
+  if (byteLength(argsText) > limits.maxArgsBytes) {
+    throw new ValidationError([
+      { field: "args", message: `is ${byteLength(argsText)} bytes of JSON; the limit is ${limits.maxArgsBytes}` },
+    ]);
+  }
+  const id = opts.id ?? crypto.randomUUID();
+  const runAt =
+    opts.delayMs !== undefined ? limits.now + opts.delayMs : typeof opts.runAt === "string" ? Date.parse(opts.runAt) : opts.runAt;
+  const fields: Record<string, string | number | undefined> = {
+    id,
+    queue,
+    task,
+    args: argsText,
+    meta: JSON.stringify(opts.meta ?? {}),
+    createdAt: limits.now,
+    attempts: 0,
+    timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
+    resultTtlSec: opts.resultTtlSec ?? DEFAULTS.resultTtlSec,
+    failureTtlSec: opts.failureTtlSec ?? DEFAULTS.failureTtlSec,
+    ttlSec: opts.ttlSec,
+    retry: opts.retry && JSON.stringify(opts.retry),
+    dependsOn: opts.dependsOn && JSON.stringify(opts.dependsOn),
+    atFront: opts.atFront ? 1 : undefined,
+    callbackUrl: opts.callbackUrl,
+  };
+  return {
+    id,
+    queue,
+    fields: Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)])),
+    runAt,
+    atFront: opts.atFront,
+    dependsOn: opts.dependsOn,
+  };
+}
+
+// One schema for the whole job, so a refusal names every bad field at once.
+const newJobSchema = z.object({
+  queue: queueNameSchema,
+  task: taskNameSchema,
+  args: z.json(),
+  options: jobOptionsSchema,
+});
+
+function normalizeRunAt(options: JobOptions): unknown {
+  return options.runAt instanceof Date ? { ...options, runAt: options.runAt.getTime() } : options;
+}
+
+const num = (v: string | undefined) => (v === undefined || v === "" ? null : Number(v));
+const json = <T>(v: string | undefined, fallback: T): T => (v === undefined ? fallback : (JSON.parse(v) as T));
+
+/** Reads a job hash as the scripts return it (strings, or values already parsed by @upstash/redis). */
+export function jobFromHash(raw: Record<string, unknown>): Job {
+  const h: Record<string, string> = {};
+  // @upstash/redis may hand back nested values already parsed; undo that so
+  // every field reads the same from both clients.
+  for (const [k, v] of Object.entries(raw)) h[k] = typeof v === "string" ? v : JSON.stringify(v);
+  return {
+    id: h.id!,
+    queue: h.queue!,
+    task: h.task!,
+    status: h.status as JobStatus,
+    args: json(h.args, null),
+    meta: json(h.meta, {}),
+    result: json(h.result, null),
+    error: json(h.error, null),
+    attempts: num(h.attempts) ?? 0,
+    createdAt: num(h.createdAt)!,
+    enqueuedAt: num(h.enqueuedAt),
+    startedAt: num(h.startedAt),
+    endedAt: num(h.endedAt),
+    timeoutMs: num(h.timeoutMs) ?? DEFAULTS.timeoutMs,
+    resultTtlSec: num(h.resultTtlSec) ?? DEFAULTS.resultTtlSec,
+    failureTtlSec: num(h.failureTtlSec) ?? DEFAULTS.failureTtlSec,
+    ttlSec: num(h.ttlSec),
+    retry: json(h.retry, null),
+    runAt: num(h.runAt),
+    dependsOn: json(h.dependsOn, []),
+    atFront: h.atFront === "1",
+    callbackUrl: h.callbackUrl ?? null,
+    workerName: h.workerName ?? null,
+    stopRequested: h.stopRequested === "1",
+  };
+}
+
+export function viewOf(job: Job): JobView {
+  const { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt } = job;
+  return { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt };
+}

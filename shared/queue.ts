@@ -1,0 +1,234 @@
+// The producer API: the same in a Worker, a Node service or a script.
+import { IdempotencyConflictError, JobNotFoundError, JobStateError, ValidationError } from "./errors.ts";
+import {
+  DEFAULTS,
+  jobFromHash,
+  jobIdSchema,
+  newJob,
+  parseOrThrow,
+  queueNameSchema,
+  viewOf,
+  type JobOptions,
+  type JobView,
+  type NewJob,
+} from "./job.ts";
+import { DEFAULT_PREFIX, Keys } from "./keys.ts";
+import { scriptRunner, type RedisClient } from "./redis.ts";
+import type { ScriptRunner } from "./script.ts";
+import { cancel, enqueue, getJob, counts, requeue } from "./scripts/index.ts";
+import { isTerminal, type JobStatus } from "./status.ts";
+
+export interface QueueOptions {
+  /** An ioredis client (TCP) or an @upstash/redis client (REST). */
+  redis: RedisClient;
+  /** Key prefix of the deployment; keys are `{prefix}:…`. Default "edgeq". */
+  prefix?: string;
+  /** Largest accepted `args`, as bytes of JSON. Default 512 KiB. */
+  maxArgsBytes?: number;
+}
+
+export interface JobRequest {
+  task: string;
+  args?: unknown;
+  options?: JobOptions;
+}
+
+export interface Idempotency {
+  key: string;
+  /** A digest of the request; the same key with another fingerprint is refused. */
+  fingerprint: string;
+  ttlSec?: number;
+}
+
+export interface Submitted {
+  /** false when an existing job was returned (same id, or an idempotent replay). */
+  created: boolean;
+  job: JobView;
+}
+
+export type StatusCounts = Record<JobStatus, number>;
+
+export interface WorkerInfo {
+  name: string;
+  queues: string[];
+  state: string;
+  pid: number | null;
+  host: string | null;
+  heartbeat: number;
+  [field: string]: unknown;
+}
+
+export interface QueueInfo {
+  name: string;
+  counts: StatusCounts;
+  workers: WorkerInfo[];
+}
+
+const IDEMPOTENCY_TTL_SEC = 24 * 3600;
+
+export class Queue {
+  readonly name: string;
+  readonly keys: Keys;
+  readonly #redis: ScriptRunner;
+  readonly #maxArgsBytes: number;
+
+  constructor(name: string, options: QueueOptions) {
+    this.name = parseOrThrow(queueNameSchema, name, "queue");
+    this.keys = Keys.forPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.#redis = scriptRunner(options.redis);
+    this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
+  }
+
+  async enqueue(task: string, args?: unknown, options?: JobOptions): Promise<JobView> {
+    const [submitted] = await this.submit([{ task, args, options }]);
+    return submitted!.job;
+  }
+
+  /** Enqueues every job or none, in one round trip. */
+  async enqueueMany(jobs: JobRequest[]): Promise<JobView[]> {
+    return (await this.submit(jobs)).map((s) => s.job);
+  }
+
+  /**
+   * Enqueue with the detail the HTTP API needs: whether each job was created,
+   * and an optional idempotency key (it applies to a single job).
+   */
+  async submit(requests: JobRequest[], idempotency?: Idempotency): Promise<Submitted[]> {
+    if (requests.length === 0) throw new ValidationError([{ field: "jobs", message: "must hold at least one job" }]);
+    const now = Date.now();
+    const specs = requests.map((r, i) => {
+      try {
+        return newJob(this.name, r.task, r.args, r.options, { maxArgsBytes: this.#maxArgsBytes, now });
+      } catch (error) {
+        throw requests.length > 1 ? prefixIssues(error, `jobs.${i}`) : error;
+      }
+    });
+    rejectDuplicateIds(specs);
+    const payload = specs.map((spec) => ({
+      ...spec,
+      ...(idempotency && {
+        idempotencyKey: idempotency.key,
+        fingerprint: idempotency.fingerprint,
+        idempotencyTtlSec: idempotency.ttlSec ?? IDEMPOTENCY_TTL_SEC,
+      }),
+    }));
+    const reply = (await enqueue.run(this.#redis, this.keys, [now, JSON.stringify(payload)])) as {
+      jobs?: { created: boolean; job: Record<string, unknown> }[];
+      error?: string;
+      id?: string;
+    };
+    if (reply.error === "idempotency_conflict") throw new IdempotencyConflictError(reply.id!);
+    if (reply.error === "dependency_not_found") {
+      throw new ValidationError([{ field: "options.dependsOn", message: `no job with id "${reply.id}"` }]);
+    }
+    return asArray(reply.jobs).map((j) => ({ created: j.created, job: viewOf(jobFromHash(j.job)) }));
+  }
+
+  /** The job, or null when there is none (never enqueued, or its TTL ran out). */
+  async getJob(id: string): Promise<JobView | null> {
+    parseOrThrow(jobIdSchema, id, "id");
+    const reply = (await getJob.run(this.#redis, this.keys, [id])) as { job?: Record<string, unknown> };
+    return reply.job ? viewOf(jobFromHash(reply.job)) : null;
+  }
+
+  /**
+   * Waits until the job is terminal (finished, failed, stopped, canceled) and
+   * returns it; after `timeoutMs`, returns its latest state instead. Polls
+   * with backoff, since REST clients cannot block.
+   */
+  async waitFor(id: string, options: { timeoutMs?: number; pollMs?: number; maxPollMs?: number } = {}): Promise<JobView> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    let pause = options.pollMs ?? 5;
+    for (;;) {
+      const job = await this.getJob(id);
+      if (!job) throw new JobNotFoundError(id);
+      const left = deadline - Date.now();
+      if (isTerminal(job.status) || left <= 0) return job;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      pause = Math.min(pause * 1.5, options.maxPollMs ?? 500);
+    }
+  }
+
+  async counts(): Promise<StatusCounts> {
+    return (await this.info()).counts;
+  }
+
+  /** Counts per status and the live workers listening on this queue. */
+  async info(): Promise<QueueInfo> {
+    const [info] = await describeQueues(this.#redis, this.keys, [this.name]);
+    return info!;
+  }
+
+  /**
+   * Cancels a job that has not started (queued, scheduled, deferred); for a
+   * started job, asks its worker to stop it. Returns the job afterwards.
+   */
+  async cancel(id: string): Promise<JobView> {
+    parseOrThrow(jobIdSchema, id, "id");
+    const reply = (await cancel.run(this.#redis, this.keys, [Date.now(), id])) as { error?: string; status?: JobStatus };
+    if (reply.error) throw new JobNotFoundError(id);
+    if (reply.status !== "canceled" && reply.status !== "started") throw new JobStateError(id, reply.status!, "canceled");
+    return (await this.getJob(id))!;
+  }
+
+  /** Puts a failed, stopped or canceled job back in its queue, as new. */
+  async requeue(id: string): Promise<JobView> {
+    parseOrThrow(jobIdSchema, id, "id");
+    const reply = (await requeue.run(this.#redis, this.keys, [Date.now(), id, ""])) as {
+      error?: string;
+      status?: JobStatus;
+      before?: JobStatus;
+    };
+    if (reply.error) throw new JobNotFoundError(id);
+    if (reply.status !== "queued") throw new JobStateError(id, reply.status!, "requeued");
+    return (await this.getJob(id))!;
+  }
+}
+
+/** Counts and workers for the given queues, or for every known queue. */
+export async function describeQueues(redis: RedisClient | ScriptRunner, keys: Keys, names: string[] = []): Promise<QueueInfo[]> {
+  const runner = "defineCommand" in redis ? scriptRunner(redis) : (redis as ScriptRunner);
+  const reply = (await counts.run(runner, keys, [Date.now(), ...names])) as {
+    queues: Record<string, { counts: StatusCounts; workers: Record<string, string>[] | object }>;
+  };
+  return Object.entries(reply.queues ?? {})
+    .map(([name, q]) => ({
+      name,
+      counts: q.counts,
+      workers: asArray(q.workers as Record<string, string>[]).map(workerInfo),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function workerInfo(w: Record<string, unknown>): WorkerInfo {
+  const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
+  return {
+    ...w,
+    name: String(w.name),
+    queues: String(w.queues ?? "").split(",").filter(Boolean),
+    state: String(w.state ?? "unknown"),
+    pid: w.pid === undefined ? null : Number(w.pid),
+    host: text(w.host),
+    heartbeat: Number(w.heartbeat),
+  };
+}
+
+/** Lua's cjson writes an empty array as `{}`. */
+export function asArray<T>(value: T[] | object | undefined): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function rejectDuplicateIds(specs: NewJob[]): void {
+  const seen = new Set<string>();
+  specs.forEach((spec, i) => {
+    if (seen.has(spec.id)) {
+      throw new ValidationError([{ field: `jobs.${i}.options.id`, message: `"${spec.id}" appears twice in the batch` }]);
+    }
+    seen.add(spec.id);
+  });
+}
+
+function prefixIssues(error: unknown, prefix: string): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  return new ValidationError(error.issues.map((i) => ({ ...i, field: `${prefix}.${i.field}` })));
+}

@@ -1,0 +1,36 @@
+import { Script } from "../script.ts";
+
+export const cancel = new Script("cancel", `
+-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
+-- canceled too); for a started job, marks a stop request that its worker
+-- picks up with its next lease renewal.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] job id
+-- Returns { status = status after the call, before = status before } or
+-- { error = 'not_found' }
+local now = tonumber(ARGV[2])
+local id = ARGV[3]
+local key = K.job(id)
+local status = redis.call('HGET', key, 'status')
+if not status then return cjson.encode({ error = 'not_found' }) end
+local queue = redis.call('HGET', key, 'queue')
+
+if status == 'started' then
+  redis.call('HSET', key, 'stopRequested', '1')
+  return cjson.encode({ status = 'started', before = status })
+end
+if status == 'queued' then
+  redis.call('LREM', K.queue(queue), 1, id)
+elseif status == 'scheduled' or status == 'deferred' then
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('DEL', K.dependencies(id))
+else
+  return cjson.encode({ status = status, before = status })
+end
+local err = cjson.encode({ name = 'JobCanceledError', message = 'canceled before it started' })
+to_terminal(id, queue, 'canceled', now, { 'error', err })
+cancel_dependents(id, now)
+return cjson.encode({ status = 'canceled', before = status })
+`);

@@ -1,0 +1,79 @@
+import { Script } from "../script.ts";
+
+export const enqueue = new Script("enqueue", `
+-- enqueue: creates one job or a batch, atomically: all of them or none.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
+--         dependsOn?, idempotencyKey?, fingerprint?, idempotencyTtlSec? }
+-- Returns { jobs = [ { created, job } ] }, or { error = 'dependency_not_found' |
+-- 'idempotency_conflict', id } having written nothing.
+local now = tonumber(ARGV[2])
+local specs = cjson.decode(ARGV[3])
+
+-- First pass: refuse the whole batch before writing anything.
+for _, spec in ipairs(specs) do
+  if spec.idempotencyKey then
+    local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
+    if existing and existing ~= spec.fingerprint then
+      return cjson.encode({ error = 'idempotency_conflict', id = spec.idempotencyKey })
+    end
+  end
+  for _, dep in ipairs(spec.dependsOn or {}) do
+    if redis.call('EXISTS', K.job(dep)) == 0 then
+      return cjson.encode({ error = 'dependency_not_found', id = dep })
+    end
+  end
+end
+
+local out = {}
+for _, spec in ipairs(specs) do
+  local id = spec.id
+  local replay = nil
+  if spec.idempotencyKey then
+    replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
+  end
+  if replay and redis.call('EXISTS', K.job(replay)) == 1 then
+    table.insert(out, { created = false, job = job_table(replay) })
+  elseif redis.call('EXISTS', K.job(id)) == 1 then
+    -- a client-chosen id names one job: enqueuing it again is a no-op
+    table.insert(out, { created = false, job = job_table(id) })
+  else
+    local queue = spec.queue
+    redis.call('HSET', K.job(id), unpack(spec.fields))
+    redis.call('SADD', K.queues(), queue)
+    if spec.idempotencyKey then
+      local key = K.idempotency(queue, spec.idempotencyKey)
+      redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
+      redis.call('EXPIRE', key, spec.idempotencyTtlSec)
+    end
+    local waiting = 0
+    for _, dep in ipairs(spec.dependsOn or {}) do
+      local status = job_get(dep, 'status')
+      if status == 'failed' or status == 'stopped' or status == 'canceled' then
+        waiting = -1
+        break
+      elseif status ~= 'finished' then
+        redis.call('SADD', K.dependencies(id), dep)
+        redis.call('SADD', K.dependents(dep), id)
+        waiting = waiting + 1
+      end
+    end
+    if waiting < 0 then
+      redis.call('DEL', K.dependencies(id))
+      local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
+      to_terminal(id, queue, 'canceled', now, { 'error', err })
+    elseif waiting > 0 then
+      redis.call('HSET', K.job(id), 'status', 'deferred')
+      redis.call('ZADD', K.registry('deferred', queue), now, id)
+    elseif spec.runAt and tonumber(spec.runAt) > now then
+      schedule(id, queue, spec.runAt)
+    else
+      push_waiting(id, queue, now, spec.atFront)
+    end
+    table.insert(out, { created = true, job = job_table(id) })
+  end
+end
+return cjson.encode({ jobs = out })
+`);

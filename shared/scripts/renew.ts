@@ -1,0 +1,42 @@
+import { Script } from "../script.ts";
+
+export const renew = new Script("renew", `
+-- renew: extends the leases of a worker's running jobs and records its
+-- heartbeat, in one round trip however many jobs it runs.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] lease, ms
+-- ARGV[4] worker name
+-- ARGV[5] worker state, JSON object of string fields (queues, pid, host, state, …)
+-- ARGV[6] how long the worker entry lives without another heartbeat, ms
+-- ARGV[7..] ids of the jobs the worker is running
+-- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds] }
+local now = tonumber(ARGV[2])
+local lease = tonumber(ARGV[3])
+local worker = ARGV[4]
+local ttl = tonumber(ARGV[6])
+local stop, lost = {}, {}
+
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local queue = owned_job(id, worker)
+  if queue then
+    redis.call('ZADD', K.registry('started', queue), 'XX', now + lease, id)
+    if job_get(id, 'stopRequested') == '1' then table.insert(stop, id) end
+  else
+    table.insert(lost, id)
+  end
+end
+
+local state = cjson.decode(ARGV[5])
+local fields = { 'heartbeat', now }
+for field, value in pairs(state) do
+  table.insert(fields, field)
+  table.insert(fields, value)
+end
+redis.call('HSET', K.worker(worker), unpack(fields))
+redis.call('PEXPIRE', K.worker(worker), ttl)
+redis.call('ZADD', K.workers(), now + ttl, worker)
+return cjson.encode({ stop = stop, lost = lost })
+`);
