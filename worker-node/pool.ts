@@ -1,0 +1,172 @@
+// Horses, kept ready: the task module is compiled once (with the horse's own
+// code, into one plain-JavaScript file), and spare horses are forked ahead of
+// time so that a job never waits for Node to boot.
+import { fork, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import type { Logger } from "pino";
+import type { Job } from "../shared/index.ts";
+import type { FromHorse, ToHorse } from "./horse.ts";
+import type { Outcome } from "./task.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+// Inside the project's node_modules, so the horse resolves the packages it
+// keeps external (pino) exactly as the worker does.
+const CACHE_DIR = resolve(HERE, "../node_modules/.cache/edgeq");
+
+/** Bundles the horse with the task module; returns the path of the .mjs file. */
+export async function compileHorse(tasksPath: string): Promise<string> {
+  const entry = [
+    `import * as tasks from ${JSON.stringify(resolve(tasksPath))};`,
+    `import { serveJobs } from ${JSON.stringify(resolve(HERE, "horse.ts"))};`,
+    `serveJobs(tasks);`,
+  ].join("\n");
+  const output = await build({
+    stdin: { contents: entry, resolveDir: process.cwd(), loader: "ts", sourcefile: "horse-entry.ts" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["pino"],
+    // bundled CommonJS dependencies call require(); give them a real one
+    banner: { js: `import { createRequire as __edgeqRequire } from "node:module"; const require = __edgeqRequire(import.meta.url);` },
+    write: false,
+    logLevel: "silent",
+  });
+  const code = output.outputFiles[0]!.contents;
+  const file = resolve(CACHE_DIR, `horse-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
+  await mkdir(CACHE_DIR, { recursive: true });
+  // write then rename, so a worker starting beside us never forks a half-written file
+  const partial = `${file}.${process.pid}.tmp`;
+  await writeFile(partial, code);
+  await rename(partial, file);
+  return file;
+}
+
+/** The worker's handle on one horse process. */
+export class Horse {
+  readonly process: ChildProcess;
+  /** Resolves once the task module is loaded; rejects if the horse dies first. */
+  readonly ready: Promise<void>;
+  served = 0;
+  #settle: ((outcome: Outcome) => void) | undefined;
+  #exit: string | undefined;
+  #stderrTail = "";
+
+  constructor(bundle: string) {
+    // execArgv: [] drops the TypeScript loader a tsx-run worker would pass on
+    this.process = fork(bundle, [], { execArgv: [], stdio: ["ignore", "inherit", "pipe", "ipc"] });
+    this.process.stderr!.on("data", (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
+    });
+    this.ready = new Promise((resolveReady, rejectReady) => {
+      this.process.on("message", (message: FromHorse) => {
+        if (message.type === "ready") resolveReady();
+        else if (message.type === "done") this.#deliver(message.outcome);
+      });
+      this.process.once("error", rejectReady);
+      // "close" comes after stderr has drained, so the tail names the cause
+      this.process.once("close", (code, signal) => {
+        this.#exit = this.#describeExit(code, signal);
+        rejectReady(new Error(this.#exit));
+        this.#deliver({ ok: false, retryable: true, error: { name: "HorseCrashedError", message: this.#exit } });
+      });
+    });
+    this.ready.catch(() => {});
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get alive(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /** Runs one job; resolves with its outcome, or a HorseCrashedError if the horse dies. */
+  run(job: Job): Promise<Outcome> {
+    this.served++;
+    return new Promise((resolveOutcome) => {
+      this.#settle = resolveOutcome;
+      this.process.send({ type: "run", job } satisfies ToHorse);
+    });
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after graceMs. */
+  terminate(graceMs: number): void {
+    if (!this.alive) return;
+    this.process.kill("SIGTERM");
+    const timer = setTimeout(() => this.process.kill("SIGKILL"), graceMs);
+    timer.unref();
+    this.process.once("close", () => clearTimeout(timer));
+  }
+
+  /** Lets an idle horse exit on its own. */
+  retire(): void {
+    if (this.process.connected) this.process.disconnect();
+  }
+
+  #deliver(outcome: Outcome): void {
+    const settle = this.#settle;
+    this.#settle = undefined;
+    settle?.(outcome);
+  }
+
+  #describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const oom = /heap out of memory/i.test(this.#stderrTail) ? " (out of memory)" : "";
+    const last = this.#stderrTail.trim().split("\n").pop();
+    return `the horse (pid ${this.process.pid}) ${how}${oom}${last ? `: ${last}` : ""}`;
+  }
+}
+
+/**
+ * Ready horses, `size` of them (the worker's concurrency), topped up as they
+ * are taken. A horse serves up to `maxJobs` jobs before it is retired.
+ */
+export class HorsePool {
+  #idle: Horse[] = [];
+  #closed = false;
+
+  constructor(
+    readonly bundle: string,
+    readonly size: number,
+    readonly maxJobs: number,
+    readonly logger: Logger,
+  ) {}
+
+  fill(): void {
+    while (!this.#closed && this.#idle.length < this.size) this.#idle.push(new Horse(this.bundle));
+  }
+
+  async take(): Promise<Horse> {
+    for (let tries = 1; ; tries++) {
+      const horse = this.#idle.shift() ?? new Horse(this.bundle);
+      this.fill();
+      try {
+        await horse.ready;
+        return horse;
+      } catch (error) {
+        this.logger.error({ err: error }, "a horse died while booting");
+        if (tries >= 3) throw error;
+      }
+    }
+  }
+
+  release(horse: Horse): void {
+    if (!this.#closed && horse.alive && horse.served < this.maxJobs && this.#idle.length < this.size) {
+      this.#idle.unshift(horse);
+    } else {
+      horse.retire();
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const horse of this.#idle.splice(0)) horse.retire();
+  }
+}

@@ -1,0 +1,449 @@
+// The worker: takes jobs from Redis and runs each in a horse (or inline),
+// holding a lease on every job it runs. Like rq's worker, it listens on its
+// queues in priority order; unlike rq's BLPOP, a job moves from its queue to
+// the started registry inside one script, so nothing is lost between pop and
+// start.
+//
+// Round trips: while busy, finishing a job and claiming the next is one
+// pipelined round trip. While idle, the worker blocks in Redis on its queues'
+// wake lists (BLMPOP) for as long as the next scheduled job allows, and sends
+// one heartbeat (with the fleet's maintenance pass) a minute.
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import { Keys, type Job, type JobError } from "../shared/index.ts";
+import { jobFromHash } from "../shared/job.ts";
+import { asArray } from "../shared/queue.ts";
+import { isNoScript, type Script } from "../shared/script.ts";
+import { claim, complete, fail, recover, renew, requeue } from "../shared/scripts/index.ts";
+import { compileHorse, HorsePool, type Horse } from "./pool.ts";
+import { runTask, tasksOf, type Outcome, type Task, type TaskModule } from "./task.ts";
+
+export interface WorkerOptions {
+  redisUrl: string;
+  queues: string[];
+  /** Path of the task module. */
+  tasks: string;
+  concurrency?: number;
+  isolation?: "process" | "inline";
+  /** Jobs a horse serves before it is replaced (1: a fresh process per job). */
+  horseMaxJobs?: number;
+  burst?: boolean;
+  prefix?: string;
+  name?: string;
+  logger: Logger;
+  /** How long a claim holds a job without renewal. */
+  leaseMs?: number;
+  /** Heartbeat interval while idle; the worker entry expires after 3 of them. */
+  heartbeatMs?: number;
+  /** How often the fleet runs the maintenance pass (under a lock). */
+  maintenanceMs?: number;
+  /** Time between SIGTERM and SIGKILL for a horse that must stop. */
+  killGraceMs?: number;
+  /** Longest a blocking wait lasts with nothing scheduled. */
+  idleBlockMs?: number;
+}
+
+interface Running {
+  job: Job;
+  horse?: Horse;
+  controller: AbortController;
+  timer: NodeJS.Timeout;
+  /** Why the worker ended the job early, if it did. */
+  interrupted?: "timeout" | "stop" | "lost" | "shutdown";
+}
+
+type Call = { script: Script; args: (string | number)[] };
+
+export class Worker {
+  readonly name: string;
+  readonly keys: Keys;
+  readonly #opts: Required<Omit<WorkerOptions, "name" | "prefix">>;
+  readonly #log: Logger;
+  readonly #redis: Redis;
+  readonly #blocker: Redis;
+  readonly #running = new Map<string, Running>();
+  #pool: HorsePool | undefined;
+  #inlineTasks: Map<string, Task> | undefined;
+  /** Slots with a claim in flight. */
+  #reserved = 0;
+  #blocking = false;
+  #nextDueAt: number | null = null;
+  #state: "starting" | "running" | "warm" | "cold" | "stopped" = "starting";
+  #counters = { processed: 0, failed: 0 };
+  #tickTimer: NodeJS.Timeout | undefined;
+  #tickDueAt = Infinity;
+  #lastMaintenance = 0;
+  #startedAt = Date.now();
+  #done!: () => void;
+  readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
+
+  constructor(options: WorkerOptions) {
+    this.#opts = {
+      concurrency: 1,
+      isolation: "process",
+      horseMaxJobs: 1,
+      burst: false,
+      leaseMs: 30_000,
+      heartbeatMs: 60_000,
+      maintenanceMs: 60_000,
+      killGraceMs: 5_000,
+      idleBlockMs: 300_000,
+      ...options,
+    };
+    this.name = options.name ?? `${hostname()}.${process.pid}.${randomBytes(3).toString("hex")}`;
+    this.keys = Keys.forPrefix(options.prefix);
+    this.#log = options.logger.child({ worker: this.name });
+    const redisOptions: RedisOptions = {
+      // hold commands while Redis is away instead of failing them: a result
+      // finished during an outage is reported when Redis is back
+      maxRetriesPerRequest: null,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+      connectionName: `edgeq:${this.name}`,
+    };
+    this.#redis = new Redis(options.redisUrl, redisOptions);
+    this.#blocker = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:wait` });
+    for (const client of [this.#redis, this.#blocker]) {
+      client.on("error", (error) => this.#log.warn({ err: error.message }, "redis connection error"));
+    }
+  }
+
+  /** Starts working; resolves once the worker has stopped. */
+  async run(): Promise<void> {
+    const { tasks, isolation, concurrency, horseMaxJobs } = this.#opts;
+    if (isolation === "inline") {
+      this.#inlineTasks = tasksOf((await import(tasks)) as TaskModule);
+    } else {
+      this.#pool = new HorsePool(await compileHorse(tasks), concurrency, horseMaxJobs, this.#log);
+      this.#pool.fill();
+      // fail fast when the task module cannot even load
+      this.#pool.release(await this.#pool.take());
+    }
+    if (this.#state !== "starting") {
+      // stopped while compiling: nothing was claimed yet
+      this.#maybeExit();
+      return this.#finished;
+    }
+    this.#state = "running";
+    this.#log.info({ queues: this.#opts.queues, concurrency, isolation, horseMaxJobs }, "worker started");
+    await this.#tick();
+    this.#fill();
+    await this.#finished;
+  }
+
+  /** First call: warm shutdown (finish running jobs). Second: cold (kill them, put them back). */
+  stop(): void {
+    if (this.#state === "running" || this.#state === "starting") {
+      this.#state = "warm";
+      this.#log.info({ running: this.#running.size }, "warm shutdown: finishing running jobs");
+      this.#blocker.disconnect();
+      this.#maybeExit();
+    } else if (this.#state === "warm") {
+      this.#state = "cold";
+      this.#log.warn({ running: this.#running.size }, "cold shutdown: stopping running jobs and putting them back");
+      for (const running of this.#running.values()) this.#interrupt(running, "shutdown");
+    }
+  }
+
+  get accepting(): boolean {
+    return this.#state === "running";
+  }
+
+  #free(): number {
+    return this.#opts.concurrency - this.#running.size - this.#reserved;
+  }
+
+  #claimCall(want: number): Call {
+    return { script: claim, args: [Date.now(), this.#opts.leaseMs, this.name, want, ...this.#opts.queues] };
+  }
+
+  /**
+   * Claims jobs for free slots; when there are none to claim, waits in Redis.
+   * After a wake-up it claims even with no free slot: the claim script
+   * passes the wake marker on to another worker while jobs remain.
+   */
+  async #fill(wokenUp = false): Promise<void> {
+    const want = this.accepting ? Math.max(0, this.#free()) : 0;
+    if (want === 0 && !wokenUp) return;
+    this.#reserved += want;
+    let reply: unknown;
+    try {
+      [reply] = await this.#pipeline([this.#claimCall(want)]);
+    } catch (error) {
+      this.#log.error({ err: error }, "claim failed");
+    } finally {
+      this.#reserved -= want;
+    }
+    this.#afterClaim(reply, want);
+  }
+
+  #afterClaim(reply: unknown, wanted: number): void {
+    if (!reply) {
+      if (wanted > 0) this.#wait();
+      return;
+    }
+    const { jobs, nextDueAt } = reply as { jobs: Record<string, string>[] | object; nextDueAt?: number };
+    this.#nextDueAt = nextDueAt ?? null;
+    const claimed = asArray(jobs as Record<string, string>[]).map(jobFromHash);
+    for (const job of claimed) void this.#start(job);
+    if (claimed.length < wanted) {
+      if (this.#opts.burst && this.#running.size === 0 && this.#nextDueAt === null) {
+        this.#log.info("burst: queues are empty, stopping");
+        this.stop();
+        return;
+      }
+      this.#wait();
+    }
+  }
+
+  /**
+   * Blocks on the wake lists until a job may be waiting, or the next
+   * scheduled job is due; then claims. One wait at a time.
+   */
+  async #wait(): Promise<void> {
+    if (this.#blocking || !this.accepting) return;
+    this.#blocking = true;
+    try {
+      const untilDue = this.#nextDueAt === null ? Infinity : this.#nextDueAt - Date.now();
+      const timeoutSec = Math.max(0.01, Math.min(untilDue, this.#opts.idleBlockMs) / 1000);
+      const wakeKeys = this.#opts.queues.map((q) => this.keys.wake(q));
+      await this.#blocker.blmpop(timeoutSec.toFixed(3), wakeKeys.length, ...wakeKeys, "LEFT");
+    } catch (error) {
+      if (!this.accepting) return;
+      this.#log.warn({ err: (error as Error).message }, "blocking wait failed; retrying");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      this.#blocking = false;
+    }
+    if (this.accepting) await this.#fill(true);
+  }
+
+  async #start(job: Job): Promise<void> {
+    const controller = new AbortController();
+    const running: Running = {
+      job,
+      controller,
+      timer: setTimeout(() => this.#interrupt(running, "timeout"), job.timeoutMs),
+    };
+    this.#running.set(job.id, running);
+    this.#scheduleTick();
+    const began = performance.now();
+    this.#log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
+    let outcome: Outcome;
+    if (this.#inlineTasks) {
+      outcome = await runInline(this.#inlineTasks, job, controller.signal, this.#log.child({ jobId: job.id }));
+    } else {
+      outcome = await this.#runInHorse(running);
+    }
+    clearTimeout(running.timer);
+    outcome = this.#explain(running, outcome);
+    const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
+    this.#log.info(
+      { jobId: job.id, task: job.task, queue: job.queue, durationMs, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error.message }) },
+      outcome.ok ? "job finished" : "job failed",
+    );
+    await this.#report(running, outcome);
+  }
+
+  async #runInHorse(running: Running): Promise<Outcome> {
+    let horse: Horse;
+    try {
+      horse = await this.#pool!.take();
+    } catch (error) {
+      return { ok: false, retryable: true, error: { name: "HorseCrashedError", message: (error as Error).message } };
+    }
+    running.horse = horse;
+    if (running.interrupted) horse.terminate(this.#opts.killGraceMs);
+    const outcome = await horse.run(running.job);
+    if (!running.interrupted) this.#pool!.release(horse);
+    return outcome;
+  }
+
+  /** Ends a running job early: its signal is aborted and its horse terminated. */
+  #interrupt(running: Running, why: NonNullable<Running["interrupted"]>): void {
+    if (running.interrupted && running.interrupted !== "timeout") return;
+    running.interrupted = why;
+    running.controller.abort(new Error(`job ${why}`));
+    running.horse?.terminate(why === "shutdown" ? 0 : this.#opts.killGraceMs);
+  }
+
+  /** Turns an interrupted job's outcome into what happened to it. */
+  #explain(running: Running, outcome: Outcome): Outcome {
+    const { interrupted, job } = running;
+    if (interrupted === "timeout") {
+      return {
+        ok: false,
+        retryable: true,
+        error: { name: "JobTimeoutError", message: `task "${job.task}" ran longer than its timeout of ${job.timeoutMs} ms` },
+      };
+    }
+    if (interrupted === "stop") {
+      return { ok: false, retryable: false, error: { name: "JobStoppedError", message: "stopped on request" } };
+    }
+    return outcome;
+  }
+
+  /** Reports a job's outcome and claims the next job, in one round trip. */
+  async #report(running: Running, outcome: Outcome): Promise<void> {
+    const { job } = running;
+    this.#running.delete(job.id);
+    const calls: Call[] = [];
+    const now = Date.now();
+    if (running.interrupted === "shutdown") {
+      calls.push({ script: requeue, args: [now, job.id, this.name] });
+    } else if (running.interrupted !== "lost") {
+      calls.push(
+        outcome.ok
+          ? { script: complete, args: [now, job.id, this.name, outcome.result] }
+          : { script: fail, args: [now, job.id, this.name, JSON.stringify(outcome.error), outcome.retryable ? "1" : "0"] },
+      );
+    }
+    if (outcome.ok) this.#counters.processed++;
+    else this.#counters.failed++;
+    const want = this.accepting ? this.#free() : 0;
+    if (want > 0) calls.push(this.#claimCall(want));
+    this.#reserved += want;
+    let replies: unknown[] = [];
+    try {
+      replies = await this.#pipeline(calls, 10);
+    } catch (error) {
+      // the lease runs out and recovery retries the job: nothing is lost
+      this.#log.error({ jobId: job.id, err: error }, "could not report a job's outcome");
+    } finally {
+      this.#reserved -= want;
+    }
+    const verdict = replies[0] as { ok?: boolean; status?: string } | undefined;
+    if (verdict && verdict.ok === false) {
+      this.#log.warn({ jobId: job.id, status: verdict.status }, "the job's lease was lost before its outcome was reported");
+    }
+    if (want > 0) this.#afterClaim(replies[calls.length - 1], want);
+    this.#maybeExit();
+  }
+
+  /**
+   * Runs scripts in one pipeline (one round trip), falling back to EVAL for
+   * any the server has not cached. Retries when Redis is unreachable.
+   */
+  async #pipeline(calls: Call[], attempts = 1): Promise<unknown[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const pipeline = this.#redis.pipeline();
+        for (const { script, args } of calls) {
+          const { keys, argv } = script.call(this.keys, args);
+          pipeline.evalsha(await script.sha(), keys.length, ...keys, ...argv);
+        }
+        const results = (await pipeline.exec()) ?? [];
+        const replies: unknown[] = [];
+        for (const [i, [error, reply]] of results.entries()) {
+          if (error && !isNoScript(error)) throw error;
+          const { script, args } = calls[i]!;
+          const { keys, argv } = script.call(this.keys, args);
+          replies.push(error ? await this.#redis.eval(script.source, keys.length, ...keys, ...argv) : reply);
+        }
+        return replies.map((r) => (typeof r === "string" ? JSON.parse(r) : r));
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
+      }
+    }
+  }
+
+  /** Busy: renew leases every third of a lease. Idle: one heartbeat per heartbeatMs. */
+  #scheduleTick(): void {
+    const interval = this.#running.size > 0 ? this.#opts.leaseMs / 3 : this.#opts.heartbeatMs;
+    const dueAt = Date.now() + interval;
+    if (this.#tickTimer && this.#tickDueAt <= dueAt) return;
+    clearTimeout(this.#tickTimer);
+    this.#tickDueAt = dueAt;
+    this.#tickTimer = setTimeout(() => void this.#tick(), interval);
+    this.#tickTimer.unref();
+  }
+
+  /** Heartbeat, lease renewal and (when due) the maintenance pass: one round trip. */
+  async #tick(): Promise<void> {
+    this.#tickTimer = undefined;
+    this.#tickDueAt = Infinity;
+    if (this.#state === "stopped") return;
+    const now = Date.now();
+    const ids = [...this.#running.keys()];
+    const calls: Call[] = [
+      {
+        script: renew,
+        args: [now, this.#opts.leaseMs, this.name, JSON.stringify(this.#stateFields()), this.#opts.heartbeatMs * 3, ...ids],
+      },
+    ];
+    const maintain = now - this.#lastMaintenance >= this.#opts.maintenanceMs;
+    if (maintain) calls.push({ script: recover, args: [now, this.#opts.maintenanceMs] });
+    try {
+      const [renewed, recovered] = (await this.#pipeline(calls)) as [
+        { stop: string[] | object; lost: string[] | object },
+        { ran: boolean; recovered: number; promoted: number } | undefined,
+      ];
+      if (maintain) this.#lastMaintenance = now;
+      if (recovered?.ran && (recovered.recovered > 0 || recovered.promoted > 0)) {
+        this.#log.info({ recovered: recovered.recovered, promoted: recovered.promoted }, "maintenance pass");
+      }
+      for (const id of asArray(renewed.stop as string[])) {
+        const running = this.#running.get(id);
+        if (running) this.#interrupt(running, "stop");
+      }
+      for (const id of asArray(renewed.lost as string[])) {
+        const running = this.#running.get(id);
+        if (running) {
+          this.#log.warn({ jobId: id }, "lease lost: another worker owns this job now; abandoning it");
+          this.#interrupt(running, "lost");
+        }
+      }
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "heartbeat failed");
+    }
+    this.#scheduleTick();
+  }
+
+  #stateFields(): Record<string, string> {
+    return {
+      name: this.name,
+      queues: this.#opts.queues.join(","),
+      pid: String(process.pid),
+      host: hostname(),
+      state: this.#state !== "running" ? this.#state : this.#running.size > 0 ? "busy" : "idle",
+      currentJobs: [...this.#running.keys()].join(","),
+      concurrency: String(this.#opts.concurrency),
+      isolation: this.#opts.isolation,
+      processed: String(this.#counters.processed),
+      failed: String(this.#counters.failed),
+      startedAt: String(this.#startedAt),
+    };
+  }
+
+  #maybeExit(): void {
+    if (this.accepting || this.#running.size > 0 || this.#state === "stopped") return;
+    this.#state = "stopped";
+    void this.#close();
+  }
+
+  async #close(): Promise<void> {
+    clearTimeout(this.#tickTimer);
+    this.#pool?.close();
+    try {
+      await this.#redis.multi().zrem(this.keys.workers(), this.name).del(this.keys.worker(this.name)).exec();
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "could not remove the worker entry");
+    }
+    this.#blocker.disconnect();
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    this.#log.info(this.#counters, "worker stopped");
+    this.#done();
+  }
+}
+
+/** Inline isolation (rq's SimpleWorker): the task runs in the worker's process. */
+async function runInline(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+  const aborted = new Promise<Outcome>((resolve) =>
+    signal.addEventListener("abort", () =>
+      resolve({ ok: false, retryable: true, error: { name: "AbortError", message: String(signal.reason) } as JobError }),
+    ),
+  );
+  return Promise.race([runTask(tasks, job, signal, logger), aborted]);
+}
