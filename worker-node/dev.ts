@@ -1,0 +1,171 @@
+// `npm run dev`: the whole system on one machine. A redis-server with AOF in
+// .edgeq/redis (unless REDIS_URL names one), the REST gateway in front of it,
+// the edge app under `wrangler dev`, and one worker with the demo tasks.
+// Ctrl-C stops all of it.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startGateway, type Gateway } from "./gateway.ts";
+
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const DATA_DIR = resolve(process.env.EDGEQ_DEV_DIR ?? join(ROOT, ".edgeq"));
+const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
+const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8079);
+
+const running: { redis?: ChildProcess; gateway?: Gateway; edge?: ChildProcess; worker?: ChildProcess } = {};
+let stopping = false;
+
+function say(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function fatal(message: string): Promise<never> {
+  process.stderr.write(`edgeq dev: ${message}\n`);
+  await shutdown(1);
+  throw new Error(message);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** Starts a child in its own process group, so stopping it stops its children too (wrangler → workerd). */
+function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
+  child.once("exit", (code, signal) => {
+    if (!stopping) void fatal(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
+  });
+  return child;
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 50; Date.now() < deadline; pause = Math.min(pause * 1.5, 500)) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, pause));
+  }
+  await fatal(`${what} did not come up within ${timeoutMs / 1000} s`);
+}
+
+async function startRedis(): Promise<string> {
+  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  if (spawnSync("redis-server", ["--version"]).error) {
+    await fatal(
+      "redis-server was not found on PATH. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`; " +
+        "macOS: `brew install redis`), or set REDIS_URL to a Redis you already run.",
+    );
+  }
+  const dir = join(DATA_DIR, "redis");
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  running.redis = start("redis-server", "redis-server", [
+    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+    "--appendonly", "yes", "--save", "", "--logfile", "redis.log",
+  ]);
+  await waitFor("redis-server", async () => {
+    const probe = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
+    return probe.error ? await tcpOpen(port) : probe.stdout.trim() === "PONG";
+  });
+  return `redis://127.0.0.1:${port}`;
+}
+
+async function tcpOpen(port: number): Promise<boolean> {
+  const { connect } = await import("node:net");
+  return new Promise((resolveOpen) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.end(), resolveOpen(true)));
+    socket.once("error", () => resolveOpen(false));
+  });
+}
+
+/** A dev key with every scope, kept across runs so curl lines keep working. */
+async function devSecrets(): Promise<{ apiKey: string; gatewayToken: string }> {
+  const file = join(DATA_DIR, "dev-secrets.json");
+  if (existsSync(file)) return JSON.parse(await readFile(file, "utf8"));
+  const secrets = { apiKey: `dev_${randomBytes(18).toString("base64url")}`, gatewayToken: randomBytes(24).toString("base64url") };
+  await mkdir(DATA_DIR, { recursive: true });
+  await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
+  return secrets;
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  process.kill(-child.pid!, "SIGTERM");
+  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Worker first (a warm shutdown finishes its job), Redis last. */
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await stop(running.worker);
+  await stop(running.edge);
+  await running.gateway?.close();
+  await stop(running.redis);
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+const redisUrl = await startRedis();
+const { apiKey, gatewayToken } = await devSecrets();
+const gateway = await startGateway({ redisUrl, token: gatewayToken, port: GATEWAY_PORT });
+running.gateway = gateway;
+
+const envFile = join(DATA_DIR, "edge.env");
+const edgeEnv = {
+  UPSTASH_REDIS_REST_URL: gateway.url,
+  UPSTASH_REDIS_REST_TOKEN: gatewayToken,
+  API_KEYS: JSON.stringify([{ key: apiKey, scopes: ["enqueue", "read", "admin"] }]),
+  EDGEQ_PREFIX: process.env.EDGEQ_PREFIX ?? "edgeq",
+};
+await writeFile(envFile, Object.entries(edgeEnv).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
+
+const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const edge = (running.edge = start(
+  "wrangler dev",
+  process.execPath,
+  [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(EDGE_PORT), "--env-file", envFile,
+    "--log-level", "warn", "--show-interactive-dev-session=false", "--persist-to", join(DATA_DIR, "wrangler")],
+  { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+));
+const edgeUrl = `http://127.0.0.1:${EDGE_PORT}`;
+await waitFor("the edge (wrangler dev)", async () => (await fetch(`${edgeUrl}/healthz`)).ok);
+
+const worker = (running.worker = start("the worker", process.execPath, ["--import", "tsx", join(ROOT, "worker-node", "main.ts"), "--queues", "default"], {
+  REDIS_URL: redisUrl,
+}));
+
+const demoId = `demo-${Date.now().toString(36)}`;
+say();
+say("edgeq is running:");
+say(`  edge API      ${edgeUrl}  (wrangler dev, pid ${edge.pid})`);
+say(`  REST gateway  ${gateway.url}`);
+say(`  redis         ${redisUrl}${process.env.REDIS_URL ? "" : `  (data in ${join(DATA_DIR, "redis")})`}`);
+say(`  worker        pid ${worker.pid}, queue "default", demo tasks: echo, sleep, fail, crash, fib`);
+say(`  dev API key   ${apiKey}   (scopes: enqueue, read, admin)`);
+say();
+say("Enqueue a demo job:");
+say(`  curl -s -X POST ${edgeUrl}/v1/queues/default/jobs -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"task":"echo","args":{"hello":"world"},"options":{"id":"${demoId}"}}'`);
+say("Read it back (waits up to 5 s for the result):");
+say(`  curl -s '${edgeUrl}/v1/jobs/${demoId}?wait=5' -H 'Authorization: Bearer ${apiKey}'`);
+say();
+say("Ctrl-C stops everything.");
