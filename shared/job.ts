@@ -112,10 +112,13 @@ export interface Job extends JobView {
 }
 
 export function issuesOf(error: z.ZodError, root = ""): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: [root, ...issue.path.map(String)].filter(Boolean).join("."),
-    message: issue.message,
-  }));
+  const field = (path: PropertyKey[]) => [root, ...path.map(String)].filter(Boolean).join(".");
+  return error.issues.flatMap((issue) =>
+    // name each unknown field itself, not the object that holds it
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ field: field([...issue.path, key]), message: "is not a known field" }))
+      : [{ field: field(issue.path), message: issue.message }],
+  );
 }
 
 /** Parses with a schema, or throws a ValidationError naming every bad field. */

@@ -116,10 +116,12 @@ export class Queue {
       jobs?: { created: boolean; job: Record<string, unknown> }[];
       error?: string;
       id?: string;
+      at?: number;
     };
     if (reply.error === "idempotency_conflict") throw new IdempotencyConflictError(reply.id!);
     if (reply.error === "dependency_not_found") {
-      throw new ValidationError([{ field: "options.dependsOn", message: `no job with id "${reply.id}"` }]);
+      const field = requests.length > 1 ? `jobs.${reply.at}.options.dependsOn` : "options.dependsOn";
+      throw new ValidationError([{ field, message: `no job with id "${reply.id}"` }]);
     }
     return asArray(reply.jobs).map((j) => ({ created: j.created, job: viewOf(jobFromHash(j.job)) }));
   }
@@ -165,22 +167,16 @@ export class Queue {
    */
   async cancel(id: string): Promise<JobView> {
     parseOrThrow(jobIdSchema, id, "id");
-    const reply = (await cancel.run(this.#redis, this.keys, [Date.now(), id])) as { error?: string; status?: JobStatus };
-    if (reply.error) throw new JobNotFoundError(id);
-    if (reply.status !== "canceled" && reply.status !== "started") throw new JobStateError(id, reply.status!, "canceled");
+    const reply = (await cancel.run(this.#redis, this.keys, [Date.now(), id])) as Transition;
+    refuseUnless(reply, id, "canceled");
     return (await this.getJob(id))!;
   }
 
   /** Puts a failed, stopped or canceled job back in its queue, as new. */
   async requeue(id: string): Promise<JobView> {
     parseOrThrow(jobIdSchema, id, "id");
-    const reply = (await requeue.run(this.#redis, this.keys, [Date.now(), id, ""])) as {
-      error?: string;
-      status?: JobStatus;
-      before?: JobStatus;
-    };
-    if (reply.error) throw new JobNotFoundError(id);
-    if (reply.status !== "queued") throw new JobStateError(id, reply.status!, "requeued");
+    const reply = (await requeue.run(this.#redis, this.keys, [Date.now(), id, ""])) as Transition;
+    refuseUnless(reply, id, "requeued");
     return (await this.getJob(id))!;
   }
 }
@@ -216,6 +212,14 @@ function workerInfo(w: Record<string, unknown>): WorkerInfo {
 /** Lua's cjson writes an empty array as `{}`. */
 export function asArray<T>(value: T[] | object | undefined): T[] {
   return Array.isArray(value) ? value : [];
+}
+
+/** What the cancel and requeue scripts answer. */
+type Transition = { error?: "not_found" | "state"; status: JobStatus };
+
+function refuseUnless(reply: Transition, id: string, action: string): void {
+  if (reply.error === "not_found") throw new JobNotFoundError(id);
+  if (reply.error === "state") throw new JobStateError(id, reply.status, action);
 }
 
 function rejectDuplicateIds(specs: NewJob[]): void {

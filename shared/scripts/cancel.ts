@@ -8,8 +8,9 @@ export const cancel = new Script("cancel", `
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] job id
--- Returns { status = status after the call, before = status before } or
--- { error = 'not_found' }
+-- Returns { status = status after the call, before = status before }, or
+-- { error = 'not_found' } / { error = 'state', status } (finished, failed,
+-- stopped) having changed nothing. Canceling a canceled job is a no-op.
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
@@ -26,8 +27,10 @@ if status == 'queued' then
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))
-else
+elseif status == 'canceled' then
   return cjson.encode({ status = status, before = status })
+else
+  return cjson.encode({ error = 'state', status = status })
 end
 local err = cjson.encode({ name = 'JobCanceledError', message = 'canceled before it started' })
 to_terminal(id, queue, 'canceled', now, { 'error', err })

@@ -8,21 +8,22 @@ export const enqueue = new Script("enqueue", `
 -- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
 --         dependsOn?, idempotencyKey?, fingerprint?, idempotencyTtlSec? }
 -- Returns { jobs = [ { created, job } ] }, or { error = 'dependency_not_found' |
--- 'idempotency_conflict', id } having written nothing.
+-- 'idempotency_conflict', id, at = index of the job in the batch (0-based) }
+-- having written nothing.
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
 
 -- First pass: refuse the whole batch before writing anything.
-for _, spec in ipairs(specs) do
+for i, spec in ipairs(specs) do
   if spec.idempotencyKey then
     local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
     if existing and existing ~= spec.fingerprint then
-      return cjson.encode({ error = 'idempotency_conflict', id = spec.idempotencyKey })
+      return cjson.encode({ error = 'idempotency_conflict', id = spec.idempotencyKey, at = i - 1 })
     end
   end
   for _, dep in ipairs(spec.dependsOn or {}) do
     if redis.call('EXISTS', K.job(dep)) == 0 then
-      return cjson.encode({ error = 'dependency_not_found', id = dep })
+      return cjson.encode({ error = 'dependency_not_found', id = dep, at = i - 1 })
     end
   end
 end
@@ -66,6 +67,8 @@ for _, spec in ipairs(specs) do
       to_terminal(id, queue, 'canceled', now, { 'error', err })
     elseif waiting > 0 then
       redis.call('HSET', K.job(id), 'status', 'deferred')
+      -- kept for when the last dependency finishes
+      if spec.runAt then redis.call('HSET', K.job(id), 'runAt', spec.runAt) end
       redis.call('ZADD', K.registry('deferred', queue), now, id)
     elseif spec.runAt and tonumber(spec.runAt) > now then
       schedule(id, queue, spec.runAt)

@@ -49,7 +49,7 @@ local function promote_due(queue, now)
   local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
-    push_waiting(id, queue, now, false)
+    push_waiting(id, queue, now, job_get(id, 'atFront') == '1')
   end
   return #due
 end
@@ -97,7 +97,12 @@ local function release_dependents(id, now)
     local queue = job_get(child, 'queue')
     if queue and job_get(child, 'status') == 'deferred' and redis.call('SCARD', K.dependencies(child)) == 0 then
       redis.call('ZREM', K.registry('deferred', queue), child)
-      push_waiting(child, queue, now, job_get(child, 'atFront') == '1')
+      local run_at = tonumber(job_get(child, 'runAt') or '0')
+      if run_at > now then
+        schedule(child, queue, run_at)
+      else
+        push_waiting(child, queue, now, job_get(child, 'atFront') == '1')
+      end
     end
   end
 end

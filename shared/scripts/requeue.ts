@@ -10,7 +10,8 @@ export const requeue = new Script("requeue", `
 -- ARGV[2] now, epoch ms
 -- ARGV[3] job id
 -- ARGV[4] worker name, or '' for a requeue by a user
--- Returns { status = status after, before = status before } or { error = 'not_found' }
+-- Returns { status = status after, before = status before }, or { error =
+-- 'not_found' } / { error = 'state', status } having changed nothing
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local worker = ARGV[4]
@@ -20,7 +21,7 @@ if not status then return cjson.encode({ error = 'not_found' }) end
 local queue = redis.call('HGET', key, 'queue')
 
 if worker ~= '' then
-  if not owned_job(id, worker) then return cjson.encode({ status = status, before = status }) end
+  if not owned_job(id, worker) then return cjson.encode({ error = 'state', status = status }) end
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
@@ -29,7 +30,7 @@ if worker ~= '' then
 end
 
 if status ~= 'failed' and status ~= 'stopped' and status ~= 'canceled' then
-  return cjson.encode({ status = status, before = status })
+  return cjson.encode({ error = 'state', status = status })
 end
 redis.call('ZREM', K.registry(status, queue), id)
 redis.call('PERSIST', key)
