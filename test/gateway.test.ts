@@ -1,0 +1,443 @@
+// The gateway against the real @upstash/redis client (default options:
+// auto-pipelining, base64 responses, read-your-writes) and raw fetch for the
+// protocol itself, in front of the run's redis-server.
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { Redis } from "@upstash/redis";
+import { Redis as IORedis } from "ioredis";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startGateway, type Gateway } from "../worker-node/gateway.ts";
+import { uniquePrefix } from "./support/redis.ts";
+
+const TOKEN = `gw-${randomBytes(12).toString("hex")}`;
+const silent = pino({ level: "silent" });
+const prefix = uniquePrefix("gateway");
+const key = (name: string) => `${prefix}:${name}`;
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+let gateway: Gateway;
+let redis: Redis;
+
+beforeAll(async () => {
+  gateway = await startGateway({ redisUrl: inject("redisUrl"), token: TOKEN, port: 0, logger: silent });
+  redis = new Redis({ url: gateway.url, token: TOKEN });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  const direct = new IORedis(inject("redisUrl"));
+  const keys = await direct.keys(`${prefix}:*`);
+  if (keys.length > 0) await direct.del(...keys);
+  await direct.quit();
+});
+
+interface RestOptions {
+  token?: string | null;
+  base64?: boolean;
+  contentType?: string;
+  rawBody?: string;
+  method?: string;
+  url?: string;
+}
+
+async function rest(path: string, body?: unknown, opts: RestOptions = {}) {
+  const headers: Record<string, string> = { "content-type": opts.contentType ?? "application/json" };
+  const token = opts.token === undefined ? TOKEN : opts.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (opts.base64 !== false) headers["upstash-encoding"] = "base64";
+  const res = await fetch((opts.url ?? gateway.url) + path, {
+    method: opts.method ?? "POST",
+    headers,
+    body: opts.method === "GET" ? undefined : (opts.rawBody ?? JSON.stringify(body)),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: JSON.parse(text) as any, syncToken: res.headers.get("upstash-sync-token") };
+}
+
+describe("values through the @upstash/redis client", () => {
+  it("round-trips strings that look like base64 or JSON without decoding them twice", async () => {
+    await redis.set(key("b64"), "SGVsbG8=");
+    expect(await redis.get(key("b64"))).toBe("SGVsbG8=");
+
+    await redis.set(key("json-text"), '{"a":1}');
+    // The client parses JSON-looking strings itself, as it does against Upstash…
+    expect(await redis.get(key("json-text"))).toEqual({ a: 1 });
+    // …but the gateway hands back the stored text, byte for byte.
+    const raw = new Redis({ url: gateway.url, token: TOKEN, automaticDeserialization: false });
+    expect(await raw.get(key("json-text"))).toBe('{"a":1}');
+  });
+
+  it("keeps numbers as numbers and integer replies as JSON numbers", async () => {
+    await redis.set(key("n"), 42);
+    expect(await redis.get(key("n"))).toBe(42);
+    expect(await redis.incr(key("n"))).toBe(43);
+    const res = await rest("/", ["INCRBY", key("n"), 7]);
+    expect(res.text).toBe('{"result":50}');
+  });
+
+  it("keeps integers beyond 2^53 exact", async () => {
+    await redis.set(key("big"), "9007199254740993");
+    expect(await redis.get(key("big"))).toBe("9007199254740993");
+    // An integer reply keeps every digit in the JSON text.
+    const res = await rest("/", ["INCRBY", key("big"), "2"]);
+    expect(res.text).toBe('{"result":9007199254740995}');
+  });
+
+  it("tells an empty string from a missing key", async () => {
+    await redis.set(key("empty"), "");
+    expect(await redis.get(key("empty"))).toBe("");
+    expect(await redis.get(key("missing"))).toBeNull();
+  });
+
+  it("round-trips unicode", async () => {
+    const text = "héllo wörld 😀 日本語 中文 🇯🇵";
+    await redis.set(key("unicode"), text);
+    expect(await redis.get(key("unicode"))).toBe(text);
+  });
+
+  it("round-trips JSON objects with automatic serialization", async () => {
+    const job = { id: "j1", args: { n: 1, list: [1, "two", null], nested: { ok: true } }, text: "日本" };
+    await redis.set(key("obj"), job);
+    expect(await redis.get(key("obj"))).toEqual(job);
+  });
+
+  it("reads hashes back as objects", async () => {
+    await redis.hset(key("hash"), { name: "edgeq", count: 3, meta: { a: [1, 2] }, empty: "" });
+    expect(await redis.hgetall(key("hash"))).toEqual({ name: "edgeq", count: 3, meta: { a: [1, 2] }, empty: "" });
+    // The client sends HGETALL alone; in a pipeline it must keep the same flat shape.
+    const res = await rest("/pipeline", [["hgetall", key("hash")], ["hlen", key("hash")]], { base64: false });
+    expect(res.json).toEqual([{ result: ["name", "edgeq", "count", "3", "meta", '{"a":[1,2]}', "empty", ""] }, { result: 4 }]);
+  });
+
+  it("returns sorted sets WITHSCORES as one flat array", async () => {
+    await redis.zadd(key("zset"), { score: 1, member: "a" }, { score: 2.5, member: "b" });
+    expect(await redis.zrange(key("zset"), 0, -1, { withScores: true })).toEqual(["a", 1, "b", 2.5]);
+    const res = await rest("/", ["ZRANGE", key("zset"), 0, -1, "WITHSCORES"]);
+    expect(res.json).toEqual({ result: [b64("a"), b64("1"), b64("b"), b64("2.5")] });
+  });
+
+  it("returns HRANDFIELD WITHVALUES flat, as RESP2 does", async () => {
+    await redis.hset(key("one-field"), { f: "v" });
+    const res = await rest("/", ["HRANDFIELD", key("one-field"), 1, "WITHVALUES"]);
+    expect(res.json).toEqual({ result: [b64("f"), b64("v")] });
+  });
+
+  it("adds to and reads streams", async () => {
+    const id = await redis.xadd(key("stream"), "*", { field: "value", n: 1 });
+    expect(id).toMatch(/^\d+-\d+$/);
+    expect(await redis.xrange(key("stream"), "-", "+")).toEqual({ [id]: { field: "value", n: 1 } });
+    const res = await rest("/", ["XREAD", "COUNT", 10, "STREAMS", key("stream"), "0"]);
+    expect(res.json).toEqual({
+      result: [[b64(key("stream")), [[b64(id), [b64("field"), b64("value"), b64("n"), b64("1")]]]]],
+    });
+  });
+
+  it("is binary-safe: bytes that are not UTF-8 survive base64", async () => {
+    await rest("/", ["EVAL", "redis.call('SET', KEYS[1], string.char(255, 0, 254, 128))", 1, key("bin")]);
+    const res = await rest("/", ["GET", key("bin")]);
+    expect(Buffer.from(res.json.result, "base64")).toEqual(Buffer.from([255, 0, 254, 128]));
+  });
+
+  it("answers plain UTF-8 when the client asks for no encoding", async () => {
+    const plain = new Redis({ url: gateway.url, token: TOKEN, responseEncoding: false });
+    await plain.set(key("plain"), "ünïcode ✓");
+    expect(await plain.get(key("plain"))).toBe("ünïcode ✓");
+    const res = await rest("/", ["GET", key("plain")], { base64: false });
+    expect(res.json).toEqual({ result: "ünïcode ✓" });
+    expect((await rest("/", ["SET", key("plain"), "x"], { base64: false })).json).toEqual({ result: "OK" });
+  });
+});
+
+describe("pipelines and transactions", () => {
+  it("runs every command of a pipeline even when one in the middle fails", async () => {
+    const pipeline = redis.pipeline();
+    pipeline.set(key("p1"), "one");
+    pipeline.lpush(key("p1"), "not a list");
+    pipeline.set(key("p2"), "two");
+    const results = await pipeline.exec({ keepErrors: true });
+    expect(results[0]).toEqual({ result: "OK", error: undefined });
+    expect(results[1]?.error).toMatch(/^WRONGTYPE/);
+    expect(results[2]).toEqual({ result: "OK", error: undefined });
+    expect(await redis.get(key("p2"))).toBe("two");
+  });
+
+  it("fails only the failing call of an auto-pipelined batch", async () => {
+    await redis.set(key("ap"), "text");
+    const [incr, get] = await Promise.allSettled([redis.incr(key("ap")), redis.get(key("ap"))]);
+    expect(incr.status).toBe("rejected");
+    expect((incr as PromiseRejectedResult).reason.message).toMatch(/not an integer/);
+    expect(get).toEqual({ status: "fulfilled", value: "text" });
+  });
+
+  it("answers /pipeline with one result or error per command", async () => {
+    const res = await rest("/pipeline", [
+      ["SET", key("raw-p"), "v"],
+      ["LPUSH", key("raw-p"), "x"],
+      ["GET", key("raw-p")],
+      ["BLPOP", key("raw-p"), 0],
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.json).toHaveLength(4);
+    expect(res.json[0]).toEqual({ result: "OK" });
+    expect(res.json[1].error).toMatch(/^WRONGTYPE/);
+    expect(res.json[2]).toEqual({ result: b64("v") });
+    expect(res.json[3].error).toMatch(/BLPOP/);
+  });
+
+  it("runs multi-exec as one transaction", async () => {
+    const results = await redis.multi().set(key("tx"), 1).incr(key("tx")).get(key("tx")).exec();
+    expect(results).toEqual(["OK", 2, 2]);
+  });
+
+  it("reports a command that fails inside EXEC in its own slot", async () => {
+    const res = await rest("/multi-exec", [
+      ["SET", key("tx-run"), "s"],
+      ["LPUSH", key("tx-run"), "x"],
+      ["GET", key("tx-run")],
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.json[0]).toEqual({ result: "OK" });
+    expect(res.json[1].error).toMatch(/^WRONGTYPE/);
+    expect(res.json[2]).toEqual({ result: b64("s") });
+  });
+
+  it("refuses a transaction that Redis discards as a whole, and applies none of it", async () => {
+    const res = await rest("/multi-exec", [["SET", key("tx-abort"), "v"], ["NOSUCHCOMMAND", "x"]]);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatch(/^EXECABORT/);
+    expect(res.json.error).toMatch(/unknown command/);
+    expect(await redis.exists(key("tx-abort"))).toBe(0);
+
+    const blocked = await rest("/multi-exec", [["SET", key("tx-abort"), "v"], ["BLPOP", key("q"), 0]]);
+    expect(blocked.status).toBe(400);
+    expect(blocked.json.error).toMatch(/BLPOP/);
+    expect(await redis.exists(key("tx-abort"))).toBe(0);
+  });
+});
+
+describe("scripts", () => {
+  it("passes NOSCRIPT through so the client's Script falls back to EVAL", async () => {
+    // A body no other run has loaded, so its SHA is unknown to Redis.
+    const body = `-- ${prefix}\nreturn {KEYS[1], ARGV[1], 7}`;
+    const sha = createHash("sha1").update(body).digest("hex");
+    await expect(redis.evalsha(sha, [], [])).rejects.toThrow(/NOSCRIPT/);
+
+    const script = redis.createScript<[string, string, number]>(body);
+    expect(await script.exec([key("s")], ["arg"])).toEqual([key("s"), "arg", 7]);
+    // The fallback ran EVAL, which cached the script: EVALSHA works now.
+    expect(await redis.scriptExists(sha)).toEqual([1]);
+    expect(await redis.evalsha(sha, [key("s")], ["again"])).toEqual([key("s"), "again", 7]);
+  });
+});
+
+describe("protocol", () => {
+  it("refuses a wrong or missing token with 401", async () => {
+    for (const token of ["wrong", `${TOKEN}x`, TOKEN.slice(0, -1), ""]) {
+      const res = await rest("/", ["PING"], { token });
+      expect(res.status).toBe(401);
+      expect(res.json).toEqual({ error: "Unauthorized" });
+    }
+    const missing = await rest("/", ["PING"], { token: null });
+    expect(missing.status).toBe(401);
+    expect(missing.json).toEqual({ error: "Unauthorized" });
+
+    const intruder = new Redis({ url: gateway.url, token: "wrong", enableAutoPipelining: false });
+    await expect(intruder.get(key("n"))).rejects.toThrow(/Unauthorized/);
+  });
+
+  it("answers 400 to a body that is not JSON", async () => {
+    const res = await rest("/", undefined, { rawBody: '["GET", "k"' });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatch(/JSON/);
+  });
+
+  it("answers 400 to JSON that is not a command", async () => {
+    const bodies: [string, unknown][] = [
+      ["/", { command: "GET" }],
+      ["/", []],
+      ["/", ["SET", key("x"), { a: 1 }]],
+      ["/", ["SET", key("x"), null]],
+      ["/pipeline", ["GET", key("x")]],
+      ["/pipeline", []],
+      ["/multi-exec", [["GET", key("x")], "GET"]],
+    ];
+    for (const [path, body] of bodies) {
+      const res = await rest(path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(typeof res.json.error).toBe("string");
+    }
+  });
+
+  it("sends numbers and booleans to Redis as their string forms", async () => {
+    await rest("/", ["RPUSH", key("forms"), 1.5, true, false, -3]);
+    const res = await rest("/", ["LRANGE", key("forms"), 0, -1], { base64: false });
+    expect(res.json).toEqual({ result: ["1.5", "true", "false", "-3"] });
+  });
+
+  it("tolerates a content type other than JSON when the body is JSON", async () => {
+    const res = await rest("/", ["ECHO", "hi"], { contentType: "text/plain" });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ result: b64("hi") });
+  });
+
+  it("answers 413 to a body over the limit and accepts one under it", async () => {
+    const over = await rest("/", ["SET", key("huge"), "x".repeat(1024 * 1024)]);
+    expect(over.status).toBe(413);
+    expect(over.json.error).toMatch(/exceeds/);
+    expect(await redis.exists(key("huge"))).toBe(0);
+
+    const under = await rest("/", ["SET", key("huge"), "x".repeat(512 * 1024)]);
+    expect(under.status).toBe(200);
+    expect(await redis.strlen(key("huge"))).toBe(512 * 1024);
+  });
+
+  it("honours a configured body limit", async () => {
+    const small = await startGateway({ redisUrl: inject("redisUrl"), token: TOKEN, port: 0, maxBodyBytes: 64, logger: silent });
+    try {
+      const over = await rest("/", ["SET", key("small"), "y".repeat(64)], { url: small.url });
+      expect(over.status).toBe(413);
+      const under = await rest("/", ["SET", key("small"), "y"], { url: small.url });
+      expect(under.json).toEqual({ result: "OK" });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("refuses blocking and connection-state commands at once with a 400 naming them", async () => {
+    const refused: unknown[][] = [
+      ["BLPOP", key("q"), 0],
+      ["BRPOP", key("q"), 0],
+      ["BLMOVE", key("q"), key("q2"), "LEFT", "RIGHT", 0],
+      ["BZPOPMIN", key("z"), 0],
+      ["WAIT", 1, 0],
+      ["XREAD", "BLOCK", 0, "STREAMS", key("stream"), "$"],
+      ["XREADGROUP", "GROUP", "g", "c", "COUNT", 1, "BLOCK", 0, "STREAMS", key("stream"), ">"],
+      ["SUBSCRIBE", key("ch")],
+      ["MONITOR"],
+      ["SELECT", 1],
+      ["QUIT"],
+      ["MULTI"],
+    ];
+    for (const command of refused) {
+      const res = await rest("/", command);
+      expect(res.status, String(command[0])).toBe(400);
+      expect(res.json.error).toContain(String(command[0]));
+    }
+    // BLOCK after STREAMS is a stream's name, not the option.
+    const notBlocking = await rest("/", ["XREAD", "COUNT", 1, "STREAMS", key("block"), "0"]);
+    expect(notBlocking).toMatchObject({ status: 200, json: { result: null } });
+  });
+
+  it("answers 400 with Redis's own message for a Redis error", async () => {
+    await redis.set(key("str"), "text");
+    const res = await rest("/", ["LPUSH", key("str"), "x"]);
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ error: "WRONGTYPE Operation against a key holding the wrong kind of value" });
+  });
+
+  it("sends a sync token that changes on every response", async () => {
+    const tokens = new Set<string>();
+    for (const body of [["PING"], ["PING"], ["NOSUCHCOMMAND"]]) {
+      const res = await rest("/", body);
+      expect(res.syncToken).toBeTruthy();
+      tokens.add(res.syncToken as string);
+    }
+    const unauthorized = await rest("/", ["PING"], { token: "wrong" });
+    tokens.add(unauthorized.syncToken as string);
+    expect(tokens.size).toBe(4);
+
+    const before = redis.readYourWritesSyncToken;
+    await redis.set(key("ryw"), 1);
+    const after = redis.readYourWritesSyncToken;
+    expect(after).toBeTruthy();
+    expect(after).not.toBe(before);
+    expect(await redis.get(key("ryw"))).toBe(1);
+    expect(redis.readYourWritesSyncToken).not.toBe(after);
+  });
+
+  it("answers 404 to an unknown path and runs GET path commands", async () => {
+    const res = await rest("/nope", ["PING"]);
+    expect(res.status).toBe(404);
+    expect(res.json).toEqual({ error: "Not found" });
+
+    await redis.set(key("path cmd"), "via path");
+    const got = await rest(`/get/${encodeURIComponent(key("path cmd"))}`, undefined, { method: "GET" });
+    expect(got.json).toEqual({ result: b64("via path") });
+  });
+});
+
+// A TCP relay between the gateway and Redis that can hold Redis's replies,
+// so a request is provably in flight while the gateway shuts down.
+async function startRelay(target: string) {
+  const { hostname, port } = new URL(target);
+  let holding = false;
+  const held: [Socket, Buffer][] = [];
+  const sockets = new Set<Socket>();
+  let onClientData: ((chunk: Buffer) => void) | undefined;
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    client.on("data", (chunk: Buffer) => {
+      onClientData?.(chunk);
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => (holding ? held.push([client, chunk]) : client.write(chunk)));
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
+    hold: () => (holding = true),
+    release: () => {
+      holding = false;
+      for (const [client, chunk] of held.splice(0)) client.write(chunk);
+    },
+    /** Resolves once the gateway has written `marker` towards Redis. */
+    seen: (marker: string) =>
+      new Promise<void>((resolve) => {
+        onClientData = (chunk) => {
+          if (chunk.includes(marker)) resolve();
+        };
+      }),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}
+
+describe("graceful shutdown", () => {
+  it("stops accepting, finishes the request in flight, then resolves", async () => {
+    const relay = await startRelay(inject("redisUrl"));
+    const gw = await startGateway({ redisUrl: relay.url, token: TOKEN, port: 0, poolSize: 1, logger: silent });
+    try {
+      relay.hold();
+      const seen = relay.seen(key("inflight"));
+      const inFlight = rest("/", ["SET", key("inflight"), "done"], { url: gw.url });
+      await seen;
+
+      let closed = false;
+      const closing = gw.close().then(() => (closed = true));
+      await expect(rest("/", ["PING"], { url: gw.url })).rejects.toThrow();
+      expect(closed).toBe(false);
+
+      relay.release();
+      const res = await inFlight;
+      expect(res).toMatchObject({ status: 200, json: { result: "OK" } });
+      await closing;
+      expect(closed).toBe(true);
+      expect(await redis.get(key("inflight"))).toBe("done");
+    } finally {
+      await gw.close();
+      await relay.close();
+    }
+  });
+});
