@@ -1,0 +1,75 @@
+// The edge app: a plain Hono app over web-standard Request/Response, so the
+// same object serves Cloudflare Workers (worker.ts), Node (node.ts) and tests.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId, type RequestIdVariables } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { Keyring, type Principal } from "./auth.ts";
+import { DEFAULT_MAX_BODY_BYTES, type AppConfig, type HookConfig } from "./config.ts";
+import { serveOpenApi } from "./openapi.ts";
+import { notFound, onError, problem, validationHook } from "./problem.ts";
+import { hooks } from "./routes/hooks.ts";
+import { jobs } from "./routes/jobs.ts";
+import { queues } from "./routes/queues.ts";
+import { Store } from "./store.ts";
+
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    store: Store;
+    keyring: Keyring;
+    hooks: Record<string, HookConfig>;
+    /** Set by requireScope on routes that need a key. */
+    principal: Principal;
+  };
+};
+
+export type { AppConfig };
+
+export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
+  const store = new Store(config.redis, config.prefix);
+  const keyring = new Keyring(config.apiKeys);
+  const hookTable = config.hooks ?? {};
+  const origins = config.corsOrigins ?? [];
+  const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use(requestId());
+  app.use(
+    secureHeaders({
+      // JSON and event streams only: nothing on this origin should render or frame.
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    }),
+  );
+  app.use(
+    cors({
+      origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-Id"],
+      exposeHeaders: ["Location", "Idempotency-Key", "Idempotent-Replayed", "X-Request-Id", "WWW-Authenticate"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => problem(c, 413, { slug: "body-too-large", detail: `the body is larger than ${maxBodyBytes} bytes` }),
+    }),
+  );
+  app.use(async (c, next) => {
+    c.set("store", store);
+    c.set("keyring", keyring);
+    c.set("hooks", hookTable);
+    await next();
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route("/", jobs);
+  app.route("/", queues);
+  app.route("/", hooks);
+  serveOpenApi(app);
+
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}

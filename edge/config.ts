@@ -1,0 +1,122 @@
+// The edge's settings, read from the same variable names on Workers (bindings
+// and secrets) and on Node (process.env). A bad setting stops the app with an
+// error that names the variable and the field, never the secret's value.
+import { z } from "zod";
+import { queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
+import { issuesOf } from "../shared/job.ts";
+import { fromBase64 } from "./crypto.ts";
+
+export const SCOPES = ["enqueue", "read", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/**
+ * One entry of API_KEYS. `key` is the bearer token itself; `sha256` (hex of
+ * the token's SHA-256) lets the secret hold no usable token at all. Without
+ * `queues` the key reaches every queue.
+ */
+export const apiKeySchema = z
+  .strictObject({
+    name: z.string().min(1).max(64).optional().describe("a label for logs; never the key"),
+    key: z.string().min(24, "must be at least 24 characters (e.g. `openssl rand -hex 32`)").max(512).optional(),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits").optional(),
+    scopes: z.array(z.enum(SCOPES)).min(1),
+    queues: z.array(queueNameSchema).min(1).optional(),
+  })
+  .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), { message: "give key or sha256, exactly one" });
+export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
+
+export const HOOK_SCHEMES = ["standard", "github", "stripe", "hmac"] as const;
+export type HookScheme = (typeof HOOK_SCHEMES)[number];
+export const hookNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'");
+
+/** One entry of HOOKS, keyed by the hook's name in `POST /v1/hooks/:hook`. */
+export const hookSchema = z
+  .strictObject({
+    queue: queueNameSchema,
+    task: taskNameSchema,
+    scheme: z.enum(HOOK_SCHEMES),
+    // Several secrets during a rotation: a delivery signed with any of them passes.
+    secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    toleranceSec: z.number().int().min(1).max(86_400).optional(),
+  })
+  .refine((h) => h.scheme !== "standard" || [h.secret].flat().every((s) => fromBase64(s.replace(/^whsec_/, ""))?.length), {
+    message: 'a "standard" secret is whsec_ followed by base64',
+    path: ["secret"],
+  });
+export type HookConfig = z.infer<typeof hookSchema>;
+
+export interface AppConfig {
+  /** An @upstash/redis client (or ioredis, for Node-only deployments). */
+  redis: RedisClient;
+  /** Key prefix; default "edgeq". */
+  prefix?: string;
+  apiKeys: ApiKeyConfig[];
+  hooks?: Record<string, HookConfig>;
+  /** Origins allowed to call from a browser; "*" allows any. Default none. */
+  corsOrigins?: string[];
+  /** Largest request body; default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** The variables both entries read; on Workers, vars and secrets. */
+export interface EdgeEnv {
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  API_KEYS?: string;
+  HOOKS?: string;
+  CORS_ORIGINS?: string;
+  EDGEQ_PREFIX?: string;
+  MAX_BODY_BYTES?: string | number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const settingsSchema = z.object({
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  API_KEYS: z.array(apiKeySchema),
+  HOOKS: z.record(hookNameSchema, hookSchema),
+  CORS_ORIGINS: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })])),
+  EDGEQ_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 letters, digits, '_', '.', ':' or '-'"),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024),
+});
+
+/** Reads and checks every variable at once, so one deploy shows every mistake. */
+export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: string; redisToken: string } {
+  const parsed = settingsSchema.safeParse({
+    UPSTASH_REDIS_REST_URL: env.UPSTASH_REDIS_REST_URL,
+    UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
+    API_KEYS: json(env.API_KEYS, "API_KEYS", []),
+    HOOKS: json(env.HOOKS, "HOOKS", {}),
+    CORS_ORIGINS: (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    EDGEQ_PREFIX: env.EDGEQ_PREFIX || "edgeq",
+    MAX_BODY_BYTES: env.MAX_BODY_BYTES || DEFAULT_MAX_BODY_BYTES,
+  });
+  if (!parsed.success) {
+    throw new ConfigError(`invalid settings: ${issuesOf(parsed.error).map((i) => `${i.field}: ${i.message}`).join("; ")}`);
+  }
+  const s = parsed.data;
+  return {
+    redisUrl: s.UPSTASH_REDIS_REST_URL,
+    redisToken: s.UPSTASH_REDIS_REST_TOKEN,
+    apiKeys: s.API_KEYS,
+    hooks: s.HOOKS,
+    corsOrigins: s.CORS_ORIGINS.map((o) => (o === "*" ? o : new URL(o).origin)),
+    prefix: s.EDGEQ_PREFIX,
+    maxBodyBytes: s.MAX_BODY_BYTES,
+  };
+}
+
+function json(text: string | undefined, name: string, fallback: unknown): unknown {
+  if (text === undefined || text.trim() === "") return fallback;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The parser's message quotes the text, which is a secret.
+    throw new ConfigError(`${name} is not valid JSON`);
+  }
+}

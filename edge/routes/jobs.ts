@@ -1,0 +1,229 @@
+// Jobs: enqueue one or a batch, read one (optionally waiting for the end),
+// follow its status as server-sent events, cancel and requeue.
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { enqueueRequestSchema, isTerminal, JobNotFoundError, type JobView } from "../../shared/index.ts";
+import type { AppEnv } from "../app.ts";
+import { reaches, requireScope } from "../auth.ts";
+import { sha256, toHex } from "../crypto.ts";
+import { validationHook } from "../problem.ts";
+import { BEARER, batchRequestSchema, jobParams, jobSchema, json, problems, queueParams } from "../schemas.ts";
+
+// Polling budget of one request: a Worker may make only so many subrequests
+// (50 on the free plan), and each poll is one.
+const POLL = { firstMs: 50, factor: 1.5, maxMs: 1_000, maxPolls: 40 };
+const MAX_WAIT_SEC = 25;
+
+export const jobs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const idempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
+    .optional()
+    .describe("makes retries safe: the same key and body return the first job (200), another body is refused (422)"),
+});
+
+jobs.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/queues/{queue}/jobs",
+    summary: "Enqueue a job",
+    security: BEARER,
+    middleware: [requireScope("enqueue")] as const,
+    request: {
+      params: queueParams,
+      headers: idempotencyHeaders,
+      body: { required: true, content: { "application/json": { schema: enqueueRequestSchema } } },
+    },
+    responses: {
+      201: json(jobSchema, "created; Location names the job"),
+      200: json(jobSchema, "an existing job: an idempotent replay, or a client-chosen id that exists"),
+      ...problems(400, 401, 403, 413, 415, 422),
+    },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const request = c.req.valid("json");
+    const key = c.req.valid("header")["idempotency-key"];
+    const idempotency = key === undefined ? undefined : { key, fingerprint: await fingerprint(request) };
+    const [submitted] = await c.var.store.queue(queue).submit([request], idempotency);
+    const { created, job } = submitted!;
+    c.header("Location", jobPath(job.id));
+    if (key !== undefined) {
+      c.header("Idempotency-Key", key);
+      if (!created) c.header("Idempotent-Replayed", "true");
+    }
+    return created ? c.json(job, 201) : c.json(job, 200);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/queues/{queue}/jobs/batch",
+    summary: "Enqueue up to 100 jobs at once: all or none",
+    security: BEARER,
+    middleware: [requireScope("enqueue")] as const,
+    request: {
+      params: queueParams,
+      body: { required: true, content: { "application/json": { schema: batchRequestSchema } } },
+    },
+    responses: {
+      201: json(z.object({ jobs: z.array(jobSchema) }), "the jobs, in order (existing ones for client-chosen ids that exist)"),
+      ...problems(400, 401, 403, 413, 415),
+    },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const submitted = await c.var.store.queue(queue).submit(c.req.valid("json").jobs);
+    return c.json({ jobs: submitted.map((s) => s.job) }, 201);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/jobs/{id}",
+    summary: "Get a job, optionally waiting until it ends",
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: {
+      params: jobParams,
+      query: z.object({
+        wait: z.coerce
+          .number()
+          .min(0)
+          .max(MAX_WAIT_SEC)
+          .optional()
+          .describe("seconds to wait for a terminal status; the job as it is then"),
+      }),
+    },
+    responses: { 200: json(jobSchema, "the job"), ...problems(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { wait } = c.req.valid("query");
+    let job = await visibleJob(c, id);
+    if (wait && !isTerminal(job.status)) {
+      job = await c.var.store
+        .queue(job.queue)
+        .waitFor(id, { timeoutMs: wait * 1000, pollMs: POLL.firstMs, maxPollMs: POLL.maxMs });
+    }
+    return c.json(job, 200);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/jobs/{id}/events",
+    summary: "Follow a job's status as server-sent events",
+    description:
+      'One `status` event (data: the job) per change, until a terminal status, then the stream ends; close the EventSource on a terminal status. A stream that ends earlier is resumed by the EventSource; with Last-Event-ID naming a terminal state the answer is 204, which stops it.',
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: { params: jobParams },
+    responses: {
+      200: { description: "an event stream", content: { "text/event-stream": { schema: z.string() } } },
+      204: { description: "the client has already seen the job's terminal status" },
+      ...problems(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const first = await visibleJob(c, id);
+    let seen = c.req.header("Last-Event-ID") ?? "";
+    if (isTerminal(first.status) && seen === eventId(first)) return c.body(null, 204);
+    return streamSSE(c, async (stream) => {
+      let aborted = false;
+      stream.onAbort(() => {
+        aborted = true;
+      });
+      let job: JobView | null = first;
+      let pause: number = POLL.firstMs;
+      try {
+        for (let polls = 0; job && !aborted; polls++) {
+          if (eventId(job) !== seen) {
+            seen = eventId(job);
+            await stream.writeSSE({ event: "status", id: seen, data: JSON.stringify(job), retry: POLL.maxMs });
+          }
+          if (isTerminal(job.status) || polls >= POLL.maxPolls) break;
+          await stream.sleep(pause);
+          pause = Math.min(pause * POLL.factor, POLL.maxMs);
+          job = await c.var.store.job(id);
+        }
+      } catch (error) {
+        console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: String(error) }));
+        await stream.writeSSE({ event: "error", data: JSON.stringify({ title: "Internal Server Error" }) });
+      }
+    });
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "delete",
+    path: "/v1/jobs/{id}",
+    summary: "Cancel a waiting job, or ask the worker running it to stop",
+    security: BEARER,
+    middleware: [requireScope("admin")] as const,
+    request: { params: jobParams },
+    responses: {
+      200: json(jobSchema, "canceled"),
+      202: json(jobSchema, "started: its worker has been asked to stop it"),
+      ...problems(400, 401, 403, 404, 409),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { queue } = await visibleJob(c, id);
+    const job = await c.var.store.queue(queue).cancel(id);
+    return job.status === "started" ? c.json(job, 202) : c.json(job, 200);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/jobs/{id}/requeue",
+    summary: "Put a failed, stopped or canceled job back in its queue",
+    security: BEARER,
+    middleware: [requireScope("admin")] as const,
+    request: { params: jobParams },
+    responses: { 200: json(jobSchema, "queued again"), ...problems(400, 401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { queue } = await visibleJob(c, id);
+    return c.json(await c.var.store.queue(queue).requeue(id), 200);
+  },
+);
+
+/** The job, when the caller's key reaches its queue; 404 otherwise, so ids of other queues cannot be probed. */
+async function visibleJob(c: Context<AppEnv>, id: string): Promise<JobView> {
+  const job = await c.var.store.job(id);
+  if (!job || !reaches(c.var.principal, job.queue)) throw new JobNotFoundError(id);
+  return job;
+}
+
+function jobPath(id: string): string {
+  return `/v1/jobs/${encodeURIComponent(id)}`;
+}
+
+/** One event per status, and per attempt: a retried job goes started → queued → started. */
+function eventId(job: JobView): string {
+  return `${job.status}.${job.attempts}`;
+}
+
+/** A digest of the request with its keys sorted, so a retry that orders them differently still matches. */
+async function fingerprint(value: unknown): Promise<string> {
+  return toHex(await sha256(JSON.stringify(value, (_key, v: unknown) => sorted(v))));
+}
+
+function sorted(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

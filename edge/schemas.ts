@@ -1,0 +1,87 @@
+// The shapes the HTTP API speaks, for validation and for openapi.json. Request
+// bodies are the producer API's own schemas (shared/job.ts); what is here
+// describes responses and path parameters.
+import { z } from "zod";
+import { enqueueRequestSchema, jobIdSchema, jobOptionsSchema, queueNameSchema, STATUSES } from "../shared/index.ts";
+
+// z.json() is recursive, which the OpenAPI generator cannot walk; telling it
+// the possible types instead keeps the document finite. The shared schemas
+// each build their own z.json(), so each instance gets the note.
+const ANY_JSON = { type: ["object", "array", "string", "number", "boolean", "null"], description: "any JSON value" };
+const jsonValue = z.json();
+for (const schema of [jsonValue, enqueueRequestSchema.shape.args.unwrap(), jobOptionsSchema.shape.meta.unwrap().valueType]) {
+  z.globalRegistry.add(schema, ANY_JSON);
+}
+
+export const queueParams = z.object({ queue: queueNameSchema });
+export const jobParams = z.object({ id: jobIdSchema });
+
+export const batchRequestSchema = z
+  .strictObject({ jobs: z.array(enqueueRequestSchema).min(1).max(100) })
+  .meta({ id: "BatchRequest" });
+
+export const jobSchema = z
+  .object({
+    id: z.string(),
+    queue: z.string(),
+    task: z.string(),
+    status: z.enum(STATUSES),
+    args: jsonValue,
+    meta: z.record(z.string(), jsonValue),
+    result: jsonValue.nullable(),
+    error: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() }).nullable(),
+    attempts: z.number().int(),
+    createdAt: z.number().int().describe("epoch ms"),
+    enqueuedAt: z.number().int().nullable(),
+    startedAt: z.number().int().nullable(),
+    endedAt: z.number().int().nullable(),
+  })
+  .meta({ id: "Job" });
+
+export const queueSchema = z
+  .object({
+    name: z.string(),
+    counts: z.record(z.enum(STATUSES), z.number().int()),
+    workers: z.array(z.looseObject({ state: z.string(), heartbeat: z.number() })).describe(
+      "live workers on the queue; names, hosts and pids only for admin keys",
+    ),
+  })
+  .meta({ id: "Queue" });
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe("a URI naming the kind of problem"),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details" });
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: "invalid request: malformed JSON, a bad field, name or id",
+  401: "missing or invalid API key (or webhook signature)",
+  403: "the API key lacks the scope or the queue",
+  404: "no such job (or not visible to this key), hook or route",
+  409: "the job's status does not allow this",
+  413: "the body is larger than MAX_BODY_BYTES",
+  415: "the body is not JSON",
+  422: "Idempotency-Key reused with a different request",
+};
+
+/** Problem responses of a route, for its OpenAPI entry. */
+export function problems<const S extends number>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: PROBLEM_DESCRIPTIONS[s] ?? "error", content: { "application/problem+json": { schema: problemSchema } } },
+    ]),
+  ) as Record<S, { description: string; content: { "application/problem+json": { schema: typeof problemSchema } } }>;
+}
+
+export function json<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** Routes that need `Authorization: Bearer <key>`. */
+export const BEARER = [{ apiKey: [] }];

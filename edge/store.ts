@@ -1,0 +1,32 @@
+// The edge's view of one deployment's Redis: a Queue per name, job look-ups
+// by id alone, and queue summaries. Routes get it from the context.
+import { DEFAULT_PREFIX, Keys, Queue, describeQueues, type JobView, type QueueInfo, type RedisClient } from "../shared/index.ts";
+
+export class Store {
+  readonly keys: Keys;
+  readonly #redis: RedisClient;
+  readonly #prefix: string;
+  // Reads by id need no queue, but the producer API hangs them on a Queue;
+  // any valid name serves.
+  readonly #reader: Queue;
+
+  constructor(redis: RedisClient, prefix: string = DEFAULT_PREFIX) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.keys = Keys.forPrefix(prefix);
+    this.#reader = this.queue("default");
+  }
+
+  queue(name: string): Queue {
+    return new Queue(name, { redis: this.#redis, prefix: this.#prefix });
+  }
+
+  job(id: string): Promise<JobView | null> {
+    return this.#reader.getJob(id);
+  }
+
+  /** Every known queue, or the named ones (zero counts when never used). */
+  describe(names?: string[]): Promise<QueueInfo[]> {
+    return describeQueues(this.#redis, this.keys, names);
+  }
+}
