@@ -1,3 +1,4 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -9,6 +10,18 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/edge/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        // The edge app inside workerd (the Workers runtime), with wrangler.toml's
+        // compatibility settings, against a real redis-server behind the gateway.
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        test: {
+          name: "workers",
+          include: ["test/edge/**/*.test.ts"],
+          globalSetup: ["test/edge/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

@@ -1,0 +1,108 @@
+// Helpers for the edge tests, which run inside workerd: the app under test,
+// its keys, requests, problem checks, and moving jobs through the real Lua
+// state machine (what a worker would do) without running a worker.
+import { Redis } from "@upstash/redis/cloudflare";
+import { expect, inject } from "vitest";
+import { createApp } from "../../edge/app.ts";
+import type { ApiKeyConfig, HookConfig } from "../../edge/config.ts";
+import { Keys, Queue, type JobView } from "../../shared/index.ts";
+import { scriptRunner } from "../../shared/redis.ts";
+import { claim, complete, fail } from "../../shared/scripts/index.ts";
+
+export const redis = new Redis({ url: inject("gatewayUrl"), token: inject("gatewayToken"), enableTelemetry: false });
+
+export const KEYS = {
+  admin: "admin-key-0123456789abcdef0123456789",
+  /** enqueue + read on queue "web": the key a browser may hold. */
+  browser: "browser-key-0123456789abcdef012345678",
+  reader: "reader-key-0123456789abcdef0123456789",
+  enqueuer: "enqueue-key-0123456789abcdef012345678",
+  /** admin, but only on queue "web". */
+  webAdmin: "web-admin-key-0123456789abcdef01234567",
+} as const;
+
+export const API_KEYS: ApiKeyConfig[] = [
+  { name: "admin", key: KEYS.admin, scopes: ["admin"] },
+  { name: "browser", key: KEYS.browser, scopes: ["enqueue", "read"], queues: ["web"] },
+  { name: "reader", key: KEYS.reader, scopes: ["read"] },
+  { name: "enqueuer", key: KEYS.enqueuer, scopes: ["enqueue"] },
+  { name: "web-admin", key: KEYS.webAdmin, scopes: ["admin"], queues: ["web"] },
+];
+
+/** A key prefix of its own per test file, so files share one Redis without colliding. */
+export function uniquePrefix(label: string): string {
+  return `edgeq-edge-${label}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function makeApp(prefix: string, extra: { hooks?: Record<string, HookConfig>; corsOrigins?: string[]; maxBodyBytes?: number } = {}) {
+  return createApp({ redis, prefix, apiKeys: API_KEYS, ...extra });
+}
+
+export type App = ReturnType<typeof makeApp>;
+
+export interface Call {
+  key?: string;
+  /** An object is sent as JSON; a string as is. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function call(app: App, method: string, path: string, { key, body, headers = {} }: Call = {}): Promise<Response> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  const h = init.headers as Record<string, string>;
+  if (key) h.Authorization ??= `Bearer ${key}`;
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    h["Content-Type"] ??= "application/json";
+  }
+  return Promise.resolve(app.request(`http://edge.test${path}`, init));
+}
+
+export async function jsonOf<T = JobView>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  return JSON.parse(text) as T;
+}
+
+/** Asserts an RFC 9457 problem with the status; returns its body. */
+export async function expectProblem(res: Response, status: number) {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = JSON.parse(text) as { type: string; title: string; status: number; detail?: string; errors?: { field: string; message: string }[] };
+  expect(body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
+  expect(text).not.toMatch(/\bat .+:\d+:\d+|stack/i);
+  for (const key of Object.values(KEYS)) expect(text).not.toContain(key);
+  return body;
+}
+
+/** Counts per queue, as the API reports them: the witness that a refusal wrote nothing. */
+export async function snapshot(app: App): Promise<unknown> {
+  return jsonOf(await call(app, "GET", "/v1/queues", { key: KEYS.admin }), 200);
+}
+
+export function queue(prefix: string, name: string): Queue {
+  return new Queue(name, { redis, prefix });
+}
+
+const runner = scriptRunner(redis);
+const WORKER = "edge-test-worker";
+
+/** Claims the next job of a queue as a worker would, and checks it is the one expected. */
+export async function start(prefix: string, queueName: string, id: string): Promise<void> {
+  const reply = (await claim.run(runner, Keys.forPrefix(prefix), [Date.now(), 60_000, WORKER, 1, queueName])) as {
+    jobs: { id: string }[] | object;
+  };
+  expect(Array.isArray(reply.jobs) ? reply.jobs.map((j) => j.id) : []).toEqual([id]);
+}
+
+export async function finish(prefix: string, id: string, result: unknown): Promise<void> {
+  const reply = (await complete.run(runner, Keys.forPrefix(prefix), [Date.now(), id, WORKER, JSON.stringify(result)])) as { ok: boolean };
+  expect(reply.ok).toBe(true);
+}
+
+export async function failJob(prefix: string, id: string, message: string): Promise<void> {
+  const error = JSON.stringify({ name: "Error", message });
+  const reply = (await fail.run(runner, Keys.forPrefix(prefix), [Date.now(), id, WORKER, error, "0"])) as { ok: boolean };
+  expect(reply.ok).toBe(true);
+}
