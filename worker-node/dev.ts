@@ -137,7 +137,8 @@ const edgeEnv = {
   API_KEYS: JSON.stringify([{ key: apiKey, scopes: ["enqueue", "read", "admin"] }]),
   EDGEQ_PREFIX: process.env.EDGEQ_PREFIX ?? "edgeq",
 };
-await writeFile(envFile, Object.entries(edgeEnv).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
+// single quotes: dotenv takes the JSON inside literally
+await writeFile(envFile, Object.entries(edgeEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
 
 const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const edge = (running.edge = start(
