@@ -102,13 +102,24 @@ async function devSecrets(): Promise<{ apiKey: string; gatewayToken: string }> {
   return secrets;
 }
 
+function signalGroup(leader: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-leader, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a child's whole process group (the worker's horses, wrangler's
+ * workerd) and waits until none of it is left.
+ */
 async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  process.kill(-child.pid!, "SIGTERM");
-  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
+  if (!child?.pid || !signalGroup(child.pid, "SIGTERM")) return;
+  const deadline = Date.now() + 10_000;
+  while (signalGroup(child.pid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  signalGroup(child.pid, "SIGKILL");
 }
 
 /** Worker first (a warm shutdown finishes its job), Redis last. */
@@ -160,7 +171,7 @@ say();
 say("edgeq is running:");
 say(`  edge API      ${edgeUrl}  (wrangler dev, pid ${edge.pid})`);
 say(`  REST gateway  ${gateway.url}`);
-say(`  redis         ${redisUrl}${process.env.REDIS_URL ? "" : `  (data in ${join(DATA_DIR, "redis")})`}`);
+say(`  redis         ${redisUrl}${running.redis ? `  (pid ${running.redis.pid}, data in ${join(DATA_DIR, "redis")})` : ""}`);
 say(`  worker        pid ${worker.pid}, queue "default", demo tasks: echo, sleep, fail, crash, fib`);
 say(`  dev API key   ${apiKey}   (scopes: enqueue, read, admin)`);
 say();

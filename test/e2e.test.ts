@@ -1,0 +1,93 @@
+// The whole system as `npm run dev` starts it: a redis-server, the gateway,
+// the edge under wrangler dev (workerd) and a worker whose horse runs the demo
+// task. Everything goes through HTTP, as a user's curl would.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "./support/redis.ts";
+
+let dev: ChildProcess;
+let dir: string;
+let output = "";
+let edgeUrl: string;
+let auth: Record<string, string>;
+const pids: number[] = [];
+
+/** Whether any process of the group `pid` leads (dev starts each part in its own group) is alive. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "edgeq-e2e-"));
+  const env = { ...process.env, EDGEQ_DEV_DIR: dir, EDGE_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
+  delete env.REDIS_URL;
+  dev = spawn(process.execPath, ["--import", "tsx", "worker-node/dev.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const ready = new Promise<void>((resolve, reject) => {
+    dev.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ctrl-C stops everything")) resolve();
+    });
+    dev.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    dev.once("exit", (code) => reject(new Error(`npm run dev exited with ${code}:\n${output}`)));
+  });
+  await ready;
+  edgeUrl = output.match(/edge API\s+(http:\/\/\S+)/)![1]!;
+  auth = { Authorization: `Bearer ${output.match(/dev API key\s+(\S+)/)![1]}` };
+  for (const match of output.matchAll(/pid (\d+)/g)) pids.push(Number(match[1]));
+}, 120_000);
+
+afterAll(async () => {
+  if (dev.exitCode === null) {
+    dev.kill("SIGKILL");
+    for (const pid of pids) if (alive(pid)) process.kill(-pid, "SIGKILL");
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("npm run dev", () => {
+  it("prints a curl line that enqueues a demo job and one that reads its result back", async () => {
+    const enqueue = output.match(/-d '(\{.*\})'/)![1]!;
+    const created = await fetch(`${edgeUrl}/v1/queues/default/jobs`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: enqueue,
+    });
+    expect(created.status).toBe(201);
+    const job = (await created.json()) as { id: string };
+    expect(created.headers.get("location")).toBe(`/v1/jobs/${job.id}`);
+
+    const read = await fetch(output.match(/curl -s '(http:\/\/[^']+\?wait=5)'/)![1]!, { headers: auth });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ id: job.id, status: "finished", result: { hello: "world" }, attempts: 1 });
+  });
+
+  it("runs a job in a horse and reports a failure with its error over HTTP", async () => {
+    const created = await fetch(`${edgeUrl}/v1/queues/default/jobs`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ task: "fail", args: { message: "from e2e" } }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const read = await fetch(`${edgeUrl}/v1/jobs/${id}?wait=10`, { headers: auth });
+    const body = (await read.json()) as { status: string; error: { name: string; message: string } };
+    expect(body.status).toBe("failed");
+    expect(body.error).toMatchObject({ name: "Error", message: "from e2e" });
+  });
+
+  it("stops everything on Ctrl-C and leaves no process behind", async () => {
+    expect(pids.length).toBe(3); // redis-server, wrangler (and its workerd), the worker
+    dev.kill("SIGINT");
+    const [code] = await once(dev, "exit");
+    expect(code).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});
