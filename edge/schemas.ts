@@ -2,16 +2,15 @@
 // bodies are the producer API's own schemas (shared/job.ts); what is here
 // describes responses and path parameters.
 import { z } from "zod";
-import { enqueueRequestSchema, jobIdSchema, jobOptionsSchema, queueNameSchema, STATUSES } from "../shared/index.ts";
+import { enqueueRequestSchema, jobIdSchema, jsonValueSchema, queueNameSchema, STATUSES } from "../shared/index.ts";
 
 // z.json() is recursive, which the OpenAPI generator cannot walk; telling it
-// the possible types instead keeps the document finite. The shared schemas
-// each build their own z.json(), so each instance gets the note.
-const ANY_JSON = { type: ["object", "array", "string", "number", "boolean", "null"], description: "any JSON value" };
-const jsonValue = z.json();
-for (const schema of [jsonValue, enqueueRequestSchema.shape.args.unwrap(), jobOptionsSchema.shape.meta.unwrap().valueType]) {
-  z.globalRegistry.add(schema, ANY_JSON);
-}
+// the possible types instead keeps the document finite.
+const jsonValue = jsonValueSchema;
+z.globalRegistry.add(jsonValue, {
+  type: ["object", "array", "string", "number", "boolean", "null"],
+  description: "any JSON value",
+});
 
 export const queueParams = z.object({ queue: queueNameSchema });
 export const jobParams = z.object({ id: jobIdSchema });

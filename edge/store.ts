@@ -1,20 +1,16 @@
 // The edge's view of one deployment's Redis: a Queue per name, job look-ups
 // by id alone, and queue summaries. Routes get it from the context.
-import { DEFAULT_PREFIX, Keys, Queue, describeQueues, type JobView, type QueueInfo, type RedisClient } from "../shared/index.ts";
+import { DEFAULT_PREFIX, Keys, Queue, describeQueues, readJob, type JobView, type QueueInfo, type RedisClient } from "../shared/index.ts";
 
 export class Store {
   readonly keys: Keys;
   readonly #redis: RedisClient;
   readonly #prefix: string;
-  // Reads by id need no queue, but the producer API hangs them on a Queue;
-  // any valid name serves.
-  readonly #reader: Queue;
 
   constructor(redis: RedisClient, prefix: string = DEFAULT_PREFIX) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.keys = Keys.forPrefix(prefix);
-    this.#reader = this.queue("default");
   }
 
   queue(name: string): Queue {
@@ -22,7 +18,7 @@ export class Store {
   }
 
   job(id: string): Promise<JobView | null> {
-    return this.#reader.getJob(id);
+    return readJob(this.#redis, this.keys, id);
   }
 
   /** Every known queue, or the named ones (zero counts when never used). */

@@ -1,9 +1,10 @@
 // The public producer API: import it in a Worker, a Node service or a script.
-export { Queue, describeQueues } from "./queue.ts";
-export type { QueueOptions, JobRequest, Idempotency, Submitted, StatusCounts, QueueInfo, WorkerInfo } from "./queue.ts";
+export { Queue, describeQueues, readJob } from "./queue.ts";
+export type { WaitOptions, QueueOptions, JobRequest, Idempotency, Submitted, StatusCounts, QueueInfo, WorkerInfo } from "./queue.ts";
 export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
+  jsonValueSchema,
   jobOptionsSchema,
   queueNameSchema,
   jobIdSchema,

@@ -29,6 +29,9 @@ export const taskNameSchema = z
   .string()
   .regex(TASK_NAME, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
 
+/** Any JSON value; one instance, so tools that annotate it (OpenAPI) do it once. */
+export const jsonValueSchema = z.json();
+
 export const retrySchema = z.strictObject({
   max: z.number().int().min(0).max(100).describe("retries after the first attempt"),
   backoff: z
@@ -55,7 +58,7 @@ export const jobOptionsSchema = z
     dependsOn: z.array(jobIdSchema).max(100).optional(),
     atFront: z.boolean().optional(),
     callbackUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
-    meta: z.record(z.string().max(128), z.json()).optional(),
+    meta: z.record(z.string().max(128), jsonValueSchema).optional(),
   })
   .refine((o) => o.runAt === undefined || o.delayMs === undefined, {
     message: "give runAt or delayMs, not both",
@@ -63,12 +66,12 @@ export const jobOptionsSchema = z
   });
 
 export type JobOptions = Omit<z.input<typeof jobOptionsSchema>, "runAt"> & { runAt?: number | string | Date };
-export type JsonValue = z.infer<ReturnType<typeof z.json>>;
+export type JsonValue = z.infer<typeof jsonValueSchema>;
 
 /** The body of `POST /v1/queues/:queue/jobs`, and one entry of a batch. */
 export const enqueueRequestSchema = z.strictObject({
   task: taskNameSchema,
-  args: z.json().optional(),
+  args: jsonValueSchema.optional(),
   options: jobOptionsSchema.optional(),
 });
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
@@ -199,7 +202,7 @@ export function newJob(
 const newJobSchema = z.object({
   queue: queueNameSchema,
   task: taskNameSchema,
-  args: z.json(),
+  args: jsonValueSchema,
   options: jobOptionsSchema,
 });
 

@@ -46,6 +46,17 @@ export interface Submitted {
   job: JobView;
 }
 
+export interface WaitOptions {
+  /** Give up after this long and return the latest state. Default 30 s. */
+  timeoutMs?: number;
+  /** First pause between polls; each next one is 1.5 times longer. Default 5 ms. */
+  pollMs?: number;
+  /** Longest pause between polls. Default 500 ms. */
+  maxPollMs?: number;
+  /** Stop waiting (returning the latest state) when it aborts. */
+  signal?: AbortSignal;
+}
+
 export type StatusCounts = Record<JobStatus, number>;
 
 export interface WorkerInfo {
@@ -127,10 +138,8 @@ export class Queue {
   }
 
   /** The job, or null when there is none (never enqueued, or its TTL ran out). */
-  async getJob(id: string): Promise<JobView | null> {
-    parseOrThrow(jobIdSchema, id, "id");
-    const reply = (await getJob.run(this.#redis, this.keys, [id])) as { job?: Record<string, unknown> };
-    return reply.job ? viewOf(jobFromHash(reply.job)) : null;
+  getJob(id: string): Promise<JobView | null> {
+    return readJob(this.#redis, this.keys, id);
   }
 
   /**
@@ -138,15 +147,15 @@ export class Queue {
    * returns it; after `timeoutMs`, returns its latest state instead. Polls
    * with backoff, since REST clients cannot block.
    */
-  async waitFor(id: string, options: { timeoutMs?: number; pollMs?: number; maxPollMs?: number } = {}): Promise<JobView> {
+  async waitFor(id: string, options: WaitOptions = {}): Promise<JobView> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     let pause = options.pollMs ?? 5;
     for (;;) {
       const job = await this.getJob(id);
       if (!job) throw new JobNotFoundError(id);
       const left = deadline - Date.now();
-      if (isTerminal(job.status) || left <= 0) return job;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      if (isTerminal(job.status) || left <= 0 || options.signal?.aborted) return job;
+      await pauseFor(Math.min(pause, left), options.signal);
       pause = Math.min(pause * 1.5, options.maxPollMs ?? 500);
     }
   }
@@ -181,10 +190,16 @@ export class Queue {
   }
 }
 
+/** A job by id, whatever its queue; null when there is none. */
+export async function readJob(redis: RedisClient | ScriptRunner, keys: Keys, id: string): Promise<JobView | null> {
+  parseOrThrow(jobIdSchema, id, "id");
+  const reply = (await getJob.run(asRunner(redis), keys, [id])) as { job?: Record<string, unknown> };
+  return reply.job ? viewOf(jobFromHash(reply.job)) : null;
+}
+
 /** Counts and workers for the given queues, or for every known queue. */
 export async function describeQueues(redis: RedisClient | ScriptRunner, keys: Keys, names: string[] = []): Promise<QueueInfo[]> {
-  const runner = "defineCommand" in redis ? scriptRunner(redis) : (redis as ScriptRunner);
-  const reply = (await counts.run(runner, keys, [Date.now(), ...names])) as {
+  const reply = (await counts.run(asRunner(redis), keys, [Date.now(), ...names])) as {
     queues: Record<string, { counts: StatusCounts; workers: Record<string, string>[] | object }>;
   };
   return Object.entries(reply.queues ?? {})
@@ -194,6 +209,23 @@ export async function describeQueues(redis: RedisClient | ScriptRunner, keys: Ke
       workers: asArray(q.workers as Record<string, string>[]).map(workerInfo),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function asRunner(redis: RedisClient | ScriptRunner): ScriptRunner {
+  return "defineCommand" in redis ? scriptRunner(redis) : (redis as ScriptRunner);
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 function workerInfo(w: Record<string, unknown>): WorkerInfo {

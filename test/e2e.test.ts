@@ -28,7 +28,7 @@ function alive(pid: number): boolean {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgeq-e2e-"));
-  const env = { ...process.env, EDGEQ_DEV_DIR: dir, EDGE_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
+  const env: NodeJS.ProcessEnv = { ...process.env, EDGEQ_DEV_DIR: dir, EDGE_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
   delete env.REDIS_URL;
   dev = spawn(process.execPath, ["--import", "tsx", "worker-node/dev.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
   const ready = new Promise<void>((resolve, reject) => {

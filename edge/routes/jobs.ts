@@ -110,7 +110,7 @@ jobs.openapi(
     if (wait && !isTerminal(job.status)) {
       job = await c.var.store
         .queue(job.queue)
-        .waitFor(id, { timeoutMs: wait * 1000, pollMs: POLL.firstMs, maxPollMs: POLL.maxMs });
+        .waitFor(id, { timeoutMs: wait * 1000, pollMs: POLL.firstMs, maxPollMs: POLL.maxMs, signal: c.req.raw.signal });
     }
     return c.json(job, 200);
   },
