@@ -27,6 +27,9 @@ export function serveJobs(module: TaskModule): void {
     running.abort(new Error("the job was terminated (timeout or stop)"));
     running = undefined;
   });
+  // Ctrl-C in a terminal signals the whole process group, horses included;
+  // the worker decides: its first SIGINT lets running jobs finish (warm)
+  process.on("SIGINT", () => {});
   process.on("disconnect", () => process.exit(0));
   process.on("message", async (message: ToHorse) => {
     if (message.type !== "run") return;

@@ -33,6 +33,10 @@ export async function compileHorse(tasksPath: string): Promise<string> {
     external: ["pino"],
     // bundled CommonJS dependencies call require(); give them a real one
     banner: { js: `import { createRequire as __edgeqRequire } from "node:module"; const require = __edgeqRequire(import.meta.url);` },
+    // a failed job's stack names the task's own file and line, not the
+    // bundle's: the map's paths are relative to where the bundle is written
+    sourcemap: "inline",
+    outfile: resolve(CACHE_DIR, "horse.mjs"),
     write: false,
     logLevel: "silent",
   });
@@ -52,13 +56,14 @@ export class Horse {
   /** Resolves once the task module is loaded; rejects if the horse dies first. */
   readonly ready: Promise<void>;
   served = 0;
-  #settle: ((outcome: Outcome) => void) | undefined;
+  #settle: ((outcome: Outcome | null) => void) | undefined;
   #exit: string | undefined;
   #stderrTail = "";
 
   constructor(bundle: string) {
-    // execArgv: [] drops the TypeScript loader a tsx-run worker would pass on
-    this.process = fork(bundle, [], { execArgv: [], stdio: ["ignore", "inherit", "pipe", "ipc"] });
+    // our own execArgv drops the TypeScript loader a tsx-run worker would
+    // pass on; source maps make stacks name the task's file (see compileHorse)
+    this.process = fork(bundle, [], { execArgv: ["--enable-source-maps"], stdio: ["ignore", "inherit", "pipe", "ipc"] });
     this.process.stderr!.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
@@ -87,12 +92,20 @@ export class Horse {
     return this.#exit === undefined;
   }
 
-  /** Runs one job; resolves with its outcome, or a HorseCrashedError if the horse dies. */
-  run(job: Job): Promise<Outcome> {
+  /**
+   * Runs one job; resolves with its outcome, a HorseCrashedError if the horse
+   * dies, or null if the job could not even be sent: the horse died while it
+   * waited in the pool, before its exit was noticed, and the job never started.
+   */
+  run(job: Job): Promise<Outcome | null> {
     this.served++;
     return new Promise((resolveOutcome) => {
       this.#settle = resolveOutcome;
-      this.process.send({ type: "run", job } satisfies ToHorse);
+      this.process.send({ type: "run", job } satisfies ToHorse, (error) => {
+        if (!error) return;
+        this.#exit ??= `the horse (pid ${this.process.pid}) could not be sent its job: ${error.message}`;
+        this.#deliver(null);
+      });
     });
   }
 
@@ -110,7 +123,7 @@ export class Horse {
     if (this.process.connected) this.process.disconnect();
   }
 
-  #deliver(outcome: Outcome): void {
+  #deliver(outcome: Outcome | null): void {
     const settle = this.#settle;
     this.#settle = undefined;
     settle?.(outcome);
@@ -146,7 +159,9 @@ export class HorsePool {
   async take(): Promise<Horse> {
     for (let tries = 1; ; tries++) {
       const horse = this.#idle.shift() ?? new Horse(this.bundle);
-      this.fill();
+      // only a horse on its last job needs a successor: one that will serve
+      // again comes back with release() (topping up for it would retire it)
+      if (horse.served + 1 >= this.maxJobs) this.fill();
       try {
         await horse.ready;
         return horse;
@@ -162,6 +177,8 @@ export class HorsePool {
       this.#idle.unshift(horse);
     } else {
       horse.retire();
+      // a horse that crashed before its last job has no successor yet
+      this.fill();
     }
   }
 

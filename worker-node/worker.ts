@@ -247,17 +247,22 @@ export class Worker {
   }
 
   async #runInHorse(running: Running): Promise<Outcome> {
-    let horse: Horse;
-    try {
-      horse = await this.#pool!.take();
-    } catch (error) {
-      return { ok: false, retryable: true, error: { name: "HorseCrashedError", message: (error as Error).message } };
+    for (;;) {
+      let horse: Horse;
+      try {
+        horse = await this.#pool!.take();
+      } catch (error) {
+        return { ok: false, retryable: true, error: { name: "HorseCrashedError", message: (error as Error).message } };
+      }
+      running.horse = horse;
+      if (running.interrupted) horse.terminate(this.#opts.killGraceMs);
+      const outcome = await horse.run(running.job);
+      if (!running.interrupted) this.#pool!.release(horse);
+      // a horse killed before its last job had no successor booted for it
+      else if (this.accepting) this.#pool!.fill();
+      // null: the horse was dead before the job reached it; the job is not at fault
+      if (outcome) return outcome;
     }
-    running.horse = horse;
-    if (running.interrupted) horse.terminate(this.#opts.killGraceMs);
-    const outcome = await horse.run(running.job);
-    if (!running.interrupted) this.#pool!.release(horse);
-    return outcome;
   }
 
   /** Ends a running job early: its signal is aborted and its horse terminated. */
