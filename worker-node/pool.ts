@@ -138,11 +138,16 @@ export class Horse {
 }
 
 /**
- * Ready horses, `size` of them (the worker's concurrency), topped up as they
- * are taken. A horse serves up to `maxJobs` jobs before it is retired.
+ * Ready horses for `size` slots (the worker's concurrency). A horse serves up
+ * to `maxJobs` jobs before it is retired. Each slot has a fresh spare booted
+ * ahead, started when the slot's current horse took its first job, so a
+ * successor has its predecessor's whole life to boot, not just its last job.
  */
 export class HorsePool {
+  /** Horses that have served and will serve again, most recently used first. */
   #idle: Horse[] = [];
+  /** Fresh horses, booting or ready, that take over from horses that retire. */
+  #spares: Horse[] = [];
   #closed = false;
 
   constructor(
@@ -153,15 +158,14 @@ export class HorsePool {
   ) {}
 
   fill(): void {
-    while (!this.#closed && this.#idle.length < this.size) this.#idle.push(new Horse(this.bundle));
+    while (!this.#closed && this.#spares.length < this.size) this.#spares.push(new Horse(this.bundle));
   }
 
   async take(): Promise<Horse> {
     for (let tries = 1; ; tries++) {
-      const horse = this.#idle.shift() ?? new Horse(this.bundle);
-      // only a horse on its last job needs a successor: one that will serve
-      // again comes back with release() (topping up for it would retire it)
-      if (horse.served + 1 >= this.maxJobs) this.fill();
+      // a horse in service first: a spare stays spare until a horse retires
+      const horse = this.#idle.shift() ?? this.#spares.shift() ?? new Horse(this.bundle);
+      this.fill();
       try {
         await horse.ready;
         return horse;
@@ -173,17 +177,15 @@ export class HorsePool {
   }
 
   release(horse: Horse): void {
-    if (!this.#closed && horse.alive && horse.served < this.maxJobs && this.#idle.length < this.size) {
-      this.#idle.unshift(horse);
-    } else {
-      horse.retire();
-      // a horse that crashed before its last job has no successor yet
-      this.fill();
-    }
+    const usable = !this.#closed && horse.alive && horse.served < this.maxJobs;
+    // one that has not served yet (it proved the task module loads) is still a spare
+    const shelf = horse.served === 0 ? this.#spares : this.#idle;
+    if (usable && shelf.length < this.size) shelf.unshift(horse);
+    else horse.retire();
   }
 
   close(): void {
     this.#closed = true;
-    for (const horse of this.#idle.splice(0)) horse.retire();
+    for (const horse of [...this.#idle.splice(0), ...this.#spares.splice(0)]) horse.retire();
   }
 }
