@@ -12,11 +12,12 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { Keys, type Job, type JobError } from "../shared/index.ts";
-import { jobFromHash } from "../shared/job.ts";
+import { isTerminal, Keys, type Job, type JobError, type JobStatus } from "../shared/index.ts";
+import { jobFromHash, viewOf } from "../shared/job.ts";
 import { asArray } from "../shared/queue.ts";
 import { isNoScript, type Script } from "../shared/script.ts";
 import { claim, complete, fail, recover, renew, requeue } from "../shared/scripts/index.ts";
+import { deliverCallback } from "./callback.ts";
 import { compileHorse, HorsePool, type Horse } from "./pool.ts";
 import { runTask, tasksOf, type Outcome, type Task, type TaskModule } from "./task.ts";
 
@@ -318,9 +319,19 @@ export class Worker {
     } finally {
       this.#reserved -= want;
     }
-    const verdict = replies[0] as { ok?: boolean; status?: string } | undefined;
+    const verdict = replies[0] as { ok?: boolean; status?: JobStatus } | undefined;
     if (verdict && verdict.ok === false) {
       this.#log.warn({ jobId: job.id, status: verdict.status }, "the job's lease was lost before its outcome was reported");
+    }
+    if (verdict?.ok && job.callbackUrl && isTerminal(verdict.status!)) {
+      const ended = {
+        ...viewOf(job),
+        status: verdict.status!,
+        result: outcome.ok ? JSON.parse(outcome.result) : null,
+        error: outcome.ok ? null : outcome.error,
+        endedAt: now,
+      };
+      void deliverCallback(job.callbackUrl, ended, this.#log);
     }
     if (want > 0) this.#afterClaim(replies[calls.length - 1], want);
     this.#maybeExit();

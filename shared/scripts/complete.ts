@@ -9,8 +9,9 @@ export const complete = new Script("complete", `
 -- ARGV[3] job id
 -- ARGV[4] worker name (the job must still be held by it)
 -- ARGV[5] result, JSON
--- Returns { ok = true } or { ok = false, status = current status } when the
--- worker no longer holds the job (its lease ran out and it was recovered).
+-- Returns { ok = true, status = 'finished' } or { ok = false, status = current
+-- status } when the worker no longer holds the job (its lease ran out and it
+-- was recovered).
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local queue = owned_job(id, ARGV[4])
@@ -21,5 +22,5 @@ redis.call('ZREM', K.registry('started', queue), id)
 redis.call('HDEL', K.job(id), 'workerName', 'error')
 to_terminal(id, queue, 'finished', now, { 'result', ARGV[5] })
 release_dependents(id, now)
-return cjson.encode({ ok = true })
+return cjson.encode({ ok = true, status = 'finished' })
 `);
