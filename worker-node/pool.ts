@@ -165,7 +165,9 @@ export class HorsePool {
     for (let tries = 1; ; tries++) {
       // a horse in service first: a spare stays spare until a horse retires
       const horse = this.#idle.shift() ?? this.#spares.shift() ?? new Horse(this.bundle);
-      this.fill();
+      // forking blocks the event loop for milliseconds: fork the successor
+      // once this job is on its way to the horse, not before
+      setImmediate(() => this.fill());
       try {
         await horse.ready;
         return horse;
