@@ -46,6 +46,8 @@ export interface ThroughputSpec {
   worker: WorkerSpec;
   backend: (ctx: Context) => Backend;
   warmupJobs: number;
+  /** Fewest jobs in a measured round (a reused horse must be replaced within one). */
+  minJobs?: number;
 }
 
 export function throughputContender(ctx: Context, spec: ThroughputSpec): Contender {
@@ -78,7 +80,7 @@ export function throughputContender(ctx: Context, spec: ThroughputSpec): Contend
       const rate = n / (Math.max(1, end - start) / 1000);
       if (kind === "warmup") {
         // size rounds to last about processMs at this rate
-        const minJobs = Math.max(8, 2 * spec.worker.concurrency);
+        const minJobs = Math.max(8, 2 * spec.worker.concurrency, spec.minJobs ?? 0);
         jobs = Math.min(MAX_JOBS, Math.max(minJobs, Math.round((rate * ctx.profile.processMs) / 1000)));
         contender.note = `${jobs} jobs per round`;
       }
@@ -182,6 +184,8 @@ export function edgeqProcessContender(ctx: Context, mode: keyof typeof EDGEQ_MOD
     worker: { system: "edgeq", queue, concurrency, isolation: m.isolation, horseMaxJobs: m.horseMaxJobs },
     backend: edgeqBackend(queue),
     warmupJobs: m.warmup(concurrency),
+    // every horse serves out its jobs and is replaced at least once per round
+    minJobs: m.horseMaxJobs > 1 ? m.horseMaxJobs * concurrency : 0,
   });
 }
 
