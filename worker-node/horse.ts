@@ -9,7 +9,11 @@
 //   horse → worker  { type: "done", id, outcome }
 // The worker retires a horse by closing the channel; SIGTERM aborts the
 // running job's signal and ends the horse once the task settles.
-import pino from "pino";
+import { readFileSync } from "node:fs";
+import { createRequire, SourceMap } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
 import type { Job } from "../shared/index.ts";
 import { runTask, tasksOf, type Outcome, type TaskModule } from "./task.ts";
 
@@ -18,7 +22,13 @@ export type FromHorse = { type: "ready" } | { type: "done"; id: string; outcome:
 
 export function serveJobs(module: TaskModule): void {
   const tasks = tasksOf(module);
-  const logger = pino({ level: process.env.LOG_LEVEL ?? "info", base: { horse: process.pid } });
+  let root: Logger | undefined;
+  // required on first use, not imported: see runTask
+  const logger = () =>
+    (root ??= (createRequire(import.meta.url)("pino") as typeof import("pino").default)({
+      level: process.env.LOG_LEVEL ?? "info",
+      base: { horse: process.pid },
+    }));
   const send = (message: FromHorse) => process.send!(message);
   let running: AbortController | undefined;
 
@@ -36,10 +46,37 @@ export function serveJobs(module: TaskModule): void {
     const controller = new AbortController();
     running = controller;
     const { job } = message;
-    const outcome = await runTask(tasks, job, controller.signal, logger.child({ jobId: job.id, task: job.task }));
+    const outcome = await runTask(tasks, job, controller.signal, () => logger().child({ jobId: job.id, task: job.task }));
+    if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
     if (controller.signal.aborted) process.exit(143);
     running = undefined;
     send({ type: "done", id: job.id, outcome });
   });
   send({ type: "ready" });
+}
+
+let bundleMap: SourceMap | null | undefined;
+
+/**
+ * Rewrites the stack's frames in this bundle to the task's own files and
+ * lines, with the map compileHorse wrote beside it; read on the first failure.
+ */
+function sourceMapped(stack: string): string {
+  const bundle = fileURLToPath(import.meta.url);
+  if (bundleMap === undefined) {
+    try {
+      bundleMap = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, "utf8")));
+    } catch {
+      bundleMap = null;
+    }
+  }
+  const map = bundleMap;
+  if (!map) return stack;
+  return stack.replace(/(?:file:\/\/)?([^\s()]+):(\d+):(\d+)/g, (frame, path: string, line: string, column: string) => {
+    if (path !== bundle) return frame;
+    const entry = map.findEntry(Number(line) - 1, Number(column) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+    if (!entry.originalSource) return frame;
+    const source = resolve(dirname(bundle), entry.originalSource.replace(/^file:\/\//, ""));
+    return `${source}:${entry.originalLine! + 1}:${entry.originalColumn! + 1}`;
+  });
 }

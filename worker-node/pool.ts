@@ -14,7 +14,7 @@ import type { Outcome } from "./task.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 // Inside the project's node_modules, so the horse resolves the packages it
-// keeps external (pino) exactly as the worker does.
+// requires at run time (pino) exactly as the worker does.
 const CACHE_DIR = resolve(HERE, "../node_modules/.cache/edgeq");
 
 /** Bundles the horse with the task module; returns the path of the .mjs file. */
@@ -30,23 +30,26 @@ export async function compileHorse(tasksPath: string): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: ["pino"],
     // bundled CommonJS dependencies call require(); give them a real one
     banner: { js: `import { createRequire as __edgeqRequire } from "node:module"; const require = __edgeqRequire(import.meta.url);` },
-    // a failed job's stack names the task's own file and line, not the
-    // bundle's: the map's paths are relative to where the bundle is written
-    sourcemap: "inline",
+    // The map lets a failed job's stack name the task's own file and line
+    // (horse.ts reads it only then: --enable-source-maps would parse it at
+    // every boot). Its paths are relative to where the bundle is written.
+    sourcemap: "external",
     outfile: resolve(CACHE_DIR, "horse.mjs"),
     write: false,
     logLevel: "silent",
   });
-  const code = output.outputFiles[0]!.contents;
-  const file = resolve(CACHE_DIR, `horse-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
+  const code = output.outputFiles.find((f) => f.path.endsWith(".mjs"))!.contents;
+  const map = output.outputFiles.find((f) => f.path.endsWith(".map"))!.contents;
+  const file = resolve(CACHE_DIR, `horse-${createHash("sha256").update(code).update(map).digest("hex").slice(0, 16)}.mjs`);
   await mkdir(CACHE_DIR, { recursive: true });
   // write then rename, so a worker starting beside us never forks a half-written file
-  const partial = `${file}.${process.pid}.tmp`;
-  await writeFile(partial, code);
-  await rename(partial, file);
+  for (const [path, contents] of [[`${file}.map`, map], [file, code]] as const) {
+    const partial = `${path}.${process.pid}.tmp`;
+    await writeFile(partial, contents);
+    await rename(partial, path);
+  }
   return file;
 }
 
@@ -61,9 +64,8 @@ export class Horse {
   #stderrTail = "";
 
   constructor(bundle: string) {
-    // our own execArgv drops the TypeScript loader a tsx-run worker would
-    // pass on; source maps make stacks name the task's file (see compileHorse)
-    this.process = fork(bundle, [], { execArgv: ["--enable-source-maps"], stdio: ["ignore", "inherit", "pipe", "ipc"] });
+    // our own execArgv drops the TypeScript loader a tsx-run worker would pass on
+    this.process = fork(bundle, [], { execArgv: [], stdio: ["ignore", "inherit", "pipe", "ipc"] });
     this.process.stderr!.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);

@@ -33,8 +33,12 @@ export function errorOf(error: unknown): JobError {
   return { name: "Error", message: typeof error === "string" ? error : JSON.stringify(error) ?? String(error) };
 }
 
-/** Runs one job's task; never throws. The result travels as JSON text. */
-export async function runTask(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+/**
+ * Runs one job's task; never throws. The result travels as JSON text. The
+ * logger is made on first use: loading pino is a quarter of a horse's boot,
+ * and most tasks never log.
+ */
+export async function runTask(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: () => Logger): Promise<Outcome> {
   const task = tasks.get(job.task);
   if (!task) {
     return {
@@ -47,7 +51,15 @@ export async function runTask(tasks: Map<string, Task>, job: Job, signal: AbortS
     };
   }
   try {
-    const value = (await task(job.args, { job, signal, logger })) as JsonValue | undefined;
+    let made: Logger | undefined;
+    const ctx: TaskContext = {
+      job,
+      signal,
+      get logger() {
+        return (made ??= logger());
+      },
+    };
+    const value = (await task(job.args, ctx)) as JsonValue | undefined;
     return { ok: true, result: JSON.stringify(value ?? null) };
   } catch (error) {
     return { ok: false, retryable: true, error: errorOf(error) };

@@ -233,7 +233,7 @@ export class Worker {
     this.#log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
     let outcome: Outcome;
     if (this.#inlineTasks) {
-      outcome = await runInline(this.#inlineTasks, job, controller.signal, this.#log.child({ jobId: job.id }));
+      outcome = await runInline(this.#inlineTasks, job, controller.signal, () => this.#log.child({ jobId: job.id }));
     } else {
       outcome = await this.#runInHorse(running);
     }
@@ -455,7 +455,7 @@ export class Worker {
 }
 
 /** Inline isolation (rq's SimpleWorker): the task runs in the worker's process. */
-async function runInline(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+async function runInline(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: () => Logger): Promise<Outcome> {
   const aborted = new Promise<Outcome>((resolve) =>
     signal.addEventListener("abort", () =>
       resolve({ ok: false, retryable: true, error: { name: "AbortError", message: String(signal.reason) } as JobError }),
