@@ -124,7 +124,7 @@ export class Queue {
       }),
     }));
     const reply = (await enqueue.run(this.#redis, this.keys, [now, JSON.stringify(payload)])) as {
-      jobs?: { created: boolean; job: Record<string, unknown> }[];
+      jobs?: ({ created: true; set: Record<string, unknown> } | { created: false; job: Record<string, unknown> })[];
       error?: string;
       id?: string;
       at?: number;
@@ -134,7 +134,13 @@ export class Queue {
       const field = requests.length > 1 ? `jobs.${reply.at}.options.dependsOn` : "options.dependsOn";
       throw new ValidationError([{ field, message: `no job with id "${reply.id}"` }]);
     }
-    return asArray(reply.jobs).map((j) => ({ created: j.created, job: viewOf(jobFromHash(j.job)) }));
+    return asArray(reply.jobs).map((j, i) => {
+      if (!j.created) return { created: false, job: viewOf(jobFromHash(j.job)) };
+      const fields = specs[i]!.fields;
+      const hash: Record<string, unknown> = { ...j.set };
+      for (let f = 0; f < fields.length; f += 2) hash[fields[f]!] = fields[f + 1];
+      return { created: true, job: viewOf(jobFromHash(hash)) };
+    });
   }
 
   /** The job, or null when there is none (never enqueued, or its TTL ran out). */

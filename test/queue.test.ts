@@ -481,7 +481,7 @@ describe("cancel", () => {
     expect(await redis.exists(keys.dependencies(child.id))).toBe(0);
     // the parent finishing does not bring it back
     await claimAll(queue);
-    expect(await complete.run(runner, keys, [Date.now(), parent.id, "w1", "1"])).toEqual({ ok: true });
+    expect(await complete.run(runner, keys, [Date.now(), parent.id, "w1", "1"])).toEqual({ ok: true, status: "finished" });
     expect((await queue.getJob(child.id))!.status).toBe("canceled");
     expect(await redis.llen(keys.queue("default"))).toBe(0);
   });
@@ -646,7 +646,7 @@ describe("waitFor", () => {
       return complete.run(otherRunner, keys, [Date.now(), job.id, "w-other", JSON.stringify({ sum: 3 })]);
     })();
     const [view, completed] = await Promise.all([waiting, worker]);
-    expect(completed).toEqual({ ok: true });
+    expect(completed).toEqual({ ok: true, status: "finished" });
     expect(view).toMatchObject({ id: job.id, status: "finished", result: { sum: 3 }, attempts: 1, error: null });
     expect(view.endedAt).not.toBeNull();
   });

@@ -217,12 +217,12 @@ describe("dependencies", () => {
 
     const now = Date.now();
     expect(await claimIds(keys, now)).toEqual([a.id, b.id]);
-    expect(await completeJob(keys, now + 1, a.id)).toEqual({ ok: true });
+    expect(await completeJob(keys, now + 1, a.id)).toEqual({ ok: true, status: "finished" });
     expect((await queue.getJob(c.id))!.status).toBe("deferred");
     expect(await redis.smembers(keys.dependencies(c.id))).toEqual([b.id]);
     expect(await redis.exists(keys.dependents(a.id))).toBe(0);
 
-    expect(await completeJob(keys, now + 2, b.id)).toEqual({ ok: true });
+    expect(await completeJob(keys, now + 2, b.id)).toEqual({ ok: true, status: "finished" });
     expect(await queue.getJob(c.id)).toMatchObject({ status: "queued", enqueuedAt: now + 2 });
     expect(await redis.zcard(keys.registry("deferred", "default"))).toBe(0);
     expect(await redis.exists(keys.dependencies(c.id), keys.dependents(b.id))).toBe(0);
@@ -483,7 +483,7 @@ describe("leases", () => {
     expect(await redis.zcard(keys.registry("finished", "default"))).toBe(0);
 
     // the holder's word still counts
-    expect(await completeJob(keys, now + 2_003, job.id, "w2", { ok: true })).toEqual({ ok: true });
+    expect(await completeJob(keys, now + 2_003, job.id, "w2", { ok: true })).toEqual({ ok: true, status: "finished" });
     expect(await queue.getJob(job.id)).toMatchObject({ status: "finished", result: { ok: true }, attempts: 2, error: null });
 
     // and a finished or missing job cannot be completed again

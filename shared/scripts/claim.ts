@@ -25,20 +25,20 @@ for i = 6, #ARGV do
   while #jobs < want do
     local id = redis.call('LPOP', K.queue(queue))
     if not id then break end
-    local key = K.job(id)
-    if redis.call('HGET', key, 'status') == 'queued' then
-      local ttl = tonumber(redis.call('HGET', key, 'ttlSec') or '')
-      local enqueued = tonumber(redis.call('HGET', key, 'enqueuedAt'))
-      if ttl and enqueued + ttl * 1000 < now then
+    local job = job_table(id)
+    if job and job.status == 'queued' then
+      local ttl = tonumber(job.ttlSec or '')
+      if ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now then
         local err = cjson.encode({ name = 'JobExpiredError', message = 'waited longer than its ttlSec of ' .. ttl .. ' s' })
         to_terminal(id, queue, 'failed', now, { 'error', err })
         cancel_dependents(id, now)
       else
-        redis.call('HINCRBY', key, 'attempts', 1)
-        redis.call('HSET', key, 'status', 'started', 'startedAt', now, 'workerName', worker)
-        redis.call('HDEL', key, 'endedAt')
+        -- the reply carries the hash as Redis would give it: strings
+        job.status, job.startedAt, job.workerName = 'started', ARGV[2], worker
+        job.attempts = tostring(tonumber(job.attempts or '0') + 1)
+        redis.call('HSET', K.job(id), 'status', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
         redis.call('ZADD', K.registry('started', queue), now + lease, id)
-        table.insert(jobs, job_table(id))
+        table.insert(jobs, job)
       end
     end
     -- any other status (or a missing hash) is a stale id: drop it

@@ -19,8 +19,7 @@ if not queue then
   return cjson.encode({ ok = false, status = job_get(id, 'status') or 'missing' })
 end
 redis.call('ZREM', K.registry('started', queue), id)
-redis.call('HDEL', K.job(id), 'workerName', 'error')
-to_terminal(id, queue, 'finished', now, { 'result', ARGV[5] })
+to_terminal(id, queue, 'finished', now, { 'result', ARGV[5] }, { 'error' })
 release_dependents(id, now)
 return cjson.encode({ ok = true, status = 'finished' })
 `);

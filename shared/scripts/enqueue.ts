@@ -7,7 +7,8 @@ export const enqueue = new Script("enqueue", `
 -- ARGV[2] now, epoch ms
 -- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
 --         dependsOn?, idempotencyKey?, fingerprint?, idempotencyTtlSec? }
--- Returns { jobs = [ { created, job } ] }, or { error = 'dependency_not_found' |
+-- Returns { jobs = [ { created = true, set = fields the script decided } |
+-- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
 -- 'idempotency_conflict', id, at = index of the job in the batch (0-based) }
 -- having written nothing.
 local now = tonumber(ARGV[2])
@@ -75,7 +76,9 @@ for _, spec in ipairs(specs) do
     else
       push_waiting(id, queue, now, spec.atFront)
     end
-    table.insert(out, { created = true, job = job_table(id) })
+    -- the caller has every other field: echoing args back would double the bytes
+    local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
+    table.insert(out, { created = true, set = { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil } })
   end
 end
 return cjson.encode({ jobs = out })

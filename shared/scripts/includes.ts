@@ -57,13 +57,14 @@ end
 local TTL_FIELD = { finished = 'resultTtlSec', failed = 'failureTtlSec', stopped = 'failureTtlSec', canceled = 'failureTtlSec' }
 
 -- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome.
-local function to_terminal(id, queue, status, now, fields)
+-- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
+-- removed, besides what every terminal job loses.
+local function to_terminal(id, queue, status, now, fields, drop)
   local key = K.job(id)
   local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
   local expires_at = now + ttl * 1000
   redis.call('HSET', key, 'status', status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested')
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), expires_at, id)
   redis.call('PEXPIRE', key, ttl * 1000)
 end
@@ -91,6 +92,7 @@ end
 
 local function release_dependents(id, now)
   local dependents = redis.call('SMEMBERS', K.dependents(id))
+  if #dependents == 0 then return end
   redis.call('DEL', K.dependents(id))
   for _, child in ipairs(dependents) do
     redis.call('SREM', K.dependencies(child), id)
@@ -113,7 +115,6 @@ local function fail_or_retry(id, now, err, retryable)
   local key = K.job(id)
   local queue = redis.call('HGET', key, 'queue')
   redis.call('ZREM', K.registry('started', queue), id)
-  redis.call('HDEL', key, 'workerName')
   if redis.call('HGET', key, 'stopRequested') == '1' then
     to_terminal(id, queue, 'stopped', now, { 'error', err })
     cancel_dependents(id, now)
@@ -125,6 +126,7 @@ local function fail_or_retry(id, now, err, retryable)
     retry = cjson.decode(retry)
     if attempts <= (retry.max or 0) then
       redis.call('HSET', key, 'error', err)
+      redis.call('HDEL', key, 'workerName')
       local delay = 0
       local backoff = retry.backoff
       if backoff then
@@ -147,9 +149,8 @@ end
 -- The job if it is started and held by this worker, else nil: a worker whose
 -- lease ran out must not overwrite what recovery decided.
 local function owned_job(id, worker)
-  local key = K.job(id)
-  if redis.call('HGET', key, 'status') ~= 'started' then return nil end
-  if redis.call('HGET', key, 'workerName') ~= worker then return nil end
-  return redis.call('HGET', key, 'queue')
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
 end
 `;
