@@ -59,6 +59,10 @@ export class Keys {
   maintenanceLock(): string {
     return `${this.root}:lock:maintenance`;
   }
+  /** Pub/sub channel on which a worker hears stop requests for its jobs. */
+  control(worker: string): string {
+    return `${this.root}:control:${worker}`;
+  }
 }
 
 // Parameter names for the Lua twins; the type makes a new method without one a compile error.
@@ -74,6 +78,7 @@ const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   workers: [],
   worker: ["name"],
   maintenanceLock: [],
+  control: ["worker"],
 };
 
 /**

@@ -136,7 +136,7 @@ describe.concurrent("one worker, a horse per job", () => {
     expect((await queue.getJob(enqueued.id))!.status).toBe("started");
     const asked = await queue.cancel(enqueued.id);
     expect(asked.status).toBe("started");
-    // the worker learns of the request with its next lease renewal (every lease/3)
+    // published to the worker at once (and found again at its next renewal)
     const job = await queue.waitFor(enqueued.id, { timeoutMs: 10_000 });
     expect(job).toMatchObject({ status: "stopped", attempts: 1 });
     expect(job.error!.name).toBe("JobStoppedError");
@@ -154,6 +154,20 @@ describe.concurrent("one worker, a horse per job", () => {
 });
 
 describe.concurrent("workers of their own", () => {
+  test("hears a stop request at once, not only at its next lease renewal", async ({ workers }) => {
+    const prefix = freshPrefix();
+    // no renewal or heartbeat for 20 s: the stop must arrive by pub/sub
+    await workers.start({ redis, redisUrl, prefix, env: { EDGEQ_LEASE_MS: "60000", EDGEQ_HEARTBEAT_MS: "60000" } });
+    const queue = new Queue("default", { redis, prefix });
+    const file = pidFile();
+    const enqueued = await queue.enqueue("hang", { pidFile: file, ms: 60_000 });
+    const horse = await pidFrom(file);
+    expect((await queue.cancel(enqueued.id)).status).toBe("started");
+    const job = await queue.waitFor(enqueued.id, { timeoutMs: 8_000 });
+    expect(job).toMatchObject({ status: "stopped", error: { name: "JobStoppedError" } });
+    await until(`horse ${horse} to exit`, 5_000, () => !isAlive(horse));
+  });
+
   test("kills a horse that outlives its timeout, even one that ignores SIGTERM, and keeps serving", async ({ workers }) => {
     const prefix = freshPrefix();
     const worker = await workers.start({ redis, redisUrl, prefix });

@@ -64,6 +64,8 @@ export class Worker {
   readonly #log: Logger;
   readonly #redis: Redis;
   readonly #blocker: Redis;
+  /** Subscribed to this worker's control channel: stop requests arrive at once. */
+  readonly #control: Redis;
   readonly #running = new Map<string, Running>();
   #pool: HorsePool | undefined;
   #inlineTasks: Map<string, Task> | undefined;
@@ -105,7 +107,12 @@ export class Worker {
     };
     this.#redis = new Redis(options.redisUrl, redisOptions);
     this.#blocker = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:wait` });
-    for (const client of [this.#redis, this.#blocker]) {
+    this.#control = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:control` });
+    this.#control.on("message", (_channel: string, id: string) => {
+      const running = this.#running.get(id);
+      if (running) this.#interrupt(running, "stop");
+    });
+    for (const client of [this.#redis, this.#blocker, this.#control]) {
       client.on("error", (error) => this.#log.warn({ err: error.message }, "redis connection error"));
     }
   }
@@ -126,6 +133,7 @@ export class Worker {
       this.#maybeExit();
       return this.#finished;
     }
+    await this.#control.subscribe(this.keys.control(this.name));
     this.#state = "running";
     this.#log.info({ queues: this.#opts.queues, concurrency, isolation, horseMaxJobs }, "worker started");
     await this.#tick();
@@ -448,6 +456,7 @@ export class Worker {
       this.#log.warn({ err: (error as Error).message }, "could not remove the worker entry");
     }
     this.#blocker.disconnect();
+    this.#control.disconnect();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
     this.#log.info(this.#counters, "worker stopped");
     this.#done();

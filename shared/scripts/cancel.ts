@@ -2,8 +2,9 @@ import { Script } from "../script.ts";
 
 export const cancel = new Script("cancel", `
 -- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
--- canceled too); for a started job, marks a stop request that its worker
--- picks up with its next lease renewal.
+-- canceled too); for a started job, marks a stop request and publishes it
+-- to its worker (which also finds the mark at its next lease renewal, should
+-- it miss the message).
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
@@ -20,6 +21,8 @@ local queue = redis.call('HGET', key, 'queue')
 
 if status == 'started' then
   redis.call('HSET', key, 'stopRequested', '1')
+  local worker = redis.call('HGET', key, 'workerName')
+  if worker then redis.call('PUBLISH', K.control(worker), id) end
   return cjson.encode({ status = 'started', before = status })
 end
 if status == 'queued' then
