@@ -39,6 +39,7 @@ const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   JobNotFoundError: ["job-not-found", "No such job"],
   JobStateError: ["job-state", "The job's status does not allow this"],
   IdempotencyConflictError: ["idempotency-conflict", "Idempotency-Key reused with a different request"],
+  JobIdTakenError: ["job-id-taken", "The job id is taken in another queue"],
 };
 
 /** A problem the edge raises itself; thrown, and rendered by `onError`. */

@@ -62,7 +62,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   401: "missing or invalid API key (or webhook signature)",
   403: "the API key lacks the scope or the queue",
   404: "no such job (or not visible to this key), hook or route",
-  409: "the job's status does not allow this",
+  409: "the job's status does not allow this, or its id is taken in another queue",
   413: "the body is larger than MAX_BODY_BYTES",
   415: "the body is not JSON",
   422: "Idempotency-Key reused with a different request",

@@ -52,3 +52,12 @@ export class IdempotencyConflictError extends EdgeqError {
     super(`Idempotency-Key "${key}" was already used with a different request`);
   }
 }
+
+/** A client-chosen id that a job in another queue already has. */
+export class JobIdTakenError extends EdgeqError {
+  override readonly status = 409;
+  override name = "JobIdTakenError";
+  constructor(readonly jobId: string) {
+    super(`job id "${jobId}" is taken by a job in another queue`);
+  }
+}

@@ -19,6 +19,7 @@ export {
   JobNotFoundError,
   JobStateError,
   IdempotencyConflictError,
+  JobIdTakenError,
 } from "./errors.ts";
 export type { FieldIssue } from "./errors.ts";
 export { Keys, DEFAULT_PREFIX } from "./keys.ts";

@@ -1,5 +1,5 @@
 // The producer API: the same in a Worker, a Node service or a script.
-import { IdempotencyConflictError, JobNotFoundError, JobStateError, ValidationError } from "./errors.ts";
+import { IdempotencyConflictError, JobIdTakenError, JobNotFoundError, JobStateError, ValidationError } from "./errors.ts";
 import {
   DEFAULTS,
   jobFromHash,
@@ -130,6 +130,7 @@ export class Queue {
       at?: number;
     };
     if (reply.error === "idempotency_conflict") throw new IdempotencyConflictError(reply.id!);
+    if (reply.error === "id_in_other_queue") throw new JobIdTakenError(reply.id!);
     if (reply.error === "dependency_not_found") {
       const field = requests.length > 1 ? `jobs.${reply.at}.options.dependsOn` : "options.dependsOn";
       throw new ValidationError([{ field, message: `no job with id "${reply.id}"` }]);

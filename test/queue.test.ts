@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   DEFAULTS,
+  JobIdTakenError,
   JobNotFoundError,
   JobStateError,
   Queue,
@@ -202,6 +203,17 @@ describe("enqueue", () => {
     expect(await redis.keys(`{${prefix}}:job:*`)).toEqual([keys.job("order-42")]);
     expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual(["order-42"]);
     expect(JSON.parse((await redis.hget(keys.job("order-42"), "args"))!)).toEqual({ amount: 1 });
+  });
+
+  it("refuses a client-chosen id taken in another queue, naming it, and writes nothing", async () => {
+    const { queue, prefix } = fresh();
+    await queue.enqueue("charge", { amount: 1 }, { id: "order-43" });
+    const other = new Queue("other", { redis, prefix });
+    const before = await redis.keys(`{${prefix}}:*`);
+    const error = await rejection(other.enqueue("charge", { amount: 2 }, { id: "order-43" }));
+    expect(error).toBeInstanceOf(JobIdTakenError);
+    expect((error as JobIdTakenError).message).toContain('"order-43"');
+    expect((await redis.keys(`{${prefix}}:*`)).sort()).toEqual(before.sort());
   });
 
   it("puts an atFront job at the head of the queue list", async () => {

@@ -41,7 +41,7 @@ jobs.openapi(
     responses: {
       201: json(jobSchema, "created; Location names the job"),
       200: json(jobSchema, "an existing job: an idempotent replay, or a client-chosen id that exists"),
-      ...problems(400, 401, 403, 413, 415, 422),
+      ...problems(400, 401, 403, 409, 413, 415, 422),
     },
   }),
   async (c) => {
@@ -73,7 +73,7 @@ jobs.openapi(
     },
     responses: {
       201: json(z.object({ jobs: z.array(jobSchema) }), "the jobs, in order (existing ones for client-chosen ids that exist)"),
-      ...problems(400, 401, 403, 413, 415),
+      ...problems(400, 401, 403, 409, 413, 415),
     },
   }),
   async (c) => {

@@ -9,8 +9,8 @@ export const enqueue = new Script("enqueue", `
 --         dependsOn?, idempotencyKey?, fingerprint?, idempotencyTtlSec? }
 -- Returns { jobs = [ { created = true, set = fields the script decided } |
 -- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
--- 'idempotency_conflict', id, at = index of the job in the batch (0-based) }
--- having written nothing.
+-- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
+-- the batch (0-based) } having written nothing.
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
 
@@ -21,6 +21,11 @@ for i, spec in ipairs(specs) do
     if existing and existing ~= spec.fingerprint then
       return cjson.encode({ error = 'idempotency_conflict', id = spec.idempotencyKey, at = i - 1 })
     end
+  end
+  -- an id taken in another queue must not hand that job to this caller
+  local owner = redis.call('HGET', K.job(spec.id), 'queue')
+  if owner and owner ~= spec.queue then
+    return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
   end
   for _, dep in ipairs(spec.dependsOn or {}) do
     if redis.call('EXISTS', K.job(dep)) == 0 then

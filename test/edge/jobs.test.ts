@@ -29,6 +29,17 @@ describe("enqueue and read", () => {
     expect(again).toEqual(first);
   });
 
+  it("refuses a client-chosen id that a job in another queue has, without showing that job (409)", async () => {
+    const secret = await jsonOf(await enqueue("q1", { task: "charge", args: { card: "4242" }, options: { id: "chosen-2" } }), 201);
+    const res = await call(app, "POST", "/v1/queues/web/jobs", {
+      key: KEYS.browser,
+      body: { task: "echo", options: { id: "chosen-2" } },
+    });
+    const body = await expectProblem(res, 409);
+    expect(JSON.stringify(body)).not.toContain("4242");
+    expect(await queue(prefix, "q1").getJob("chosen-2")).toEqual(secret);
+  });
+
   it("replays an Idempotency-Key with 200 and the same job, and refuses it with another body (422)", async () => {
     const headers = { "Idempotency-Key": "order-42" };
     const res = await enqueue("q2", { task: "charge", args: { cents: 100 } }, headers);
