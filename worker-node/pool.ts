@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, stop as stopEsbuild } from "esbuild";
 import type { Logger } from "pino";
 import type { Job } from "../shared/index.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
@@ -40,6 +40,8 @@ export async function compileHorse(tasksPath: string): Promise<string> {
     write: false,
     logLevel: "silent",
   });
+  // the one build a worker makes: its service process need not outlive it
+  await stopEsbuild();
   const code = output.outputFiles.find((f) => f.path.endsWith(".mjs"))!.contents;
   const map = output.outputFiles.find((f) => f.path.endsWith(".map"))!.contents;
   const file = resolve(CACHE_DIR, `horse-${createHash("sha256").update(code).update(map).digest("hex").slice(0, 16)}.mjs`);
