@@ -570,3 +570,40 @@ describe("EVALSHA with EVAL fallback", () => {
     await expect(recover.run(runner, keys, [Date.now(), "not-a-number"])).rejects.toThrow(/ERR|syntax|invalid/i);
   });
 });
+
+describe("finishing a job and claiming the next in one call", () => {
+  it("complete and fail take the worker's next jobs, in priority order, when given the claim arguments", async () => {
+    const { named, keys } = fresh();
+    const [a] = await named("default").enqueueMany([{ task: "t" }]);
+    const [b, c] = await named("default").enqueueMany([{ task: "t" }, { task: "t" }]);
+    const [urgent] = await named("high").enqueueMany([{ task: "t" }]);
+    const now = Date.now();
+    expect(await claimIds(keys, now, { max: 1 })).toEqual([a!.id]);
+
+    const done = (await complete.run(runner, keys, [now + 1, a!.id, "w1", "null", LEASE, 2, "high", "default"])) as {
+      ok: boolean;
+      next: { jobs: Record<string, string>[] };
+    };
+    expect(done.ok).toBe(true);
+    expect(done.next.jobs.map((j) => j.id)).toEqual([urgent!.id, b!.id]);
+    expect(done.next.jobs.map((j) => [j.status, j.workerName, j.attempts])).toEqual([["started", "w1", "1"], ["started", "w1", "1"]]);
+    expect(await score(keys.registry("started", "high"), urgent!.id)).toBe(now + 1 + LEASE);
+
+    const error = JSON.stringify({ name: "Error", message: "boom" });
+    const failed = (await fail.run(runner, keys, [now + 2, b!.id, "w1", error, "0", LEASE, 1, "default"])) as {
+      ok: boolean;
+      status: string;
+      next: { jobs: Record<string, string>[] };
+    };
+    expect(failed).toMatchObject({ ok: true, status: "failed" });
+    expect(failed.next.jobs.map((j) => j.id)).toEqual([c!.id]);
+
+    // a worker that lost the job still gets its next ones (none left here)
+    const lost = (await complete.run(runner, keys, [now + 3, b!.id, "w1", "null", LEASE, 1, "default"])) as {
+      ok: boolean;
+      next: { jobs: unknown };
+    };
+    expect(lost.ok).toBe(false);
+    expect(asArray(lost.next.jobs as unknown[])).toEqual([]);
+  });
+});

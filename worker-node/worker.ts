@@ -298,36 +298,40 @@ export class Worker {
     return outcome;
   }
 
-  /** Reports a job's outcome and claims the next job, in one round trip. */
+  /** Reports a job's outcome and claims the next jobs, in one script call. */
   async #report(running: Running, outcome: Outcome): Promise<void> {
     const { job } = running;
     this.#running.delete(job.id);
-    const calls: Call[] = [];
     const now = Date.now();
+    const want = this.accepting ? this.#free() : 0;
+    // complete and fail claim the next jobs themselves when given these
+    const next = want > 0 ? [this.#opts.leaseMs, want, ...this.#opts.queues] : [];
+    let call: Call | undefined;
     if (running.interrupted === "shutdown") {
-      calls.push({ script: requeue, args: [now, job.id, this.name] });
-    } else if (running.interrupted !== "lost") {
-      calls.push(
-        outcome.ok
-          ? { script: complete, args: [now, job.id, this.name, outcome.result] }
-          : { script: fail, args: [now, job.id, this.name, JSON.stringify(outcome.error), outcome.retryable ? "1" : "0"] },
-      );
+      call = { script: requeue, args: [now, job.id, this.name] };
+    } else if (running.interrupted === "lost") {
+      // another worker owns the job now: report nothing, only claim
+      call = want > 0 ? this.#claimCall(want) : undefined;
+    } else if (outcome.ok) {
+      call = { script: complete, args: [now, job.id, this.name, outcome.result, ...next] };
+    } else {
+      const error = JSON.stringify(outcome.error);
+      call = { script: fail, args: [now, job.id, this.name, error, outcome.retryable ? "1" : "0", ...next] };
     }
     if (outcome.ok) this.#counters.processed++;
     else this.#counters.failed++;
-    const want = this.accepting ? this.#free() : 0;
-    if (want > 0) calls.push(this.#claimCall(want));
     this.#reserved += want;
-    let replies: unknown[] = [];
+    let reply: unknown;
     try {
-      replies = await this.#pipeline(calls, 10);
+      if (call) [reply] = await this.#pipeline([call], 10);
     } catch (error) {
       // the lease runs out and recovery retries the job: nothing is lost
       this.#log.error({ jobId: job.id, err: error }, "could not report a job's outcome");
     } finally {
       this.#reserved -= want;
     }
-    const verdict = replies[0] as { ok?: boolean; status?: JobStatus } | undefined;
+    const lost = running.interrupted === "lost";
+    const verdict = lost ? undefined : (reply as { ok?: boolean; status?: JobStatus; next?: unknown } | undefined);
     if (verdict && verdict.ok === false) {
       this.#log.warn({ jobId: job.id, status: verdict.status }, "the job's lease was lost before its outcome was reported");
     }
@@ -341,7 +345,7 @@ export class Worker {
       };
       void deliverCallback(job.callbackUrl, ended, this.#log);
     }
-    if (want > 0) this.#afterClaim(replies[calls.length - 1], want);
+    if (want > 0) this.#afterClaim(lost ? reply : verdict?.next, want);
     this.#maybeExit();
   }
 
