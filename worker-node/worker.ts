@@ -5,7 +5,7 @@
 // start.
 //
 // Round trips: while busy, finishing a job and claiming the next is one
-// pipelined round trip. While idle, the worker blocks in Redis on its queues'
+// script call (complete/fail claim too). While idle, the worker blocks in Redis on its queues'
 // wake lists (BLMPOP) for as long as the next scheduled job allows, and sends
 // one heartbeat (with the fleet's maintenance pass) a minute.
 import { hostname } from "node:os";
