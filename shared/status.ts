@@ -13,12 +13,16 @@ export function isTerminal(status: JobStatus): boolean {
 
 /** status → the statuses it may move to, and the script that moves it. */
 export const TRANSITIONS: Record<JobStatus, Partial<Record<JobStatus, string>>> = {
-  queued: { started: "claim", canceled: "cancel" },
+  queued: { started: "claim", failed: "claim (its ttlSec ran out)", canceled: "cancel" },
   scheduled: { queued: "claim (promotes due jobs) / recover", canceled: "cancel" },
-  deferred: { queued: "complete (last dependency finished)", canceled: "cancel / fail (a dependency failed)" },
+  deferred: {
+    queued: "complete (its last dependency finished)",
+    scheduled: "complete (its last dependency finished; runAt still ahead)",
+    canceled: "cancel / fail (a dependency did not finish)",
+  },
   started: {
     finished: "complete",
-    failed: "fail",
+    failed: "fail / recover (lease expired, no retry left)",
     stopped: "fail (stop requested)",
     queued: "fail (retry now) / recover (lease expired) / requeue (cold shutdown)",
     scheduled: "fail (retry with backoff) / recover",

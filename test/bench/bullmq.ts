@@ -36,7 +36,7 @@ export function bullmqEnqueuer(ctx: Context): Enqueuer {
 }
 
 /** BullMQ's side of a processing round: addBulk, its completed/failed sets, processedOn/finishedOn. */
-export function bullmqBackend(queueName: string) {
+function bullmqBackend(queueName: string) {
   return (ctx: Context): Backend => {
     const queue = new Queue(queueName, { connection: connection(ctx) });
     const { admin } = ctx.redis;
