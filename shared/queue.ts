@@ -198,15 +198,15 @@ export class Queue {
 }
 
 /** A job by id, whatever its queue; null when there is none. */
-export async function readJob(redis: RedisClient | ScriptRunner, keys: Keys, id: string): Promise<JobView | null> {
+export async function readJob(redis: RedisClient, keys: Keys, id: string): Promise<JobView | null> {
   parseOrThrow(jobIdSchema, id, "id");
-  const reply = (await getJob.run(asRunner(redis), keys, [id])) as { job?: Record<string, unknown> };
+  const reply = (await getJob.run(scriptRunner(redis), keys, [id])) as { job?: Record<string, unknown> };
   return reply.job ? viewOf(jobFromHash(reply.job)) : null;
 }
 
 /** Counts and workers for the given queues, or for every known queue. */
-export async function describeQueues(redis: RedisClient | ScriptRunner, keys: Keys, names: string[] = []): Promise<QueueInfo[]> {
-  const reply = (await counts.run(asRunner(redis), keys, [Date.now(), ...names])) as {
+export async function describeQueues(redis: RedisClient, keys: Keys, names: string[] = []): Promise<QueueInfo[]> {
+  const reply = (await counts.run(scriptRunner(redis), keys, [Date.now(), ...names])) as {
     queues: Record<string, { counts: StatusCounts; workers: Record<string, string>[] | object }>;
   };
   return Object.entries(reply.queues ?? {})
@@ -216,10 +216,6 @@ export async function describeQueues(redis: RedisClient | ScriptRunner, keys: Ke
       workers: asArray(q.workers as Record<string, string>[]).map(workerInfo),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-function asRunner(redis: RedisClient | ScriptRunner): ScriptRunner {
-  return "defineCommand" in redis ? scriptRunner(redis) : (redis as ScriptRunner);
 }
 
 /** Resolves after `ms`, or at once when the signal aborts. */

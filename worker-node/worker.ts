@@ -15,7 +15,8 @@ import type { Logger } from "pino";
 import { isTerminal, Keys, type Job, type JobError, type JobStatus } from "../shared/index.ts";
 import { jobFromHash, viewOf } from "../shared/job.ts";
 import { asArray } from "../shared/queue.ts";
-import { isNoScript, type Script } from "../shared/script.ts";
+import { scriptRunner } from "../shared/redis.ts";
+import { decodeReply, isNoScript, type Script, type ScriptRunner } from "../shared/script.ts";
 import { claim, complete, fail, recover, renew, requeue } from "../shared/scripts/index.ts";
 import { deliverCallback } from "./callback.ts";
 import { compileHorse, HorsePool, type Horse } from "./pool.ts";
@@ -63,6 +64,7 @@ export class Worker {
   readonly #opts: Required<Omit<WorkerOptions, "name" | "prefix">>;
   readonly #log: Logger;
   readonly #redis: Redis;
+  readonly #runner: ScriptRunner;
   readonly #blocker: Redis;
   /** Subscribed to this worker's control channel: stop requests arrive at once. */
   readonly #control: Redis;
@@ -106,6 +108,7 @@ export class Worker {
       connectionName: `edgeq:${this.name}`,
     };
     this.#redis = new Redis(options.redisUrl, redisOptions);
+    this.#runner = scriptRunner(this.#redis);
     this.#blocker = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:wait` });
     this.#control = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:control` });
     this.#control.on("message", (_channel: string, id: string) => {
@@ -366,10 +369,10 @@ export class Worker {
         for (const [i, [error, reply]] of results.entries()) {
           if (error && !isNoScript(error)) throw error;
           const { script, args } = calls[i]!;
-          const { keys, argv } = script.call(this.keys, args);
-          replies.push(error ? await this.#redis.eval(script.source, keys.length, ...keys, ...argv) : reply);
+          // not cached on the server (a restart): the script's own fallback
+          replies.push(error ? await script.run(this.#runner, this.keys, args) : decodeReply(reply));
         }
-        return replies.map((r) => (typeof r === "string" ? JSON.parse(r) : r));
+        return replies;
       } catch (error) {
         if (attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
