@@ -3,10 +3,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { requestId, type RequestIdVariables } from "hono/request-id";
+import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { Keyring, type Principal } from "./auth.ts";
-import { DEFAULT_MAX_BODY_BYTES, type AppConfig, type HookConfig } from "./config.ts";
+import { DEFAULTS } from "../shared/index.ts";
+import { Keyring } from "./auth.ts";
+import type { AppConfig } from "./config.ts";
+import type { AppEnv } from "./context.ts";
 import { serveOpenApi } from "./openapi.ts";
 import { notFound, onError, problem, validationHook } from "./problem.ts";
 import { hooks } from "./routes/hooks.ts";
@@ -14,24 +16,14 @@ import { jobs } from "./routes/jobs.ts";
 import { queues } from "./routes/queues.ts";
 import { Store } from "./store.ts";
 
-export type AppEnv = {
-  Variables: RequestIdVariables & {
-    store: Store;
-    keyring: Keyring;
-    hooks: Record<string, HookConfig>;
-    /** Set by requireScope on routes that need a key. */
-    principal: Principal;
-  };
-};
-
-export type { AppConfig };
+export type { AppConfig, AppEnv };
 
 export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   const store = new Store(config.redis, config.prefix);
   const keyring = new Keyring(config.apiKeys);
   const hookTable = config.hooks ?? {};
   const origins = config.corsOrigins ?? [];
-  const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBodyBytes = config.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(requestId());

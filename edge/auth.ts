@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import type { ApiKeyConfig, Scope } from "./config.ts";
 import { fromHex, sha256, timingSafeEqual } from "./crypto.ts";
 import { Problem } from "./problem.ts";
-import type { AppEnv } from "./app.ts";
+import type { AppEnv } from "./context.ts";
 
 /** Who is calling: what a key may do, never the key itself. */
 export interface Principal {

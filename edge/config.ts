@@ -2,9 +2,12 @@
 // and secrets) and on Node (process.env). A bad setting stops the app with an
 // error that names the variable and the field, never the secret's value.
 import { z } from "zod";
-import { queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
-import { issuesOf } from "../shared/job.ts";
+import { DEFAULTS, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
+import { prefixSchema } from "../shared/job.ts";
+import { ConfigError, jsonVariable, readSettings } from "../shared/settings.ts";
 import { fromBase64 } from "./crypto.ts";
+
+export { ConfigError };
 
 export const SCOPES = ["enqueue", "read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -58,8 +61,6 @@ export interface AppConfig {
   maxBodyBytes?: number;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
 /** The variables both entries read; on Workers, vars and secrets. */
 export interface EdgeEnv {
   UPSTASH_REDIS_REST_URL?: string;
@@ -71,35 +72,27 @@ export interface EdgeEnv {
   MAX_BODY_BYTES?: string | number;
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
 const settingsSchema = z.object({
-  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
-  API_KEYS: z.array(apiKeySchema),
-  HOOKS: z.record(hookNameSchema, hookSchema),
-  CORS_ORIGINS: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })])),
-  EDGEQ_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 letters, digits, '_', '.', ':' or '-'"),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024),
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+  UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }),
+  API_KEYS: z.array(apiKeySchema).default([]),
+  HOOKS: z.record(hookNameSchema, hookSchema).default({}),
+  CORS_ORIGINS: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })])).default([]),
+  EDGEQ_PREFIX: prefixSchema.default(DEFAULTS.prefix),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULTS.maxBodyBytes),
 });
 
 /** Reads and checks every variable at once, so one deploy shows every mistake. */
 export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: string; redisToken: string } {
-  const parsed = settingsSchema.safeParse({
+  const s = readSettings(settingsSchema, {
     UPSTASH_REDIS_REST_URL: env.UPSTASH_REDIS_REST_URL,
     UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
-    API_KEYS: json(env.API_KEYS, "API_KEYS", []),
-    HOOKS: json(env.HOOKS, "HOOKS", {}),
-    CORS_ORIGINS: (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
-    EDGEQ_PREFIX: env.EDGEQ_PREFIX || "edgeq",
-    MAX_BODY_BYTES: env.MAX_BODY_BYTES || DEFAULT_MAX_BODY_BYTES,
+    API_KEYS: jsonVariable(env.API_KEYS, "API_KEYS", undefined),
+    HOOKS: jsonVariable(env.HOOKS, "HOOKS", undefined),
+    CORS_ORIGINS: env.CORS_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean),
+    EDGEQ_PREFIX: env.EDGEQ_PREFIX,
+    MAX_BODY_BYTES: env.MAX_BODY_BYTES,
   });
-  if (!parsed.success) {
-    throw new ConfigError(`invalid settings: ${issuesOf(parsed.error).map((i) => `${i.field}: ${i.message}`).join("; ")}`);
-  }
-  const s = parsed.data;
   return {
     redisUrl: s.UPSTASH_REDIS_REST_URL,
     redisToken: s.UPSTASH_REDIS_REST_TOKEN,
@@ -109,14 +102,4 @@ export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: st
     prefix: s.EDGEQ_PREFIX,
     maxBodyBytes: s.MAX_BODY_BYTES,
   };
-}
-
-function json(text: string | undefined, name: string, fallback: unknown): unknown {
-  if (text === undefined || text.trim() === "") return fallback;
-  try {
-    return JSON.parse(text);
-  } catch {
-    // The parser's message quotes the text, which is a secret.
-    throw new ConfigError(`${name} is not valid JSON`);
-  }
 }

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document, generated from the route definitions and the
 // same zod schemas that validate requests, so it cannot drift from the API.
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "./app.ts";
+import type { AppEnv } from "./context.ts";
 
 type Document = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 

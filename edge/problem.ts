@@ -35,7 +35,6 @@ const REASONS: Record<number, string> = {
 // The producer API's errors, by class name: a stable type URI and a title.
 const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   ValidationError: ["invalid-request", "The request is invalid"],
-  PayloadTooLargeError: ["payload-too-large", "The payload is too large"],
   JobNotFoundError: ["job-not-found", "No such job"],
   JobStateError: ["job-state", "The job's status does not allow this"],
   IdempotencyConflictError: ["idempotency-conflict", "Idempotency-Key reused with a different request"],

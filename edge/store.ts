@@ -1,13 +1,13 @@
 // The edge's view of one deployment's Redis: a Queue per name, job look-ups
 // by id alone, and queue summaries. Routes get it from the context.
-import { DEFAULT_PREFIX, Keys, Queue, describeQueues, readJob, type JobView, type QueueInfo, type RedisClient } from "../shared/index.ts";
+import { DEFAULTS, Keys, Queue, describeQueues, getJob, type JobView, type QueueInfo, type RedisClient } from "../shared/index.ts";
 
 export class Store {
   readonly keys: Keys;
   readonly #redis: RedisClient;
   readonly #prefix: string;
 
-  constructor(redis: RedisClient, prefix: string = DEFAULT_PREFIX) {
+  constructor(redis: RedisClient, prefix: string = DEFAULTS.prefix) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.keys = Keys.forPrefix(prefix);
@@ -17,8 +17,8 @@ export class Store {
     return new Queue(name, { redis: this.#redis, prefix: this.#prefix });
   }
 
-  job(id: string): Promise<JobView | null> {
-    return readJob(this.#redis, this.keys, id);
+  getJob(id: string): Promise<JobView | null> {
+    return getJob(this.#redis, this.keys, id);
   }
 
   /** Every known queue, or the named ones (zero counts when never used). */

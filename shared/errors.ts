@@ -21,11 +21,6 @@ export class ValidationError extends EdgeqError {
   }
 }
 
-export class PayloadTooLargeError extends EdgeqError {
-  override readonly status = 413;
-  override name = "PayloadTooLargeError";
-}
-
 export class JobNotFoundError extends EdgeqError {
   override readonly status = 404;
   override name = "JobNotFoundError";

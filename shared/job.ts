@@ -2,19 +2,14 @@
 // A job is data, never code: a task name the worker has registered, and JSON
 // arguments.
 import { z } from "zod";
+import { DEFAULTS, PREFIX } from "./defaults.ts";
 import { ValidationError, type FieldIssue } from "./errors.ts";
+import type { EnqueueSpec } from "./scripts/index.ts";
 import type { JobStatus } from "./status.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const TASK_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-export const DEFAULTS = {
-  timeoutMs: 180_000,
-  resultTtlSec: 500,
-  failureTtlSec: 365 * 24 * 3600,
-  maxArgsBytes: 512 * 1024,
-} as const;
 
 const DAY_MS = 24 * 3600 * 1000;
 const YEAR_SEC = 365 * 24 * 3600;
@@ -28,6 +23,8 @@ export const jobIdSchema = z
 export const taskNameSchema = z
   .string()
   .regex(TASK_NAME, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
+
+export const prefixSchema = z.string().regex(PREFIX, "must be 1-64 letters, digits, '_', '.', ':' or '-'");
 
 /** Any JSON value; one instance, so tools that annotate it (OpenAPI) do it once. */
 export const jsonValueSchema = z.json();
@@ -136,18 +133,11 @@ export function byteLength(text: string): number {
 }
 
 /** A job ready to be written: its id, queue and the flat hash fields. */
-export interface NewJob {
-  id: string;
-  queue: string;
-  fields: string[];
-  runAt?: number;
-  atFront?: boolean;
-  dependsOn?: string[];
-}
+export type NewJob = EnqueueSpec;
 
 /**
  * Validates one job and lays it out for the enqueue script. Throws
- * ValidationError (naming the field) or PayloadTooLargeError; never writes.
+ * ValidationError naming the field; never writes.
  */
 export function newJob(
   queue: string,

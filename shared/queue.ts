@@ -1,21 +1,11 @@
 // The producer API: the same in a Worker, a Node service or a script.
+import { DEFAULTS } from "./defaults.ts";
 import { IdempotencyConflictError, JobIdTakenError, JobNotFoundError, JobStateError, ValidationError } from "./errors.ts";
-import {
-  DEFAULTS,
-  jobFromHash,
-  jobIdSchema,
-  newJob,
-  parseOrThrow,
-  queueNameSchema,
-  viewOf,
-  type JobOptions,
-  type JobView,
-  type NewJob,
-} from "./job.ts";
-import { DEFAULT_PREFIX, Keys } from "./keys.ts";
+import { jobFromHash, jobIdSchema, newJob, parseOrThrow, queueNameSchema, viewOf, type JobOptions, type JobView, type NewJob } from "./job.ts";
+import { Keys } from "./keys.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
-import { cancel, enqueue, getJob, counts, requeue } from "./scripts/index.ts";
+import * as scripts from "./scripts/index.ts";
 import { isTerminal, type JobStatus } from "./status.ts";
 
 export interface QueueOptions {
@@ -75,8 +65,6 @@ export interface QueueInfo {
   workers: WorkerInfo[];
 }
 
-const IDEMPOTENCY_TTL_SEC = 24 * 3600;
-
 export class Queue {
   readonly name: string;
   readonly keys: Keys;
@@ -85,7 +73,7 @@ export class Queue {
 
   constructor(name: string, options: QueueOptions) {
     this.name = parseOrThrow(queueNameSchema, name, "queue");
-    this.keys = Keys.forPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.keys = Keys.forPrefix(options.prefix ?? DEFAULTS.prefix);
     this.#redis = scriptRunner(options.redis);
     this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
   }
@@ -115,28 +103,23 @@ export class Queue {
       }
     });
     rejectDuplicateIds(specs);
-    const payload = specs.map((spec) => ({
+    const jobs = specs.map((spec) => ({
       ...spec,
       ...(idempotency && {
         idempotencyKey: idempotency.key,
         fingerprint: idempotency.fingerprint,
-        idempotencyTtlSec: idempotency.ttlSec ?? IDEMPOTENCY_TTL_SEC,
+        idempotencyTtlSec: idempotency.ttlSec ?? DEFAULTS.idempotencyTtlSec,
       }),
     }));
-    const reply = (await enqueue.run(this.#redis, this.keys, [now, JSON.stringify(payload)])) as {
-      jobs?: ({ created: true; set: Record<string, unknown> } | { created: false; job: Record<string, unknown> })[];
-      error?: string;
-      id?: string;
-      at?: number;
-    };
-    if (reply.error === "idempotency_conflict") throw new IdempotencyConflictError(reply.id!);
-    if (reply.error === "id_in_other_queue") throw new JobIdTakenError(reply.id!);
-    if (reply.error === "dependency_not_found") {
+    const reply = await scripts.enqueue.run(this.#redis, this.keys, { now, jobs });
+    if (!reply.ok) {
+      if (reply.error === "idempotency_conflict") throw new IdempotencyConflictError(reply.id);
+      if (reply.error === "id_in_other_queue") throw new JobIdTakenError(reply.id);
       const field = requests.length > 1 ? `jobs.${reply.at}.options.dependsOn` : "options.dependsOn";
       throw new ValidationError([{ field, message: `no job with id "${reply.id}"` }]);
     }
-    return asArray(reply.jobs).map((j, i) => {
-      if (!j.created) return { created: false, job: viewOf(jobFromHash(j.job)) };
+    return reply.jobs.map((j, i) => {
+      if (!j.created) return { created: false, job: viewOf(j.job) };
       const fields = specs[i]!.fields;
       const hash: Record<string, unknown> = { ...j.set };
       for (let f = 0; f < fields.length; f += 2) hash[fields[f]!] = fields[f + 1];
@@ -146,7 +129,7 @@ export class Queue {
 
   /** The job, or null when there is none (never enqueued, or its TTL ran out). */
   getJob(id: string): Promise<JobView | null> {
-    return readJob(this.#redis, this.keys, id);
+    return getJob(this.#redis, this.keys, id);
   }
 
   /**
@@ -183,38 +166,30 @@ export class Queue {
    */
   async cancel(id: string): Promise<JobView> {
     parseOrThrow(jobIdSchema, id, "id");
-    const reply = (await cancel.run(this.#redis, this.keys, [Date.now(), id])) as Transition;
-    refuseUnless(reply, id, "canceled");
+    refuseUnless(await scripts.cancel.run(this.#redis, this.keys, { now: Date.now(), id }), id, "canceled");
     return (await this.getJob(id))!;
   }
 
   /** Puts a failed, stopped or canceled job back in its queue, as new. */
   async requeue(id: string): Promise<JobView> {
     parseOrThrow(jobIdSchema, id, "id");
-    const reply = (await requeue.run(this.#redis, this.keys, [Date.now(), id, ""])) as Transition;
-    refuseUnless(reply, id, "requeued");
+    refuseUnless(await scripts.requeue.run(this.#redis, this.keys, { now: Date.now(), id }), id, "requeued");
     return (await this.getJob(id))!;
   }
 }
 
 /** A job by id, whatever its queue; null when there is none. */
-export async function readJob(redis: RedisClient, keys: Keys, id: string): Promise<JobView | null> {
+export async function getJob(redis: RedisClient, keys: Keys, id: string): Promise<JobView | null> {
   parseOrThrow(jobIdSchema, id, "id");
-  const reply = (await getJob.run(scriptRunner(redis), keys, [id])) as { job?: Record<string, unknown> };
-  return reply.job ? viewOf(jobFromHash(reply.job)) : null;
+  const job = await scripts.getJob.run(scriptRunner(redis), keys, { id });
+  return job && viewOf(job);
 }
 
 /** Counts and workers for the given queues, or for every known queue. */
 export async function describeQueues(redis: RedisClient, keys: Keys, names: string[] = []): Promise<QueueInfo[]> {
-  const reply = (await counts.run(scriptRunner(redis), keys, [Date.now(), ...names])) as {
-    queues: Record<string, { counts: StatusCounts; workers: Record<string, string>[] | object }>;
-  };
-  return Object.entries(reply.queues ?? {})
-    .map(([name, q]) => ({
-      name,
-      counts: q.counts,
-      workers: asArray(q.workers as Record<string, string>[]).map(workerInfo),
-    }))
+  const queues = await scripts.counts.run(scriptRunner(redis), keys, { now: Date.now(), queues: names });
+  return queues
+    .map((q) => ({ name: q.name, counts: q.counts, workers: q.workers.map(workerInfo) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -244,17 +219,10 @@ function workerInfo(w: Record<string, unknown>): WorkerInfo {
   };
 }
 
-/** Lua's cjson writes an empty array as `{}`. */
-export function asArray<T>(value: T[] | object | undefined): T[] {
-  return Array.isArray(value) ? value : [];
-}
-
-/** What the cancel and requeue scripts answer. */
-type Transition = { error?: "not_found" | "state"; status: JobStatus };
-
-function refuseUnless(reply: Transition, id: string, action: string): void {
+function refuseUnless(reply: scripts.MoveReply, id: string, action: string): void {
+  if (reply.ok) return;
   if (reply.error === "not_found") throw new JobNotFoundError(id);
-  if (reply.error === "state") throw new JobStateError(id, reply.status, action);
+  throw new JobStateError(id, reply.status!, action);
 }
 
 function rejectDuplicateIds(specs: NewJob[]): void {

@@ -1,15 +1,31 @@
 // The statuses of a job, named as rq names them, and the moves between them.
-// Each move is made by exactly one Lua script (see scripts/); this table is
-// the map a reader checks them against.
+// This map is load-bearing: the Lua scripts change a status only through
+// `move` (scripts/includes/move.lua), which refuses any move not listed here.
 
 export const STATUSES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "stopped", "canceled"] as const;
 export type JobStatus = (typeof STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly JobStatus[] = ["finished", "failed", "stopped", "canceled"];
+export const TERMINAL_STATUSES = ["finished", "failed", "stopped", "canceled"] as const satisfies readonly JobStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
+/** Statuses kept in a sorted set per queue (a registry); queued jobs wait in a list. */
+export const REGISTRY_STATUSES = STATUSES.filter((s) => s !== "queued") as Exclude<JobStatus, "queued">[];
+export type RegistryStatus = Exclude<JobStatus, "queued">;
+
+/** Terminal without having finished: what requeue takes back, and what cancels a dependent. */
+export const UNSUCCESSFUL_STATUSES = ["failed", "stopped", "canceled"] as const satisfies readonly TerminalStatus[];
+
+export function isTerminal(status: JobStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly JobStatus[]).includes(status);
 }
+
+/** The status a new job starts in, and the script (and reason) that puts it there. */
+export const CREATED_AS: Partial<Record<JobStatus, string>> = {
+  queued: "enqueue",
+  scheduled: "enqueue (runAt ahead)",
+  deferred: "enqueue (dependsOn unfinished)",
+  canceled: "enqueue (a dependency did not finish)",
+};
 
 /** status → the statuses it may move to, and the script that moves it. */
 export const TRANSITIONS: Record<JobStatus, Partial<Record<JobStatus, string>>> = {

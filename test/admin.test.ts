@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
-import { claim, fail } from "../shared/scripts/index.ts";
+import * as scripts from "../shared/scripts/index.ts";
 import { uniquePrefix } from "./support/redis.ts";
 
 const prefix = uniquePrefix("admin");
@@ -26,7 +26,7 @@ afterAll(async () => {
 async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "worker-node/admin.ts", ...args], { env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "worker-node/cli/admin.ts", ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -39,8 +39,9 @@ describe("admin CLI", () => {
     const waiting = await queue.enqueue("send", { to: "a@example.com" });
     const failing = await queue.enqueue("send", { to: "b@example.com" });
     const runner = scriptRunner(redis);
-    await claim.run(runner, queue.keys, [Date.now(), 30_000, "w", 2, "mail"]);
-    await fail.run(runner, queue.keys, [Date.now(), failing.id, "w", JSON.stringify({ name: "Error", message: "smtp down" }), "0"]);
+    await scripts.claim.run(runner, queue.keys, { now: Date.now(), leaseMs: 30_000, worker: "w", max: 2, queues: ["mail"] });
+    const error = { name: "Error", message: "smtp down" };
+    await scripts.fail.run(runner, queue.keys, { now: Date.now(), id: failing.id, worker: "w", error, retryable: false });
 
     const queues = await admin("queues");
     expect(queues.code).toBe(0);

@@ -24,7 +24,7 @@ describe("wrangler deploy --dry-run", () => {
         env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
         timeout: 120_000,
       });
-      const bundle = await readFile(join(outdir, "worker.js"), "utf8");
+      const bundle = await readFile(join(outdir, "workers-entry.js"), "utf8");
       expect(bundle).toContain("/v1/queues/");
       expect(bundle.match(/["'`]node:[\w/]+["'`]/g) ?? []).toEqual([]);
     } finally {

@@ -30,7 +30,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgeq-e2e-"));
   const env: NodeJS.ProcessEnv = { ...process.env, EDGEQ_DEV_DIR: dir, EDGE_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
   delete env.REDIS_URL;
-  dev = spawn(process.execPath, ["--import", "tsx", "worker-node/dev.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  dev = spawn(process.execPath, ["--import", "tsx", "worker-node/cli/dev.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
   const ready = new Promise<void>((resolve, reject) => {
     dev.stdout!.on("data", (chunk: Buffer) => {
       output += chunk.toString();

@@ -8,7 +8,7 @@ import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startGateway, type Gateway } from "../worker-node/gateway.ts";
+import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
 import { uniquePrefix } from "./support/redis.ts";
 
 const TOKEN = `gw-${randomBytes(12).toString("hex")}`;

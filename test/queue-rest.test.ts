@@ -7,8 +7,8 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { JobNotFoundError, JobStateError, Queue, ValidationError } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
-import { claim, complete, fail } from "../shared/scripts/index.ts";
-import { startGateway, type Gateway } from "../worker-node/gateway.ts";
+import * as scripts from "../shared/scripts/index.ts";
+import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
 import { uniquePrefix } from "./support/redis.ts";
 
 const token = randomBytes(12).toString("hex");
@@ -35,10 +35,11 @@ afterAll(async () => {
 /** Runs the claimed job to an outcome with the worker's own scripts. */
 async function work(outcome: { result: unknown } | { error: string }) {
   const runner = scriptRunner(tcp);
-  const claimed = (await claim.run(runner, direct.keys, [Date.now(), 30_000, "w", 1, "default"])) as { jobs: { id: string }[] };
+  const claimed = await scripts.claim.run(runner, direct.keys, { now: Date.now(), leaseMs: 30_000, worker: "w", max: 1, queues: ["default"] });
   const id = claimed.jobs[0]!.id;
-  if ("result" in outcome) await complete.run(runner, direct.keys, [Date.now(), id, "w", JSON.stringify(outcome.result)]);
-  else await fail.run(runner, direct.keys, [Date.now(), id, "w", JSON.stringify({ name: "Error", message: outcome.error }), "0"]);
+  const report = { now: Date.now(), id, worker: "w" };
+  if ("result" in outcome) await scripts.complete.run(runner, direct.keys, { ...report, result: JSON.stringify(outcome.result) });
+  else await scripts.fail.run(runner, direct.keys, { ...report, error: { name: "Error", message: outcome.error }, retryable: false });
   return id;
 }
 

@@ -14,8 +14,9 @@ import {
   type QueueOptions,
 } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
+import type { Keys } from "../shared/keys.ts";
 import type { ScriptRunner } from "../shared/script.ts";
-import { claim, complete, fail } from "../shared/scripts/index.ts";
+import * as scripts from "../shared/scripts/index.ts";
 import { uniquePrefix } from "./support/redis.ts";
 
 const url = inject("redisUrl");
@@ -102,9 +103,24 @@ async function expectRefused(
   return error as ValidationError;
 }
 
-async function claimAll(queue: Queue, worker = "w1", now = Date.now()): Promise<string[]> {
-  const reply = (await claim.run(runner, queue.keys, [now, 30_000, worker, 100, queue.name])) as { jobs: unknown };
-  return Array.isArray(reply.jobs) ? reply.jobs.map((j: { id: string }) => j.id) : [];
+async function claimAll(queue: Queue, worker = "w1", now = Date.now(), r: ScriptRunner = runner): Promise<string[]> {
+  const step = await scripts.claim.run(r, queue.keys, { now, leaseMs: 30_000, worker, max: 100, queues: [queue.name] });
+  return step.jobs.map((j) => j.id);
+}
+
+/** What a worker reports of a job it holds: a result, or an error (retryable unless said otherwise). */
+async function report(
+  keys: Keys,
+  id: string,
+  outcome: { result: unknown } | { error: { name: string; message: string }; retryable?: boolean },
+  { worker = "w1", r = runner }: { worker?: string; r?: ScriptRunner } = {},
+): Promise<{ ok: boolean; status: string | null }> {
+  const base = { now: Date.now(), id, worker };
+  const step =
+    "result" in outcome
+      ? await scripts.complete.run(r, keys, { ...base, result: JSON.stringify(outcome.result) })
+      : await scripts.fail.run(r, keys, { ...base, error: outcome.error, retryable: outcome.retryable ?? true });
+  return { ok: step.ok, status: step.status };
 }
 
 describe("enqueue", () => {
@@ -493,7 +509,7 @@ describe("cancel", () => {
     expect(await redis.exists(keys.dependencies(child.id))).toBe(0);
     // the parent finishing does not bring it back
     await claimAll(queue);
-    expect(await complete.run(runner, keys, [Date.now(), parent.id, "w1", "1"])).toEqual({ ok: true, status: "finished" });
+    expect(await report(keys, parent.id, { result: 1 })).toEqual({ ok: true, status: "finished" });
     expect((await queue.getJob(child.id))!.status).toBe("canceled");
     expect(await redis.llen(keys.queue("default"))).toBe(0);
   });
@@ -507,8 +523,8 @@ describe("cancel", () => {
     expect(await redis.hget(keys.job(job.id), "stopRequested")).toBe("1");
     expect(await redis.zscore(keys.registry("started", "default"), job.id)).not.toBeNull();
 
-    const error = JSON.stringify({ name: "StoppedError", message: "stopped on request" });
-    expect(await fail.run(runner, keys, [Date.now(), job.id, "w1", error, "1"])).toEqual({ ok: true, status: "stopped" });
+    const error = { name: "StoppedError", message: "stopped on request" };
+    expect(await report(keys, job.id, { error })).toEqual({ ok: true, status: "stopped" });
     const stopped = (await queue.getJob(job.id))!;
     expect(stopped.status).toBe("stopped");
     expect(stopped.error).toEqual({ name: "StoppedError", message: "stopped on request" });
@@ -521,7 +537,7 @@ describe("cancel", () => {
     const { queue, keys, prefix } = fresh();
     const job = await queue.enqueue("t");
     await claimAll(queue);
-    await complete.run(runner, keys, [Date.now(), job.id, "w1", JSON.stringify({ ok: 1 })]);
+    await report(keys, job.id, { result: { ok: 1 } });
     const before = await snapshot(prefix);
     const error = await rejection(queue.cancel(job.id));
     expect(error).toBeInstanceOf(JobStateError);
@@ -530,7 +546,7 @@ describe("cancel", () => {
 
     const failed = await queue.enqueue("t");
     await claimAll(queue);
-    await fail.run(runner, keys, [Date.now(), failed.id, "w1", JSON.stringify({ name: "E", message: "x" }), "0"]);
+    await report(keys, failed.id, { error: { name: "E", message: "x" }, retryable: false });
     const beforeFailed = await snapshot(prefix);
     expect(await rejection(queue.cancel(failed.id))).toMatchObject({ name: "JobStateError", jobStatus: "failed" });
     expect(await snapshot(prefix)).toEqual(beforeFailed);
@@ -560,8 +576,7 @@ describe("requeue", () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("t");
     await claimAll(queue);
-    const err = JSON.stringify({ name: "Error", message: "boom" });
-    expect(await fail.run(runner, keys, [Date.now(), job.id, "w1", err, "1"])).toEqual({ ok: true, status: "failed" });
+    expect(await report(keys, job.id, { error: { name: "Error", message: "boom" } })).toEqual({ ok: true, status: "failed" });
     const failed = (await queue.getJob(job.id))!;
     expect(failed).toMatchObject({ status: "failed", attempts: 1, error: { name: "Error", message: "boom" } });
 
@@ -571,8 +586,8 @@ describe("requeue", () => {
     expect(await redis.zscore(keys.registry("failed", "default"), job.id)).toBeNull();
     expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
     expect(await redis.llen(keys.wake("default"))).toBe(1);
-    const reply = (await claim.run(runner, keys, [Date.now(), 30_000, "w2", 1, "default"])) as { jobs: { attempts: string }[] };
-    expect(reply.jobs[0]!.attempts).toBe("1");
+    const step = await scripts.claim.run(runner, keys, { now: Date.now(), leaseMs: 30_000, worker: "w2", max: 1, queues: ["default"] });
+    expect(step.jobs[0]!.attempts).toBe(1);
   });
 
   it("puts a canceled job back", async () => {
@@ -588,7 +603,7 @@ describe("requeue", () => {
     const { queue, keys, prefix } = fresh();
     const done = await queue.enqueue("t");
     await claimAll(queue);
-    await complete.run(runner, keys, [Date.now(), done.id, "w1", "42"]);
+    await report(keys, done.id, { result: 42 });
     const before = await snapshot(prefix);
     expect(await rejection(queue.requeue(done.id))).toMatchObject({ name: "JobStateError", status: 409, jobStatus: "finished" });
     expect(await rejection(queue.requeue("ghost"))).toBeInstanceOf(JobNotFoundError);
@@ -622,10 +637,10 @@ describe("counts", () => {
     const [running, finished, failed, stopped] = await queue.enqueueMany([{ task: "t" }, { task: "t" }, { task: "t" }, { task: "t" }]);
     expect(await claimAll(queue)).toHaveLength(4);
     const now = Date.now();
-    await complete.run(runner, keys, [now, finished!.id, "w1", "null"]);
-    await fail.run(runner, keys, [now, failed!.id, "w1", JSON.stringify({ name: "E", message: "x" }), "0"]);
+    await report(keys, finished!.id, { result: null });
+    await report(keys, failed!.id, { error: { name: "E", message: "x" }, retryable: false });
     await queue.cancel(stopped!.id);
-    await fail.run(runner, keys, [now, stopped!.id, "w1", JSON.stringify({ name: "E", message: "x" }), "1"]);
+    await report(keys, stopped!.id, { error: { name: "E", message: "x" } });
     const q1 = await queue.enqueue("t");
     await queue.enqueue("t");
     await queue.enqueue("t", null, { delayMs: 60_000 });
@@ -654,8 +669,8 @@ describe("waitFor", () => {
     const worker = (async () => {
       // let waitFor see the job unfinished first
       await new Promise((resolve) => setTimeout(resolve, 30));
-      await claim.run(otherRunner, keys, [Date.now(), 30_000, "w-other", 1, "default"]);
-      return complete.run(otherRunner, keys, [Date.now(), job.id, "w-other", JSON.stringify({ sum: 3 })]);
+      await claimAll(queue, "w-other", Date.now(), otherRunner);
+      return report(keys, job.id, { result: { sum: 3 } }, { worker: "w-other", r: otherRunner });
     })();
     const [view, completed] = await Promise.all([waiting, worker]);
     expect(completed).toEqual({ ok: true, status: "finished" });
@@ -668,8 +683,8 @@ describe("waitFor", () => {
     const job = await queue.enqueue("t");
     const waiting = queue.waitFor(job.id, { timeoutMs: 60_000 });
     const otherRunner = scriptRunner(other);
-    await claim.run(otherRunner, keys, [Date.now(), 30_000, "w-other", 1, "default"]);
-    await fail.run(otherRunner, keys, [Date.now(), job.id, "w-other", JSON.stringify({ name: "TypeError", message: "bad" }), "1"]);
+    await claimAll(queue, "w-other", Date.now(), otherRunner);
+    await report(keys, job.id, { error: { name: "TypeError", message: "bad" } }, { worker: "w-other", r: otherRunner });
     expect(await waiting).toMatchObject({ status: "failed", error: { name: "TypeError", message: "bad" } });
   });
 

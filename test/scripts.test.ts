@@ -1,15 +1,15 @@
 // The Lua state machine (shared/scripts/*.ts) against a real redis-server:
 // claim, complete, fail, recover and renew, driven with explicit `now`
 // values instead of sleeps, checked in Redis and in the job view.
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue, type QueueOptions } from "../shared/index.ts";
-import { jobFromHash, type Job } from "../shared/job.ts";
+import type { Job } from "../shared/job.ts";
 import type { Keys } from "../shared/keys.ts";
-import { asArray } from "../shared/queue.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import type { ScriptRunner } from "../shared/script.ts";
-import { claim, complete, enqueue, fail, getJob, recover, renew } from "../shared/scripts/index.ts";
+import * as scripts from "../shared/scripts/index.ts";
 import { uniquePrefix } from "./support/redis.ts";
 
 const url = inject("redisUrl");
@@ -43,30 +43,27 @@ async function claimJobs(
   now: number,
   { queues = ["default"], max = 100, worker = "w1", lease = LEASE }: { queues?: string[]; max?: number; worker?: string; lease?: number } = {},
 ): Promise<{ jobs: Job[]; nextDueAt: number | null }> {
-  const reply = (await claim.run(runner, keys, [now, lease, worker, max, ...queues])) as {
-    jobs: Record<string, unknown>[] | object;
-    nextDueAt?: number;
-  };
-  return { jobs: asArray(reply.jobs).map(jobFromHash), nextDueAt: reply.nextDueAt ?? null };
+  const { jobs, nextDueAt } = await scripts.claim.run(runner, keys, { now, leaseMs: lease, worker, max, queues });
+  return { jobs, nextDueAt };
 }
 
 async function claimIds(keys: Keys, now: number, options: Parameters<typeof claimJobs>[2] = {}): Promise<string[]> {
   return (await claimJobs(keys, now, options)).jobs.map((j) => j.id);
 }
 
-function completeJob(keys: Keys, now: number, id: string, worker = "w1", result: unknown = null) {
-  return complete.run(runner, keys, [now, id, worker, JSON.stringify(result)]) as Promise<{ ok: boolean; status?: string }>;
+async function completeJob(keys: Keys, now: number, id: string, worker = "w1", result: unknown = null) {
+  const { ok, status } = await scripts.complete.run(runner, keys, { now, id, worker, result: JSON.stringify(result) });
+  return { ok, status };
 }
 
-function failJob(keys: Keys, now: number, id: string, { worker = "w1", message = "boom", retryable = true } = {}) {
-  const error = JSON.stringify({ name: "Error", message });
-  return fail.run(runner, keys, [now, id, worker, error, retryable ? "1" : "0"]) as Promise<{ ok: boolean; status: string }>;
+async function failJob(keys: Keys, now: number, id: string, { worker = "w1", message = "boom", retryable = true } = {}) {
+  const { ok, status } = await scripts.fail.run(runner, keys, { now, id, worker, error: { name: "Error", message }, retryable });
+  return { ok, status };
 }
 
 /** The whole stored job, as a worker reads it. */
 async function stored(keys: Keys, id: string): Promise<Job | null> {
-  const reply = (await getJob.run(runner, keys, [id])) as { job?: Record<string, unknown> };
-  return reply.job ? jobFromHash(reply.job) : null;
+  return scripts.getJob.run(runner, keys, { id });
 }
 
 async function score(key: string, member: string): Promise<number | null> {
@@ -392,7 +389,7 @@ describe("leases", () => {
     await claimIds(keys, now, { max: 2, lease: 1_000 });
     await claimIds(keys, now, { max: 1, lease: 60_000, worker: "w2" });
 
-    expect(await recover.run(runner, keys, [now + 1_001, 60_000])).toEqual({ ran: true, recovered: 2, promoted: 0 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 1_001, lockMs: 60_000 })).toEqual({ ran: true, recovered: 2, promoted: 0 });
     const failed = (await queue.getJob(plain.id))!;
     expect(failed).toMatchObject({ status: "failed", endedAt: now + 1_001, error: { name: "AbandonedJobError" } });
     expect(await redis.pttl(keys.job(plain.id))).toBeGreaterThan(0);
@@ -410,7 +407,7 @@ describe("leases", () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("t", null, { delayMs: 1_000 });
     await redis.del(keys.wake("default"));
-    expect(await recover.run(runner, keys, [job.createdAt + 1_000, 60_000])).toEqual({ ran: true, recovered: 0, promoted: 1 });
+    expect(await scripts.recover.run(runner, keys, { now: job.createdAt + 1_000, lockMs: 60_000 })).toEqual({ ran: true, recovered: 0, promoted: 1 });
     expect((await queue.getJob(job.id))!.status).toBe("queued");
     expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
     expect(await redis.llen(keys.wake("default"))).toBe(1);
@@ -421,17 +418,17 @@ describe("leases", () => {
     const job = await queue.enqueue("t");
     const now = Date.now();
     await claimIds(keys, now, { lease: 1_000 });
-    expect(await recover.run(runner, keys, [now + 500, 60_000])).toEqual({ ran: true, recovered: 0, promoted: 0 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 500, lockMs: 60_000 })).toEqual({ ran: true, recovered: 0, promoted: 0 });
     const lockTtl = await redis.pttl(keys.maintenanceLock());
     expect(lockTtl).toBeGreaterThan(50_000);
     expect(lockTtl).toBeLessThanOrEqual(60_000);
 
-    expect(await recover.run(runner, keys, [now + 5_000, 60_000])).toEqual({ ran: false, recovered: 0, promoted: 0 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 5_000, lockMs: 60_000 })).toEqual({ ran: false, recovered: 0, promoted: 0 });
     expect((await queue.getJob(job.id))!.status).toBe("started");
 
     // once the lock is gone (it expired), the next pass recovers the job
     await redis.del(keys.maintenanceLock());
-    expect(await recover.run(runner, keys, [now + 5_000, 60_000])).toMatchObject({ ran: true, recovered: 1 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 5_000, lockMs: 60_000 })).toMatchObject({ ran: true, recovered: 1 });
     expect((await queue.getJob(job.id))!.status).toBe("failed");
   });
 
@@ -444,10 +441,10 @@ describe("leases", () => {
     const started = keys.registry("started", "default");
     expect(await score(started, a!.id)).toBe(now + 10_000);
 
-    const state = JSON.stringify({ name: "w1", queues: "default", state: "busy", pid: "123" });
-    const reply = await renew.run(runner, keys, [now + 5_000, 10_000, "w1", state, 30_000, a!.id, b!.id, c!.id, "ghost"]);
-    expect(reply).toMatchObject({ lost: [c!.id, "ghost"] });
-    expect(asArray((reply as { stop: string[] | object }).stop)).toEqual([]);
+    const state = { name: "w1", queues: "default", state: "busy", pid: "123" };
+    const renewal = { leaseMs: 10_000, worker: "w1", state, entryTtlMs: 30_000 };
+    const reply = await scripts.renew.run(runner, keys, { ...renewal, now: now + 5_000, running: [a!.id, b!.id, c!.id, "ghost"] });
+    expect(reply).toEqual({ lost: [c!.id, "ghost"], stop: [] });
     expect(await score(started, a!.id)).toBe(now + 15_000);
     expect(await score(started, b!.id)).toBe(now + 15_000);
     expect(await score(started, c!.id)).toBe(now + 10_000);
@@ -456,12 +453,9 @@ describe("leases", () => {
     expect(await redis.pttl(keys.worker("w1"))).toBeGreaterThan(25_000);
 
     await queue.cancel(b!.id);
-    const again = (await renew.run(runner, keys, [now + 6_000, 10_000, "w1", state, 30_000, a!.id, b!.id])) as {
-      stop: string[] | object;
-      lost: string[] | object;
-    };
-    expect(asArray(again.stop)).toEqual([b!.id]);
-    expect(asArray(again.lost)).toEqual([]);
+    const again = await scripts.renew.run(runner, keys, { ...renewal, now: now + 6_000, running: [a!.id, b!.id] });
+    expect(again.stop).toEqual([b!.id]);
+    expect(again.lost).toEqual([]);
     // a stop request does not end the lease: the worker still holds the job until it stops it
     expect(await score(started, b!.id)).toBe(now + 16_000);
   });
@@ -471,7 +465,7 @@ describe("leases", () => {
     const job = await queue.enqueue("t", null, { retry: { max: 3 } });
     const now = Date.now();
     await claimIds(keys, now, { worker: "w1", lease: 1_000 });
-    await recover.run(runner, keys, [now + 2_000, 60_000]);
+    await scripts.recover.run(runner, keys, { now: now + 2_000, lockMs: 60_000 });
     expect(await claimIds(keys, now + 2_001, { worker: "w2" })).toEqual([job.id]);
 
     const hash = await redis.hgetall(keys.job(job.id));
@@ -549,7 +543,7 @@ describe("EVALSHA with EVAL fallback", () => {
   it("loads a script again after SCRIPT FLUSH (NOSCRIPT → EVAL)", async () => {
     const { queue, keys } = fresh();
     await queue.enqueue("t");
-    const sha = await enqueue.sha();
+    const sha = scripts.enqueue.script.sha;
     expect(await redis.script("EXISTS", sha)).toEqual([1]);
 
     await redis.script("FLUSH");
@@ -561,13 +555,22 @@ describe("EVALSHA with EVAL fallback", () => {
 
     await redis.script("FLUSH");
     expect(await claimIds(keys, Date.now(), { max: 10 })).toHaveLength(2);
-    expect(await redis.script("EXISTS", await claim.sha())).toEqual([1]);
+    expect(await redis.script("EXISTS", scripts.claim.script.sha)).toEqual([1]);
   });
 
-  it("passes other script errors through", async () => {
+  it("passes other script errors through, naming the line of the .lua file", async () => {
     const { keys } = fresh();
-    // a `now` that is not a number makes the script raise; that must not be retried as NOSCRIPT
-    await expect(recover.run(runner, keys, [Date.now(), "not-a-number"])).rejects.toThrow(/ERR|syntax|invalid/i);
+    // a lock time that is not a number makes the script raise; that must not be retried as NOSCRIPT
+    const error = await scripts.recover
+      .run(runner, keys, { now: Date.now(), lockMs: "not-a-number" as unknown as number })
+      .catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/ERR value is not an integer/);
+    // Redis counts lines of the assembled script; the message names the source file's own line
+    const source = readFileSync(new URL("../shared/scripts/recover.lua", import.meta.url), "utf8").split("\n");
+    const line = source.findIndex((l) => l.includes("K.maintenanceLock()")) + 1;
+    expect((error as Error).message).toContain(`shared/scripts/recover.lua:${line}`);
+    expect((error as Error).message).not.toMatch(/user_script/);
   });
 });
 
@@ -580,30 +583,39 @@ describe("finishing a job and claiming the next in one call", () => {
     const now = Date.now();
     expect(await claimIds(keys, now, { max: 1 })).toEqual([a!.id]);
 
-    const done = (await complete.run(runner, keys, [now + 1, a!.id, "w1", "null", LEASE, 2, "high", "default"])) as {
-      ok: boolean;
-      next: { jobs: Record<string, string>[] };
-    };
+    const next = (max: number, queues: string[]) => ({ leaseMs: LEASE, max, queues });
+    const done = await scripts.complete.run(runner, keys, {
+      now: now + 1,
+      id: a!.id,
+      worker: "w1",
+      result: "null",
+      next: next(2, ["high", "default"]),
+    });
     expect(done.ok).toBe(true);
-    expect(done.next.jobs.map((j) => j.id)).toEqual([urgent!.id, b!.id]);
-    expect(done.next.jobs.map((j) => [j.status, j.workerName, j.attempts])).toEqual([["started", "w1", "1"], ["started", "w1", "1"]]);
+    expect(done.jobs.map((j) => j.id)).toEqual([urgent!.id, b!.id]);
+    expect(done.jobs.map((j) => [j.status, j.workerName, j.attempts])).toEqual([["started", "w1", 1], ["started", "w1", 1]]);
     expect(await score(keys.registry("started", "high"), urgent!.id)).toBe(now + 1 + LEASE);
 
-    const error = JSON.stringify({ name: "Error", message: "boom" });
-    const failed = (await fail.run(runner, keys, [now + 2, b!.id, "w1", error, "0", LEASE, 1, "default"])) as {
-      ok: boolean;
-      status: string;
-      next: { jobs: Record<string, string>[] };
-    };
+    const failed = await scripts.fail.run(runner, keys, {
+      now: now + 2,
+      id: b!.id,
+      worker: "w1",
+      error: { name: "Error", message: "boom" },
+      retryable: false,
+      next: next(1, ["default"]),
+    });
     expect(failed).toMatchObject({ ok: true, status: "failed" });
-    expect(failed.next.jobs.map((j) => j.id)).toEqual([c!.id]);
+    expect(failed.jobs.map((j) => j.id)).toEqual([c!.id]);
 
     // a worker that lost the job still gets its next ones (none left here)
-    const lost = (await complete.run(runner, keys, [now + 3, b!.id, "w1", "null", LEASE, 1, "default"])) as {
-      ok: boolean;
-      next: { jobs: unknown };
-    };
+    const lost = await scripts.complete.run(runner, keys, {
+      now: now + 3,
+      id: b!.id,
+      worker: "w1",
+      result: "null",
+      next: next(1, ["default"]),
+    });
     expect(lost.ok).toBe(false);
-    expect(asArray(lost.next.jobs as unknown[])).toEqual([]);
+    expect(lost.jobs).toEqual([]);
   });
 });

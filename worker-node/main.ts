@@ -1,12 +1,14 @@
 // The worker CLI:
 //   tsx worker-node/main.ts [--queues high,default] [--concurrency N] [--tasks path]
 //     [--burst] [--isolation process|inline] [--horse-max-jobs K] [--name NAME]
-// Redis comes from REDIS_URL. SIGTERM/SIGINT once: warm shutdown; twice: cold.
-import { fileURLToPath } from "node:url";
+// Redis and the rest of the settings come from the environment (config.ts).
+// SIGTERM/SIGINT once: warm shutdown; twice: cold.
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { queueNameSchema } from "../shared/index.ts";
+import { DEFAULTS, queueNameSchema } from "../shared/index.ts";
+import { orExit, readWorkerEnv } from "./config.ts";
 import { Worker } from "./worker.ts";
 
 const DEMO_TASKS = fileURLToPath(new URL("./demo-tasks.ts", import.meta.url));
@@ -18,26 +20,22 @@ usage: tsx worker-node/main.ts [--queues high,default] [--concurrency N] [--task
   process.exit(2);
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
+function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) usage(`${name} must be a whole number ≥ 1, got "${text}"`);
   return value;
-}
-
-function envMs(name: string, fallback: number): number {
-  return positiveInt(name, process.env[name], fallback);
 }
 
 let parsed;
 try {
   parsed = parseArgs({
     options: {
-      queues: { type: "string", default: "default" },
+      queues: { type: "string", default: DEFAULTS.queues.join(",") },
       concurrency: { type: "string" },
       tasks: { type: "string" },
       burst: { type: "boolean", default: false },
-      isolation: { type: "string", default: "process" },
+      isolation: { type: "string", default: DEFAULTS.isolation },
       "horse-max-jobs": { type: "string" },
       name: { type: "string" },
     },
@@ -56,22 +54,23 @@ if (parsed.isolation !== "process" && parsed.isolation !== "inline") {
   usage(`--isolation must be "process" or "inline", got "${parsed.isolation}"`);
 }
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? "info" });
+const env = orExit("edgeq worker", () => readWorkerEnv());
+const logger = pino({ level: env.LOG_LEVEL });
 const worker = new Worker({
-  redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-  prefix: process.env.EDGEQ_PREFIX ?? "edgeq",
+  redisUrl: env.REDIS_URL,
+  prefix: env.EDGEQ_PREFIX,
   queues,
   tasks: parsed.tasks ? resolve(parsed.tasks) : DEMO_TASKS,
-  concurrency: positiveInt("--concurrency", parsed.concurrency, 1),
+  concurrency: positiveInt("--concurrency", parsed.concurrency),
   isolation: parsed.isolation,
-  horseMaxJobs: positiveInt("--horse-max-jobs", parsed["horse-max-jobs"], 1),
+  horseMaxJobs: positiveInt("--horse-max-jobs", parsed["horse-max-jobs"]),
   burst: parsed.burst,
   name: parsed.name,
   logger,
-  leaseMs: envMs("EDGEQ_LEASE_MS", 30_000),
-  heartbeatMs: envMs("EDGEQ_HEARTBEAT_MS", 60_000),
-  maintenanceMs: envMs("EDGEQ_MAINTENANCE_MS", 60_000),
-  killGraceMs: envMs("EDGEQ_KILL_GRACE_MS", 5_000),
+  leaseMs: env.EDGEQ_LEASE_MS,
+  heartbeatMs: env.EDGEQ_HEARTBEAT_MS,
+  maintenanceMs: env.EDGEQ_MAINTENANCE_MS,
+  killGraceMs: env.EDGEQ_KILL_GRACE_MS,
 });
 
 process.on("SIGTERM", () => worker.stop());

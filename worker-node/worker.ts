@@ -12,14 +12,17 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { isTerminal, Keys, type Job, type JobError, type JobStatus } from "../shared/index.ts";
-import { jobFromHash, viewOf } from "../shared/job.ts";
-import { asArray } from "../shared/queue.ts";
+import { DEFAULTS } from "../shared/defaults.ts";
+import { isTerminal, Keys, type Job, type JobError } from "../shared/index.ts";
+import { viewOf } from "../shared/job.ts";
 import { scriptRunner } from "../shared/redis.ts";
-import { decodeReply, isNoScript, type Script, type ScriptRunner } from "../shared/script.ts";
-import { claim, complete, fail, recover, renew, requeue } from "../shared/scripts/index.ts";
+import { decodeReply, isNoScript, type ScriptRunner } from "../shared/script.ts";
+import * as scripts from "../shared/scripts/index.ts";
+import type { Call, Step } from "../shared/scripts/index.ts";
 import { deliverCallback } from "./callback.ts";
-import { compileHorse, HorsePool, type Horse } from "./pool.ts";
+import { compileHorse } from "./horse/bundle.ts";
+import type { Horse } from "./horse/horse.ts";
+import { HorsePool } from "./horse/pool.ts";
 import { runTask, tasksOf, type Outcome, type Task, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
@@ -56,8 +59,6 @@ interface Running {
   interrupted?: "timeout" | "stop" | "lost" | "shutdown";
 }
 
-type Call = { script: Script; args: (string | number)[] };
-
 export class Worker {
   readonly name: string;
   readonly keys: Keys;
@@ -85,17 +86,18 @@ export class Worker {
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
 
   constructor(options: WorkerOptions) {
+    const { concurrency, isolation, horseMaxJobs, leaseMs, heartbeatMs, maintenanceMs, killGraceMs, idleBlockMs } = DEFAULTS;
     this.#opts = {
-      concurrency: 1,
-      isolation: "process",
-      horseMaxJobs: 1,
+      concurrency,
+      isolation,
+      horseMaxJobs,
       burst: false,
-      leaseMs: 30_000,
-      heartbeatMs: 60_000,
-      maintenanceMs: 60_000,
-      killGraceMs: 5_000,
-      idleBlockMs: 300_000,
-      ...options,
+      leaseMs,
+      heartbeatMs,
+      maintenanceMs,
+      killGraceMs,
+      idleBlockMs,
+      ...definedOnly(options),
     };
     this.name = options.name ?? `${hostname()}.${process.pid}.${randomBytes(3).toString("hex")}`;
     this.keys = Keys.forPrefix(options.prefix);
@@ -166,8 +168,13 @@ export class Worker {
     return this.#opts.concurrency - this.#running.size - this.#reserved;
   }
 
-  #claimCall(want: number): Call {
-    return { script: claim, args: [Date.now(), this.#opts.leaseMs, this.name, want, ...this.#opts.queues] };
+  /** What this worker wants next: up to `max` jobs from its queues. */
+  #wants(max: number) {
+    return { leaseMs: this.#opts.leaseMs, max, queues: this.#opts.queues };
+  }
+
+  #claimCall(max: number): Call<Step> {
+    return scripts.claim.call(this.keys, { now: Date.now(), worker: this.name, ...this.#wants(max) });
   }
 
   /**
@@ -179,27 +186,25 @@ export class Worker {
     const want = this.accepting ? Math.max(0, this.#free()) : 0;
     if (want === 0 && !wokenUp) return;
     this.#reserved += want;
-    let reply: unknown;
+    let step: Step | undefined;
     try {
-      [reply] = await this.#pipeline([this.#claimCall(want)]);
+      [step] = await this.#pipeline([this.#claimCall(want)]);
     } catch (error) {
       this.#log.error({ err: error }, "claim failed");
     } finally {
       this.#reserved -= want;
     }
-    this.#afterClaim(reply, want);
+    this.#afterClaim(step, want);
   }
 
-  #afterClaim(reply: unknown, wanted: number): void {
-    if (!reply) {
+  #afterClaim(step: Step | undefined, wanted: number): void {
+    if (!step) {
       if (wanted > 0) this.#wait();
       return;
     }
-    const { jobs, nextDueAt } = reply as { jobs: Record<string, string>[] | object; nextDueAt?: number };
-    this.#nextDueAt = nextDueAt ?? null;
-    const claimed = asArray(jobs as Record<string, string>[]).map(jobFromHash);
-    for (const job of claimed) void this.#start(job);
-    if (claimed.length < wanted) {
+    this.#nextDueAt = step.nextDueAt;
+    for (const job of step.jobs) void this.#start(job);
+    if (step.jobs.length < wanted) {
       if (this.#opts.burst && this.#running.size === 0 && this.#nextDueAt === null) {
         this.#log.info("burst: queues are empty, stopping");
         this.stop();
@@ -307,24 +312,23 @@ export class Worker {
     this.#running.delete(job.id);
     const now = Date.now();
     const want = this.accepting ? this.#free() : 0;
-    // complete and fail claim the next jobs themselves when given these
-    const next = want > 0 ? [this.#opts.leaseMs, want, ...this.#opts.queues] : [];
-    let call: Call | undefined;
+    // complete and fail claim the next jobs themselves when given what the worker wants
+    const report = { now, id: job.id, worker: this.name, next: want > 0 ? this.#wants(want) : undefined };
+    let call: Call<Step | scripts.MoveReply> | undefined;
     if (running.interrupted === "shutdown") {
-      call = { script: requeue, args: [now, job.id, this.name] };
+      call = scripts.requeue.call(this.keys, { now, id: job.id, worker: this.name });
     } else if (running.interrupted === "lost") {
       // another worker owns the job now: report nothing, only claim
       call = want > 0 ? this.#claimCall(want) : undefined;
     } else if (outcome.ok) {
-      call = { script: complete, args: [now, job.id, this.name, outcome.result, ...next] };
+      call = scripts.complete.call(this.keys, { ...report, result: outcome.result });
     } else {
-      const error = JSON.stringify(outcome.error);
-      call = { script: fail, args: [now, job.id, this.name, error, outcome.retryable ? "1" : "0", ...next] };
+      call = scripts.fail.call(this.keys, { ...report, error: outcome.error, retryable: outcome.retryable });
     }
     if (outcome.ok) this.#counters.processed++;
     else this.#counters.failed++;
     this.#reserved += want;
-    let reply: unknown;
+    let reply: Step | scripts.MoveReply | undefined;
     try {
       if (call) [reply] = await this.#pipeline([call], 10);
     } catch (error) {
@@ -333,22 +337,23 @@ export class Worker {
     } finally {
       this.#reserved -= want;
     }
-    const lost = running.interrupted === "lost";
-    const verdict = lost ? undefined : (reply as { ok?: boolean; status?: JobStatus; next?: unknown } | undefined);
-    if (verdict && verdict.ok === false) {
-      this.#log.warn({ jobId: job.id, status: verdict.status }, "the job's lease was lost before its outcome was reported");
+    // a requeue (cold shutdown) claims nothing: the worker is stopping
+    const step = reply && "jobs" in reply ? reply : undefined;
+    const reported = step && running.interrupted !== "lost" ? step : undefined;
+    if (reported && !reported.ok) {
+      this.#log.warn({ jobId: job.id, status: reported.status }, "the job's lease was lost before its outcome was reported");
     }
-    if (verdict?.ok && job.callbackUrl && isTerminal(verdict.status!)) {
+    if (reported?.ok && job.callbackUrl && reported.status !== "missing" && reported.status && isTerminal(reported.status)) {
       const ended = {
         ...viewOf(job),
-        status: verdict.status!,
+        status: reported.status,
         result: outcome.ok ? JSON.parse(outcome.result) : null,
         error: outcome.ok ? null : outcome.error,
         endedAt: now,
       };
       void deliverCallback(job.callbackUrl, ended, this.#log);
     }
-    if (want > 0) this.#afterClaim(lost ? reply : verdict?.next, want);
+    if (want > 0) this.#afterClaim(step, want);
     this.#maybeExit();
   }
 
@@ -356,23 +361,24 @@ export class Worker {
    * Runs scripts in one pipeline (one round trip), falling back to EVAL for
    * any the server has not cached. Retries when Redis is unreachable.
    */
-  async #pipeline(calls: Call[], attempts = 1): Promise<unknown[]> {
+  async #pipeline<C extends Call<unknown>[]>(
+    calls: [...C],
+    attempts = 1,
+  ): Promise<{ [I in keyof C]: C[I] extends Call<infer R> ? R : never }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const pipeline = this.#redis.pipeline();
-        for (const { script, args } of calls) {
-          const { keys, argv } = script.call(this.keys, args);
-          pipeline.evalsha(await script.sha(), keys.length, ...keys, ...argv);
-        }
+        for (const { script, keys, argv } of calls) pipeline.evalsha(script.sha, keys.length, ...keys, ...argv);
         const results = (await pipeline.exec()) ?? [];
         const replies: unknown[] = [];
         for (const [i, [error, reply]] of results.entries()) {
-          if (error && !isNoScript(error)) throw error;
-          const { script, args } = calls[i]!;
-          // not cached on the server (a restart): the script's own fallback
-          replies.push(error ? await script.run(this.#runner, this.keys, args) : decodeReply(reply));
+          const { script, keys, argv, decode } = calls[i]!;
+          if (error && !isNoScript(error)) throw script.explain(error);
+          // not cached on the server (a restart): send the source
+          const raw = error ? await script.exec(this.#runner, keys, argv) : decodeReply(reply);
+          replies.push(decode(raw));
         }
-        return replies;
+        return replies as never;
       } catch (error) {
         if (attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
@@ -397,29 +403,28 @@ export class Worker {
     this.#tickDueAt = Infinity;
     if (this.#state === "stopped") return;
     const now = Date.now();
-    const ids = [...this.#running.keys()];
-    const calls: Call[] = [
-      {
-        script: renew,
-        args: [now, this.#opts.leaseMs, this.name, JSON.stringify(this.#stateFields()), this.#opts.heartbeatMs * 3, ...ids],
-      },
-    ];
+    const renewal = scripts.renew.call(this.keys, {
+      now,
+      leaseMs: this.#opts.leaseMs,
+      worker: this.name,
+      state: this.#stateFields(),
+      entryTtlMs: this.#opts.heartbeatMs * 3,
+      running: [...this.#running.keys()],
+    });
     const maintain = now - this.#lastMaintenance >= this.#opts.maintenanceMs;
-    if (maintain) calls.push({ script: recover, args: [now, this.#opts.maintenanceMs] });
     try {
-      const [renewed, recovered] = (await this.#pipeline(calls)) as [
-        { stop: string[] | object; lost: string[] | object },
-        { ran: boolean; recovered: number; promoted: number } | undefined,
-      ];
+      const [renewed, recovered] = maintain
+        ? await this.#pipeline([renewal, scripts.recover.call(this.keys, { now, lockMs: this.#opts.maintenanceMs })])
+        : [...(await this.#pipeline([renewal])), undefined];
       if (maintain) this.#lastMaintenance = now;
       if (recovered?.ran && (recovered.recovered > 0 || recovered.promoted > 0)) {
         this.#log.info({ recovered: recovered.recovered, promoted: recovered.promoted }, "maintenance pass");
       }
-      for (const id of asArray(renewed.stop as string[])) {
+      for (const id of renewed.stop) {
         const running = this.#running.get(id);
         if (running) this.#interrupt(running, "stop");
       }
-      for (const id of asArray(renewed.lost as string[])) {
+      for (const id of renewed.lost) {
         const running = this.#running.get(id);
         if (running) {
           this.#log.warn({ jobId: id }, "lease lost: another worker owns this job now; abandoning it");
@@ -478,4 +483,9 @@ async function runInline(tasks: Map<string, Task>, job: Job, signal: AbortSignal
     ),
   );
   return Promise.race([runTask(tasks, job, signal, logger), aborted]);
+}
+
+/** The options that were given: an explicit undefined keeps the default. */
+function definedOnly<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
 }

@@ -3,8 +3,8 @@
 // delivery id, so the sender's retries all land on one job.
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { AppEnv } from "../app.ts";
-import { deliveryArgs, deliveryJobId, verifyDelivery } from "../hooks.ts";
+import type { AppEnv } from "../context.ts";
+import { deliveryArgs, deliveryJobId, verifyDelivery } from "../signatures.ts";
 import { Problem, validationHook } from "../problem.ts";
 import { json, problems } from "../schemas.ts";
 

@@ -4,8 +4,8 @@ import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { enqueueRequestSchema, isTerminal, JobNotFoundError, type JobView } from "../../shared/index.ts";
-import type { AppEnv } from "../app.ts";
+import { DEFAULTS, enqueueRequestSchema, isTerminal, JobNotFoundError, type JobView } from "../../shared/index.ts";
+import type { AppEnv } from "../context.ts";
 import { reaches, requireScope } from "../auth.ts";
 import { sha256, toHex } from "../crypto.ts";
 import { validationHook } from "../problem.ts";
@@ -14,7 +14,6 @@ import { BEARER, batchRequestSchema, jobParams, jobSchema, json, problems, queue
 // Polling budget of one request: a Worker may make only so many subrequests
 // (50 on the free plan), and each poll is one.
 const POLL = { firstMs: 50, factor: 1.5, maxMs: 1_000, maxPolls: 40 };
-const MAX_WAIT_SEC = 25;
 
 export const jobs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -96,7 +95,7 @@ jobs.openapi(
         wait: z.coerce
           .number()
           .min(0)
-          .max(MAX_WAIT_SEC)
+          .max(DEFAULTS.maxWaitSec)
           .optional()
           .describe("seconds to wait for a terminal status; the job as it is then"),
       }),
@@ -106,7 +105,7 @@ jobs.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { wait } = c.req.valid("query");
-    let job = await visibleJob(c, id);
+    let job = await getVisibleJob(c, id);
     if (wait && !isTerminal(job.status)) {
       job = await c.var.store
         .queue(job.queue)
@@ -134,7 +133,7 @@ jobs.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const first = await visibleJob(c, id);
+    const first = await getVisibleJob(c, id);
     let seen = c.req.header("Last-Event-ID") ?? "";
     if (isTerminal(first.status) && seen === eventId(first)) return c.body(null, 204);
     return streamSSE(c, async (stream) => {
@@ -153,7 +152,7 @@ jobs.openapi(
           if (isTerminal(job.status) || polls >= POLL.maxPolls) break;
           await stream.sleep(pause);
           pause = Math.min(pause * POLL.factor, POLL.maxMs);
-          job = await c.var.store.job(id);
+          job = await c.var.store.getJob(id);
         }
       } catch (error) {
         console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: String(error) }));
@@ -179,7 +178,7 @@ jobs.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { queue } = await visibleJob(c, id);
+    const { queue } = await getVisibleJob(c, id);
     const job = await c.var.store.queue(queue).cancel(id);
     return job.status === "started" ? c.json(job, 202) : c.json(job, 200);
   },
@@ -197,14 +196,14 @@ jobs.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { queue } = await visibleJob(c, id);
+    const { queue } = await getVisibleJob(c, id);
     return c.json(await c.var.store.queue(queue).requeue(id), 200);
   },
 );
 
 /** The job, when the caller's key reaches its queue; 404 otherwise, so ids of other queues cannot be probed. */
-async function visibleJob(c: Context<AppEnv>, id: string): Promise<JobView> {
-  const job = await c.var.store.job(id);
+async function getVisibleJob(c: Context<AppEnv>, id: string): Promise<JobView> {
+  const job = await c.var.store.getJob(id);
   if (!job || !reaches(c.var.principal, job.queue)) throw new JobNotFoundError(id);
   return job;
 }

@@ -2,7 +2,7 @@
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { QueueInfo } from "../../shared/index.ts";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import { can, reaches, requireScope, type Principal } from "../auth.ts";
 import { validationHook } from "../problem.ts";
 import { BEARER, json, problems, queueParams, queueSchema } from "../schemas.ts";

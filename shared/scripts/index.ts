@@ -1,9 +1,240 @@
-export { enqueue } from "./enqueue.ts";
-export { claim } from "./claim.ts";
-export { complete } from "./complete.ts";
-export { fail } from "./fail.ts";
-export { cancel } from "./cancel.ts";
-export { requeue } from "./requeue.ts";
-export { renew } from "./renew.ts";
-export { recover } from "./recover.ts";
-export { getJob, counts } from "./read.ts";
+// The typed face of the Lua state machine: one function per script, taking
+// named parameters and answering typed replies, so that a caller cannot pass
+// arguments in the wrong order or misread a reply. Everything that runs a
+// script (the producer API, the worker, the tests) goes through here; the
+// ARGV order each script expects is spelled once, below, beside its header in
+// the .lua file.
+import type { JobError } from "../job.ts";
+import { jobFromHash, type Job } from "../job.ts";
+import type { Keys } from "../keys.ts";
+import { Script, type ScriptRunner } from "../script.ts";
+import type { JobStatus } from "../status.ts";
+import * as lua from "./generated.ts";
+
+/** One script call, ready to run alone or in a pipeline with others. */
+export interface Call<R> {
+  script: Script;
+  keys: string[];
+  argv: string[];
+  decode(reply: unknown): R;
+}
+
+export class Transition<P, R> {
+  readonly script: Script;
+
+  constructor(
+    source: (typeof lua)[keyof typeof lua],
+    readonly argv: (params: P) => (string | number)[],
+    readonly decode: (reply: unknown) => R,
+  ) {
+    this.script = new Script(source);
+  }
+
+  call(keys: Keys, params: P): Call<R> {
+    const { keys: k, argv } = this.script.call(keys, this.argv(params));
+    return { script: this.script, keys: k, argv, decode: this.decode };
+  }
+
+  async run(redis: ScriptRunner, keys: Keys, params: P): Promise<R> {
+    return this.decode(await this.script.run(redis, keys, this.argv(params)));
+  }
+}
+
+/** Lua's cjson writes an empty array as `{}`. */
+export function asArray<T>(value: T[] | object | undefined | null): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+// ---- enqueue ---------------------------------------------------------------
+
+/** One job for the enqueue script, as shared/job.ts lays it out. */
+export interface EnqueueSpec {
+  id: string;
+  queue: string;
+  /** The hash's fields, flat: name, value, name, value … */
+  fields: string[];
+  runAt?: number;
+  atFront?: boolean;
+  dependsOn?: string[];
+  idempotencyKey?: string;
+  fingerprint?: string;
+  idempotencyTtlSec?: number;
+}
+
+export type EnqueueReply =
+  | {
+      ok: true;
+      jobs: (
+        | { created: true; set: { status: JobStatus; enqueuedAt?: string; error?: string } }
+        | { created: false; job: Job }
+      )[];
+    }
+  | { ok: false; error: "dependency_not_found" | "idempotency_conflict" | "id_in_other_queue"; id: string; at: number };
+
+export const enqueue = new Transition(
+  lua.enqueue,
+  (p: { now: number; jobs: EnqueueSpec[] }) => [p.now, JSON.stringify(p.jobs)],
+  (reply): EnqueueReply => {
+    const r = reply as { error?: string; id: string; at: number; jobs?: unknown };
+    if (r.error) return { ok: false, error: r.error as never, id: r.id, at: r.at };
+    const jobs = asArray(r.jobs as { created: boolean; set?: object; job?: Record<string, unknown> }[]);
+    return {
+      ok: true,
+      jobs: jobs.map((j) => (j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) })),
+    };
+  },
+);
+
+// ---- claim, complete, fail: one reply shape ----------------------------------
+
+/** What the worker wants next, for claim and for complete/fail that claim in the same call. */
+export interface ClaimParams {
+  now: number;
+  leaseMs: number;
+  worker: string;
+  /** How many jobs at most. */
+  max: number;
+  /** Queue names, highest priority first. */
+  queues: string[];
+}
+
+/** A worker's step: the outcome of what it reported (if anything), and the jobs it takes next. */
+export interface Step {
+  /** false when the worker no longer held the job it reported (its lease ran out). */
+  ok: boolean;
+  /** The reported job's status afterwards ('missing': gone); null for a plain claim. */
+  status: JobStatus | "missing" | null;
+  /** Jobs now started for this worker. */
+  jobs: Job[];
+  /** The earliest run-at among the worker's queues' scheduled jobs. */
+  nextDueAt: number | null;
+}
+
+function decodeStep(reply: unknown): Step {
+  const r = reply as { ok?: boolean; status?: Step["status"]; jobs?: unknown; nextDueAt?: number };
+  return {
+    ok: r.ok ?? true,
+    status: r.status ?? null,
+    jobs: asArray(r.jobs as Record<string, unknown>[]).map(jobFromHash),
+    nextDueAt: r.nextDueAt ?? null,
+  };
+}
+
+const claimArgs = (p: Omit<ClaimParams, "now" | "worker">) => [p.leaseMs, p.max, ...p.queues];
+
+export const claim = new Transition(
+  lua.claim,
+  (p: ClaimParams) => [p.now, p.leaseMs, p.worker, p.max, ...p.queues],
+  decodeStep,
+);
+
+interface ReportParams {
+  now: number;
+  id: string;
+  /** The worker reporting; the job must still be held by it. */
+  worker: string;
+  /** Claim the worker's next jobs in the same call. */
+  next?: Omit<ClaimParams, "now" | "worker">;
+}
+
+export const complete = new Transition(
+  lua.complete,
+  (p: ReportParams & { /** JSON text */ result: string }) => [
+    p.now,
+    p.id,
+    p.worker,
+    p.result,
+    ...(p.next ? claimArgs(p.next) : []),
+  ],
+  decodeStep,
+);
+
+export const fail = new Transition(
+  lua.fail,
+  (p: ReportParams & { error: JobError; /** false: fail now whatever the retry policy */ retryable: boolean }) => [
+    p.now,
+    p.id,
+    p.worker,
+    JSON.stringify(p.error),
+    p.retryable ? "1" : "0",
+    ...(p.next ? claimArgs(p.next) : []),
+  ],
+  decodeStep,
+);
+
+// ---- cancel, requeue ---------------------------------------------------------
+
+export type MoveReply = { ok: true; status: JobStatus; before: JobStatus } | { ok: false; error: "not_found" | "state"; status?: JobStatus };
+
+function decodeMove(reply: unknown): MoveReply {
+  const r = reply as { error?: "not_found" | "state"; status: JobStatus; before: JobStatus };
+  return r.error ? { ok: false, error: r.error, status: r.status } : { ok: true, status: r.status, before: r.before };
+}
+
+export const cancel = new Transition(lua.cancel, (p: { now: number; id: string }) => [p.now, p.id], decodeMove);
+
+export const requeue = new Transition(
+  lua.requeue,
+  /** worker: put that worker's started job back (a cold shutdown); absent: a user's requeue. */
+  (p: { now: number; id: string; worker?: string }) => [p.now, p.id, p.worker ?? ""],
+  decodeMove,
+);
+
+// ---- leases and maintenance --------------------------------------------------
+
+export const renew = new Transition(
+  lua.renew,
+  (p: {
+    now: number;
+    leaseMs: number;
+    worker: string;
+    /** The worker entry's fields. */
+    state: Record<string, string>;
+    /** How long the worker entry lives without another heartbeat. */
+    entryTtlMs: number;
+    /** Ids of the jobs the worker is running. */
+    running: string[];
+  }) => [p.now, p.leaseMs, p.worker, JSON.stringify(p.state), p.entryTtlMs, ...p.running],
+  (reply) => {
+    const r = reply as { stop?: unknown; lost?: unknown };
+    return { stop: asArray(r.stop as string[]), lost: asArray(r.lost as string[]) };
+  },
+);
+
+export const recover = new Transition(
+  lua.recover,
+  (p: { now: number; /** the interval between passes */ lockMs: number }) => [p.now, p.lockMs],
+  (reply) => reply as { ran: boolean; recovered: number; promoted: number },
+);
+
+// ---- reads -------------------------------------------------------------------
+
+export const getJob = new Transition(
+  lua.getJob,
+  (p: { id: string }) => [p.id],
+  (reply) => {
+    const job = (reply as { job?: Record<string, unknown> }).job;
+    return job ? jobFromHash(job) : null;
+  },
+);
+
+export interface QueueCounts {
+  name: string;
+  counts: Record<JobStatus, number>;
+  /** The worker entries' fields, as stored. */
+  workers: Record<string, unknown>[];
+}
+
+export const counts = new Transition(
+  lua.counts,
+  /** queues: none for every known queue */
+  (p: { now: number; queues?: string[] }) => [p.now, ...(p.queues ?? [])],
+  (reply): QueueCounts[] => {
+    const queues = (reply as { queues?: Record<string, { counts: QueueCounts["counts"]; workers: unknown }> }).queues ?? {};
+    return Object.entries(queues).map(([name, q]) => ({
+      name,
+      counts: q.counts,
+      workers: asArray(q.workers as Record<string, unknown>[]),
+    }));
+  },
+);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { createApp } from "../../edge/app.ts";
 import { Keys } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
-import { renew } from "../../shared/scripts/index.ts";
+import * as scripts from "../../shared/scripts/index.ts";
 import { API_KEYS, call, expectProblem, jsonOf, KEYS, makeApp, redis, uniquePrefix } from "./support.ts";
 
 const prefix = uniquePrefix("app");
@@ -95,8 +95,15 @@ describe("keys", () => {
 
     // a live worker, registered the way workers do it
     const now = Date.now();
-    const state = JSON.stringify({ name: "worker-host-7.4242", queues: "web,other", pid: "4242", host: "worker-host-7", state: "idle" });
-    await renew.run(scriptRunner(redis), Keys.forPrefix(p), [now, 30_000, "worker-host-7.4242", state, 60_000]);
+    const state = { name: "worker-host-7.4242", queues: "web,other", pid: "4242", host: "worker-host-7", state: "idle" };
+    await scripts.renew.run(scriptRunner(redis), Keys.forPrefix(p), {
+      now,
+      leaseMs: 30_000,
+      worker: "worker-host-7.4242",
+      state,
+      entryTtlMs: 60_000,
+      running: [],
+    });
 
     type Listing = { queues: { name: string; workers: Record<string, unknown>[] }[] };
     const seen = await jsonOf<Listing>(await call(own, "GET", "/v1/queues", { key: KEYS.browser }), 200);

@@ -3,7 +3,7 @@
 // inside workerd, reach the gateway over HTTP with the @upstash/redis client,
 // as a deployed Worker reaches Upstash.
 //
-// The gateway runs as its own process (worker-node/gateway.ts's CLI, which
+// The gateway runs as its own process (worker-node/gateway/main.ts, which
 // calls startGateway): this project's Vite resolves modules for workerd
 // (browser conditions, every dependency inlined), under which ioredis cannot
 // load in-process. A separate process is also the production topology.
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { freePort, startRedisServer, type RedisServer } from "../support/redis.ts";
 
-const GATEWAY = fileURLToPath(new URL("../../worker-node/gateway.ts", import.meta.url));
+const GATEWAY = fileURLToPath(new URL("../../worker-node/gateway/main.ts", import.meta.url));
 
 let server: RedisServer | undefined;
 let gateway: ChildProcess | undefined;

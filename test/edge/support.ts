@@ -7,7 +7,7 @@ import { createApp } from "../../edge/app.ts";
 import type { ApiKeyConfig, HookConfig } from "../../edge/config.ts";
 import { Keys, Queue, type JobView } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
-import { claim, complete, fail } from "../../shared/scripts/index.ts";
+import * as scripts from "../../shared/scripts/index.ts";
 
 export const redis = new Redis({ url: inject("gatewayUrl"), token: inject("gatewayToken"), enableTelemetry: false });
 
@@ -90,19 +90,22 @@ const WORKER = "edge-test-worker";
 
 /** Claims the next job of a queue as a worker would, and checks it is the one expected. */
 export async function start(prefix: string, queueName: string, id: string): Promise<void> {
-  const reply = (await claim.run(runner, Keys.forPrefix(prefix), [Date.now(), 60_000, WORKER, 1, queueName])) as {
-    jobs: { id: string }[] | object;
-  };
-  expect(Array.isArray(reply.jobs) ? reply.jobs.map((j) => j.id) : []).toEqual([id]);
+  const step = await scripts.claim.run(runner, Keys.forPrefix(prefix), {
+    now: Date.now(),
+    leaseMs: 60_000,
+    worker: WORKER,
+    max: 1,
+    queues: [queueName],
+  });
+  expect(step.jobs.map((j) => j.id)).toEqual([id]);
 }
 
 export async function finish(prefix: string, id: string, result: unknown): Promise<void> {
-  const reply = (await complete.run(runner, Keys.forPrefix(prefix), [Date.now(), id, WORKER, JSON.stringify(result)])) as { ok: boolean };
-  expect(reply.ok).toBe(true);
+  const report = { now: Date.now(), id, worker: WORKER, result: JSON.stringify(result) };
+  expect((await scripts.complete.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
 }
 
 export async function failJob(prefix: string, id: string, message: string): Promise<void> {
-  const error = JSON.stringify({ name: "Error", message });
-  const reply = (await fail.run(runner, Keys.forPrefix(prefix), [Date.now(), id, WORKER, error, "0"])) as { ok: boolean };
-  expect(reply.ok).toBe(true);
+  const report = { now: Date.now(), id, worker: WORKER, error: { name: "Error", message }, retryable: false };
+  expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
 }

@@ -3,7 +3,7 @@
 import type { ExecutionContext } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
-import worker from "../../edge/worker.ts";
+import worker from "../../edge/workers-entry.ts";
 import type { EdgeEnv } from "../../edge/config.ts";
 import { expectProblem, jsonOf, queue, uniquePrefix } from "./support.ts";
 

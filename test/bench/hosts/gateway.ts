@@ -1,7 +1,7 @@
 // The REST gateway in its own process, as it runs in production, so its
 // event loop is not the one generating the load.
 import pino from "pino";
-import { startGateway } from "../../../worker-node/gateway.ts";
+import { startGateway } from "../../../worker-node/gateway/server.ts";
 import { closeOnExit, report } from "./host.ts";
 
 const gateway = await startGateway({

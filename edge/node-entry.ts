@@ -3,9 +3,10 @@
 // names as the Worker's bindings, plus EDGE_PORT (default 8787) and EDGE_HOST
 // (default 127.0.0.1).
 //
-//   UPSTASH_REDIS_REST_URL=http://127.0.0.1:8079 UPSTASH_REDIS_REST_TOKEN=… API_KEYS='[…]' tsx edge/node.ts
+//   UPSTASH_REDIS_REST_URL=http://127.0.0.1:8079 UPSTASH_REDIS_REST_TOKEN=… API_KEYS='[…]' tsx edge/node-entry.ts
 import { serve } from "@hono/node-server";
 import { Redis } from "@upstash/redis";
+import { DEFAULTS } from "../shared/index.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, readEnv } from "./config.ts";
 
@@ -22,8 +23,8 @@ const app = createApp({
   ...settings,
   redis: new Redis({ url: settings.redisUrl, token: settings.redisToken, enableTelemetry: false }),
 });
-const port = Number(process.env.EDGE_PORT ?? 8787);
-const hostname = process.env.EDGE_HOST ?? "127.0.0.1";
+const port = Number(process.env.EDGE_PORT || DEFAULTS.edgePort);
+const hostname = process.env.EDGE_HOST || DEFAULTS.edgeHost;
 
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(JSON.stringify({ level: "info", msg: "edgeq edge listening", url: `http://${hostname}:${info.port}` }));

@@ -1,6 +1,3 @@
-import { Script } from "../script.ts";
-
-export const claim = new Script("claim", `
 -- claim: queued -> started for up to N jobs, taken from the queues in the
 -- order given (priority), promoting due scheduled jobs first. The id moves
 -- from the waiting list into the started registry inside this script, so no
@@ -13,7 +10,8 @@ export const claim = new Script("claim", `
 -- ARGV[5] how many jobs at most
 -- ARGV[6..] queue names, highest priority first
 -- Returns { jobs = [ job hash ... ], nextDueAt = earliest scheduled run-at or nil }
+--- @include "claim_jobs"
+
 local queues = {}
 for i = 6, #ARGV do table.insert(queues, ARGV[i]) end
 return cjson.encode(claim_jobs(tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), queues))
-`);

@@ -4,18 +4,18 @@
 // Ctrl-C stops all of it.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startGateway, type Gateway } from "./gateway.ts";
+import { DEFAULTS } from "../../shared/defaults.ts";
+import { startGateway, type Gateway } from "../gateway/server.ts";
+import { freePort } from "../ports.ts";
 
-const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DATA_DIR = resolve(process.env.EDGEQ_DEV_DIR ?? join(ROOT, ".edgeq"));
-const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
-const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8079);
+const EDGE_PORT = Number(process.env.EDGE_PORT || DEFAULTS.edgePort);
+const GATEWAY_PORT = Number(process.env.GATEWAY_PORT || DEFAULTS.gatewayPort);
 
 const running: { redis?: ChildProcess; gateway?: Gateway; edge?: ChildProcess; worker?: ChildProcess } = {};
 let stopping = false;
@@ -28,14 +28,6 @@ async function fatal(message: string): Promise<never> {
   process.stderr.write(`edgeq dev: ${message}\n`);
   await shutdown(1);
   throw new Error(message);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 /** Starts a child in its own process group, so stopping it stops its children too (wrangler → workerd). */
@@ -146,7 +138,7 @@ const edgeEnv = {
   UPSTASH_REDIS_REST_URL: gateway.url,
   UPSTASH_REDIS_REST_TOKEN: gatewayToken,
   API_KEYS: JSON.stringify([{ key: apiKey, scopes: ["enqueue", "read", "admin"] }]),
-  EDGEQ_PREFIX: process.env.EDGEQ_PREFIX ?? "edgeq",
+  EDGEQ_PREFIX: process.env.EDGEQ_PREFIX || DEFAULTS.prefix,
 };
 // single quotes: dotenv takes the JSON inside literally
 await writeFile(envFile, Object.entries(edgeEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });

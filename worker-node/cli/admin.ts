@@ -1,13 +1,14 @@
 // The admin CLI: look at queues and jobs, cancel and requeue, from a shell
 // with TCP access to Redis.
-//   tsx worker-node/admin.ts queues
-//   tsx worker-node/admin.ts job <id>
-//   tsx worker-node/admin.ts cancel <id>
-//   tsx worker-node/admin.ts requeue <id>
+//   tsx worker-node/cli/admin.ts queues
+//   tsx worker-node/cli/admin.ts job <id>
+//   tsx worker-node/cli/admin.ts cancel <id>
+//   tsx worker-node/cli/admin.ts requeue <id>
 import { Redis } from "ioredis";
-import { describeQueues, EdgeqError, JobNotFoundError, Keys, Queue, readJob, STATUSES, type QueueInfo } from "../shared/index.ts";
+import { describeQueues, EdgeqError, getJob, JobNotFoundError, Keys, Queue, STATUSES, type QueueInfo } from "../../shared/index.ts";
+import { orExit, readRedisEnv } from "../config.ts";
 
-const USAGE = `usage: tsx worker-node/admin.ts <command>
+const USAGE = `usage: tsx worker-node/cli/admin.ts <command>
   queues          counts per status and live workers, per queue
   job <id>        a job as JSON
   cancel <id>     cancel a waiting job, or ask its worker to stop a started one
@@ -26,7 +27,7 @@ async function run(redis: Redis, prefix: string, command: string | undefined, id
   const keys = Keys.forPrefix(prefix);
   // ids are global: find the job first, then act through its own queue
   const find = async (jobId: string) => {
-    const job = await readJob(redis, keys, jobId);
+    const job = await getJob(redis, keys, jobId);
     if (!job) throw new JobNotFoundError(jobId);
     return { job, queue: new Queue(job.queue, { redis, prefix }) };
   };
@@ -40,10 +41,11 @@ async function run(redis: Redis, prefix: string, command: string | undefined, id
 
 class UsageError extends Error {}
 
-const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+const env = orExit("edgeq admin", () => readRedisEnv());
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
 try {
   const [command, id] = process.argv.slice(2);
-  console.log(await run(redis, process.env.EDGEQ_PREFIX ?? "edgeq", command, id));
+  console.log(await run(redis, env.EDGEQ_PREFIX, command, id));
 } catch (error) {
   if (error instanceof UsageError) console.error(USAGE);
   else console.error(`edgeq admin: ${error instanceof EdgeqError ? error.message : error}`);

@@ -1,18 +1,3 @@
-import { Script } from "../script.ts";
-
-// Reads go through scripts too: one consistent snapshot per call, and the
-// same minimal client interface (EVALSHA) for both runtimes.
-
-export const getJob = new Script("get-job", `
--- get-job: a job's hash.
--- KEYS[1] the queues set (routes to the hash slot)
--- ARGV[1] key root
--- ARGV[2] job id
--- Returns { job = hash } or { job = nil }
-return cjson.encode({ job = job_table(ARGV[2]) })
-`);
-
-export const counts = new Script("counts", `
 -- counts: how many jobs a queue holds per status, and the live workers that
 -- listen on it.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -20,6 +5,10 @@ export const counts = new Script("counts", `
 -- ARGV[2] now, epoch ms
 -- ARGV[3..] queue names (none: every known queue)
 -- Returns { queues = { [name] = { counts = {status = n}, workers = [hash] } } }
+--- @include "keys"
+--- @include "statuses"
+--- @include "hash_table"
+
 local now = tonumber(ARGV[2])
 local names = {}
 for i = 3, #ARGV do table.insert(names, ARGV[i]) end
@@ -34,9 +23,10 @@ end
 local out = {}
 for _, queue in ipairs(names) do
   local c = { queued = redis.call('LLEN', K.queue(queue)) }
-  for _, status in ipairs({ 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' }) do
+  for _, status in ipairs(STATUS.registries) do
     local key = K.registry(status, queue)
-    if status == 'finished' or status == 'failed' or status == 'stopped' or status == 'canceled' then
+    if STATUS.terminal[status] then
+      -- entries past their job's TTL linger until maintenance drops them
       c[status] = redis.call('ZCOUNT', key, now, '+inf')
     else
       c[status] = redis.call('ZCARD', key)
@@ -51,4 +41,3 @@ for _, queue in ipairs(names) do
   out[queue] = { counts = c, workers = listening }
 end
 return cjson.encode({ queues = out })
-`);

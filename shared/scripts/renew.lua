@@ -1,6 +1,3 @@
-import { Script } from "../script.ts";
-
-export const renew = new Script("renew", `
 -- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -12,6 +9,10 @@ export const renew = new Script("renew", `
 -- ARGV[6] how long the worker entry lives without another heartbeat, ms
 -- ARGV[7..] ids of the jobs the worker is running
 -- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds] }
+--- @include "keys"
+--- @include "job_get"
+--- @include "owned_job"
+
 local now = tonumber(ARGV[2])
 local lease = tonumber(ARGV[3])
 local worker = ARGV[4]
@@ -39,4 +40,3 @@ redis.call('HSET', K.worker(worker), unpack(fields))
 redis.call('PEXPIRE', K.worker(worker), ttl)
 redis.call('ZADD', K.workers(), now + ttl, worker)
 return cjson.encode({ stop = stop, lost = lost })
-`);

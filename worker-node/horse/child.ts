@@ -1,24 +1,15 @@
-// The work horse: a child process that runs jobs for its worker, so a crash,
-// a leak or a hang in a task cannot take the worker down. It is compiled with
-// the task module into one plain-JavaScript file (see pool.ts), so it boots
-// without a TypeScript loader.
-//
-// Protocol over the IPC channel:
-//   horse → worker  { type: "ready" }                       tasks loaded
-//   worker → horse  { type: "run", job }
-//   horse → worker  { type: "done", id, outcome }
-// The worker retires a horse by closing the channel; SIGTERM aborts the
-// running job's signal and ends the horse once the task settles.
+// The work horse's own side: the entry point of a child process that runs
+// jobs for its worker, so a crash, a leak or a hang in a task cannot take the
+// worker down. bundle.ts compiles it with the task module into one
+// plain-JavaScript file; horse.ts is the worker's side and spells the messages.
 import { readFileSync } from "node:fs";
 import { createRequire, SourceMap } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import type { Job } from "../shared/index.ts";
-import { runTask, tasksOf, type Outcome, type TaskModule } from "./task.ts";
-
-export type ToHorse = { type: "run"; job: Job };
-export type FromHorse = { type: "ready" } | { type: "done"; id: string; outcome: Outcome };
+import { DEFAULTS } from "../../shared/defaults.ts";
+import { runTask, tasksOf, type TaskModule } from "../task.ts";
+import type { FromHorse, ToHorse } from "./horse.ts";
 
 export function serveJobs(module: TaskModule): void {
   const tasks = tasksOf(module);
@@ -26,7 +17,7 @@ export function serveJobs(module: TaskModule): void {
   // required on first use, not imported: see runTask
   const logger = () =>
     (root ??= (createRequire(import.meta.url)("pino") as typeof import("pino").default)({
-      level: process.env.LOG_LEVEL ?? "info",
+      level: process.env.LOG_LEVEL ?? DEFAULTS.logLevel,
       base: { horse: process.pid },
     }));
   const send = (message: FromHorse) => process.send!(message);

@@ -1,26 +1,35 @@
-// The Upstash Redis REST protocol in front of any Redis, so a self-hosted
-// Redis serves the edge exactly as Upstash does. The reference is the official
-// @upstash/redis client with its defaults: auto-pipelining (nearly every call
-// arrives as POST /pipeline), `Upstash-Encoding: base64`, and read-your-writes
-// (it echoes the `upstash-sync-token` of the last response).
-//
-//   GATEWAY_TOKEN=secret REDIS_URL=redis://127.0.0.1:6379 tsx worker-node/gateway.ts
+// The REST gateway's HTTP server: the Upstash REST protocol (protocol.ts) in
+// front of any Redis, so a self-hosted Redis serves the edge exactly as
+// Upstash does. The reference is the official @upstash/redis client with its
+// defaults: auto-pipelining (nearly every call arrives as POST /pipeline),
+// `Upstash-Encoding: base64`, and read-your-writes (it echoes the
+// `upstash-sync-token` of the last response). main.ts is its entry point.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { realpathSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pino from "pino";
+import { DEFAULTS } from "../../shared/defaults.ts";
+import {
+  encodeError,
+  encodeResult,
+  errorMessage,
+  HttpError,
+  isReplyError,
+  refusal,
+  takeName,
+  toCommand,
+  toCommands,
+} from "./protocol.ts";
 
 export interface GatewayOptions {
-  /** Default redis://127.0.0.1:6379. */
+  /** Default DEFAULTS.redisUrl. */
   redisUrl?: string;
   /** The bearer token every request must carry. */
   token: string;
-  /** Default 8079; 0 picks a free port. */
+  /** Default DEFAULTS.gatewayPort; 0 picks a free port. */
   port?: number;
-  /** Default 127.0.0.1. */
+  /** Default DEFAULTS.gatewayHost. */
   host?: string;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
@@ -36,125 +45,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // Past this, close() cuts connections that are still busy rather than hang.
 const SHUTDOWN_GRACE_MS = 10_000;
-
-// Commands that would hang an HTTP request or change the state of a pooled
-// connection that other requests share. Refused before they reach Redis.
-const REFUSED = new Map<string, string>();
-for (const name of ["BLPOP", "BRPOP", "BLMOVE", "BLMPOP", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"]) {
-  REFUSED.set(name, `ERR ${name} is a blocking command, which the REST gateway does not support; use a TCP connection`);
-}
-for (const name of ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SYNC", "PSYNC"]) {
-  REFUSED.set(name, `ERR ${name} holds its connection open, which the REST gateway does not support; use a TCP connection`);
-}
-for (const name of ["QUIT", "SELECT", "HELLO", "AUTH", "RESET", "CLIENT"]) {
-  REFUSED.set(name, `ERR ${name} changes connection state, which means nothing over the REST gateway's pooled connections`);
-}
-for (const name of ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]) {
-  REFUSED.set(name, `ERR ${name} is not supported by the REST gateway; send the transaction to /multi-exec`);
-}
-
-function refusal(name: string, args: string[]): string | undefined {
-  const reason = REFUSED.get(name);
-  if (reason !== undefined) return reason;
-  if ((name === "XREAD" || name === "XREADGROUP") && hasBlockOption(name, args)) {
-    return `ERR ${name} with BLOCK is a blocking command, which the REST gateway does not support; use a TCP connection`;
-  }
-  return undefined;
-}
-
-// Options come before STREAMS; after it, "BLOCK" may be a stream's name.
-// XREADGROUP's options follow `GROUP <group> <consumer>`.
-function hasBlockOption(name: string, args: string[]): boolean {
-  for (let i = name === "XREADGROUP" ? 3 : 0; i < args.length; i++) {
-    const arg = (args[i] as string).toUpperCase();
-    if (arg === "STREAMS") return false;
-    if (arg === "BLOCK") return true;
-    if (arg === "COUNT") i++;
-  }
-  return false;
-}
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-const NOT_A_COMMAND = "A command is a non-empty JSON array of strings, numbers and booleans";
-
-// Validates in place: Redis gets the string form of numbers and booleans, as
-// the client's own serializer would produce.
-function toCommand(value: unknown): string[] {
-  if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, NOT_A_COMMAND);
-  for (let i = 0; i < value.length; i++) {
-    const arg: unknown = value[i];
-    const type = typeof arg;
-    if (type === "string") continue;
-    if (type === "number" || type === "boolean") value[i] = String(arg);
-    else throw new HttpError(400, NOT_A_COMMAND);
-  }
-  return value as string[];
-}
-
-// Upper case on purpose: ioredis reshapes the replies of a few commands
-// (HGETALL into an object, for one), keyed by their lower-case names.
-function takeName(args: string[]): string {
-  return (args.shift() as string).toUpperCase();
-}
-
-function toCommands(value: unknown): string[][] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new HttpError(400, "A pipeline is a non-empty JSON array of commands");
-  }
-  return value.map(toCommand);
-}
-
-// Replies arrive as RESP2 shapes with `stringNumbers`: every Redis string
-// (bulk or status) is a Buffer and every integer is a JS string of its exact
-// digits, so a Buffer means "string" and a JS string means "number", even
-// beyond 2^53.
-function encode(value: unknown, base64: boolean): string {
-  if (value instanceof Buffer) {
-    // Base64 needs no JSON escaping.
-    return base64 ? `"${value.toString("base64")}"` : JSON.stringify(value.toString("utf8"));
-  }
-  if (typeof value === "string") return value;
-  if (value === null || value === undefined) return "null";
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ",";
-      out += encode(value[i], base64);
-    }
-    return out + "]";
-  }
-  // An error nested in an array, e.g. a Lua table holding {err = "..."}.
-  if (value instanceof Error) return encode(Buffer.from(value.message), base64);
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  return "null";
-}
-
-// The client decodes every top-level string from base64 except "OK", so a
-// status OK may go out as is; anywhere else it must be encoded like the rest.
-function encodeResult(value: unknown, base64: boolean): string {
-  if (base64 && value instanceof Buffer && value.length === 2 && value[0] === 0x4f && value[1] === 0x4b) {
-    return '{"result":"OK"}';
-  }
-  return `{"result":${encode(value, base64)}}`;
-}
-
-function encodeError(message: string): string {
-  return `{"error":${JSON.stringify(message)}}`;
-}
-
-// A Redis error reply is the caller's problem (400); anything else (a lost
-// connection, Redis down) is the gateway's (503).
-function isReplyError(err: unknown): err is Error {
-  return err instanceof Error && err.name === "ReplyError";
-}
 
 function loggedPath(req: IncomingMessage): string {
   const url = req.url ?? "/";
@@ -165,16 +57,12 @@ function loggedPath(req: IncomingMessage): string {
   return args === -1 ? path : path.slice(0, args);
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!opts.token) throw new Error("startGateway: a non-empty token is required");
-  const logger = opts.logger ?? pino({ level: "info" });
-  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const poolSize = Math.max(1, opts.poolSize ?? 4);
-  const redisUrl = opts.redisUrl ?? "redis://127.0.0.1:6379";
+  const logger = opts.logger ?? pino({ level: DEFAULTS.logLevel });
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+  const poolSize = Math.max(1, opts.poolSize ?? DEFAULTS.gatewayPoolSize);
+  const redisUrl = opts.redisUrl ?? DEFAULTS.redisUrl;
   // Hashing both sides gives equal lengths, so timingSafeEqual never throws
   // and the comparison leaks neither the token nor its length.
   const tokenDigest = createHash("sha256").update(opts.token).digest();
@@ -407,11 +295,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
-  const host = opts.host ?? "127.0.0.1";
+  const host = opts.host ?? DEFAULTS.gatewayHost;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(opts.port ?? 8079, host, () => {
+      server.listen(opts.port ?? DEFAULTS.gatewayPort, host, () => {
         server.off("error", reject);
         resolve();
       });
@@ -443,63 +331,4 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   return { url, port, close };
-}
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return value;
-}
-
-async function main(): Promise<void> {
-  const token = process.env.GATEWAY_TOKEN;
-  if (!token) {
-    console.error("gateway: GATEWAY_TOKEN is required (the bearer token clients send as their Upstash token)");
-    process.exit(1);
-  }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? "info" });
-  const gateway = await startGateway({
-    token,
-    redisUrl: process.env.REDIS_URL || undefined,
-    port: envInt("GATEWAY_PORT", 8079),
-    host: process.env.GATEWAY_HOST || "127.0.0.1",
-    maxBodyBytes: envInt("GATEWAY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-    poolSize: envInt("GATEWAY_POOL_SIZE", 4),
-    logger,
-  });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    // A second signal means "now": skip waiting for in-flight requests.
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err: errorMessage(err) }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-}
-
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
-  main().catch((err: unknown) => {
-    console.error(`gateway: ${errorMessage(err)}`);
-    process.exit(1);
-  });
 }

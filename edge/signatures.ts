@@ -2,12 +2,12 @@
 // sender signs it. A delivery passes only with a valid HMAC from one of the
 // hook's secrets and, where the scheme signs a timestamp, a fresh one; its
 // delivery id then names the job, so a redelivery finds the same job.
+import { DEFAULTS } from "../shared/defaults.ts";
 import { JOB_ID } from "../shared/job.ts";
 import type { HookConfig } from "./config.ts";
 import { bytes, fromBase64, fromHex, hmacSha256, sha256, timingSafeEqual, toHex } from "./crypto.ts";
 import { Problem } from "./problem.ts";
 
-export const DEFAULT_TOLERANCE_SEC = 300;
 
 /** Headers worth keeping in the job: what the event is, never signatures. */
 const KEPT_HEADERS = [
@@ -37,7 +37,7 @@ export async function verifyDelivery(
   now: number = Date.now(),
 ): Promise<Verified> {
   const secrets = typeof hook.secret === "string" ? [hook.secret] : hook.secret;
-  const tolerance = hook.toleranceSec ?? DEFAULT_TOLERANCE_SEC;
+  const tolerance = hook.toleranceSec ?? DEFAULTS.hookToleranceSec;
   switch (hook.scheme) {
     case "standard": {
       // Standard Webhooks: v1,<base64 HMAC of "id.timestamp.body">, space-separated.

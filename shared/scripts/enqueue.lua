@@ -1,6 +1,3 @@
-import { Script } from "../script.ts";
-
-export const enqueue = new Script("enqueue", `
 -- enqueue: creates one job or a batch, atomically: all of them or none.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
@@ -11,6 +8,15 @@ export const enqueue = new Script("enqueue", `
 -- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
 -- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
 -- the batch (0-based) } having written nothing.
+--- @include "keys"
+--- @include "statuses"
+--- @include "job_get"
+--- @include "job_table"
+--- @include "move"
+--- @include "to_terminal"
+--- @include "schedule"
+--- @include "push_waiting"
+
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
 
@@ -58,7 +64,7 @@ for _, spec in ipairs(specs) do
     local waiting = 0
     for _, dep in ipairs(spec.dependsOn or {}) do
       local status = job_get(dep, 'status')
-      if status == 'failed' or status == 'stopped' or status == 'canceled' then
+      if STATUS.unsuccessful[status] then
         waiting = -1
         break
       elseif status ~= 'finished' then
@@ -70,16 +76,19 @@ for _, spec in ipairs(specs) do
     if waiting < 0 then
       redis.call('DEL', K.dependencies(id))
       local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
-      to_terminal(id, queue, 'canceled', now, { 'error', err })
+      to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     elseif waiting > 0 then
-      redis.call('HSET', K.job(id), 'status', 'deferred')
-      -- kept for when the last dependency finishes
-      if spec.runAt then redis.call('HSET', K.job(id), 'runAt', spec.runAt) end
+      -- runAt is kept for when the last dependency finishes
+      if spec.runAt then
+        move(id, nil, 'deferred', 'runAt', spec.runAt)
+      else
+        move(id, nil, 'deferred')
+      end
       redis.call('ZADD', K.registry('deferred', queue), now, id)
     elseif spec.runAt and tonumber(spec.runAt) > now then
-      schedule(id, queue, spec.runAt)
+      schedule(id, queue, nil, spec.runAt)
     else
-      push_waiting(id, queue, now, spec.atFront)
+      push_waiting(id, queue, nil, now, spec.atFront)
     end
     -- the caller has every other field: echoing args back would double the bytes
     local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
@@ -87,4 +96,3 @@ for _, spec in ipairs(specs) do
   end
 end
 return cjson.encode({ jobs = out })
-`);

@@ -1,6 +1,3 @@
-import { Script } from "../script.ts";
-
-export const cancel = new Script("cancel", `
 -- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
 -- to its worker (which also finds the mark at its next lease renewal, should
@@ -12,6 +9,10 @@ export const cancel = new Script("cancel", `
 -- Returns { status = status after the call, before = status before }, or
 -- { error = 'not_found' } / { error = 'state', status } (finished, failed,
 -- stopped) having changed nothing. Canceling a canceled job is a no-op.
+--- @include "keys"
+--- @include "to_terminal"
+--- @include "cancel_dependents"
+
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
@@ -36,7 +37,6 @@ else
   return cjson.encode({ error = 'state', status = status })
 end
 local err = cjson.encode({ name = 'JobCanceledError', message = 'canceled before it started' })
-to_terminal(id, queue, 'canceled', now, { 'error', err })
+to_terminal(id, queue, status, 'canceled', now, { 'error', err })
 cancel_dependents(id, now)
 return cjson.encode({ status = 'canceled', before = status })
-`);

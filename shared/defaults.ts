@@ -1,0 +1,63 @@
+// Every default of edgeq in one place, as rq keeps defaults.py: the job's,
+// the worker's, the edge's and the CLIs'. Each process reads its settings
+// (worker-node/config.ts, edge/config.ts) and falls back to these.
+
+const SECOND = 1_000;
+const DAY_SEC = 24 * 3600;
+
+export const DEFAULTS = {
+  /** Key prefix of a deployment; keys are `{prefix}:…`, one Cluster hash slot. */
+  prefix: "edgeq",
+  /** Redis over TCP, for the worker, the admin CLI and the gateway. */
+  redisUrl: "redis://127.0.0.1:6379",
+
+  /** A job's longest run before its horse is killed (rq: 180 s). */
+  timeoutMs: 180 * SECOND,
+  /** How long a finished job and its result are kept (rq: 500 s). */
+  resultTtlSec: 500,
+  /** How long a failed, stopped or canceled job is kept (rq: one year). */
+  failureTtlSec: 365 * DAY_SEC,
+  /** Largest `args`, as bytes of JSON. */
+  maxArgsBytes: 512 * 1024,
+  /** How long an Idempotency-Key remembers its job. */
+  idempotencyTtlSec: DAY_SEC,
+
+  /** Queues a worker listens on. */
+  queues: ["default"],
+  /** Jobs a worker runs at once. */
+  concurrency: 1,
+  /** Where a job runs: a child process per job (rq's work horse). */
+  isolation: "process",
+  /** Jobs a horse serves before it is replaced (1: a fresh process per job). */
+  horseMaxJobs: 1,
+  /** How long a claim holds a job without renewal; renewed every third of it. */
+  leaseMs: 30 * SECOND,
+  /** Idle heartbeat interval; a worker entry expires after three missed ones. */
+  heartbeatMs: 60 * SECOND,
+  /** How often the fleet recovers expired leases and promotes due jobs. */
+  maintenanceMs: 60 * SECOND,
+  /** Time between SIGTERM and SIGKILL for a horse that must stop. */
+  killGraceMs: 5 * SECOND,
+  /** Longest blocking wait of an idle worker with nothing scheduled. */
+  idleBlockMs: 300 * SECOND,
+  /** pino log level of workers, horses and the gateway. */
+  logLevel: "info",
+
+  /** Largest HTTP request body the edge and the gateway accept. */
+  maxBodyBytes: 1024 * 1024,
+  /** The gateway's port and address. */
+  gatewayPort: 8079,
+  gatewayHost: "127.0.0.1",
+  /** Redis connections the gateway shares among all requests. */
+  gatewayPoolSize: 4,
+  /** The Node edge entry's port and address. */
+  edgePort: 8787,
+  edgeHost: "127.0.0.1",
+  /** How far a webhook's signed timestamp may be from now. */
+  hookToleranceSec: 300,
+  /** Longest `?wait` of `GET /v1/jobs/:id`. */
+  maxWaitSec: 25,
+} as const;
+
+/** A deployment's key prefix: what `EDGEQ_PREFIX` may hold, on every side. */
+export const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;

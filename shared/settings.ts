@@ -1,0 +1,34 @@
+// Reading settings from environment variables (process.env on Node, bindings
+// on Workers), the same way in every process: empty means unset, and a bad
+// value stops the process at start with a message naming every bad variable
+// and the form it expects, never the value itself (it may be a secret).
+import type { z } from "zod";
+import { issuesOf } from "./job.ts";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Variables with empty values dropped, so each falls back to its default. */
+export function present(env: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+}
+
+/** Parses all variables at once, so one start shows every mistake. */
+export function readSettings<T extends z.ZodType>(schema: T, env: Record<string, unknown>): z.output<T> {
+  const parsed = schema.safeParse(present(env));
+  if (!parsed.success) {
+    throw new ConfigError(`invalid settings: ${issuesOf(parsed.error).map((i) => `${i.field}: ${i.message}`).join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** A JSON variable, or a ConfigError naming it (the parser's message would quote a secret). */
+export function jsonVariable(text: string | undefined, name: string, fallback: unknown): unknown {
+  if (text === undefined || text.trim() === "") return fallback;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${name} is not valid JSON`);
+  }
+}

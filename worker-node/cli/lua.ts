@@ -1,0 +1,220 @@
+// The Lua state machine's build step. Scripts live in shared/scripts/*.lua and
+// pull helpers from shared/scripts/includes/*.lua with `--- @include "name"`;
+// two includes are generated from TypeScript so that neither side can drift:
+// "keys" (every key helper, from shared/keys.ts) and "statuses" (the status
+// lists and the map of allowed moves, from shared/status.ts).
+//
+//   tsx worker-node/cli/lua.ts generate   writes shared/scripts/generated.ts
+//   tsx worker-node/cli/lua.ts check      fails when generated.ts is out of date
+//   tsx worker-node/cli/lua.ts lint       luacheck on every assembled script
+//
+// generated.ts holds each script assembled (so workerd needs no file loader),
+// its SHA-1, and a line map that turns a line Redis reports back into the
+// line of the .lua file it came from.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Keys, LUA_PARAMS } from "../../shared/keys.ts";
+import { locate, type ScriptSource } from "../../shared/script.ts";
+import {
+  CREATED_AS,
+  REGISTRY_STATUSES,
+  TERMINAL_STATUSES,
+  TRANSITIONS,
+  UNSUCCESSFUL_STATUSES,
+} from "../../shared/status.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SCRIPTS = join(ROOT, "shared/scripts");
+const INCLUDES = join(SCRIPTS, "includes");
+const OUTPUT = join(SCRIPTS, "generated.ts");
+const INCLUDE = /^--- @include "([a-z_]+)"\s*$/;
+
+interface Unit {
+  /** Where a reader finds the lines: a path in the repository. */
+  file: string;
+  lines: string[];
+}
+
+/** Lua functions `K.queue(name)` …, spelled by calling the Keys methods with marked parameters. */
+function keysInclude(): string {
+  const mark = "\u0000";
+  const sample = new Keys(`${mark}ROOT${mark}`) as unknown as Record<string, (...args: string[]) => string>;
+  const lines = [
+    "-- Generated from shared/keys.ts: every key a script builds.",
+    "local ROOT = ARGV[1]",
+    "local K = {}",
+  ];
+  for (const [method, params] of Object.entries(LUA_PARAMS)) {
+    const spelled = sample[method]!(...params.map((p) => `${mark}${p}${mark}`));
+    const body = spelled
+      .split(mark)
+      .map((part, i) => (i % 2 === 1 ? part : part && JSON.stringify(part)))
+      .filter(Boolean)
+      .join(" .. ");
+    lines.push(`function K.${method}(${params.join(", ")}) return ${body} end`);
+  }
+  return lines.join("\n");
+}
+
+function statusesInclude(): string {
+  const list = (items: readonly string[]) => `{ ${items.map((s) => `'${s}'`).join(", ")} }`;
+  const set = (items: readonly string[]) => `{ ${items.map((s) => `${s} = true`).join(", ")} }`;
+  const moves = Object.entries(TRANSITIONS).map(([from, to]) => `    ${from} = ${set(Object.keys(to))},`);
+  return [
+    "-- Generated from shared/status.ts: the statuses and the moves between them.",
+    "local STATUS = {",
+    `  registries = ${list(REGISTRY_STATUSES)},`,
+    `  terminal_list = ${list(TERMINAL_STATUSES)},`,
+    `  terminal = ${set(TERMINAL_STATUSES)},`,
+    `  unsuccessful = ${set(UNSUCCESSFUL_STATUSES)},`,
+    `  created = ${set(Object.keys(CREATED_AS))},`,
+    "  moves = {",
+    ...moves,
+    "  },",
+    "}",
+  ].join("\n");
+}
+
+function readUnit(path: string): Unit {
+  return { file: relative(ROOT, path), lines: readFileSync(path, "utf8").replace(/\n$/, "").split("\n") };
+}
+
+function includes(): Map<string, Unit> {
+  const found = new Map<string, Unit>([
+    ["keys", { file: "shared/keys.ts (generated include \"keys\")", lines: keysInclude().split("\n") }],
+    ["statuses", { file: "shared/status.ts (generated include \"statuses\")", lines: statusesInclude().split("\n") }],
+  ]);
+  for (const name of readdirSync(INCLUDES).filter((f) => f.endsWith(".lua")).sort()) {
+    found.set(basename(name, ".lua"), readUnit(join(INCLUDES, name)));
+  }
+  return found;
+}
+
+/** A script with its includes expanded in place, each once, and where each line came from. */
+function assemble(script: Unit, library: Map<string, Unit>): Pick<ScriptSource, "source" | "lines"> {
+  const out: string[] = [];
+  const marks: ScriptSource["lines"] = [];
+  const seen = new Set<string>();
+  const expand = (unit: Unit, chain: string[]) => {
+    let runStart = -1;
+    unit.lines.forEach((line, index) => {
+      const name = INCLUDE.exec(line)?.[1];
+      if (name === undefined) {
+        if (runStart < 0) {
+          runStart = index;
+          marks.push([out.length + 1, unit.file, index + 1]);
+        }
+        out.push(line);
+        return;
+      }
+      runStart = -1;
+      if (seen.has(name)) return;
+      const included = library.get(name);
+      if (!included) throw new Error(`${unit.file}:${index + 1}: no include named "${name}"`);
+      if (chain.includes(name)) throw new Error(`${unit.file}: includes form a cycle: ${[...chain, name].join(" → ")}`);
+      seen.add(name);
+      expand(included, [...chain, name]);
+    });
+  };
+  expand(script, []);
+  return { source: `${out.join("\n")}\n`, lines: marks };
+}
+
+function scriptNames(): string[] {
+  return readdirSync(SCRIPTS)
+    .filter((f) => f.endsWith(".lua"))
+    .sort()
+    .map((f) => basename(f, ".lua"));
+}
+
+function build(): ScriptSource[] {
+  const library = includes();
+  return scriptNames().map((name) => {
+    const { source, lines } = assemble(readUnit(join(SCRIPTS, `${name}.lua`)), library);
+    return { name, sha: createHash("sha1").update(source).digest("hex"), source, lines };
+  });
+}
+
+const identifier = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function render(scripts: ScriptSource[]): string {
+  const entries = scripts.map(
+    (s) =>
+      `export const ${identifier(s.name)}: ScriptSource = {\n` +
+      `  name: ${JSON.stringify(s.name)},\n` +
+      `  sha: ${JSON.stringify(s.sha)},\n` +
+      `  lines: ${JSON.stringify(s.lines)},\n` +
+      `  source: ${JSON.stringify(s.source)},\n` +
+      `};\n`,
+  );
+  return [
+    "// Generated by `npm run generate` (worker-node/cli/lua.ts) from shared/scripts/*.lua. Do not edit.",
+    "// biome-ignore-all format: generated",
+    'import type { ScriptSource } from "../script.ts";',
+    "",
+    ...entries,
+  ].join("\n");
+}
+
+function lint(scripts: ScriptSource[]): number {
+  // an include is checked in every script that pulls it in: say each finding once
+  const said = new Set<string>();
+  let problems = 0;
+  for (const script of scripts) {
+    const result = spawnSync(
+      "luacheck",
+      // "-" (stdin) first: --globals takes every name after it
+      ["-", "--formatter", "plain", "--codes", "--no-color", "--std", "lua51", "--globals", "redis", "cjson", "KEYS", "ARGV"],
+      { input: script.source, encoding: "utf8" },
+    );
+    if (result.error) {
+      console.error("luacheck is not installed (Debian: apt-get install lua-check)");
+      return 1;
+    }
+    if (result.status !== 0 && !result.stdout.trim()) {
+      console.error(`luacheck failed on ${script.name}.lua: ${result.stderr.trim()}`);
+      problems++;
+    }
+    for (const line of result.stdout.split("\n").filter(Boolean)) {
+      const match = /^stdin:(\d+):(\d+): (.*)$/.exec(line);
+      if (!match) {
+        console.error(line);
+        problems++;
+        continue;
+      }
+      const [file, fileLine] = locate(script.lines, Number(match[1]));
+      const finding = `${file}:${fileLine}:${match[2]}: ${match[3]}`;
+      if (said.has(finding)) continue;
+      said.add(finding);
+      console.error(`${finding} (in ${script.name}.lua)`);
+      problems++;
+    }
+  }
+  return problems;
+}
+
+const command = process.argv[2];
+const scripts = build();
+const text = render(scripts);
+if (command === "generate") {
+  writeFileSync(OUTPUT, text);
+  console.log(`wrote ${relative(ROOT, OUTPUT)} (${scripts.length} scripts)`);
+} else if (command === "check") {
+  if (readFileSync(OUTPUT, "utf8") !== text) {
+    console.error(`${relative(ROOT, OUTPUT)} is out of date with the .lua files: run npm run generate`);
+    process.exit(1);
+  }
+} else if (command === "lint") {
+  const problems = lint(scripts);
+  if (problems > 0) {
+    console.error(`luacheck: ${problems} warning(s)`);
+    process.exit(1);
+  }
+  console.log(`luacheck: ${scripts.length} scripts, no warnings`);
+} else {
+  console.error("usage: tsx worker-node/cli/lua.ts generate | check | lint");
+  process.exit(2);
+}

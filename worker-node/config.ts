@@ -1,0 +1,77 @@
+// The environment of the Node processes: the worker, the admin CLI and the
+// gateway read their variables here, with the defaults of shared/defaults.ts,
+// so that all three (and the edge, edge/config.ts) agree on what an unset or
+// empty variable means. A bad value stops the process at start, naming the
+// variable and the form it expects.
+import { z } from "zod";
+import { DEFAULTS } from "../shared/defaults.ts";
+import { prefixSchema } from "../shared/job.ts";
+import { ConfigError, readSettings } from "../shared/settings.ts";
+
+export { ConfigError };
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const wholeMs = (fallback: number) =>
+  z.coerce.number({ error: "must be a whole number of milliseconds" }).int("must be a whole number of milliseconds").min(1, "must be at least 1").default(fallback);
+
+const redisSettings = z.object({
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
+    .default(DEFAULTS.redisUrl),
+  EDGEQ_PREFIX: prefixSchema.default(DEFAULTS.prefix),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default(DEFAULTS.logLevel),
+});
+
+const workerSettings = redisSettings.extend({
+  EDGEQ_LEASE_MS: wholeMs(DEFAULTS.leaseMs),
+  EDGEQ_HEARTBEAT_MS: wholeMs(DEFAULTS.heartbeatMs),
+  EDGEQ_MAINTENANCE_MS: wholeMs(DEFAULTS.maintenanceMs),
+  EDGEQ_KILL_GRACE_MS: wholeMs(DEFAULTS.killGraceMs),
+});
+
+const port = (fallback: number) =>
+  z.coerce.number().int("must be a port number").min(0, "must be a port number").max(65_535, "must be a port number").default(fallback);
+
+const gatewaySettings = redisSettings.omit({ EDGEQ_PREFIX: true }).extend({
+  GATEWAY_TOKEN: z.string({ error: "is required: the bearer token clients send as their Upstash token" }),
+  GATEWAY_PORT: port(DEFAULTS.gatewayPort),
+  GATEWAY_HOST: z.string().default(DEFAULTS.gatewayHost),
+  GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024, "must be at least 1024").default(DEFAULTS.maxBodyBytes),
+  GATEWAY_POOL_SIZE: z.coerce.number().int().min(1, "must be at least 1").max(256).default(DEFAULTS.gatewayPoolSize),
+});
+
+export type RedisSettings = z.output<typeof redisSettings>;
+export type WorkerSettings = z.output<typeof workerSettings>;
+export type GatewaySettings = z.output<typeof gatewaySettings>;
+
+type Env = Record<string, string | undefined>;
+
+/** The admin CLI's variables. */
+export function readRedisEnv(env: Env = process.env): RedisSettings {
+  return readSettings(redisSettings, pick(env, redisSettings.keyof().options));
+}
+
+export function readWorkerEnv(env: Env = process.env): WorkerSettings {
+  return readSettings(workerSettings, pick(env, workerSettings.keyof().options));
+}
+
+export function readGatewayEnv(env: Env = process.env): GatewaySettings {
+  return readSettings(gatewaySettings, pick(env, gatewaySettings.keyof().options));
+}
+
+/** Only the variables a schema names: process.env holds much else. */
+function pick(env: Env, names: readonly string[]): Env {
+  return Object.fromEntries(names.map((name) => [name, env[name]]));
+}
+
+/** Runs a process's start, or prints the ConfigError and exits 1 (2 for usage errors is the caller's). */
+export function orExit<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${what}: ${error.message}`);
+    process.exit(1);
+  }
+}

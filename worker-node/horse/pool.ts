@@ -1,0 +1,60 @@
+// Horses kept ready, so that a job never waits for Node to boot: a spare per
+// slot, forked ahead of time, and horses that serve several jobs each with
+// --horse-max-jobs.
+import type { Logger } from "pino";
+import { Horse } from "./horse.ts";
+
+/**
+ * Ready horses for `size` slots (the worker's concurrency). A horse serves up
+ * to `maxJobs` jobs before it is retired. Each slot has a fresh spare booted
+ * ahead, started when the slot's current horse took its first job, so a
+ * successor has its predecessor's whole life to boot, not just its last job.
+ */
+export class HorsePool {
+  /** Horses that have served and will serve again, most recently used first. */
+  #idle: Horse[] = [];
+  /** Fresh horses, booting or ready, that take over from horses that retire. */
+  #spares: Horse[] = [];
+  #closed = false;
+
+  constructor(
+    readonly bundle: string,
+    readonly size: number,
+    readonly maxJobs: number,
+    readonly logger: Logger,
+  ) {}
+
+  fill(): void {
+    while (!this.#closed && this.#spares.length < this.size) this.#spares.push(new Horse(this.bundle));
+  }
+
+  async take(): Promise<Horse> {
+    for (let tries = 1; ; tries++) {
+      // a horse in service first: a spare stays spare until a horse retires
+      const horse = this.#idle.shift() ?? this.#spares.shift() ?? new Horse(this.bundle);
+      // forking blocks the event loop for milliseconds: fork the successor
+      // once this job is on its way to the horse, not before
+      setImmediate(() => this.fill());
+      try {
+        await horse.ready;
+        return horse;
+      } catch (error) {
+        this.logger.error({ err: error }, "a horse died while booting");
+        if (tries >= 3) throw error;
+      }
+    }
+  }
+
+  release(horse: Horse): void {
+    const usable = !this.#closed && horse.alive && horse.served < this.maxJobs;
+    // one that has not served yet (it proved the task module loads) is still a spare
+    const shelf = horse.served === 0 ? this.#spares : this.#idle;
+    if (usable && shelf.length < this.size) shelf.unshift(horse);
+    else horse.retire();
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const horse of [...this.#idle.splice(0), ...this.#spares.splice(0)]) horse.retire();
+  }
+}
