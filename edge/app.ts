@@ -45,7 +45,8 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.use(
     bodyLimit({
       maxSize: maxBodyBytes,
-      onError: (c) => problem(c, 413, { slug: "body-too-large", detail: `the body is larger than ${maxBodyBytes} bytes` }),
+      onError: (c) =>
+        problem(c, 413, { slug: "body-too-large", detail: `the body is larger than ${maxBodyBytes} bytes` }),
     }),
   );
   app.use(async (c, next) => {

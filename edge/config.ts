@@ -21,7 +21,10 @@ export const apiKeySchema = z
   .strictObject({
     name: z.string().min(1).max(64).optional().describe("a label for logs; never the key"),
     key: z.string().min(24, "must be at least 24 characters (e.g. `openssl rand -hex 32`)").max(512).optional(),
-    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits").optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits")
+      .optional(),
     scopes: z.array(z.enum(SCOPES)).min(1),
     queues: z.array(queueNameSchema).min(1).optional(),
   })
@@ -42,10 +45,13 @@ export const hookSchema = z
     secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     toleranceSec: z.number().int().min(1).max(86_400).optional(),
   })
-  .refine((h) => h.scheme !== "standard" || [h.secret].flat().every((s) => fromBase64(s.replace(/^whsec_/, ""))?.length), {
-    message: 'a "standard" secret is whsec_ followed by base64',
-    path: ["secret"],
-  });
+  .refine(
+    (h) => h.scheme !== "standard" || [h.secret].flat().every((s) => fromBase64(s.replace(/^whsec_/, ""))?.length),
+    {
+      message: 'a "standard" secret is whsec_ followed by base64',
+      path: ["secret"],
+    },
+  );
 export type HookConfig = z.infer<typeof hookSchema>;
 
 export interface AppConfig {
@@ -79,7 +85,12 @@ const settingsSchema = z.object({
   HOOKS: z.record(hookNameSchema, hookSchema).default({}),
   CORS_ORIGINS: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })])).default([]),
   EDGEQ_PREFIX: prefixSchema.default(DEFAULTS.prefix),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULTS.maxBodyBytes),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(DEFAULTS.maxBodyBytes),
 });
 
 /** Reads and checks every variable at once, so one deploy shows every mistake. */
@@ -89,7 +100,9 @@ export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: st
     UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
     API_KEYS: jsonVariable(env.API_KEYS, "API_KEYS", undefined),
     HOOKS: jsonVariable(env.HOOKS, "HOOKS", undefined),
-    CORS_ORIGINS: env.CORS_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean),
+    CORS_ORIGINS: env.CORS_ORIGINS?.split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     EDGEQ_PREFIX: env.EDGEQ_PREFIX,
     MAX_BODY_BYTES: env.MAX_BODY_BYTES,
   });

@@ -19,7 +19,8 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
       info: {
         title: "edgeq",
         version: "1",
-        description: "Enqueue jobs, read their results and receive webhooks. Errors are application/problem+json (RFC 9457).",
+        description:
+          "Enqueue jobs, read their results and receive webhooks. Errors are application/problem+json (RFC 9457).",
       },
     });
     return c.json(document);

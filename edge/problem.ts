@@ -84,7 +84,10 @@ export function problem(
   fields: ProblemFields,
   headers: Record<string, string> = {},
 ): Response {
-  return c.body(JSON.stringify(problemBody(status, fields)), status, { ...headers, "Content-Type": PROBLEM_CONTENT_TYPE });
+  return c.body(JSON.stringify(problemBody(status, fields)), status, {
+    ...headers,
+    "Content-Type": PROBLEM_CONTENT_TYPE,
+  });
 }
 
 /** Renders anything thrown by a route or middleware. */
@@ -118,7 +121,11 @@ export const onError: ErrorHandler = (error, c) => {
 };
 
 export const notFound: NotFoundHandler = (c) =>
-  problem(c, 404, { slug: "no-route", title: "No such route", detail: `${c.req.method} ${c.req.path} is not part of the API` });
+  problem(c, 404, {
+    slug: "no-route",
+    title: "No such route",
+    detail: `${c.req.method} ${c.req.path} is not part of the API`,
+  });
 
 /** The zod-openapi validation hook: a failed parse becomes a 400 naming every bad field. */
 export function validationHook(result: { success: true } | { success: false; error: z.ZodError }): void {

@@ -41,9 +41,9 @@ export const queueSchema = z
   .object({
     name: z.string(),
     counts: z.record(z.enum(STATUSES), z.number().int()),
-    workers: z.array(z.looseObject({ state: z.string(), heartbeat: z.number() })).describe(
-      "live workers on the queue; names, hosts and pids only for admin keys",
-    ),
+    workers: z
+      .array(z.looseObject({ state: z.string(), heartbeat: z.number() }))
+      .describe("live workers on the queue; names, hosts and pids only for admin keys"),
   })
   .meta({ id: "Queue" });
 
@@ -73,7 +73,10 @@ export function problems<const S extends number>(...statuses: S[]) {
   return Object.fromEntries(
     statuses.map((s) => [
       s,
-      { description: PROBLEM_DESCRIPTIONS[s] ?? "error", content: { "application/problem+json": { schema: problemSchema } } },
+      {
+        description: PROBLEM_DESCRIPTIONS[s] ?? "error",
+        content: { "application/problem+json": { schema: problemSchema } },
+      },
     ]),
   ) as Record<S, { description: string; content: { "application/problem+json": { schema: typeof problemSchema } } }>;
 }

@@ -8,7 +8,6 @@ import type { HookConfig } from "./config.ts";
 import { bytes, fromBase64, fromHex, hmacSha256, sha256, timingSafeEqual, toHex } from "./crypto.ts";
 import { Problem } from "./problem.ts";
 
-
 /** Headers worth keeping in the job: what the event is, never signatures. */
 const KEPT_HEADERS = [
   "content-type",

@@ -1,6 +1,15 @@
 // The edge's view of one deployment's Redis: a Queue per name, job look-ups
 // by id alone, and queue summaries. Routes get it from the context.
-import { DEFAULTS, Keys, Queue, describeQueues, getJob, type JobView, type QueueInfo, type RedisClient } from "../shared/index.ts";
+import {
+  DEFAULTS,
+  Keys,
+  Queue,
+  describeQueues,
+  getJob,
+  type JobView,
+  type QueueInfo,
+  type RedisClient,
+} from "../shared/index.ts";
 
 export class Store {
   readonly keys: Keys;

@@ -29,7 +29,11 @@ export default {
     } catch (error) {
       // readEnv's messages name variables and fields, never their values.
       console.error(JSON.stringify({ level: "error", error: error instanceof Error ? error.message : String(error) }));
-      const body = problemBody(500, { slug: "misconfigured", title: "edgeq is misconfigured", detail: "see the Worker's logs" });
+      const body = problemBody(500, {
+        slug: "misconfigured",
+        title: "edgeq is misconfigured",
+        detail: "see the Worker's logs",
+      });
       return new Response(JSON.stringify(body), { status: 500, headers: { "Content-Type": PROBLEM_CONTENT_TYPE } });
     }
     return app.fetch(request, env, ctx);

@@ -33,11 +33,14 @@ export class JobNotFoundError extends EdgeqError {
 export class JobStateError extends EdgeqError {
   override readonly status = 409;
   override name = "JobStateError";
-  constructor(readonly jobId: string, readonly jobStatus: string, action: string) {
+  constructor(
+    readonly jobId: string,
+    readonly jobStatus: string,
+    action: string,
+  ) {
     super(`job "${jobId}" is ${jobStatus} and cannot be ${action}`);
   }
 }
-
 
 /** An Idempotency-Key reused with a different request. */
 export class IdempotencyConflictError extends EdgeqError {

@@ -44,17 +44,30 @@ export const jobOptionsSchema = z
     id: jobIdSchema.optional().describe("client-chosen id; enqueuing the same id again returns the existing job"),
     timeoutMs: z.number().int().min(1).max(DAY_MS).optional(),
     resultTtlSec: z.number().int().min(1).max(YEAR_SEC).optional(),
-    failureTtlSec: z.number().int().min(1).max(10 * YEAR_SEC).optional(),
+    failureTtlSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(10 * YEAR_SEC)
+      .optional(),
     ttlSec: z.number().int().min(1).max(YEAR_SEC).optional().describe("max time waiting in the queue"),
     retry: retrySchema.optional(),
     runAt: z
       .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
       .optional()
       .describe("epoch ms or an ISO 8601 date-time"),
-    delayMs: z.number().int().min(0).max(YEAR_SEC * 1000).optional(),
+    delayMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(YEAR_SEC * 1000)
+      .optional(),
     dependsOn: z.array(jobIdSchema).max(100).optional(),
     atFront: z.boolean().optional(),
-    callbackUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     meta: z.record(z.string().max(128), jsonValueSchema).optional(),
   })
   .refine((o) => o.runAt === undefined || o.delayMs === undefined, {
@@ -160,7 +173,11 @@ export function newJob(
   }
   const id = opts.id ?? crypto.randomUUID();
   const runAt =
-    opts.delayMs !== undefined ? limits.now + opts.delayMs : typeof opts.runAt === "string" ? Date.parse(opts.runAt) : opts.runAt;
+    opts.delayMs !== undefined
+      ? limits.now + opts.delayMs
+      : typeof opts.runAt === "string"
+        ? Date.parse(opts.runAt)
+        : opts.runAt;
   const fields: Record<string, string | number | undefined> = {
     id,
     queue,
@@ -238,6 +255,7 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
 }
 
 export function viewOf(job: Job): JobView {
-  const { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt } = job;
+  const { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt } =
+    job;
   return { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt };
 }

@@ -1,7 +1,23 @@
 // The producer API: the same in a Worker, a Node service or a script.
 import { DEFAULTS } from "./defaults.ts";
-import { IdempotencyConflictError, JobIdTakenError, JobNotFoundError, JobStateError, ValidationError } from "./errors.ts";
-import { jobFromHash, jobIdSchema, newJob, parseOrThrow, queueNameSchema, viewOf, type JobOptions, type JobView, type NewJob } from "./job.ts";
+import {
+  IdempotencyConflictError,
+  JobIdTakenError,
+  JobNotFoundError,
+  JobStateError,
+  ValidationError,
+} from "./errors.ts";
+import {
+  jobFromHash,
+  jobIdSchema,
+  newJob,
+  parseOrThrow,
+  queueNameSchema,
+  viewOf,
+  type JobOptions,
+  type JobView,
+  type NewJob,
+} from "./job.ts";
 import { Keys } from "./keys.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
@@ -211,7 +227,9 @@ function workerInfo(w: Record<string, unknown>): WorkerInfo {
   return {
     ...w,
     name: String(w.name),
-    queues: String(w.queues ?? "").split(",").filter(Boolean),
+    queues: String(w.queues ?? "")
+      .split(",")
+      .filter(Boolean),
     state: String(w.state ?? "unknown"),
     pid: w.pid === undefined ? null : Number(w.pid),
     host: text(w.host),
@@ -229,7 +247,9 @@ function rejectDuplicateIds(specs: NewJob[]): void {
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
     if (seen.has(spec.id)) {
-      throw new ValidationError([{ field: `jobs.${i}.options.id`, message: `"${spec.id}" appears twice in the batch` }]);
+      throw new ValidationError([
+        { field: `jobs.${i}.options.id`, message: `"${spec.id}" appears twice in the batch` },
+      ]);
     }
     seen.add(spec.id);
   });

@@ -18,7 +18,11 @@ export function present(env: Record<string, unknown>): Record<string, unknown> {
 export function readSettings<T extends z.ZodType>(schema: T, env: Record<string, unknown>): z.output<T> {
   const parsed = schema.safeParse(present(env));
   if (!parsed.success) {
-    throw new ConfigError(`invalid settings: ${issuesOf(parsed.error).map((i) => `${i.field}: ${i.message}`).join("; ")}`);
+    throw new ConfigError(
+      `invalid settings: ${issuesOf(parsed.error)
+        .map((i) => `${i.field}: ${i.message}`)
+        .join("; ")}`,
+    );
   }
   return parsed.data;
 }

@@ -2,7 +2,16 @@
 // This map is load-bearing: the Lua scripts change a status only through
 // `move` (scripts/includes/move.lua), which refuses any move not listed here.
 
-export const STATUSES = ["queued", "scheduled", "deferred", "started", "finished", "failed", "stopped", "canceled"] as const;
+export const STATUSES = [
+  "queued",
+  "scheduled",
+  "deferred",
+  "started",
+  "finished",
+  "failed",
+  "stopped",
+  "canceled",
+] as const;
 export type JobStatus = (typeof STATUSES)[number];
 
 export const TERMINAL_STATUSES = ["finished", "failed", "stopped", "canceled"] as const satisfies readonly JobStatus[];

@@ -26,7 +26,11 @@ afterAll(async () => {
 async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "worker-node/cli/admin.ts", ...args], { env });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "worker-node/cli/admin.ts", ...args],
+      { env },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -39,19 +43,38 @@ describe("admin CLI", () => {
     const waiting = await queue.enqueue("send", { to: "a@example.com" });
     const failing = await queue.enqueue("send", { to: "b@example.com" });
     const runner = scriptRunner(redis);
-    await scripts.claim.run(runner, queue.keys, { now: Date.now(), leaseMs: 30_000, worker: "w", max: 2, queues: ["mail"] });
+    await scripts.claim.run(runner, queue.keys, {
+      now: Date.now(),
+      leaseMs: 30_000,
+      worker: "w",
+      max: 2,
+      queues: ["mail"],
+    });
     const error = { name: "Error", message: "smtp down" };
-    await scripts.fail.run(runner, queue.keys, { now: Date.now(), id: failing.id, worker: "w", error, retryable: false });
+    await scripts.fail.run(runner, queue.keys, {
+      now: Date.now(),
+      id: failing.id,
+      worker: "w",
+      error,
+      retryable: false,
+    });
 
     const queues = await admin("queues");
     expect(queues.code).toBe(0);
-    const row = queues.stdout.split("\n").find((line) => line.startsWith("mail"))!.split(/\s+/);
+    const row = queues.stdout
+      .split("\n")
+      .find((line) => line.startsWith("mail"))!
+      .split(/\s+/);
     const header = queues.stdout.split("\n")[0]!.split(/\s+/);
     expect(row[header.indexOf("started")]).toBe("1");
     expect(row[header.indexOf("failed")]).toBe("1");
 
     const shown = await admin("job", failing.id);
-    expect(JSON.parse(shown.stdout)).toMatchObject({ id: failing.id, status: "failed", error: { message: "smtp down" } });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      id: failing.id,
+      status: "failed",
+      error: { message: "smtp down" },
+    });
 
     const requeued = await admin("requeue", failing.id);
     expect(JSON.parse(requeued.stdout).status).toBe("queued");

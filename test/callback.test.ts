@@ -25,7 +25,11 @@ beforeAll(async () => {
     const job = JSON.parse(body) as JobView;
     received.set(job.id, [...(received.get(job.id) ?? []), job]);
     // the first delivery is refused once, to show the worker tries again
-    const refuse = job.task === "echo" && job.args && (job.args as { refuseOnce?: boolean }).refuseOnce && received.get(job.id)!.length === 1;
+    const refuse =
+      job.task === "echo" &&
+      job.args &&
+      (job.args as { refuseOnce?: boolean }).refuseOnce &&
+      received.get(job.id)!.length === 1;
     res.writeHead(refuse ? 503 : 204).end();
     if (!refuse) waiting.get(job.id)?.(job);
   });

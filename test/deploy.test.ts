@@ -16,19 +16,27 @@ describe("wrangler deploy --dry-run", () => {
   it.each([
     ["the top-level environment", ""],
     ["production", "production"],
-  ])("bundles %s without node: imports", async (_name, env) => {
-    const outdir = await mkdtemp(join(tmpdir(), "edgeq-deploy-"));
-    try {
-      await promisify(execFile)(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir, `--env=${env}`], {
-        cwd: ROOT,
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
-        timeout: 120_000,
-      });
-      const bundle = await readFile(join(outdir, "workers-entry.js"), "utf8");
-      expect(bundle).toContain("/v1/queues/");
-      expect(bundle.match(/["'`]node:[\w/]+["'`]/g) ?? []).toEqual([]);
-    } finally {
-      await rm(outdir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  ])(
+    "bundles %s without node: imports",
+    async (_name, env) => {
+      const outdir = await mkdtemp(join(tmpdir(), "edgeq-deploy-"));
+      try {
+        await promisify(execFile)(
+          process.execPath,
+          [WRANGLER, "deploy", "--dry-run", "--outdir", outdir, `--env=${env}`],
+          {
+            cwd: ROOT,
+            env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
+            timeout: 120_000,
+          },
+        );
+        const bundle = await readFile(join(outdir, "workers-entry.js"), "utf8");
+        expect(bundle).toContain("/v1/queues/");
+        expect(bundle.match(/["'`]node:[\w/]+["'`]/g) ?? []).toEqual([]);
+      } finally {
+        await rm(outdir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });

@@ -28,9 +28,17 @@ function alive(pid: number): boolean {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgeq-e2e-"));
-  const env: NodeJS.ProcessEnv = { ...process.env, EDGEQ_DEV_DIR: dir, EDGE_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    EDGEQ_DEV_DIR: dir,
+    EDGE_PORT: String(await freePort()),
+    GATEWAY_PORT: String(await freePort()),
+  };
   delete env.REDIS_URL;
-  dev = spawn(process.execPath, ["--import", "tsx", "worker-node/cli/dev.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  dev = spawn(process.execPath, ["--import", "tsx", "worker-node/cli/dev.ts"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const ready = new Promise<void>((resolve, reject) => {
     dev.stdout!.on("data", (chunk: Buffer) => {
       output += chunk.toString();
@@ -67,7 +75,12 @@ describe("npm run dev", () => {
 
     const read = await fetch(output.match(/curl -s '(http:\/\/[^']+\?wait=5)'/)![1]!, { headers: auth });
     expect(read.status).toBe(200);
-    expect(await read.json()).toMatchObject({ id: job.id, status: "finished", result: { hello: "world" }, attempts: 1 });
+    expect(await read.json()).toMatchObject({
+      id: job.id,
+      status: "finished",
+      result: { hello: "world" },
+      attempts: 1,
+    });
   });
 
   it("runs a job in a horse and reports a failure with its error over HTTP", async () => {

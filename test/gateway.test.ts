@@ -54,7 +54,12 @@ async function rest(path: string, body?: unknown, opts: RestOptions = {}) {
     signal: AbortSignal.timeout(5_000),
   });
   const text = await res.text();
-  return { status: res.status, text, json: JSON.parse(text) as any, syncToken: res.headers.get("upstash-sync-token") };
+  return {
+    status: res.status,
+    text, // biome-ignore lint/suspicious/noExplicitAny: each test reads the reply shape it expects
+    json: JSON.parse(text) as any,
+    syncToken: res.headers.get("upstash-sync-token"),
+  };
 }
 
 describe("values through the @upstash/redis client", () => {
@@ -108,8 +113,18 @@ describe("values through the @upstash/redis client", () => {
     await redis.hset(key("hash"), { name: "edgeq", count: 3, meta: { a: [1, 2] }, empty: "" });
     expect(await redis.hgetall(key("hash"))).toEqual({ name: "edgeq", count: 3, meta: { a: [1, 2] }, empty: "" });
     // The client sends HGETALL alone; in a pipeline it must keep the same flat shape.
-    const res = await rest("/pipeline", [["hgetall", key("hash")], ["hlen", key("hash")]], { base64: false });
-    expect(res.json).toEqual([{ result: ["name", "edgeq", "count", "3", "meta", '{"a":[1,2]}', "empty", ""] }, { result: 4 }]);
+    const res = await rest(
+      "/pipeline",
+      [
+        ["hgetall", key("hash")],
+        ["hlen", key("hash")],
+      ],
+      { base64: false },
+    );
+    expect(res.json).toEqual([
+      { result: ["name", "edgeq", "count", "3", "meta", '{"a":[1,2]}', "empty", ""] },
+      { result: 4 },
+    ]);
   });
 
   it("returns sorted sets WITHSCORES as one flat array", async () => {
@@ -205,13 +220,19 @@ describe("pipelines and transactions", () => {
   });
 
   it("refuses a transaction that Redis discards as a whole, and applies none of it", async () => {
-    const res = await rest("/multi-exec", [["SET", key("tx-abort"), "v"], ["NOSUCHCOMMAND", "x"]]);
+    const res = await rest("/multi-exec", [
+      ["SET", key("tx-abort"), "v"],
+      ["NOSUCHCOMMAND", "x"],
+    ]);
     expect(res.status).toBe(400);
     expect(res.json.error).toMatch(/^EXECABORT/);
     expect(res.json.error).toMatch(/unknown command/);
     expect(await redis.exists(key("tx-abort"))).toBe(0);
 
-    const blocked = await rest("/multi-exec", [["SET", key("tx-abort"), "v"], ["BLPOP", key("q"), 0]]);
+    const blocked = await rest("/multi-exec", [
+      ["SET", key("tx-abort"), "v"],
+      ["BLPOP", key("q"), 0],
+    ]);
     expect(blocked.status).toBe(400);
     expect(blocked.json.error).toMatch(/BLPOP/);
     expect(await redis.exists(key("tx-abort"))).toBe(0);
@@ -295,7 +316,13 @@ describe("protocol", () => {
   });
 
   it("honours a configured body limit", async () => {
-    const small = await startGateway({ redisUrl: inject("redisUrl"), token: TOKEN, port: 0, maxBodyBytes: 64, logger: silent });
+    const small = await startGateway({
+      redisUrl: inject("redisUrl"),
+      token: TOKEN,
+      port: 0,
+      maxBodyBytes: 64,
+      logger: silent,
+    });
     try {
       const over = await rest("/", ["SET", key("small"), "y".repeat(64)], { url: small.url });
       expect(over.status).toBe(413);

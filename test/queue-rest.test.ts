@@ -35,16 +35,28 @@ afterAll(async () => {
 /** Runs the claimed job to an outcome with the worker's own scripts. */
 async function work(outcome: { result: unknown } | { error: string }) {
   const runner = scriptRunner(tcp);
-  const claimed = await scripts.claim.run(runner, direct.keys, { now: Date.now(), leaseMs: 30_000, worker: "w", max: 1, queues: ["default"] });
+  const claimed = await scripts.claim.run(runner, direct.keys, {
+    now: Date.now(),
+    leaseMs: 30_000,
+    worker: "w",
+    max: 1,
+    queues: ["default"],
+  });
   const id = claimed.jobs[0]!.id;
   const report = { now: Date.now(), id, worker: "w" };
-  if ("result" in outcome) await scripts.complete.run(runner, direct.keys, { ...report, result: JSON.stringify(outcome.result) });
-  else await scripts.fail.run(runner, direct.keys, { ...report, error: { name: "Error", message: outcome.error }, retryable: false });
+  if ("result" in outcome)
+    await scripts.complete.run(runner, direct.keys, { ...report, result: JSON.stringify(outcome.result) });
+  else
+    await scripts.fail.run(runner, direct.keys, {
+      ...report,
+      error: { name: "Error", message: outcome.error },
+      retryable: false,
+    });
   return id;
 }
 
 describe("Queue over @upstash/redis and the gateway", () => {
-  it("enqueues a job that TCP sees identically, and reads back a result that looks like JSON, numbers and base64", async () => {
+  it("enqueues a job that TCP sees identically, and reads back a result like JSON, numbers and base64", async () => {
     const args = { text: "aGVsbG8=", number: "123", nested: { emoji: "🚀", empty: "" }, list: [1, "2"] };
     const job = await rest.enqueue("echo", args, { meta: { source: "rest" } });
     expect(await direct.getJob(job.id)).toEqual(job);
@@ -78,7 +90,10 @@ describe("Queue over @upstash/redis and the gateway", () => {
   });
 
   it("batches, cancels and counts over REST", async () => {
-    const jobs = await rest.enqueueMany([{ task: "echo", args: 1 }, { task: "echo", args: 2, options: { delayMs: 60_000 } }]);
+    const jobs = await rest.enqueueMany([
+      { task: "echo", args: 1 },
+      { task: "echo", args: 2, options: { delayMs: 60_000 } },
+    ]);
     expect(jobs.map((j) => j.status)).toEqual(["queued", "scheduled"]);
     expect((await rest.cancel(jobs[1]!.id)).status).toBe("canceled");
     const counts = await rest.counts();

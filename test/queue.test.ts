@@ -22,8 +22,19 @@ import { uniquePrefix } from "./support/redis.ts";
 const url = inject("redisUrl");
 const filePrefix = uniquePrefix("queue");
 const VIEW_FIELDS = [
-  "args", "attempts", "createdAt", "endedAt", "enqueuedAt", "error", "id",
-  "meta", "queue", "result", "startedAt", "status", "task",
+  "args",
+  "attempts",
+  "createdAt",
+  "endedAt",
+  "enqueuedAt",
+  "error",
+  "id",
+  "meta",
+  "queue",
+  "result",
+  "startedAt",
+  "status",
+  "task",
 ].sort();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -97,7 +108,11 @@ async function expectRefused(
   const issues = (error as ValidationError).issues;
   const fields = issues.map((i) => i.field);
   if (typeof field === "string") expect(fields).toContain(field);
-  else expect(fields.some((f) => field.test(f)), `fields ${JSON.stringify(fields)}`).toBe(true);
+  else
+    expect(
+      fields.some((f) => field.test(f)),
+      `fields ${JSON.stringify(fields)}`,
+    ).toBe(true);
   expect((error as ValidationError).status).toBe(400);
   expect(await snapshot(env.prefix)).toEqual(before);
   return error as ValidationError;
@@ -160,7 +175,17 @@ describe("enqueue", () => {
       failureTtlSec: String(365 * 24 * 3600),
     });
     expect(JSON.parse(hash.args!)).toEqual({ hello: "world" });
-    for (const absent of ["ttlSec", "retry", "runAt", "dependsOn", "atFront", "callbackUrl", "workerName", "result", "error"]) {
+    for (const absent of [
+      "ttlSec",
+      "retry",
+      "runAt",
+      "dependsOn",
+      "atFront",
+      "callbackUrl",
+      "workerName",
+      "result",
+      "error",
+    ]) {
       expect(hash).not.toHaveProperty(absent);
     }
     expect(await redis.pttl(keys.job(view.id))).toBe(-1);
@@ -293,7 +318,12 @@ describe("enqueueMany", () => {
     const env = fresh();
     await expectRefused(
       env,
-      (q) => q.enqueueMany([{ task: "ok", args: 1 }, { task: "bad task!", args: 2 }, { task: "ok", args: 3 }]),
+      (q) =>
+        q.enqueueMany([
+          { task: "ok", args: 1 },
+          { task: "bad task!", args: 2 },
+          { task: "ok", args: 3 },
+        ]),
       "jobs.1.task",
     );
     await expectRefused(
@@ -305,7 +335,15 @@ describe("enqueueMany", () => {
 
   it("writes nothing when one job's args are over the size limit", async () => {
     const env = fresh("default", { maxArgsBytes: 100 });
-    await expectRefused(env, (q) => q.enqueueMany([{ task: "ok", args: "x" }, { task: "ok", args: "x".repeat(200) }]), "jobs.1.args");
+    await expectRefused(
+      env,
+      (q) =>
+        q.enqueueMany([
+          { task: "ok", args: "x" },
+          { task: "ok", args: "x".repeat(200) },
+        ]),
+      "jobs.1.args",
+    );
   });
 
   it("refuses a batch that names the same id twice", async () => {
@@ -313,11 +351,7 @@ describe("enqueueMany", () => {
     await expectRefused(
       env,
       (q) =>
-        q.enqueueMany([
-          { task: "a", options: { id: "dup" } },
-          { task: "b" },
-          { task: "c", options: { id: "dup" } },
-        ]),
+        q.enqueueMany([{ task: "a", options: { id: "dup" } }, { task: "b" }, { task: "c", options: { id: "dup" } }]),
       "jobs.2.options.id",
     );
   });
@@ -326,7 +360,11 @@ describe("enqueueMany", () => {
     const env = fresh();
     const error = await expectRefused(
       env,
-      (q) => q.enqueueMany([{ task: "a", options: { id: "first" } }, { task: "b", options: { dependsOn: ["ghost"] } }]),
+      (q) =>
+        q.enqueueMany([
+          { task: "a", options: { id: "first" } },
+          { task: "b", options: { dependsOn: ["ghost"] } },
+        ]),
       /options\.dependsOn$/,
     );
     expect(error.message).toContain("ghost");
@@ -360,7 +398,7 @@ describe("bad input is refused with a ValidationError naming the field, and noth
     for (const id of ["has space", "", "x".repeat(129), "a/b", "é"]) {
       await expectRefused(env, (q) => q.enqueue("t", null, { id }), "options.id");
     }
-    const ok = await env.queue.enqueue("t", null, { id: "A-z_0.9:" + "x".repeat(120) });
+    const ok = await env.queue.enqueue("t", null, { id: `A-z_0.9:${"x".repeat(120)}` });
     expect(ok.id).toHaveLength(128);
   });
 
@@ -423,12 +461,20 @@ describe("bad input is refused with a ValidationError naming the field, and noth
     // the refusal must say which option is unknown
     const issue = error.issues.find((i) => i.field.startsWith("options"))!;
     expect(`${issue.field} ${issue.message}`).toContain("timeout");
-    await expectRefused(env, (q) => q.enqueue("t", null, { retry: { max: 1, tries: 3 } } as JobOptions), /^options\.retry/);
+    await expectRefused(
+      env,
+      (q) => q.enqueue("t", null, { retry: { max: 1, tries: 3 } } as JobOptions),
+      /^options\.retry/,
+    );
   });
 
   it("refuses runAt together with delayMs", async () => {
     const env = fresh();
-    await expectRefused(env, (q) => q.enqueue("t", null, { runAt: Date.now() + 1000, delayMs: 1000 }), /^options\.(delayMs|runAt)$/);
+    await expectRefused(
+      env,
+      (q) => q.enqueue("t", null, { runAt: Date.now() + 1000, delayMs: 1000 }),
+      /^options\.(delayMs|runAt)$/,
+    );
   });
 
   it("refuses bad numbers and shapes in options", async () => {
@@ -464,7 +510,11 @@ describe("bad input is refused with a ValidationError naming the field, and noth
   it("refuses a dependency that does not exist, naming options.dependsOn", async () => {
     const env = fresh();
     const dep = await env.queue.enqueue("t");
-    const error = await expectRefused(env, (q) => q.enqueue("t", null, { id: "child", dependsOn: [dep.id, "ghost"] }), "options.dependsOn");
+    const error = await expectRefused(
+      env,
+      (q) => q.enqueue("t", null, { id: "child", dependsOn: [dep.id, "ghost"] }),
+      "options.dependsOn",
+    );
     expect(error.message).toContain("ghost");
     expect(await env.queue.getJob("child")).toBeNull();
   });
@@ -576,17 +626,33 @@ describe("requeue", () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("t");
     await claimAll(queue);
-    expect(await report(keys, job.id, { error: { name: "Error", message: "boom" } })).toEqual({ ok: true, status: "failed" });
+    expect(await report(keys, job.id, { error: { name: "Error", message: "boom" } })).toEqual({
+      ok: true,
+      status: "failed",
+    });
     const failed = (await queue.getJob(job.id))!;
     expect(failed).toMatchObject({ status: "failed", attempts: 1, error: { name: "Error", message: "boom" } });
 
     const view = await queue.requeue(job.id);
-    expect(view).toMatchObject({ status: "queued", attempts: 0, error: null, result: null, startedAt: null, endedAt: null });
+    expect(view).toMatchObject({
+      status: "queued",
+      attempts: 0,
+      error: null,
+      result: null,
+      startedAt: null,
+      endedAt: null,
+    });
     expect(await redis.pttl(keys.job(job.id))).toBe(-1);
     expect(await redis.zscore(keys.registry("failed", "default"), job.id)).toBeNull();
     expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
     expect(await redis.llen(keys.wake("default"))).toBe(1);
-    const step = await scripts.claim.run(runner, keys, { now: Date.now(), leaseMs: 30_000, worker: "w2", max: 1, queues: ["default"] });
+    const step = await scripts.claim.run(runner, keys, {
+      now: Date.now(),
+      leaseMs: 30_000,
+      worker: "w2",
+      max: 1,
+      queues: ["default"],
+    });
     expect(step.jobs[0]!.attempts).toBe(1);
   });
 
@@ -605,7 +671,11 @@ describe("requeue", () => {
     await claimAll(queue);
     await report(keys, done.id, { result: 42 });
     const before = await snapshot(prefix);
-    expect(await rejection(queue.requeue(done.id))).toMatchObject({ name: "JobStateError", status: 409, jobStatus: "finished" });
+    expect(await rejection(queue.requeue(done.id))).toMatchObject({
+      name: "JobStateError",
+      status: 409,
+      jobStatus: "finished",
+    });
     expect(await rejection(queue.requeue("ghost"))).toBeInstanceOf(JobNotFoundError);
     expect(await snapshot(prefix)).toEqual(before);
   });
@@ -614,7 +684,11 @@ describe("requeue", () => {
     const { queue, prefix } = fresh();
     const waiting = await queue.enqueue("t");
     const before = await snapshot(prefix);
-    expect(await rejection(queue.requeue(waiting.id))).toMatchObject({ name: "JobStateError", status: 409, jobStatus: "queued" });
+    expect(await rejection(queue.requeue(waiting.id))).toMatchObject({
+      name: "JobStateError",
+      status: 409,
+      jobStatus: "queued",
+    });
     expect(await snapshot(prefix)).toEqual(before);
   });
 
@@ -632,11 +706,23 @@ describe("counts", () => {
   it("counts jobs per status", async () => {
     const { queue, keys } = fresh();
     expect(await queue.counts()).toEqual({
-      queued: 0, scheduled: 0, deferred: 0, started: 0, finished: 0, failed: 0, stopped: 0, canceled: 0,
+      queued: 0,
+      scheduled: 0,
+      deferred: 0,
+      started: 0,
+      finished: 0,
+      failed: 0,
+      stopped: 0,
+      canceled: 0,
     });
-    const [running, finished, failed, stopped] = await queue.enqueueMany([{ task: "t" }, { task: "t" }, { task: "t" }, { task: "t" }]);
+    const [, finished, failed, stopped] = await queue.enqueueMany([
+      { task: "t" },
+      { task: "t" },
+      { task: "t" },
+      { task: "t" },
+    ]);
     expect(await claimAll(queue)).toHaveLength(4);
-    const now = Date.now();
+    const _now = Date.now();
     await report(keys, finished!.id, { result: null });
     await report(keys, failed!.id, { error: { name: "E", message: "x" }, retryable: false });
     await queue.cancel(stopped!.id);
@@ -646,10 +732,16 @@ describe("counts", () => {
     await queue.enqueue("t", null, { delayMs: 60_000 });
     await queue.enqueue("t", null, { dependsOn: [q1.id] });
     await queue.cancel((await queue.enqueue("t")).id);
-    expect(running).toBeDefined();
 
     expect(await queue.counts()).toEqual({
-      queued: 2, scheduled: 1, deferred: 1, started: 1, finished: 1, failed: 1, stopped: 1, canceled: 1,
+      queued: 2,
+      scheduled: 1,
+      deferred: 1,
+      started: 1,
+      finished: 1,
+      failed: 1,
+      stopped: 1,
+      canceled: 1,
     });
     // another queue under the same prefix is counted apart
     const high = new Queue("high", { redis, prefix: keys.root.slice(1, -1) });

@@ -70,7 +70,9 @@ describe.concurrent("a worker killed mid-job", () => {
 });
 
 describe.concurrent("a worker frozen past its lease", () => {
-  test("loses its job to recovery, kills its horse when it wakes, and does not overwrite the outcome", async ({ workers }) => {
+  test("loses its job to recovery, kills its horse when it wakes, and does not overwrite the outcome", async ({
+    workers,
+  }) => {
     const prefix = `${filePrefix}-${++seq}`;
     const queue = new Queue("default", { redis, prefix });
     const pidFile = join(dir, `horse-${seq}.pid`);
@@ -90,13 +92,20 @@ describe.concurrent("a worker frozen past its lease", () => {
     await until("the woken worker to heartbeat again", 10_000, async () =>
       (await queue.info()).workers.some((w) => w.name === a.name && w.state === "idle"),
     );
-    expect(await queue.getJob(job.id)).toMatchObject({ status: "finished", attempts: 2, result: { attempts: 2 }, error: null });
+    expect(await queue.getJob(job.id)).toMatchObject({
+      status: "finished",
+      attempts: 2,
+      result: { attempts: 2 },
+      error: null,
+    });
     expect(await queue.counts()).toMatchObject({ started: 0, finished: 1, failed: 0, queued: 0 });
   });
 });
 
 describe.concurrent("leases", () => {
-  test("a job that runs for several leases keeps its lease and is never recovered from its live worker", async ({ workers }) => {
+  test("a job that runs for several leases keeps its lease and is never recovered from its live worker", async ({
+    workers,
+  }) => {
     const prefix = `${filePrefix}-${++seq}`;
     const queue = new Queue("default", { redis, prefix });
     // two workers: whichever does not take the job runs maintenance passes beside it
@@ -131,7 +140,10 @@ describe.concurrent("Redis restarts", () => {
       expect(done).toMatchObject({ status: "finished", attempts: 1, result: { pid: horse, attempts: 1 } });
       // the restarted server has no scripts cached (NOSCRIPT) and the worker reconnects
       const after = await queue.enqueue("echo", "after the restart");
-      expect(await queue.waitFor(after.id, { timeoutMs: 15_000 })).toMatchObject({ status: "finished", result: "after the restart" });
+      expect(await queue.waitFor(after.id, { timeoutMs: 15_000 })).toMatchObject({
+        status: "finished",
+        result: "after the restart",
+      });
       // the same process, heartbeating again (its entry may have expired during the outage)
       expect(worker.running).toBe(true);
       await until("the worker's entry to be back", 5_000, async () =>

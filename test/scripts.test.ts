@@ -41,7 +41,12 @@ function fresh(options: Partial<QueueOptions> = {}) {
 async function claimJobs(
   keys: Keys,
   now: number,
-  { queues = ["default"], max = 100, worker = "w1", lease = LEASE }: { queues?: string[]; max?: number; worker?: string; lease?: number } = {},
+  {
+    queues = ["default"],
+    max = 100,
+    worker = "w1",
+    lease = LEASE,
+  }: { queues?: string[]; max?: number; worker?: string; lease?: number } = {},
 ): Promise<{ jobs: Job[]; nextDueAt: number | null }> {
   const { jobs, nextDueAt } = await scripts.claim.run(runner, keys, { now, leaseMs: lease, worker, max, queues });
   return { jobs, nextDueAt };
@@ -56,8 +61,19 @@ async function completeJob(keys: Keys, now: number, id: string, worker = "w1", r
   return { ok, status };
 }
 
-async function failJob(keys: Keys, now: number, id: string, { worker = "w1", message = "boom", retryable = true } = {}) {
-  const { ok, status } = await scripts.fail.run(runner, keys, { now, id, worker, error: { name: "Error", message }, retryable });
+async function failJob(
+  keys: Keys,
+  now: number,
+  id: string,
+  { worker = "w1", message = "boom", retryable = true } = {},
+) {
+  const { ok, status } = await scripts.fail.run(runner, keys, {
+    now,
+    id,
+    worker,
+    error: { name: "Error", message },
+    retryable,
+  });
   return { ok, status };
 }
 
@@ -250,7 +266,11 @@ describe("dependencies", () => {
     expect(await claimIds(keys, now, { max: 1 })).toEqual([a.id]);
     expect(await failJob(keys, now + 1, a.id, { retryable: false })).toEqual({ ok: true, status: "failed" });
 
-    for (const [job, parent] of [[b, a], [c, b], [d, a]] as const) {
+    for (const [job, parent] of [
+      [b, a],
+      [c, b],
+      [d, a],
+    ] as const) {
       const view = (await queue.getJob(job.id))!;
       expect(view.status, job.id).toBe("canceled");
       expect(view.error).toMatchObject({ name: "DependencyFailedError" });
@@ -317,7 +337,10 @@ describe("retries", () => {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const [claimed] = (await claimJobs(keys, now + attempt)).jobs;
       expect(claimed).toMatchObject({ id: job.id, attempts: attempt });
-      expect(await failJob(keys, now + attempt, job.id, { message: `boom ${attempt}` })).toEqual({ ok: true, status: "queued" });
+      expect(await failJob(keys, now + attempt, job.id, { message: `boom ${attempt}` })).toEqual({
+        ok: true,
+        status: "queued",
+      });
       const view = (await queue.getJob(job.id))!;
       expect(view).toMatchObject({ status: "queued", attempts: attempt, error: { message: `boom ${attempt}` } });
       expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
@@ -343,13 +366,22 @@ describe("retries", () => {
     const job = await queue.enqueue("t", null, { retry: { max: 3, backoff: { type: "exponential", delayMs: 1_000 } } });
     const scheduled = keys.registry("scheduled", "default");
     let now = Date.now();
-    for (const [attempt, delay] of [[1, 1_000], [2, 2_000], [3, 4_000]] as const) {
+    for (const [attempt, delay] of [
+      [1, 1_000],
+      [2, 2_000],
+      [3, 4_000],
+    ] as const) {
       const claimed = await claimJobs(keys, now);
       expect(claimed.jobs.map((j) => [j.id, j.attempts])).toEqual([[job.id, attempt]]);
       expect(await failJob(keys, now, job.id)).toEqual({ ok: true, status: "scheduled" });
       expect(await score(scheduled, job.id)).toBe(now + delay);
       const hash = await stored(keys, job.id);
-      expect(hash).toMatchObject({ status: "scheduled", runAt: now + delay, attempts: attempt, error: { message: "boom" } });
+      expect(hash).toMatchObject({
+        status: "scheduled",
+        runAt: now + delay,
+        attempts: attempt,
+        error: { message: "boom" },
+      });
       // not before it is due
       expect(await claimJobs(keys, now + delay - 1)).toEqual({ jobs: [], nextDueAt: now + delay });
       now += delay;
@@ -367,7 +399,11 @@ describe("retries", () => {
       ok: true,
       status: "failed",
     });
-    expect(await queue.getJob(job.id)).toMatchObject({ status: "failed", attempts: 1, error: { message: "unknown task t" } });
+    expect(await queue.getJob(job.id)).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { message: "unknown task t" },
+    });
     expect(await redis.llen(keys.queue("default"))).toBe(0);
   });
 
@@ -389,12 +425,21 @@ describe("leases", () => {
     await claimIds(keys, now, { max: 2, lease: 1_000 });
     await claimIds(keys, now, { max: 1, lease: 60_000, worker: "w2" });
 
-    expect(await scripts.recover.run(runner, keys, { now: now + 1_001, lockMs: 60_000 })).toEqual({ ran: true, recovered: 2, promoted: 0 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 1_001, lockMs: 60_000 })).toEqual({
+      ran: true,
+      recovered: 2,
+      promoted: 0,
+    });
     const failed = (await queue.getJob(plain.id))!;
     expect(failed).toMatchObject({ status: "failed", endedAt: now + 1_001, error: { name: "AbandonedJobError" } });
     expect(await redis.pttl(keys.job(plain.id))).toBeGreaterThan(0);
     const requeued = (await stored(keys, retried.id))!;
-    expect(requeued).toMatchObject({ status: "queued", attempts: 1, workerName: null, error: { name: "AbandonedJobError" } });
+    expect(requeued).toMatchObject({
+      status: "queued",
+      attempts: 1,
+      workerName: null,
+      error: { name: "AbandonedJobError" },
+    });
     expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([retried.id]);
     expect((await queue.getJob(healthy.id))!.status).toBe("started");
     expect(await redis.zrange(keys.registry("started", "default"), "0", "-1")).toEqual([healthy.id]);
@@ -407,7 +452,11 @@ describe("leases", () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("t", null, { delayMs: 1_000 });
     await redis.del(keys.wake("default"));
-    expect(await scripts.recover.run(runner, keys, { now: job.createdAt + 1_000, lockMs: 60_000 })).toEqual({ ran: true, recovered: 0, promoted: 1 });
+    expect(await scripts.recover.run(runner, keys, { now: job.createdAt + 1_000, lockMs: 60_000 })).toEqual({
+      ran: true,
+      recovered: 0,
+      promoted: 1,
+    });
     expect((await queue.getJob(job.id))!.status).toBe("queued");
     expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
     expect(await redis.llen(keys.wake("default"))).toBe(1);
@@ -418,17 +467,28 @@ describe("leases", () => {
     const job = await queue.enqueue("t");
     const now = Date.now();
     await claimIds(keys, now, { lease: 1_000 });
-    expect(await scripts.recover.run(runner, keys, { now: now + 500, lockMs: 60_000 })).toEqual({ ran: true, recovered: 0, promoted: 0 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 500, lockMs: 60_000 })).toEqual({
+      ran: true,
+      recovered: 0,
+      promoted: 0,
+    });
     const lockTtl = await redis.pttl(keys.maintenanceLock());
     expect(lockTtl).toBeGreaterThan(50_000);
     expect(lockTtl).toBeLessThanOrEqual(60_000);
 
-    expect(await scripts.recover.run(runner, keys, { now: now + 5_000, lockMs: 60_000 })).toEqual({ ran: false, recovered: 0, promoted: 0 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 5_000, lockMs: 60_000 })).toEqual({
+      ran: false,
+      recovered: 0,
+      promoted: 0,
+    });
     expect((await queue.getJob(job.id))!.status).toBe("started");
 
     // once the lock is gone (it expired), the next pass recovers the job
     await redis.del(keys.maintenanceLock());
-    expect(await scripts.recover.run(runner, keys, { now: now + 5_000, lockMs: 60_000 })).toMatchObject({ ran: true, recovered: 1 });
+    expect(await scripts.recover.run(runner, keys, { now: now + 5_000, lockMs: 60_000 })).toMatchObject({
+      ran: true,
+      recovered: 1,
+    });
     expect((await queue.getJob(job.id))!.status).toBe("failed");
   });
 
@@ -443,12 +503,20 @@ describe("leases", () => {
 
     const state = { name: "w1", queues: "default", state: "busy", pid: "123" };
     const renewal = { leaseMs: 10_000, worker: "w1", state, entryTtlMs: 30_000 };
-    const reply = await scripts.renew.run(runner, keys, { ...renewal, now: now + 5_000, running: [a!.id, b!.id, c!.id, "ghost"] });
+    const reply = await scripts.renew.run(runner, keys, {
+      ...renewal,
+      now: now + 5_000,
+      running: [a!.id, b!.id, c!.id, "ghost"],
+    });
     expect(reply).toEqual({ lost: [c!.id, "ghost"], stop: [] });
     expect(await score(started, a!.id)).toBe(now + 15_000);
     expect(await score(started, b!.id)).toBe(now + 15_000);
     expect(await score(started, c!.id)).toBe(now + 10_000);
-    expect(await redis.hgetall(keys.worker("w1"))).toMatchObject({ heartbeat: String(now + 5_000), state: "busy", queues: "default" });
+    expect(await redis.hgetall(keys.worker("w1"))).toMatchObject({
+      heartbeat: String(now + 5_000),
+      state: "busy",
+      queues: "default",
+    });
     expect(await score(keys.workers(), "w1")).toBe(now + 35_000);
     expect(await redis.pttl(keys.worker("w1"))).toBeGreaterThan(25_000);
 
@@ -478,7 +546,12 @@ describe("leases", () => {
 
     // the holder's word still counts
     expect(await completeJob(keys, now + 2_003, job.id, "w2", { ok: true })).toEqual({ ok: true, status: "finished" });
-    expect(await queue.getJob(job.id)).toMatchObject({ status: "finished", result: { ok: true }, attempts: 2, error: null });
+    expect(await queue.getJob(job.id)).toMatchObject({
+      status: "finished",
+      result: { ok: true },
+      attempts: 2,
+      error: null,
+    });
 
     // and a finished or missing job cannot be completed again
     expect(await completeJob(keys, now + 2_004, job.id, "w2")).toEqual({ ok: false, status: "finished" });
@@ -593,7 +666,10 @@ describe("finishing a job and claiming the next in one call", () => {
     });
     expect(done.ok).toBe(true);
     expect(done.jobs.map((j) => j.id)).toEqual([urgent!.id, b!.id]);
-    expect(done.jobs.map((j) => [j.status, j.workerName, j.attempts])).toEqual([["started", "w1", 1], ["started", "w1", 1]]);
+    expect(done.jobs.map((j) => [j.status, j.workerName, j.attempts])).toEqual([
+      ["started", "w1", 1],
+      ["started", "w1", 1],
+    ]);
     expect(await score(keys.registry("started", "high"), urgent!.id)).toBe(now + 1 + LEASE);
 
     const failed = await scripts.fail.run(runner, keys, {

@@ -73,7 +73,9 @@ describe.concurrent("cold shutdown", () => {
     ["two SIGTERMs", "SIGTERM", "SIGTERM"],
     ["SIGTERM, then SIGINT", "SIGTERM", "SIGINT"],
   ] as const) {
-    test(`${how}: the running job goes back to the front of its queue, uncounted, and its horse is killed`, async ({ workers }) => {
+    test(`${how}: the running job goes back to the front of its queue, uncounted, and its horse is killed`, async ({
+      workers,
+    }) => {
       const { prefix, queue, pidFile } = setup();
       const worker = await workers.start({ redis, redisUrl, prefix });
       const long = await queue.enqueue("hang", { pidFile, ms: 60_000 });
@@ -88,7 +90,12 @@ describe.concurrent("cold shutdown", () => {
       worker.signal(second);
 
       expect(await worker.waitExit(5_000)).toEqual({ code: 0, signal: null });
-      expect(await queue.getJob(long.id)).toMatchObject({ status: "queued", attempts: 0, startedAt: null, error: null });
+      expect(await queue.getJob(long.id)).toMatchObject({
+        status: "queued",
+        attempts: 0,
+        startedAt: null,
+        error: null,
+      });
       expect(await redis.lrange(queue.keys.queue("default"), 0, -1)).toEqual([long.id, behind.id]);
       expect(await redis.zcard(queue.keys.registry("started", "default"))).toBe(0);
       expect((await queue.info()).workers).toEqual([]);
@@ -106,7 +113,13 @@ describe.concurrent("--burst", () => {
       { task: "fail" },
       { task: "echo", args: 2 },
     ]);
-    const worker = await workers.start({ redis, redisUrl, prefix, flags: ["--burst", "--concurrency", "2"], noWait: true });
+    const worker = await workers.start({
+      redis,
+      redisUrl,
+      prefix,
+      flags: ["--burst", "--concurrency", "2"],
+      noWait: true,
+    });
     expect(await worker.waitExit(15_000)).toEqual({ code: 0, signal: null });
     const done = await Promise.all(jobs.map((j) => queue.getJob(j.id)));
     expect(done.map((j) => j!.status)).toEqual(["finished", "finished", "failed", "finished"]);

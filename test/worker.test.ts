@@ -94,7 +94,11 @@ describe.concurrent("one worker, a horse per job", () => {
   });
 
   test("retries with exponential backoff until the task succeeds", async () => {
-    const enqueued = await queue.enqueue("flaky", { until: 3 }, { retry: { max: 3, backoff: { type: "exponential", delayMs: 50 } } });
+    const enqueued = await queue.enqueue(
+      "flaky",
+      { until: 3 },
+      { retry: { max: 3, backoff: { type: "exponential", delayMs: 50 } } },
+    );
     const job = await queue.waitFor(enqueued.id, { timeoutMs: 10_000 });
     expect(job).toMatchObject({ status: "finished", attempts: 3, result: { attempts: 3 }, error: null });
     // attempt 2 waited 50 ms, attempt 3 another 100 ms (less any slack between
@@ -103,7 +107,11 @@ describe.concurrent("one worker, a horse per job", () => {
   });
 
   test("fails with the last error once the retries run out", async () => {
-    const enqueued = await queue.enqueue("flaky", { until: 10 }, { retry: { max: 2, backoff: { type: "fixed", delayMs: 20 } } });
+    const enqueued = await queue.enqueue(
+      "flaky",
+      { until: 10 },
+      { retry: { max: 2, backoff: { type: "fixed", delayMs: 20 } } },
+    );
     const job = await queue.waitFor(enqueued.id, { timeoutMs: 10_000 });
     expect(job).toMatchObject({ status: "failed", attempts: 3, result: null });
     expect(job.error).toMatchObject({ name: "Error", message: "attempt 3 failed" });
@@ -125,7 +133,10 @@ describe.concurrent("one worker, a horse per job", () => {
     expect(job.error!.name).toBe("HorseCrashedError");
     expect(job.error!.message).toMatch(/exited with code 7/);
     const next = await queue.enqueue("echo", "after the crash");
-    expect(await queue.waitFor(next.id, { timeoutMs: 10_000 })).toMatchObject({ status: "finished", result: "after the crash" });
+    expect(await queue.waitFor(next.id, { timeoutMs: 10_000 })).toMatchObject({
+      status: "finished",
+      result: "after the crash",
+    });
     expect(worker.running).toBe(true);
   });
 
@@ -168,7 +179,9 @@ describe.concurrent("workers of their own", () => {
     await until(`horse ${horse} to exit`, 5_000, () => !isAlive(horse));
   });
 
-  test("kills a horse that outlives its timeout, even one that ignores SIGTERM, and keeps serving", async ({ workers }) => {
+  test("kills a horse that outlives its timeout, even one that ignores SIGTERM, and keeps serving", async ({
+    workers,
+  }) => {
     const prefix = freshPrefix();
     const worker = await workers.start({ redis, redisUrl, prefix });
     const queue = new Queue("default", { redis, prefix });
@@ -193,11 +206,17 @@ describe.concurrent("workers of their own", () => {
     await until(`horse ${stubbornHorse} to exit`, 5_000, () => !isAlive(stubbornHorse));
 
     const sleeper = await queue.enqueue("sleep", { ms: 60_000 }, { timeoutMs: 300 });
-    expect(await queue.waitFor(sleeper.id, { timeoutMs: 10_000 })).toMatchObject({ status: "failed", error: { name: "JobTimeoutError" } });
+    expect(await queue.waitFor(sleeper.id, { timeoutMs: 10_000 })).toMatchObject({
+      status: "failed",
+      error: { name: "JobTimeoutError" },
+    });
 
     // one slot, so a slot the timeouts leaked would leave this job queued
     const echo = await queue.enqueue("echo", "still here");
-    expect(await queue.waitFor(echo.id, { timeoutMs: 10_000 })).toMatchObject({ status: "finished", result: "still here" });
+    expect(await queue.waitFor(echo.id, { timeoutMs: 10_000 })).toMatchObject({
+      status: "finished",
+      result: "still here",
+    });
     expect(worker.running).toBe(true);
     expect(await queue.counts()).toMatchObject({ queued: 0, started: 0, failed: 3, finished: 1 });
   });
@@ -219,7 +238,14 @@ describe.concurrent("workers of their own", () => {
       const [x, y] = [BigInt((a.result as { at: string }).at), BigInt((b.result as { at: string }).at)];
       return x < y ? -1 : x > y ? 1 : 0;
     });
-    expect(byRunTime.map((j) => (j.result as { tag: string }).tag)).toEqual(["high-0", "high-1", "high-2", "low-0", "low-1", "low-2"]);
+    expect(byRunTime.map((j) => (j.result as { tag: string }).tag)).toEqual([
+      "high-0",
+      "high-1",
+      "high-2",
+      "low-0",
+      "low-1",
+      "low-2",
+    ]);
     const lastHighStart = Math.max(...done.filter((j) => j.queue === "high").map((j) => j.startedAt!));
     const firstLowStart = Math.min(...done.filter((j) => j.queue === "low").map((j) => j.startedAt!));
     expect(lastHighStart).toBeLessThanOrEqual(firstLowStart);
@@ -242,8 +268,14 @@ describe.concurrent("workers of their own", () => {
     const worker = await workers.start({ redis, redisUrl, prefix, flags: ["--isolation", "inline"] });
     const queue = new Queue("default", { redis, prefix });
     const [echo, pid] = await queue.enqueueMany([{ task: "echo", args: { inline: true } }, { task: "pid" }]);
-    expect(await queue.waitFor(echo!.id, { timeoutMs: 10_000 })).toMatchObject({ status: "finished", result: { inline: true } });
-    expect(await queue.waitFor(pid!.id, { timeoutMs: 10_000 })).toMatchObject({ status: "finished", result: { pid: worker.pid } });
+    expect(await queue.waitFor(echo!.id, { timeoutMs: 10_000 })).toMatchObject({
+      status: "finished",
+      result: { inline: true },
+    });
+    expect(await queue.waitFor(pid!.id, { timeoutMs: 10_000 })).toMatchObject({
+      status: "finished",
+      result: { pid: worker.pid },
+    });
   });
 
   test("--horse-max-jobs K lets a horse serve K jobs before it is replaced", async ({ workers }) => {
@@ -281,7 +313,13 @@ describe.concurrent("workers of their own", () => {
     const prefix = freshPrefix();
     const queue = new Queue("default", { redis, prefix });
     const waiting = await queue.enqueue("echo", "never run");
-    const worker = await workers.start({ redis, redisUrl, prefix, tasks: "test/fixtures/broken-tasks.ts", noWait: true });
+    const worker = await workers.start({
+      redis,
+      redisUrl,
+      prefix,
+      tasks: "test/fixtures/broken-tasks.ts",
+      noWait: true,
+    });
     expect(await worker.waitExit(15_000)).toEqual({ code: 1, signal: null });
     expect(await queue.getJob(waiting.id)).toMatchObject({ status: "queued", attempts: 0 });
     expect((await queue.info()).workers).toEqual([]);
@@ -301,7 +339,9 @@ describe.concurrent("workers of their own", () => {
       });
       await until("the worker to block on its wake list", 10_000, async () => {
         const clients = (await client.client("LIST")) as string;
-        return clients.split("\n").some((line) => line.includes(`name=edgeq:${worker.name}:wait `) && /flags=\S*b/.test(line));
+        return clients
+          .split("\n")
+          .some((line) => line.includes(`name=edgeq:${worker.name}:wait `) && /flags=\S*b/.test(line));
       });
       const before = await commandCalls(client);
       // the measurement window itself, not a wait for something to happen
@@ -310,7 +350,10 @@ describe.concurrent("workers of their own", () => {
       const sent = Object.entries(after)
         .map(([command, calls]) => [command, calls - (before[command] ?? 0)] as const)
         .filter(([, calls]) => calls > 0);
-      expect(sent.reduce((sum, [, calls]) => sum + calls, 0), JSON.stringify(sent)).toBeLessThanOrEqual(2);
+      expect(
+        sent.reduce((sum, [, calls]) => sum + calls, 0),
+        JSON.stringify(sent),
+      ).toBeLessThanOrEqual(2);
       // and it still wakes up for work
       const queue = new Queue("default", { redis: client, prefix });
       const job = await queue.enqueue("echo", "awake");

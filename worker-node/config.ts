@@ -13,12 +13,14 @@ export { ConfigError };
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const wholeMs = (fallback: number) =>
-  z.coerce.number({ error: "must be a whole number of milliseconds" }).int("must be a whole number of milliseconds").min(1, "must be at least 1").default(fallback);
+  z.coerce
+    .number({ error: "must be a whole number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(1, "must be at least 1")
+    .default(fallback);
 
 const redisSettings = z.object({
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
-    .default(DEFAULTS.redisUrl),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default(DEFAULTS.redisUrl),
   EDGEQ_PREFIX: prefixSchema.default(DEFAULTS.prefix),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default(DEFAULTS.logLevel),
 });
@@ -31,7 +33,12 @@ const workerSettings = redisSettings.extend({
 });
 
 const port = (fallback: number) =>
-  z.coerce.number().int("must be a port number").min(0, "must be a port number").max(65_535, "must be a port number").default(fallback);
+  z.coerce
+    .number()
+    .int("must be a port number")
+    .min(0, "must be a port number")
+    .max(65_535, "must be a port number")
+    .default(fallback);
 
 const gatewaySettings = redisSettings.omit({ EDGEQ_PREFIX: true }).extend({
   GATEWAY_TOKEN: z.string({ error: "is required: the bearer token clients send as their Upstash token" }),

@@ -27,9 +27,8 @@ function positiveInt(name: string, text: string | undefined): number | undefined
   return value;
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
+function parse() {
+  return parseArgs({
     options: {
       queues: { type: "string", default: DEFAULTS.queues.join(",") },
       concurrency: { type: "string" },
@@ -41,11 +40,19 @@ try {
     },
     strict: true,
   }).values;
+}
+
+let parsed: ReturnType<typeof parse>;
+try {
+  parsed = parse();
 } catch (error) {
   usage((error as Error).message);
 }
 
-const queues = parsed.queues!.split(",").map((q) => q.trim()).filter(Boolean);
+const queues = parsed
+  .queues!.split(",")
+  .map((q) => q.trim())
+  .filter(Boolean);
 for (const queue of queues) {
   if (!queueNameSchema.safeParse(queue).success) usage(`invalid queue name "${queue}"`);
 }

@@ -10,14 +10,13 @@ export interface TaskContext {
   logger: Logger;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each task declares the args it takes
 export type Task = (args: any, ctx: TaskContext) => unknown;
 
 /** A task module: a default export of tasks by name, or named function exports. */
 export type TaskModule = { default?: Record<string, Task> } & Record<string, unknown>;
 
-export type Outcome =
-  | { ok: true; result: string }
-  | { ok: false; error: JobError; retryable: boolean };
+export type Outcome = { ok: true; result: string } | { ok: false; error: JobError; retryable: boolean };
 
 export function tasksOf(module: TaskModule): Map<string, Task> {
   const source = module.default && typeof module.default === "object" ? module.default : module;
@@ -30,7 +29,7 @@ export function tasksOf(module: TaskModule): Map<string, Task> {
 
 export function errorOf(error: unknown): JobError {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
-  return { name: "Error", message: typeof error === "string" ? error : JSON.stringify(error) ?? String(error) };
+  return { name: "Error", message: typeof error === "string" ? error : (JSON.stringify(error) ?? String(error)) };
 }
 
 /**
@@ -38,7 +37,12 @@ export function errorOf(error: unknown): JobError {
  * logger is made on first use: loading pino is a quarter of a horse's boot,
  * and most tasks never log.
  */
-export async function runTask(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: () => Logger): Promise<Outcome> {
+export async function runTask(
+  tasks: Map<string, Task>,
+  job: Job,
+  signal: AbortSignal,
+  logger: () => Logger,
+): Promise<Outcome> {
   const task = tasks.get(job.task);
   if (!task) {
     return {
@@ -46,7 +50,9 @@ export async function runTask(tasks: Map<string, Task>, job: Job, signal: AbortS
       retryable: false,
       error: {
         name: "UnknownTaskError",
-        message: `task "${job.task}" (queue "${job.queue}") is not registered with this worker; known tasks: ${[...tasks.keys()].join(", ")}`,
+        message:
+          `task "${job.task}" (queue "${job.queue}") is not registered with this worker; ` +
+          `known tasks: ${[...tasks.keys()].join(", ")}`,
       },
     };
   }
@@ -56,7 +62,8 @@ export async function runTask(tasks: Map<string, Task>, job: Job, signal: AbortS
       job,
       signal,
       get logger() {
-        return (made ??= logger());
+        made ??= logger();
+        return made;
       },
     };
     const value = (await task(job.args, ctx)) as JsonValue | undefined;

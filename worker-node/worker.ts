@@ -86,7 +86,8 @@ export class Worker {
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
 
   constructor(options: WorkerOptions) {
-    const { concurrency, isolation, horseMaxJobs, leaseMs, heartbeatMs, maintenanceMs, killGraceMs, idleBlockMs } = DEFAULTS;
+    const { concurrency, isolation, horseMaxJobs, leaseMs, heartbeatMs, maintenanceMs, killGraceMs, idleBlockMs } =
+      DEFAULTS;
     this.#opts = {
       concurrency,
       isolation,
@@ -257,7 +258,14 @@ export class Worker {
     outcome = this.#explain(running, outcome);
     const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
     this.#log.info(
-      { jobId: job.id, task: job.task, queue: job.queue, durationMs, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error.message }) },
+      {
+        jobId: job.id,
+        task: job.task,
+        queue: job.queue,
+        durationMs,
+        ok: outcome.ok,
+        ...(outcome.ok ? {} : { error: outcome.error.message }),
+      },
       outcome.ok ? "job finished" : "job failed",
     );
     await this.#report(running, outcome);
@@ -297,7 +305,10 @@ export class Worker {
       return {
         ok: false,
         retryable: true,
-        error: { name: "JobTimeoutError", message: `task "${job.task}" ran longer than its timeout of ${job.timeoutMs} ms` },
+        error: {
+          name: "JobTimeoutError",
+          message: `task "${job.task}" ran longer than its timeout of ${job.timeoutMs} ms`,
+        },
       };
     }
     if (interrupted === "stop") {
@@ -341,9 +352,18 @@ export class Worker {
     const step = reply && "jobs" in reply ? reply : undefined;
     const reported = step && running.interrupted !== "lost" ? step : undefined;
     if (reported && !reported.ok) {
-      this.#log.warn({ jobId: job.id, status: reported.status }, "the job's lease was lost before its outcome was reported");
+      this.#log.warn(
+        { jobId: job.id, status: reported.status },
+        "the job's lease was lost before its outcome was reported",
+      );
     }
-    if (reported?.ok && job.callbackUrl && reported.status !== "missing" && reported.status && isTerminal(reported.status)) {
+    if (
+      reported?.ok &&
+      job.callbackUrl &&
+      reported.status !== "missing" &&
+      reported.status &&
+      isTerminal(reported.status)
+    ) {
       const ended = {
         ...viewOf(job),
         status: reported.status,
@@ -476,10 +496,19 @@ export class Worker {
 }
 
 /** Inline isolation (rq's SimpleWorker): the task runs in the worker's process. */
-async function runInline(tasks: Map<string, Task>, job: Job, signal: AbortSignal, logger: () => Logger): Promise<Outcome> {
+async function runInline(
+  tasks: Map<string, Task>,
+  job: Job,
+  signal: AbortSignal,
+  logger: () => Logger,
+): Promise<Outcome> {
   const aborted = new Promise<Outcome>((resolve) =>
     signal.addEventListener("abort", () =>
-      resolve({ ok: false, retryable: true, error: { name: "AbortError", message: String(signal.reason) } as JobError }),
+      resolve({
+        ok: false,
+        retryable: true,
+        error: { name: "AbortError", message: String(signal.reason) } as JobError,
+      }),
     ),
   );
   return Promise.race([runTask(tasks, job, signal, logger), aborted]);

@@ -16,7 +16,8 @@ hooks.openapi(
     path: "/v1/hooks/{hook}",
     summary: "Receive a webhook delivery",
     description:
-      "Verifies the sender's signature (scheme per hook: standard, github, stripe, hmac) on the raw body, then enqueues the hook's task with args { headers, body }. A repeated delivery answers 202 with the same job.",
+      "Verifies the sender's signature (scheme per hook: standard, github, stripe, hmac) on the raw body, " +
+      "then enqueues the hook's task with args { headers, body }. A repeated delivery answers 202 with the same job.",
     request: { params: z.object({ hook: z.string() }) },
     responses: {
       202: json(z.object({ id: z.string(), status: z.string() }), "accepted (or already accepted)"),

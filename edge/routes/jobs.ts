@@ -71,7 +71,10 @@ jobs.openapi(
       body: { required: true, content: { "application/json": { schema: batchRequestSchema } } },
     },
     responses: {
-      201: json(z.object({ jobs: z.array(jobSchema) }), "the jobs, in order (existing ones for client-chosen ids that exist)"),
+      201: json(
+        z.object({ jobs: z.array(jobSchema) }),
+        "the jobs, in order (existing ones for client-chosen ids that exist)",
+      ),
       ...problems(400, 401, 403, 409, 413, 415),
     },
   }),
@@ -121,7 +124,9 @@ jobs.openapi(
     path: "/v1/jobs/{id}/events",
     summary: "Follow a job's status as server-sent events",
     description:
-      'One `status` event (data: the job) per change, until a terminal status, then the stream ends; close the EventSource on a terminal status. A stream that ends earlier is resumed by the EventSource; with Last-Event-ID naming a terminal state the answer is 204, which stops it.',
+      "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
+      "close the EventSource on a terminal status. A stream that ends earlier is resumed by the EventSource; " +
+      "with Last-Event-ID naming a terminal state the answer is 204, which stops it.",
     security: BEARER,
     middleware: [requireScope("read")] as const,
     request: { params: jobParams },

@@ -49,5 +49,8 @@ queues.openapi(
  */
 function redacted(info: QueueInfo, principal: Principal): QueueInfo {
   if (can(principal, "admin")) return info;
-  return { ...info, workers: info.workers.map((w) => ({ state: w.state, heartbeat: w.heartbeat }) as QueueInfo["workers"][number]) };
+  return {
+    ...info,
+    workers: info.workers.map((w) => ({ state: w.state, heartbeat: w.heartbeat }) as QueueInfo["workers"][number]),
+  };
 }

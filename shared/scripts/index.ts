@@ -80,7 +80,9 @@ export const enqueue = new Transition(
     const jobs = asArray(r.jobs as { created: boolean; set?: object; job?: Record<string, unknown> }[]);
     return {
       ok: true,
-      jobs: jobs.map((j) => (j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) })),
+      jobs: jobs.map((j) =>
+        j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) },
+      ),
     };
   },
 );
@@ -151,7 +153,7 @@ export const complete = new Transition(
 
 export const fail = new Transition(
   lua.fail,
-  (p: ReportParams & { error: JobError; /** false: fail now whatever the retry policy */ retryable: boolean }) => [
+  (p: ReportParams & { error: JobError /** false: fail now whatever the retry policy */; retryable: boolean }) => [
     p.now,
     p.id,
     p.worker,
@@ -164,7 +166,9 @@ export const fail = new Transition(
 
 // ---- cancel, requeue ---------------------------------------------------------
 
-export type MoveReply = { ok: true; status: JobStatus; before: JobStatus } | { ok: false; error: "not_found" | "state"; status?: JobStatus };
+export type MoveReply =
+  | { ok: true; status: JobStatus; before: JobStatus }
+  | { ok: false; error: "not_found" | "state"; status?: JobStatus };
 
 function decodeMove(reply: unknown): MoveReply {
   const r = reply as { error?: "not_found" | "state"; status: JobStatus; before: JobStatus };
@@ -203,7 +207,7 @@ export const renew = new Transition(
 
 export const recover = new Transition(
   lua.recover,
-  (p: { now: number; /** the interval between passes */ lockMs: number }) => [p.now, p.lockMs],
+  (p: { now: number /** the interval between passes */; lockMs: number }) => [p.now, p.lockMs],
   (reply) => reply as { ran: boolean; recovered: number; promoted: number },
 );
 
@@ -230,7 +234,8 @@ export const counts = new Transition(
   /** queues: none for every known queue */
   (p: { now: number; queues?: string[] }) => [p.now, ...(p.queues ?? [])],
   (reply): QueueCounts[] => {
-    const queues = (reply as { queues?: Record<string, { counts: QueueCounts["counts"]; workers: unknown }> }).queues ?? {};
+    const queues =
+      (reply as { queues?: Record<string, { counts: QueueCounts["counts"]; workers: unknown }> }).queues ?? {};
     return Object.entries(queues).map(([name, q]) => ({
       name,
       counts: q.counts,

@@ -124,6 +124,7 @@ export class Child implements Resource {
   }
 
   /** The first IPC message that passes the test, or an error if the process exits first. */
+  // biome-ignore lint/suspicious/noExplicitAny: a type guard over whatever a child sends
   message<T>(test: (message: any) => message is T, timeoutMs = 30_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`${this.label}: no message after ${timeoutMs} ms`)), timeoutMs);
@@ -173,9 +174,15 @@ export function tsArgs(file: string, args: string[] = []): string[] {
  * it does not share an event loop with the load generator. It reports
  * `{ url }` when listening, or `{ unavailable }` when it cannot run here.
  */
-export async function startHost(label: string, file: string, env: Record<string, string>): Promise<{ url: string; child: Child }> {
+export async function startHost(
+  label: string,
+  file: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: Child }> {
   const child = new Child(label, tsArgs(file), { env: { LOG_LEVEL: "warn", ...env }, ipc: true });
-  const reply = await child.message((m): m is { url?: string; unavailable?: string } => Boolean(m?.url || m?.unavailable));
+  const reply = await child.message((m): m is { url?: string; unavailable?: string } =>
+    Boolean(m?.url || m?.unavailable),
+  );
   if (reply.unavailable) {
     await child.stop();
     throw new Unavailable(reply.unavailable);

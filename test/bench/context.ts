@@ -23,8 +23,26 @@ export interface Profile {
 }
 
 export const PROFILES: Record<Profile["name"], Profile> = {
-  quick: { name: "quick", rounds: 3, loadMs: 400, forkMs: 600, processMs: 400, e2eInlineJobs: 40, e2eForkJobs: 8, idleMinMs: 10_000 },
-  full: { name: "full", rounds: 5, loadMs: 2_000, forkMs: 3_000, processMs: 2_000, e2eInlineJobs: 200, e2eForkJobs: 60, idleMinMs: 65_000 },
+  quick: {
+    name: "quick",
+    rounds: 3,
+    loadMs: 400,
+    forkMs: 600,
+    processMs: 400,
+    e2eInlineJobs: 40,
+    e2eForkJobs: 8,
+    idleMinMs: 10_000,
+  },
+  full: {
+    name: "full",
+    rounds: 5,
+    loadMs: 2_000,
+    forkMs: 3_000,
+    processMs: 2_000,
+    e2eInlineJobs: 200,
+    e2eForkJobs: 60,
+    idleMinMs: 65_000,
+  },
 };
 
 /** Key prefix of every edgeq queue the bench creates. */

@@ -28,7 +28,13 @@ export function e2ePlan(ctx: Context): Plan {
 function e2eContender(ctx: Context, mode: keyof typeof MODES): Contender {
   const m = MODES[mode];
   const queueName = `e2e-${mode}`;
-  const spec: WorkerSpec = { system: "edgeq", queue: queueName, concurrency: 1, isolation: m.isolation, horseMaxJobs: 1 };
+  const spec: WorkerSpec = {
+    system: "edgeq",
+    queue: queueName,
+    concurrency: 1,
+    isolation: m.isolation,
+    horseMaxJobs: 1,
+  };
   const jobs = mode === "inline" ? ctx.profile.e2eInlineJobs : ctx.profile.e2eForkJobs;
   let worker: Child | undefined;
   let client: Redis | undefined;

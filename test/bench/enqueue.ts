@@ -51,7 +51,9 @@ export function enqueuePlan(ctx: Context): Plan {
       scenario: "2. Enqueue",
       label: `edgeq Queue.enqueue ${label}`,
       batchLabel: `edgeq Queue.enqueueMany(${BATCH}) ${label}`,
-      start: once(async () => void (queue = await makeQueue())),
+      start: once(async () => {
+        queue = await makeQueue();
+      }),
       one: () => queue!.enqueue("noop", {}),
       batch: () => queue!.enqueueMany(batch),
       close: async () => {},

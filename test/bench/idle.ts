@@ -100,8 +100,10 @@ export async function startIdle(ctx: Context): Promise<IdleRun> {
             "round trips/min": summarize(perMinute.map((t) => t.roundTrips)),
           },
           note: extrapolated
-            ? `EXTRAPOLATED from ${(totalMs / 1000).toFixed(0)} s of idle time (shorter than one ${WINDOW_MS / 1000} s window)`
-            : `${w.windows.length} window(s) of ${WINDOW_MS / 1000} s; per minute over all ${(totalMs / 1000).toFixed(0)} s: ${describeCommands(whole.perCommand)}`,
+            ? `EXTRAPOLATED from ${(totalMs / 1000).toFixed(0)} s of idle time ` +
+              `(shorter than one ${WINDOW_MS / 1000} s window)`
+            : `${w.windows.length} window(s) of ${WINDOW_MS / 1000} s; ` +
+              `per minute over all ${(totalMs / 1000).toFixed(0)} s: ${describeCommands(whole.perCommand)}`,
           detail: { idleMs: totalMs, totalCalls: total.perCommand, perMinute: whole.perCommand, windows: w.windows },
         });
       }

@@ -31,7 +31,14 @@ export function percentile(samples: number[], p: number): number {
 /** Figures of one round, by label ("jobs/s", "p50 ms" …). */
 export type Figures = Record<string, number>;
 
-export const SCENARIOS = ["1. Ceilings", "2. Enqueue", "3. Process no-op jobs", "4. End to end", "5. BullMQ", "6. Idle cost"] as const;
+export const SCENARIOS = [
+  "1. Ceilings",
+  "2. Enqueue",
+  "3. Process no-op jobs",
+  "4. End to end",
+  "5. BullMQ",
+  "6. Idle cost",
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Row {

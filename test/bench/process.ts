@@ -75,7 +75,10 @@ export function throughputContender(ctx: Context, spec: ThroughputSpec): Contend
       worker!.resume();
       const polls = await waitForOutcomes(backend!, worker!, base + n);
       const after = await snapshot(ctx.redis.admin);
-      const used = traffic(before, after, { reads: polls * POLL_COST.reads, calls: { zcard: polls * POLL_COST.calls.zcard } });
+      const used = traffic(before, after, {
+        reads: polls * POLL_COST.reads,
+        calls: { zcard: polls * POLL_COST.calls.zcard },
+      });
       const { start, end } = await backend!.span(ids);
       const rate = n / (Math.max(1, end - start) / 1000);
       if (kind === "warmup") {
@@ -109,7 +112,8 @@ async function waitForOutcomes(backend: Backend, worker: Child, target: number):
     if (done >= target) return polls;
     if (!worker.running) throw new Error(`${worker.label} exited mid-round:\n${worker.tail}`);
     if (done !== last) [last, lastProgress] = [done, Date.now()];
-    if (Date.now() - lastProgress > 30_000) throw new Error(`${worker.label}: stuck at ${done}/${target} jobs for 30 s`);
+    if (Date.now() - lastProgress > 30_000)
+      throw new Error(`${worker.label}: stuck at ${done}/${target} jobs for 30 s`);
     await sleep(10);
   }
 }
@@ -125,7 +129,10 @@ export function edgeqBackend(queueName: string) {
       async enqueue(n) {
         const ids: string[] = [];
         for (let i = 0; i < n; i += CHUNK) {
-          const batch: JobRequest[] = Array.from({ length: Math.min(CHUNK, n - i) }, () => ({ task: "noop", args: {} }));
+          const batch: JobRequest[] = Array.from({ length: Math.min(CHUNK, n - i) }, () => ({
+            task: "noop",
+            args: {},
+          }));
           ids.push(...(await queue.enqueueMany(batch)).map((job) => job.id));
         }
         return ids;

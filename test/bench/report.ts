@@ -44,7 +44,8 @@ function figure(rows: Row[], id: string, label: string): number | undefined {
 
 function judge(target: string, goal: Goal, value: number | undefined, measured: string): Target {
   const goalText = `${goal.op} ${goal.limit}`;
-  if (value === undefined || !Number.isFinite(value)) return { target, measured: "not measured", goal: goalText, value: null, pass: null };
+  if (value === undefined || !Number.isFinite(value))
+    return { target, measured: "not measured", goal: goalText, value: null, pass: null };
   const pass = goal.op === "≥" ? value >= goal.limit : value <= goal.limit;
   return { target, measured, goal: goalText, value, pass };
 }
@@ -61,26 +62,50 @@ export function evaluateTargets(rows: Row[]): Target[] {
   const targets: Target[] = [];
   for (const c of CONCURRENCIES) {
     targets.push(
-      ratio(rows, `fork-per-job jobs/s ÷ bare child-process ceiling (IPC), c=${c}`,
-        [`process.fork.c${c}`, "jobs/s"], [`ceiling.fork.ipc.c${c}`, "processes/s"], { op: "≥", limit: 0.8 }),
+      ratio(
+        rows,
+        `fork-per-job jobs/s ÷ bare child-process ceiling (IPC), c=${c}`,
+        [`process.fork.c${c}`, "jobs/s"],
+        [`ceiling.fork.ipc.c${c}`, "processes/s"],
+        { op: "≥", limit: 0.8 },
+      ),
     );
   }
   for (const c of CONCURRENCIES) {
     targets.push(
-      ratio(rows, `inline jobs/s ÷ BullMQ in-process jobs/s, c=${c}`,
-        [`process.inline.c${c}`, "jobs/s"], [`bullmq.inproc.c${c}`, "jobs/s"], { op: "≥", limit: 1.2 }),
+      ratio(
+        rows,
+        `inline jobs/s ÷ BullMQ in-process jobs/s, c=${c}`,
+        [`process.inline.c${c}`, "jobs/s"],
+        [`bullmq.inproc.c${c}`, "jobs/s"],
+        { op: "≥", limit: 1.2 },
+      ),
     );
   }
   for (const c of CONCURRENCIES) {
     targets.push(
-      ratio(rows, `horse reuse jobs/s ÷ BullMQ sandboxed jobs/s, c=${c}`,
-        [`process.reuse.c${c}`, "jobs/s"], [`bullmq.sandboxed.c${c}`, "jobs/s"], { op: "≥", limit: 1.5 }),
+      ratio(
+        rows,
+        `horse reuse jobs/s ÷ BullMQ sandboxed jobs/s, c=${c}`,
+        [`process.reuse.c${c}`, "jobs/s"],
+        [`bullmq.sandboxed.c${c}`, "jobs/s"],
+        { op: "≥", limit: 1.5 },
+      ),
     );
   }
-  for (const [variant, what] of [["seq", "sequential"], ["parallel", "16 in flight"], ["batch", "batches of 100 (enqueueMany ÷ addBulk)"]]) {
+  for (const [variant, what] of [
+    ["seq", "sequential"],
+    ["parallel", "16 in flight"],
+    ["batch", "batches of 100 (enqueueMany ÷ addBulk)"],
+  ]) {
     targets.push(
-      ratio(rows, `edgeq enqueue over TCP ÷ BullMQ Queue.add, ${what}`,
-        [`enqueue.tcp.${variant}`, "jobs/s"], [`bullmq.add.${variant}`, "jobs/s"], { op: "≥", limit: 1.0 }),
+      ratio(
+        rows,
+        `edgeq enqueue over TCP ÷ BullMQ Queue.add, ${what}`,
+        [`enqueue.tcp.${variant}`, "jobs/s"],
+        [`bullmq.add.${variant}`, "jobs/s"],
+        { op: "≥", limit: 1.0 },
+      ),
     );
   }
   const perJob = rows
@@ -89,24 +114,44 @@ export function evaluateTargets(rows: Row[]): Target[] {
     .sort((a, b) => b.value - a.value);
   const worst = perJob[0];
   targets.push(
-    judge("Redis round trips per processed job, steady state (worst edgeq case)", { op: "≤", limit: 2 }, worst?.value,
-      worst ? `${worst.value.toFixed(2)} (${worst.r.case}; all cases ${perJob.map((p) => p.value.toFixed(2)).join(" … ")})` : ""),
+    judge(
+      "Redis round trips per processed job, steady state (worst edgeq case)",
+      { op: "≤", limit: 2 },
+      worst?.value,
+      worst
+        ? `${worst.value.toFixed(2)} (${worst.r.case}; all cases ${perJob.map((p) => p.value.toFixed(2)).join(" … ")})`
+        : "",
+    ),
   );
   const idleClient = figure(rows, "idle.edgeq", "client cmds/min");
   const idleAll = figure(rows, "idle.edgeq", "all cmds/min");
   targets.push(
-    judge("idle worker: Redis commands per minute (sent by the worker)", { op: "≤", limit: 3 }, idleClient,
-      `${formatNumber(idleClient ?? NaN)} client commands/min (${formatNumber(idleAll ?? NaN)} counting those inside scripts)`),
+    judge(
+      "idle worker: Redis commands per minute (sent by the worker)",
+      { op: "≤", limit: 3 },
+      idleClient,
+      `${formatNumber(idleClient ?? NaN)} client commands/min ` +
+        `(${formatNumber(idleAll ?? NaN)} counting those inside scripts)`,
+    ),
   );
   targets.push(
-    judge("idle worker: Redis commands per minute (inside scripts included)", { op: "≤", limit: 3 }, idleAll,
-      `${formatNumber(idleAll ?? NaN)} commands/min`),
+    judge(
+      "idle worker: Redis commands per minute (inside scripts included)",
+      { op: "≤", limit: 3 },
+      idleAll,
+      `${formatNumber(idleAll ?? NaN)} commands/min`,
+    ),
   );
   const polled = figure(rows, "e2e.inline", "p50 ms (waitFor)");
   const readable = figure(rows, "e2e.inline", "p50 ms (readable)");
   targets.push(
-    judge("end-to-end p50, inline (Queue.waitFor, 1 ms poll)", { op: "≤", limit: 2 }, polled,
-      `${formatNumber(polled ?? NaN)} ms (readable after ${formatNumber(readable ?? NaN)} ms, without the poll interval)`),
+    judge(
+      "end-to-end p50, inline (Queue.waitFor, 1 ms poll)",
+      { op: "≤", limit: 2 },
+      polled,
+      `${formatNumber(polled ?? NaN)} ms ` +
+        `(readable after ${formatNumber(readable ?? NaN)} ms, without the poll interval)`,
+    ),
   );
   return targets;
 }
@@ -118,8 +163,10 @@ export function renderTable(rows: Row[], targets: Target[], meta: Meta): string 
   out.push(
     `## edgeq bench — ${meta.profile.name} profile, ${meta.startedAt}`,
     "",
-    `Node ${meta.node}, Redis ${meta.redis}, ${meta.cpus}; load average ${meta.loadAverage.start.join(" ")} at start, ` +
-      `${meta.loadAverage.end.join(" ")} at end. Every figure: median of ${meta.profile.rounds} rounds (after a warm-up round), with min and max; ` +
+    `Node ${meta.node}, Redis ${meta.redis}, ${meta.cpus}; ` +
+      `load average ${meta.loadAverage.start.join(" ")} at start, ` +
+      `${meta.loadAverage.end.join(" ")} at end. ` +
+      `Every figure: median of ${meta.profile.rounds} rounds (after a warm-up round), with min and max; ` +
       `compared cases ran with interleaved rounds on the same redis-server.`,
     "",
     "| Scenario | Case | Figure | Median | Min | Max | Note |",
@@ -137,7 +184,9 @@ export function renderTable(rows: Row[], targets: Target[], meta: Meta): string 
     Object.entries(row.figures).forEach(([label, s], i) => {
       const lead = i === 0 ? `| ${i === 0 ? first : ""} | ${cell(row.case)} ` : "| | ";
       const note = i === 0 && row.note ? cell(row.note) : "";
-      out.push(`${lead}| ${label} | ${formatNumber(s.median)} | ${formatNumber(s.min)} | ${formatNumber(s.max)} | ${note} |`);
+      out.push(
+        `${lead}| ${label} | ${formatNumber(s.median)} | ${formatNumber(s.min)} | ${formatNumber(s.max)} | ${note} |`,
+      );
     });
   }
   out.push("", "### Targets", "", "| Target | Measured | Goal | Result |", "|---|---|---|---|");
@@ -145,13 +194,13 @@ export function renderTable(rows: Row[], targets: Target[], meta: Meta): string 
     const result = t.pass === null ? "not measured" : t.pass ? "pass" : "**FAIL**";
     out.push(`| ${cell(t.target)} | ${cell(t.measured)} | ${t.goal} | ${result} |`);
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 export async function writeJson(rows: Row[], targets: Target[], meta: Meta): Promise<string> {
   const dir = join(ROOT, "bench-results");
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${meta.startedAt.replace(/[:.]/g, "-")}.json`);
-  await writeFile(file, JSON.stringify({ meta, rows, targets }, null, 2) + "\n");
+  await writeFile(file, `${JSON.stringify({ meta, rows, targets }, null, 2)}\n`);
   return file;
 }

@@ -10,10 +10,35 @@ import type { Redis } from "ioredis";
  * counting these gives the client's own commands, the rest ran inside scripts.
  */
 const CLIENT_ONLY = new Set([
-  "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro",
-  "blmpop", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "bzmpop",
-  "multi", "exec", "discard", "watch", "unwatch",
-  "hello", "auth", "select", "quit", "ping", "info", "subscribe", "psubscribe", "unsubscribe", "punsubscribe",
+  "eval",
+  "evalsha",
+  "eval_ro",
+  "evalsha_ro",
+  "fcall",
+  "fcall_ro",
+  "blmpop",
+  "blpop",
+  "brpop",
+  "blmove",
+  "brpoplpush",
+  "bzpopmin",
+  "bzpopmax",
+  "bzmpop",
+  "multi",
+  "exec",
+  "discard",
+  "watch",
+  "unwatch",
+  "hello",
+  "auth",
+  "select",
+  "quit",
+  "ping",
+  "info",
+  "subscribe",
+  "psubscribe",
+  "unsubscribe",
+  "punsubscribe",
 ]);
 
 function isClientOnly(command: string): boolean {
@@ -79,7 +104,12 @@ export function traffic(before: Snapshot, after: Snapshot, own: Own = { reads: 0
 /** Per-unit figures (per job, per minute) from a traffic count. */
 export function scaleTraffic(t: Traffic, per: number): Traffic {
   const perCommand = Object.fromEntries(Object.entries(t.perCommand).map(([k, v]) => [k, v / per]));
-  return { roundTrips: t.roundTrips / per, clientCommands: t.clientCommands / per, allCommands: t.allCommands / per, perCommand };
+  return {
+    roundTrips: t.roundTrips / per,
+    clientCommands: t.clientCommands / per,
+    allCommands: t.allCommands / per,
+    perCommand,
+  };
 }
 
 /** "evalsha 2, blmpop 0.2 | in scripts: hset 1, …", largest first. */

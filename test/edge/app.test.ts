@@ -37,7 +37,9 @@ describe("public routes", () => {
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     }>(await call(app, "GET", "/openapi.json"), 200);
     expect(doc.openapi).toBe("3.1.0");
-    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(routes.sort()).toEqual(
       [
         "POST /v1/queues/{queue}/jobs",
@@ -51,7 +53,9 @@ describe("public routes", () => {
         "POST /v1/hooks/{hook}",
       ].sort(),
     );
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Job", "Problem", "Queue", "BatchRequest"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Job", "Problem", "Queue", "BatchRequest"]),
+    );
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.paths["/v1/jobs/{id}"]!.get!.security).toEqual([{ apiKey: [] }]);
     expect(doc.paths["/v1/hooks/{hook}"]!.post!.security).toBeUndefined();
@@ -61,7 +65,11 @@ describe("public routes", () => {
 describe("CORS", () => {
   const preflight = (origin: string, target = app) =>
     call(target, "OPTIONS", "/v1/queues/web/jobs", {
-      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type,idempotency-key" },
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+      },
     });
 
   it("allows a listed origin's preflight, with the headers a browser client sends", async () => {
@@ -74,11 +82,17 @@ describe("CORS", () => {
 
   it("does not allow an origin that is not listed, nor any when none are", async () => {
     expect((await preflight("https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
-    expect((await preflight("https://app.example", makeApp(prefix))).headers.get("access-control-allow-origin")).toBeNull();
+    expect(
+      (await preflight("https://app.example", makeApp(prefix))).headers.get("access-control-allow-origin"),
+    ).toBeNull();
   });
 
   it("lets a listed origin read Location and the request id", async () => {
-    const res = await call(app, "POST", "/v1/queues/web/jobs", { key: KEYS.browser, body: { task: "t" }, headers: { Origin: "https://app.example" } });
+    const res = await call(app, "POST", "/v1/queues/web/jobs", {
+      key: KEYS.browser,
+      body: { task: "t" },
+      headers: { Origin: "https://app.example" },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(res.headers.get("access-control-expose-headers")).toMatch(/Location.*Idempotency-Key.*X-Request-Id/);
@@ -90,12 +104,23 @@ describe("keys", () => {
     const p = uniquePrefix("browser");
     const own = makeApp(p);
     await call(own, "POST", "/v1/queues/other/jobs", { key: KEYS.admin, body: { task: "t" } });
-    const job = await jsonOf(await call(own, "POST", "/v1/queues/web/jobs", { key: KEYS.browser, body: { task: "t", args: { n: 1 } } }), 201);
-    expect(await jsonOf(await call(own, "GET", `/v1/jobs/${job.id}`, { key: KEYS.browser }), 200)).toMatchObject({ id: job.id });
+    const job = await jsonOf(
+      await call(own, "POST", "/v1/queues/web/jobs", { key: KEYS.browser, body: { task: "t", args: { n: 1 } } }),
+      201,
+    );
+    expect(await jsonOf(await call(own, "GET", `/v1/jobs/${job.id}`, { key: KEYS.browser }), 200)).toMatchObject({
+      id: job.id,
+    });
 
     // a live worker, registered the way workers do it
     const now = Date.now();
-    const state = { name: "worker-host-7.4242", queues: "web,other", pid: "4242", host: "worker-host-7", state: "idle" };
+    const state = {
+      name: "worker-host-7.4242",
+      queues: "web,other",
+      pid: "4242",
+      host: "worker-host-7",
+      state: "idle",
+    };
     await scripts.renew.run(scriptRunner(redis), Keys.forPrefix(p), {
       now,
       leaseMs: 30_000,
@@ -117,8 +142,9 @@ describe("keys", () => {
 
   it("accepts a key configured by its SHA-256 alone", async () => {
     const key = "hashed-key-0123456789abcdef0123456789";
-    const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key))), (b) =>
-      b.toString(16).padStart(2, "0"),
+    const digest = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key))),
+      (b) => b.toString(16).padStart(2, "0"),
     ).join("");
     const hashed = createApp({ redis, prefix, apiKeys: [{ sha256: digest, scopes: ["read"] }] });
     expect((await call(hashed, "GET", "/v1/queues", { key })).status).toBe(200);
@@ -140,7 +166,10 @@ describe("failures inside", () => {
     // the gateway with a wrong token: every command fails, as with a revoked Upstash token
     const down = new Redis({ url: inject("gatewayUrl"), token: "revoked-token", retry: false, enableTelemetry: false });
     const broken = createApp({ redis: down, apiKeys: API_KEYS });
-    const res = await call(broken, "GET", "/v1/jobs/some-job", { key: KEYS.admin, headers: { "X-Request-Id": "req-500" } });
+    const res = await call(broken, "GET", "/v1/jobs/some-job", {
+      key: KEYS.admin,
+      headers: { "X-Request-Id": "req-500" },
+    });
     const problem = await expectProblem(res, 500);
     expect(problem).toEqual({
       type: "about:blank",

@@ -50,7 +50,13 @@ async function untilListening(url: string, child: ChildProcess): Promise<void> {
   for (let pause = 20; ; pause = Math.min(pause * 1.5, 250)) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with code ${child.exitCode}`);
     // any HTTP answer (401 without a token) means it is up
-    if (await fetch(url).then(() => true, () => false)) return;
+    if (
+      await fetch(url).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`the gateway did not listen on ${url} within 20 s`);
     await new Promise((resolve) => setTimeout(resolve, pause));
   }

@@ -15,7 +15,14 @@ describe("enqueue and read", () => {
   it("enqueues with 201 and a Location that reads the job back", async () => {
     const res = await enqueue("q1", { task: "echo", args: { hello: "world" }, options: { meta: { from: "test" } } });
     const job = await jsonOf(res, 201);
-    expect(job).toMatchObject({ queue: "q1", task: "echo", status: "queued", args: { hello: "world" }, meta: { from: "test" }, attempts: 0 });
+    expect(job).toMatchObject({
+      queue: "q1",
+      task: "echo",
+      status: "queued",
+      args: { hello: "world" },
+      meta: { from: "test" },
+      attempts: 0,
+    });
     expect(res.headers.get("Location")).toBe(`/v1/jobs/${job.id}`);
     expect(res.headers.get("X-Request-Id")).toBeTruthy();
 
@@ -30,7 +37,10 @@ describe("enqueue and read", () => {
   });
 
   it("refuses a client-chosen id that a job in another queue has, without showing that job (409)", async () => {
-    const secret = await jsonOf(await enqueue("q1", { task: "charge", args: { card: "4242" }, options: { id: "chosen-2" } }), 201);
+    const secret = await jsonOf(
+      await enqueue("q1", { task: "charge", args: { card: "4242" }, options: { id: "chosen-2" } }),
+      201,
+    );
     const res = await call(app, "POST", "/v1/queues/web/jobs", {
       key: KEYS.browser,
       body: { task: "echo", options: { id: "chosen-2" } },
@@ -63,7 +73,10 @@ describe("enqueue and read", () => {
 
   it("enqueues a batch in one request, all in order", async () => {
     const body = { jobs: [{ task: "a" }, { task: "b", args: [1, 2] }, { task: "c", options: { id: "batch-c" } }] };
-    const { jobs } = await jsonOf<{ jobs: JobView[] }>(await call(app, "POST", "/v1/queues/batchq/jobs/batch", { ...admin, body }), 201);
+    const { jobs } = await jsonOf<{ jobs: JobView[] }>(
+      await call(app, "POST", "/v1/queues/batchq/jobs/batch", { ...admin, body }),
+      201,
+    );
     expect(jobs.map((j) => [j.task, j.status])).toEqual([
       ["a", "queued"],
       ["b", "queued"],
@@ -79,7 +92,13 @@ describe("waiting for the end", () => {
     const job = await jsonOf(await enqueue("waitq", { task: "echo" }), 201);
     // the worker's part, a moment after the request starts waiting
     const worker = new Promise<void>((resolve, reject) =>
-      setTimeout(() => start(prefix, "waitq", job.id).then(() => finish(prefix, job.id, { ok: 1 })).then(resolve, reject), 150),
+      setTimeout(
+        () =>
+          start(prefix, "waitq", job.id)
+            .then(() => finish(prefix, job.id, { ok: 1 }))
+            .then(resolve, reject),
+        150,
+      ),
     );
     const res = await call(app, "GET", `/v1/jobs/${job.id}?wait=10`, admin);
     await worker;
@@ -104,11 +123,17 @@ describe("waiting for the end", () => {
     await start(prefix, "sseq", job.id);
     expect((await events.next()).value).toMatchObject({ id: "started.1", job: { status: "started" } });
     await finish(prefix, job.id, "done");
-    expect((await events.next()).value).toMatchObject({ id: "finished.1", job: { status: "finished", result: "done" } });
+    expect((await events.next()).value).toMatchObject({
+      id: "finished.1",
+      job: { status: "finished", result: "done" },
+    });
     expect((await events.next()).done).toBe(true);
 
     // a client that has seen the end is told so, and its EventSource stops
-    const again = await call(app, "GET", `/v1/jobs/${job.id}/events`, { ...admin, headers: { "Last-Event-ID": "finished.1" } });
+    const again = await call(app, "GET", `/v1/jobs/${job.id}/events`, {
+      ...admin,
+      headers: { "Last-Event-ID": "finished.1" },
+    });
     expect(again.status).toBe(204);
   });
 });
@@ -116,15 +141,21 @@ describe("waiting for the end", () => {
 describe("cancel and requeue", () => {
   it("cancels a waiting job (200) and requeues it", async () => {
     const job = await jsonOf(await enqueue("cq", { task: "echo" }), 201);
-    expect(await jsonOf(await call(app, "DELETE", `/v1/jobs/${job.id}`, admin), 200)).toMatchObject({ status: "canceled" });
-    expect(await jsonOf(await call(app, "POST", `/v1/jobs/${job.id}/requeue`, admin), 200)).toMatchObject({ status: "queued" });
+    expect(await jsonOf(await call(app, "DELETE", `/v1/jobs/${job.id}`, admin), 200)).toMatchObject({
+      status: "canceled",
+    });
+    expect(await jsonOf(await call(app, "POST", `/v1/jobs/${job.id}/requeue`, admin), 200)).toMatchObject({
+      status: "queued",
+    });
     expect((await queue(prefix, "cq").counts()).queued).toBe(1);
   });
 
   it("asks the worker to stop a started job (202)", async () => {
     const job = await jsonOf(await enqueue("cq2", { task: "echo" }), 201);
     await start(prefix, "cq2", job.id);
-    expect(await jsonOf(await call(app, "DELETE", `/v1/jobs/${job.id}`, admin), 202)).toMatchObject({ status: "started" });
+    expect(await jsonOf(await call(app, "DELETE", `/v1/jobs/${job.id}`, admin), 202)).toMatchObject({
+      status: "started",
+    });
   });
 
   it("refuses to cancel a finished job or requeue a queued one (409)", async () => {
@@ -166,8 +197,21 @@ describe("queues", () => {
       ["alpha", 1],
       ["beta", 2],
     ]);
-    expect(queues[0]!.counts).toEqual({ queued: 1, scheduled: 0, deferred: 0, started: 0, finished: 0, failed: 0, stopped: 0, canceled: 0 });
-    expect(await jsonOf(await call(own, "GET", "/v1/queues/beta", admin), 200)).toMatchObject({ name: "beta", counts: { queued: 2 }, workers: [] });
+    expect(queues[0]!.counts).toEqual({
+      queued: 1,
+      scheduled: 0,
+      deferred: 0,
+      started: 0,
+      finished: 0,
+      failed: 0,
+      stopped: 0,
+      canceled: 0,
+    });
+    expect(await jsonOf(await call(own, "GET", "/v1/queues/beta", admin), 200)).toMatchObject({
+      name: "beta",
+      counts: { queued: 2 },
+      workers: [],
+    });
   });
 });
 
@@ -183,11 +227,12 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Sse
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
+    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]));
+      const fields = Object.fromEntries(
+        block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]),
+      );
       yield { event: fields.event, id: fields.id, job: JSON.parse(fields.data!) as JobView };
     }
     const { done, value } = await reader.read();

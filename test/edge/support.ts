@@ -34,7 +34,10 @@ export function uniquePrefix(label: string): string {
   return `edgeq-edge-${label}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-export function makeApp(prefix: string, extra: { hooks?: Record<string, HookConfig>; corsOrigins?: string[]; maxBodyBytes?: number } = {}) {
+export function makeApp(
+  prefix: string,
+  extra: { hooks?: Record<string, HookConfig>; corsOrigins?: string[]; maxBodyBytes?: number } = {},
+) {
   return createApp({ redis, prefix, apiKeys: API_KEYS, ...extra });
 }
 
@@ -47,7 +50,12 @@ export interface Call {
   headers?: Record<string, string>;
 }
 
-export function call(app: App, method: string, path: string, { key, body, headers = {} }: Call = {}): Promise<Response> {
+export function call(
+  app: App,
+  method: string,
+  path: string,
+  { key, body, headers = {} }: Call = {},
+): Promise<Response> {
   const init: RequestInit = { method, headers: { ...headers } };
   const h = init.headers as Record<string, string>;
   if (key) h.Authorization ??= `Bearer ${key}`;
@@ -69,7 +77,13 @@ export async function expectProblem(res: Response, status: number) {
   const text = await res.text();
   expect(res.status, text).toBe(status);
   expect(res.headers.get("content-type")).toBe("application/problem+json");
-  const body = JSON.parse(text) as { type: string; title: string; status: number; detail?: string; errors?: { field: string; message: string }[] };
+  const body = JSON.parse(text) as {
+    type: string;
+    title: string;
+    status: number;
+    detail?: string;
+    errors?: { field: string; message: string }[];
+  };
   expect(body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
   expect(text).not.toMatch(/\bat .+:\d+:\d+|stack/i);
   for (const key of Object.values(KEYS)) expect(text).not.toContain(key);

@@ -28,9 +28,22 @@ export async function startRedisServer(options: { appendonly?: boolean } = {}): 
 
   const start = async () => {
     const args = [
-      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
-      "--save", "", "--appendonly", options.appendonly ? "yes" : "no",
-      "--appendfsync", "always", "--daemonize", "no", "--logfile", "",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      options.appendonly ? "yes" : "no",
+      "--appendfsync",
+      "always",
+      "--daemonize",
+      "no",
+      "--logfile",
+      "",
     ];
     const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     child = proc;

@@ -66,10 +66,15 @@ export class WorkerProcess {
   constructor(readonly spec: WorkerSpec) {
     this.name = `test-${spec.prefix}-${++workerCount}`;
     const args = [
-      "--import", "tsx", "worker-node/main.ts",
-      "--name", this.name,
-      "--queues", (spec.queues ?? ["default"]).join(","),
-      "--tasks", spec.tasks ?? FIXTURE_TASKS,
+      "--import",
+      "tsx",
+      "worker-node/main.ts",
+      "--name",
+      this.name,
+      "--queues",
+      (spec.queues ?? ["default"]).join(","),
+      "--tasks",
+      spec.tasks ?? FIXTURE_TASKS,
       ...(spec.flags ?? []),
     ];
     this.child = spawn(process.execPath, args, {
@@ -174,6 +179,7 @@ export class Workers {
   }
 }
 
+// biome-ignore lint/correctness/noEmptyPattern: vitest reads fixture dependencies from this pattern
 export const test = base.extend("workers", async ({}, { onCleanup }) => {
   const workers = new Workers();
   onCleanup(() => workers.killAll());

@@ -5,7 +5,16 @@
 //   tsx worker-node/cli/admin.ts cancel <id>
 //   tsx worker-node/cli/admin.ts requeue <id>
 import { Redis } from "ioredis";
-import { describeQueues, EdgeqError, getJob, JobNotFoundError, Keys, Queue, STATUSES, type QueueInfo } from "../../shared/index.ts";
+import {
+  describeQueues,
+  EdgeqError,
+  getJob,
+  JobNotFoundError,
+  Keys,
+  Queue,
+  STATUSES,
+  type QueueInfo,
+} from "../../shared/index.ts";
 import { orExit, readRedisEnv } from "../config.ts";
 
 const USAGE = `usage: tsx worker-node/cli/admin.ts <command>
@@ -20,7 +29,14 @@ function table(queues: QueueInfo[]): string {
     ...queues.map((q) => [q.name, ...STATUSES.map((s) => String(q.counts[s])), String(q.workers.length)]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 async function run(redis: Redis, prefix: string, command: string | undefined, id: string | undefined): Promise<string> {

@@ -65,8 +65,18 @@ async function startRedis(): Promise<string> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   running.redis = start("redis-server", "redis-server", [
-    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
-    "--appendonly", "yes", "--save", "", "--logfile", "redis.log",
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--appendonly",
+    "yes",
+    "--save",
+    "",
+    "--logfile",
+    "redis.log",
   ]);
   await waitFor("redis-server", async () => {
     const probe = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
@@ -79,7 +89,10 @@ async function tcpOpen(port: number): Promise<boolean> {
   const { connect } = await import("node:net");
   return new Promise((resolveOpen) => {
     const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => (socket.end(), resolveOpen(true)));
+    socket.once("connect", () => {
+      socket.end();
+      resolveOpen(true);
+    });
     socket.once("error", () => resolveOpen(false));
   });
 }
@@ -88,7 +101,10 @@ async function tcpOpen(port: number): Promise<boolean> {
 async function devSecrets(): Promise<{ apiKey: string; gatewayToken: string }> {
   const file = join(DATA_DIR, "dev-secrets.json");
   if (existsSync(file)) return JSON.parse(await readFile(file, "utf8"));
-  const secrets = { apiKey: `dev_${randomBytes(18).toString("base64url")}`, gatewayToken: randomBytes(24).toString("base64url") };
+  const secrets = {
+    apiKey: `dev_${randomBytes(18).toString("base64url")}`,
+    gatewayToken: randomBytes(24).toString("base64url"),
+  };
   await mkdir(DATA_DIR, { recursive: true });
   await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
   return secrets;
@@ -141,34 +157,65 @@ const edgeEnv = {
   EDGEQ_PREFIX: process.env.EDGEQ_PREFIX || DEFAULTS.prefix,
 };
 // single quotes: dotenv takes the JSON inside literally
-await writeFile(envFile, Object.entries(edgeEnv).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+await writeFile(
+  envFile,
+  `${Object.entries(edgeEnv)
+    .map(([k, v]) => `${k}='${v}'`)
+    .join("\n")}\n`,
+  { mode: 0o600 },
+);
 
 const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-const edge = (running.edge = start(
+const edge = start(
   "wrangler dev",
   process.execPath,
-  [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(EDGE_PORT), "--env-file", envFile,
-    "--log-level", "warn", "--show-interactive-dev-session=false", "--persist-to", join(DATA_DIR, "wrangler")],
+  [
+    wrangler,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(EDGE_PORT),
+    "--env-file",
+    envFile,
+    "--log-level",
+    "warn",
+    "--show-interactive-dev-session=false",
+    "--persist-to",
+    join(DATA_DIR, "wrangler"),
+  ],
   { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-));
+);
+running.edge = edge;
 const edgeUrl = `http://127.0.0.1:${EDGE_PORT}`;
 await waitFor("the edge (wrangler dev)", async () => (await fetch(`${edgeUrl}/healthz`)).ok);
 
-const worker = (running.worker = start("the worker", process.execPath, ["--import", "tsx", join(ROOT, "worker-node", "main.ts"), "--queues", "default"], {
-  REDIS_URL: redisUrl,
-}));
+const worker = start(
+  "the worker",
+  process.execPath,
+  ["--import", "tsx", join(ROOT, "worker-node", "main.ts"), "--queues", "default"],
+  {
+    REDIS_URL: redisUrl,
+  },
+);
+running.worker = worker;
 
 const demoId = `demo-${Date.now().toString(36)}`;
 say();
 say("edgeq is running:");
 say(`  edge API      ${edgeUrl}  (wrangler dev, pid ${edge.pid})`);
 say(`  REST gateway  ${gateway.url}`);
-say(`  redis         ${redisUrl}${running.redis ? `  (pid ${running.redis.pid}, data in ${join(DATA_DIR, "redis")})` : ""}`);
+const redisNote = running.redis ? `  (pid ${running.redis.pid}, data in ${join(DATA_DIR, "redis")})` : "";
+say(`  redis         ${redisUrl}${redisNote}`);
 say(`  worker        pid ${worker.pid}, queue "default", demo tasks: echo, sleep, fail, crash, fib`);
 say(`  dev API key   ${apiKey}   (scopes: enqueue, read, admin)`);
 say();
 say("Enqueue a demo job:");
-say(`  curl -s -X POST ${edgeUrl}/v1/queues/default/jobs -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"task":"echo","args":{"hello":"world"},"options":{"id":"${demoId}"}}'`);
+const demoBody = JSON.stringify({ task: "echo", args: { hello: "world" }, options: { id: demoId } });
+say(
+  `  curl -s -X POST ${edgeUrl}/v1/queues/default/jobs -H 'Authorization: Bearer ${apiKey}' ` +
+    `-H 'Content-Type: application/json' -d '${demoBody}'`,
+);
 say("Read it back (waits up to 5 s for the result):");
 say(`  curl -s '${edgeUrl}/v1/jobs/${demoId}?wait=5' -H 'Authorization: Bearer ${apiKey}'`);
 say();

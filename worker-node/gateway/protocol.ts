@@ -5,14 +5,41 @@
 // Commands that would hang an HTTP request or change the state of a pooled
 // connection that other requests share. Refused before they reach Redis.
 const REFUSED = new Map<string, string>();
-for (const name of ["BLPOP", "BRPOP", "BLMOVE", "BLMPOP", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"]) {
+for (const name of [
+  "BLPOP",
+  "BRPOP",
+  "BLMOVE",
+  "BLMPOP",
+  "BRPOPLPUSH",
+  "BZPOPMIN",
+  "BZPOPMAX",
+  "BZMPOP",
+  "WAIT",
+  "WAITAOF",
+]) {
   REFUSED.set(name, `ERR ${name} is a blocking command, which the REST gateway does not support; use a TCP connection`);
 }
-for (const name of ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SYNC", "PSYNC"]) {
-  REFUSED.set(name, `ERR ${name} holds its connection open, which the REST gateway does not support; use a TCP connection`);
+for (const name of [
+  "SUBSCRIBE",
+  "PSUBSCRIBE",
+  "SSUBSCRIBE",
+  "UNSUBSCRIBE",
+  "PUNSUBSCRIBE",
+  "SUNSUBSCRIBE",
+  "MONITOR",
+  "SYNC",
+  "PSYNC",
+]) {
+  REFUSED.set(
+    name,
+    `ERR ${name} holds its connection open, which the REST gateway does not support; use a TCP connection`,
+  );
 }
 for (const name of ["QUIT", "SELECT", "HELLO", "AUTH", "RESET", "CLIENT"]) {
-  REFUSED.set(name, `ERR ${name} changes connection state, which means nothing over the REST gateway's pooled connections`);
+  REFUSED.set(
+    name,
+    `ERR ${name} changes connection state, which means nothing over the REST gateway's pooled connections`,
+  );
 }
 for (const name of ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]) {
   REFUSED.set(name, `ERR ${name} is not supported by the REST gateway; send the transaction to /multi-exec`);
@@ -22,7 +49,7 @@ export function refusal(name: string, args: string[]): string | undefined {
   const reason = REFUSED.get(name);
   if (reason !== undefined) return reason;
   if ((name === "XREAD" || name === "XREADGROUP") && hasBlockOption(name, args)) {
-    return `ERR ${name} with BLOCK is a blocking command, which the REST gateway does not support; use a TCP connection`;
+    return `ERR ${name} with BLOCK is a blocking command, which the REST gateway does not support; use TCP`;
   }
   return undefined;
 }
@@ -41,7 +68,10 @@ function hasBlockOption(name: string, args: string[]): boolean {
 
 /** A refusal with the HTTP status to answer it with. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -92,7 +122,7 @@ function encode(value: unknown, base64: boolean): string {
       if (i > 0) out += ",";
       out += encode(value[i], base64);
     }
-    return out + "]";
+    return `${out}]`;
   }
   // An error nested in an array, e.g. a Lua table holding {err = "..."}.
   if (value instanceof Error) return encode(Buffer.from(value.message), base64);

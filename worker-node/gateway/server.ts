@@ -205,7 +205,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (i > 0) out += ",";
       out += err ? encodeError(err.message) : encodeResult(reply, base64);
     }
-    return out + "]";
+    return `${out}]`;
   };
 
   // Redis errors reject and become 400 in handle(); so do refusals.

@@ -26,7 +26,12 @@ export async function compileHorse(tasksPath: string): Promise<string> {
     format: "esm",
     target: "node20",
     // bundled CommonJS dependencies call require(); give them a real one
-    banner: { js: `import { createRequire as __edgeqRequire } from "node:module"; const require = __edgeqRequire(import.meta.url);` },
+    banner: {
+      js: [
+        `import { createRequire as __edgeqRequire } from "node:module";`,
+        `const require = __edgeqRequire(import.meta.url);`,
+      ].join(" "),
+    },
     // The map lets a failed job's stack name the task's own file and line
     // (child.ts reads it only then: --enable-source-maps would parse it at
     // every boot). Its paths are relative to where the bundle is written.
@@ -39,10 +44,16 @@ export async function compileHorse(tasksPath: string): Promise<string> {
   await stopEsbuild();
   const code = output.outputFiles.find((f) => f.path.endsWith(".mjs"))!.contents;
   const map = output.outputFiles.find((f) => f.path.endsWith(".map"))!.contents;
-  const file = resolve(CACHE_DIR, `horse-${createHash("sha256").update(code).update(map).digest("hex").slice(0, 16)}.mjs`);
+  const file = resolve(
+    CACHE_DIR,
+    `horse-${createHash("sha256").update(code).update(map).digest("hex").slice(0, 16)}.mjs`,
+  );
   await mkdir(CACHE_DIR, { recursive: true });
   // write then rename, so a worker starting beside us never forks a half-written file
-  for (const [path, contents] of [[`${file}.map`, map], [file, code]] as const) {
+  for (const [path, contents] of [
+    [`${file}.map`, map],
+    [file, code],
+  ] as const) {
     const partial = `${path}.${process.pid}.tmp`;
     await writeFile(partial, contents);
     await rename(partial, path);

@@ -37,7 +37,9 @@ export function serveJobs(module: TaskModule): void {
     const controller = new AbortController();
     running = controller;
     const { job } = message;
-    const outcome = await runTask(tasks, job, controller.signal, () => logger().child({ jobId: job.id, task: job.task }));
+    const outcome = await runTask(tasks, job, controller.signal, () =>
+      logger().child({ jobId: job.id, task: job.task }),
+    );
     if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
     if (controller.signal.aborted) process.exit(143);
     running = undefined;
@@ -65,7 +67,11 @@ function sourceMapped(stack: string): string {
   if (!map) return stack;
   return stack.replace(/(?:file:\/\/)?([^\s()]+):(\d+):(\d+)/g, (frame, path: string, line: string, column: string) => {
     if (path !== bundle) return frame;
-    const entry = map.findEntry(Number(line) - 1, Number(column) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+    const entry = map.findEntry(Number(line) - 1, Number(column) - 1) as {
+      originalSource?: string;
+      originalLine?: number;
+      originalColumn?: number;
+    };
     if (!entry.originalSource) return frame;
     const source = resolve(dirname(bundle), entry.originalSource.replace(/^file:\/\//, ""));
     return `${source}:${entry.originalLine! + 1}:${entry.originalColumn! + 1}`;

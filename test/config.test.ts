@@ -1,0 +1,96 @@
+// Settings, read the same way by every process: an empty variable means its
+// default on every side, and a bad one stops the process at start with a
+// message that names the variable and the form it expects.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { readEnv } from "../edge/config.ts";
+import { DEFAULTS } from "../shared/defaults.ts";
+import { ConfigError } from "../shared/settings.ts";
+import { readGatewayEnv, readRedisEnv, readWorkerEnv } from "../worker-node/config.ts";
+
+const EDGE = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t" };
+
+describe("one reading of the environment", () => {
+  it("gives the edge and the worker the same prefix when EDGEQ_PREFIX is empty or unset", () => {
+    for (const prefix of ["", undefined]) {
+      expect(readWorkerEnv({ EDGEQ_PREFIX: prefix }).EDGEQ_PREFIX).toBe(DEFAULTS.prefix);
+      expect(readRedisEnv({ EDGEQ_PREFIX: prefix }).EDGEQ_PREFIX).toBe(DEFAULTS.prefix);
+      expect(readEnv({ ...EDGE, EDGEQ_PREFIX: prefix }).prefix).toBe(DEFAULTS.prefix);
+    }
+    expect(readWorkerEnv({ EDGEQ_PREFIX: "tenant-a" }).EDGEQ_PREFIX).toBe("tenant-a");
+    expect(readEnv({ ...EDGE, EDGEQ_PREFIX: "tenant-a" }).prefix).toBe("tenant-a");
+  });
+
+  it("fills every default from shared/defaults.ts", () => {
+    expect(readWorkerEnv({})).toEqual({
+      REDIS_URL: DEFAULTS.redisUrl,
+      EDGEQ_PREFIX: DEFAULTS.prefix,
+      LOG_LEVEL: DEFAULTS.logLevel,
+      EDGEQ_LEASE_MS: DEFAULTS.leaseMs,
+      EDGEQ_HEARTBEAT_MS: DEFAULTS.heartbeatMs,
+      EDGEQ_MAINTENANCE_MS: DEFAULTS.maintenanceMs,
+      EDGEQ_KILL_GRACE_MS: DEFAULTS.killGraceMs,
+    });
+    expect(readGatewayEnv({ GATEWAY_TOKEN: "x" })).toMatchObject({
+      GATEWAY_PORT: DEFAULTS.gatewayPort,
+      GATEWAY_HOST: DEFAULTS.gatewayHost,
+      GATEWAY_POOL_SIZE: DEFAULTS.gatewayPoolSize,
+      GATEWAY_MAX_BODY_BYTES: DEFAULTS.maxBodyBytes,
+    });
+  });
+
+  it("names every bad variable at once, never its value", () => {
+    const read = () =>
+      readWorkerEnv({
+        EDGEQ_LEASE_MS: "soon",
+        EDGEQ_PREFIX: "has space",
+        REDIS_URL: "http://secret@host",
+        LOG_LEVEL: "loud",
+      });
+    expect(read).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        read();
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })()!;
+    for (const name of ["EDGEQ_LEASE_MS", "EDGEQ_PREFIX", "REDIS_URL", "LOG_LEVEL"]) expect(message).toContain(name);
+    expect(message).toContain("redis:// or rediss://");
+    expect(message).not.toContain("secret");
+  });
+});
+
+describe("a process with bad settings stops at start", () => {
+  const run = async (file: string, env: Record<string, string>) => {
+    try {
+      await promisify(execFile)(process.execPath, ["--import", "tsx", file], {
+        env: { PATH: process.env.PATH, ...env },
+        timeout: 20_000,
+      });
+      return { code: 0, stderr: "" };
+    } catch (error) {
+      const e = error as { code: number; stderr: string };
+      return { code: e.code, stderr: e.stderr };
+    }
+  };
+
+  it("the worker names the variable", async () => {
+    const { code, stderr } = await run("worker-node/main.ts", { EDGEQ_KILL_GRACE_MS: "-5" });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/EDGEQ_KILL_GRACE_MS: must be at least 1/);
+  });
+
+  it("the gateway asks for its token", async () => {
+    const { code, stderr } = await run("worker-node/gateway/main.ts", {});
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/GATEWAY_TOKEN: is required/);
+  });
+
+  it("the admin CLI names a bad prefix", async () => {
+    const { code, stderr } = await run("worker-node/cli/admin.ts", { EDGEQ_PREFIX: "{oops}" });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/EDGEQ_PREFIX: must be 1-64/);
+  });
+});
