@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
-import { freePort } from "../../worker-node/ports.ts";
+import { freePort, redisServerArgs } from "../../worker-node/local-redis.ts";
 
 export { freePort };
 
@@ -27,24 +27,7 @@ export async function startRedisServer(options: { appendonly?: boolean } = {}): 
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      options.appendonly ? "yes" : "no",
-      "--appendfsync",
-      "always",
-      "--daemonize",
-      "no",
-      "--logfile",
-      "",
-    ];
+    const args = redisServerArgs(port, dir, options.appendonly ?? false);
     const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
     let output = "";

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import { startGateway, type Gateway } from "../gateway/server.ts";
-import { freePort } from "../ports.ts";
+import { freePort, redisServerArgs } from "../local-redis.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DATA_DIR = resolve(process.env.EDGEQ_DEV_DIR ?? join(ROOT, ".edgeq"));
@@ -64,20 +64,8 @@ async function startRedis(): Promise<string> {
   const dir = join(DATA_DIR, "redis");
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  running.redis = start("redis-server", "redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--appendonly",
-    "yes",
-    "--save",
-    "",
-    "--logfile",
-    "redis.log",
-  ]);
+  // AOF, every write synced: a job enqueued before Ctrl-C is there after a restart
+  running.redis = start("redis-server", "redis-server", redisServerArgs(port, dir, true, "redis.log"));
   await waitFor("redis-server", async () => {
     const probe = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
     return probe.error ? await tcpOpen(port) : probe.stdout.trim() === "PONG";
