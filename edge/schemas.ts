@@ -41,6 +41,12 @@ export const queueSchema = z
   .object({
     name: z.string(),
     counts: z.record(z.enum(STATUSES), z.number().int()),
+    paused: z.boolean().describe("a paused queue takes jobs but no worker claims from it"),
+    limit: z
+      .object({ max: z.number().int(), perMs: z.number().int() })
+      .optional()
+      .describe("at most max jobs started in any window of perMs, across the fleet"),
+    concurrency: z.number().int().optional().describe("at most this many jobs started at once, across the fleet"),
     workers: z
       .array(z.looseObject({ state: z.string(), heartbeat: z.number() }))
       .describe("live workers on the queue; names, hosts and pids only for admin keys"),

@@ -7,7 +7,7 @@ import {
   describeQueues,
   getJob,
   type JobView,
-  type QueueInfo,
+  type QueuesPage,
   type RedisClient,
 } from "../shared/index.ts";
 
@@ -30,8 +30,8 @@ export class Store {
     return getJob(this.#redis, this.keys, id);
   }
 
-  /** Every known queue, or the named ones (zero counts when never used). */
-  describe(names?: string[]): Promise<QueueInfo[]> {
-    return describeQueues(this.#redis, this.keys, names);
+  /** The named queues (zero counts when never used), or a page of every queue in use. */
+  describe(which: { queues: string[] } | { cursor?: string; limit?: number }): Promise<QueuesPage> {
+    return describeQueues(this.#redis, this.keys, which);
   }
 }

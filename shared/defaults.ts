@@ -21,6 +21,17 @@ export const DEFAULTS = {
   maxArgsBytes: 512 * 1024,
   /** How long an Idempotency-Key remembers its job. */
   idempotencyTtlSec: DAY_SEC,
+  /** The lowest priority a job may have (1 is the highest; none at all comes before 1, as in BullMQ). */
+  maxPriority: 2 ** 21 - 1,
+  /** The longest pause between retries, however many attempts an exponential backoff has made. */
+  maxBackoffMs: 24 * 3600 * SECOND,
+  /** Earlier attempts kept per job (the latest is the job itself). */
+  attemptsKept: 20,
+
+  /** The most items one script call pops, moves or visits: every script does bounded work. */
+  scriptBatch: 100,
+  /** How long the per-minute counters of a queue (the dashboard's chart) are kept. */
+  minuteStatsTtlSec: 2 * 3600,
 
   /** Queues a worker listens on. */
   queues: ["default"],
@@ -40,6 +51,14 @@ export const DEFAULTS = {
   killGraceMs: 5 * SECOND,
   /** Longest blocking wait of an idle worker with nothing scheduled. */
   idleBlockMs: 300 * SECOND,
+  /** Callback deliveries one worker makes at once. */
+  callbackConcurrency: 4,
+  /** Attempts at a callback before it is recorded as failed. */
+  callbackAttempts: 8,
+  /** How long a worker holds a delivery it took; another worker retries it after that. */
+  callbackLeaseMs: 60 * SECOND,
+  /** The longest a receiver may take to answer a callback. */
+  callbackTimeoutMs: 10 * SECOND,
   /** pino log level of workers, horses and the gateway. */
   logLevel: "info",
 

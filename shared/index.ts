@@ -8,6 +8,7 @@ export type {
   Submitted,
   StatusCounts,
   QueueInfo,
+  QueuesPage,
   WorkerInfo,
 } from "./queue.ts";
 export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";

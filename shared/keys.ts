@@ -17,23 +17,51 @@ export class Keys {
     return new Keys(`{${prefix}}`);
   }
 
-  /** Set of every queue name ever enqueued to. */
+  /** Sorted set (all scores 0, so in name order) of the queues in use; maintenance drops unused ones. */
   queues(): string {
     return `${this.root}:queues`;
   }
-  /** List of waiting job ids; workers take from the left. */
-  queue(name: string): string {
-    return `${this.root}:queue:${name}`;
+  /** Sorted set of a queue's waiting job ids, scored by priority band and arrival (see includes/push_waiting.lua). */
+  waiting(queue: string): string {
+    return `${this.root}:waiting:${queue}`;
+  }
+  /** Hash of per-queue arrival counters, for FIFO order within a priority. */
+  sequence(): string {
+    return `${this.root}:sequence`;
+  }
+  /** Hash of per-queue settings (paused, rate limit, fleet concurrency) as JSON, read by every claim. */
+  settings(): string {
+    return `${this.root}:settings`;
+  }
+  /** Sorted set of the starts of a rate-limited queue within its window, scored by start time. */
+  rate(queue: string): string {
+    return `${this.root}:rate:${queue}`;
+  }
+  /** Sorted set of every started job of every queue, scored by lease expiry: maintenance's one place to look. */
+  leases(): string {
+    return `${this.root}:leases`;
   }
   /** A list holding at most one element; idle workers block on it. */
   wake(queue: string): string {
     return `${this.root}:wake:${queue}`;
+  }
+  /** The outbox's wake list: idle workers block on it beside their queues' to deliver callbacks. */
+  outboxWake(): string {
+    return `${this.root}:outbox-wake`;
   }
   registry(status: RegistryStatus, queue: string): string {
     return `${this.root}:${status}:${queue}`;
   }
   job(id: string): string {
     return `${this.root}:job:${id}`;
+  }
+  /** List of a job's earlier attempts (newest first, bounded); the latest attempt is the job itself. */
+  attempts(id: string): string {
+    return `${this.root}:attempts:${id}`;
+  }
+  /** Pub/sub channel of a job's changes: its status, its progress. */
+  events(id: string): string {
+    return `${this.root}:events:${id}`;
   }
   /** Ids of the unfinished jobs that a deferred job waits for. */
   dependencies(id: string): string {
@@ -56,6 +84,34 @@ export class Keys {
   maintenanceLock(): string {
     return `${this.root}:lock:maintenance`;
   }
+  /** Where the maintenance pass's sweep over the queues stopped. */
+  maintenanceCursor(): string {
+    return `${this.root}:maintenance-cursor`;
+  }
+  /** List of jobs whose dependents are still to be canceled (a fan-out too large for one call). */
+  cascade(): string {
+    return `${this.root}:cascade`;
+  }
+  /** Hash of counters per queue: jobs ended per status, and the run-time histogram. */
+  stats(queue: string): string {
+    return `${this.root}:stats:${queue}`;
+  }
+  /** Hash of the jobs a queue finished and failed in one minute (epoch minute), kept two hours. */
+  minute(queue: string, minute: string): string {
+    return `${this.root}:minute:${queue}:${minute}`;
+  }
+  /** Sorted set of callback deliveries, scored by when they are due (or when their lease runs out). */
+  outbox(): string {
+    return `${this.root}:outbox`;
+  }
+  /** Sorted set of callback deliveries, scored by when they were created: the outbox's oldest entry. */
+  outboxAge(): string {
+    return `${this.root}:outbox-age`;
+  }
+  /** Hash of one callback delivery: the URL, the job as it ended, the attempts. */
+  delivery(id: string): string {
+    return `${this.root}:delivery:${id}`;
+  }
   /** Pub/sub channel on which a worker hears stop requests for its jobs. */
   control(worker: string): string {
     return `${this.root}:control:${worker}`;
@@ -69,15 +125,29 @@ export class Keys {
  */
 export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   queues: [],
-  queue: ["name"],
+  waiting: ["queue"],
+  sequence: [],
+  settings: [],
+  rate: ["queue"],
+  leases: [],
   wake: ["queue"],
+  outboxWake: [],
   registry: ["status", "queue"],
   job: ["id"],
+  attempts: ["id"],
+  events: ["id"],
   dependencies: ["id"],
   dependents: ["id"],
   idempotency: ["queue", "key"],
   workers: [],
   worker: ["name"],
   maintenanceLock: [],
+  maintenanceCursor: [],
+  cascade: [],
+  stats: ["queue"],
+  minute: ["queue", "minute"],
+  outbox: [],
+  outboxAge: [],
+  delivery: ["id"],
   control: ["worker"],
 };

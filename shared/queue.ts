@@ -22,6 +22,7 @@ import { Keys } from "./keys.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
+import type { QueueSettings } from "./scripts/index.ts";
 import { isTerminal, type JobStatus } from "./status.ts";
 
 export interface QueueOptions {
@@ -65,20 +66,40 @@ export interface WaitOptions {
 
 export type StatusCounts = Record<JobStatus, number>;
 
+/** A live worker, as its entry in Redis says: written by its heartbeat and by every step it takes. */
 export interface WorkerInfo {
   name: string;
   queues: string[];
+  /** idle | busy | warm (finishing its jobs) | cold | starting */
   state: string;
+  /** The jobs it runs now. */
+  currentJobs: string[];
   pid: number | null;
   host: string | null;
+  concurrency: number | null;
+  isolation: string | null;
+  /** Jobs it finished, and jobs whose attempt failed, since it started. */
+  processed: number;
+  failed: number;
+  startedAt: number | null;
+  /** Its last heartbeat, epoch ms. */
   heartbeat: number;
-  [field: string]: unknown;
 }
 
-export interface QueueInfo {
+export interface QueueInfo extends QueueSettings {
   name: string;
   counts: StatusCounts;
+  /** Whether workers may claim from it (see Queue.pause). */
+  paused: boolean;
   workers: WorkerInfo[];
+}
+
+export interface QueuesPage {
+  queues: QueueInfo[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+  /** Callback deliveries waiting or in flight (the whole deployment's), and when the oldest was created. */
+  outbox: { size: number; oldestAt: number | null };
 }
 
 export class Queue {
@@ -172,8 +193,8 @@ export class Queue {
 
   /** Counts per status and the live workers listening on this queue. */
   async info(): Promise<QueueInfo> {
-    const [info] = await describeQueues(this.#redis, this.keys, [this.name]);
-    return info!;
+    const { queues } = await describeQueues(this.#redis, this.keys, { queues: [this.name] });
+    return queues[0]!;
   }
 
   /**
@@ -201,12 +222,28 @@ export async function getJob(redis: RedisClient, keys: Keys, id: string): Promis
   return job && viewOf(job);
 }
 
-/** Counts and workers for the given queues, or for every known queue. */
-export async function describeQueues(redis: RedisClient, keys: Keys, names: string[] = []): Promise<QueueInfo[]> {
-  const queues = await scripts.counts.run(scriptRunner(redis), keys, { now: Date.now(), queues: names });
-  return queues
-    .map((q) => ({ name: q.name, counts: q.counts, workers: q.workers.map(workerInfo) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+/**
+ * Counts, settings and workers for the queues named, or a page (by name) of
+ * every queue in use; and the callback outbox.
+ */
+export async function describeQueues(
+  redis: RedisClient,
+  keys: Keys,
+  which: { queues: string[] } | { cursor?: string; limit?: number } = {},
+): Promise<QueuesPage> {
+  const reply = await scripts.counts.run(scriptRunner(redis), keys, { now: Date.now(), ...which });
+  return {
+    queues: reply.queues.map((q) => ({
+      name: q.name,
+      counts: q.counts,
+      paused: q.settings.paused === true,
+      ...(q.settings.limit && { limit: q.settings.limit }),
+      ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
+      workers: q.workers.map(workerInfo),
+    })),
+    nextCursor: reply.nextCursor,
+    outbox: reply.outbox,
+  };
 }
 
 /** Resolves after `ms`, or at once when the signal aborts. */
@@ -222,17 +259,23 @@ function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A worker entry's fields are strings in Redis: typed here, once, for every view. */
 function workerInfo(w: Record<string, unknown>): WorkerInfo {
-  const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
+  const text = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
+  const count = (v: unknown) => (text(v) === null ? null : Number(v));
+  const list = (v: unknown) => (text(v) ?? "").split(",").filter(Boolean);
   return {
-    ...w,
     name: String(w.name),
-    queues: String(w.queues ?? "")
-      .split(",")
-      .filter(Boolean),
-    state: String(w.state ?? "unknown"),
-    pid: w.pid === undefined ? null : Number(w.pid),
+    queues: list(w.queues),
+    state: text(w.state) ?? "unknown",
+    currentJobs: list(w.currentJobs),
+    pid: count(w.pid),
     host: text(w.host),
+    concurrency: count(w.concurrency),
+    isolation: text(w.isolation),
+    processed: count(w.processed) ?? 0,
+    failed: count(w.failed) ?? 0,
+    startedAt: count(w.startedAt),
     heartbeat: Number(w.heartbeat),
   };
 }

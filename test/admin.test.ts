@@ -45,10 +45,8 @@ describe("admin CLI", () => {
     const runner = scriptRunner(redis);
     await scripts.claim.run(runner, queue.keys, {
       now: Date.now(),
-      leaseMs: 30_000,
       worker: "w",
-      max: 2,
-      queues: ["mail"],
+      next: { leaseMs: 30_000, max: 2, queues: ["mail"] },
     });
     const error = { name: "Error", message: "smtp down" };
     await scripts.fail.run(runner, queue.keys, {

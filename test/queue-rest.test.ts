@@ -37,10 +37,8 @@ async function work(outcome: { result: unknown } | { error: string }) {
   const runner = scriptRunner(tcp);
   const claimed = await scripts.claim.run(runner, direct.keys, {
     now: Date.now(),
-    leaseMs: 30_000,
     worker: "w",
-    max: 1,
-    queues: ["default"],
+    next: { leaseMs: 30_000, max: 1, queues: ["default"] },
   });
   const id = claimed.jobs[0]!.id;
   const report = { now: Date.now(), id, worker: "w" };

@@ -119,7 +119,11 @@ async function expectRefused(
 }
 
 async function claimAll(queue: Queue, worker = "w1", now = Date.now(), r: ScriptRunner = runner): Promise<string[]> {
-  const step = await scripts.claim.run(r, queue.keys, { now, leaseMs: 30_000, worker, max: 100, queues: [queue.name] });
+  const step = await scripts.claim.run(r, queue.keys, {
+    now: now,
+    worker: worker,
+    next: { leaseMs: 30_000, max: 100, queues: [queue.name] },
+  });
   return step.jobs.map((j) => j.id);
 }
 
@@ -189,8 +193,8 @@ describe("enqueue", () => {
       expect(hash).not.toHaveProperty(absent);
     }
     expect(await redis.pttl(keys.job(view.id))).toBe(-1);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([view.id]);
-    expect(await redis.smembers(keys.queues())).toEqual(["default"]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([view.id]);
+    expect(await redis.zrange(keys.queues(), "0", "-1")).toEqual(["default"]);
 
     expect(await queue.getJob(view.id)).toEqual(view);
   });
@@ -242,7 +246,7 @@ describe("enqueue", () => {
     expect(submitted!.job).toEqual(first);
 
     expect(await redis.keys(`{${prefix}}:job:*`)).toEqual([keys.job("order-42")]);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual(["order-42"]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual(["order-42"]);
     expect(JSON.parse((await redis.hget(keys.job("order-42"), "args"))!)).toEqual({ amount: 1 });
   });
 
@@ -262,7 +266,7 @@ describe("enqueue", () => {
     const a = await queue.enqueue("t", 1);
     const b = await queue.enqueue("t", 2);
     const c = await queue.enqueue("t", 3, { atFront: true });
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([c.id, a.id, b.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([c.id, a.id, b.id]);
     expect(await claimAll(queue)).toEqual([c.id, a.id, b.id]);
   });
 
@@ -273,7 +277,7 @@ describe("enqueue", () => {
     expect(view.enqueuedAt).toBeNull();
     expect(Number(await redis.zscore(keys.registry("scheduled", "default"), view.id))).toBe(view.createdAt + 60_000);
     expect(await redis.hget(keys.job(view.id), "runAt")).toBe(String(view.createdAt + 60_000));
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
     // not due yet: a claim now takes nothing
     expect(await claimAll(queue)).toEqual([]);
     expect((await queue.getJob(view.id))!.status).toBe("scheduled");
@@ -292,7 +296,7 @@ describe("enqueue", () => {
     expect(Number(await redis.zscore(scheduled, asIso.id))).toBe(at + 1);
     expect(Number(await redis.zscore(scheduled, asDate.id))).toBe(at + 2);
     expect(past.status).toBe("queued");
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([past.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([past.id]);
   });
 });
 
@@ -310,7 +314,7 @@ describe("enqueueMany", () => {
       ["c", "scheduled"],
     ]);
     expect(views[1]!.id).toBe("job-b");
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([views[0]!.id, "job-b"]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([views[0]!.id, "job-b"]);
     for (const v of views) expect(await queue.getJob(v.id)).toEqual(v);
   });
 
@@ -529,7 +533,7 @@ describe("cancel", () => {
     expect(view.status).toBe("canceled");
     expect(view.error).toMatchObject({ name: "JobCanceledError" });
     expect(view.endedAt).toBeGreaterThanOrEqual(job.createdAt);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([keep.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([keep.id]);
     expect(await redis.zscore(keys.registry("canceled", "default"), job.id)).not.toBeNull();
     // canceled jobs expire like failed ones
     const pttl = await redis.pttl(keys.job(job.id));
@@ -561,7 +565,7 @@ describe("cancel", () => {
     await claimAll(queue);
     expect(await report(keys, parent.id, { result: 1 })).toEqual({ ok: true, status: "finished" });
     expect((await queue.getJob(child.id))!.status).toBe("canceled");
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
   });
 
   it("asks the worker of a started job to stop; its failure then ends it as stopped", async () => {
@@ -644,14 +648,12 @@ describe("requeue", () => {
     });
     expect(await redis.pttl(keys.job(job.id))).toBe(-1);
     expect(await redis.zscore(keys.registry("failed", "default"), job.id)).toBeNull();
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([job.id]);
     expect(await redis.llen(keys.wake("default"))).toBe(1);
     const step = await scripts.claim.run(runner, keys, {
       now: Date.now(),
-      leaseMs: 30_000,
       worker: "w2",
-      max: 1,
-      queues: ["default"],
+      next: { leaseMs: 30_000, max: 1, queues: ["default"] },
     });
     expect(step.jobs[0]!.attempts).toBe(1);
   });
@@ -662,7 +664,7 @@ describe("requeue", () => {
     await queue.cancel(job.id);
     expect((await queue.requeue(job.id)).status).toBe("queued");
     expect(await redis.zcard(keys.registry("canceled", "default"))).toBe(0);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([job.id]);
   });
 
   it("refuses a finished job, and throws JobNotFoundError for an unknown one", async () => {

@@ -48,7 +48,11 @@ async function claimJobs(
     lease = LEASE,
   }: { queues?: string[]; max?: number; worker?: string; lease?: number } = {},
 ): Promise<{ jobs: Job[]; nextDueAt: number | null }> {
-  const { jobs, nextDueAt } = await scripts.claim.run(runner, keys, { now, leaseMs: lease, worker, max, queues });
+  const { jobs, nextDueAt } = await scripts.claim.run(runner, keys, {
+    now: now,
+    worker: worker,
+    next: { leaseMs: lease, max: max, queues: queues },
+  });
   return { jobs, nextDueAt };
 }
 
@@ -98,7 +102,7 @@ describe("claim", () => {
       expect(job).toMatchObject({ status: "started", attempts: 1, startedAt: now, workerName: "w1", endedAt: null });
       expect(await score(keys.registry("started", "default"), job.id)).toBe(now + 5_000);
     }
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([c!.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([c!.id]);
     expect(await queue.getJob(a!.id)).toMatchObject({ status: "started", attempts: 1, startedAt: now });
     expect(await queue.counts()).toMatchObject({ queued: 1, started: 2 });
   });
@@ -124,7 +128,7 @@ describe("claim", () => {
     const { named, keys } = fresh();
     await named("low").enqueue("t");
     expect(await claimIds(keys, Date.now(), { queues: ["high", "default"] })).toEqual([]);
-    expect(await redis.llen(keys.queue("low"))).toBe(1);
+    expect(await redis.zcard(keys.waiting("low"))).toBe(1);
   });
 
   it("promotes scheduled jobs once they are due, and reports the next due time", async () => {
@@ -161,7 +165,7 @@ describe("claim", () => {
     ]);
     const now = views[0]!.createdAt + 5_000;
     expect(await claimIds(keys, now, { max: 1 })).toEqual([views[0]!.id]);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([views[1]!.id, views[2]!.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([views[1]!.id, views[2]!.id]);
     expect((await queue.getJob(views[1]!.id))!.status).toBe("queued");
   });
 
@@ -190,9 +194,9 @@ describe("claim", () => {
   it("drops a stale id from the queue list and takes the next job", async () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("t");
-    await redis.lpush(keys.queue("default"), "no-such-job");
+    await redis.zadd(keys.waiting("default"), 0, "no-such-job");
     expect(await claimIds(keys, Date.now())).toEqual([job.id]);
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
   });
 
   it("keeps at most one wake marker, and leaves it armed while jobs remain", async () => {
@@ -226,7 +230,7 @@ describe("dependencies", () => {
     expect(await score(keys.registry("deferred", "default"), c.id)).not.toBeNull();
     expect((await redis.smembers(keys.dependencies(c.id))).sort()).toEqual([a.id, b.id].sort());
     expect(await redis.smembers(keys.dependents(a.id))).toEqual([c.id]);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([a.id, b.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([a.id, b.id]);
 
     const now = Date.now();
     expect(await claimIds(keys, now)).toEqual([a.id, b.id]);
@@ -239,7 +243,7 @@ describe("dependencies", () => {
     expect(await queue.getJob(c.id)).toMatchObject({ status: "queued", enqueuedAt: now + 2 });
     expect(await redis.zcard(keys.registry("deferred", "default"))).toBe(0);
     expect(await redis.exists(keys.dependencies(c.id), keys.dependents(b.id))).toBe(0);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([c.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([c.id]);
     expect(await claimIds(keys, now + 3)).toEqual([c.id]);
   });
 
@@ -251,7 +255,7 @@ describe("dependencies", () => {
     const b = await queue.enqueue("t", null, { dependsOn: [a.id] });
     expect(b.status).toBe("queued");
     expect(await redis.exists(keys.dependencies(b.id))).toBe(0);
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([b.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([b.id]);
   });
 
   it("cancels the dependents of a failed job transitively with DependencyFailedError", async () => {
@@ -310,7 +314,7 @@ describe("dependencies", () => {
     const b = await queue.enqueue("t", null, { dependsOn: [a.id] });
     expect(b.status).toBe("canceled");
     expect(b.error).toMatchObject({ name: "DependencyFailedError" });
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
     expect(await redis.zcard(keys.registry("deferred", "default"))).toBe(0);
     expect(await redis.exists(keys.dependencies(b.id))).toBe(0);
   });
@@ -325,7 +329,7 @@ describe("dependencies", () => {
     await completeJob(keys, now, a.id);
     expect((await queue.getJob(b.id))!.status).toBe("scheduled");
     expect(await score(keys.registry("scheduled", "default"), b.id)).toBe(b.createdAt + 60_000);
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
   });
 });
 
@@ -343,7 +347,7 @@ describe("retries", () => {
       });
       const view = (await queue.getJob(job.id))!;
       expect(view).toMatchObject({ status: "queued", attempts: attempt, error: { message: `boom ${attempt}` } });
-      expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
+      expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([job.id]);
       expect(await redis.hget(keys.job(job.id), "workerName")).toBeNull();
       expect(await redis.pttl(keys.job(job.id))).toBe(-1);
     }
@@ -356,7 +360,7 @@ describe("retries", () => {
       endedAt: now + 3,
       error: { name: "Error", message: "boom 3" },
     });
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
     expect(await score(keys.registry("failed", "default"), job.id)).not.toBeNull();
     expect(await redis.zcard(keys.registry("started", "default"))).toBe(0);
   });
@@ -404,7 +408,7 @@ describe("retries", () => {
       attempts: 1,
       error: { message: "unknown task t" },
     });
-    expect(await redis.llen(keys.queue("default"))).toBe(0);
+    expect(await redis.zcard(keys.waiting("default"))).toBe(0);
   });
 
   it("fails at the first error a job without a retry policy", async () => {
@@ -429,6 +433,7 @@ describe("leases", () => {
       ran: true,
       recovered: 2,
       promoted: 0,
+      more: false,
     });
     const failed = (await queue.getJob(plain.id))!;
     expect(failed).toMatchObject({ status: "failed", endedAt: now + 1_001, error: { name: "AbandonedJobError" } });
@@ -440,7 +445,7 @@ describe("leases", () => {
       workerName: null,
       error: { name: "AbandonedJobError" },
     });
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([retried.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([retried.id]);
     expect((await queue.getJob(healthy.id))!.status).toBe("started");
     expect(await redis.zrange(keys.registry("started", "default"), "0", "-1")).toEqual([healthy.id]);
 
@@ -456,9 +461,10 @@ describe("leases", () => {
       ran: true,
       recovered: 0,
       promoted: 1,
+      more: false,
     });
     expect((await queue.getJob(job.id))!.status).toBe("queued");
-    expect(await redis.lrange(keys.queue("default"), 0, -1)).toEqual([job.id]);
+    expect(await redis.zrange(keys.waiting("default"), "0", "-1")).toEqual([job.id]);
     expect(await redis.llen(keys.wake("default"))).toBe(1);
   });
 
@@ -471,6 +477,7 @@ describe("leases", () => {
       ran: true,
       recovered: 0,
       promoted: 0,
+      more: false,
     });
     const lockTtl = await redis.pttl(keys.maintenanceLock());
     expect(lockTtl).toBeGreaterThan(50_000);
@@ -480,6 +487,7 @@ describe("leases", () => {
       ran: false,
       recovered: 0,
       promoted: 0,
+      more: false,
     });
     expect((await queue.getJob(job.id))!.status).toBe("started");
 
@@ -508,7 +516,7 @@ describe("leases", () => {
       now: now + 5_000,
       running: [a!.id, b!.id, c!.id, "ghost"],
     });
-    expect(reply).toEqual({ lost: [c!.id, "ghost"], stop: [] });
+    expect(reply).toEqual({ lost: [c!.id, "ghost"], stop: [], outboxDueAt: null });
     expect(await score(started, a!.id)).toBe(now + 15_000);
     expect(await score(started, b!.id)).toBe(now + 15_000);
     expect(await score(started, c!.id)).toBe(now + 10_000);

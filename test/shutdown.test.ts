@@ -96,7 +96,7 @@ describe.concurrent("cold shutdown", () => {
         startedAt: null,
         error: null,
       });
-      expect(await redis.lrange(queue.keys.queue("default"), 0, -1)).toEqual([long.id, behind.id]);
+      expect(await redis.zrange(queue.keys.waiting("default"), "0", "-1")).toEqual([long.id, behind.id]);
       expect(await redis.zcard(queue.keys.registry("started", "default"))).toBe(0);
       expect((await queue.info()).workers).toEqual([]);
       await until(`horse ${horse} to exit`, 5_000, () => !isAlive(horse));

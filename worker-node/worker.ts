@@ -175,7 +175,12 @@ export class Worker {
   }
 
   #claimCall(max: number): Call<Step> {
-    return scripts.claim.call(this.keys, { now: Date.now(), worker: this.name, ...this.#wants(max) });
+    return scripts.claim.call(this.keys, {
+      now: Date.now(),
+      worker: this.name,
+      next: this.#wants(max),
+      running: [...this.#running.keys()],
+    });
   }
 
   /**
@@ -205,6 +210,11 @@ export class Worker {
     }
     this.#nextDueAt = step.nextDueAt;
     for (const job of step.jobs) void this.#start(job);
+    // the claim stopped at its bound (expired or stale ids): look again at once
+    if (step.more && step.jobs.length < wanted && this.accepting) {
+      void this.#fill();
+      return;
+    }
     if (step.jobs.length < wanted) {
       if (this.#opts.burst && this.#running.size === 0 && this.#nextDueAt === null) {
         this.#log.info("burst: queues are empty, stopping");
@@ -324,7 +334,13 @@ export class Worker {
     const now = Date.now();
     const want = this.accepting ? this.#free() : 0;
     // complete and fail claim the next jobs themselves when given what the worker wants
-    const report = { now, id: job.id, worker: this.name, next: want > 0 ? this.#wants(want) : undefined };
+    const report = {
+      now,
+      id: job.id,
+      worker: this.name,
+      next: want > 0 ? this.#wants(want) : undefined,
+      running: [...this.#running.keys()],
+    };
     let call: Call<Step | scripts.MoveReply> | undefined;
     if (running.interrupted === "shutdown") {
       call = scripts.requeue.call(this.keys, { now, id: job.id, worker: this.name });
@@ -467,8 +483,6 @@ export class Worker {
       currentJobs: [...this.#running.keys()].join(","),
       concurrency: String(this.#opts.concurrency),
       isolation: this.#opts.isolation,
-      processed: String(this.#counters.processed),
-      failed: String(this.#counters.failed),
       startedAt: String(this.#startedAt),
     };
   }

@@ -16,18 +16,17 @@
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local status = redis.call('HGET', key, 'status')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName')
+local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
-local queue = redis.call('HGET', key, 'queue')
 
 if status == 'started' then
   redis.call('HSET', key, 'stopRequested', '1')
-  local worker = redis.call('HGET', key, 'workerName')
-  if worker then redis.call('PUBLISH', K.control(worker), id) end
+  if f[3] then redis.call('PUBLISH', K.control(f[3]), id) end
   return cjson.encode({ status = 'started', before = status })
 end
 if status == 'queued' then
-  redis.call('LREM', K.queue(queue), 1, id)
+  redis.call('ZREM', K.waiting(queue), id)
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))

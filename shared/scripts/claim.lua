@@ -1,17 +1,20 @@
--- claim: queued -> started for up to N jobs, taken from the queues in the
--- order given (priority), promoting due scheduled jobs first. The id moves
--- from the waiting list into the started registry inside this script, so no
+-- claim: queued -> started for up to N jobs, taken from the worker's queues
+-- in the order given, lowest score (priority, then arrival) first within a
+-- queue, promoting due scheduled jobs first and skipping queues that are
+-- paused or at their rate limit or fleet-wide concurrency. The id moves from
+-- the waiting set into the started registries inside this script, so no
 -- crash between "pop" and "start" can lose it.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
--- ARGV[3] lease, ms
--- ARGV[4] worker name
+-- ARGV[3] worker name
+-- ARGV[4] lease, ms
 -- ARGV[5] how many jobs at most
--- ARGV[6..] queue names, highest priority first
--- Returns { jobs = [ job hash ... ], nextDueAt = earliest scheduled run-at or nil }
---- @include "claim_jobs"
+-- ARGV[6] queue names, comma-separated, highest priority first
+-- ARGV[7] ids of the jobs the worker keeps running, comma-separated
+-- Returns { ok = true, jobs = [ job hash ... ], nextDueAt = when a wait should
+-- end (a scheduled job falls due, a rate window opens) or nil, more = true
+-- when the call stopped at its bound and another may find more }
+--- @include "step"
 
-local queues = {}
-for i = 6, #ARGV do table.insert(queues, ARGV[i]) end
-return cjson.encode(claim_jobs(tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), queues))
+return step(tonumber(ARGV[2]), ARGV[3], 4)

@@ -1,28 +1,42 @@
--- counts: how many jobs a queue holds per status, and the live workers that
--- listen on it.
+-- counts: how many jobs queues hold per status, their settings, the live
+-- workers that listen on them, and the callback outbox. Either the queues
+-- named, or a page of the known queues in name order.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
--- ARGV[3..] queue names (none: every known queue)
--- Returns { queues = { [name] = { counts = {status = n}, workers = [hash] } } }
+-- ARGV[3] queue names, comma-separated ('' for a page of all queues)
+-- ARGV[4] with '': where the page starts (a queue name, exclusive; '' for the first)
+-- ARGV[5] with '': the page's size at most
+-- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash] } ],
+-- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 --- @include "keys"
 --- @include "statuses"
+--- @include "limits"
 --- @include "hash_table"
+--- @include "split"
+--- @include "settings_of"
 
 local now = tonumber(ARGV[2])
-local names = {}
-for i = 3, #ARGV do table.insert(names, ARGV[i]) end
-if #names == 0 then names = redis.call('SMEMBERS', K.queues()) end
+local names = split(ARGV[3])
+local next_cursor = nil
+if #names == 0 then
+  local size = math.min(tonumber(ARGV[5]) or LIMITS.batch, 2 * LIMITS.batch)
+  local from = ARGV[4] ~= '' and '(' .. ARGV[4] or '-'
+  names = redis.call('ZRANGEBYLEX', K.queues(), from, '+', 'LIMIT', 0, size)
+  if #names == size then next_cursor = names[#names] end
+end
 
+-- a fleet of workers is the operator's, not a caller's: still, at most a page of them
 local workers = {}
-for _, name in ipairs(redis.call('ZRANGEBYSCORE', K.workers(), now, '+inf')) do
+for _, name in ipairs(redis.call('ZRANGEBYSCORE', K.workers(), now, '+inf', 'LIMIT', 0, 2 * LIMITS.batch)) do
   local w = hash_table(redis.call('HGETALL', K.worker(name)))
   if w.name then table.insert(workers, w) end
 end
 
+local settings = #names > 0 and settings_of(names) or {}
 local out = {}
 for _, queue in ipairs(names) do
-  local c = { queued = redis.call('LLEN', K.queue(queue)) }
+  local c = { queued = redis.call('ZCARD', K.waiting(queue)) }
   for _, status in ipairs(STATUS.registries) do
     local key = K.registry(status, queue)
     if STATUS.terminal[status] then
@@ -38,6 +52,11 @@ for _, queue in ipairs(names) do
       if q == queue then table.insert(listening, w) end
     end
   end
-  out[queue] = { counts = c, workers = listening }
+  table.insert(out, { name = queue, counts = c, settings = settings[queue], workers = listening })
 end
-return cjson.encode({ queues = out })
+local oldest = redis.call('ZRANGE', K.outboxAge(), 0, 0, 'WITHSCORES')[2]
+return cjson.encode({
+  queues = out,
+  nextCursor = next_cursor,
+  outbox = { size = redis.call('ZCARD', K.outbox()), oldestAt = tonumber(oldest) },
+})

@@ -3,7 +3,9 @@
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
---         dependsOn?, idempotencyKey?, fingerprint?, idempotencyTtlSec? }
+--         priority?, dependsOn?, dependencyQueues? (the queues a dependency
+--         may be in: a caller limited to some queues cannot reach others'
+--         jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? }
 -- Returns { jobs = [ { created = true, set = fields the script decided } |
 -- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
 -- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
@@ -20,6 +22,16 @@
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
 
+local function reachable(dep, allowed)
+  local queue = job_get(dep, 'queue')
+  if not queue then return false end
+  if not allowed then return true end
+  for _, name in ipairs(allowed) do
+    if name == queue then return true end
+  end
+  return false
+end
+
 -- First pass: refuse the whole batch before writing anything.
 for i, spec in ipairs(specs) do
   if spec.idempotencyKey then
@@ -29,12 +41,12 @@ for i, spec in ipairs(specs) do
     end
   end
   -- an id taken in another queue must not hand that job to this caller
-  local owner = redis.call('HGET', K.job(spec.id), 'queue')
+  local owner = job_get(spec.id, 'queue')
   if owner and owner ~= spec.queue then
     return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
   end
   for _, dep in ipairs(spec.dependsOn or {}) do
-    if redis.call('EXISTS', K.job(dep)) == 0 then
+    if not reachable(dep, spec.dependencyQueues) then
       return cjson.encode({ error = 'dependency_not_found', id = dep, at = i - 1 })
     end
   end
@@ -55,7 +67,7 @@ for _, spec in ipairs(specs) do
   else
     local queue = spec.queue
     redis.call('HSET', K.job(id), unpack(spec.fields))
-    redis.call('SADD', K.queues(), queue)
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
     if spec.idempotencyKey then
       local key = K.idempotency(queue, spec.idempotencyKey)
       redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
@@ -88,7 +100,7 @@ for _, spec in ipairs(specs) do
     elseif spec.runAt and tonumber(spec.runAt) > now then
       schedule(id, queue, nil, spec.runAt)
     else
-      push_waiting(id, queue, nil, now, spec.atFront)
+      push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
     end
     -- the caller has every other field: echoing args back would double the bytes
     local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')

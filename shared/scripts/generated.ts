@@ -3,16 +3,18 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "72dc7cfb61650ec94af45d75e54bf8cdf238186d",
+  sha: "0dc7d74e4bb7e6bf6859ad338b6443abdb9e4386",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [27,"shared/status.ts (generated include \"statuses\")",1],
-    [45,"shared/scripts/includes/move.lua",3],
-    [56,"shared/scripts/includes/to_terminal.lua",3],
-    [76,"shared/scripts/includes/job_get.lua",2],
-    [81,"shared/scripts/includes/cancel_dependents.lua",4],
-    [105,"shared/scripts/cancel.lua",15],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [48,"shared/status.ts (generated include \"statuses\")",1],
+    [66,"shared/scripts/includes/move.lua",3],
+    [79,"shared/scripts/includes/outbox_push.lua",2],
+    [98,"shared/scripts/includes/to_terminal.lua",5],
+    [146,"shared/scripts/includes/job_get.lua",2],
+    [151,"shared/scripts/includes/cancel_dependents.lua",5],
+    [181,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -29,17 +31,38 @@ export const cancel: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -61,13 +84,34 @@ local STATUS = {
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
 local TTL_FIELD = {
@@ -77,17 +121,45 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end
 
 -- One field of a job's hash.
@@ -96,13 +168,17 @@ local function job_get(id, field)
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever.
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
 local function cancel_dependents(id, now)
   local pending = { id }
-  while #pending > 0 do
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SMEMBERS', K.dependents(parent))
-    redis.call('DEL', K.dependents(parent))
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -116,24 +192,25 @@ local function cancel_dependents(id, now)
         table.insert(pending, child)
       end
     end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
 end
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local status = redis.call('HGET', key, 'status')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName')
+local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
-local queue = redis.call('HGET', key, 'queue')
 
 if status == 'started' then
   redis.call('HSET', key, 'stopRequested', '1')
-  local worker = redis.call('HGET', key, 'workerName')
-  if worker then redis.call('PUBLISH', K.control(worker), id) end
+  if f[3] then redis.call('PUBLISH', K.control(f[3]), id) end
   return cjson.encode({ status = 'started', before = status })
 end
 if status == 'queued' then
-  redis.call('LREM', K.queue(queue), 1, id)
+  redis.call('ZREM', K.waiting(queue), id)
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))
@@ -151,50 +228,105 @@ return cjson.encode({ status = 'canceled', before = status })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "47e8d5058fdc16c32e6d4c17c3e8e02cdd38cefd",
+  sha: "e316d13fc13a54751d04c435373d6d389f46ea28",
   lines: [
     [1,"shared/scripts/claim.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [28,"shared/scripts/includes/arm.lua",2],
-    [36,"shared/status.ts (generated include \"statuses\")",1],
-    [54,"shared/scripts/includes/move.lua",3],
-    [65,"shared/scripts/includes/hash_table.lua",1],
-    [71,"shared/scripts/includes/job_table.lua",3],
-    [78,"shared/scripts/includes/job_get.lua",2],
-    [83,"shared/scripts/includes/push_waiting.lua",4],
-    [94,"shared/scripts/includes/promote_due.lua",4],
-    [105,"shared/scripts/includes/to_terminal.lua",3],
-    [125,"shared/scripts/includes/cancel_dependents.lua",4],
-    [149,"shared/scripts/includes/claim_jobs.lua",8],
-    [195,"shared/scripts/claim.lua",14],
+    [18,"shared/keys.ts (generated include \"keys\")",1],
+    [47,"shared/scripts/includes/job_get.lua",2],
+    [52,"shared/scripts/includes/owned_job.lua",2],
+    [60,"shared/scripts/includes/split.lua",1],
+    [67,"shared/defaults.ts (generated include \"limits\")",1],
+    [74,"shared/scripts/includes/arm.lua",2],
+    [82,"shared/status.ts (generated include \"statuses\")",1],
+    [100,"shared/scripts/includes/move.lua",3],
+    [113,"shared/scripts/includes/hash_table.lua",1],
+    [119,"shared/scripts/includes/job_table.lua",3],
+    [126,"shared/scripts/includes/push_waiting.lua",4],
+    [143,"shared/scripts/includes/requeue_waiting.lua",2],
+    [149,"shared/scripts/includes/promote_due.lua",4],
+    [161,"shared/scripts/includes/outbox_push.lua",2],
+    [180,"shared/scripts/includes/to_terminal.lua",5],
+    [228,"shared/scripts/includes/cancel_dependents.lua",5],
+    [258,"shared/scripts/includes/settings_of.lua",2],
+    [269,"shared/scripts/includes/room.lua",2],
+    [292,"shared/scripts/includes/claim_jobs.lua",11],
+    [366,"shared/scripts/includes/worker_step.lua",2],
+    [376,"shared/scripts/includes/step.lua",6],
+    [407,"shared/scripts/claim.lua",19],
   ],
-  source: `-- claim: queued -> started for up to N jobs, taken from the queues in the
--- order given (priority), promoting due scheduled jobs first. The id moves
--- from the waiting list into the started registry inside this script, so no
+  source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
+-- in the order given, lowest score (priority, then arrival) first within a
+-- queue, promoting due scheduled jobs first and skipping queues that are
+-- paused or at their rate limit or fleet-wide concurrency. The id moves from
+-- the waiting set into the started registries inside this script, so no
 -- crash between "pop" and "start" can lose it.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
--- ARGV[3] lease, ms
--- ARGV[4] worker name
+-- ARGV[3] worker name
+-- ARGV[4] lease, ms
 -- ARGV[5] how many jobs at most
--- ARGV[6..] queue names, highest priority first
--- Returns { jobs = [ job hash ... ], nextDueAt = earliest scheduled run-at or nil }
+-- ARGV[6] queue names, comma-separated, highest priority first
+-- ARGV[7] ids of the jobs the worker keeps running, comma-separated
+-- Returns { ok = true, jobs = [ job hash ... ], nextDueAt = when a wait should
+-- end (a scheduled job falls due, a rate window opens) or nil, more = true
+-- when the call stopped at its bound and another may find more }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one.
@@ -224,13 +356,15 @@ local STATUS = {
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -246,31 +380,58 @@ local function job_table(id)
   return hash_table(flat)
 end
 
--- One field of a job's hash.
-local function job_get(id, field)
-  return redis.call('HGET', K.job(id), field)
-end
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
+  redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
 
--- Moves due scheduled jobs of a queue to its waiting list.
+-- push_waiting for a job that already exists: its own priority and atFront.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2])
+end
+
+-- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
+-- call; answers how many, and whether more are due.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
-    push_waiting(id, queue, 'scheduled', now, job_get(id, 'atFront') == '1')
+    requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due
+  return #due, #due == LIMITS.batch
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
 local TTL_FIELD = {
@@ -280,27 +441,59 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever.
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
 local function cancel_dependents(id, now)
   local pending = { id }
-  while #pending > 0 do
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SMEMBERS', K.dependents(parent))
-    redis.call('DEL', K.dependents(parent))
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -314,114 +507,265 @@ local function cancel_dependents(id, now)
         table.insert(pending, child)
       end
     end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
+  end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+end
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues: a table by queue name, empty for a queue with none.
+local function settings_of(queues)
+  local raw = redis.call('HMGET', K.settings(), unpack(queues))
+  local out = {}
+  for i, queue in ipairs(queues) do
+    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
+  end
+  return out
+end
+
+-- How many more jobs a queue may start now under its settings (paused: none;
+-- concurrency: its cap less the jobs it has started across the fleet; limit:
+-- at most max starts in any window of perMs), and, when the rate window is
+-- what stops it, when the window opens again.
+local function room(queue, settings, now)
+  if settings.paused then return 0, nil end
+  local left = math.huge
+  if settings.concurrency then
+    left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
+  end
+  if settings.limit then
+    local key = K.rate(queue)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
+    local starts = redis.call('ZCARD', key)
+    if starts >= settings.limit.max then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      return 0, tonumber(oldest[2]) + settings.limit.perMs
+    end
+    left = math.min(left, settings.limit.max - starts)
+  end
+  return left, nil
+end
+
+-- Starts a job for a worker: the reply carries its hash as Redis would give
+-- it (strings), and a rate-limited queue counts the start in its window.
+local function start(job, queue, now, lease, worker, settings)
+  local id = job.id
+  job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
+  job.attempts = tostring(tonumber(job.attempts or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  redis.call('ZADD', K.registry('started', queue), now + lease, id)
+  redis.call('ZADD', K.leases(), now + lease, id)
+  if settings.limit then
+    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
+    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
   end
 end
 
--- Takes up to want jobs for a worker from its queues in priority order (see
--- claim.lua); complete and fail call it too, so finishing one job and taking
--- the next is one script call.
+local function expired(job, now)
+  local ttl = tonumber(job.ttlSec or '')
+  return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
+end
+
+-- Takes up to want jobs for a worker from its queues in the order given
+-- (the worker's priority), lowest score first within a queue; complete and
+-- fail call it too, so finishing one job and taking the next is one call.
+-- Visits at most a batch of waiting ids per call (expired and stale ones
+-- count): more = true says another call may find more. nextDueAt is the
+-- earliest time a wait should end: a scheduled job falls due, or a rate
+-- window opens.
 local function claim_jobs(now, lease, worker, want, queues)
+  local settings = settings_of(queues)
   local jobs = {}
+  local budget = LIMITS.batch
+  local more = false
+  local wake_at = nil
   for _, queue in ipairs(queues) do
-    promote_due(queue, now)
-    while #jobs < want do
-      local id = redis.call('LPOP', K.queue(queue))
-      if not id then break end
-      local job = job_table(id)
-      if job and job.status == 'queued' then
-        local ttl = tonumber(job.ttlSec or '')
-        if ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now then
-          local err = cjson.encode({
-            name = 'JobExpiredError',
-            message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-          })
-          to_terminal(id, queue, 'queued', 'failed', now, { 'error', err })
-          cancel_dependents(id, now)
-        else
-          -- the reply carries the hash as Redis would give it: strings
-          job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
-          job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-          move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
-          redis.call('ZADD', K.registry('started', queue), now + lease, id)
-          table.insert(jobs, job)
+    local s = settings[queue]
+    local _, more_due = promote_due(queue, now)
+    more = more or more_due
+    local left, opens_at = room(queue, s, now)
+    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
+    while left > 0 and #jobs < want and budget > 0 do
+      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+      if #popped == 0 then break end
+      for i = 1, #popped, 2 do
+        budget = budget - 1
+        local job = job_table(popped[i])
+        -- any other status, or a missing hash, is a stale id: it is dropped
+        if job and job.status == 'queued' then
+          local late, ttl = expired(job, now)
+          if late then
+            local err = cjson.encode({
+              name = 'JobExpiredError',
+              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
+            })
+            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+            cancel_dependents(job.id, now)
+          else
+            start(job, queue, now, lease, worker, s)
+            table.insert(jobs, job)
+            left = left - 1
+          end
         end
       end
-      -- any other status (or a missing hash) is a stale id: drop it
     end
-  end
-
-  local next_due = nil
-  for _, queue in ipairs(queues) do
-    -- leave the wake marker set for the next worker while jobs remain
-    if redis.call('LLEN', K.queue(queue)) > 0 then arm(queue) end
+    if budget == 0 and #jobs < want then more = true end
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
+    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
     local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    if first[2] then
-      local due = tonumber(first[2])
-      if not next_due or due < next_due then next_due = due end
-    end
+    local due = tonumber(first[2])
+    if due and (not wake_at or due < wake_at) then wake_at = due end
   end
-  return { jobs = jobs, nextDueAt = next_due }
+  return { jobs = jobs, nextDueAt = wake_at, more = more }
 end
 
-local queues = {}
-for i = 6, #ARGV do table.insert(queues, ARGV[i]) end
-return cjson.encode(claim_jobs(tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), queues))
+-- Keeps the worker's entry current in the same call that changed its work:
+-- what it runs now, its state, and (for a report) its counters. An entry that
+-- ran out (no heartbeat for a while) is left for the next heartbeat to write.
+local function worker_step(worker, running, counter)
+  local key = K.worker(worker)
+  if redis.call('EXISTS', key) == 0 then return end
+  if counter then redis.call('HINCRBY', key, counter, 1) end
+  redis.call('HSET', key, 'state', #running > 0 and 'busy' or 'idle', 'currentJobs', table.concat(running, ','))
+end
+
+-- What claim, complete and fail share: a worker's step. ARGV from position
+-- 'from' on says what the worker wants next: lease ms, how many jobs at most,
+-- its queues (comma-separated, highest priority first), and the ids of the
+-- other jobs it keeps running (comma-separated). A report (settle given)
+-- takes effect only while the worker still holds the job: settle(queue)
+-- makes the move and names the new status. Answers { ok, status, jobs,
+-- nextDueAt, more } as JSON.
+local function step(now, worker, from, id, settle)
+  local reply = { ok = true, jobs = {} }
+  local counter = nil
+  if settle then
+    local queue = owned_job(id, worker)
+    reply.ok = queue ~= nil
+    if queue then reply.status = settle(queue) end
+    reply.status = reply.status or job_get(id, 'status') or 'missing'
+    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+  end
+  local queues = split(ARGV[from + 2])
+  local running = split(ARGV[from + 3])
+  -- a worker that wants nothing may still name its queues: it took a wake
+  -- marker it cannot use, and the claim passes it on while jobs remain
+  if #queues > 0 then
+    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
+    claimed.ok, claimed.status = reply.ok, reply.status
+    reply = claimed
+    for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
+  end
+  worker_step(worker, running, counter)
+  return cjson.encode(reply)
+end
+
+return step(tonumber(ARGV[2]), ARGV[3], 4)
 `,
 };
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "84fa7246e54dd7709022fe473d8a0fd4e10ab302",
+  sha: "3a16e7e86ca3fa3d06f09d01ba2e9640e26f6bd3",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [30,"shared/status.ts (generated include \"statuses\")",1],
-    [48,"shared/scripts/includes/move.lua",3],
-    [59,"shared/scripts/includes/to_terminal.lua",3],
-    [79,"shared/scripts/includes/job_get.lua",2],
-    [84,"shared/scripts/includes/arm.lua",2],
-    [92,"shared/scripts/includes/push_waiting.lua",4],
-    [103,"shared/scripts/includes/schedule.lua",4],
-    [111,"shared/scripts/includes/release_dependents.lua",5],
-    [132,"shared/scripts/includes/owned_job.lua",2],
-    [140,"shared/scripts/includes/hash_table.lua",1],
-    [146,"shared/scripts/includes/job_table.lua",3],
-    [153,"shared/scripts/includes/promote_due.lua",4],
-    [164,"shared/scripts/includes/cancel_dependents.lua",4],
-    [188,"shared/scripts/includes/claim_jobs.lua",8],
-    [234,"shared/scripts/includes/claim_from_argv.lua",2],
-    [242,"shared/scripts/includes/report.lua",4],
-    [256,"shared/scripts/complete.lua",19],
+    [44,"shared/scripts/includes/arm.lua",2],
+    [52,"shared/scripts/includes/leave_started.lua",3],
+    [64,"shared/defaults.ts (generated include \"limits\")",1],
+    [71,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/move.lua",3],
+    [102,"shared/scripts/includes/outbox_push.lua",2],
+    [121,"shared/scripts/includes/to_terminal.lua",5],
+    [169,"shared/scripts/includes/job_get.lua",2],
+    [174,"shared/scripts/includes/push_waiting.lua",4],
+    [191,"shared/scripts/includes/requeue_waiting.lua",2],
+    [197,"shared/scripts/includes/schedule.lua",4],
+    [205,"shared/scripts/includes/release_dependents.lua",6],
+    [228,"shared/scripts/includes/owned_job.lua",2],
+    [236,"shared/scripts/includes/split.lua",1],
+    [243,"shared/scripts/includes/hash_table.lua",1],
+    [249,"shared/scripts/includes/job_table.lua",3],
+    [256,"shared/scripts/includes/promote_due.lua",4],
+    [268,"shared/scripts/includes/cancel_dependents.lua",5],
+    [298,"shared/scripts/includes/settings_of.lua",2],
+    [309,"shared/scripts/includes/room.lua",2],
+    [332,"shared/scripts/includes/claim_jobs.lua",11],
+    [406,"shared/scripts/includes/worker_step.lua",2],
+    [416,"shared/scripts/includes/step.lua",6],
+    [447,"shared/scripts/complete.lua",20],
   ],
   source: `-- complete: started -> finished, storing the result, and releasing deferred
--- jobs whose last dependency this was.
+-- jobs whose last dependency this was; then claims the worker's next jobs in
+-- the same call, as the claim script would.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] job id
 -- ARGV[4] worker name (the job must still be held by it)
 -- ARGV[5] result, JSON
--- ARGV[6..] optional: lease ms, how many, queue names — claim the worker's
---           next jobs in the same call, as the claim script would
--- Returns { ok, status, jobs, nextDueAt }: ok = false when the worker no
+-- ARGV[6..9] what the worker wants next: lease ms, how many (0: none), its
+--            queues and the other jobs it runs (see claim.lua)
+-- Returns { ok, status, jobs, nextDueAt, more }: ok = false when the worker no
 -- longer holds the job (its lease ran out and it was recovered), status the
--- job's status after the call ('missing' when it is gone), and jobs and
--- nextDueAt what the claim script would return (no jobs without ARGV[6..]).
+-- job's status after the call ('missing' when it is gone), the rest as claim.
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one.
+local function arm(queue)
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases).
+-- A queue whose fleet-wide concurrency is capped now has room for one more:
+-- its idle workers are woken, since no claim re-arms a queue at its cap.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = redis.call('HGET', K.settings(), queue)
+  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+    arm(queue)
+  end
+end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -443,13 +787,34 @@ local STATUS = {
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
 local TTL_FIELD = {
@@ -459,17 +824,45 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end
 
 -- One field of a job's hash.
@@ -477,23 +870,27 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
--- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
-local function arm(queue)
-  if redis.call('LLEN', K.wake(queue)) == 0 then
-    redis.call('RPUSH', K.wake(queue), '1')
-  end
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now)
+  redis.call('ZADD', K.waiting(queue), score, id)
+  arm(queue)
 end
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
-  move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
-  arm(queue)
+-- push_waiting for a job that already exists: its own priority and atFront.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms).
@@ -505,11 +902,10 @@ local function schedule(id, queue, from, run_at)
 end
 
 -- A finished job lets go of the deferred jobs that waited for it alone:
--- they are queued, or scheduled when their runAt is still ahead.
+-- they are queued, or scheduled when their runAt is still ahead. At most a
+-- batch per call; the rest waits in the cascade list for maintenance.
 local function release_dependents(id, now)
-  local dependents = redis.call('SMEMBERS', K.dependents(id))
-  if #dependents == 0 then return end
-  redis.call('DEL', K.dependents(id))
+  local dependents = redis.call('SPOP', K.dependents(id), LIMITS.batch)
   for _, child in ipairs(dependents) do
     redis.call('SREM', K.dependencies(child), id)
     local queue = job_get(child, 'queue')
@@ -519,9 +915,12 @@ local function release_dependents(id, now)
       if run_at > now then
         schedule(child, queue, 'deferred', run_at)
       else
-        push_waiting(child, queue, 'deferred', now, job_get(child, 'atFront') == '1')
+        requeue_waiting(child, queue, 'deferred', now)
       end
     end
+  end
+  if #dependents == LIMITS.batch and redis.call('EXISTS', K.dependents(id)) == 1 then
+    redis.call('RPUSH', K.cascade(), 'release:' .. id)
   end
 end
 
@@ -531,6 +930,13 @@ local function owned_job(id, worker)
   local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
   if f[1] ~= 'started' or f[2] ~= worker then return nil end
   return f[3]
+end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -546,25 +952,30 @@ local function job_table(id)
   return hash_table(flat)
 end
 
--- Moves due scheduled jobs of a queue to its waiting list.
+-- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
+-- call; answers how many, and whether more are due.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
-    push_waiting(id, queue, 'scheduled', now, job_get(id, 'atFront') == '1')
+    requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due
+  return #due, #due == LIMITS.batch
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever.
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
 local function cancel_dependents(id, now)
   local pending = { id }
-  while #pending > 0 do
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SMEMBERS', K.dependents(parent))
-    redis.call('DEL', K.dependents(parent))
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -578,81 +989,164 @@ local function cancel_dependents(id, now)
         table.insert(pending, child)
       end
     end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
+  end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+end
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues: a table by queue name, empty for a queue with none.
+local function settings_of(queues)
+  local raw = redis.call('HMGET', K.settings(), unpack(queues))
+  local out = {}
+  for i, queue in ipairs(queues) do
+    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
+  end
+  return out
+end
+
+-- How many more jobs a queue may start now under its settings (paused: none;
+-- concurrency: its cap less the jobs it has started across the fleet; limit:
+-- at most max starts in any window of perMs), and, when the rate window is
+-- what stops it, when the window opens again.
+local function room(queue, settings, now)
+  if settings.paused then return 0, nil end
+  local left = math.huge
+  if settings.concurrency then
+    left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
+  end
+  if settings.limit then
+    local key = K.rate(queue)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
+    local starts = redis.call('ZCARD', key)
+    if starts >= settings.limit.max then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      return 0, tonumber(oldest[2]) + settings.limit.perMs
+    end
+    left = math.min(left, settings.limit.max - starts)
+  end
+  return left, nil
+end
+
+-- Starts a job for a worker: the reply carries its hash as Redis would give
+-- it (strings), and a rate-limited queue counts the start in its window.
+local function start(job, queue, now, lease, worker, settings)
+  local id = job.id
+  job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
+  job.attempts = tostring(tonumber(job.attempts or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  redis.call('ZADD', K.registry('started', queue), now + lease, id)
+  redis.call('ZADD', K.leases(), now + lease, id)
+  if settings.limit then
+    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
+    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
   end
 end
 
--- Takes up to want jobs for a worker from its queues in priority order (see
--- claim.lua); complete and fail call it too, so finishing one job and taking
--- the next is one script call.
+local function expired(job, now)
+  local ttl = tonumber(job.ttlSec or '')
+  return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
+end
+
+-- Takes up to want jobs for a worker from its queues in the order given
+-- (the worker's priority), lowest score first within a queue; complete and
+-- fail call it too, so finishing one job and taking the next is one call.
+-- Visits at most a batch of waiting ids per call (expired and stale ones
+-- count): more = true says another call may find more. nextDueAt is the
+-- earliest time a wait should end: a scheduled job falls due, or a rate
+-- window opens.
 local function claim_jobs(now, lease, worker, want, queues)
+  local settings = settings_of(queues)
   local jobs = {}
+  local budget = LIMITS.batch
+  local more = false
+  local wake_at = nil
   for _, queue in ipairs(queues) do
-    promote_due(queue, now)
-    while #jobs < want do
-      local id = redis.call('LPOP', K.queue(queue))
-      if not id then break end
-      local job = job_table(id)
-      if job and job.status == 'queued' then
-        local ttl = tonumber(job.ttlSec or '')
-        if ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now then
-          local err = cjson.encode({
-            name = 'JobExpiredError',
-            message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-          })
-          to_terminal(id, queue, 'queued', 'failed', now, { 'error', err })
-          cancel_dependents(id, now)
-        else
-          -- the reply carries the hash as Redis would give it: strings
-          job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
-          job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-          move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
-          redis.call('ZADD', K.registry('started', queue), now + lease, id)
-          table.insert(jobs, job)
+    local s = settings[queue]
+    local _, more_due = promote_due(queue, now)
+    more = more or more_due
+    local left, opens_at = room(queue, s, now)
+    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
+    while left > 0 and #jobs < want and budget > 0 do
+      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+      if #popped == 0 then break end
+      for i = 1, #popped, 2 do
+        budget = budget - 1
+        local job = job_table(popped[i])
+        -- any other status, or a missing hash, is a stale id: it is dropped
+        if job and job.status == 'queued' then
+          local late, ttl = expired(job, now)
+          if late then
+            local err = cjson.encode({
+              name = 'JobExpiredError',
+              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
+            })
+            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+            cancel_dependents(job.id, now)
+          else
+            start(job, queue, now, lease, worker, s)
+            table.insert(jobs, job)
+            left = left - 1
+          end
         end
       end
-      -- any other status (or a missing hash) is a stale id: drop it
     end
-  end
-
-  local next_due = nil
-  for _, queue in ipairs(queues) do
-    -- leave the wake marker set for the next worker while jobs remain
-    if redis.call('LLEN', K.queue(queue)) > 0 then arm(queue) end
+    if budget == 0 and #jobs < want then more = true end
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
+    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
     local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    if first[2] then
-      local due = tonumber(first[2])
-      if not next_due or due < next_due then next_due = due end
-    end
+    local due = tonumber(first[2])
+    if due and (not wake_at or due < wake_at) then wake_at = due end
   end
-  return { jobs = jobs, nextDueAt = next_due }
+  return { jobs = jobs, nextDueAt = wake_at, more = more }
 end
 
--- ARGV from position 'from' on: lease, how many, queue names. Absent: nil.
-local function claim_from_argv(now, worker, from)
-  if not ARGV[from] then return nil end
-  local queues = {}
-  for i = from + 2, #ARGV do table.insert(queues, ARGV[i]) end
-  return claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
+-- Keeps the worker's entry current in the same call that changed its work:
+-- what it runs now, its state, and (for a report) its counters. An entry that
+-- ran out (no heartbeat for a while) is left for the next heartbeat to write.
+local function worker_step(worker, running, counter)
+  local key = K.worker(worker)
+  if redis.call('EXISTS', key) == 0 then return end
+  if counter then redis.call('HINCRBY', key, counter, 1) end
+  redis.call('HSET', key, 'state', #running > 0 and 'busy' or 'idle', 'currentJobs', table.concat(running, ','))
 end
 
--- What complete and fail share: the worker's report takes effect only while
--- it still holds the job (settle(queue) makes the move and names the new
--- status), and the worker's next jobs are claimed in the same call when
--- ARGV from position claim_from on asks for them.
-local function report(now, id, worker, claim_from, settle)
-  local ok, status = false, nil
-  local queue = owned_job(id, worker)
-  if queue then ok, status = true, settle(queue) end
-  status = status or job_get(id, 'status') or 'missing'
-  local reply = claim_from_argv(now, worker, claim_from) or { jobs = {} }
-  reply.ok, reply.status = ok, status
+-- What claim, complete and fail share: a worker's step. ARGV from position
+-- 'from' on says what the worker wants next: lease ms, how many jobs at most,
+-- its queues (comma-separated, highest priority first), and the ids of the
+-- other jobs it keeps running (comma-separated). A report (settle given)
+-- takes effect only while the worker still holds the job: settle(queue)
+-- makes the move and names the new status. Answers { ok, status, jobs,
+-- nextDueAt, more } as JSON.
+local function step(now, worker, from, id, settle)
+  local reply = { ok = true, jobs = {} }
+  local counter = nil
+  if settle then
+    local queue = owned_job(id, worker)
+    reply.ok = queue ~= nil
+    if queue then reply.status = settle(queue) end
+    reply.status = reply.status or job_get(id, 'status') or 'missing'
+    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+  end
+  local queues = split(ARGV[from + 2])
+  local running = split(ARGV[from + 3])
+  -- a worker that wants nothing may still name its queues: it took a wake
+  -- marker it cannot use, and the claim passes it on while jobs remain
+  if #queues > 0 then
+    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
+    claimed.ok, claimed.status = reply.ok, reply.status
+    reply = claimed
+    for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
+  end
+  worker_step(worker, running, counter)
   return cjson.encode(reply)
 end
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
-return report(now, id, ARGV[4], 6, function(queue)
-  redis.call('ZREM', K.registry('started', queue), id)
+return step(now, ARGV[4], 6, id, function(queue)
+  leave_started(id, queue)
   to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[5] }, { 'error' })
   release_dependents(id, now)
   return 'finished'
@@ -662,35 +1156,56 @@ end)
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "a1a030b4c773361eabf9bd815d4721f775beacec",
+  sha: "b05d48c1d818d2741e0fd6dfefb44a7177265b19",
   lines: [
     [1,"shared/scripts/counts.lua",1],
-    [8,"shared/keys.ts (generated include \"keys\")",1],
-    [23,"shared/status.ts (generated include \"statuses\")",1],
-    [41,"shared/scripts/includes/hash_table.lua",1],
-    [47,"shared/scripts/counts.lua",11],
+    [12,"shared/keys.ts (generated include \"keys\")",1],
+    [41,"shared/status.ts (generated include \"statuses\")",1],
+    [59,"shared/defaults.ts (generated include \"limits\")",1],
+    [66,"shared/scripts/includes/hash_table.lua",1],
+    [72,"shared/scripts/includes/split.lua",1],
+    [79,"shared/scripts/includes/settings_of.lua",2],
+    [90,"shared/scripts/counts.lua",18],
   ],
-  source: `-- counts: how many jobs a queue holds per status, and the live workers that
--- listen on it.
+  source: `-- counts: how many jobs queues hold per status, their settings, the live
+-- workers that listen on them, and the callback outbox. Either the queues
+-- named, or a page of the known queues in name order.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
--- ARGV[3..] queue names (none: every known queue)
--- Returns { queues = { [name] = { counts = {status = n}, workers = [hash] } } }
+-- ARGV[3] queue names, comma-separated ('' for a page of all queues)
+-- ARGV[4] with '': where the page starts (a queue name, exclusive; '' for the first)
+-- ARGV[5] with '': the page's size at most
+-- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash] } ],
+-- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -710,27 +1225,59 @@ local STATUS = {
     canceled = { queued = true },
   },
 }
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
 end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues: a table by queue name, empty for a queue with none.
+local function settings_of(queues)
+  local raw = redis.call('HMGET', K.settings(), unpack(queues))
+  local out = {}
+  for i, queue in ipairs(queues) do
+    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
+  end
+  return out
+end
 
 local now = tonumber(ARGV[2])
-local names = {}
-for i = 3, #ARGV do table.insert(names, ARGV[i]) end
-if #names == 0 then names = redis.call('SMEMBERS', K.queues()) end
+local names = split(ARGV[3])
+local next_cursor = nil
+if #names == 0 then
+  local size = math.min(tonumber(ARGV[5]) or LIMITS.batch, 2 * LIMITS.batch)
+  local from = ARGV[4] ~= '' and '(' .. ARGV[4] or '-'
+  names = redis.call('ZRANGEBYLEX', K.queues(), from, '+', 'LIMIT', 0, size)
+  if #names == size then next_cursor = names[#names] end
+end
 
+-- a fleet of workers is the operator's, not a caller's: still, at most a page of them
 local workers = {}
-for _, name in ipairs(redis.call('ZRANGEBYSCORE', K.workers(), now, '+inf')) do
+for _, name in ipairs(redis.call('ZRANGEBYSCORE', K.workers(), now, '+inf', 'LIMIT', 0, 2 * LIMITS.batch)) do
   local w = hash_table(redis.call('HGETALL', K.worker(name)))
   if w.name then table.insert(workers, w) end
 end
 
+local settings = #names > 0 and settings_of(names) or {}
 local out = {}
 for _, queue in ipairs(names) do
-  local c = { queued = redis.call('LLEN', K.queue(queue)) }
+  local c = { queued = redis.call('ZCARD', K.waiting(queue)) }
   for _, status in ipairs(STATUS.registries) do
     local key = K.registry(status, queue)
     if STATUS.terminal[status] then
@@ -746,35 +1293,44 @@ for _, queue in ipairs(names) do
       if q == queue then table.insert(listening, w) end
     end
   end
-  out[queue] = { counts = c, workers = listening }
+  table.insert(out, { name = queue, counts = c, settings = settings[queue], workers = listening })
 end
-return cjson.encode({ queues = out })
+local oldest = redis.call('ZRANGE', K.outboxAge(), 0, 0, 'WITHSCORES')[2]
+return cjson.encode({
+  queues = out,
+  nextCursor = next_cursor,
+  outbox = { size = redis.call('ZCARD', K.outbox()), oldestAt = tonumber(oldest) },
+})
 `,
 };
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "c1e50085a8770ae1615ed1075db7f09e8afbf254",
+  sha: "cd7764a2f3e50599768ddd0952163542421c4350",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
-    [11,"shared/keys.ts (generated include \"keys\")",1],
-    [26,"shared/status.ts (generated include \"statuses\")",1],
-    [44,"shared/scripts/includes/job_get.lua",2],
-    [49,"shared/scripts/includes/hash_table.lua",1],
-    [55,"shared/scripts/includes/job_table.lua",3],
-    [62,"shared/scripts/includes/move.lua",3],
-    [73,"shared/scripts/includes/to_terminal.lua",3],
-    [93,"shared/scripts/includes/arm.lua",2],
-    [101,"shared/scripts/includes/schedule.lua",4],
-    [109,"shared/scripts/includes/push_waiting.lua",4],
-    [120,"shared/scripts/enqueue.lua",19],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [42,"shared/status.ts (generated include \"statuses\")",1],
+    [60,"shared/scripts/includes/job_get.lua",2],
+    [65,"shared/scripts/includes/hash_table.lua",1],
+    [71,"shared/scripts/includes/job_table.lua",3],
+    [78,"shared/scripts/includes/move.lua",3],
+    [91,"shared/defaults.ts (generated include \"limits\")",1],
+    [98,"shared/scripts/includes/outbox_push.lua",2],
+    [117,"shared/scripts/includes/to_terminal.lua",5],
+    [165,"shared/scripts/includes/arm.lua",2],
+    [173,"shared/scripts/includes/schedule.lua",4],
+    [181,"shared/scripts/includes/push_waiting.lua",4],
+    [198,"shared/scripts/enqueue.lua",21],
   ],
   source: `-- enqueue: creates one job or a batch, atomically: all of them or none.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
---         dependsOn?, idempotencyKey?, fingerprint?, idempotencyTtlSec? }
+--         priority?, dependsOn?, dependencyQueues? (the queues a dependency
+--         may be in: a caller limited to some queues cannot reach others'
+--         jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? }
 -- Returns { jobs = [ { created = true, set = fields the script decided } |
 -- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
 -- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
@@ -783,16 +1339,30 @@ export const enqueue: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -833,13 +1403,41 @@ end
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
 local TTL_FIELD = {
@@ -849,17 +1447,45 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -878,19 +1504,35 @@ local function schedule(id, queue, from, run_at)
   arm(queue)
 end
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
+  redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
 
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
+
+local function reachable(dep, allowed)
+  local queue = job_get(dep, 'queue')
+  if not queue then return false end
+  if not allowed then return true end
+  for _, name in ipairs(allowed) do
+    if name == queue then return true end
+  end
+  return false
+end
 
 -- First pass: refuse the whole batch before writing anything.
 for i, spec in ipairs(specs) do
@@ -901,12 +1543,12 @@ for i, spec in ipairs(specs) do
     end
   end
   -- an id taken in another queue must not hand that job to this caller
-  local owner = redis.call('HGET', K.job(spec.id), 'queue')
+  local owner = job_get(spec.id, 'queue')
   if owner and owner ~= spec.queue then
     return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
   end
   for _, dep in ipairs(spec.dependsOn or {}) do
-    if redis.call('EXISTS', K.job(dep)) == 0 then
+    if not reachable(dep, spec.dependencyQueues) then
       return cjson.encode({ error = 'dependency_not_found', id = dep, at = i - 1 })
     end
   end
@@ -927,7 +1569,7 @@ for _, spec in ipairs(specs) do
   else
     local queue = spec.queue
     redis.call('HSET', K.job(id), unpack(spec.fields))
-    redis.call('SADD', K.queues(), queue)
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
     if spec.idempotencyKey then
       local key = K.idempotency(queue, spec.idempotencyKey)
       redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
@@ -960,7 +1602,7 @@ for _, spec in ipairs(specs) do
     elseif spec.runAt and tonumber(spec.runAt) > now then
       schedule(id, queue, nil, spec.runAt)
     else
-      push_waiting(id, queue, nil, now, spec.atFront)
+      push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
     end
     -- the caller has every other field: echoing args back would double the bytes
     local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
@@ -973,30 +1615,39 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "adb684a43e5776b2ef5a4196b15f59c3c6b71d8c",
+  sha: "0d44e7659d8a430cb38f3dda81126778abf9feb8",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [28,"shared/status.ts (generated include \"statuses\")",1],
-    [46,"shared/scripts/includes/move.lua",3],
-    [57,"shared/scripts/includes/to_terminal.lua",3],
-    [77,"shared/scripts/includes/job_get.lua",2],
-    [82,"shared/scripts/includes/cancel_dependents.lua",4],
-    [106,"shared/scripts/includes/arm.lua",2],
-    [114,"shared/scripts/includes/push_waiting.lua",4],
-    [125,"shared/scripts/includes/schedule.lua",4],
-    [133,"shared/scripts/includes/fail_or_retry.lua",6],
-    [170,"shared/scripts/includes/owned_job.lua",2],
-    [178,"shared/scripts/includes/hash_table.lua",1],
-    [184,"shared/scripts/includes/job_table.lua",3],
-    [191,"shared/scripts/includes/promote_due.lua",4],
-    [202,"shared/scripts/includes/claim_jobs.lua",8],
-    [248,"shared/scripts/includes/claim_from_argv.lua",2],
-    [256,"shared/scripts/includes/report.lua",4],
-    [270,"shared/scripts/fail.lua",15],
+    [42,"shared/defaults.ts (generated include \"limits\")",1],
+    [49,"shared/scripts/includes/arm.lua",2],
+    [57,"shared/scripts/includes/leave_started.lua",3],
+    [69,"shared/status.ts (generated include \"statuses\")",1],
+    [87,"shared/scripts/includes/move.lua",3],
+    [100,"shared/scripts/includes/outbox_push.lua",2],
+    [119,"shared/scripts/includes/to_terminal.lua",5],
+    [167,"shared/scripts/includes/job_get.lua",2],
+    [172,"shared/scripts/includes/cancel_dependents.lua",5],
+    [202,"shared/scripts/includes/push_waiting.lua",4],
+    [219,"shared/scripts/includes/requeue_waiting.lua",2],
+    [225,"shared/scripts/includes/schedule.lua",4],
+    [233,"shared/scripts/includes/keep_attempt.lua",3],
+    [251,"shared/scripts/includes/fail_or_retry.lua",9],
+    [290,"shared/scripts/includes/owned_job.lua",2],
+    [298,"shared/scripts/includes/split.lua",1],
+    [305,"shared/scripts/includes/hash_table.lua",1],
+    [311,"shared/scripts/includes/job_table.lua",3],
+    [318,"shared/scripts/includes/promote_due.lua",4],
+    [330,"shared/scripts/includes/settings_of.lua",2],
+    [341,"shared/scripts/includes/room.lua",2],
+    [364,"shared/scripts/includes/claim_jobs.lua",11],
+    [438,"shared/scripts/includes/worker_step.lua",2],
+    [448,"shared/scripts/includes/step.lua",6],
+    [479,"shared/scripts/fail.lua",15],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
--- queued/scheduled when the job's retry policy allows another attempt.
+-- queued/scheduled when the job's retry policy allows another attempt; then
+-- claims the worker's next jobs in the same call, as the claim script would.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
@@ -1004,24 +1655,64 @@ export const fail: ScriptSource = {
 -- ARGV[4] worker name (the job must still be held by it)
 -- ARGV[5] error, JSON { name, message, stack }
 -- ARGV[6] '1' if the error may be retried, '0' if not (unknown task)
--- ARGV[7..] optional: lease ms, how many, queue names — claim the worker's
---           next jobs in the same call, as the claim script would
--- Returns { ok, status, jobs, nextDueAt }, as complete does.
+-- ARGV[7..10] what the worker wants next (see claim.lua)
+-- Returns { ok, status, jobs, nextDueAt, more }, as complete does.
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one.
+local function arm(queue)
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases).
+-- A queue whose fleet-wide concurrency is capped now has room for one more:
+-- its idle workers are woken, since no claim re-arms a queue at its cap.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = redis.call('HGET', K.settings(), queue)
+  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+    arm(queue)
+  end
+end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -1043,13 +1734,34 @@ local STATUS = {
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
 local TTL_FIELD = {
@@ -1059,17 +1771,45 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end
 
 -- One field of a job's hash.
@@ -1078,13 +1818,17 @@ local function job_get(id, field)
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever.
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
 local function cancel_dependents(id, now)
   local pending = { id }
-  while #pending > 0 do
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SMEMBERS', K.dependents(parent))
-    redis.call('DEL', K.dependents(parent))
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -1098,26 +1842,32 @@ local function cancel_dependents(id, now)
         table.insert(pending, child)
       end
     end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
 end
 
--- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
-local function arm(queue)
-  if redis.call('LLEN', K.wake(queue)) == 0 then
-    redis.call('RPUSH', K.wake(queue), '1')
-  end
-end
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
+  redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority and atFront.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms).
@@ -1128,22 +1878,41 @@ local function schedule(id, queue, from, run_at)
   arm(queue)
 end
 
+-- Keeps the outcome of an attempt that is about to be overwritten (a retry,
+-- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
+-- A job that ends at its first attempt pays nothing: its outcome is the job.
+local function keep_attempt(id, status, now, err)
+  local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
+  local attempt = {
+    attempt = tonumber(f[1]),
+    status = status,
+    startedAt = tonumber(f[2]),
+    endedAt = tonumber(f[6]) or now,
+    worker = f[3] or nil,
+    result = f[4] and cjson.decode(f[4]) or nil,
+    error = cjson.decode(err or f[5] or 'null'),
+  }
+  redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
+  redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+end
+
 -- The one place that decides between retry and failure for a started job:
 -- used when a horse reports an error and when a lease runs out.
 local function fail_or_retry(id, now, err, retryable)
   local key = K.job(id)
-  local queue = redis.call('HGET', key, 'queue')
-  redis.call('ZREM', K.registry('started', queue), id)
-  if redis.call('HGET', key, 'stopRequested') == '1' then
+  local f = redis.call('HMGET', key, 'queue', 'stopRequested', 'attempts', 'retry')
+  local queue = f[1]
+  leave_started(id, queue)
+  if f[2] == '1' then
     to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
     cancel_dependents(id, now)
     return 'stopped'
   end
-  local attempts = tonumber(redis.call('HGET', key, 'attempts') or '0')
-  local retry = redis.call('HGET', key, 'retry')
-  if retryable and retry then
-    retry = cjson.decode(retry)
+  local attempts = tonumber(f[3] or '0')
+  if retryable and f[4] then
+    local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
+      keep_attempt(id, 'failed', now, err)
       redis.call('HSET', key, 'error', err)
       redis.call('HDEL', key, 'workerName')
       local delay = 0
@@ -1151,12 +1920,13 @@ local function fail_or_retry(id, now, err, retryable)
       if backoff then
         delay = backoff.delayMs or 0
         if backoff.type == 'exponential' then delay = delay * math.pow(2, attempts - 1) end
+        delay = math.min(delay, LIMITS.max_backoff_ms)
       end
       if delay > 0 then
         schedule(id, queue, 'started', now + delay)
         return 'scheduled'
       end
-      push_waiting(id, queue, 'started', now, false)
+      requeue_waiting(id, queue, 'started', now)
       return 'queued'
     end
   end
@@ -1172,6 +1942,13 @@ local function owned_job(id, worker)
   if f[1] ~= 'started' or f[2] ~= worker then return nil end
   return f[3]
 end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -1186,88 +1963,170 @@ local function job_table(id)
   return hash_table(flat)
 end
 
--- Moves due scheduled jobs of a queue to its waiting list.
+-- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
+-- call; answers how many, and whether more are due.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
-    push_waiting(id, queue, 'scheduled', now, job_get(id, 'atFront') == '1')
+    requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due
+  return #due, #due == LIMITS.batch
 end
 
--- Takes up to want jobs for a worker from its queues in priority order (see
--- claim.lua); complete and fail call it too, so finishing one job and taking
--- the next is one script call.
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues: a table by queue name, empty for a queue with none.
+local function settings_of(queues)
+  local raw = redis.call('HMGET', K.settings(), unpack(queues))
+  local out = {}
+  for i, queue in ipairs(queues) do
+    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
+  end
+  return out
+end
+
+-- How many more jobs a queue may start now under its settings (paused: none;
+-- concurrency: its cap less the jobs it has started across the fleet; limit:
+-- at most max starts in any window of perMs), and, when the rate window is
+-- what stops it, when the window opens again.
+local function room(queue, settings, now)
+  if settings.paused then return 0, nil end
+  local left = math.huge
+  if settings.concurrency then
+    left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
+  end
+  if settings.limit then
+    local key = K.rate(queue)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
+    local starts = redis.call('ZCARD', key)
+    if starts >= settings.limit.max then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      return 0, tonumber(oldest[2]) + settings.limit.perMs
+    end
+    left = math.min(left, settings.limit.max - starts)
+  end
+  return left, nil
+end
+
+-- Starts a job for a worker: the reply carries its hash as Redis would give
+-- it (strings), and a rate-limited queue counts the start in its window.
+local function start(job, queue, now, lease, worker, settings)
+  local id = job.id
+  job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
+  job.attempts = tostring(tonumber(job.attempts or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  redis.call('ZADD', K.registry('started', queue), now + lease, id)
+  redis.call('ZADD', K.leases(), now + lease, id)
+  if settings.limit then
+    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
+    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
+  end
+end
+
+local function expired(job, now)
+  local ttl = tonumber(job.ttlSec or '')
+  return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
+end
+
+-- Takes up to want jobs for a worker from its queues in the order given
+-- (the worker's priority), lowest score first within a queue; complete and
+-- fail call it too, so finishing one job and taking the next is one call.
+-- Visits at most a batch of waiting ids per call (expired and stale ones
+-- count): more = true says another call may find more. nextDueAt is the
+-- earliest time a wait should end: a scheduled job falls due, or a rate
+-- window opens.
 local function claim_jobs(now, lease, worker, want, queues)
+  local settings = settings_of(queues)
   local jobs = {}
+  local budget = LIMITS.batch
+  local more = false
+  local wake_at = nil
   for _, queue in ipairs(queues) do
-    promote_due(queue, now)
-    while #jobs < want do
-      local id = redis.call('LPOP', K.queue(queue))
-      if not id then break end
-      local job = job_table(id)
-      if job and job.status == 'queued' then
-        local ttl = tonumber(job.ttlSec or '')
-        if ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now then
-          local err = cjson.encode({
-            name = 'JobExpiredError',
-            message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-          })
-          to_terminal(id, queue, 'queued', 'failed', now, { 'error', err })
-          cancel_dependents(id, now)
-        else
-          -- the reply carries the hash as Redis would give it: strings
-          job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
-          job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-          move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
-          redis.call('ZADD', K.registry('started', queue), now + lease, id)
-          table.insert(jobs, job)
+    local s = settings[queue]
+    local _, more_due = promote_due(queue, now)
+    more = more or more_due
+    local left, opens_at = room(queue, s, now)
+    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
+    while left > 0 and #jobs < want and budget > 0 do
+      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+      if #popped == 0 then break end
+      for i = 1, #popped, 2 do
+        budget = budget - 1
+        local job = job_table(popped[i])
+        -- any other status, or a missing hash, is a stale id: it is dropped
+        if job and job.status == 'queued' then
+          local late, ttl = expired(job, now)
+          if late then
+            local err = cjson.encode({
+              name = 'JobExpiredError',
+              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
+            })
+            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+            cancel_dependents(job.id, now)
+          else
+            start(job, queue, now, lease, worker, s)
+            table.insert(jobs, job)
+            left = left - 1
+          end
         end
       end
-      -- any other status (or a missing hash) is a stale id: drop it
     end
-  end
-
-  local next_due = nil
-  for _, queue in ipairs(queues) do
-    -- leave the wake marker set for the next worker while jobs remain
-    if redis.call('LLEN', K.queue(queue)) > 0 then arm(queue) end
+    if budget == 0 and #jobs < want then more = true end
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
+    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
     local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    if first[2] then
-      local due = tonumber(first[2])
-      if not next_due or due < next_due then next_due = due end
-    end
+    local due = tonumber(first[2])
+    if due and (not wake_at or due < wake_at) then wake_at = due end
   end
-  return { jobs = jobs, nextDueAt = next_due }
+  return { jobs = jobs, nextDueAt = wake_at, more = more }
 end
 
--- ARGV from position 'from' on: lease, how many, queue names. Absent: nil.
-local function claim_from_argv(now, worker, from)
-  if not ARGV[from] then return nil end
-  local queues = {}
-  for i = from + 2, #ARGV do table.insert(queues, ARGV[i]) end
-  return claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
+-- Keeps the worker's entry current in the same call that changed its work:
+-- what it runs now, its state, and (for a report) its counters. An entry that
+-- ran out (no heartbeat for a while) is left for the next heartbeat to write.
+local function worker_step(worker, running, counter)
+  local key = K.worker(worker)
+  if redis.call('EXISTS', key) == 0 then return end
+  if counter then redis.call('HINCRBY', key, counter, 1) end
+  redis.call('HSET', key, 'state', #running > 0 and 'busy' or 'idle', 'currentJobs', table.concat(running, ','))
 end
 
--- What complete and fail share: the worker's report takes effect only while
--- it still holds the job (settle(queue) makes the move and names the new
--- status), and the worker's next jobs are claimed in the same call when
--- ARGV from position claim_from on asks for them.
-local function report(now, id, worker, claim_from, settle)
-  local ok, status = false, nil
-  local queue = owned_job(id, worker)
-  if queue then ok, status = true, settle(queue) end
-  status = status or job_get(id, 'status') or 'missing'
-  local reply = claim_from_argv(now, worker, claim_from) or { jobs = {} }
-  reply.ok, reply.status = ok, status
+-- What claim, complete and fail share: a worker's step. ARGV from position
+-- 'from' on says what the worker wants next: lease ms, how many jobs at most,
+-- its queues (comma-separated, highest priority first), and the ids of the
+-- other jobs it keeps running (comma-separated). A report (settle given)
+-- takes effect only while the worker still holds the job: settle(queue)
+-- makes the move and names the new status. Answers { ok, status, jobs,
+-- nextDueAt, more } as JSON.
+local function step(now, worker, from, id, settle)
+  local reply = { ok = true, jobs = {} }
+  local counter = nil
+  if settle then
+    local queue = owned_job(id, worker)
+    reply.ok = queue ~= nil
+    if queue then reply.status = settle(queue) end
+    reply.status = reply.status or job_get(id, 'status') or 'missing'
+    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+  end
+  local queues = split(ARGV[from + 2])
+  local running = split(ARGV[from + 3])
+  -- a worker that wants nothing may still name its queues: it took a wake
+  -- marker it cannot use, and the claim passes it on while jobs remain
+  if #queues > 0 then
+    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
+    claimed.ok, claimed.status = reply.ok, reply.status
+    reply = claimed
+    for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
+  end
+  worker_step(worker, running, counter)
   return cjson.encode(reply)
 end
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
-return report(now, id, ARGV[4], 7, function()
+return step(now, ARGV[4], 7, id, function()
   return fail_or_retry(id, now, ARGV[5], ARGV[6] == '1')
 end)
 `,
@@ -1275,13 +2134,13 @@ end)
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "8329ec2e8ee1eb8c3cfd06f5708ccffd00503827",
+  sha: "6dec9eb055c64c904690a2ff28d95059083cbe5c",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [23,"shared/scripts/includes/hash_table.lua",1],
-    [29,"shared/scripts/includes/job_table.lua",3],
-    [36,"shared/scripts/get-job.lua",9],
+    [37,"shared/scripts/includes/hash_table.lua",1],
+    [43,"shared/scripts/includes/job_table.lua",3],
+    [50,"shared/scripts/get-job.lua",9],
   ],
   source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
 -- snapshot per call, and the same minimal client interface (EVALSHA) for
@@ -1294,16 +2153,30 @@ export const getJob: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -1325,47 +2198,77 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "4a9f9bee387fc63112d8dc19c617f81238696f93",
+  sha: "e4d1629f1ca91a60c0286225f9a73f9eef21b3fe",
   lines: [
     [1,"shared/scripts/recover.lua",1],
-    [12,"shared/keys.ts (generated include \"keys\")",1],
-    [27,"shared/status.ts (generated include \"statuses\")",1],
-    [45,"shared/scripts/includes/job_get.lua",2],
-    [50,"shared/scripts/includes/arm.lua",2],
-    [58,"shared/scripts/includes/move.lua",3],
-    [69,"shared/scripts/includes/push_waiting.lua",4],
-    [80,"shared/scripts/includes/promote_due.lua",4],
-    [91,"shared/scripts/includes/to_terminal.lua",3],
-    [111,"shared/scripts/includes/cancel_dependents.lua",4],
-    [135,"shared/scripts/includes/schedule.lua",4],
-    [143,"shared/scripts/includes/fail_or_retry.lua",6],
-    [180,"shared/scripts/recover.lua",18],
+    [20,"shared/keys.ts (generated include \"keys\")",1],
+    [49,"shared/status.ts (generated include \"statuses\")",1],
+    [67,"shared/defaults.ts (generated include \"limits\")",1],
+    [74,"shared/scripts/includes/job_get.lua",2],
+    [79,"shared/scripts/includes/arm.lua",2],
+    [87,"shared/scripts/includes/move.lua",3],
+    [100,"shared/scripts/includes/push_waiting.lua",4],
+    [117,"shared/scripts/includes/requeue_waiting.lua",2],
+    [123,"shared/scripts/includes/promote_due.lua",4],
+    [135,"shared/scripts/includes/leave_started.lua",3],
+    [147,"shared/scripts/includes/outbox_push.lua",2],
+    [166,"shared/scripts/includes/to_terminal.lua",5],
+    [214,"shared/scripts/includes/cancel_dependents.lua",5],
+    [244,"shared/scripts/includes/schedule.lua",4],
+    [252,"shared/scripts/includes/keep_attempt.lua",3],
+    [270,"shared/scripts/includes/fail_or_retry.lua",9],
+    [309,"shared/scripts/includes/release_dependents.lua",6],
+    [332,"shared/scripts/includes/settings_of.lua",2],
+    [343,"shared/scripts/includes/room.lua",2],
+    [366,"shared/scripts/recover.lua",31],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
--- (about once a minute across the whole fleet). started jobs whose lease ran
--- out are retried or failed with AbandonedJobError; due scheduled jobs are
--- queued; registry entries of expired jobs and dead workers are dropped; and
--- a queue with waiting jobs gets its wake marker back, in case a worker took
--- the marker and died before claiming.
+-- (about once a minute across the whole fleet). Every part does a bounded
+-- amount of work; more = true says another pass should follow at once (the
+-- lock is released for it):
+--   - started jobs whose lease ran out are retried or failed with
+--     AbandonedJobError (found in the fleet-wide leases set, whatever their
+--     queue);
+--   - dependents left over from a large fan-out are canceled or released;
+--   - a share of the queues, resuming where the last pass stopped: due
+--     scheduled jobs are queued, registry entries of expired jobs dropped, a
+--     queue with jobs it may start gets its wake marker back (in case a worker
+--     took the marker and died before claiming), and a queue with nothing in
+--     it and no settings leaves the queues set;
+--   - worker entries whose heartbeat ran out are dropped.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] lock time, ms (the interval between passes)
--- Returns { ran = bool, recovered = n, promoted = n }
+-- Returns { ran = bool, recovered = n, promoted = n, more = bool }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -1385,6 +2288,13 @@ local STATUS = {
     canceled = { queued = true },
   },
 }
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -1401,35 +2311,81 @@ end
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
 end
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
+  redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
 
--- Moves due scheduled jobs of a queue to its waiting list.
+-- push_waiting for a job that already exists: its own priority and atFront.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2])
+end
+
+-- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
+-- call; answers how many, and whether more are due.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
-    push_waiting(id, queue, 'scheduled', now, job_get(id, 'atFront') == '1')
+    requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due
+  return #due, #due == LIMITS.batch
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases).
+-- A queue whose fleet-wide concurrency is capped now has room for one more:
+-- its idle workers are woken, since no claim re-arms a queue at its cap.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = redis.call('HGET', K.settings(), queue)
+  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+    arm(queue)
+  end
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
 local TTL_FIELD = {
@@ -1439,27 +2395,59 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever.
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
 local function cancel_dependents(id, now)
   local pending = { id }
-  while #pending > 0 do
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SMEMBERS', K.dependents(parent))
-    redis.call('DEL', K.dependents(parent))
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -1473,7 +2461,9 @@ local function cancel_dependents(id, now)
         table.insert(pending, child)
       end
     end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms).
@@ -1484,22 +2474,41 @@ local function schedule(id, queue, from, run_at)
   arm(queue)
 end
 
+-- Keeps the outcome of an attempt that is about to be overwritten (a retry,
+-- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
+-- A job that ends at its first attempt pays nothing: its outcome is the job.
+local function keep_attempt(id, status, now, err)
+  local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
+  local attempt = {
+    attempt = tonumber(f[1]),
+    status = status,
+    startedAt = tonumber(f[2]),
+    endedAt = tonumber(f[6]) or now,
+    worker = f[3] or nil,
+    result = f[4] and cjson.decode(f[4]) or nil,
+    error = cjson.decode(err or f[5] or 'null'),
+  }
+  redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
+  redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+end
+
 -- The one place that decides between retry and failure for a started job:
 -- used when a horse reports an error and when a lease runs out.
 local function fail_or_retry(id, now, err, retryable)
   local key = K.job(id)
-  local queue = redis.call('HGET', key, 'queue')
-  redis.call('ZREM', K.registry('started', queue), id)
-  if redis.call('HGET', key, 'stopRequested') == '1' then
+  local f = redis.call('HMGET', key, 'queue', 'stopRequested', 'attempts', 'retry')
+  local queue = f[1]
+  leave_started(id, queue)
+  if f[2] == '1' then
     to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
     cancel_dependents(id, now)
     return 'stopped'
   end
-  local attempts = tonumber(redis.call('HGET', key, 'attempts') or '0')
-  local retry = redis.call('HGET', key, 'retry')
-  if retryable and retry then
-    retry = cjson.decode(retry)
+  local attempts = tonumber(f[3] or '0')
+  if retryable and f[4] then
+    local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
+      keep_attempt(id, 'failed', now, err)
       redis.call('HSET', key, 'error', err)
       redis.call('HDEL', key, 'workerName')
       local delay = 0
@@ -1507,12 +2516,13 @@ local function fail_or_retry(id, now, err, retryable)
       if backoff then
         delay = backoff.delayMs or 0
         if backoff.type == 'exponential' then delay = delay * math.pow(2, attempts - 1) end
+        delay = math.min(delay, LIMITS.max_backoff_ms)
       end
       if delay > 0 then
         schedule(id, queue, 'started', now + delay)
         return 'scheduled'
       end
-      push_waiting(id, queue, 'started', now, false)
+      requeue_waiting(id, queue, 'started', now)
       return 'queued'
     end
   end
@@ -1521,9 +2531,69 @@ local function fail_or_retry(id, now, err, retryable)
   return 'failed'
 end
 
+-- A finished job lets go of the deferred jobs that waited for it alone:
+-- they are queued, or scheduled when their runAt is still ahead. At most a
+-- batch per call; the rest waits in the cascade list for maintenance.
+local function release_dependents(id, now)
+  local dependents = redis.call('SPOP', K.dependents(id), LIMITS.batch)
+  for _, child in ipairs(dependents) do
+    redis.call('SREM', K.dependencies(child), id)
+    local queue = job_get(child, 'queue')
+    if queue and job_get(child, 'status') == 'deferred' and redis.call('SCARD', K.dependencies(child)) == 0 then
+      redis.call('ZREM', K.registry('deferred', queue), child)
+      local run_at = tonumber(job_get(child, 'runAt') or '0')
+      if run_at > now then
+        schedule(child, queue, 'deferred', run_at)
+      else
+        requeue_waiting(child, queue, 'deferred', now)
+      end
+    end
+  end
+  if #dependents == LIMITS.batch and redis.call('EXISTS', K.dependents(id)) == 1 then
+    redis.call('RPUSH', K.cascade(), 'release:' .. id)
+  end
+end
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues: a table by queue name, empty for a queue with none.
+local function settings_of(queues)
+  local raw = redis.call('HMGET', K.settings(), unpack(queues))
+  local out = {}
+  for i, queue in ipairs(queues) do
+    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
+  end
+  return out
+end
+
+-- How many more jobs a queue may start now under its settings (paused: none;
+-- concurrency: its cap less the jobs it has started across the fleet; limit:
+-- at most max starts in any window of perMs), and, when the rate window is
+-- what stops it, when the window opens again.
+local function room(queue, settings, now)
+  if settings.paused then return 0, nil end
+  local left = math.huge
+  if settings.concurrency then
+    left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
+  end
+  if settings.limit then
+    local key = K.rate(queue)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
+    local starts = redis.call('ZCARD', key)
+    if starts >= settings.limit.max then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      return 0, tonumber(oldest[2]) + settings.limit.perMs
+    end
+    left = math.min(left, settings.limit.max - starts)
+  end
+  return left, nil
+end
+
+-- Queues visited per pass: each visit costs a few commands per status.
+local QUEUES_PER_PASS = 50
+
 local now = tonumber(ARGV[2])
 if not redis.call('SET', K.maintenanceLock(), '1', 'NX', 'PX', ARGV[3]) then
-  return cjson.encode({ ran = false, recovered = 0, promoted = 0 })
+  return cjson.encode({ ran = false, recovered = 0, promoted = 0, more = false })
 end
 
 local recovered, promoted = 0, 0
@@ -1531,36 +2601,80 @@ local err = cjson.encode({
   name = 'AbandonedJobError',
   message = 'its worker stopped renewing the lease (the worker died or lost Redis)',
 })
-for _, queue in ipairs(redis.call('SMEMBERS', K.queues())) do
-  local started = K.registry('started', queue)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', started, '-inf', now, 'LIMIT', 0, 1000)) do
-    if job_get(id, 'status') == 'started' then
-      fail_or_retry(id, now, err, true)
-      recovered = recovered + 1
-    else
-      redis.call('ZREM', started, id)
-    end
+local expired = redis.call('ZRANGEBYSCORE', K.leases(), '-inf', now, 'LIMIT', 0, LIMITS.batch)
+for _, id in ipairs(expired) do
+  if job_get(id, 'status') == 'started' then
+    fail_or_retry(id, now, err, true)
+    recovered = recovered + 1
+  else
+    redis.call('ZREM', K.leases(), id)
   end
-  promoted = promoted + promote_due(queue, now)
-  for _, status in ipairs(STATUS.terminal_list) do
-    redis.call('ZREMRANGEBYSCORE', K.registry(status, queue), '-inf', now)
-  end
-  if redis.call('LLEN', K.queue(queue)) > 0 then arm(queue) end
 end
-redis.call('ZREMRANGEBYSCORE', K.workers(), '-inf', now)
-return cjson.encode({ ran = true, recovered = recovered, promoted = promoted })
+local more = #expired == LIMITS.batch
+
+-- each entry is a parent whose dependents are still to be canceled or released
+for _ = 1, 10 do
+  local entry = redis.call('LPOP', K.cascade())
+  if not entry then break end
+  local kind, parent = string.match(entry, '^(%a+):(.*)$')
+  if kind == 'cancel' then cancel_dependents(parent, now) else release_dependents(parent, now) end
+end
+more = more or redis.call('LLEN', K.cascade()) > 0
+
+-- Whether a queue holds nothing at all, and so may leave the queues set.
+local function unused(queue)
+  if redis.call('ZCARD', K.waiting(queue)) > 0 then return false end
+  for _, status in ipairs(STATUS.registries) do
+    if redis.call('ZCARD', K.registry(status, queue)) > 0 then return false end
+  end
+  return redis.call('HEXISTS', K.settings(), queue) == 0
+end
+
+local cursor = redis.call('GET', K.maintenanceCursor()) or '-'
+local queues = redis.call('ZRANGEBYLEX', K.queues(), cursor, '+', 'LIMIT', 0, QUEUES_PER_PASS)
+local settings = #queues > 0 and settings_of(queues) or {}
+for _, queue in ipairs(queues) do
+  local count, more_due = promote_due(queue, now)
+  promoted = promoted + count
+  more = more or more_due
+  for _, status in ipairs(STATUS.terminal_list) do
+    local key = K.registry(status, queue)
+    local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+    if #gone > 0 then redis.call('ZREM', key, unpack(gone)) end
+    more = more or #gone == LIMITS.batch
+  end
+  if unused(queue) then
+    redis.call('ZREM', K.queues(), queue)
+    redis.call('HDEL', K.sequence(), queue)
+    redis.call('DEL', K.stats(queue))
+  elseif redis.call('ZCARD', K.waiting(queue)) > 0 and room(queue, settings[queue], now) > 0 then
+    arm(queue)
+  end
+end
+if #queues == QUEUES_PER_PASS then
+  redis.call('SET', K.maintenanceCursor(), '(' .. queues[#queues])
+  more = true
+else
+  redis.call('DEL', K.maintenanceCursor())
+end
+
+local dead = redis.call('ZRANGEBYSCORE', K.workers(), '-inf', now, 'LIMIT', 0, LIMITS.batch)
+if #dead > 0 then redis.call('ZREM', K.workers(), unpack(dead)) end
+
+if more then redis.call('DEL', K.maintenanceLock()) end
+return cjson.encode({ ran = true, recovered = recovered, promoted = promoted, more = more })
 `,
 };
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "88a14a6fd8af79b16194dd99b4bd6fc8bd718995",
+  sha: "575dcda755ee7512284b8835c7136a0f28a03b50",
   lines: [
     [1,"shared/scripts/renew.lua",1],
-    [12,"shared/keys.ts (generated include \"keys\")",1],
-    [27,"shared/scripts/includes/job_get.lua",2],
-    [32,"shared/scripts/includes/owned_job.lua",2],
-    [40,"shared/scripts/renew.lua",15],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [42,"shared/scripts/includes/job_get.lua",2],
+    [47,"shared/scripts/includes/owned_job.lua",2],
+    [55,"shared/scripts/renew.lua",16],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -1572,21 +2686,36 @@ export const renew: ScriptSource = {
 -- ARGV[5] worker state, JSON object of string fields (queues, pid, host, state, …)
 -- ARGV[6] how long the worker entry lives without another heartbeat, ms
 -- ARGV[7..] ids of the jobs the worker is running
--- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds] }
+-- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds],
+-- outboxDueAt = when the earliest callback delivery is due, or nil }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 
 -- One field of a job's hash.
@@ -1613,6 +2742,7 @@ for i = 7, #ARGV do
   local queue = owned_job(id, worker)
   if queue then
     redis.call('ZADD', K.registry('started', queue), 'XX', now + lease, id)
+    redis.call('ZADD', K.leases(), 'XX', now + lease, id)
     if job_get(id, 'stopRequested') == '1' then table.insert(stop, id) end
   else
     table.insert(lost, id)
@@ -1628,27 +2758,32 @@ end
 redis.call('HSET', K.worker(worker), unpack(fields))
 redis.call('PEXPIRE', K.worker(worker), ttl)
 redis.call('ZADD', K.workers(), now + ttl, worker)
-return cjson.encode({ stop = stop, lost = lost })
+local due = redis.call('ZRANGE', K.outbox(), 0, 0, 'WITHSCORES')[2]
+return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 `,
 };
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "8acb95a70610fe80d719d5ef17ed0c7920008732",
+  sha: "69227cfaa70d9941eda613931cba3503bb53b530",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
-    [12,"shared/keys.ts (generated include \"keys\")",1],
-    [27,"shared/status.ts (generated include \"statuses\")",1],
-    [45,"shared/scripts/includes/owned_job.lua",2],
-    [53,"shared/scripts/includes/arm.lua",2],
-    [61,"shared/scripts/includes/move.lua",3],
-    [72,"shared/scripts/includes/push_waiting.lua",4],
-    [83,"shared/scripts/requeue.lua",16],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [42,"shared/status.ts (generated include \"statuses\")",1],
+    [60,"shared/scripts/includes/owned_job.lua",2],
+    [68,"shared/scripts/includes/arm.lua",2],
+    [76,"shared/scripts/includes/leave_started.lua",3],
+    [88,"shared/scripts/includes/move.lua",3],
+    [101,"shared/scripts/includes/push_waiting.lua",4],
+    [118,"shared/defaults.ts (generated include \"limits\")",1],
+    [125,"shared/scripts/includes/keep_attempt.lua",3],
+    [143,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
--- and error cleared). With a worker name, instead puts that worker's started
--- job back at the front of its queue without counting the attempt: a cold
--- shutdown is not the job's fault.
+-- and error cleared; the ended attempt is kept in the job's history). With a
+-- worker name, instead puts that worker's started job back at the front of
+-- its queue without counting the attempt: a cold shutdown is not the job's
+-- fault.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
@@ -1660,16 +2795,30 @@ export const requeue: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.queue(name) return ROOT .. ":queue:" .. name end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -1706,53 +2855,100 @@ local function arm(queue)
   end
 end
 
+-- A job leaves the started registries (its queue's and the fleet's leases).
+-- A queue whose fleet-wide concurrency is capped now has room for one more:
+-- its idle workers are woken, since no claim re-arms a queue at its cap.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = redis.call('HGET', K.settings(), queue)
+  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+    arm(queue)
+  end
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status.
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
 end
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
+  redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
+end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+-- Keeps the outcome of an attempt that is about to be overwritten (a retry,
+-- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
+-- A job that ends at its first attempt pays nothing: its outcome is the job.
+local function keep_attempt(id, status, now, err)
+  local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
+  local attempt = {
+    attempt = tonumber(f[1]),
+    status = status,
+    startedAt = tonumber(f[2]),
+    endedAt = tonumber(f[6]) or now,
+    worker = f[3] or nil,
+    result = f[4] and cjson.decode(f[4]) or nil,
+    error = cjson.decode(err or f[5] or 'null'),
+  }
+  redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
+  redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
 end
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local worker = ARGV[4]
 local key = K.job(id)
-local status = redis.call('HGET', key, 'status')
+local f = redis.call('HMGET', key, 'status', 'queue', 'priority')
+local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
-local queue = redis.call('HGET', key, 'queue')
 
 if worker ~= '' then
   if not owned_job(id, worker) then return cjson.encode({ error = 'state', status = status }) end
-  redis.call('ZREM', K.registry('started', queue), id)
+  leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
-  push_waiting(id, queue, status, now, true)
+  push_waiting(id, queue, status, now, true, f[3])
   return cjson.encode({ status = 'queued', before = status })
 end
 
 if not STATUS.unsuccessful[status] then
   return cjson.encode({ error = 'state', status = status })
 end
+keep_attempt(id, status, now, nil)
 redis.call('ZREM', K.registry(status, queue), id)
 redis.call('PERSIST', key)
+redis.call('PERSIST', K.attempts(id))
 redis.call('HSET', key, 'attempts', 0)
 redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-push_waiting(id, queue, status, now, false)
+push_waiting(id, queue, status, now, false, f[3])
 return cjson.encode({ status = 'queued', before = status })
 `,
 };

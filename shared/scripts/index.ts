@@ -55,7 +55,10 @@ export interface EnqueueSpec {
   fields: string[];
   runAt?: number;
   atFront?: boolean;
+  priority?: number;
   dependsOn?: string[];
+  /** The queues a dependency may be in: a caller limited to some queues cannot reach others' jobs. */
+  dependencyQueues?: string[];
   idempotencyKey?: string;
   fingerprint?: string;
   idempotencyTtlSec?: number;
@@ -89,11 +92,9 @@ export const enqueue = new Transition(
 
 // ---- claim, complete, fail: one reply shape ----------------------------------
 
-/** What the worker wants next, for claim and for complete/fail that claim in the same call. */
-export interface ClaimParams {
-  now: number;
+/** What a worker wants next, for claim and for complete/fail that claim in the same call. */
+export interface Wants {
   leaseMs: number;
-  worker: string;
   /** How many jobs at most. */
   max: number;
   /** Queue names, highest priority first. */
@@ -108,46 +109,53 @@ export interface Step {
   status: JobStatus | "missing" | null;
   /** Jobs now started for this worker. */
   jobs: Job[];
-  /** The earliest run-at among the worker's queues' scheduled jobs. */
+  /** When a wait should end: the earliest scheduled job of the worker's queues falls due, or a rate window opens. */
   nextDueAt: number | null;
+  /** The call stopped at its bound of visited ids: another may find more jobs at once. */
+  more: boolean;
 }
 
 function decodeStep(reply: unknown): Step {
-  const r = reply as { ok?: boolean; status?: Step["status"]; jobs?: unknown; nextDueAt?: number };
+  const r = reply as { ok?: boolean; status?: Step["status"]; jobs?: unknown; nextDueAt?: number; more?: boolean };
   return {
     ok: r.ok ?? true,
     status: r.status ?? null,
     jobs: asArray(r.jobs as Record<string, unknown>[]).map(jobFromHash),
     nextDueAt: r.nextDueAt ?? null,
+    more: r.more ?? false,
   };
 }
 
-const claimArgs = (p: Omit<ClaimParams, "now" | "worker">) => [p.leaseMs, p.max, ...p.queues];
+interface StepParams {
+  now: number;
+  /** The worker taking the step. */
+  worker: string;
+  /** What it wants next; none: claim nothing. */
+  next?: Wants;
+  /** The other jobs it keeps running, for its entry's current state. */
+  running?: string[];
+}
+
+/** The ARGV section every step ends with (see shared/scripts/claim.lua). */
+const stepArgs = (p: StepParams) => [
+  p.next?.leaseMs ?? 0,
+  p.next?.max ?? 0,
+  (p.next?.queues ?? []).join(","),
+  (p.running ?? []).join(","),
+];
 
 export const claim = new Transition(
   lua.claim,
-  (p: ClaimParams) => [p.now, p.leaseMs, p.worker, p.max, ...p.queues],
+  (p: StepParams & { next: Wants }) => [p.now, p.worker, ...stepArgs(p)],
   decodeStep,
 );
 
-interface ReportParams {
-  now: number;
-  id: string;
-  /** The worker reporting; the job must still be held by it. */
-  worker: string;
-  /** Claim the worker's next jobs in the same call. */
-  next?: Omit<ClaimParams, "now" | "worker">;
-}
+/** A report of the job `id`, which the worker must still hold. */
+type ReportParams = StepParams & { id: string };
 
 export const complete = new Transition(
   lua.complete,
-  (p: ReportParams & { /** JSON text */ result: string }) => [
-    p.now,
-    p.id,
-    p.worker,
-    p.result,
-    ...(p.next ? claimArgs(p.next) : []),
-  ],
+  (p: ReportParams & { /** JSON text */ result: string }) => [p.now, p.id, p.worker, p.result, ...stepArgs(p)],
   decodeStep,
 );
 
@@ -159,7 +167,7 @@ export const fail = new Transition(
     p.worker,
     JSON.stringify(p.error),
     p.retryable ? "1" : "0",
-    ...(p.next ? claimArgs(p.next) : []),
+    ...stepArgs(p),
   ],
   decodeStep,
 );
@@ -200,15 +208,15 @@ export const renew = new Transition(
     running: string[];
   }) => [p.now, p.leaseMs, p.worker, JSON.stringify(p.state), p.entryTtlMs, ...p.running],
   (reply) => {
-    const r = reply as { stop?: unknown; lost?: unknown };
-    return { stop: asArray(r.stop as string[]), lost: asArray(r.lost as string[]) };
+    const r = reply as { stop?: unknown; lost?: unknown; outboxDueAt?: number };
+    return { stop: asArray(r.stop as string[]), lost: asArray(r.lost as string[]), outboxDueAt: r.outboxDueAt ?? null };
   },
 );
 
 export const recover = new Transition(
   lua.recover,
   (p: { now: number /** the interval between passes */; lockMs: number }) => [p.now, p.lockMs],
-  (reply) => reply as { ran: boolean; recovered: number; promoted: number },
+  (reply) => reply as { ran: boolean; recovered: number; promoted: number; more: boolean },
 );
 
 // ---- reads -------------------------------------------------------------------
@@ -222,24 +230,46 @@ export const getJob = new Transition(
   },
 );
 
+/** A queue's settings, stored in Redis and obeyed by every claim across the fleet. */
+export interface QueueSettings {
+  paused?: boolean;
+  /** At most `max` jobs started in any window of `perMs`. */
+  limit?: { max: number; perMs: number };
+  /** At most this many jobs of the queue started at once, across the fleet. */
+  concurrency?: number;
+}
+
 export interface QueueCounts {
   name: string;
   counts: Record<JobStatus, number>;
+  settings: QueueSettings;
   /** The worker entries' fields, as stored. */
   workers: Record<string, unknown>[];
 }
 
+export interface CountsReply {
+  queues: QueueCounts[];
+  /** Where the next page of queues starts; null on the last. */
+  nextCursor: string | null;
+  /** Callback deliveries waiting or in flight, and when the oldest was created. */
+  outbox: { size: number; oldestAt: number | null };
+}
+
 export const counts = new Transition(
   lua.counts,
-  /** queues: none for every known queue */
-  (p: { now: number; queues?: string[] }) => [p.now, ...(p.queues ?? [])],
-  (reply): QueueCounts[] => {
-    const queues =
-      (reply as { queues?: Record<string, { counts: QueueCounts["counts"]; workers: unknown }> }).queues ?? {};
-    return Object.entries(queues).map(([name, q]) => ({
-      name,
-      counts: q.counts,
-      workers: asArray(q.workers as Record<string, unknown>[]),
-    }));
+  (p: { now: number } & ({ queues: string[] } | { cursor?: string; limit?: number })) =>
+    "queues" in p ? [p.now, p.queues.join(","), "", ""] : [p.now, "", p.cursor ?? "", p.limit ?? ""],
+  (reply): CountsReply => {
+    const r = reply as { queues?: unknown; nextCursor?: string; outbox?: { size: number; oldestAt?: number } };
+    return {
+      queues: asArray(r.queues as QueueCounts[]).map((q) => ({
+        name: q.name,
+        counts: q.counts,
+        settings: Array.isArray(q.settings) ? {} : (q.settings ?? {}),
+        workers: asArray(q.workers),
+      })),
+      nextCursor: r.nextCursor ?? null,
+      outbox: { size: r.outbox?.size ?? 0, oldestAt: r.outbox?.oldestAt ?? null },
+    };
   },
 );

@@ -8,7 +8,8 @@
 -- ARGV[5] worker state, JSON object of string fields (queues, pid, host, state, …)
 -- ARGV[6] how long the worker entry lives without another heartbeat, ms
 -- ARGV[7..] ids of the jobs the worker is running
--- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds] }
+-- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds],
+-- outboxDueAt = when the earliest callback delivery is due, or nil }
 --- @include "keys"
 --- @include "job_get"
 --- @include "owned_job"
@@ -24,6 +25,7 @@ for i = 7, #ARGV do
   local queue = owned_job(id, worker)
   if queue then
     redis.call('ZADD', K.registry('started', queue), 'XX', now + lease, id)
+    redis.call('ZADD', K.leases(), 'XX', now + lease, id)
     if job_get(id, 'stopRequested') == '1' then table.insert(stop, id) end
   else
     table.insert(lost, id)
@@ -39,4 +41,5 @@ end
 redis.call('HSET', K.worker(worker), unpack(fields))
 redis.call('PEXPIRE', K.worker(worker), ttl)
 redis.call('ZADD', K.workers(), now + ttl, worker)
-return cjson.encode({ stop = stop, lost = lost })
+local due = redis.call('ZRANGE', K.outbox(), 0, 0, 'WITHSCORES')[2]
+return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })

@@ -1,7 +1,8 @@
 -- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
--- and error cleared). With a worker name, instead puts that worker's started
--- job back at the front of its queue without counting the attempt: a cold
--- shutdown is not the job's fault.
+-- and error cleared; the ended attempt is kept in the job's history). With a
+-- worker name, instead puts that worker's started job back at the front of
+-- its queue without counting the attempt: a cold shutdown is not the job's
+-- fault.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
@@ -12,31 +13,35 @@
 --- @include "keys"
 --- @include "statuses"
 --- @include "owned_job"
+--- @include "leave_started"
 --- @include "push_waiting"
+--- @include "keep_attempt"
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local worker = ARGV[4]
 local key = K.job(id)
-local status = redis.call('HGET', key, 'status')
+local f = redis.call('HMGET', key, 'status', 'queue', 'priority')
+local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
-local queue = redis.call('HGET', key, 'queue')
 
 if worker ~= '' then
   if not owned_job(id, worker) then return cjson.encode({ error = 'state', status = status }) end
-  redis.call('ZREM', K.registry('started', queue), id)
+  leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
-  push_waiting(id, queue, status, now, true)
+  push_waiting(id, queue, status, now, true, f[3])
   return cjson.encode({ status = 'queued', before = status })
 end
 
 if not STATUS.unsuccessful[status] then
   return cjson.encode({ error = 'state', status = status })
 end
+keep_attempt(id, status, now, nil)
 redis.call('ZREM', K.registry(status, queue), id)
 redis.call('PERSIST', key)
+redis.call('PERSIST', K.attempts(id))
 redis.call('HSET', key, 'attempts', 0)
 redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-push_waiting(id, queue, status, now, false)
+push_waiting(id, queue, status, now, false, f[3])
 return cjson.encode({ status = 'queued', before = status })

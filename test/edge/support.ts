@@ -106,10 +106,8 @@ const WORKER = "edge-test-worker";
 export async function start(prefix: string, queueName: string, id: string): Promise<void> {
   const step = await scripts.claim.run(runner, Keys.forPrefix(prefix), {
     now: Date.now(),
-    leaseMs: 60_000,
     worker: WORKER,
-    max: 1,
-    queues: [queueName],
+    next: { leaseMs: 60_000, max: 1, queues: [queueName] },
   });
   expect(step.jobs.map((j) => j.id)).toEqual([id]);
 }

@@ -48,7 +48,7 @@ async function run(redis: Redis, prefix: string, command: string | undefined, id
     return { job, queue: new Queue(job.queue, { redis, prefix }) };
   };
   const show = (value: unknown) => JSON.stringify(value, null, 2);
-  if (command === "queues") return table(await describeQueues(redis, keys));
+  if (command === "queues") return table((await describeQueues(redis, keys)).queues);
   if (command === "job" && id) return show((await find(id)).job);
   if (command === "cancel" && id) return show(await (await find(id)).queue.cancel(id));
   if (command === "requeue" && id) return show(await (await find(id)).queue.requeue(id));

@@ -1,8 +1,9 @@
 // The Lua state machine's build step. Scripts live in shared/scripts/*.lua and
 // pull helpers from shared/scripts/includes/*.lua with `--- @include "name"`;
-// two includes are generated from TypeScript so that neither side can drift:
-// "keys" (every key helper, from shared/keys.ts) and "statuses" (the status
-// lists and the map of allowed moves, from shared/status.ts).
+// three includes are generated from TypeScript so that neither side can drift:
+// "keys" (every key helper, from shared/keys.ts), "statuses" (the status lists
+// and the map of allowed moves, from shared/status.ts) and "limits" (the bounds
+// of shared/defaults.ts).
 //
 //   npm run generate   writes shared/scripts/generated.ts
 //   npm run lint       among others, fails when generated.ts is out of date and
@@ -16,6 +17,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULTS } from "../../shared/defaults.ts";
 import { Keys, LUA_PARAMS } from "../../shared/keys.ts";
 import { locate, type ScriptSource } from "../../shared/script.ts";
 import {
@@ -78,6 +80,22 @@ function statusesInclude(): string {
   ].join("\n");
 }
 
+/** Bounds and limits the scripts share with TypeScript, from shared/defaults.ts. */
+function limitsInclude(): string {
+  const limits = {
+    batch: DEFAULTS.scriptBatch,
+    max_backoff_ms: DEFAULTS.maxBackoffMs,
+    attempts_kept: DEFAULTS.attemptsKept,
+    minute_ttl_sec: DEFAULTS.minuteStatsTtlSec,
+  };
+  return [
+    "-- Generated from shared/defaults.ts: the bounds every script keeps.",
+    "local LIMITS = {",
+    ...Object.entries(limits).map(([name, value]) => `  ${name} = ${value},`),
+    "}",
+  ].join("\n");
+}
+
 function readUnit(path: string): Unit {
   return { file: relative(ROOT, path), lines: readFileSync(path, "utf8").replace(/\n$/, "").split("\n") };
 }
@@ -86,6 +104,7 @@ function includes(): Map<string, Unit> {
   const found = new Map<string, Unit>([
     ["keys", { file: 'shared/keys.ts (generated include "keys")', lines: keysInclude().split("\n") }],
     ["statuses", { file: 'shared/status.ts (generated include "statuses")', lines: statusesInclude().split("\n") }],
+    ["limits", { file: 'shared/defaults.ts (generated include "limits")', lines: limitsInclude().split("\n") }],
   ]);
   for (const name of readdirSync(INCLUDES)
     .filter((f) => f.endsWith(".lua"))
@@ -212,7 +231,9 @@ function lint(scripts: ScriptSource[]): number {
         continue;
       }
       const [file, fileLine] = locate(script.lines, Number(match[1]));
-      const finding = `${file}:${fileLine}:${match[2]}: ${match[3]}`;
+      // luacheck names other lines of the assembled script too ("overwritten on line 389")
+      const message = match[3]!.replace(/\bline (\d+)/g, (_, n: string) => locate(script.lines, Number(n)).join(":"));
+      const finding = `${file}:${fileLine}:${match[2]}: ${message}`;
       if (said.has(finding)) continue;
       said.add(finding);
       console.error(`${finding} (in ${script.name}.lua)`);

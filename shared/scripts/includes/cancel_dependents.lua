@@ -1,15 +1,20 @@
 --- @include "keys"
+--- @include "limits"
 --- @include "job_get"
 --- @include "to_terminal"
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever.
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
 local function cancel_dependents(id, now)
   local pending = { id }
-  while #pending > 0 do
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SMEMBERS', K.dependents(parent))
-    redis.call('DEL', K.dependents(parent))
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -23,5 +28,7 @@ local function cancel_dependents(id, now)
         table.insert(pending, child)
       end
     end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
 end

@@ -1,53 +1,84 @@
 --- @include "keys"
+--- @include "limits"
 --- @include "arm"
 --- @include "move"
 --- @include "job_table"
 --- @include "promote_due"
 --- @include "to_terminal"
 --- @include "cancel_dependents"
+--- @include "settings_of"
+--- @include "room"
 
--- Takes up to want jobs for a worker from its queues in priority order (see
--- claim.lua); complete and fail call it too, so finishing one job and taking
--- the next is one script call.
+-- Starts a job for a worker: the reply carries its hash as Redis would give
+-- it (strings), and a rate-limited queue counts the start in its window.
+local function start(job, queue, now, lease, worker, settings)
+  local id = job.id
+  job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
+  job.attempts = tostring(tonumber(job.attempts or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  redis.call('ZADD', K.registry('started', queue), now + lease, id)
+  redis.call('ZADD', K.leases(), now + lease, id)
+  if settings.limit then
+    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
+    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
+  end
+end
+
+local function expired(job, now)
+  local ttl = tonumber(job.ttlSec or '')
+  return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
+end
+
+-- Takes up to want jobs for a worker from its queues in the order given
+-- (the worker's priority), lowest score first within a queue; complete and
+-- fail call it too, so finishing one job and taking the next is one call.
+-- Visits at most a batch of waiting ids per call (expired and stale ones
+-- count): more = true says another call may find more. nextDueAt is the
+-- earliest time a wait should end: a scheduled job falls due, or a rate
+-- window opens.
 local function claim_jobs(now, lease, worker, want, queues)
+  local settings = settings_of(queues)
   local jobs = {}
+  local budget = LIMITS.batch
+  local more = false
+  local wake_at = nil
   for _, queue in ipairs(queues) do
-    promote_due(queue, now)
-    while #jobs < want do
-      local id = redis.call('LPOP', K.queue(queue))
-      if not id then break end
-      local job = job_table(id)
-      if job and job.status == 'queued' then
-        local ttl = tonumber(job.ttlSec or '')
-        if ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now then
-          local err = cjson.encode({
-            name = 'JobExpiredError',
-            message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-          })
-          to_terminal(id, queue, 'queued', 'failed', now, { 'error', err })
-          cancel_dependents(id, now)
-        else
-          -- the reply carries the hash as Redis would give it: strings
-          job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
-          job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-          move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
-          redis.call('ZADD', K.registry('started', queue), now + lease, id)
-          table.insert(jobs, job)
+    local s = settings[queue]
+    local _, more_due = promote_due(queue, now)
+    more = more or more_due
+    local left, opens_at = room(queue, s, now)
+    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
+    while left > 0 and #jobs < want and budget > 0 do
+      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+      if #popped == 0 then break end
+      for i = 1, #popped, 2 do
+        budget = budget - 1
+        local job = job_table(popped[i])
+        -- any other status, or a missing hash, is a stale id: it is dropped
+        if job and job.status == 'queued' then
+          local late, ttl = expired(job, now)
+          if late then
+            local err = cjson.encode({
+              name = 'JobExpiredError',
+              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
+            })
+            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+            cancel_dependents(job.id, now)
+          else
+            start(job, queue, now, lease, worker, s)
+            table.insert(jobs, job)
+            left = left - 1
+          end
         end
       end
-      -- any other status (or a missing hash) is a stale id: drop it
     end
-  end
-
-  local next_due = nil
-  for _, queue in ipairs(queues) do
-    -- leave the wake marker set for the next worker while jobs remain
-    if redis.call('LLEN', K.queue(queue)) > 0 then arm(queue) end
+    if budget == 0 and #jobs < want then more = true end
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
+    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
     local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    if first[2] then
-      local due = tonumber(first[2])
-      if not next_due or due < next_due then next_due = due end
-    end
+    local due = tonumber(first[2])
+    if due and (not wake_at or due < wake_at) then wake_at = due end
   end
-  return { jobs = jobs, nextDueAt = next_due }
+  return { jobs = jobs, nextDueAt = wake_at, more = more }
 end

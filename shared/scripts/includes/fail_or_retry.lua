@@ -1,25 +1,29 @@
 --- @include "keys"
+--- @include "limits"
+--- @include "leave_started"
 --- @include "to_terminal"
 --- @include "cancel_dependents"
---- @include "push_waiting"
+--- @include "requeue_waiting"
 --- @include "schedule"
+--- @include "keep_attempt"
 
 -- The one place that decides between retry and failure for a started job:
 -- used when a horse reports an error and when a lease runs out.
 local function fail_or_retry(id, now, err, retryable)
   local key = K.job(id)
-  local queue = redis.call('HGET', key, 'queue')
-  redis.call('ZREM', K.registry('started', queue), id)
-  if redis.call('HGET', key, 'stopRequested') == '1' then
+  local f = redis.call('HMGET', key, 'queue', 'stopRequested', 'attempts', 'retry')
+  local queue = f[1]
+  leave_started(id, queue)
+  if f[2] == '1' then
     to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
     cancel_dependents(id, now)
     return 'stopped'
   end
-  local attempts = tonumber(redis.call('HGET', key, 'attempts') or '0')
-  local retry = redis.call('HGET', key, 'retry')
-  if retryable and retry then
-    retry = cjson.decode(retry)
+  local attempts = tonumber(f[3] or '0')
+  if retryable and f[4] then
+    local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
+      keep_attempt(id, 'failed', now, err)
       redis.call('HSET', key, 'error', err)
       redis.call('HDEL', key, 'workerName')
       local delay = 0
@@ -27,12 +31,13 @@ local function fail_or_retry(id, now, err, retryable)
       if backoff then
         delay = backoff.delayMs or 0
         if backoff.type == 'exponential' then delay = delay * math.pow(2, attempts - 1) end
+        delay = math.min(delay, LIMITS.max_backoff_ms)
       end
       if delay > 0 then
         schedule(id, queue, 'started', now + delay)
         return 'scheduled'
       end
-      push_waiting(id, queue, 'started', now, false)
+      requeue_waiting(id, queue, 'started', now)
       return 'queued'
     end
   end

@@ -1,14 +1,15 @@
 --- @include "keys"
---- @include "job_get"
---- @include "push_waiting"
+--- @include "limits"
+--- @include "requeue_waiting"
 
--- Moves due scheduled jobs of a queue to its waiting list.
+-- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
+-- call; answers how many, and whether more are due.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
-    push_waiting(id, queue, 'scheduled', now, job_get(id, 'atFront') == '1')
+    requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due
+  return #due, #due == LIMITS.batch
 end

@@ -2,13 +2,19 @@
 --- @include "arm"
 --- @include "move"
 
--- Puts a job at the back of its queue (at the front with at_front).
-local function push_waiting(id, queue, from, now, at_front)
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now)
-  if at_front then
-    redis.call('LPUSH', K.queue(queue), id)
-  else
-    redis.call('RPUSH', K.queue(queue), id)
-  end
+  redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end

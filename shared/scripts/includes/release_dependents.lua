@@ -1,14 +1,14 @@
 --- @include "keys"
+--- @include "limits"
 --- @include "job_get"
---- @include "push_waiting"
+--- @include "requeue_waiting"
 --- @include "schedule"
 
 -- A finished job lets go of the deferred jobs that waited for it alone:
--- they are queued, or scheduled when their runAt is still ahead.
+-- they are queued, or scheduled when their runAt is still ahead. At most a
+-- batch per call; the rest waits in the cascade list for maintenance.
 local function release_dependents(id, now)
-  local dependents = redis.call('SMEMBERS', K.dependents(id))
-  if #dependents == 0 then return end
-  redis.call('DEL', K.dependents(id))
+  local dependents = redis.call('SPOP', K.dependents(id), LIMITS.batch)
   for _, child in ipairs(dependents) do
     redis.call('SREM', K.dependencies(child), id)
     local queue = job_get(child, 'queue')
@@ -18,8 +18,11 @@ local function release_dependents(id, now)
       if run_at > now then
         schedule(child, queue, 'deferred', run_at)
       else
-        push_waiting(child, queue, 'deferred', now, job_get(child, 'atFront') == '1')
+        requeue_waiting(child, queue, 'deferred', now)
       end
     end
+  end
+  if #dependents == LIMITS.batch and redis.call('EXISTS', K.dependents(id)) == 1 then
+    redis.call('RPUSH', K.cascade(), 'release:' .. id)
   end
 end

@@ -1,5 +1,7 @@
 --- @include "keys"
+--- @include "limits"
 --- @include "move"
+--- @include "outbox_push"
 
 local TTL_FIELD = {
   finished = 'resultTtlSec',
@@ -8,15 +10,43 @@ local TTL_FIELD = {
   canceled = 'failureTtlSec',
 }
 
--- Moves a job into a terminal registry; the job hash and its registry entry
--- both expire after the job's TTL for that outcome. 'fields' are set, 'drop'
--- removed, besides what every terminal job loses.
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local ttl = tonumber(redis.call('HGET', key, TTL_FIELD[status]))
-  local expires_at = now + ttl * 1000
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), expires_at, id)
-  redis.call('PEXPIRE', key, ttl * 1000)
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
 end

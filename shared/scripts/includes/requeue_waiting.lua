@@ -1,0 +1,7 @@
+--- @include "push_waiting"
+
+-- push_waiting for a job that already exists: its own priority and atFront.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2])
+end
