@@ -19,6 +19,10 @@ export const DEFAULTS = {
   failureTtlSec: 365 * DAY_SEC,
   /** Largest `args`, as bytes of JSON. */
   maxArgsBytes: 512 * 1024,
+  /** Largest result a task may return, as bytes of JSON; a larger one fails the job. */
+  maxResultBytes: 512 * 1024,
+  /** Largest value of one ctx.progress() or ctx.setMeta() call, as bytes of JSON. */
+  maxProgressBytes: 16 * 1024,
   /** How long an Idempotency-Key remembers its job. */
   idempotencyTtlSec: DAY_SEC,
   /** The lowest priority a job may have (1 is the highest; none at all comes before 1, as in BullMQ). */
@@ -51,6 +55,8 @@ export const DEFAULTS = {
   killGraceMs: 5 * SECOND,
   /** Longest blocking wait of an idle worker with nothing scheduled. */
   idleBlockMs: 300 * SECOND,
+  /** At most how often a running job's progress is written; the last value always is, with the outcome. */
+  progressIntervalMs: 250,
   /** Callback deliveries one worker makes at once. */
   callbackConcurrency: 4,
   /** Attempts at a callback before it is recorded as failed. */

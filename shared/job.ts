@@ -64,6 +64,13 @@ export const jobOptionsSchema = z
       .optional(),
     dependsOn: z.array(jobIdSchema).max(100).optional(),
     atFront: z.boolean().optional(),
+    priority: z
+      .number()
+      .int()
+      .min(1)
+      .max(DEFAULTS.maxPriority)
+      .optional()
+      .describe("1 is the highest; jobs without one come first, as in BullMQ; FIFO within a priority"),
     callbackUrl: z
       .url({ protocol: /^https?$/ })
       .max(2048)
@@ -92,6 +99,13 @@ export interface JobError {
   stack?: string;
 }
 
+/** Where a job's callback stands: written by the worker that delivers it. */
+export interface CallbackState {
+  status: "pending" | "delivered" | "refused" | "failed";
+  attempts: number;
+  lastError: string | null;
+}
+
 /** What producers see of a job. */
 export interface JobView {
   id: string;
@@ -107,6 +121,10 @@ export interface JobView {
   enqueuedAt: number | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** What the task last reported with ctx.progress(): a number 0-100 or a small JSON object. */
+  progress: JsonValue | null;
+  /** The delivery of its callbackUrl, once it ended; null without one. */
+  callback: CallbackState | null;
 }
 
 /** The whole stored job: the view plus the options a worker needs. */
@@ -119,6 +137,7 @@ export interface Job extends JobView {
   runAt: number | null;
   dependsOn: string[];
   atFront: boolean;
+  priority: number | null;
   callbackUrl: string | null;
   workerName: string | null;
   stopRequested: boolean;
@@ -193,6 +212,7 @@ export function newJob(
     retry: opts.retry && JSON.stringify(opts.retry),
     dependsOn: opts.dependsOn && JSON.stringify(opts.dependsOn),
     atFront: opts.atFront ? 1 : undefined,
+    priority: opts.priority,
     callbackUrl: opts.callbackUrl,
   };
   return {
@@ -201,6 +221,7 @@ export function newJob(
     fields: Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)])),
     runAt,
     atFront: opts.atFront,
+    priority: opts.priority,
     dependsOn: opts.dependsOn,
   };
 }
@@ -240,6 +261,14 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
     enqueuedAt: num(h.enqueuedAt),
     startedAt: num(h.startedAt),
     endedAt: num(h.endedAt),
+    progress: json(h.progress, null),
+    callback: h.callbackStatus
+      ? {
+          status: h.callbackStatus as CallbackState["status"],
+          attempts: num(h.callbackAttempts) ?? 0,
+          lastError: h.callbackError ?? null,
+        }
+      : null,
     timeoutMs: num(h.timeoutMs) ?? DEFAULTS.timeoutMs,
     resultTtlSec: num(h.resultTtlSec) ?? DEFAULTS.resultTtlSec,
     failureTtlSec: num(h.failureTtlSec) ?? DEFAULTS.failureTtlSec,
@@ -248,14 +277,32 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
     runAt: num(h.runAt),
     dependsOn: json(h.dependsOn, []),
     atFront: h.atFront === "1",
+    priority: num(h.priority),
     callbackUrl: h.callbackUrl ?? null,
     workerName: h.workerName ?? null,
     stopRequested: h.stopRequested === "1",
   };
 }
 
+/** The fields of the view, in the order a reader expects them. */
+const VIEW_FIELDS = [
+  "id",
+  "queue",
+  "task",
+  "status",
+  "args",
+  "meta",
+  "result",
+  "error",
+  "attempts",
+  "createdAt",
+  "enqueuedAt",
+  "startedAt",
+  "endedAt",
+  "progress",
+  "callback",
+] as const satisfies readonly (keyof JobView)[];
+
 export function viewOf(job: Job): JobView {
-  const { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt } =
-    job;
-  return { id, queue, task, status, args, meta, result, error, attempts, createdAt, enqueuedAt, startedAt, endedAt };
+  return Object.fromEntries(VIEW_FIELDS.map((field) => [field, job[field]])) as unknown as JobView;
 }

@@ -24,12 +24,14 @@ const filePrefix = uniquePrefix("queue");
 const VIEW_FIELDS = [
   "args",
   "attempts",
+  "callback",
   "createdAt",
   "endedAt",
   "enqueuedAt",
   "error",
   "id",
   "meta",
+  "progress",
   "queue",
   "result",
   "startedAt",
@@ -161,6 +163,8 @@ describe("enqueue", () => {
       attempts: 0,
       startedAt: null,
       endedAt: null,
+      progress: null,
+      callback: null,
     });
     expect(view.id).toMatch(UUID);
     expect(view.createdAt).toBeGreaterThanOrEqual(before);

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
-import { Queue, type JobView } from "../shared/index.ts";
+import { DEFAULTS, Queue, type JobView } from "../shared/index.ts";
 import { startRedisServer, uniquePrefix, type RedisServer } from "./support/redis.ts";
 import { horsesOf, isAlive, pidFrom, test, until, Workers, type WorkerProcess } from "./support/worker.ts";
 
@@ -153,6 +153,24 @@ describe.concurrent("one worker, a horse per job", () => {
     expect(job.error!.name).toBe("JobStoppedError");
     await until(`horse ${horse} to exit`, 5_000, () => !isAlive(horse));
     expect(await redis.zscore(queue.keys.registry("stopped", "default"), job.id)).not.toBeNull();
+  });
+
+  test("shows a running task's progress and meta, and writes the last of them before the outcome", async () => {
+    const enqueued = await queue.enqueue("steps", { n: 4, ms: 150 });
+    const midway = await until("progress while the job runs", 10_000, async () => {
+      const job = await queue.getJob(enqueued.id);
+      return job?.status === "started" && typeof job.progress === "number" && job.progress < 100 ? job : null;
+    });
+    expect(midway.meta).toMatchObject({ step: expect.any(Number) });
+    const done = await queue.waitFor(enqueued.id, { timeoutMs: 10_000 });
+    expect(done).toMatchObject({ status: "finished", progress: 100, meta: { step: 4 }, result: { steps: 4 } });
+  });
+
+  test("fails a job whose result is over the size limit, without retrying it", async () => {
+    const enqueued = await queue.enqueue("big", { bytes: DEFAULTS.maxResultBytes + 1 }, { retry: { max: 3 } });
+    const job = await queue.waitFor(enqueued.id, { timeoutMs: 10_000 });
+    expect(job).toMatchObject({ status: "failed", attempts: 1, result: null, error: { name: "ResultTooLargeError" } });
+    expect(job.error!.message).toContain(`the limit is ${DEFAULTS.maxResultBytes}`);
   });
 
   test("gives every job a fresh horse by default, never the worker's own process", async () => {

@@ -32,3 +32,15 @@ export function fib(args: { n?: number }): number {
   const f = (k: number): number => (k < 2 ? k : f(k - 1) + f(k - 2));
   return f(n);
 }
+
+/** n steps of ms each, reporting progress (and the step in meta) after each: watch it with GET ?wait or SSE. */
+export async function steps(args: { n?: number; ms?: number }, ctx: TaskContext): Promise<{ steps: number }> {
+  const n = Math.max(1, Math.min(1000, Number(args?.n ?? 10)));
+  const ms = Math.max(0, Number(args?.ms ?? 500));
+  for (let step = 1; step <= n; step++) {
+    await sleep({ ms }, ctx);
+    ctx.progress(Math.round((step / n) * 100));
+    ctx.setMeta({ step });
+  }
+  return { steps: n };
+}

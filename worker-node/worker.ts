@@ -18,12 +18,12 @@ import { viewOf } from "../shared/job.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { decodeReply, isNoScript, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import type { Call, Step } from "../shared/scripts/index.ts";
+import type { Call, ProgressUpdate, Step } from "../shared/scripts/index.ts";
 import { deliverCallback } from "./callback.ts";
 import { compileHorse } from "./horse/bundle.ts";
 import type { Horse } from "./horse/horse.ts";
 import { HorsePool } from "./horse/pool.ts";
-import { runTask, tasksOf, type Outcome, type Task, type TaskModule } from "./task.ts";
+import { runTask, tasksOf, type Outcome, type Task, type TaskHost, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -55,6 +55,9 @@ interface Running {
   horse?: Horse;
   controller: AbortController;
   timer: NodeJS.Timeout;
+  /** Progress the task reported that is not written yet, and when it will be. */
+  pending?: ProgressUpdate;
+  progressTimer?: NodeJS.Timeout;
   /** Why the worker ended the job early, if it did. */
   interrupted?: "timeout" | "stop" | "lost" | "shutdown";
 }
@@ -260,7 +263,11 @@ export class Worker {
     this.#log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
     let outcome: Outcome;
     if (this.#inlineTasks) {
-      outcome = await runInline(this.#inlineTasks, job, controller.signal, () => this.#log.child({ jobId: job.id }));
+      outcome = await runInline(this.#inlineTasks, job, {
+        signal: controller.signal,
+        logger: () => this.#log.child({ jobId: job.id }),
+        report: (update) => this.#progress(running, update),
+      });
     } else {
       outcome = await this.#runInHorse(running);
     }
@@ -291,13 +298,40 @@ export class Worker {
       }
       running.horse = horse;
       if (running.interrupted) horse.terminate(this.#opts.killGraceMs);
-      const outcome = await horse.run(running.job);
+      const outcome = await horse.run(running.job, (update) => this.#progress(running, update));
       if (!running.interrupted) this.#pool!.release(horse);
       // a horse killed before its last job had no successor booted for it
       else if (this.accepting) this.#pool!.fill();
       // null: the horse was dead before the job reached it; the job is not at fault
       if (outcome) return outcome;
     }
+  }
+
+  /**
+   * Keeps a task's progress for the next write: a few writes a second at
+   * most per job, merged in between, and the last one always goes out with
+   * the job's outcome (see #report).
+   */
+  #progress(running: Running, update: ProgressUpdate): void {
+    const pending: ProgressUpdate = running.pending ?? {};
+    if (update.progress !== undefined) pending.progress = update.progress;
+    if (update.meta) pending.meta = { ...pending.meta, ...update.meta };
+    running.pending = pending;
+    running.progressTimer ??= setTimeout(() => {
+      const call = this.#progressCall(running);
+      if (call) {
+        this.#pipeline([call]).catch((error: Error) => this.#log.warn({ err: error.message }, "progress not written"));
+      }
+    }, DEFAULTS.progressIntervalMs);
+  }
+
+  /** The write of a job's pending progress, if it has any; it is no longer pending. */
+  #progressCall(running: Running): Call<unknown> | undefined {
+    clearTimeout(running.progressTimer);
+    running.progressTimer = undefined;
+    const update = running.pending;
+    running.pending = undefined;
+    return update && scripts.progress.call(this.keys, { id: running.job.id, worker: this.name, update });
   }
 
   /** Ends a running job early: its signal is aborted and its horse terminated. */
@@ -356,8 +390,13 @@ export class Worker {
     else this.#counters.failed++;
     this.#reserved += want;
     let reply: Step | scripts.MoveReply | undefined;
+    // the task's last progress goes ahead of its outcome, in the same round trip
+    const progress = running.interrupted === "lost" ? undefined : this.#progressCall(running);
     try {
-      if (call) [reply] = await this.#pipeline([call], 10);
+      if (call) {
+        const calls: Call<unknown>[] = progress ? [progress, call] : [call];
+        reply = (await this.#pipeline(calls, 10)).at(-1) as typeof reply;
+      }
     } catch (error) {
       // the lease runs out and recovery retries the job: nothing is lost
       this.#log.error({ jobId: job.id, err: error }, "could not report a job's outcome");
@@ -510,12 +549,8 @@ export class Worker {
 }
 
 /** Inline isolation (rq's SimpleWorker): the task runs in the worker's process. */
-async function runInline(
-  tasks: Map<string, Task>,
-  job: Job,
-  signal: AbortSignal,
-  logger: () => Logger,
-): Promise<Outcome> {
+async function runInline(tasks: Map<string, Task>, job: Job, host: TaskHost): Promise<Outcome> {
+  const { signal } = host;
   const aborted = new Promise<Outcome>((resolve) =>
     signal.addEventListener("abort", () =>
       resolve({
@@ -525,7 +560,7 @@ async function runInline(
       }),
     ),
   );
-  return Promise.race([runTask(tasks, job, signal, logger), aborted]);
+  return Promise.race([runTask(tasks, job, host), aborted]);
 }
 
 /** The options that were given: an explicit undefined keeps the default. */

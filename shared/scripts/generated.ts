@@ -2132,6 +2132,69 @@ end)
 `,
 };
 
+export const getAttempts: ScriptSource = {
+  name: "get-attempts",
+  sha: "c1fa013702607a2b7237275cd4076c3c2148566d",
+  lines: [
+    [1,"shared/scripts/get-attempts.lua",1],
+    [6,"shared/keys.ts (generated include \"keys\")",1],
+    [35,"shared/scripts/includes/hash_table.lua",1],
+    [41,"shared/scripts/includes/job_table.lua",3],
+    [48,"shared/scripts/get-attempts.lua",8],
+  ],
+  source: `-- get-attempts: a job and its earlier attempts, in one snapshot.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- Returns { job = hash or nil, attempts = [ JSON text of an attempt, newest first ] }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
+end
+
+local id = ARGV[2]
+return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.attempts(id), 0, -1) })
+`,
+};
+
 export const getJob: ScriptSource = {
   name: "get-job",
   sha: "6dec9eb055c64c904690a2ff28d95059083cbe5c",
@@ -2193,6 +2256,79 @@ local function job_table(id)
 end
 
 return cjson.encode({ job = job_table(ARGV[2]) })
+`,
+};
+
+export const progress: ScriptSource = {
+  name: "progress",
+  sha: "14787c53ccf2400b2cd4704355a4d3bea5dc7828",
+  lines: [
+    [1,"shared/scripts/progress.lua",1],
+    [12,"shared/keys.ts (generated include \"keys\")",1],
+    [41,"shared/scripts/includes/owned_job.lua",2],
+    [49,"shared/scripts/progress.lua",14],
+  ],
+  source: `-- progress: a running task's progress and meta, as its worker passes them
+-- on (coalesced: a few writes a second at most, the last one before the
+-- outcome). Written only while the worker still holds the job, and published
+-- on the job's channel for SSE.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] worker name (the job must still be held by it)
+-- ARGV[4] progress, JSON ('' to leave it)
+-- ARGV[5] fields to merge into meta, a JSON object ('' for none)
+-- Returns { ok = false when the worker no longer holds the job }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+
+local id = ARGV[2]
+if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+local key = K.job(id)
+if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+if ARGV[5] ~= '' then
+  local meta = cjson.decode(redis.call('HGET', key, 'meta') or '{}')
+  for field, value in pairs(cjson.decode(ARGV[5])) do meta[field] = value end
+  -- an empty table would encode as [] after a round trip through cjson.decode
+  redis.call('HSET', key, 'meta', next(meta) and cjson.encode(meta) or '{}')
+end
+redis.call('PUBLISH', K.events(id), 'progress')
+return cjson.encode({ ok = true })
 `,
 };
 

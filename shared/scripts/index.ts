@@ -4,8 +4,7 @@
 // script (the producer API, the worker, the tests) goes through here; the
 // ARGV order each script expects is spelled once, below, beside its header in
 // the .lua file.
-import type { JobError } from "../job.ts";
-import { jobFromHash, type Job } from "../job.ts";
+import { jobFromHash, type Job, type JobError, type JsonValue } from "../job.ts";
 import type { Keys } from "../keys.ts";
 import { Script, type ScriptRunner } from "../script.ts";
 import type { JobStatus } from "../status.ts";
@@ -219,6 +218,26 @@ export const recover = new Transition(
   (reply) => reply as { ran: boolean; recovered: number; promoted: number; more: boolean },
 );
 
+// ---- progress ----------------------------------------------------------------
+
+/** What a running task reports besides its outcome. */
+export interface ProgressUpdate {
+  progress?: JsonValue;
+  /** Fields merged into the job's meta. */
+  meta?: Record<string, JsonValue>;
+}
+
+export const progress = new Transition(
+  lua.progress,
+  (p: { id: string; worker: string; update: ProgressUpdate }) => [
+    p.id,
+    p.worker,
+    p.update.progress === undefined ? "" : JSON.stringify(p.update.progress),
+    p.update.meta ? JSON.stringify(p.update.meta) : "",
+  ],
+  (reply) => reply as { ok: boolean },
+);
+
 // ---- reads -------------------------------------------------------------------
 
 export const getJob = new Transition(
@@ -227,6 +246,38 @@ export const getJob = new Transition(
   (reply) => {
     const job = (reply as { job?: Record<string, unknown> }).job;
     return job ? jobFromHash(job) : null;
+  },
+);
+
+/** One attempt of a job: how it ended, where and when. */
+export interface Attempt {
+  attempt: number;
+  status: JobStatus;
+  worker: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  result: JsonValue | null;
+  error: JobError | null;
+}
+
+export const getAttempts = new Transition(
+  lua.getAttempts,
+  (p: { id: string }) => [p.id],
+  (reply) => {
+    const r = reply as { job?: Record<string, unknown>; attempts?: unknown };
+    const earlier = asArray(r.attempts as string[]).map((text): Attempt => {
+      const a = JSON.parse(text) as Partial<Attempt>;
+      return {
+        attempt: a.attempt ?? 0,
+        status: a.status!,
+        worker: a.worker ?? null,
+        startedAt: a.startedAt ?? null,
+        endedAt: a.endedAt ?? null,
+        result: a.result ?? null,
+        error: a.error ?? null,
+      };
+    });
+    return { job: r.job ? jobFromHash(r.job) : null, earlier };
   },
 );
 

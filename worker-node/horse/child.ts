@@ -37,9 +37,11 @@ export function serveJobs(module: TaskModule): void {
     const controller = new AbortController();
     running = controller;
     const { job } = message;
-    const outcome = await runTask(tasks, job, controller.signal, () =>
-      logger().child({ jobId: job.id, task: job.task }),
-    );
+    const outcome = await runTask(tasks, job, {
+      signal: controller.signal,
+      logger: () => logger().child({ jobId: job.id, task: job.task }),
+      report: (update) => send({ type: "progress", id: job.id, update }),
+    });
     if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
     if (controller.signal.aborted) process.exit(143);
     running = undefined;

@@ -9,10 +9,14 @@
 // running job's signal and ends the horse once the task settles.
 import { fork, type ChildProcess } from "node:child_process";
 import type { Job } from "../../shared/index.ts";
+import type { ProgressUpdate } from "../../shared/scripts/index.ts";
 import type { Outcome } from "../task.ts";
 
 export type ToHorse = { type: "run"; job: Job };
-export type FromHorse = { type: "ready" } | { type: "done"; id: string; outcome: Outcome };
+export type FromHorse =
+  | { type: "ready" }
+  | { type: "progress"; id: string; update: ProgressUpdate }
+  | { type: "done"; id: string; outcome: Outcome };
 
 /** The worker's handle on one horse process. */
 export class Horse {
@@ -21,6 +25,9 @@ export class Horse {
   readonly ready: Promise<void>;
   served = 0;
   #settle: ((outcome: Outcome | null) => void) | undefined;
+  /** The running job was written to the horse's channel: a crash from now on is the job's. */
+  #sent = false;
+  #onProgress: ((update: ProgressUpdate) => void) | undefined;
   #exit: string | undefined;
   #stderrTail = "";
 
@@ -34,6 +41,7 @@ export class Horse {
     this.ready = new Promise((resolveReady, rejectReady) => {
       this.process.on("message", (message: FromHorse) => {
         if (message.type === "ready") resolveReady();
+        else if (message.type === "progress") this.#onProgress?.(message.update);
         else if (message.type === "done") this.#deliver(message.outcome);
       });
       this.process.once("error", rejectReady);
@@ -41,7 +49,11 @@ export class Horse {
       this.process.once("close", (code, signal) => {
         this.#exit = this.#describeExit(code, signal);
         rejectReady(new Error(this.#exit));
-        this.#deliver({ ok: false, retryable: true, error: { name: "HorseCrashedError", message: this.#exit } });
+        // dead before its job was even written (killed while it waited as a
+        // spare, its exit seen late): the job never started, it is not at fault
+        this.#deliver(
+          this.#sent ? { ok: false, retryable: true, error: { name: "HorseCrashedError", message: this.#exit } } : null,
+        );
       });
     });
     this.ready.catch(() => {});
@@ -60,12 +72,17 @@ export class Horse {
    * dies, or null if the job could not even be sent: the horse died while it
    * waited in the pool, before its exit was noticed, and the job never started.
    */
-  run(job: Job): Promise<Outcome | null> {
+  run(job: Job, onProgress: (update: ProgressUpdate) => void): Promise<Outcome | null> {
     this.served++;
+    this.#onProgress = onProgress;
+    this.#sent = false;
     return new Promise((resolveOutcome) => {
       this.#settle = resolveOutcome;
       this.process.send({ type: "run", job } satisfies ToHorse, (error) => {
-        if (!error) return;
+        if (!error) {
+          this.#sent = true;
+          return;
+        }
         this.#exit ??= `the horse (pid ${this.process.pid}) could not be sent its job: ${error.message}`;
         this.#deliver(null);
       });
@@ -89,6 +106,7 @@ export class Horse {
   #deliver(outcome: Outcome | null): void {
     const settle = this.#settle;
     this.#settle = undefined;
+    this.#onProgress = undefined;
     settle?.(outcome);
   }
 

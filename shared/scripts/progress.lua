@@ -1,0 +1,26 @@
+-- progress: a running task's progress and meta, as its worker passes them
+-- on (coalesced: a few writes a second at most, the last one before the
+-- outcome). Written only while the worker still holds the job, and published
+-- on the job's channel for SSE.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] worker name (the job must still be held by it)
+-- ARGV[4] progress, JSON ('' to leave it)
+-- ARGV[5] fields to merge into meta, a JSON object ('' for none)
+-- Returns { ok = false when the worker no longer holds the job }
+--- @include "keys"
+--- @include "owned_job"
+
+local id = ARGV[2]
+if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+local key = K.job(id)
+if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+if ARGV[5] ~= '' then
+  local meta = cjson.decode(redis.call('HGET', key, 'meta') or '{}')
+  for field, value in pairs(cjson.decode(ARGV[5])) do meta[field] = value end
+  -- an empty table would encode as [] after a round trip through cjson.decode
+  redis.call('HSET', key, 'meta', next(meta) and cjson.encode(meta) or '{}')
+end
+redis.call('PUBLISH', K.events(id), 'progress')
+return cjson.encode({ ok = true })
