@@ -1,6 +1,7 @@
 // The gateway against the real @upstash/redis client (default options:
 // auto-pipelining, base64 responses, read-your-writes) and raw fetch for the
-// protocol itself, in front of the run's redis-server.
+// protocol itself, in front of the run's redis-server; tests that change the
+// server's users or restart it start a redis-server of their own.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, connect, type Server, type Socket } from "node:net";
@@ -8,10 +9,16 @@ import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { DEFAULTS } from "../shared/defaults.ts";
+import { Queue } from "../shared/index.ts";
+import { ConfigError } from "../shared/settings.ts";
+import { readGatewayEnv } from "../worker-node/config.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { type RedisServer, startRedisServer, uniquePrefix } from "./support/redis.ts";
+import { until } from "./support/worker.ts";
 
 const TOKEN = `gw-${randomBytes(12).toString("hex")}`;
+const READ_TOKEN = `ro-${randomBytes(12).toString("hex")}`;
 const silent = pino({ level: "silent" });
 const prefix = uniquePrefix("gateway");
 const key = (name: string) => `${prefix}:${name}`;
@@ -19,18 +26,28 @@ const b64 = (text: string) => Buffer.from(text).toString("base64");
 
 let gateway: Gateway;
 let redis: Redis;
+// The run's redis-server as its default user, which may do anything.
+let tcp: IORedis;
 
 beforeAll(async () => {
-  gateway = await startGateway({ redisUrl: inject("redisUrl"), token: TOKEN, port: 0, logger: silent });
+  gateway = await startGateway({
+    redisUrl: inject("redisUrl"),
+    token: TOKEN,
+    readOnlyToken: READ_TOKEN,
+    port: 0,
+    logger: silent,
+  });
   redis = new Redis({ url: gateway.url, token: TOKEN });
+  tcp = new IORedis(inject("redisUrl"));
 });
 
 afterAll(async () => {
   await gateway?.close();
-  const direct = new IORedis(inject("redisUrl"));
-  const keys = await direct.keys(`${prefix}:*`);
-  if (keys.length > 0) await direct.del(...keys);
-  await direct.quit();
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+    const keys = await tcp.keys(pattern);
+    if (keys.length > 0) await tcp.del(...keys);
+  }
+  await tcp?.quit();
 });
 
 interface RestOptions {
@@ -466,5 +483,429 @@ describe("graceful shutdown", () => {
       await gw.close();
       await relay.close();
     }
+  });
+});
+
+/** Lines of `CLIENT LIST` for the connections of one name. */
+async function clientsNamed(direct: IORedis, name: string): Promise<string[]> {
+  const list = (await direct.call("CLIENT", "LIST")) as string;
+  return list.split("\n").filter((line) => line.includes(` name=${name} `));
+}
+
+describe("server administration", () => {
+  // A redis-server of its own, whose default user may do anything, as the
+  // one `npm run dev` starts; the gateway is started with the default settings.
+  let server: RedisServer;
+  let admin: IORedis;
+  let gw: Gateway;
+  let client: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = new IORedis(server.url);
+    gw = await startGateway({ redisUrl: server.url, token: TOKEN, port: 0, logger: silent });
+    client = new Redis({ url: gw.url, token: TOKEN });
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await admin?.quit();
+    await server?.destroy();
+  });
+
+  it("refuses FLUSHALL directly, in a pipeline, in a transaction and by path, and the keys stay", async () => {
+    await admin.set("kept", "yes");
+    await expect(client.flushall()).rejects.toThrow(/NOPERM FLUSHALL is server administration/);
+
+    const direct = await rest("/", ["FLUSHALL"], { url: gw.url });
+    expect(direct).toMatchObject({ status: 400, json: { error: expect.stringMatching(/^NOPERM FLUSHALL/) } });
+    const piped = await rest("/pipeline", [["FLUSHDB"], ["GET", "kept"]], { url: gw.url, base64: false });
+    expect(piped.json[0].error).toMatch(/^NOPERM FLUSHDB/);
+    expect(piped.json[1]).toEqual({ result: "yes" });
+    const tx = await rest("/multi-exec", [["SET", "tx", "1"], ["FLUSHALL"]], { url: gw.url });
+    expect(tx.status).toBe(400);
+    const byPath = await rest("/flushall", undefined, { url: gw.url, method: "GET" });
+    expect(byPath.status).toBe(400);
+
+    expect(await admin.get("kept")).toBe("yes");
+    expect(await admin.exists("tx")).toBe(0);
+  });
+
+  it("refuses administration inside scripts too, where no list of names can look", async () => {
+    await admin.set("kept", "yes");
+    const scripts = [
+      "return redis.call('FLUSHALL')",
+      "return redis.pcall('FLUSHDB')",
+      "return redis.call('SWAPDB', 0, 1)",
+      "return redis.call('KEYS', '*')",
+      "return redis.call('INFO')",
+    ];
+    for (const script of scripts) {
+      const res = await rest("/", ["EVAL", script, 0], { url: gw.url, base64: false });
+      expect(res.status, script).toBe(400);
+      expect(res.json.error, script).toMatch(/can't run this command/);
+    }
+    await expect(client.eval("return redis.call('FLUSHALL')", [], [])).rejects.toThrow(/can't run this command/);
+    expect(await admin.get("kept")).toBe("yes");
+  });
+
+  it("refuses every command Redis counts as administration by name, before Redis sees it", async () => {
+    const listed = (await admin.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", "admin")) as string[];
+    const names = new Set(listed.map((name) => (name.split("|")[0] as string).toUpperCase()));
+    expect(names.size).toBeGreaterThan(10);
+    for (const name of names) {
+      const res = await rest("/", [name], { url: gw.url });
+      expect(res.status, name).toBe(400);
+      expect(res.json.error, name).toContain(name);
+      expect(res.json.error, name).toContain("REST gateway");
+    }
+  });
+
+  it("runs edgeq's scripts, PUBLISH included, as its restricted user", async () => {
+    const queue = new Queue("default", { redis: client, prefix });
+    const job = await queue.enqueue("echo", { hello: "world" });
+    const listener = admin.duplicate();
+    await listener.subscribe(queue.keys.events(job.id));
+    const published = once(listener, "message");
+    expect((await queue.cancel(job.id)).status).toBe("canceled");
+    expect(await published).toEqual([queue.keys.events(job.id), "canceled"]);
+    await listener.quit();
+  });
+
+  it("connects as a user Redis denies administration, made through REDIS_URL's", async () => {
+    const connections = await clientsNamed(admin, "edgeq-gateway");
+    expect(connections.length).toBeGreaterThan(0);
+    for (const line of connections) expect(line).toContain(" user=edgeq-gateway ");
+    expect(await admin.call("ACL", "DRYRUN", "edgeq-gateway", "FLUSHALL")).toMatch(/no permissions/);
+    expect(await admin.call("ACL", "DRYRUN", "edgeq-gateway", "EVALSHA", "0".repeat(40), "0")).toBe("OK");
+  });
+
+  it("makes its user again when a restarted Redis has forgotten it", async () => {
+    await server.stop();
+    await server.start();
+    await until("the gateway to serve again", 20_000, () => client.set("after-restart", "back").catch(() => null));
+    expect(await admin.get("after-restart")).toBe("back");
+    await expect(client.eval("return redis.call('FLUSHALL')", [], [])).rejects.toThrow(/can't run this command/);
+  });
+});
+
+describe("the gateway's Redis user, as the operator gives it", () => {
+  let server: RedisServer;
+  let admin: IORedis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = new IORedis(server.url);
+  });
+
+  afterAll(async () => {
+    await admin?.quit();
+    await server?.destroy();
+  });
+
+  it("uses a user made with the README's ACL SETUSER line as it is, and makes none", async () => {
+    // README, "The gateway's Redis user".
+    const line = "ACL SETUSER edgeq-gw reset on >operator-chosen-password ~* &* +@all -@admin -@dangerous";
+    await admin.call(...(line.split(" ") as [string, ...string[]]));
+    const url = new URL(server.url);
+    url.username = "edgeq-gw";
+    url.password = "operator-chosen-password";
+    const gw = await startGateway({ redisUrl: url.toString(), token: TOKEN, port: 0, logger: silent });
+    try {
+      const client = new Redis({ url: gw.url, token: TOKEN });
+      await client.set("operator", "ok");
+      expect(await client.get("operator")).toBe("ok");
+      await expect(client.eval("return redis.call('FLUSHALL')", [], [])).rejects.toThrow(/can't run this command/);
+      for (const connection of await clientsNamed(admin, "edgeq-gateway"))
+        expect(connection).toContain(" user=edgeq-gw ");
+      expect(await admin.call("ACL", "USERS")).toEqual(["default", "edgeq-gw"]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("will not start on a user that may administer Redis but cannot make another", async () => {
+    await admin.call("ACL", "SETUSER", "half-admin", "reset", "on", ">pw", "~*", "&*", "+@all", "-@admin");
+    const url = new URL(server.url);
+    url.username = "half-admin";
+    url.password = "pw";
+    await expect(startGateway({ redisUrl: url.toString(), token: TOKEN, port: 0, logger: silent })).rejects.toThrow(
+      /may run \S+ and cannot make a restricted user .*GATEWAY_ACL=off/,
+    );
+    expect(await admin.call("ACL", "USERS")).not.toContain("edgeq-gateway");
+  });
+
+  it("with GATEWAY_ACL=off uses REDIS_URL's user as it is, and still refuses administration by name", async () => {
+    const gw = await startGateway({ redisUrl: server.url, token: TOKEN, acl: "off", port: 0, logger: silent });
+    try {
+      for (const connection of await clientsNamed(admin, "edgeq-gateway"))
+        expect(connection).toContain(" user=default ");
+      expect((await rest("/", ["FLUSHALL"], { url: gw.url })).status).toBe(400);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe("tokens", () => {
+  it("accepts every token listed, so that one can be rotated out without downtime", async () => {
+    const [old, next] = [randomBytes(16).toString("hex"), randomBytes(16).toString("hex")];
+    const both = await startGateway({ redisUrl: inject("redisUrl"), token: [old, next], port: 0, logger: silent });
+    try {
+      await new Redis({ url: both.url, token: old }).set(key("rotation"), "old");
+      expect(await new Redis({ url: both.url, token: next }).get(key("rotation"))).toBe("old");
+    } finally {
+      await both.close();
+    }
+    const rotated = await startGateway({ redisUrl: inject("redisUrl"), token: next, port: 0, logger: silent });
+    try {
+      expect((await rest("/", ["GET", key("rotation")], { url: rotated.url, token: old })).status).toBe(401);
+      expect((await rest("/", ["GET", key("rotation")], { url: rotated.url, token: next })).status).toBe(200);
+    } finally {
+      await rotated.close();
+    }
+  });
+
+  it("serves reads to a read-only token and refuses its writes, inside scripts too", async () => {
+    const reader = new Redis({ url: gateway.url, token: READ_TOKEN });
+    await redis.set(key("ro"), "kept");
+    expect(await reader.get(key("ro"))).toBe("kept");
+    expect(await reader.evalRo("return redis.call('GET', KEYS[1])", [key("ro")], [])).toBe("kept");
+
+    await expect(reader.set(key("ro"), "changed")).rejects.toThrow(/may only read, and SET is not a read-only/);
+    await expect(reader.eval("return redis.call('SET', KEYS[1], 'x')", [key("ro")], [])).rejects.toThrow(/EVAL/);
+    await expect(reader.evalRo("return redis.call('SET', KEYS[1], 'x')", [key("ro")], [])).rejects.toThrow(
+      /Write commands are not allowed from read-only scripts/,
+    );
+    await expect(reader.evalRo("return redis.call('PUBLISH', KEYS[1], 'x')", [key("ro")], [])).rejects.toThrow(
+      /Write commands are not allowed from read-only scripts/,
+    );
+    const piped = await rest(
+      "/pipeline",
+      [
+        ["GET", key("ro")],
+        ["DEL", key("ro")],
+        ["PUBLISH", key("ch"), "stop"],
+      ],
+      {
+        token: READ_TOKEN,
+        base64: false,
+      },
+    );
+    expect(piped.json[0]).toEqual({ result: "kept" });
+    expect(piped.json[1].error).toMatch(/may only read, and DEL/);
+    expect(piped.json[2].error).toMatch(/may only read, and PUBLISH/);
+    const tx = await rest(
+      "/multi-exec",
+      [
+        ["GET", key("ro")],
+        ["DEL", key("ro")],
+      ],
+      { token: READ_TOKEN },
+    );
+    expect(tx.status).toBe(400);
+    const byPath = await rest(`/del/${encodeURIComponent(key("ro"))}`, undefined, { token: READ_TOKEN, method: "GET" });
+    expect(byPath.status).toBe(400);
+
+    expect(await redis.get(key("ro"))).toBe("kept");
+  });
+
+  it("refuses a token given both full and read-only access", async () => {
+    await expect(
+      startGateway({ redisUrl: inject("redisUrl"), token: [TOKEN], readOnlyToken: TOKEN, port: 0, logger: silent }),
+    ).rejects.toThrow(/both full and read-only/);
+  });
+
+  it("never writes a token to the log, even at debug level", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
+    const gw = await startGateway({
+      redisUrl: inject("redisUrl"),
+      token: TOKEN,
+      readOnlyToken: READ_TOKEN,
+      port: 0,
+      logger,
+    });
+    try {
+      await rest("/", ["SET", key("logged"), "v"], { url: gw.url });
+      await rest(`/get/${encodeURIComponent(key("logged"))}`, undefined, {
+        url: gw.url,
+        method: "GET",
+        token: READ_TOKEN,
+      });
+      await rest("/", ["GET", key("logged")], { url: gw.url, token: `${TOKEN}-wrong` });
+    } finally {
+      await gw.close();
+    }
+    expect(lines.filter((line) => line.includes('"msg":"request"'))).toHaveLength(3);
+    for (const token of [TOKEN, READ_TOKEN]) expect(lines.join("")).not.toContain(token);
+  });
+
+  it("reads several comma-separated tokens from GATEWAY_TOKEN and GATEWAY_READONLY_TOKEN", () => {
+    expect(readGatewayEnv({ GATEWAY_TOKEN: "old-token, new-token", GATEWAY_READONLY_TOKEN: "reader" })).toMatchObject({
+      GATEWAY_TOKEN: ["old-token", "new-token"],
+      GATEWAY_READONLY_TOKEN: ["reader"],
+    });
+    expect(readGatewayEnv({ GATEWAY_TOKEN: "only" })).toMatchObject({
+      GATEWAY_TOKEN: ["only"],
+      GATEWAY_READONLY_TOKEN: [],
+      GATEWAY_ACL: DEFAULTS.gatewayAcl,
+      GATEWAY_MAX_SUBSCRIPTIONS: DEFAULTS.gatewayMaxSubscriptions,
+    });
+    const read = () => readGatewayEnv({ GATEWAY_TOKEN: "secret-one,,secret-two", GATEWAY_ACL: "maybe" });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(/GATEWAY_TOKEN: has an empty token between commas/);
+    expect(read).toThrow(/GATEWAY_ACL: must be provision or off/);
+    expect(read).not.toThrow(/secret/);
+  });
+});
+
+/** Resolves with the next event of a type that a subscriber dispatches. */
+function next<T = unknown>(subscriber: ReturnType<Redis["subscribe"]>, type: string): Promise<T> {
+  return new Promise((resolve) => subscriber.on(type as "message", resolve as (data: unknown) => void));
+}
+
+/** A raw SSE stream from the gateway, read as text up to a marker at a time. */
+async function openStream(path: string, opts: { url?: string; token?: string } = {}) {
+  const controller = new AbortController();
+  const res = await fetch((opts.url ?? gateway.url) + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${opts.token ?? TOKEN}`, accept: "text/event-stream" },
+    body: "[]",
+    signal: controller.signal,
+  });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  return {
+    res,
+    /** The text up to and including `marker`, or up to the stream's end. */
+    readTo: async (marker: string) => {
+      while (!text.includes(marker)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      const end = text.includes(marker) ? text.indexOf(marker) + marker.length : text.length;
+      const read = text.slice(0, end);
+      text = text.slice(end);
+      return read;
+    },
+    ended: async () => (await reader.read()).done,
+    abort: () => controller.abort(),
+  };
+}
+
+describe("subscriptions", () => {
+  // Ids of the gateway's subscriber connections; those of earlier tests may still be closing.
+  const subscriberIds = async () =>
+    new Set((await clientsNamed(tcp, "edgeq-gateway-subscriber")).map((line) => /\bid=(\d+)/.exec(line)?.[1]));
+
+  /** Waits for the subscription to be live; answers the id of the one Redis connection it opened. */
+  async function connectionOf(subscriber: ReturnType<Redis["subscribe"]>, before: Set<string | undefined>) {
+    await next(subscriber, "subscribe");
+    const opened = [...(await subscriberIds())].filter((id) => !before.has(id));
+    expect(opened).toHaveLength(1);
+    return opened[0];
+  }
+
+  it("delivers a message PUBLISHed over TCP to subscribe(), and a read-only token may listen", async () => {
+    const channel = key("news");
+    const subscriber = redis.subscribe(channel);
+    const reader = new Redis({ url: gateway.url, token: READ_TOKEN }).subscribe(channel);
+    await Promise.all([next(subscriber, "subscribe"), next(reader, "subscribe")]);
+    const heard = Promise.all([next(subscriber, "message"), next(reader, "message")]);
+    expect(await tcp.publish(channel, JSON.stringify({ status: "finished", n: 1 }))).toBe(2);
+    expect(await heard).toEqual([
+      { channel, message: { status: "finished", n: 1 } },
+      { channel, message: { status: "finished", n: 1 } },
+    ]);
+    await Promise.all([subscriber.unsubscribe(), reader.unsubscribe()]);
+  });
+
+  it("delivers messages on channels matching a pattern to psubscribe()", async () => {
+    const pattern = key("jobs:*");
+    const subscriber = redis.psubscribe(pattern);
+    await next(subscriber, "psubscribe");
+    const heard = next(subscriber, "pmessage");
+    // JSON: @upstash/redis parses every pattern message as JSON
+    await tcp.publish(key("jobs:42"), JSON.stringify({ status: "started" }));
+    expect(await heard).toEqual({ pattern, channel: key("jobs:42"), message: { status: "started" } });
+    await subscriber.unsubscribe();
+  });
+
+  it("carries the changes edgeq's scripts publish to a subscriber through the gateway", async () => {
+    const queue = new Queue("default", { redis, prefix });
+    const job = await queue.enqueue("echo", {});
+    const subscriber = redis.subscribe(queue.keys.events(job.id));
+    await next(subscriber, "subscribe");
+    const heard = next(subscriber, "message");
+    await queue.cancel(job.id);
+    expect(await heard).toEqual({ channel: queue.keys.events(job.id), message: "canceled" });
+    await subscriber.unsubscribe();
+  });
+
+  it("closes the subscription's Redis connection when the client unsubscribes", async () => {
+    const channel = key("closing");
+    const before = await subscriberIds();
+    const subscriber = redis.subscribe(channel);
+    const connection = await connectionOf(subscriber, before);
+    await subscriber.unsubscribe();
+    await until("the subscriber connection to close", 5_000, async () => !(await subscriberIds()).has(connection));
+    expect(await tcp.call("PUBSUB", "NUMSUB", channel)).toEqual([channel, 0]);
+  });
+
+  it("streams Upstash's event format: one data line an event, line breaks as further data lines", async () => {
+    const channel = key("raw");
+    const stream = await openStream(`/subscribe/${encodeURIComponent(channel)}`);
+    expect(stream.res.status).toBe(200);
+    expect(stream.res.headers.get("content-type")).toBe("text/event-stream");
+    expect(await stream.readTo("\n\n")).toBe(`data: subscribe,${channel},1\n\n`);
+    await tcp.publish(channel, "one,two\nthree");
+    expect(await stream.readTo("\n\n")).toBe(`data: message,${channel},one,two\ndata: three\n\n`);
+    stream.abort();
+  });
+
+  it("answers 401 to a subscription without a valid token", async () => {
+    const res = await rest(`/subscribe/${key("private")}`, [], { token: "wrong" });
+    expect(res).toMatchObject({ status: 401, json: { error: "Unauthorized" } });
+  });
+
+  it("refuses subscriptions past its limit with a clear error, and takes one again once a slot is free", async () => {
+    const small = await startGateway({
+      redisUrl: inject("redisUrl"),
+      token: TOKEN,
+      port: 0,
+      maxSubscriptions: 1,
+      logger: silent,
+    });
+    const client = new Redis({ url: small.url, token: TOKEN });
+    try {
+      const before = await subscriberIds();
+      const first = client.subscribe(key("busy"));
+      const connection = await connectionOf(first, before);
+      const refused = await next<Error>(client.subscribe(key("busy")), "error");
+      expect(refused.message).toMatch(/holds 1 subscriptions, its limit \(GATEWAY_MAX_SUBSCRIPTIONS\)/);
+      const raw = await rest(`/subscribe/${key("busy")}`, [], { url: small.url });
+      expect(raw.status).toBe(503);
+
+      await first.unsubscribe();
+      await until("the slot to be free", 5_000, async () => !(await subscriberIds()).has(connection));
+      const again = client.subscribe(key("busy"));
+      expect(await next(again, "subscribe")).toBe(1);
+      await again.unsubscribe();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("ends its open streams when it shuts down instead of waiting for them", async () => {
+    const own = await startGateway({ redisUrl: inject("redisUrl"), token: TOKEN, port: 0, logger: silent });
+    const stream = await openStream(`/subscribe/${key("shutdown")}`, { url: own.url });
+    await stream.readTo("\n\n");
+    const startedAt = performance.now();
+    await own.close();
+    expect(performance.now() - startedAt).toBeLessThan(5_000);
+    expect(await stream.ended()).toBe(true);
+    expect(await tcp.call("PUBSUB", "NUMSUB", key("shutdown"))).toEqual([key("shutdown"), 0]);
   });
 });

@@ -40,12 +40,27 @@ const port = (fallback: number) =>
     .max(65_535, "must be a port number")
     .default(fallback);
 
+// Several tokens are valid at once while one is rotated out. Messages never
+// quote the text: it is a secret.
+const tokenList = (error: string) =>
+  z
+    .string({ error })
+    .refine((text) => text.split(",").every((token) => token.trim() !== ""), "has an empty token between commas")
+    .transform((text) => text.split(",").map((token) => token.trim()));
+
 const gatewaySettings = redisSettings.omit({ EDGEQ_PREFIX: true }).extend({
-  GATEWAY_TOKEN: z.string({ error: "is required: the bearer token clients send as their Upstash token" }),
+  GATEWAY_TOKEN: tokenList("is required: the bearer token clients send as their Upstash token (comma-separated list)"),
+  GATEWAY_READONLY_TOKEN: tokenList("must be a comma-separated list of tokens").default([]),
+  GATEWAY_ACL: z.enum(["provision", "off"], { error: "must be provision or off" }).default(DEFAULTS.gatewayAcl),
   GATEWAY_PORT: port(DEFAULTS.gatewayPort),
   GATEWAY_HOST: z.string().default(DEFAULTS.gatewayHost),
   GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024, "must be at least 1024").default(DEFAULTS.maxBodyBytes),
   GATEWAY_POOL_SIZE: z.coerce.number().int().min(1, "must be at least 1").max(256).default(DEFAULTS.gatewayPoolSize),
+  GATEWAY_MAX_SUBSCRIPTIONS: z.coerce
+    .number()
+    .int("must be a whole number")
+    .min(0, "must be 0 (no subscriptions) or more")
+    .default(DEFAULTS.gatewayMaxSubscriptions),
 });
 
 export type RedisSettings = z.output<typeof redisSettings>;

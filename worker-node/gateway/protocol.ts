@@ -19,17 +19,13 @@ for (const name of [
 ]) {
   REFUSED.set(name, `ERR ${name} is a blocking command, which the REST gateway does not support; use a TCP connection`);
 }
-for (const name of [
-  "SUBSCRIBE",
-  "PSUBSCRIBE",
-  "SSUBSCRIBE",
-  "UNSUBSCRIBE",
-  "PUNSUBSCRIBE",
-  "SUNSUBSCRIBE",
-  "MONITOR",
-  "SYNC",
-  "PSYNC",
-]) {
+for (const name of ["SUBSCRIBE", "PSUBSCRIBE"]) {
+  REFUSED.set(
+    name,
+    `ERR ${name} is served as server-sent events: POST /${name.toLowerCase()}/<channel>, as @upstash/redis does`,
+  );
+}
+for (const name of ["SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SYNC", "PSYNC"]) {
   REFUSED.set(
     name,
     `ERR ${name} holds its connection open, which the REST gateway does not support; use a TCP connection`,
@@ -44,14 +40,77 @@ for (const name of ["QUIT", "SELECT", "HELLO", "AUTH", "RESET", "CLIENT"]) {
 for (const name of ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]) {
   REFUSED.set(name, `ERR ${name} is not supported by the REST gateway; send the transaction to /multi-exec`);
 }
+// Server administration: Redis's @admin commands and the @dangerous ones that
+// reach the whole server. Upstash serves data and scripting, not these. The
+// gateway's Redis user (acl.ts) is denied them too, inside scripts as well;
+// naming them here answers at once, and says why, before Redis is asked.
+for (const name of [
+  "ACL",
+  "BGREWRITEAOF",
+  "BGSAVE",
+  "CLUSTER",
+  "CONFIG",
+  "DEBUG",
+  "FAILOVER",
+  "FLUSHALL",
+  "FLUSHDB",
+  "INFO",
+  "KEYS",
+  "LASTSAVE",
+  "LATENCY",
+  "MIGRATE",
+  "MODULE",
+  "PFDEBUG",
+  "PFSELFTEST",
+  "REPLCONF",
+  "REPLICAOF",
+  "RESTORE",
+  "RESTORE-ASKING",
+  "ROLE",
+  "SAVE",
+  "SHUTDOWN",
+  "SLAVEOF",
+  "SLOWLOG",
+  "SWAPDB",
+]) {
+  REFUSED.set(name, `NOPERM ${name} is server administration, which the REST gateway does not serve`);
+}
 
-export function refusal(name: string, args: string[]): string | undefined {
+/**
+ * Why the gateway refuses a command, or undefined. `readable` is given when
+ * the request's token may only read: then only the commands in it may run.
+ */
+export function refusal(name: string, args: string[], readable?: ReadonlySet<string>): string | undefined {
   const reason = REFUSED.get(name);
   if (reason !== undefined) return reason;
   if ((name === "XREAD" || name === "XREADGROUP") && hasBlockOption(name, args)) {
     return `ERR ${name} with BLOCK is a blocking command, which the REST gateway does not support; use TCP`;
   }
+  if (readable !== undefined && !readable.has(name) && !readable.has(`${name}|${args[0]?.toUpperCase()}`)) {
+    return `NOPERM this token may only read, and ${name} is not a read-only command (scripts: EVAL_RO, EVALSHA_RO)`;
+  }
   return undefined;
+}
+
+// What a read-only token may run is what Redis itself flags `readonly` (the
+// flag that lets EVAL_RO and replicas run a command), read from COMMAND at
+// start: a fixed list here would fall behind the server. EVAL and EVALSHA are
+// not flagged, since a script may write; EVAL_RO and EVALSHA_RO are, and
+// Redis refuses writes and PUBLISH inside them. PING and ECHO touch no data.
+// Each entry of COMMAND's reply is [name, arity, flags, ..., subcommands (10th)].
+export function readOnlyCommands(commandReply: unknown): Set<string> {
+  const readable = new Set(["PING", "ECHO"]);
+  const visit = (entries: unknown): void => {
+    if (!Array.isArray(entries)) return;
+    for (const entry of entries as unknown[][]) {
+      const [name, , flags] = entry;
+      if (typeof name !== "string") continue;
+      if (Array.isArray(flags) && flags.includes("readonly")) readable.add(name.toUpperCase());
+      visit(entry[9]);
+    }
+  };
+  visit(commandReply);
+  return readable;
 }
 
 // Options come before STREAMS; after it, "BLOCK" may be a stream's name.
@@ -137,6 +196,16 @@ export function encodeResult(value: unknown, base64: boolean): string {
     return '{"result":"OK"}';
   }
   return `{"result":${encode(value, base64)}}`;
+}
+
+// Upstash's pub/sub stream, as @upstash/redis parses it: one `data:` line an
+// event, its fields joined by commas (`subscribe,<channel>,<count>`,
+// `message,<channel>,<message>`, `pmessage,<pattern>,<channel>,<message>`),
+// in UTF-8 whatever Upstash-Encoding asks. A line break inside a message
+// starts another data line, as SSE has it: an EventSource joins them again,
+// while @upstash/redis takes each line for an event and keeps only the first.
+export function sseEvent(fields: string[]): string {
+  return `data: ${fields.join(",").replace(/\r\n|\r|\n/g, "\ndata: ")}\n\n`;
 }
 
 export function encodeError(message: string): string {

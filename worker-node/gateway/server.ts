@@ -4,29 +4,36 @@
 // defaults: auto-pipelining (nearly every call arrives as POST /pipeline),
 // `Upstash-Encoding: base64`, and read-your-writes (it echoes the
 // `upstash-sync-token` of the last response). main.ts is its entry point.
-import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
+import { type AclMode, gatewayUser } from "./acl.ts";
 import {
   encodeError,
   encodeResult,
   errorMessage,
   HttpError,
   isReplyError,
+  readOnlyCommands,
   refusal,
   takeName,
   toCommand,
   toCommands,
 } from "./protocol.ts";
+import { type SubscribeCommand, subscriptions } from "./subscriptions.ts";
+import { type TokenList, tokenChecker } from "./tokens.ts";
 
 export interface GatewayOptions {
   /** Default DEFAULTS.redisUrl. */
   redisUrl?: string;
-  /** The bearer token every request must carry. */
-  token: string;
+  /** The bearer token requests carry, or several, all valid at once while one is rotated out. */
+  token: TokenList;
+  /** Tokens that may only read: commands Redis flags read-only, EVAL_RO/EVALSHA_RO, subscriptions. */
+  readOnlyToken?: TokenList;
+  /** How clients are kept from administering Redis (acl.ts); default DEFAULTS.gatewayAcl. */
+  acl?: AclMode;
   /** Default DEFAULTS.gatewayPort; 0 picks a free port. */
   port?: number;
   /** Default DEFAULTS.gatewayHost. */
@@ -35,6 +42,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Redis connections shared by all requests; default 4. */
   poolSize?: number;
+  /** Subscriptions held at once, one Redis connection each; default DEFAULTS.gatewayMaxSubscriptions. */
+  maxSubscriptions?: number;
   logger?: pino.Logger;
 }
 
@@ -48,35 +57,62 @@ export interface Gateway {
 // Past this, close() cuts connections that are still busy rather than hang.
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The path without its arguments (user data): `/get/key` is logged as `/get`, `/subscribe/ch` as `/subscribe`. */
 function loggedPath(req: IncomingMessage): string {
   const url = req.url ?? "/";
   const query = url.indexOf("?");
   const path = query === -1 ? url : url.slice(0, query);
-  if (req.method !== "GET") return path;
   const args = path.indexOf("/", 1);
   return args === -1 ? path : path.slice(0, args);
 }
 
+/** Upstash's path form: each segment one argument, percent-decoded. */
+function pathArguments(path: string): string[] {
+  try {
+    return path.slice(1).split("/").map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, "Malformed percent-encoding in the path");
+  }
+}
+
+/** SUBSCRIBE or PSUBSCRIBE when the path asks for a stream of messages. */
+function streamedCommand(path: string): SubscribeCommand | undefined {
+  const end = path.indexOf("/", 1);
+  const name = (end === -1 ? path.slice(1) : path.slice(1, end)).toUpperCase();
+  return name === "SUBSCRIBE" || name === "PSUBSCRIBE" ? name : undefined;
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  if (!opts.token) throw new Error("startGateway: a non-empty token is required");
+  const tokens = tokenChecker(opts.token, opts.readOnlyToken);
   const logger = opts.logger ?? pino({ level: DEFAULTS.logLevel });
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   const poolSize = Math.max(1, opts.poolSize ?? DEFAULTS.gatewayPoolSize);
-  const redisUrl = opts.redisUrl ?? DEFAULTS.redisUrl;
-  // Hashing both sides gives equal lengths, so timingSafeEqual never throws
-  // and the comparison leaks neither the token nor its length.
-  const tokenDigest = createHash("sha256").update(opts.token).digest();
+  const user = await gatewayUser(opts.redisUrl ?? DEFAULTS.redisUrl, opts.acl ?? DEFAULTS.gatewayAcl, logger);
 
-  const pool: Redis[] = [];
   let lastConnectionError: Error | undefined;
-  for (let i = 0; i < poolSize; i++) {
-    const connection = new Redis(redisUrl, {
+  let restoring: Promise<void> | undefined;
+  const onConnectionError = (err: Error): void => {
+    lastConnectionError = err;
+    logger.warn({ err: err.message }, "redis connection error");
+    // A restarted Redis forgets the user the gateway made; make it again and
+    // the connection's next attempt gets in.
+    if (user.restore !== undefined && err.message.startsWith("WRONGPASS")) {
+      restoring ??= user
+        .restore()
+        .catch((restoreError: unknown) => logger.error({ err: errorMessage(restoreError) }, "cannot restore the user"))
+        .finally(() => (restoring = undefined));
+    }
+  };
+  const connection = (name: string): Redis => {
+    const redis = new Redis(user.url, {
       // RESP2: WITHSCORES, HRANDFIELD and XREAD replies keep the flat or
       // nested array shapes Upstash returns; RESP3 would turn them into pairs.
       protocol: 2,
       stringNumbers: true,
       lazyConnect: true,
-      connectionName: "edgeq-gateway",
+      connectionName: name,
+      // The check runs INFO, which the gateway's user may not run.
+      enableReadyCheck: false,
       // Fail a request within a couple of reconnect attempts instead of
       // holding the HTTP request open for a long outage.
       maxRetriesPerRequest: 2,
@@ -84,21 +120,33 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // apply a write twice. The client sees an error and decides.
       autoResendUnfulfilledCommands: false,
     });
-    connection.on("error", (err: Error) => {
-      lastConnectionError = err;
-      logger.warn({ err: err.message }, "redis connection error");
-    });
-    pool.push(connection);
-  }
+    redis.on("error", onConnectionError);
+    return redis;
+  };
+
+  const pool = Array.from({ length: poolSize }, () => connection("edgeq-gateway"));
   try {
-    await Promise.all(pool.map((connection) => connection.connect()));
+    await Promise.all(pool.map((redis) => redis.connect()));
   } catch (err) {
-    for (const connection of pool) connection.disconnect();
+    for (const redis of pool) redis.disconnect();
     // connect() only says "Connection is closed."; the error event says why.
     throw new Error(`cannot connect to Redis: ${errorMessage(lastConnectionError ?? err)}`);
   }
+  let readable: Set<string> | undefined;
+  if (tokens.readOnly) {
+    try {
+      readable = readOnlyCommands(await (pool[0] as Redis).call("COMMAND"));
+    } catch (err) {
+      for (const redis of pool) redis.disconnect();
+      throw new Error(`cannot learn which commands only read, for the read-only tokens: ${errorMessage(err)}`);
+    }
+  }
   let nextConnection = 0;
   const pick = (): Redis => pool[nextConnection++ % poolSize] as Redis;
+  const streams = subscriptions(
+    () => connection("edgeq-gateway-subscriber"),
+    opts.maxSubscriptions ?? DEFAULTS.gatewayMaxSubscriptions,
+  );
 
   // Only this process writes through these connections to one Redis, and a
   // reply is sent only after Redis applied the command, so every response
@@ -106,11 +154,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let syncCounter = 0;
   let closing = false;
 
+  const nextSyncToken = (): string => String(++syncCounter);
+
   const send = (res: ServerResponse, status: number, body: string): void => {
     const headers: Record<string, string | number> = {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
-      "upstash-sync-token": String(++syncCounter),
+      "upstash-sync-token": nextSyncToken(),
     };
     if (closing) headers.connection = "close";
     res.writeHead(status, headers);
@@ -142,12 +192,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       req.once("error", () => reject(new HttpError(400, "Request body could not be read")));
     });
 
-  const runPipeline = async (commands: string[][], base64: boolean): Promise<string> => {
+  // `readable`: the commands a read-only token may run; undefined for a full token.
+  const runPipeline = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
     // Auto-pipelining often sends a batch of one: skip ioredis's Pipeline.
     if (commands.length === 1) {
       const args = commands[0] as string[];
       const name = takeName(args);
-      const refused = refusal(name, args);
+      const refused = refusal(name, args, readable);
       if (refused !== undefined) return `[${encodeError(refused)}]`;
       try {
         return `[${encodeResult(await pick().callBuffer(name, args), base64)}]`;
@@ -161,7 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     for (let i = 0; i < commands.length; i++) {
       const args = commands[i] as string[];
       const name = takeName(args);
-      const refused = refusal(name, args);
+      const refused = refusal(name, args, readable);
       if (refused !== undefined) {
         entries[i] = encodeError(refused);
       } else {
@@ -179,11 +230,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return `[${entries.join(",")}]`;
   };
 
-  const runTransaction = async (commands: string[][], base64: boolean): Promise<string> => {
+  const runTransaction = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
     const transaction = pick().multi();
     for (const args of commands) {
       const name = takeName(args);
-      const refused = refusal(name, args);
+      const refused = refusal(name, args, readable);
       if (refused !== undefined) throw new HttpError(400, refused);
       transaction.callBuffer(name, args);
     }
@@ -208,10 +259,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return `${out}]`;
   };
 
-  // Redis errors reject and become 400 in handle(); so do refusals.
-  const runOne = async (args: string[], base64: boolean): Promise<string> => {
+  // Redis errors reject and become 400 in handle(); so do refusals: Upstash
+  // answers 400 to a command it will not run, and @upstash/redis throws the
+  // `error` of any answer that is not 2xx.
+  const runOne = async (args: string[], base64: boolean, readable?: Set<string>): Promise<string> => {
     const name = takeName(args);
-    const refused = refusal(name, args);
+    const refused = refusal(name, args, readable);
     if (refused !== undefined) throw new HttpError(400, refused);
     return encodeResult(await pick().callBuffer(name, args), base64);
   };
@@ -221,25 +274,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
 
-    const auth = req.headers.authorization;
-    let authorized = false;
-    if (auth !== undefined && auth.length > 7 && auth.slice(0, 7).toLowerCase() === "bearer ") {
-      authorized = timingSafeEqual(createHash("sha256").update(auth.slice(7)).digest(), tokenDigest);
-    }
-    if (!authorized) return send(res, 401, '{"error":"Unauthorized"}');
+    const access = tokens.access(req.headers.authorization);
+    if (access === undefined) return send(res, 401, '{"error":"Unauthorized"}');
+    // A read-only token may subscribe (that only reads) and run what this holds.
+    const limit = access === "read" ? readable : undefined;
 
     const encoding = req.headers["upstash-encoding"];
     const base64 = typeof encoding === "string" && encoding.toLowerCase() === "base64";
     try {
+      const streamed = streamedCommand(path);
+      if (streamed !== undefined && (req.method === "GET" || req.method === "POST")) {
+        // @upstash/redis posts `[]`, which says nothing the path does not.
+        req.resume();
+        return await streams.stream(res, streamed, pathArguments(path).slice(1), nextSyncToken());
+      }
       if (req.method === "GET" && path.length > 1) {
-        // Upstash's path form: GET /get/key, each segment one argument.
-        let command: string[];
-        try {
-          command = path.slice(1).split("/").map(decodeURIComponent);
-        } catch {
-          throw new HttpError(400, "Malformed percent-encoding in the path");
-        }
-        return send(res, 200, await runOne(command, base64));
+        return send(res, 200, await runOne(pathArguments(path), base64, limit));
       }
       if (req.method !== "POST" || (path !== "/" && path !== "/pipeline" && path !== "/multi-exec")) {
         return send(res, 404, '{"error":"Not found"}');
@@ -258,9 +308,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         throw new HttpError(400, "Request body is not valid JSON");
       }
       let out: string;
-      if (path === "/") out = await runOne(toCommand(body), base64);
-      else if (path === "/pipeline") out = await runPipeline(toCommands(body), base64);
-      else out = await runTransaction(toCommands(body), base64);
+      if (path === "/") out = await runOne(toCommand(body), base64, limit);
+      else if (path === "/pipeline") out = await runPipeline(toCommands(body), base64, limit);
+      else out = await runTransaction(toCommands(body), base64, limit);
       send(res, 200, out);
     } catch (err) {
       if (err instanceof HttpError) return send(res, err.status, encodeError(err.message));
@@ -283,7 +333,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  // Connections that have not sent a request yet: clients open spares ahead
+  // of need (undici does when a stream is aborted), and Node counts them
+  // neither idle nor busy, so close() would wait for them to time out.
+  const unused = new Set<Socket>();
   const server = createServer((req, res) => {
+    unused.delete(req.socket);
     handle(req, res).catch((err: unknown) => {
       logger.error({ err: errorMessage(err) }, "request handler crashed");
       if (!res.headersSent) send(res, 500, '{"error":"Internal error"}');
@@ -294,6 +349,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // closing a connection the client is about to reuse.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  server.on("connection", (socket: Socket) => {
+    unused.add(socket);
+    socket.once("close", () => unused.delete(socket));
+  });
 
   const host = opts.host ?? DEFAULTS.gatewayHost;
   try {
@@ -306,7 +365,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   } catch (err) {
     // Open Redis connections would keep the process alive after a failed start.
-    for (const connection of pool) connection.disconnect();
+    for (const redis of pool) redis.disconnect();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -320,11 +379,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      for (const socket of unused) socket.destroy();
+      // A stream has no end to wait for.
+      streams.endAll();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       force.unref();
       await stopped;
       clearTimeout(force);
-      await Promise.all(pool.map((connection) => connection.quit().catch(() => connection.disconnect())));
+      await Promise.all(pool.map((redis) => redis.quit().catch(() => redis.disconnect())));
       logger.info("gateway stopped");
     })();
     return closed;

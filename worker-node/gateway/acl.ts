@@ -1,0 +1,138 @@
+// The Redis user the gateway runs as. Upstash serves data commands and
+// scripting, not server administration, and neither does the gateway: its
+// connections belong to a user that Redis itself denies every @admin and
+// @dangerous command. A script runs with its caller's permissions, so that
+// holds inside EVAL too, where no list of command names in the gateway can
+// look.
+//
+// REDIS_URL may name such a user (production: the operator creates it, README
+// "The gateway's Redis user"). If its user may administer the server instead
+// (the default user of a plain redis-server, as `npm run dev` starts), the
+// gateway uses that power once: it creates the restricted user and connects
+// as it. Refusing to start would only make every developer do by hand what
+// the gateway can do itself.
+import { createHmac } from "node:crypto";
+import { Redis } from "ioredis";
+import type pino from "pino";
+import { errorMessage } from "./protocol.ts";
+
+/** `provision`: connect as a user without admin rights, made through REDIS_URL if need be; `off`: as REDIS_URL. */
+export type AclMode = "provision" | "off";
+
+export const GATEWAY_USER = "edgeq-gateway";
+/** ACL SETUSER rules of the gateway's user: every key and channel, every command but administration. */
+export const GATEWAY_USER_RULES = ["~*", "&*", "+@all", "-@admin", "-@dangerous"] as const;
+
+const HOW_TO = `create a user (README: "The gateway's Redis user") and put it in REDIS_URL, or set GATEWAY_ACL=off`;
+
+export interface GatewayUser {
+  /** What every connection of the gateway connects to, as whom. */
+  url: string;
+  /** Makes the user again, when the gateway made it: a restarted Redis forgets users it was not configured with. */
+  restore?: () => Promise<void>;
+}
+
+export async function gatewayUser(redisUrl: string, mode: AclMode, logger: pino.Logger): Promise<GatewayUser> {
+  if (mode === "off") {
+    logger.warn("GATEWAY_ACL=off: gateway clients get the permissions of REDIS_URL's user, inside scripts too");
+    return { url: redisUrl };
+  }
+  const given = new URL(redisUrl);
+  const password = derivedPassword(given);
+  const allowed = await withConnection(redisUrl, async (connection) => {
+    const allowed = await adminCommandAllowed(connection);
+    if (allowed === null) return null;
+    if ((await connection.call("ACL", "WHOAMI")) === GATEWAY_USER) {
+      throw new Error(`the Redis user ${GATEWAY_USER} in REDIS_URL may run ${allowed}; restrict it, or ${HOW_TO}`);
+    }
+    await setUser(connection, password).catch((err: unknown) => {
+      throw new Error(
+        `REDIS_URL's user may run ${allowed} and cannot make a restricted user (${errorMessage(err)}): ${HOW_TO}`,
+      );
+    });
+    return allowed;
+  });
+  if (allowed === null) return { url: redisUrl };
+
+  const restricted = new URL(redisUrl);
+  restricted.username = GATEWAY_USER;
+  restricted.password = password;
+  const url = restricted.toString();
+  const still = await withConnection(url, adminCommandAllowed);
+  if (still !== null) throw new Error(`the Redis user ${GATEWAY_USER} may still run ${still}: ${HOW_TO}`);
+  logger.info(
+    { user: GATEWAY_USER, rules: GATEWAY_USER_RULES.join(" ") },
+    `REDIS_URL's user may run ${allowed}; the gateway made a restricted Redis user and connects as it`,
+  );
+  return { url, restore: () => withConnection(redisUrl, (connection) => setUser(connection, password)) };
+}
+
+// Derived from REDIS_URL's credentials, so every gateway in front of the same
+// Redis with the same REDIS_URL arrives at the same password: each may make
+// the user again without locking out the others' connections, and nothing is
+// stored. With no password in REDIS_URL, whoever reaches Redis may already
+// administer it, so a password anyone could derive gives nothing away.
+function derivedPassword(url: URL): string {
+  return createHmac("sha256", decodeURIComponent(url.password))
+    .update(`${GATEWAY_USER}:${decodeURIComponent(url.username)}`)
+    .digest("base64url");
+}
+
+// `reset` first: running it again leaves the same user, whatever was changed since.
+async function setUser(connection: Redis, password: string): Promise<void> {
+  await connection.call("ACL", "SETUSER", GATEWAY_USER, "reset", "on", `>${password}`, ...GATEWAY_USER_RULES);
+}
+
+// Asks Redis, running none of them, whether this connection's user may run any
+// command Redis files under @admin or @dangerous (redis.acl_check_cmd,
+// Redis 7). Subcommands come as "config|set".
+const FIRST_ALLOWED = `
+for _, name in ipairs(ARGV) do
+  local command, sub = string.match(name, '^([^|]+)|?(.*)$')
+  if (sub == '' and redis.acl_check_cmd(command)) or (sub ~= '' and redis.acl_check_cmd(command, sub)) then
+    return name
+  end
+end
+return false`;
+
+/** The first server-administration command the connection's user may run, or null. */
+async function adminCommandAllowed(connection: Redis): Promise<string | null> {
+  try {
+    const names = new Set<string>();
+    for (const category of ["admin", "dangerous"]) {
+      const listed = (await connection.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", category)) as string[];
+      for (const name of listed) names.add(name);
+    }
+    return (await connection.call("EVAL", FIRST_ALLOWED, "0", ...names)) as string | null;
+  } catch (err) {
+    throw new Error(
+      `cannot tell whether REDIS_URL's user may administer Redis (${errorMessage(err)}); ` +
+        `the check needs Redis 7 or later and a user that may run COMMAND and EVAL: ${HOW_TO}`,
+    );
+  }
+}
+
+/** A connection for one task: no retries, nothing sent twice, its real error when it cannot connect. */
+async function withConnection<T>(url: string, use: (connection: Redis) => Promise<T>): Promise<T> {
+  let lastError: Error | undefined;
+  const connection = new Redis(url, {
+    protocol: 2,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectionName: "edgeq-gateway-setup",
+  });
+  connection.on("error", (err: Error) => {
+    lastError = err;
+  });
+  try {
+    await connection.connect().catch((err: unknown) => {
+      // connect() only says "Connection is closed."; the error event says why.
+      throw new Error(`cannot connect to Redis: ${errorMessage(lastError ?? err)}`);
+    });
+    return await use(connection);
+  } finally {
+    connection.disconnect();
+  }
+}
