@@ -65,6 +65,8 @@ export const DEFAULTS = {
   callbackLeaseMs: 60 * SECOND,
   /** The longest a receiver may take to answer a callback. */
   callbackTimeoutMs: 10 * SECOND,
+  /** The pause after a callback's first failed attempt; each next is four times longer, up to an hour, jittered. */
+  callbackBackoffMs: 5 * SECOND,
   /** pino log level of workers, horses and the gateway. */
   logLevel: "info",
 

@@ -31,6 +31,12 @@ describe("one reading of the environment", () => {
       EDGEQ_HEARTBEAT_MS: DEFAULTS.heartbeatMs,
       EDGEQ_MAINTENANCE_MS: DEFAULTS.maintenanceMs,
       EDGEQ_KILL_GRACE_MS: DEFAULTS.killGraceMs,
+      EDGEQ_CALLBACK_ALLOW: [],
+      EDGEQ_CALLBACK_CONCURRENCY: DEFAULTS.callbackConcurrency,
+      EDGEQ_CALLBACK_ATTEMPTS: DEFAULTS.callbackAttempts,
+      EDGEQ_CALLBACK_LEASE_MS: DEFAULTS.callbackLeaseMs,
+      EDGEQ_CALLBACK_TIMEOUT_MS: DEFAULTS.callbackTimeoutMs,
+      EDGEQ_CALLBACK_BACKOFF_MS: DEFAULTS.callbackBackoffMs,
     });
     expect(readGatewayEnv({ GATEWAY_TOKEN: "x" })).toMatchObject({
       GATEWAY_PORT: DEFAULTS.gatewayPort,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue } from "../shared/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { startRedisServer, uniquePrefix } from "./support/redis.ts";
 import { isAlive, pidFrom, test, until, type WorkerProcess } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
@@ -133,5 +133,40 @@ describe.concurrent("--burst", () => {
     const { prefix } = setup();
     const worker = await workers.start({ redis, redisUrl, prefix, flags: ["--burst"], noWait: true });
     expect(await worker.waitExit(15_000)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("a shutdown ends", () => {
+  test("when Redis is unreachable: within the kill grace and a few seconds, the job left to lease recovery", async ({
+    workers,
+  }) => {
+    // a server of its own, to stop and start again (with AOF, so the job survives)
+    const server = await startRedisServer({ appendonly: true });
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    client.on("error", () => {});
+    try {
+      const { prefix, pidFile } = setup();
+      const queue = new Queue("default", { redis: client, prefix });
+      const worker = await workers.start({ redis: client, redisUrl: server.url, prefix });
+      const job = await queue.enqueue("hang", { pidFile, ms: 300 }, { retry: { max: 1 } });
+      await pidFrom(pidFile);
+      await server.stop();
+      const stoppedAt = Date.now();
+      worker.signal("SIGTERM");
+      // FAST_ENV's kill grace is 300 ms; the bound adds 5 s for writes
+      expect(await worker.waitExit(15_000)).toEqual({ code: 0, signal: null });
+      expect(Date.now() - stoppedAt).toBeLessThan(300 + 5_000 + 3_000);
+      expect(worker.output).toMatch(/left to lease recovery/);
+
+      // once Redis is back, another worker recovers the job from its lease and runs it again
+      await server.start();
+      await workers.start({ redis: client, redisUrl: server.url, prefix });
+      const recovered = await queue.waitFor(job.id, { timeoutMs: 15_000 });
+      expect(recovered).toMatchObject({ status: "finished", attempts: 2 });
+    } finally {
+      await workers.killAll();
+      client.disconnect();
+      await server.destroy();
+    }
   });
 });

@@ -25,11 +25,40 @@ const redisSettings = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default(DEFAULTS.logLevel),
 });
 
+const count = (fallback: number) =>
+  z.coerce
+    .number({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .default(fallback);
+
+// "receiver.internal", "10.1.2.3", "10.1.0.0/16", "fd00::/8": what callbacks may reach inside the network
+const ALLOW_ENTRY = /^(?:[A-Za-z0-9.-]+|[0-9.]+(?:\/(?:[0-9]|[12][0-9]|3[0-2]))?|[0-9A-Fa-f:.]+(?:\/(?:\d{1,3}))?)$/;
+
 const workerSettings = redisSettings.extend({
   EDGEQ_LEASE_MS: wholeMs(DEFAULTS.leaseMs),
   EDGEQ_HEARTBEAT_MS: wholeMs(DEFAULTS.heartbeatMs),
   EDGEQ_MAINTENANCE_MS: wholeMs(DEFAULTS.maintenanceMs),
   EDGEQ_KILL_GRACE_MS: wholeMs(DEFAULTS.killGraceMs),
+  EDGEQ_CALLBACK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be whsec_ followed by base64 (a Standard Webhooks secret)")
+    .optional(),
+  EDGEQ_CALLBACK_ALLOW: z
+    .string()
+    .transform((text) =>
+      text
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine((entries) => entries.every((entry) => ALLOW_ENTRY.test(entry)), "must list host names, addresses or CIDRs")
+    .default([]),
+  EDGEQ_CALLBACK_CONCURRENCY: count(DEFAULTS.callbackConcurrency),
+  EDGEQ_CALLBACK_ATTEMPTS: count(DEFAULTS.callbackAttempts),
+  EDGEQ_CALLBACK_LEASE_MS: wholeMs(DEFAULTS.callbackLeaseMs),
+  EDGEQ_CALLBACK_TIMEOUT_MS: wholeMs(DEFAULTS.callbackTimeoutMs),
+  EDGEQ_CALLBACK_BACKOFF_MS: wholeMs(DEFAULTS.callbackBackoffMs),
 });
 
 const port = (fallback: number) =>

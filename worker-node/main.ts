@@ -78,6 +78,15 @@ const worker = new Worker({
   heartbeatMs: env.EDGEQ_HEARTBEAT_MS,
   maintenanceMs: env.EDGEQ_MAINTENANCE_MS,
   killGraceMs: env.EDGEQ_KILL_GRACE_MS,
+  callbacks: {
+    secret: env.EDGEQ_CALLBACK_SECRET ?? null,
+    allow: env.EDGEQ_CALLBACK_ALLOW,
+    concurrency: env.EDGEQ_CALLBACK_CONCURRENCY,
+    attempts: env.EDGEQ_CALLBACK_ATTEMPTS,
+    leaseMs: env.EDGEQ_CALLBACK_LEASE_MS,
+    timeoutMs: env.EDGEQ_CALLBACK_TIMEOUT_MS,
+    backoffMs: env.EDGEQ_CALLBACK_BACKOFF_MS,
+  },
 });
 
 process.on("SIGTERM", () => worker.stop());

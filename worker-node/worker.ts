@@ -19,10 +19,11 @@ import { scriptRunner } from "../shared/redis.ts";
 import { decodeReply, isNoScript, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import type { Call, ProgressUpdate, Step } from "../shared/scripts/index.ts";
-import { deliverCallback } from "./callback.ts";
+import { CallbackAllowlist } from "./callback.ts";
 import { compileHorse } from "./horse/bundle.ts";
 import type { Horse } from "./horse/horse.ts";
 import { HorsePool } from "./horse/pool.ts";
+import { Outbox, type OutboxOptions } from "./outbox.ts";
 import { runTask, tasksOf, type Outcome, type Task, type TaskHost, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
@@ -48,7 +49,17 @@ export interface WorkerOptions {
   killGraceMs?: number;
   /** Longest a blocking wait lasts with nothing scheduled. */
   idleBlockMs?: number;
+  /** Callback deliveries: the signing secret, what they may reach inside the network, their pace. */
+  callbacks?: Partial<CallbackSettings>;
 }
+
+export interface CallbackSettings extends Omit<OutboxOptions, "allow"> {
+  /** Host names, addresses and CIDRs inside the network that callbacks may reach (EDGEQ_CALLBACK_ALLOW). */
+  allow: string[];
+}
+
+/** Past a warm shutdown's last job, how long writes to an unreachable Redis are waited for: the rest is recovery's. */
+const SHUTDOWN_WRITES_MS = 5_000;
 
 interface Running {
   job: Job;
@@ -65,7 +76,7 @@ interface Running {
 export class Worker {
   readonly name: string;
   readonly keys: Keys;
-  readonly #opts: Required<Omit<WorkerOptions, "name" | "prefix">>;
+  readonly #opts: Required<Omit<WorkerOptions, "name" | "prefix" | "callbacks">>;
   readonly #log: Logger;
   readonly #redis: Redis;
   readonly #runner: ScriptRunner;
@@ -73,6 +84,9 @@ export class Worker {
   /** Subscribed to this worker's control channel: stop requests arrive at once. */
   readonly #control: Redis;
   readonly #running = new Map<string, Running>();
+  readonly #outbox: Outbox;
+  /** Outcomes a stopping worker could not write (Redis unreachable): their leases bring them back. */
+  #unwritten = 0;
   #pool: HorsePool | undefined;
   #inlineTasks: Map<string, Task> | undefined;
   /** Slots with a claim in flight. */
@@ -124,6 +138,14 @@ export class Worker {
     for (const client of [this.#redis, this.#blocker, this.#control]) {
       client.on("error", (error) => this.#log.warn({ err: error.message }, "redis connection error"));
     }
+    const callbacks = { ...DEFAULTS_CALLBACKS, ...definedOnly(options.callbacks ?? {}) };
+    if (!callbacks.secret) this.#log.warn("EDGEQ_CALLBACK_SECRET is not set: callbacks go out unsigned");
+    this.#outbox = new Outbox(
+      this.#runner,
+      this.keys,
+      { ...callbacks, allow: new CallbackAllowlist(callbacks.allow) },
+      this.#log,
+    );
   }
 
   /** Starts working; resolves once the worker has stopped. */
@@ -145,6 +167,8 @@ export class Worker {
     await this.#control.subscribe(this.keys.control(this.name));
     this.#state = "running";
     this.#log.info({ queues: this.#opts.queues, concurrency, isolation, horseMaxJobs }, "worker started");
+    // deliveries left by others (the edge, a worker that died) may be waiting
+    this.#outbox.poke();
     await this.#tick();
     this.#fill();
     await this.#finished;
@@ -230,16 +254,18 @@ export class Worker {
 
   /**
    * Blocks on the wake lists until a job may be waiting, or the next
-   * scheduled job is due; then claims. One wait at a time.
+   * scheduled job is due, or a callback delivery was put in the outbox; then
+   * claims (or delivers, and waits again). One wait at a time.
    */
   async #wait(): Promise<void> {
     if (this.#blocking || !this.accepting) return;
     this.#blocking = true;
+    let woken: unknown;
     try {
       const untilDue = this.#nextDueAt === null ? Infinity : this.#nextDueAt - Date.now();
       const timeoutSec = Math.max(0.01, Math.min(untilDue, this.#opts.idleBlockMs) / 1000);
-      const wakeKeys = this.#opts.queues.map((q) => this.keys.wake(q));
-      await this.#blocker.blmpop(timeoutSec.toFixed(3), wakeKeys.length, ...wakeKeys, "LEFT");
+      const wakeKeys = [...this.#opts.queues.map((q) => this.keys.wake(q)), this.keys.outboxWake()];
+      woken = await this.#blocker.blmpop(timeoutSec.toFixed(3), wakeKeys.length, ...wakeKeys, "LEFT");
     } catch (error) {
       if (!this.accepting) return;
       this.#log.warn({ err: (error as Error).message }, "blocking wait failed; retrying");
@@ -247,7 +273,12 @@ export class Worker {
     } finally {
       this.#blocking = false;
     }
-    if (this.accepting) await this.#fill(true);
+    if (!this.accepting) return;
+    if (Array.isArray(woken) && woken[0] === this.keys.outboxWake()) {
+      this.#outbox.poke();
+      return this.#wait();
+    }
+    await this.#fill(true);
   }
 
   async #start(job: Job): Promise<void> {
@@ -395,7 +426,8 @@ export class Worker {
     try {
       if (call) {
         const calls: Call<unknown>[] = progress ? [progress, call] : [call];
-        reply = (await this.#pipeline(calls, 10)).at(-1) as typeof reply;
+        const replies = await this.#whileStopping(this.#pipeline(calls, 10), job.id);
+        reply = replies?.at(-1) as typeof reply;
       }
     } catch (error) {
       // the lease runs out and recovery retries the job: nothing is lost
@@ -412,21 +444,9 @@ export class Worker {
         "the job's lease was lost before its outcome was reported",
       );
     }
-    if (
-      reported?.ok &&
-      job.callbackUrl &&
-      reported.status !== "missing" &&
-      reported.status &&
-      isTerminal(reported.status)
-    ) {
-      const ended = {
-        ...viewOf(job),
-        status: reported.status,
-        result: outcome.ok ? JSON.parse(outcome.result) : null,
-        error: outcome.ok ? null : outcome.error,
-        endedAt: now,
-      };
-      void deliverCallback(job.callbackUrl, ended, this.#log);
+    // the script put the callback in the outbox: this worker takes it first
+    if (reported?.ok && job.callbackUrl && reported.status && reported.status !== "missing") {
+      if (isTerminal(reported.status)) this.#outbox.poke();
     }
     if (want > 0) this.#afterClaim(step, want);
     this.#maybeExit();
@@ -499,6 +519,7 @@ export class Worker {
         const running = this.#running.get(id);
         if (running) this.#interrupt(running, "stop");
       }
+      this.#outbox.wakeAt(renewed.outboxDueAt);
       for (const id of renewed.lost) {
         const running = this.#running.get(id);
         if (running) {
@@ -526,6 +547,31 @@ export class Worker {
     };
   }
 
+  /**
+   * While the worker runs, waits for a write however long Redis is away (it
+   * is held and sent when Redis is back). A stopping worker waits a bounded
+   * time: a shutdown must end, and an outcome it could not write is left to
+   * lease recovery, as at-least-once delivery promises.
+   */
+  async #whileStopping<T>(write: Promise<T>, jobId?: string): Promise<T | undefined> {
+    if (this.accepting) return write;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.#opts.killGraceMs + SHUTDOWN_WRITES_MS);
+    });
+    try {
+      const result = await Promise.race([write, deadline]);
+      if (result !== "late") return result;
+      if (jobId) {
+        this.#unwritten++;
+        this.#log.warn({ jobId }, "Redis is unreachable: the job's outcome is left to lease recovery");
+      }
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   #maybeExit(): void {
     if (this.accepting || this.#running.size > 0 || this.#state === "stopped") return;
     this.#state = "stopped";
@@ -535,18 +581,42 @@ export class Worker {
   async #close(): Promise<void> {
     clearTimeout(this.#tickTimer);
     this.#pool?.close();
-    try {
-      await this.#redis.multi().zrem(this.keys.workers(), this.name).del(this.keys.worker(this.name)).exec();
-    } catch (error) {
-      this.#log.warn({ err: (error as Error).message }, "could not remove the worker entry");
-    }
     this.#blocker.disconnect();
     this.#control.disconnect();
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
-    this.#log.info(this.#counters, "worker stopped");
+    // deliveries in flight finish (within the bound); those not taken stay in the outbox for others
+    const delivered = await this.#outbox.close(this.#opts.killGraceMs + SHUTDOWN_WRITES_MS);
+    // with Redis away, the entry expires on its own: nothing is waited for
+    if (this.#redis.status === "ready") {
+      const removed = this.#redis.multi().zrem(this.keys.workers(), this.name).del(this.keys.worker(this.name)).exec();
+      try {
+        await this.#whileStopping(removed);
+      } catch (error) {
+        this.#log.warn({ err: (error as Error).message }, "could not remove the worker entry");
+      }
+    }
+    this.#redis.disconnect();
+    const unwritten = this.#unwritten;
+    if (unwritten > 0 || !delivered) {
+      this.#log.warn(
+        { ...this.#counters, unwritten, callbacksInFlight: !delivered },
+        "worker stopped; outcomes it could not write are left to lease recovery, callbacks in flight to their lease",
+      );
+    } else {
+      this.#log.info(this.#counters, "worker stopped");
+    }
     this.#done();
   }
 }
+
+const DEFAULTS_CALLBACKS: CallbackSettings = {
+  secret: null,
+  allow: [],
+  concurrency: DEFAULTS.callbackConcurrency,
+  attempts: DEFAULTS.callbackAttempts,
+  leaseMs: DEFAULTS.callbackLeaseMs,
+  timeoutMs: DEFAULTS.callbackTimeoutMs,
+  backoffMs: DEFAULTS.callbackBackoffMs,
+};
 
 /** Inline isolation (rq's SimpleWorker): the task runs in the worker's process. */
 async function runInline(tasks: Map<string, Task>, job: Job, host: TaskHost): Promise<Outcome> {

@@ -226,6 +226,81 @@ return cjson.encode({ status = 'canceled', before = status })
 `,
 };
 
+export const claimDeliveries: ScriptSource = {
+  name: "claim-deliveries",
+  sha: "589031dcffe73addb8766538029a2804a8392afe",
+  lines: [
+    [1,"shared/scripts/claim-deliveries.lua",1],
+    [11,"shared/keys.ts (generated include \"keys\")",1],
+    [40,"shared/scripts/includes/hash_table.lua",1],
+    [46,"shared/scripts/claim-deliveries.lua",13],
+  ],
+  source: `-- claim-deliveries: takes callback deliveries that are due from the outbox,
+-- with a lease (their score moves to when the lease runs out), so that a
+-- worker that dies mid-delivery leaves them to another.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] lease, ms
+-- ARGV[4] how many at most
+-- Returns { deliveries = [ { id, jobId, url, job = the job's hash as JSON, attempts (this one included),
+-- createdAt } ], nextAt = when the next one falls due, or nil }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local now = tonumber(ARGV[2])
+local lease = tonumber(ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', K.outbox(), '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
+local deliveries = {}
+for _, id in ipairs(due) do
+  local key = K.delivery(id)
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('ZADD', K.outbox(), now + lease, id)
+    redis.call('HINCRBY', key, 'attempts', 1)
+    table.insert(deliveries, hash_table(redis.call('HGETALL', key)))
+  else
+    redis.call('ZREM', K.outbox(), id)
+    redis.call('ZREM', K.outboxAge(), id)
+  end
+end
+local first = redis.call('ZRANGE', K.outbox(), 0, 0, 'WITHSCORES')
+return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
+`,
+};
+
 export const claim: ScriptSource = {
   name: "claim",
   sha: "e316d13fc13a54751d04c435373d6d389f46ea28",
@@ -3086,5 +3161,83 @@ redis.call('HSET', key, 'attempts', 0)
 redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
 push_waiting(id, queue, status, now, false, f[3])
 return cjson.encode({ status = 'queued', before = status })
+`,
+};
+
+export const settleDelivery: ScriptSource = {
+  name: "settle-delivery",
+  sha: "51c530c487890bf8d3dff239745bbccd3167b0ac",
+  lines: [
+    [1,"shared/scripts/settle-delivery.lua",1],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [42,"shared/scripts/settle-delivery.lua",14],
+  ],
+  source: `-- settle-delivery: records how a callback delivery went. delivered, refused
+-- (its target is not allowed) and failed (out of attempts, or an answer that
+-- retrying cannot change) take it out of the outbox; retry puts it back,
+-- due at retryAt. The job, while it still has this ending, shows the
+-- delivery's state.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] delivery id
+-- ARGV[3] delivered | refused | failed | retry
+-- ARGV[4] what went wrong ('' when delivered)
+-- ARGV[5] with retry: when to try again, epoch ms
+-- Returns { ok = false when there is no such delivery (another worker settled it) }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+
+local id, outcome, problem = ARGV[2], ARGV[3], ARGV[4]
+local key = K.delivery(id)
+local f = redis.call('HMGET', key, 'jobId', 'attempts')
+if not f[1] then return cjson.encode({ ok = false }) end
+local job = K.job(f[1])
+local current = redis.call('HGET', job, 'callbackId') == id
+
+if outcome == 'retry' then
+  redis.call('ZADD', K.outbox(), tonumber(ARGV[5]), id)
+  redis.call('HSET', key, 'lastError', problem)
+else
+  redis.call('ZREM', K.outbox(), id)
+  redis.call('ZREM', K.outboxAge(), id)
+  redis.call('DEL', key)
+  if current then redis.call('HSET', job, 'callbackStatus', outcome) end
+end
+if current then
+  redis.call('HSET', job, 'callbackAttempts', f[2])
+  if problem ~= '' then
+    redis.call('HSET', job, 'callbackError', problem)
+  else
+    redis.call('HDEL', job, 'callbackError')
+  end
+end
+return cjson.encode({ ok = true })
 `,
 };

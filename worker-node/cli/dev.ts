@@ -85,13 +85,22 @@ async function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
+interface DevSecrets {
+  apiKey: string;
+  gatewayToken: string;
+  /** Standard Webhooks secret for the worker's callbacks, so a local receiver can verify them. */
+  callbackSecret: string;
+}
+
 /** A dev key with every scope, kept across runs so curl lines keep working. */
-async function devSecrets(): Promise<{ apiKey: string; gatewayToken: string }> {
+async function devSecrets(): Promise<DevSecrets> {
   const file = join(DATA_DIR, "dev-secrets.json");
-  if (existsSync(file)) return JSON.parse(await readFile(file, "utf8"));
-  const secrets = {
-    apiKey: `dev_${randomBytes(18).toString("base64url")}`,
-    gatewayToken: randomBytes(24).toString("base64url"),
+  const kept: Partial<DevSecrets> = existsSync(file) ? JSON.parse(await readFile(file, "utf8")) : {};
+  if (kept.apiKey && kept.gatewayToken && kept.callbackSecret) return kept as DevSecrets;
+  const secrets: DevSecrets = {
+    apiKey: kept.apiKey ?? `dev_${randomBytes(18).toString("base64url")}`,
+    gatewayToken: kept.gatewayToken ?? randomBytes(24).toString("base64url"),
+    callbackSecret: kept.callbackSecret ?? `whsec_${randomBytes(24).toString("base64")}`,
   };
   await mkdir(DATA_DIR, { recursive: true });
   await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
@@ -133,7 +142,7 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 const redisUrl = await startRedis();
-const { apiKey, gatewayToken } = await devSecrets();
+const { apiKey, gatewayToken, callbackSecret } = await devSecrets();
 const gateway = await startGateway({ redisUrl, token: gatewayToken, port: GATEWAY_PORT });
 running.gateway = gateway;
 
@@ -184,6 +193,9 @@ const worker = start(
   ["--import", "tsx", join(ROOT, "worker-node", "main.ts"), "--queues", "default"],
   {
     REDIS_URL: redisUrl,
+    EDGEQ_CALLBACK_SECRET: callbackSecret,
+    // a receiver on this machine is what one tries first; production workers refuse loopback
+    EDGEQ_CALLBACK_ALLOW: process.env.EDGEQ_CALLBACK_ALLOW || "127.0.0.1,::1,localhost",
   },
 );
 running.worker = worker;
@@ -197,6 +209,7 @@ const redisNote = running.redis ? `  (pid ${running.redis.pid}, data in ${join(D
 say(`  redis         ${redisUrl}${redisNote}`);
 say(`  worker        pid ${worker.pid}, queue "default", demo tasks: echo, sleep, fail, crash, fib`);
 say(`  dev API key   ${apiKey}   (scopes: enqueue, read, admin)`);
+say(`  callbacks     signed with ${callbackSecret}; loopback receivers allowed (dev only)`);
 say();
 say("Enqueue a demo job:");
 const demoBody = JSON.stringify({ task: "echo", args: { hello: "world" }, options: { id: demoId } });
