@@ -79,7 +79,7 @@ export const DEFAULTS = {
   gatewayPoolSize: 4,
   /** Subscriptions a gateway holds at once, one Redis connection each; with its HTTP socket, two open files apiece. */
   gatewayMaxSubscriptions: 256,
-  /** How the gateway keeps server administration from its clients: connect as a restricted Redis user, made if need be. */
+  /** How the gateway keeps server administration from its clients: as a restricted Redis user, made if need be. */
   gatewayAcl: "provision",
   /** The Node edge entry's port and address. */
   edgePort: 8787,
