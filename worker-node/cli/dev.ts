@@ -9,13 +9,14 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../../shared/defaults.ts";
+import { readGatewayEnv } from "../config.ts";
+import { errorMessage } from "../gateway/protocol.ts";
 import { startGateway, type Gateway } from "../gateway/server.ts";
 import { freePort, redisServerArgs } from "../local-redis.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DATA_DIR = resolve(process.env.EDGEQ_DEV_DIR ?? join(ROOT, ".edgeq"));
 const EDGE_PORT = Number(process.env.EDGE_PORT || DEFAULTS.edgePort);
-const GATEWAY_PORT = Number(process.env.GATEWAY_PORT || DEFAULTS.gatewayPort);
 
 const running: { redis?: ChildProcess; gateway?: Gateway; edge?: ChildProcess; worker?: ChildProcess } = {};
 let stopping = false;
@@ -143,7 +144,14 @@ process.on("SIGTERM", () => void shutdown(0));
 
 const redisUrl = await startRedis();
 const { apiKey, gatewayToken, callbackSecret } = await devSecrets();
-const gateway = await startGateway({ redisUrl, token: gatewayToken, port: GATEWAY_PORT });
+// GATEWAY_PORT and GATEWAY_ACL read as the gateway reads them alone: GATEWAY_ACL=off is the way out when the
+// gateway refuses REDIS_URL's user (README: "The gateway's Redis user"). fatal() stops the dev redis-server too.
+const gateway = await Promise.resolve()
+  .then(() => readGatewayEnv({ ...process.env, GATEWAY_TOKEN: gatewayToken }))
+  .then((settings) =>
+    startGateway({ redisUrl, token: gatewayToken, port: settings.GATEWAY_PORT, acl: settings.GATEWAY_ACL }),
+  )
+  .catch((error: unknown) => fatal(`the REST gateway did not start: ${errorMessage(error)}`));
 running.gateway = gateway;
 
 const envFile = join(DATA_DIR, "edge.env");
