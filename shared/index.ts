@@ -10,7 +10,10 @@ export type {
   QueueInfo,
   QueuesPage,
   WorkerInfo,
+  JobPage,
+  ChunkOptions,
 } from "./queue.ts";
+export type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,

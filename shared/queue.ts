@@ -1,4 +1,5 @@
 // The producer API: the same in a Worker, a Node service or a script.
+import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import {
   IdempotencyConflictError,
@@ -22,8 +23,8 @@ import { Keys } from "./keys.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type { QueueSettings } from "./scripts/index.ts";
-import { isTerminal, type JobStatus } from "./status.ts";
+import type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import { isTerminal, STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 
 export interface QueueOptions {
   /** An ioredis client (TCP) or an @upstash/redis client (REST). */
@@ -213,6 +214,150 @@ export class Queue {
     refuseUnless(await scripts.requeue.run(this.#redis, this.keys, { now: Date.now(), id }), id, "requeued");
     return (await this.getJob(id))!;
   }
+
+  /**
+   * A job's attempts, newest first: the one it is on (or ended with) and the
+   * earlier ones kept (see DEFAULTS.attemptsKept). Null when there is no job.
+   */
+  async attempts(id: string): Promise<Attempt[] | null> {
+    parseOrThrow(jobIdSchema, id, "id");
+    const { job, earlier } = await scripts.getAttempts.run(this.#redis, this.keys, { id });
+    if (!job) return null;
+    if (job.attempts === 0) return earlier;
+    const { attempts: attempt, status, workerName: worker, startedAt, endedAt, result, error } = job;
+    return [{ attempt, status, worker, startedAt, endedAt, result, error }, ...earlier];
+  }
+
+  /**
+   * A page of the queue's jobs in one status: queued in claim order,
+   * scheduled by due time, started by lease, deferred by age, ended ones
+   * newest first. Pass nextCursor back for the next page.
+   */
+  async list(status: JobStatus, options: { limit?: number; cursor?: string | null } = {}): Promise<JobPage> {
+    const { limit = 50, cursor } = parseOrThrow(listSchema, { status, ...options });
+    const { jobs, next } = await scripts.list.run(this.#redis, this.keys, {
+      now: Date.now(),
+      queue: this.name,
+      status,
+      limit,
+      cursor: cursor ? decodeCursor(cursor) : undefined,
+    });
+    return { jobs: jobs.map(viewOf), nextCursor: next && encodeCursor(next) };
+  }
+
+  /** No worker claims from a paused queue, across the fleet at once; it still takes jobs. */
+  async pause(): Promise<QueueSettings> {
+    return this.configure({ paused: true });
+  }
+
+  async resume(): Promise<QueueSettings> {
+    return this.configure({ paused: null });
+  }
+
+  /**
+   * Changes the queue's settings, which every claim across the fleet obeys
+   * at once: `limit` (at most max jobs started in any window of perMs),
+   * `concurrency` (at most N started at once), `paused`. null removes one.
+   */
+  async configure(settings: SettingsPatch): Promise<QueueSettings> {
+    const patch = parseOrThrow(settingsSchema, settings);
+    return scripts.configureQueue.run(this.#redis, this.keys, { queue: this.name, settings: patch });
+  }
+
+  /** Puts every failed (or stopped, or canceled) job back in the queue, a bounded chunk per call. */
+  async requeueAll(status: "failed" | "stopped" | "canceled" = "failed", options: ChunkOptions = {}): Promise<Chunk> {
+    const call = () => scripts.requeueAll.run(this.#redis, this.keys, { now: Date.now(), queue: this.name, status });
+    return inChunks(call, options);
+  }
+
+  /** Cancels every queued job, a bounded chunk per call. */
+  async empty(options: ChunkOptions = {}): Promise<Chunk> {
+    return inChunks(() => scripts.empty.run(this.#redis, this.keys, { now: Date.now(), queue: this.name }), options);
+  }
+
+  /** Deletes the jobs in a terminal status that ended more than `olderThanMs` ago, a bounded chunk per call. */
+  async clean(status: TerminalStatus, olderThanMs: number, options: ChunkOptions = {}): Promise<Chunk> {
+    parseOrThrow(cleanSchema, { status, olderThanMs });
+    const before = Date.now() - olderThanMs;
+    let cursor: number | undefined;
+    return inChunks(async () => {
+      const chunk = await scripts.clean.run(this.#redis, this.keys, { queue: this.name, status, before, cursor });
+      cursor = chunk.cursor ?? undefined;
+      return chunk;
+    }, options);
+  }
+}
+
+export interface JobPage {
+  jobs: JobView[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+}
+
+export interface ChunkOptions {
+  /** Stop after this many script calls and say whether more remains (an HTTP request has a budget). */
+  chunks?: number;
+}
+
+/** Calls a bounded bulk script until it is done, or the caller's budget of calls is spent. */
+async function inChunks(
+  call: () => Promise<Chunk>,
+  { chunks = Number.POSITIVE_INFINITY }: ChunkOptions,
+): Promise<Chunk> {
+  let count = 0;
+  for (let i = 0; i < chunks; i++) {
+    const chunk = await call();
+    count += chunk.count;
+    if (!chunk.more) return { count, more: false };
+  }
+  return { count, more: true };
+}
+
+const listSchema = z.object({
+  status: z.enum(STATUSES),
+  limit: z.number().int().min(1).max(200).optional(),
+  cursor: z.string().max(200).nullish(),
+});
+
+const settingsSchema = z.strictObject({
+  paused: z.literal(true).nullish(),
+  limit: z
+    .strictObject({
+      max: z.number().int().min(1).max(1_000_000),
+      perMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600 * 1000),
+    })
+    .nullish(),
+  concurrency: z.number().int().min(1).max(100_000).nullish(),
+});
+
+const cleanSchema = z.object({
+  status: z.enum(TERMINAL_STATUSES),
+  olderThanMs: z.number().int().min(0),
+});
+
+/** Cursors are opaque to callers: base64url of the script's own cursor. */
+function encodeCursor(cursor: scripts.ListCursor): string {
+  return btoa(JSON.stringify([cursor.score, cursor.count]))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+function decodeCursor(text: string): scripts.ListCursor {
+  try {
+    const [score, count] = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/"))) as [unknown, unknown];
+    const fine = typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= 1_000_000;
+    if (typeof score === "string" && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(score) && fine) {
+      return { score, count: count as number };
+    }
+  } catch {
+    // refused below
+  }
+  throw new ValidationError([{ field: "cursor", message: "is not a cursor this listing gave out" }]);
 }
 
 /** A job by id, whatever its queue; null when there is none. */

@@ -7,7 +7,8 @@
 -- ARGV[3] queue names, comma-separated ('' for a page of all queues)
 -- ARGV[4] with '': where the page starts (a queue name, exclusive; '' for the first)
 -- ARGV[5] with '': the page's size at most
--- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash] } ],
+-- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
+-- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 --- @include "keys"
 --- @include "statuses"
@@ -52,7 +53,9 @@ for _, queue in ipairs(names) do
       if q == queue then table.insert(listening, w) end
     end
   end
-  table.insert(out, { name = queue, counts = c, settings = settings[queue], workers = listening })
+  local entry = { name = queue, counts = c, settings = settings[queue], workers = listening }
+  if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
+  table.insert(out, entry)
 end
 local oldest = redis.call('ZRANGE', K.outboxAge(), 0, 0, 'WITHSCORES')[2]
 return cjson.encode({

@@ -740,6 +740,87 @@ return step(tonumber(ARGV[2]), ARGV[3], 4)
 `,
 };
 
+export const clean: ScriptSource = {
+  name: "clean",
+  sha: "ed052feb0120b91fba1ec0d17a88d5d070b24a0b",
+  lines: [
+    [1,"shared/scripts/clean.lua",1],
+    [12,"shared/keys.ts (generated include \"keys\")",1],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [48,"shared/scripts/clean.lua",14],
+  ],
+  source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
+-- time, visiting a batch of the status's registry per call from a cursor
+-- (the registry is ordered by expiry, not by end, so every entry is looked
+-- at). The caller repeats with nextCursor until it is nil.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] finished | failed | stopped | canceled
+-- ARGV[4] ended before, epoch ms
+-- ARGV[5] cursor: how many entries earlier calls kept ('' or 0 to start)
+-- Returns { count = jobs deleted, nextCursor = where to go on, or nil at the end }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+local queue, status, before = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local kept = tonumber(ARGV[5]) or 0
+local key = K.registry(status, queue)
+local ids = redis.call('ZRANGE', key, kept, kept + LIMITS.batch - 1)
+local count = 0
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', K.job(id), 'status', 'endedAt')
+  if not f[1] or f[1] ~= status or (tonumber(f[2]) or 0) < before then
+    -- gone, moved on, or old enough: the registry entry goes, and the job with it if it was this one
+    redis.call('ZREM', key, id)
+    if f[1] == status then
+      redis.call('DEL', K.job(id), K.attempts(id))
+      count = count + 1
+    end
+  else
+    kept = kept + 1
+  end
+end
+local next_cursor = nil
+if #ids == LIMITS.batch then next_cursor = kept end
+return cjson.encode({ count = count, nextCursor = next_cursor })
+`,
+};
+
 export const complete: ScriptSource = {
   name: "complete",
   sha: "3a16e7e86ca3fa3d06f09d01ba2e9640e26f6bd3",
@@ -1229,18 +1310,92 @@ end)
 `,
 };
 
+export const configureQueue: ScriptSource = {
+  name: "configure-queue",
+  sha: "d1df46bd1acb28d6f7c082a4531ded07466f6f61",
+  lines: [
+    [1,"shared/scripts/configure-queue.lua",1],
+    [11,"shared/keys.ts (generated include \"keys\")",1],
+    [40,"shared/scripts/includes/arm.lua",2],
+    [48,"shared/scripts/configure-queue.lua",13],
+  ],
+  source: `-- configure-queue: changes a queue's settings, which every claim across the
+-- fleet reads: paused (no worker claims from it; it still takes jobs), limit
+-- ({ max, perMs }: at most max starts in any window of perMs) and concurrency
+-- (at most this many started at once). A field set to null is removed. A
+-- queue that may start jobs again gets its wake marker, so idle workers come.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] the settings to change, a JSON object
+-- Returns { settings = the queue's settings now }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one.
+local function arm(queue)
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+local queue = ARGV[2]
+local current = redis.call('HGET', K.settings(), queue)
+local settings = current and cjson.decode(current) or {}
+for field, value in pairs(cjson.decode(ARGV[3])) do
+  if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
+end
+if next(settings) then
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+else
+  redis.call('HDEL', K.settings(), queue)
+end
+redis.call('ZADD', K.queues(), 'NX', 0, queue)
+if not settings.paused and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
+return cjson.encode({ settings = settings })
+`,
+};
+
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "b05d48c1d818d2741e0fd6dfefb44a7177265b19",
+  sha: "98cdaeb76117b9bf6210ca86341c6af0d6b45945",
   lines: [
     [1,"shared/scripts/counts.lua",1],
-    [12,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/status.ts (generated include \"statuses\")",1],
-    [59,"shared/defaults.ts (generated include \"limits\")",1],
-    [66,"shared/scripts/includes/hash_table.lua",1],
-    [72,"shared/scripts/includes/split.lua",1],
-    [79,"shared/scripts/includes/settings_of.lua",2],
-    [90,"shared/scripts/counts.lua",18],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [42,"shared/status.ts (generated include \"statuses\")",1],
+    [60,"shared/defaults.ts (generated include \"limits\")",1],
+    [67,"shared/scripts/includes/hash_table.lua",1],
+    [73,"shared/scripts/includes/split.lua",1],
+    [80,"shared/scripts/includes/settings_of.lua",2],
+    [91,"shared/scripts/counts.lua",19],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1251,7 +1406,8 @@ export const counts: ScriptSource = {
 -- ARGV[3] queue names, comma-separated ('' for a page of all queues)
 -- ARGV[4] with '': where the page starts (a queue name, exclusive; '' for the first)
 -- ARGV[5] with '': the page's size at most
--- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash] } ],
+-- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
+-- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
@@ -1368,7 +1524,9 @@ for _, queue in ipairs(names) do
       if q == queue then table.insert(listening, w) end
     end
   end
-  table.insert(out, { name = queue, counts = c, settings = settings[queue], workers = listening })
+  local entry = { name = queue, counts = c, settings = settings[queue], workers = listening }
+  if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
+  table.insert(out, entry)
 end
 local oldest = redis.call('ZRANGE', K.outboxAge(), 0, 0, 'WITHSCORES')[2]
 return cjson.encode({
@@ -1376,6 +1534,216 @@ return cjson.encode({
   nextCursor = next_cursor,
   outbox = { size = redis.call('ZCARD', K.outbox()), oldestAt = tonumber(oldest) },
 })
+`,
+};
+
+export const empty: ScriptSource = {
+  name: "empty",
+  sha: "6dd717f3fd5905c683e6cf585d42f49c5ce3e5ab",
+  lines: [
+    [1,"shared/scripts/empty.lua",1],
+    [9,"shared/keys.ts (generated include \"keys\")",1],
+    [38,"shared/defaults.ts (generated include \"limits\")",1],
+    [45,"shared/scripts/includes/job_get.lua",2],
+    [50,"shared/status.ts (generated include \"statuses\")",1],
+    [68,"shared/scripts/includes/move.lua",3],
+    [81,"shared/scripts/includes/outbox_push.lua",2],
+    [100,"shared/scripts/includes/to_terminal.lua",5],
+    [148,"shared/scripts/includes/cancel_dependents.lua",5],
+    [178,"shared/scripts/empty.lua",14],
+  ],
+  source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
+-- waiting for them are canceled too). The caller repeats while more = true,
+-- so no call runs long.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] queue name
+-- Returns { count = jobs canceled, more = whether jobs still wait }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+end
+
+-- A job that will never finish takes the jobs waiting for it down with it,
+-- transitively, so no deferred job waits forever. At most a batch of
+-- dependents per call: what is left waits in the cascade list for the next
+-- maintenance pass, so one failure cannot stall Redis however many jobs
+-- depend on it.
+local function cancel_dependents(id, now)
+  local pending = { id }
+  local budget = LIMITS.batch
+  while #pending > 0 and budget > 0 do
+    local parent = table.remove(pending)
+    local dependents = redis.call('SPOP', K.dependents(parent), budget)
+    budget = budget - #dependents
+    for _, child in ipairs(dependents) do
+      local queue = job_get(child, 'queue')
+      if queue and job_get(child, 'status') == 'deferred' then
+        redis.call('ZREM', K.registry('deferred', queue), child)
+        redis.call('DEL', K.dependencies(child))
+        local err = cjson.encode({
+          name = 'DependencyFailedError',
+          message = 'dependency ' .. parent .. ' did not finish',
+        })
+        to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
+        table.insert(pending, child)
+      end
+    end
+    if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
+  end
+  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+end
+
+local now, queue = tonumber(ARGV[2]), ARGV[3]
+local key = K.waiting(queue)
+local ids = redis.call('ZRANGE', key, 0, LIMITS.batch - 1)
+local count = 0
+local err = cjson.encode({ name = 'JobCanceledError', message = 'canceled before it started: its queue was emptied' })
+for _, id in ipairs(ids) do
+  redis.call('ZREM', key, id)
+  if job_get(id, 'status') == 'queued' then
+    to_terminal(id, queue, 'queued', 'canceled', now, { 'error', err })
+    cancel_dependents(id, now)
+    count = count + 1
+  end
+end
+return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 `,
 };
 
@@ -2334,6 +2702,196 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 `,
 };
 
+export const list: ScriptSource = {
+  name: "list",
+  sha: "a61653594fa75a64de7a39e0615bda1e963bdc0e",
+  lines: [
+    [1,"shared/scripts/list.lua",1],
+    [17,"shared/keys.ts (generated include \"keys\")",1],
+    [46,"shared/status.ts (generated include \"statuses\")",1],
+    [64,"shared/scripts/includes/hash_table.lua",1],
+    [70,"shared/scripts/includes/job_table.lua",3],
+    [77,"shared/scripts/list.lua",20],
+  ],
+  source: `-- list: a page of a queue's jobs in one status, in the order an operator
+-- reads them: queued in the order they will be claimed, scheduled by due
+-- time, started by lease, deferred by age, and finished, failed, stopped and
+-- canceled newest first (by expiry, which is by end for jobs of one TTL).
+-- Each page costs O(log n + limit). The cursor is the last score of the
+-- previous page and how many jobs with that very score it held.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] queue name
+-- ARGV[4] status
+-- ARGV[5] how many at most
+-- ARGV[6] cursor score ('' for the first page)
+-- ARGV[7] cursor count (jobs with that score already listed)
+-- Returns { jobs = [ job hash ], score, count } where score and count are the
+-- next page's cursor, absent on the last page
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
+end
+
+local now, queue, status = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local limit = tonumber(ARGV[5])
+local newest_first = STATUS.terminal[status]
+local key = status == 'queued' and K.waiting(queue) or K.registry(status, queue)
+local from = ARGV[6]
+local skip = tonumber(ARGV[7]) or 0
+local entries
+if newest_first then
+  -- entries past their job's TTL linger until maintenance drops them: not listed
+  entries = redis.call('ZREVRANGEBYSCORE', key, from ~= '' and from or '+inf', now, 'WITHSCORES', 'LIMIT', skip, limit)
+else
+  entries = redis.call('ZRANGEBYSCORE', key, from ~= '' and from or '-inf', '+inf', 'WITHSCORES', 'LIMIT', skip, limit)
+end
+
+local jobs = {}
+local last, same = nil, 0
+for i = 1, #entries, 2 do
+  local job = job_table(entries[i])
+  -- a stale entry (its job expired or moved on) still moves the cursor
+  if job and job.status == status then table.insert(jobs, job) end
+  if entries[i + 1] == last then same = same + 1 else last, same = entries[i + 1], 1 end
+end
+local reply = { jobs = jobs }
+if #entries == 2 * limit then
+  reply.score = last
+  reply.count = last == from and skip + same or same
+end
+return cjson.encode(reply)
+`,
+};
+
+export const minutes: ScriptSource = {
+  name: "minutes",
+  sha: "bca209e1fd474e9bb000da5cb3a7f8211fa43fab",
+  lines: [
+    [1,"shared/scripts/minutes.lua",1],
+    [10,"shared/keys.ts (generated include \"keys\")",1],
+    [39,"shared/scripts/includes/split.lua",1],
+    [46,"shared/scripts/minutes.lua",12],
+  ],
+  source: `-- minutes: how many jobs some queues finished and failed in each of the last
+-- minutes, oldest first: the dashboard's chart. Bounded by its caller to a
+-- few queues and at most two hours (what the per-minute counters keep).
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] queue names, comma-separated
+-- ARGV[4] how many minutes back
+-- Returns { [queue] = { finished = [n ...], failed = [n ...] } }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+
+local now_minute = math.floor(tonumber(ARGV[2]) / 60000)
+local minutes = tonumber(ARGV[4])
+local out = {}
+for _, queue in ipairs(split(ARGV[3])) do
+  local finished, failed = {}, {}
+  for m = now_minute - minutes + 1, now_minute do
+    local f = redis.call('HMGET', K.minute(queue, tostring(m)), 'finished', 'failed')
+    table.insert(finished, tonumber(f[1]) or 0)
+    table.insert(failed, tonumber(f[2]) or 0)
+  end
+  out[queue] = { finished = finished, failed = failed }
+end
+return cjson.encode(out)
+`,
+};
+
 export const progress: ScriptSource = {
   name: "progress",
   sha: "14787c53ccf2400b2cd4704355a4d3bea5dc7828",
@@ -2974,9 +3532,180 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 `,
 };
 
+export const requeueAll: ScriptSource = {
+  name: "requeue-all",
+  sha: "5dbebb5420b21aedac81a70ebfee61c2c5087c33",
+  lines: [
+    [1,"shared/scripts/requeue-all.lua",1],
+    [10,"shared/keys.ts (generated include \"keys\")",1],
+    [39,"shared/defaults.ts (generated include \"limits\")",1],
+    [46,"shared/scripts/includes/job_get.lua",2],
+    [51,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/status.ts (generated include \"statuses\")",1],
+    [77,"shared/scripts/includes/move.lua",3],
+    [90,"shared/scripts/includes/push_waiting.lua",4],
+    [107,"shared/scripts/includes/keep_attempt.lua",3],
+    [125,"shared/scripts/includes/requeue_ended.lua",4],
+    [139,"shared/scripts/requeue-all.lua",14],
+  ],
+  source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
+-- queue's jobs in that status, newest first, as requeue does for one. The
+-- caller repeats while more = true, so no call runs long.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] queue name
+-- ARGV[4] failed | stopped | canceled
+-- Returns { count = jobs requeued, more = whether jobs in that status remain }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one.
+local function arm(queue)
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now)
+  redis.call('ZADD', K.waiting(queue), score, id)
+  arm(queue)
+end
+
+-- Keeps the outcome of an attempt that is about to be overwritten (a retry,
+-- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
+-- A job that ends at its first attempt pays nothing: its outcome is the job.
+local function keep_attempt(id, status, now, err)
+  local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
+  local attempt = {
+    attempt = tonumber(f[1]),
+    status = status,
+    startedAt = tonumber(f[2]),
+    endedAt = tonumber(f[6]) or now,
+    worker = f[3] or nil,
+    result = f[4] and cjson.decode(f[4]) or nil,
+    error = cjson.decode(err or f[5] or 'null'),
+  }
+  redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
+  redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+end
+
+-- Puts a failed, stopped or canceled job back at the end of its queue as a
+-- fresh start: attempts and error cleared, no expiry, the ended attempt kept
+-- in its history.
+local function requeue_ended(id, queue, status, now)
+  local key = K.job(id)
+  keep_attempt(id, status, now, nil)
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('PERSIST', key)
+  redis.call('PERSIST', K.attempts(id))
+  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  push_waiting(id, queue, status, now, false, redis.call('HGET', key, 'priority'))
+end
+
+local now, queue, status = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local key = K.registry(status, queue)
+local ids = redis.call('ZREVRANGEBYSCORE', key, '+inf', now, 'LIMIT', 0, LIMITS.batch)
+local count = 0
+for _, id in ipairs(ids) do
+  if job_get(id, 'status') == status then
+    requeue_ended(id, queue, status, now)
+    count = count + 1
+  else
+    redis.call('ZREM', key, id)
+  end
+end
+return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf') > 0 })
+`,
+};
+
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "69227cfaa70d9941eda613931cba3503bb53b530",
+  sha: "3961a869888b1e7c9572c52da22e73fb85cac7e2",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -2988,7 +3717,8 @@ export const requeue: ScriptSource = {
     [101,"shared/scripts/includes/push_waiting.lua",4],
     [118,"shared/defaults.ts (generated include \"limits\")",1],
     [125,"shared/scripts/includes/keep_attempt.lua",3],
-    [143,"shared/scripts/requeue.lua",19],
+    [143,"shared/scripts/includes/requeue_ended.lua",4],
+    [157,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -3133,6 +3863,20 @@ local function keep_attempt(id, status, now, err)
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
 end
 
+-- Puts a failed, stopped or canceled job back at the end of its queue as a
+-- fresh start: attempts and error cleared, no expiry, the ended attempt kept
+-- in its history.
+local function requeue_ended(id, queue, status, now)
+  local key = K.job(id)
+  keep_attempt(id, status, now, nil)
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('PERSIST', key)
+  redis.call('PERSIST', K.attempts(id))
+  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  push_waiting(id, queue, status, now, false, redis.call('HGET', key, 'priority'))
+end
+
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local worker = ARGV[4]
@@ -3153,13 +3897,7 @@ end
 if not STATUS.unsuccessful[status] then
   return cjson.encode({ error = 'state', status = status })
 end
-keep_attempt(id, status, now, nil)
-redis.call('ZREM', K.registry(status, queue), id)
-redis.call('PERSIST', key)
-redis.call('PERSIST', K.attempts(id))
-redis.call('HSET', key, 'attempts', 0)
-redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-push_waiting(id, queue, status, now, false, f[3])
+requeue_ended(id, queue, status, now)
 return cjson.encode({ status = 'queued', before = status })
 `,
 };

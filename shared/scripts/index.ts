@@ -7,7 +7,7 @@
 import { jobFromHash, type Job, type JobError, type JsonValue } from "../job.ts";
 import type { Keys } from "../keys.ts";
 import { Script, type ScriptRunner } from "../script.ts";
-import type { JobStatus } from "../status.ts";
+import type { JobStatus, TerminalStatus } from "../status.ts";
 import * as lua from "./generated.ts";
 
 /** One script call, ready to run alone or in a pipeline with others. */
@@ -340,12 +340,17 @@ export interface QueueSettings {
   concurrency?: number;
 }
 
+/** The queues named, or a page (by name) of every queue in use. */
+export type QueueSelection = { queues: string[] } | { cursor?: string; limit?: number };
+
 export interface QueueCounts {
   name: string;
   counts: Record<JobStatus, number>;
   settings: QueueSettings;
   /** The worker entries' fields, as stored. */
   workers: Record<string, unknown>[];
+  /** With stats: jobs ended per status, and the run-time histogram (`le:<seconds>` buckets, `durationMs`). */
+  stats?: Record<string, number>;
 }
 
 export interface CountsReply {
@@ -358,8 +363,11 @@ export interface CountsReply {
 
 export const counts = new Transition(
   lua.counts,
-  (p: { now: number } & ({ queues: string[] } | { cursor?: string; limit?: number })) =>
-    "queues" in p ? [p.now, p.queues.join(","), "", ""] : [p.now, "", p.cursor ?? "", p.limit ?? ""],
+  (p: { now: number; /** with each queue's counters, for metrics */ stats?: boolean } & QueueSelection) => [
+    p.now,
+    ...("queues" in p ? [p.queues.join(","), "", ""] : ["", p.cursor ?? "", p.limit ?? ""]),
+    p.stats ? "1" : "",
+  ],
   (reply): CountsReply => {
     const r = reply as { queues?: unknown; nextCursor?: string; outbox?: { size: number; oldestAt?: number } };
     return {
@@ -368,9 +376,96 @@ export const counts = new Transition(
         counts: q.counts,
         settings: Array.isArray(q.settings) ? {} : (q.settings ?? {}),
         workers: asArray(q.workers),
+        ...(q.stats && {
+          stats: Object.fromEntries(Object.entries(q.stats).map(([field, value]) => [field, Number(value)])),
+        }),
       })),
       nextCursor: r.nextCursor ?? null,
       outbox: { size: r.outbox?.size ?? 0, oldestAt: r.outbox?.oldestAt ?? null },
     };
+  },
+);
+
+/** Where a page of a listing starts: the previous page's last score, and how many jobs with it were listed. */
+export interface ListCursor {
+  score: string;
+  count: number;
+}
+
+export const list = new Transition(
+  lua.list,
+  (p: { now: number; queue: string; status: JobStatus; limit: number; cursor?: ListCursor }) => [
+    p.now,
+    p.queue,
+    p.status,
+    p.limit,
+    p.cursor?.score ?? "",
+    p.cursor?.count ?? 0,
+  ],
+  (reply) => {
+    const r = reply as { jobs?: unknown; score?: string; count?: number };
+    const next: ListCursor | null = r.score === undefined ? null : { score: String(r.score), count: r.count ?? 0 };
+    return { jobs: asArray(r.jobs as Record<string, unknown>[]).map(jobFromHash), next };
+  },
+);
+
+/** Jobs finished and failed per minute, oldest minute first. */
+export const minutes = new Transition(
+  lua.minutes,
+  (p: { now: number; queues: string[]; minutes: number }) => [p.now, p.queues.join(","), p.minutes],
+  (reply) => {
+    const r = (reply ?? {}) as Record<string, { finished?: unknown; failed?: unknown }>;
+    return Object.fromEntries(
+      Object.entries(r).map(([queue, m]) => [
+        queue,
+        { finished: asArray(m.finished as number[]), failed: asArray(m.failed as number[]) },
+      ]),
+    ) as Record<string, { finished: number[]; failed: number[] }>;
+  },
+);
+
+// ---- queue actions -------------------------------------------------------------
+
+/** What one bounded call of a bulk action did, and whether another should follow. */
+export interface Chunk {
+  count: number;
+  more: boolean;
+}
+
+/** A settings change: a field set to null is removed. */
+export type SettingsPatch = { [K in keyof QueueSettings]?: QueueSettings[K] | null };
+
+export const configureQueue = new Transition(
+  lua.configureQueue,
+  (p: { queue: string; settings: SettingsPatch }) => [p.queue, JSON.stringify(p.settings)],
+  (reply) => {
+    const settings = (reply as { settings?: unknown }).settings;
+    return (Array.isArray(settings) ? {} : (settings ?? {})) as QueueSettings;
+  },
+);
+
+export const requeueAll = new Transition(
+  lua.requeueAll,
+  (p: { now: number; queue: string; status: "failed" | "stopped" | "canceled" }) => [p.now, p.queue, p.status],
+  (reply) => reply as Chunk,
+);
+
+export const empty = new Transition(
+  lua.empty,
+  (p: { now: number; queue: string }) => [p.now, p.queue],
+  (reply) => reply as Chunk,
+);
+
+export const clean = new Transition(
+  lua.clean,
+  (p: { queue: string; status: TerminalStatus; before: number; cursor?: number }) => [
+    p.queue,
+    p.status,
+    p.before,
+    p.cursor ?? 0,
+  ],
+  (reply): Chunk & { cursor: number | null } => {
+    const r = reply as { count: number; nextCursor?: number };
+    return { count: r.count, more: r.nextCursor !== undefined, cursor: r.nextCursor ?? null };
   },
 );

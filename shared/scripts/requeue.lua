@@ -15,7 +15,7 @@
 --- @include "owned_job"
 --- @include "leave_started"
 --- @include "push_waiting"
---- @include "keep_attempt"
+--- @include "requeue_ended"
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
@@ -37,11 +37,5 @@ end
 if not STATUS.unsuccessful[status] then
   return cjson.encode({ error = 'state', status = status })
 end
-keep_attempt(id, status, now, nil)
-redis.call('ZREM', K.registry(status, queue), id)
-redis.call('PERSIST', key)
-redis.call('PERSIST', K.attempts(id))
-redis.call('HSET', key, 'attempts', 0)
-redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-push_waiting(id, queue, status, now, false, f[3])
+requeue_ended(id, queue, status, now)
 return cjson.encode({ status = 'queued', before = status })

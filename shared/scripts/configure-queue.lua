@@ -1,0 +1,27 @@
+-- configure-queue: changes a queue's settings, which every claim across the
+-- fleet reads: paused (no worker claims from it; it still takes jobs), limit
+-- ({ max, perMs }: at most max starts in any window of perMs) and concurrency
+-- (at most this many started at once). A field set to null is removed. A
+-- queue that may start jobs again gets its wake marker, so idle workers come.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] the settings to change, a JSON object
+-- Returns { settings = the queue's settings now }
+--- @include "keys"
+--- @include "arm"
+
+local queue = ARGV[2]
+local current = redis.call('HGET', K.settings(), queue)
+local settings = current and cjson.decode(current) or {}
+for field, value in pairs(cjson.decode(ARGV[3])) do
+  if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
+end
+if next(settings) then
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+else
+  redis.call('HDEL', K.settings(), queue)
+end
+redis.call('ZADD', K.queues(), 'NX', 0, queue)
+if not settings.paused and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
+return cjson.encode({ settings = settings })

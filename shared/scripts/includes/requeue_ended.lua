@@ -1,0 +1,17 @@
+--- @include "keys"
+--- @include "push_waiting"
+--- @include "keep_attempt"
+
+-- Puts a failed, stopped or canceled job back at the end of its queue as a
+-- fresh start: attempts and error cleared, no expiry, the ended attempt kept
+-- in its history.
+local function requeue_ended(id, queue, status, now)
+  local key = K.job(id)
+  keep_attempt(id, status, now, nil)
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('PERSIST', key)
+  redis.call('PERSIST', K.attempts(id))
+  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  push_waiting(id, queue, status, now, false, redis.call('HGET', key, 'priority'))
+end
