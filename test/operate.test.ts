@@ -68,7 +68,7 @@ async function listAll(queue: Queue, status: JobStatus, limit: number): Promise<
 }
 
 describe("priorities", () => {
-  it("claims by priority (1 first), FIFO within one, jobs without a priority before all, atFront first in its band", async () => {
+  it("claims by priority (1 first), FIFO within one, no priority before all, atFront first in its band", async () => {
     const { queue } = fresh();
     const low = await queue.enqueue("t", "low", { priority: 10 });
     const high1 = await queue.enqueue("t", "high1", { priority: 1 });

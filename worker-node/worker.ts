@@ -14,7 +14,6 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
 import { isTerminal, Keys, type Job, type JobError } from "../shared/index.ts";
-import { viewOf } from "../shared/job.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { decodeReply, isNoScript, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";

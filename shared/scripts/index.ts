@@ -363,7 +363,7 @@ export interface CountsReply {
 
 export const counts = new Transition(
   lua.counts,
-  (p: { now: number; /** with each queue's counters, for metrics */ stats?: boolean } & QueueSelection) => [
+  (p: { now: number /** with each queue's counters, for metrics */; stats?: boolean } & QueueSelection) => [
     p.now,
     ...("queues" in p ? [p.queues.join(","), "", ""] : ["", p.cursor ?? "", p.limit ?? ""]),
     p.stats ? "1" : "",
