@@ -2,6 +2,13 @@
 // refuses and why, how a JSON body becomes Redis commands, and how Redis
 // replies become the JSON the @upstash/redis client expects.
 
+export type SubscribeCommand = "SUBSCRIBE" | "PSUBSCRIBE";
+
+/** Where Upstash serves a subscription as server-sent events. */
+export function streamPath(command: SubscribeCommand): string {
+  return command === "SUBSCRIBE" ? "/subscribe/<channel>" : "/psubscribe/<pattern>";
+}
+
 // Commands that would hang an HTTP request or change the state of a pooled
 // connection that other requests share. Refused before they reach Redis.
 const REFUSED = new Map<string, string>();
@@ -19,11 +26,8 @@ for (const name of [
 ]) {
   REFUSED.set(name, `ERR ${name} is a blocking command, which the REST gateway does not support; use a TCP connection`);
 }
-for (const name of ["SUBSCRIBE", "PSUBSCRIBE"]) {
-  REFUSED.set(
-    name,
-    `ERR ${name} is served as server-sent events: POST /${name.toLowerCase()}/<channel>, as @upstash/redis does`,
-  );
+for (const name of ["SUBSCRIBE", "PSUBSCRIBE"] as const) {
+  REFUSED.set(name, `ERR ${name} is served as server-sent events: POST ${streamPath(name)}, as @upstash/redis does`);
 }
 for (const name of ["SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SYNC", "PSYNC"]) {
   REFUSED.set(

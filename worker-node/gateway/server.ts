@@ -18,11 +18,12 @@ import {
   isReplyError,
   readOnlyCommands,
   refusal,
+  type SubscribeCommand,
   takeName,
   toCommand,
   toCommands,
 } from "./protocol.ts";
-import { type SubscribeCommand, subscriptions } from "./subscriptions.ts";
+import { subscriptions } from "./subscriptions.ts";
 import { type TokenList, tokenChecker } from "./tokens.ts";
 
 export interface GatewayOptions {

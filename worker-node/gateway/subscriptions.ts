@@ -5,9 +5,7 @@
 // connection of its own, closed with the stream, and their number is bounded.
 import type { ServerResponse } from "node:http";
 import type { Redis } from "ioredis";
-import { HttpError, sseEvent } from "./protocol.ts";
-
-export type SubscribeCommand = "SUBSCRIBE" | "PSUBSCRIBE";
+import { HttpError, type SubscribeCommand, sseEvent, streamPath } from "./protocol.ts";
 
 // A comment line now and then keeps proxies from closing a quiet stream (nginx
 // drops a silent upstream after 60 s), and a write to a client that vanished
@@ -30,8 +28,7 @@ export function subscriptions(connect: () => Redis, max: number): Subscriptions 
   let ended = false;
 
   const stream = async (res: ServerResponse, command: SubscribeCommand, targets: string[], syncToken: string) => {
-    const path = `/${command.toLowerCase()}/<${command === "SUBSCRIBE" ? "channel" : "pattern"}>`;
-    if (targets.length === 0) throw new HttpError(400, `ERR ${command} needs at least one: ${path}`);
+    if (targets.length === 0) throw new HttpError(400, `ERR ${command} needs at least one: ${streamPath(command)}`);
     if (ended) throw new HttpError(503, "ERR the gateway is shutting down");
     if (open.size >= max) {
       throw new HttpError(
