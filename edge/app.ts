@@ -13,6 +13,7 @@ import { serveOpenApi } from "./openapi.ts";
 import { notFound, onError, problem, validationHook } from "./problem.ts";
 import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
+import { metrics } from "./routes/metrics.ts";
 import { queues } from "./routes/queues.ts";
 import { Store } from "./store.ts";
 
@@ -60,6 +61,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.route("/", jobs);
   app.route("/", queues);
   app.route("/", hooks);
+  app.route("/", metrics);
   serveOpenApi(app);
 
   app.onError(onError);

@@ -9,7 +9,8 @@ import { fromBase64 } from "./crypto.ts";
 
 export { ConfigError };
 
-export const SCOPES = ["enqueue", "read", "admin"] as const;
+/** metrics: GET /metrics only, for a Prometheus scraper. admin implies every other scope. */
+export const SCOPES = ["enqueue", "read", "admin", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /**

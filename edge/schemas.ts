@@ -13,6 +13,9 @@ z.globalRegistry.add(jsonValue, {
 });
 
 export const queueParams = z.object({ queue: queueNameSchema });
+
+/** The one status a listing shows, or a bulk action takes. */
+export const statusQuery = z.enum(STATUSES);
 export const jobParams = z.object({ id: jobIdSchema });
 
 export const batchRequestSchema = z
@@ -34,8 +37,29 @@ export const jobSchema = z
     enqueuedAt: z.number().int().nullable(),
     startedAt: z.number().int().nullable(),
     endedAt: z.number().int().nullable(),
+    progress: jsonValue.nullable().describe("what the task last reported with ctx.progress()"),
+    callback: z
+      .object({
+        status: z.enum(["pending", "delivered", "refused", "failed"]),
+        attempts: z.number().int(),
+        lastError: z.string().nullable(),
+      })
+      .nullable()
+      .describe("the delivery to its callbackUrl, once it ended"),
   })
   .meta({ id: "Job" });
+
+export const attemptSchema = z
+  .object({
+    attempt: z.number().int(),
+    status: z.enum(STATUSES),
+    worker: z.string().nullable(),
+    startedAt: z.number().int().nullable(),
+    endedAt: z.number().int().nullable(),
+    result: jsonValue.nullable(),
+    error: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() }).nullable(),
+  })
+  .meta({ id: "Attempt" });
 
 export const queueSchema = z
   .object({

@@ -30,8 +30,11 @@ export class Store {
     return getJob(this.#redis, this.keys, id);
   }
 
-  /** The named queues (zero counts when never used), or a page of every queue in use. */
-  describe(which: { queues: string[] } | { cursor?: string; limit?: number }): Promise<QueuesPage> {
-    return describeQueues(this.#redis, this.keys, which);
+  /** The named queues (zero counts when never used), or a page of every queue in use; with counters if asked. */
+  describe(
+    which: { queues: string[] } | { cursor?: string; limit?: number },
+    options: { stats?: boolean } = {},
+  ): Promise<QueuesPage> {
+    return describeQueues(this.#redis, this.keys, which, options);
   }
 }

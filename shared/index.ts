@@ -9,6 +9,7 @@ export type {
   StatusCounts,
   QueueInfo,
   QueuesPage,
+  QueueStats,
   WorkerInfo,
   JobPage,
   ChunkOptions,

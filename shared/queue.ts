@@ -93,6 +93,16 @@ export interface QueueInfo extends QueueSettings {
   /** Whether workers may claim from it (see Queue.pause). */
   paused: boolean;
   workers: WorkerInfo[];
+  /** When asked for: counters kept since the queue was first used (for metrics). */
+  stats?: QueueStats;
+}
+
+/** Counters the scripts that end jobs keep per queue, in Redis, for the whole fleet. */
+export interface QueueStats {
+  /** Jobs that ended, by how. */
+  ended: Record<TerminalStatus, number>;
+  /** Run times of jobs that ran: counts per bucket (upper bound in seconds, not cumulative), and their sum. */
+  durations: { buckets: [le: number, count: number][]; sumMs: number };
 }
 
 export interface QueuesPage {
@@ -374,9 +384,10 @@ export async function getJob(redis: RedisClient, keys: Keys, id: string): Promis
 export async function describeQueues(
   redis: RedisClient,
   keys: Keys,
-  which: { queues: string[] } | { cursor?: string; limit?: number } = {},
+  which: scripts.QueueSelection = {},
+  { stats = false }: { stats?: boolean } = {},
 ): Promise<QueuesPage> {
-  const reply = await scripts.counts.run(scriptRunner(redis), keys, { now: Date.now(), ...which });
+  const reply = await scripts.counts.run(scriptRunner(redis), keys, { now: Date.now(), stats, ...which });
   return {
     queues: reply.queues.map((q) => ({
       name: q.name,
@@ -385,6 +396,7 @@ export async function describeQueues(
       ...(q.settings.limit && { limit: q.settings.limit }),
       ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
       workers: q.workers.map(workerInfo),
+      ...(q.stats && { stats: statsOf(q.stats) }),
     })),
     nextCursor: reply.nextCursor,
     outbox: reply.outbox,
@@ -402,6 +414,15 @@ function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+function statsOf(raw: Record<string, number>): QueueStats {
+  const ended = Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, raw[s] ?? 0])) as Record<TerminalStatus, number>;
+  const buckets = Object.entries(raw)
+    .filter(([field]) => field.startsWith("le:"))
+    .map(([field, n]): [number, number] => [field === "le:+Inf" ? Number.POSITIVE_INFINITY : Number(field.slice(3)), n])
+    .sort(([a], [b]) => a - b);
+  return { ended, durations: { buckets, sumMs: raw.durationMs ?? 0 } };
 }
 
 /** A worker entry's fields are strings in Redis: typed here, once, for every view. */

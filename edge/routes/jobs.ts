@@ -9,7 +9,16 @@ import type { AppEnv } from "../context.ts";
 import { reaches, requireScope } from "../auth.ts";
 import { sha256, toHex } from "../crypto.ts";
 import { validationHook } from "../problem.ts";
-import { BEARER, batchRequestSchema, jobParams, jobSchema, json, problems, queueParams } from "../schemas.ts";
+import {
+  attemptSchema,
+  BEARER,
+  batchRequestSchema,
+  jobParams,
+  jobSchema,
+  json,
+  problems,
+  queueParams,
+} from "../schemas.ts";
 
 // Polling budget of one request: a Worker may make only so many subrequests
 // (50 on the free plan), and each poll is one.
@@ -203,6 +212,28 @@ jobs.openapi(
     const { id } = c.req.valid("param");
     const { queue } = await getVisibleJob(c, id);
     return c.json(await c.var.store.queue(queue).requeue(id), 200);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/jobs/{id}/attempts",
+    summary: "A job's attempts, newest first: the one it is on (or ended with), then the earlier ones kept",
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: { params: jobParams },
+    responses: {
+      200: json(z.object({ attempts: z.array(attemptSchema) }), "the attempts"),
+      ...problems(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { queue } = await getVisibleJob(c, id);
+    const attempts = await c.var.store.queue(queue).attempts(id);
+    if (!attempts) throw new JobNotFoundError(id);
+    return c.json({ attempts }, 200);
   },
 );
 

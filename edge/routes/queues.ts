@@ -3,11 +3,11 @@
 // it never pays for (or learns of) the others.
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { queueNameSchema, type QueueInfo, type QueuesPage } from "../../shared/index.ts";
+import { queueNameSchema, TERMINAL_STATUSES, type QueueInfo, type QueuesPage } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
 import { can, requireScope, type Principal } from "../auth.ts";
 import { validationHook } from "../problem.ts";
-import { BEARER, json, problems, queueParams, queueSchema } from "../schemas.ts";
+import { BEARER, jobSchema, json, problems, queueParams, queueSchema, statusQuery } from "../schemas.ts";
 
 export const queues = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -84,4 +84,166 @@ function redacted(info: QueueInfo, principal: Principal): QueueInfo {
     ...info,
     workers: info.workers.map((w) => ({ state: w.state, heartbeat: w.heartbeat }) as QueueInfo["workers"][number]),
   };
+}
+
+queues.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/queues/{queue}/jobs",
+    summary: "A page of a queue's jobs in one status",
+    description:
+      "queued in the order workers will take them, scheduled by due time, started by lease, deferred by age, " +
+      "finished, failed, stopped and canceled newest first. Pass nextCursor back as cursor for the next page.",
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: {
+      params: queueParams,
+      query: z.object({
+        status: statusQuery,
+        limit: z.coerce.number().int().min(1).max(200).optional().describe("jobs per page (default 50)"),
+        cursor: z.string().max(200).optional(),
+      }),
+    },
+    responses: {
+      200: json(z.object({ jobs: z.array(jobSchema), nextCursor: z.string().nullable() }), "the page"),
+      ...problems(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const { status, limit, cursor } = c.req.valid("query");
+    const page = await c.var.store.queue(queue).list(status, { limit, cursor });
+    return c.json(page, 200);
+  },
+);
+
+const settingsBody = z
+  .strictObject({
+    paused: z.boolean().optional(),
+    limit: z
+      .strictObject({ max: z.number().int().min(1), perMs: z.number().int().min(1) })
+      .nullable()
+      .optional()
+      .describe("at most max jobs started in any window of perMs, across the fleet; null removes it"),
+    concurrency: z.number().int().min(1).nullable().optional().describe("null removes it"),
+  })
+  .meta({ id: "QueueSettings" });
+
+queues.openapi(
+  createRoute({
+    method: "patch",
+    path: "/v1/queues/{queue}",
+    summary: "Change a queue's settings: paused, rate limit, fleet-wide concurrency",
+    description: "Stored in Redis and decided inside every claim, so the whole fleet obeys at once.",
+    security: BEARER,
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: queueParams,
+      body: { required: true, content: { "application/json": { schema: settingsBody } } },
+    },
+    responses: { 200: json(queueSchema, "the queue"), ...problems(400, 401, 403, 415) },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const { paused, ...rest } = c.req.valid("json");
+    await c.var.store.queue(queue).configure({ ...rest, ...(paused !== undefined && { paused: paused || null }) });
+    return c.json(await described(c.var.store, queue), 200);
+  },
+);
+
+for (const [action, paused] of [
+  ["pause", true],
+  ["resume", false],
+] as const) {
+  queues.openapi(
+    createRoute({
+      method: "post",
+      path: `/v1/queues/{queue}/${action}`,
+      summary: paused ? "Pause a queue: it takes jobs, no worker claims from it" : "Resume a paused queue",
+      security: BEARER,
+      middleware: [requireScope("admin")] as const,
+      request: { params: queueParams },
+      responses: { 200: json(queueSchema, "the queue"), ...problems(400, 401, 403) },
+    }),
+    async (c) => {
+      const { queue } = c.req.valid("param");
+      const target = c.var.store.queue(queue);
+      await (paused ? target.pause() : target.resume());
+      return c.json(await described(c.var.store, queue), 200);
+    },
+  );
+}
+
+// A request spends at most this many bounded script calls; `more` tells the caller to repeat.
+const CHUNKS_PER_REQUEST = 20;
+const chunkSchema = z.object({ count: z.number().int(), more: z.boolean() }).meta({ id: "BulkResult" });
+
+queues.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/queues/{queue}/requeue",
+    summary: "Put every failed (or stopped, or canceled) job of a queue back in it",
+    description: "Works in bounded chunks; when more is true, call again for the rest.",
+    security: BEARER,
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: queueParams,
+      query: z.object({ status: z.enum(["failed", "stopped", "canceled"]).optional().describe("default failed") }),
+    },
+    responses: { 200: json(chunkSchema, "how many were requeued"), ...problems(400, 401, 403) },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const { status } = c.req.valid("query");
+    return c.json(await c.var.store.queue(queue).requeueAll(status, { chunks: CHUNKS_PER_REQUEST }), 200);
+  },
+);
+
+queues.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/queues/{queue}/empty",
+    summary: "Cancel every queued job of a queue",
+    description: "Works in bounded chunks; when more is true, call again for the rest.",
+    security: BEARER,
+    middleware: [requireScope("admin")] as const,
+    request: { params: queueParams },
+    responses: { 200: json(chunkSchema, "how many were canceled"), ...problems(400, 401, 403) },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    return c.json(await c.var.store.queue(queue).empty({ chunks: CHUNKS_PER_REQUEST }), 200);
+  },
+);
+
+queues.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/queues/{queue}/clean",
+    summary: "Delete a queue's ended jobs older than a time",
+    description: "Works in bounded chunks; when more is true, call again for the rest.",
+    security: BEARER,
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: queueParams,
+      query: z.object({
+        status: z.enum(TERMINAL_STATUSES),
+        olderThanSec: z.coerce.number().int().min(0).describe("jobs that ended longer ago than this"),
+      }),
+    },
+    responses: { 200: json(chunkSchema, "how many were deleted"), ...problems(400, 401, 403) },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const { status, olderThanSec } = c.req.valid("query");
+    const chunk = await c.var.store.queue(queue).clean(status, olderThanSec * 1000, { chunks: CHUNKS_PER_REQUEST });
+    return c.json(chunk, 200);
+  },
+);
+
+async function described(store: AppEnv["Variables"]["store"], queue: string): Promise<QueueInfo> {
+  const {
+    queues: [info],
+  } = await store.describe({ queues: [queue] });
+  return info!;
 }

@@ -19,6 +19,8 @@ export const KEYS = {
   enqueuer: "enqueue-key-0123456789abcdef012345678",
   /** admin, but only on queue "web". */
   webAdmin: "web-admin-key-0123456789abcdef01234567",
+  /** metrics only: what a Prometheus scraper holds. */
+  scraper: "scraper-key-0123456789abcdef0123456789",
 } as const;
 
 export const API_KEYS: ApiKeyConfig[] = [
@@ -27,6 +29,7 @@ export const API_KEYS: ApiKeyConfig[] = [
   { name: "reader", key: KEYS.reader, scopes: ["read"] },
   { name: "enqueuer", key: KEYS.enqueuer, scopes: ["enqueue"] },
   { name: "web-admin", key: KEYS.webAdmin, scopes: ["admin"], queues: ["web"] },
+  { name: "scraper", key: KEYS.scraper, scopes: ["metrics"] },
 ];
 
 /** A key prefix of its own per test file, so files share one Redis without colliding. */
@@ -117,7 +120,8 @@ export async function finish(prefix: string, id: string, result: unknown): Promi
   expect((await scripts.complete.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
 }
 
-export async function failJob(prefix: string, id: string, message: string): Promise<void> {
-  const report = { now: Date.now(), id, worker: WORKER, error: { name: "Error", message }, retryable: false };
+/** Fails a started job as its worker would; retryable errors follow the job's retry policy. */
+export async function failJob(prefix: string, id: string, message: string, retryable = false): Promise<void> {
+  const report = { now: Date.now(), id, worker: WORKER, error: { name: "Error", message }, retryable };
   expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
 }

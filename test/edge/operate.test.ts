@@ -1,0 +1,154 @@
+// Operating queues over HTTP, inside workerd against the real gateway and
+// Redis: listing a status a page at a time, pause and resume, settings, bulk
+// actions, a job's attempts, and /metrics read with a Prometheus parser.
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { describe, expect, it } from "vitest";
+import type { JobView, QueueInfo } from "../../shared/index.ts";
+import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start, uniquePrefix } from "./support.ts";
+
+const prefix = uniquePrefix("operate");
+const app = makeApp(prefix);
+const admin = { key: KEYS.admin };
+
+type Page = { jobs: JobView[]; nextCursor: string | null };
+
+describe("listing a queue's jobs", () => {
+  it("pages through a status with opaque cursors", async () => {
+    const jobs = await queue(prefix, "listed").enqueueMany(
+      Array.from({ length: 5 }, (_, i) => ({ task: "t", args: i })),
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `status=queued&limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+      const page: Page = await jsonOf<Page>(await call(app, "GET", `/v1/queues/listed/jobs?${query}`, admin), 200);
+      seen.push(...page.jobs.map((j) => j.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(jobs.map((j) => j.id));
+  });
+
+  it("refuses a bad status, limit or cursor by name, and a key that does not reach the queue", async () => {
+    for (const query of ["status=waiting", "status=queued&limit=500", "status=queued&cursor=%7B%7D"]) {
+      const body = await expectProblem(await call(app, "GET", `/v1/queues/listed/jobs?${query}`, admin), 400);
+      expect(body.errors?.map((e) => e.field).join()).toMatch(/status|limit|cursor/);
+    }
+    await expectProblem(await call(app, "GET", "/v1/queues/listed/jobs?status=queued", { key: KEYS.browser }), 403);
+  });
+});
+
+describe("queue controls", () => {
+  it("pauses and resumes; sets and removes a rate limit and a fleet concurrency", async () => {
+    const paused = await jsonOf<QueueInfo>(await call(app, "POST", "/v1/queues/ctl/pause", admin), 200);
+    expect(paused).toMatchObject({ name: "ctl", paused: true });
+    const set = await call(app, "PATCH", "/v1/queues/ctl", {
+      ...admin,
+      body: { limit: { max: 5, perMs: 1000 }, concurrency: 3 },
+    });
+    expect(await jsonOf<QueueInfo>(set, 200)).toMatchObject({
+      paused: true,
+      limit: { max: 5, perMs: 1000 },
+      concurrency: 3,
+    });
+    const resumed = await jsonOf<QueueInfo>(await call(app, "POST", "/v1/queues/ctl/resume", admin), 200);
+    expect(resumed.paused).toBe(false);
+    const cleared = await call(app, "PATCH", "/v1/queues/ctl", { ...admin, body: { limit: null } });
+    const info = await jsonOf<QueueInfo>(cleared, 200);
+    expect(info.limit).toBeUndefined();
+    expect(info.concurrency).toBe(3);
+  });
+
+  it("needs the admin scope, and refuses unknown settings", async () => {
+    await expectProblem(await call(app, "POST", "/v1/queues/web/pause", { key: KEYS.browser }), 403);
+    const bad = await call(app, "PATCH", "/v1/queues/ctl", { ...admin, body: { paused: true, speed: 11 } });
+    expect((await expectProblem(bad, 400)).errors?.map((e) => e.field)).toContain("speed");
+  });
+
+  it("requeues every failed job, empties a queue and cleans old ended jobs", async () => {
+    const q = queue(prefix, "bulk");
+    const [a, b] = await q.enqueueMany([{ task: "t" }, { task: "t" }]);
+    for (const job of [a!, b!]) {
+      await start(prefix, "bulk", job.id);
+      await failJob(prefix, job.id, "boom");
+    }
+    const requeued = await call(app, "POST", "/v1/queues/bulk/requeue", admin);
+    expect(await jsonOf(requeued, 200)).toEqual({ count: 2, more: false });
+    const emptied = await call(app, "POST", "/v1/queues/bulk/empty", admin);
+    expect(await jsonOf(emptied, 200)).toEqual({ count: 2, more: false });
+    const cleaned = await call(app, "POST", "/v1/queues/bulk/clean?status=canceled&olderThanSec=0", admin);
+    expect(await jsonOf(cleaned, 200)).toEqual({ count: 2, more: false });
+    expect((await q.info()).counts).toMatchObject({ queued: 0, failed: 0, canceled: 0 });
+  });
+});
+
+describe("a job's attempts", () => {
+  it("lists the current attempt and the earlier ones, newest first", async () => {
+    const job = await queue(prefix, "tries").enqueue("t", null, { retry: { max: 1 } });
+    await start(prefix, "tries", job.id);
+    await failJob(prefix, job.id, "first", true);
+    await start(prefix, "tries", job.id);
+    await finish(prefix, job.id, { ok: true });
+    const { attempts } = await jsonOf<{ attempts: { attempt: number; status: string }[] }>(
+      await call(app, "GET", `/v1/jobs/${job.id}/attempts`, admin),
+      200,
+    );
+    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [2, "finished"],
+      [1, "failed"],
+    ]);
+    await expectProblem(await call(app, "GET", "/v1/jobs/no-such-job/attempts", admin), 404);
+  });
+});
+
+describe("/metrics", () => {
+  type Family = { name: string; type: string; metrics: { labels?: Record<string, string>; value?: string }[] };
+
+  it("exposes the queue gauges, the job counters and the run-time histogram in Prometheus text", async () => {
+    const q = queue(prefix, "measured");
+    const [ok, bad] = await q.enqueueMany([{ task: "t" }, { task: "t" }]);
+    await start(prefix, "measured", ok!.id);
+    await finish(prefix, ok!.id, 1);
+    await start(prefix, "measured", bad!.id);
+    await failJob(prefix, bad!.id, "nope");
+    await q.enqueue("t");
+    await call(app, "POST", "/v1/queues/measured/pause", admin);
+
+    const res = await call(app, "GET", "/metrics", admin);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const families = parsePrometheusTextFormat(text) as Family[];
+    // the parser folds every labeled series of a histogram into one: read the histogram's series as plain samples
+    const plain = parsePrometheusTextFormat(text.replace(/^# TYPE edgeq_job_duration_seconds histogram$/m, ""));
+    const sample = (name: string, labels: Record<string, string>, from = families) =>
+      from
+        .filter((f) => f.name === name)
+        .flatMap((f) => f.metrics)
+        .find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+
+    expect(sample("edgeq_queue_jobs", { queue: "measured", status: "queued" })?.value).toBe("1");
+    expect(sample("edgeq_queue_jobs", { queue: "measured", status: "failed" })?.value).toBe("1");
+    expect(families.find((f) => f.name === "edgeq_jobs_finished_total")?.type).toBe("COUNTER");
+    expect(sample("edgeq_jobs_finished_total", { queue: "measured" })?.value).toBe("1");
+    expect(sample("edgeq_jobs_failed_total", { queue: "measured" })?.value).toBe("1");
+    expect(sample("edgeq_queue_paused", { queue: "measured" })?.value).toBe("1");
+    expect(families.find((f) => f.name === "edgeq_job_duration_seconds")?.type).toBe("HISTOGRAM");
+    const series = (suffix: string, labels: Record<string, string> = {}) =>
+      sample(`edgeq_job_duration_seconds_${suffix}`, { queue: "measured", ...labels }, plain as Family[])?.value;
+    // both jobs ran: one finished, one failed
+    expect(series("count")).toBe("2");
+    expect(series("bucket", { le: "+Inf" })).toBe("2");
+    expect(Number(series("bucket", { le: "0.005" }))).toBeLessThanOrEqual(2);
+    expect(Number(series("sum"))).toBeGreaterThanOrEqual(0);
+    expect(families.map((f) => f.name)).toEqual(
+      expect.arrayContaining(["edgeq_workers", "edgeq_callback_outbox_size", "edgeq_callback_outbox_oldest_seconds"]),
+    );
+  });
+
+  it("answers only keys with the metrics (or admin) scope", async () => {
+    expect((await call(app, "GET", "/metrics", { key: KEYS.scraper })).status).toBe(200);
+    await expectProblem(await call(app, "GET", "/v1/queues", { key: KEYS.scraper }), 403);
+    await expectProblem(await call(app, "GET", "/metrics", { key: KEYS.reader }), 403);
+    await expectProblem(await call(app, "GET", "/metrics"), 401);
+  });
+});
