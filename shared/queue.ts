@@ -255,6 +255,14 @@ export class Queue {
     return { jobs: jobs.map(viewOf), nextCursor: next && encodeCursor(next) };
   }
 
+  /** Jobs finished and failed in each of the last `minutes` minutes (at most 120), oldest first. */
+  async throughput(minutes = 60): Promise<{ since: number; finished: number[]; failed: number[] }> {
+    const now = Date.now();
+    const counts = await scripts.minutes.run(this.#redis, this.keys, { now, queues: [this.name], minutes });
+    const { finished = [], failed = [] } = counts[this.name] ?? {};
+    return { since: (Math.floor(now / 60_000) - minutes + 1) * 60_000, finished, failed };
+  }
+
   /** No worker claims from a paused queue, across the fleet at once; it still takes jobs. */
   async pause(): Promise<QueueSettings> {
     return this.configure({ paused: true });

@@ -117,6 +117,36 @@ queues.openapi(
   },
 );
 
+queues.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/queues/{queue}/throughput",
+    summary: "Jobs a queue finished and failed in each of the last minutes, oldest first",
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: {
+      params: queueParams,
+      query: z.object({ minutes: z.coerce.number().int().min(1).max(120).optional().describe("default 60") }),
+    },
+    responses: {
+      200: json(
+        z.object({
+          since: z.number().int().describe("epoch ms of the first minute"),
+          finished: z.array(z.number().int()),
+          failed: z.array(z.number().int()),
+        }),
+        "one entry per minute",
+      ),
+      ...problems(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const { queue } = c.req.valid("param");
+    const { minutes = 60 } = c.req.valid("query");
+    return c.json(await c.var.store.queue(queue).throughput(minutes), 200);
+  },
+);
+
 const settingsBody = z
   .strictObject({
     paused: z.boolean().optional(),

@@ -53,6 +53,7 @@ describe("public routes", () => {
         "GET /v1/queues/{queue}",
         "PATCH /v1/queues/{queue}",
         "GET /v1/queues/{queue}/jobs",
+        "GET /v1/queues/{queue}/throughput",
         "POST /v1/queues/{queue}/pause",
         "POST /v1/queues/{queue}/resume",
         "POST /v1/queues/{queue}/requeue",

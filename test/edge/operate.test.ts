@@ -100,6 +100,25 @@ describe("a job's attempts", () => {
   });
 });
 
+describe("throughput", () => {
+  it("counts the jobs a queue finished and failed per minute, the current minute last", async () => {
+    const q = queue(prefix, "busy");
+    const [ok, bad] = await q.enqueueMany([{ task: "t" }, { task: "t" }]);
+    await start(prefix, "busy", ok!.id);
+    await finish(prefix, ok!.id, 1);
+    await start(prefix, "busy", bad!.id);
+    await failJob(prefix, bad!.id, "nope");
+    const res = await call(app, "GET", "/v1/queues/busy/throughput?minutes=5", admin);
+    const { since, finished, failed } = await jsonOf<{ since: number; finished: number[]; failed: number[] }>(res, 200);
+    // in this minute, or the one before should the clock have just turned
+    const recent = (counts: number[]) => counts.slice(-2).reduce((a, b) => a + b, 0);
+    expect([finished.length, recent(finished), recent(failed)]).toEqual([5, 1, 1]);
+    expect(finished.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(Date.now() - since).toBeLessThan(5 * 60_000);
+    expect(Date.now() - since).toBeGreaterThanOrEqual(4 * 60_000);
+  });
+});
+
 describe("/metrics", () => {
   type Family = { name: string; type: string; metrics: { labels?: Record<string, string>; value?: string }[] };
 
