@@ -38,6 +38,7 @@ export const jobSchema = z
     startedAt: z.number().int().nullable(),
     endedAt: z.number().int().nullable(),
     progress: jsonValue.nullable().describe("what the task last reported with ctx.progress()"),
+    dependsOn: z.array(z.string()).describe("the jobs it waited or waits for"),
     callback: z
       .object({
         status: z.enum(["pending", "delivered", "refused", "failed"]),

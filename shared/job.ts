@@ -123,6 +123,8 @@ export interface JobView {
   endedAt: number | null;
   /** What the task last reported with ctx.progress(): a number 0-100 or a small JSON object. */
   progress: JsonValue | null;
+  /** The jobs it waited (or waits) for, as enqueued. */
+  dependsOn: string[];
   /** The delivery of its callbackUrl, once it ended; null without one. */
   callback: CallbackState | null;
 }
@@ -135,7 +137,6 @@ export interface Job extends JobView {
   ttlSec: number | null;
   retry: z.infer<typeof retrySchema> | null;
   runAt: number | null;
-  dependsOn: string[];
   atFront: boolean;
   priority: number | null;
   callbackUrl: string | null;
@@ -300,6 +301,7 @@ const VIEW_FIELDS = [
   "startedAt",
   "endedAt",
   "progress",
+  "dependsOn",
   "callback",
 ] as const satisfies readonly (keyof JobView)[];
 

@@ -26,6 +26,7 @@ const VIEW_FIELDS = [
   "attempts",
   "callback",
   "createdAt",
+  "dependsOn",
   "endedAt",
   "enqueuedAt",
   "error",
@@ -164,6 +165,7 @@ describe("enqueue", () => {
       startedAt: null,
       endedAt: null,
       progress: null,
+      dependsOn: [],
       callback: null,
     });
     expect(view.id).toMatch(UUID);
