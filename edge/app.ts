@@ -9,6 +9,7 @@ import { DEFAULTS } from "../shared/index.ts";
 import { Keyring } from "./auth.ts";
 import type { AppConfig } from "./config.ts";
 import type { AppEnv } from "./context.ts";
+import { jsonDepthLimit } from "./json-depth.ts";
 import { serveOpenApi } from "./openapi.ts";
 import { notFound, onError, problem, validationHook } from "./problem.ts";
 import { hooks } from "./routes/hooks.ts";
@@ -39,7 +40,14 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
       origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
       allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-Id"],
-      exposeHeaders: ["Location", "Idempotency-Key", "Idempotent-Replayed", "X-Request-Id", "WWW-Authenticate"],
+      exposeHeaders: [
+        "Location",
+        "Idempotency-Key",
+        "Idempotent-Replayed",
+        "X-Request-Id",
+        "WWW-Authenticate",
+        "Retry-After",
+      ],
       maxAge: 600,
     }),
   );
@@ -50,6 +58,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
         problem(c, 413, { slug: "body-too-large", detail: `the body is larger than ${maxBodyBytes} bytes` }),
     }),
   );
+  app.use(jsonDepthLimit(DEFAULTS.maxJsonDepth));
   app.use(async (c, next) => {
     c.set("store", store);
     c.set("keyring", keyring);

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { DEFAULTS, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
 import { prefixSchema } from "../shared/job.ts";
 import { ConfigError, jsonVariable, readSettings } from "../shared/settings.ts";
+import { TOKEN } from "./auth.ts";
 import { fromBase64 } from "./crypto.ts";
 
 export { ConfigError };
@@ -13,21 +14,45 @@ export { ConfigError };
 export const SCOPES = ["enqueue", "read", "admin", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
 
+const originSchema = z.url({ protocol: /^https?$/, error: "must be an http(s) origin" }).refine((text) => {
+  const url = new URL(text);
+  return url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+}, "must be an origin alone, scheme://host[:port], without a path");
+
 /**
  * One entry of API_KEYS. `key` is the bearer token itself; `sha256` (hex of
  * the token's SHA-256) lets the secret hold no usable token at all. Without
- * `queues` the key reaches every queue.
+ * `queues` the key reaches every queue. The rest is the key's policy
+ * (edge/policy.ts): a request limit, where callbacks may go, and ceilings on
+ * job options, which may be stricter than the global ones and not looser.
  */
 export const apiKeySchema = z
   .strictObject({
     name: z.string().min(1).max(64).optional().describe("a label for logs; never the key"),
-    key: z.string().min(24, "must be at least 24 characters (e.g. `openssl rand -hex 32`)").max(512).optional(),
+    key: z
+      .string()
+      .min(24, "must be at least 24 characters (e.g. `openssl rand -hex 32`)")
+      .max(512)
+      // a key the bearer parser cannot read would only ever answer 401
+      .regex(TOKEN, "may hold only letters, digits, '-', '.', '_', '~', '+', '/' and trailing '='")
+      .optional(),
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits")
       .optional(),
     scopes: z.array(z.enum(SCOPES)).min(1),
     queues: z.array(queueNameSchema).min(1).optional(),
+    rateLimit: z
+      .strictObject({
+        requests: z.number().int().min(1).max(1_000_000),
+        perSec: z.number().int().min(1).max(86_400),
+      })
+      .optional()
+      .describe("at most `requests` requests in each window of `perSec` seconds"),
+    callbackOrigins: z.array(originSchema).min(1).optional(),
+    maxTimeoutMs: z.number().int().min(1).max(DEFAULTS.maxTimeoutMs).optional(),
+    maxRetries: z.number().int().min(0).max(DEFAULTS.maxRetries).optional(),
+    maxDelaySec: z.number().int().min(0).max(DEFAULTS.maxDelaySec).optional(),
   })
   .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), { message: "give key or sha256, exactly one" });
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
@@ -45,6 +70,12 @@ export const hookSchema = z
     // Several secrets during a rotation: a delivery signed with any of them passes.
     secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     toleranceSec: z.number().int().min(1).max(86_400).optional(),
+    replayWindowSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .optional(),
   })
   .refine(
     (h) => h.scheme !== "standard" || [h.secret].flat().every((s) => fromBase64(s.replace(/^whsec_/, ""))?.length),

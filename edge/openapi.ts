@@ -2,6 +2,7 @@
 // same zod schemas that validate requests, so it cannot drift from the API.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./context.ts";
+import { problems } from "./schemas.ts";
 
 type Document = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
@@ -10,19 +11,29 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
     scheme: "bearer",
-    description: "an API key from API_KEYS, with the scopes and queues it lists",
+    description: "an API key from API_KEYS, with the scopes, queues and limits it lists",
   });
   let document: Document | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= app.getOpenAPI31Document({
-      openapi: "3.1.0",
-      info: {
-        title: "edgeq",
-        version: "1",
-        description:
-          "Enqueue jobs, read their results and receive webhooks. Errors are application/problem+json (RFC 9457).",
-      },
-    });
+    document ??= build(app);
     return c.json(document);
+  });
+}
+
+function build(app: OpenAPIHono<AppEnv>): Document {
+  // every route that takes a key counts its requests against the key's rateLimit (requireScope)
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type === "route" && definition.route.security?.length) {
+      definition.route.responses = { ...definition.route.responses, ...problems(429) };
+    }
+  }
+  return app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "edgeq",
+      version: "1",
+      description:
+        "Enqueue jobs, read their results and receive webhooks. Errors are application/problem+json (RFC 9457).",
+    },
   });
 }

@@ -28,6 +28,7 @@ const REASONS: Record<number, string> = {
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
@@ -50,6 +51,7 @@ export class Problem extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly headers: Record<string, string> = {},
+    readonly errors: FieldIssue[] = [],
   ) {
     super(detail ?? title);
   }
@@ -93,7 +95,8 @@ export function problem(
 /** Renders anything thrown by a route or middleware. */
 export const onError: ErrorHandler = (error, c) => {
   if (error instanceof Problem) {
-    return problem(c, error.status, { slug: error.slug, title: error.title, detail: error.detail }, error.headers);
+    const { slug, title, detail, errors } = error;
+    return problem(c, error.status, { slug, title, detail, errors }, error.headers);
   }
   if (error instanceof EdgeqError) {
     const [slug, title] = EDGEQ_PROBLEMS[error.name] ?? [undefined, undefined];

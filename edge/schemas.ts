@@ -96,7 +96,8 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: "the job's status does not allow this, or its id is taken in another queue",
   413: "the body is larger than MAX_BODY_BYTES",
   415: "the body is not JSON",
-  422: "Idempotency-Key reused with a different request",
+  422: "Idempotency-Key reused with a different request, or an option this API key may not set",
+  429: "this API key's request limit is spent; Retry-After says when to try again",
 };
 
 /** Problem responses of a route, for its OpenAPI entry. */

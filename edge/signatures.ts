@@ -1,7 +1,9 @@
 // Webhook signatures, checked with WebCrypto on the raw body exactly as each
 // sender signs it. A delivery passes only with a valid HMAC from one of the
-// hook's secrets and, where the scheme signs a timestamp, a fresh one; its
-// delivery id then names the job, so a redelivery finds the same job.
+// hook's secrets and, where the scheme signs a timestamp, a fresh one. A value
+// the signature covers then names the job, so a redelivery finds the same job
+// and a replay cannot pass for a new delivery: a header the sender does not
+// sign (X-GitHub-Delivery, X-Delivery-Id) can be changed by anyone.
 import { DEFAULTS } from "../shared/defaults.ts";
 import { JOB_ID } from "../shared/job.ts";
 import type { HookConfig } from "./config.ts";
@@ -23,8 +25,11 @@ const KEPT_HEADERS = [
   "x-event-type",
 ];
 
+/** The job id prefix of webhook deliveries, which API keys may not take (edge/policy.ts). */
+export const HOOK_JOB_PREFIX = "hook:";
+
 export interface Verified {
-  /** The sender's id for this delivery (or a digest of the body when it gives none). */
+  /** A signed value naming this delivery: the sender's signed id, else a digest of the signed body. */
   delivery: string;
 }
 
@@ -52,7 +57,7 @@ export async function verifyDelivery(
     case "github": {
       const signature = required(headers, "x-hub-signature-256");
       await check(secrets.map(bytes), body, [signature.startsWith("sha256=") ? fromHex(signature.slice(7)) : null]);
-      return { delivery: headers.get("x-github-delivery") ?? (await bodyDigest(body)) };
+      return { delivery: await bodyDigest(body) };
     }
     case "stripe": {
       // t=<seconds>,v1=<hex>[,v1=<hex>…]; the secret is used as-is, whsec_ and all.
@@ -69,7 +74,7 @@ export async function verifyDelivery(
     case "hmac": {
       const signature = required(headers, "x-signature");
       await check(secrets.map(bytes), body, [fromHex(signature.replace(/^sha256=/, ""))]);
-      return { delivery: headers.get("x-delivery-id") ?? (await bodyDigest(body)) };
+      return { delivery: await bodyDigest(body) };
     }
   }
 }
@@ -79,9 +84,20 @@ export async function verifyDelivery(
  * pattern, else a digest of it, so any sender's ids map to one job each.
  */
 export async function deliveryJobId(hookName: string, delivery: string): Promise<string> {
-  const readable = `hook:${hookName}:${delivery}`;
+  const readable = `${HOOK_JOB_PREFIX}${hookName}:${delivery}`;
   if (JOB_ID.test(readable)) return readable;
-  return `hook:${hookName}:h-${toHex(await sha256(delivery)).slice(0, 40)}`;
+  return `${HOOK_JOB_PREFIX}${hookName}:h-${toHex(await sha256(delivery)).slice(0, 40)}`;
+}
+
+/**
+ * How long a delivery is remembered after it was accepted. Where the scheme
+ * signs a timestamp, a replay passes for `toleranceSec` either side of it, so
+ * twice that covers every moment it could pass; where it signs none, only this
+ * memory stands between a captured delivery and a second run.
+ */
+export function replayWindowSec(hook: HookConfig): number {
+  const tolerance = hook.toleranceSec ?? DEFAULTS.hookToleranceSec;
+  return Math.max(hook.replayWindowSec ?? DEFAULTS.hookReplayWindowSec, 2 * tolerance);
 }
 
 /** The job's args: the headers that say what happened, and the body as JSON when it is JSON. */

@@ -6,18 +6,25 @@ import {
   Queue,
   describeQueues,
   getJob,
+  type JobStatus,
   type JobView,
   type QueuesPage,
   type RedisClient,
 } from "../shared/index.ts";
+import { scriptRunner } from "../shared/redis.ts";
+import type { ScriptRunner } from "../shared/script.ts";
+import * as scripts from "../shared/scripts/index.ts";
+import type { RateLimit } from "./policy.ts";
 
 export class Store {
   readonly keys: Keys;
   readonly #redis: RedisClient;
+  readonly #runner: ScriptRunner;
   readonly #prefix: string;
 
   constructor(redis: RedisClient, prefix: string = DEFAULTS.prefix) {
     this.#redis = redis;
+    this.#runner = scriptRunner(redis);
     this.#prefix = prefix;
     this.keys = Keys.forPrefix(prefix);
   }
@@ -36,5 +43,24 @@ export class Store {
     options: { stats?: boolean } = {},
   ): Promise<QueuesPage> {
     return describeQueues(this.#redis, this.keys, which, options);
+  }
+
+  /** Whether the webhook intake accepted the delivery of this job id within its replay window, and the job's status. */
+  seenDelivery(id: string): Promise<{ seen: boolean; status: JobStatus | null }> {
+    return scripts.seenDelivery.run(this.#runner, this.keys, { id });
+  }
+
+  rememberDelivery(id: string, windowSec: number, now: number = Date.now()): Promise<void> {
+    return scripts.rememberDelivery.run(this.#runner, this.keys, { id, windowSec, now });
+  }
+
+  /** Counts one request of the key `id` against its limit. */
+  countRequest(id: string, limit: RateLimit, now: number): Promise<scripts.RequestCount> {
+    return scripts.countRequest.run(this.#runner, this.keys, {
+      now,
+      key: id,
+      requests: limit.requests,
+      windowMs: limit.perSec * 1000,
+    });
   }
 }

@@ -17,6 +17,11 @@ export const DEFAULTS = {
   resultTtlSec: 500,
   /** How long a failed, stopped or canceled job is kept (rq: one year). */
   failureTtlSec: 365 * DAY_SEC,
+  /** The bounds of a job's options for every producer, and every API key's ceilings (a key may set stricter ones). */
+  maxTimeoutMs: DAY_SEC * SECOND,
+  maxRetries: 100,
+  /** How far ahead `runAt` or `delayMs` may put a job. */
+  maxDelaySec: 365 * DAY_SEC,
   /** Largest `args`, as bytes of JSON. */
   maxArgsBytes: 512 * 1024,
   /** Largest result a task may return, as bytes of JSON; a larger one fails the job. */
@@ -86,6 +91,13 @@ export const DEFAULTS = {
   edgeHost: "127.0.0.1",
   /** How far a webhook's signed timestamp may be from now. */
   hookToleranceSec: 300,
+  /**
+   * How long the intake remembers a delivery it accepted, so that a replay is not run again; never less than twice
+   * the tolerance, so every timestamp the intake would accept is covered.
+   */
+  hookReplayWindowSec: DAY_SEC,
+  /** Deepest nesting of a JSON body; deeper ones would exhaust the stack of the validator and of JSON.stringify. */
+  maxJsonDepth: 64,
   /** Longest `?wait` of `GET /v1/jobs/:id`. */
   maxWaitSec: 25,
 } as const;

@@ -30,7 +30,7 @@ export const prefixSchema = z.string().regex(PREFIX, "must be 1-64 letters, digi
 export const jsonValueSchema = z.json();
 
 export const retrySchema = z.strictObject({
-  max: z.number().int().min(0).max(100).describe("retries after the first attempt"),
+  max: z.number().int().min(0).max(DEFAULTS.maxRetries).describe("retries after the first attempt"),
   backoff: z
     .strictObject({
       type: z.enum(["fixed", "exponential"]),
@@ -42,7 +42,7 @@ export const retrySchema = z.strictObject({
 export const jobOptionsSchema = z
   .strictObject({
     id: jobIdSchema.optional().describe("client-chosen id; enqueuing the same id again returns the existing job"),
-    timeoutMs: z.number().int().min(1).max(DAY_MS).optional(),
+    timeoutMs: z.number().int().min(1).max(DEFAULTS.maxTimeoutMs).optional(),
     resultTtlSec: z.number().int().min(1).max(YEAR_SEC).optional(),
     failureTtlSec: z
       .number()
@@ -55,12 +55,12 @@ export const jobOptionsSchema = z
     runAt: z
       .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
       .optional()
-      .describe("epoch ms or an ISO 8601 date-time"),
+      .describe("epoch ms or an ISO 8601 date-time, at most a year ahead"),
     delayMs: z
       .number()
       .int()
       .min(0)
-      .max(YEAR_SEC * 1000)
+      .max(DEFAULTS.maxDelaySec * 1000)
       .optional(),
     dependsOn: z.array(jobIdSchema).max(100).optional(),
     atFront: z.boolean().optional(),
@@ -80,6 +80,11 @@ export const jobOptionsSchema = z
   .refine((o) => o.runAt === undefined || o.delayMs === undefined, {
     message: "give runAt or delayMs, not both",
     path: ["delayMs"],
+  })
+  // a job parked for decades is storage nobody will reclaim
+  .refine((o) => o.runAt === undefined || scheduledAt(o, Date.now())! <= Date.now() + DEFAULTS.maxDelaySec * 1000, {
+    message: `must be at most ${DEFAULTS.maxDelaySec / 86_400} days ahead`,
+    path: ["runAt"],
   });
 
 export type JobOptions = Omit<z.input<typeof jobOptionsSchema>, "runAt"> & { runAt?: number | string | Date };
@@ -192,12 +197,7 @@ export function newJob(
     ]);
   }
   const id = opts.id ?? crypto.randomUUID();
-  const runAt =
-    opts.delayMs !== undefined
-      ? limits.now + opts.delayMs
-      : typeof opts.runAt === "string"
-        ? Date.parse(opts.runAt)
-        : opts.runAt;
+  const runAt = scheduledAt(opts, limits.now);
   const fields: Record<string, string | number | undefined> = {
     id,
     queue,
@@ -225,6 +225,12 @@ export function newJob(
     priority: opts.priority,
     dependsOn: opts.dependsOn,
   };
+}
+
+/** When options put a job off, epoch ms; undefined when they do not. */
+export function scheduledAt(options: { runAt?: number | string; delayMs?: number }, now: number): number | undefined {
+  if (options.delayMs !== undefined) return now + options.delayMs;
+  return typeof options.runAt === "string" ? Date.parse(options.runAt) : options.runAt;
 }
 
 // One schema for the whole job, so a refusal names every bad field at once.

@@ -116,6 +116,17 @@ export class Keys {
   control(worker: string): string {
     return `${this.root}:control:${worker}`;
   }
+  /**
+   * A webhook delivery the intake accepted, by its job id; it outlives the job, so that a replay within the hook's
+   * replay window is not run again.
+   */
+  seenDelivery(id: string): string {
+    return `${this.root}:seen-delivery:${id}`;
+  }
+  /** Counter of one API key's requests in one fixed window (epoch ms / window length); it expires with the window. */
+  requests(key: string, window: string): string {
+    return `${this.root}:requests:${key}:${window}`;
+  }
 }
 
 /**
@@ -150,4 +161,6 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   outboxAge: [],
   delivery: ["id"],
   control: ["worker"],
+  seenDelivery: ["id"],
+  requests: ["key", "window"],
 };

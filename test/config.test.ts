@@ -68,6 +68,59 @@ describe("one reading of the environment", () => {
   });
 });
 
+describe("API_KEYS", () => {
+  const message = (keys: unknown[]) => {
+    try {
+      readEnv({ ...EDGE, API_KEYS: JSON.stringify(keys) });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error("API_KEYS was accepted");
+  };
+
+  it("refuses a key the bearer parser cannot read, naming it, never quoting it", () => {
+    // as it was: accepted at start, then every request with it answered 401
+    for (const key of [
+      "with a space 0123456789abcdef012",
+      'quote"0123456789abcdef0123456789',
+      "ünïcode-0123456789abcdef01234",
+    ]) {
+      const text = message([{ key, scopes: ["read"] }]);
+      expect(text).toContain("API_KEYS.0.key: may hold only letters, digits");
+      expect(text).not.toContain(key);
+    }
+  });
+
+  it("takes a key's policy; refuses ceilings looser than the global ones and callback origins with a path", () => {
+    const policy = {
+      rateLimit: { requests: 600, perSec: 60 },
+      callbackOrigins: ["https://hooks.example", "http://127.0.0.1:9000/"],
+      maxTimeoutMs: 30_000,
+      maxRetries: 3,
+      maxDelaySec: 3_600,
+    };
+    expect(
+      readEnv({ ...EDGE, API_KEYS: JSON.stringify([{ key: "k".repeat(24), scopes: ["enqueue"], ...policy }]) })
+        .apiKeys[0],
+    ).toMatchObject(policy);
+    const text = message([
+      {
+        key: "k".repeat(24),
+        scopes: ["enqueue"],
+        rateLimit: { requests: 0, perSec: 60 },
+        callbackOrigins: ["https://hooks.example/callbacks"],
+        maxTimeoutMs: DEFAULTS.maxTimeoutMs + 1,
+        maxRetries: DEFAULTS.maxRetries + 1,
+        maxDelaySec: DEFAULTS.maxDelaySec + 1,
+      },
+    ]);
+    for (const field of ["rateLimit.requests", "callbackOrigins.0", "maxTimeoutMs", "maxRetries", "maxDelaySec"]) {
+      expect(text).toContain(`API_KEYS.0.${field}:`);
+    }
+  });
+});
+
 describe("a process with bad settings stops at start", () => {
   const run = async (file: string, env: Record<string, string>) => {
     try {

@@ -499,6 +499,9 @@ describe("bad input is refused with a ValidationError naming the field, and noth
       [{ delayMs: -5 }, "options.delayMs"],
       [{ runAt: "tomorrow" }, "options.runAt"],
       [{ runAt: new Date("not a date") }, "options.runAt"],
+      // a job parked for years would hold its memory that long
+      [{ runAt: Date.now() + 366 * 86_400_000 }, "options.runAt"],
+      [{ runAt: "2999-01-01T00:00:00Z" }, "options.runAt"],
       [{ ttlSec: 0 }, "options.ttlSec"],
       [{ resultTtlSec: 2.5 }, "options.resultTtlSec"],
       [{ dependsOn: ["ok", "not ok"] }, "options.dependsOn.1"],

@@ -1,10 +1,12 @@
 // Webhook intake: no API key (senders cannot send one); the signature is the
-// credential. A verified delivery is enqueued under an id derived from its
-// delivery id, so the sender's retries all land on one job.
+// credential. A verified delivery is enqueued under an id derived from a value
+// its signature covers, and remembered for the hook's replay window apart from
+// its job, so the sender's retries and any replay land on one job, run once.
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { STATUSES } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
-import { deliveryArgs, deliveryJobId, verifyDelivery } from "../signatures.ts";
+import { deliveryArgs, deliveryJobId, replayWindowSec, verifyDelivery } from "../signatures.ts";
 import { Problem, validationHook } from "../problem.ts";
 import { json, problems } from "../schemas.ts";
 
@@ -17,10 +19,17 @@ hooks.openapi(
     summary: "Receive a webhook delivery",
     description:
       "Verifies the sender's signature (scheme per hook: standard, github, stripe, hmac) on the raw body, " +
-      "then enqueues the hook's task with args { headers, body }. A repeated delivery answers 202 with the same job.",
+      "then enqueues the hook's task with args { headers, body }. A delivery repeated within the hook's replay " +
+      "window (a sender's retry, or a replay) answers 202 with the same job id and is not run again.",
     request: { params: z.object({ hook: z.string() }) },
     responses: {
-      202: json(z.object({ id: z.string(), status: z.string() }), "accepted (or already accepted)"),
+      202: json(
+        z.object({
+          id: z.string(),
+          status: z.enum(STATUSES).nullable().describe("null when the job of an earlier delivery is no longer kept"),
+        }),
+        "accepted (or already accepted)",
+      ),
       ...problems(400, 401, 404, 413),
     },
   }),
@@ -32,14 +41,14 @@ hooks.openapi(
     const body = new Uint8Array(await c.req.arrayBuffer());
     const headers = c.req.raw.headers;
     const { delivery } = await verifyDelivery(hook, headers, body);
-    const [submitted] = await c.var.store.queue(hook.queue).submit([
-      {
-        task: hook.task,
-        args: deliveryArgs(headers, body),
-        options: { id: await deliveryJobId(name, delivery), meta: { hook: name, delivery } },
-      },
-    ]);
-    const { id, status } = submitted!.job;
-    return c.json({ id, status }, 202);
+    const id = await deliveryJobId(name, delivery);
+    const store = c.var.store;
+    const seen = await store.seenDelivery(id);
+    if (seen.seen) return c.json({ id, status: seen.status }, 202);
+    // enqueued before it is remembered: if remembering fails, the sender's retry finds the job by its id
+    const job = { task: hook.task, args: deliveryArgs(headers, body), options: { id, meta: { hook: name, delivery } } };
+    const [submitted] = await store.queue(hook.queue).submit([job]);
+    await store.rememberDelivery(id, replayWindowSec(hook));
+    return c.json({ id, status: submitted!.job.status }, 202);
   },
 );

@@ -8,7 +8,9 @@ import { DEFAULTS, enqueueRequestSchema, isTerminal, JobNotFoundError, type JobV
 import type { AppEnv } from "../context.ts";
 import { reaches, requireScope } from "../auth.ts";
 import { sha256, toHex } from "../crypto.ts";
+import { admitBatch, admitJob } from "../policy.ts";
 import { validationHook } from "../problem.ts";
+import { redactAttempts, redactJob } from "../redact.ts";
 import {
   attemptSchema,
   BEARER,
@@ -57,8 +59,9 @@ jobs.openapi(
     const request = c.req.valid("json");
     const key = c.req.valid("header")["idempotency-key"];
     const idempotency = key === undefined ? undefined : { key, fingerprint: await fingerprint(request) };
-    const [submitted] = await c.var.store.queue(queue).submit([request], idempotency);
-    const { created, job } = submitted!;
+    const [submitted] = await c.var.store.queue(queue).submit([admitJob(c.var.principal, request)], idempotency);
+    const { created } = submitted!;
+    const job = redactJob(submitted!.job, c.var.principal);
     c.header("Location", jobPath(job.id));
     if (key !== undefined) {
       c.header("Idempotency-Key", key);
@@ -84,13 +87,13 @@ jobs.openapi(
         z.object({ jobs: z.array(jobSchema) }),
         "the jobs, in order (existing ones for client-chosen ids that exist)",
       ),
-      ...problems(400, 401, 403, 409, 413, 415),
+      ...problems(400, 401, 403, 409, 413, 415, 422),
     },
   }),
   async (c) => {
     const { queue } = c.req.valid("param");
-    const submitted = await c.var.store.queue(queue).submit(c.req.valid("json").jobs);
-    return c.json({ jobs: submitted.map((s) => s.job) }, 201);
+    const submitted = await c.var.store.queue(queue).submit(admitBatch(c.var.principal, c.req.valid("json").jobs));
+    return c.json({ jobs: submitted.map((s) => redactJob(s.job, c.var.principal)) }, 201);
   },
 );
 
@@ -123,7 +126,7 @@ jobs.openapi(
         .queue(job.queue)
         .waitFor(id, { timeoutMs: wait * 1000, pollMs: POLL.firstMs, maxPollMs: POLL.maxMs, signal: c.req.raw.signal });
     }
-    return c.json(job, 200);
+    return c.json(redactJob(job, c.var.principal), 200);
   },
 );
 
@@ -133,9 +136,10 @@ jobs.openapi(
     path: "/v1/jobs/{id}/events",
     summary: "Follow a job's status as server-sent events",
     description:
-      "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
-      "close the EventSource on a terminal status. A stream that ends earlier is resumed by the EventSource; " +
-      "with Last-Event-ID naming a terminal state the answer is 204, which stops it.",
+      "One `status` event (data: the job) per change, until a terminal status, then the stream ends. " +
+      "Browsers read it with fetch() and a streaming response body, not EventSource: EventSource cannot send " +
+      "the Authorization header. A stream that ends before a terminal status is resumed by asking again with " +
+      "Last-Event-ID set to the last event's id; naming a terminal state, the answer is 204.",
     security: BEARER,
     middleware: [requireScope("read")] as const,
     request: { params: jobParams },
@@ -161,7 +165,8 @@ jobs.openapi(
         for (let polls = 0; job && !aborted; polls++) {
           if (eventId(job) !== seen) {
             seen = eventId(job);
-            await stream.writeSSE({ event: "status", id: seen, data: JSON.stringify(job), retry: POLL.maxMs });
+            const data = JSON.stringify(redactJob(job, c.var.principal));
+            await stream.writeSSE({ event: "status", id: seen, data, retry: POLL.maxMs });
           }
           if (isTerminal(job.status) || polls >= POLL.maxPolls) break;
           await stream.sleep(pause);
@@ -193,7 +198,7 @@ jobs.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { queue } = await getVisibleJob(c, id);
-    const job = await c.var.store.queue(queue).cancel(id);
+    const job = redactJob(await c.var.store.queue(queue).cancel(id), c.var.principal);
     return job.status === "started" ? c.json(job, 202) : c.json(job, 200);
   },
 );
@@ -211,7 +216,7 @@ jobs.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { queue } = await getVisibleJob(c, id);
-    return c.json(await c.var.store.queue(queue).requeue(id), 200);
+    return c.json(redactJob(await c.var.store.queue(queue).requeue(id), c.var.principal), 200);
   },
 );
 
@@ -230,10 +235,10 @@ jobs.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { queue } = await getVisibleJob(c, id);
-    const attempts = await c.var.store.queue(queue).attempts(id);
+    const job = await getVisibleJob(c, id);
+    const attempts = await c.var.store.queue(job.queue).attempts(id);
     if (!attempts) throw new JobNotFoundError(id);
-    return c.json({ attempts }, 200);
+    return c.json({ attempts: redactAttempts(attempts, job, c.var.principal) }, 200);
   },
 );
 

@@ -5,8 +5,9 @@ import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { queueNameSchema, TERMINAL_STATUSES, type QueueInfo, type QueuesPage } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
-import { can, requireScope, type Principal } from "../auth.ts";
+import { can, requireScope } from "../auth.ts";
 import { validationHook } from "../problem.ts";
+import { redactJob, redactQueue } from "../redact.ts";
 import { BEARER, jobSchema, json, problems, queueParams, queueSchema, statusQuery } from "../schemas.ts";
 
 export const queues = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -50,7 +51,7 @@ queues.openapi(
     }
     const { queues: list, nextCursor, outbox } = page;
     const admin = can(principal, "admin");
-    return c.json({ queues: list.map((q) => redacted(q, principal)), nextCursor, ...(admin && { outbox }) }, 200);
+    return c.json({ queues: list.map((q) => redactQueue(q, principal)), nextCursor, ...(admin && { outbox }) }, 200);
   },
 );
 
@@ -69,22 +70,9 @@ queues.openapi(
     const {
       queues: [info],
     } = await c.var.store.describe({ queues: [queue] });
-    return c.json(redacted(info!, c.var.principal), 200);
+    return c.json(redactQueue(info!, c.var.principal), 200);
   },
 );
-
-/**
- * Worker names, hosts and pids describe the fleet; a read key may sit in a
- * browser, so only admin keys see them. Others see how many workers there
- * are and what they are doing.
- */
-function redacted(info: QueueInfo, principal: Principal): QueueInfo {
-  if (can(principal, "admin")) return info;
-  return {
-    ...info,
-    workers: info.workers.map((w) => ({ state: w.state, heartbeat: w.heartbeat }) as QueueInfo["workers"][number]),
-  };
-}
 
 queues.openapi(
   createRoute({
@@ -113,7 +101,7 @@ queues.openapi(
     const { queue } = c.req.valid("param");
     const { status, limit, cursor } = c.req.valid("query");
     const page = await c.var.store.queue(queue).list(status, { limit, cursor });
-    return c.json(page, 200);
+    return c.json({ ...page, jobs: page.jobs.map((job) => redactJob(job, c.var.principal)) }, 200);
   },
 );
 

@@ -3,18 +3,18 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "0dc7d74e4bb7e6bf6859ad338b6443abdb9e4386",
+  sha: "1cd8fcce9352987324f0daca9cf9bbb557742916",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [48,"shared/status.ts (generated include \"statuses\")",1],
-    [66,"shared/scripts/includes/move.lua",3],
-    [79,"shared/scripts/includes/outbox_push.lua",2],
-    [98,"shared/scripts/includes/to_terminal.lua",5],
-    [146,"shared/scripts/includes/job_get.lua",2],
-    [151,"shared/scripts/includes/cancel_dependents.lua",5],
-    [181,"shared/scripts/cancel.lua",15],
+    [43,"shared/defaults.ts (generated include \"limits\")",1],
+    [50,"shared/status.ts (generated include \"statuses\")",1],
+    [68,"shared/scripts/includes/move.lua",3],
+    [81,"shared/scripts/includes/outbox_push.lua",2],
+    [100,"shared/scripts/includes/to_terminal.lua",5],
+    [148,"shared/scripts/includes/job_get.lua",2],
+    [153,"shared/scripts/includes/cancel_dependents.lua",5],
+    [183,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -56,6 +56,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -228,12 +230,12 @@ return cjson.encode({ status = 'canceled', before = status })
 
 export const claimDeliveries: ScriptSource = {
   name: "claim-deliveries",
-  sha: "589031dcffe73addb8766538029a2804a8392afe",
+  sha: "94c1ab33e0de7e38022d7aee7d31b3c052e4f36c",
   lines: [
     [1,"shared/scripts/claim-deliveries.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [40,"shared/scripts/includes/hash_table.lua",1],
-    [46,"shared/scripts/claim-deliveries.lua",13],
+    [42,"shared/scripts/includes/hash_table.lua",1],
+    [48,"shared/scripts/claim-deliveries.lua",13],
   ],
   source: `-- claim-deliveries: takes callback deliveries that are due from the outbox,
 -- with a lease (their score moves to when the lease runs out), so that a
@@ -274,6 +276,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -303,31 +307,31 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "e316d13fc13a54751d04c435373d6d389f46ea28",
+  sha: "1da94357b2b4e3c0d3e32c5c37aab90409d73507",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/includes/job_get.lua",2],
-    [52,"shared/scripts/includes/owned_job.lua",2],
-    [60,"shared/scripts/includes/split.lua",1],
-    [67,"shared/defaults.ts (generated include \"limits\")",1],
-    [74,"shared/scripts/includes/arm.lua",2],
-    [82,"shared/status.ts (generated include \"statuses\")",1],
-    [100,"shared/scripts/includes/move.lua",3],
-    [113,"shared/scripts/includes/hash_table.lua",1],
-    [119,"shared/scripts/includes/job_table.lua",3],
-    [126,"shared/scripts/includes/push_waiting.lua",4],
-    [143,"shared/scripts/includes/requeue_waiting.lua",2],
-    [149,"shared/scripts/includes/promote_due.lua",4],
-    [161,"shared/scripts/includes/outbox_push.lua",2],
-    [180,"shared/scripts/includes/to_terminal.lua",5],
-    [228,"shared/scripts/includes/cancel_dependents.lua",5],
-    [258,"shared/scripts/includes/settings_of.lua",2],
-    [269,"shared/scripts/includes/room.lua",2],
-    [292,"shared/scripts/includes/claim_jobs.lua",11],
-    [366,"shared/scripts/includes/worker_step.lua",2],
-    [376,"shared/scripts/includes/step.lua",6],
-    [407,"shared/scripts/claim.lua",19],
+    [49,"shared/scripts/includes/job_get.lua",2],
+    [54,"shared/scripts/includes/owned_job.lua",2],
+    [62,"shared/scripts/includes/split.lua",1],
+    [69,"shared/defaults.ts (generated include \"limits\")",1],
+    [76,"shared/scripts/includes/arm.lua",2],
+    [84,"shared/status.ts (generated include \"statuses\")",1],
+    [102,"shared/scripts/includes/move.lua",3],
+    [115,"shared/scripts/includes/hash_table.lua",1],
+    [121,"shared/scripts/includes/job_table.lua",3],
+    [128,"shared/scripts/includes/push_waiting.lua",4],
+    [145,"shared/scripts/includes/requeue_waiting.lua",2],
+    [151,"shared/scripts/includes/promote_due.lua",4],
+    [163,"shared/scripts/includes/outbox_push.lua",2],
+    [182,"shared/scripts/includes/to_terminal.lua",5],
+    [230,"shared/scripts/includes/cancel_dependents.lua",5],
+    [260,"shared/scripts/includes/settings_of.lua",2],
+    [271,"shared/scripts/includes/room.lua",2],
+    [294,"shared/scripts/includes/claim_jobs.lua",11],
+    [368,"shared/scripts/includes/worker_step.lua",2],
+    [378,"shared/scripts/includes/step.lua",6],
+    [409,"shared/scripts/claim.lua",19],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -375,6 +379,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -742,12 +748,12 @@ return step(tonumber(ARGV[2]), ARGV[3], 4)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "ed052feb0120b91fba1ec0d17a88d5d070b24a0b",
+  sha: "6badf4c5dbfd0b2f3cf426015fd97aaaf3fdba3b",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [48,"shared/scripts/clean.lua",14],
+    [43,"shared/defaults.ts (generated include \"limits\")",1],
+    [50,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -789,6 +795,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -823,34 +831,34 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "3a16e7e86ca3fa3d06f09d01ba2e9640e26f6bd3",
+  sha: "9b13250b1daedb99edbc3dd8ea0de738be78808c",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/arm.lua",2],
-    [52,"shared/scripts/includes/leave_started.lua",3],
-    [64,"shared/defaults.ts (generated include \"limits\")",1],
-    [71,"shared/status.ts (generated include \"statuses\")",1],
-    [89,"shared/scripts/includes/move.lua",3],
-    [102,"shared/scripts/includes/outbox_push.lua",2],
-    [121,"shared/scripts/includes/to_terminal.lua",5],
-    [169,"shared/scripts/includes/job_get.lua",2],
-    [174,"shared/scripts/includes/push_waiting.lua",4],
-    [191,"shared/scripts/includes/requeue_waiting.lua",2],
-    [197,"shared/scripts/includes/schedule.lua",4],
-    [205,"shared/scripts/includes/release_dependents.lua",6],
-    [228,"shared/scripts/includes/owned_job.lua",2],
-    [236,"shared/scripts/includes/split.lua",1],
-    [243,"shared/scripts/includes/hash_table.lua",1],
-    [249,"shared/scripts/includes/job_table.lua",3],
-    [256,"shared/scripts/includes/promote_due.lua",4],
-    [268,"shared/scripts/includes/cancel_dependents.lua",5],
-    [298,"shared/scripts/includes/settings_of.lua",2],
-    [309,"shared/scripts/includes/room.lua",2],
-    [332,"shared/scripts/includes/claim_jobs.lua",11],
-    [406,"shared/scripts/includes/worker_step.lua",2],
-    [416,"shared/scripts/includes/step.lua",6],
-    [447,"shared/scripts/complete.lua",20],
+    [46,"shared/scripts/includes/arm.lua",2],
+    [54,"shared/scripts/includes/leave_started.lua",3],
+    [66,"shared/defaults.ts (generated include \"limits\")",1],
+    [73,"shared/status.ts (generated include \"statuses\")",1],
+    [91,"shared/scripts/includes/move.lua",3],
+    [104,"shared/scripts/includes/outbox_push.lua",2],
+    [123,"shared/scripts/includes/to_terminal.lua",5],
+    [171,"shared/scripts/includes/job_get.lua",2],
+    [176,"shared/scripts/includes/push_waiting.lua",4],
+    [193,"shared/scripts/includes/requeue_waiting.lua",2],
+    [199,"shared/scripts/includes/schedule.lua",4],
+    [207,"shared/scripts/includes/release_dependents.lua",6],
+    [230,"shared/scripts/includes/owned_job.lua",2],
+    [238,"shared/scripts/includes/split.lua",1],
+    [245,"shared/scripts/includes/hash_table.lua",1],
+    [251,"shared/scripts/includes/job_table.lua",3],
+    [258,"shared/scripts/includes/promote_due.lua",4],
+    [270,"shared/scripts/includes/cancel_dependents.lua",5],
+    [300,"shared/scripts/includes/settings_of.lua",2],
+    [311,"shared/scripts/includes/room.lua",2],
+    [334,"shared/scripts/includes/claim_jobs.lua",11],
+    [408,"shared/scripts/includes/worker_step.lua",2],
+    [418,"shared/scripts/includes/step.lua",6],
+    [449,"shared/scripts/complete.lua",20],
   ],
   source: `-- complete: started -> finished, storing the result, and releasing deferred
 -- jobs whose last dependency this was; then claims the worker's next jobs in
@@ -895,6 +903,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one.
@@ -1312,12 +1322,12 @@ end)
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "d1df46bd1acb28d6f7c082a4531ded07466f6f61",
+  sha: "76626cf6c7cd98985fd5dcfd449bd997e0bd26e8",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [40,"shared/scripts/includes/arm.lua",2],
-    [48,"shared/scripts/configure-queue.lua",13],
+    [42,"shared/scripts/includes/arm.lua",2],
+    [50,"shared/scripts/configure-queue.lua",13],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -1358,6 +1368,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one.
@@ -1384,18 +1396,83 @@ return cjson.encode({ settings = settings })
 `,
 };
 
+export const countRequest: ScriptSource = {
+  name: "count-request",
+  sha: "a68886f6cb088174c9a0ca8ec615d877f5e98426",
+  lines: [
+    [1,"shared/scripts/count-request.lua",1],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [45,"shared/scripts/count-request.lua",15],
+  ],
+  source: `-- count-request: counts a request against its API key's limit in fixed
+-- windows. One counter per key and window, born with the window's expiry: a
+-- request costs one INCR (and a PEXPIRE for the window's first), an idle key
+-- holds nothing, and the end of the window is an exact Retry-After. The expiry
+-- is relative: an edge whose clock is behind Redis's must not create counters
+-- that are already dead.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] the API key's id (a digest, never the key)
+-- ARGV[4] requests allowed per window
+-- ARGV[5] window length, ms
+-- Returns { allowed = boolean, count = requests in the window including this one, resetAt = epoch ms the window ends }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+
+local now = tonumber(ARGV[2])
+local limit = tonumber(ARGV[4])
+local length = tonumber(ARGV[5])
+local window = math.floor(now / length)
+local reset_at = (window + 1) * length
+local key = K.requests(ARGV[3], string.format('%d', window))
+local count = redis.call('INCR', key)
+if count == 1 then redis.call('PEXPIRE', key, string.format('%d', reset_at - now)) end
+return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_at })
+`,
+};
+
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "98cdaeb76117b9bf6210ca86341c6af0d6b45945",
+  sha: "1510424edbc9b74fa3e0036c448a6fe9d5556ead",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/status.ts (generated include \"statuses\")",1],
-    [60,"shared/defaults.ts (generated include \"limits\")",1],
-    [67,"shared/scripts/includes/hash_table.lua",1],
-    [73,"shared/scripts/includes/split.lua",1],
-    [80,"shared/scripts/includes/settings_of.lua",2],
-    [91,"shared/scripts/counts.lua",19],
+    [44,"shared/status.ts (generated include \"statuses\")",1],
+    [62,"shared/defaults.ts (generated include \"limits\")",1],
+    [69,"shared/scripts/includes/hash_table.lua",1],
+    [75,"shared/scripts/includes/split.lua",1],
+    [82,"shared/scripts/includes/settings_of.lua",2],
+    [93,"shared/scripts/counts.lua",19],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1438,6 +1515,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -1539,18 +1618,18 @@ return cjson.encode({
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "6dd717f3fd5905c683e6cf585d42f49c5ce3e5ab",
+  sha: "3cfc32766f5f81f0bfecb02e62d351a664fc6f00",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [38,"shared/defaults.ts (generated include \"limits\")",1],
-    [45,"shared/scripts/includes/job_get.lua",2],
-    [50,"shared/status.ts (generated include \"statuses\")",1],
-    [68,"shared/scripts/includes/move.lua",3],
-    [81,"shared/scripts/includes/outbox_push.lua",2],
-    [100,"shared/scripts/includes/to_terminal.lua",5],
-    [148,"shared/scripts/includes/cancel_dependents.lua",5],
-    [178,"shared/scripts/empty.lua",14],
+    [40,"shared/defaults.ts (generated include \"limits\")",1],
+    [47,"shared/scripts/includes/job_get.lua",2],
+    [52,"shared/status.ts (generated include \"statuses\")",1],
+    [70,"shared/scripts/includes/move.lua",3],
+    [83,"shared/scripts/includes/outbox_push.lua",2],
+    [102,"shared/scripts/includes/to_terminal.lua",5],
+    [150,"shared/scripts/includes/cancel_dependents.lua",5],
+    [180,"shared/scripts/empty.lua",14],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -1589,6 +1668,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -1749,22 +1830,22 @@ return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "cd7764a2f3e50599768ddd0952163542421c4350",
+  sha: "dfc2306791c98d353319961f93f17efd7004c134",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/status.ts (generated include \"statuses\")",1],
-    [60,"shared/scripts/includes/job_get.lua",2],
-    [65,"shared/scripts/includes/hash_table.lua",1],
-    [71,"shared/scripts/includes/job_table.lua",3],
-    [78,"shared/scripts/includes/move.lua",3],
-    [91,"shared/defaults.ts (generated include \"limits\")",1],
-    [98,"shared/scripts/includes/outbox_push.lua",2],
-    [117,"shared/scripts/includes/to_terminal.lua",5],
-    [165,"shared/scripts/includes/arm.lua",2],
-    [173,"shared/scripts/includes/schedule.lua",4],
-    [181,"shared/scripts/includes/push_waiting.lua",4],
-    [198,"shared/scripts/enqueue.lua",21],
+    [44,"shared/status.ts (generated include \"statuses\")",1],
+    [62,"shared/scripts/includes/job_get.lua",2],
+    [67,"shared/scripts/includes/hash_table.lua",1],
+    [73,"shared/scripts/includes/job_table.lua",3],
+    [80,"shared/scripts/includes/move.lua",3],
+    [93,"shared/defaults.ts (generated include \"limits\")",1],
+    [100,"shared/scripts/includes/outbox_push.lua",2],
+    [119,"shared/scripts/includes/to_terminal.lua",5],
+    [167,"shared/scripts/includes/arm.lua",2],
+    [175,"shared/scripts/includes/schedule.lua",4],
+    [183,"shared/scripts/includes/push_waiting.lua",4],
+    [200,"shared/scripts/enqueue.lua",21],
   ],
   source: `-- enqueue: creates one job or a batch, atomically: all of them or none.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -1807,6 +1888,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -2058,35 +2141,35 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "0d44e7659d8a430cb38f3dda81126778abf9feb8",
+  sha: "2dca0aac5a5bf64d2b4ff17eb7f077d6a05ce7a8",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/defaults.ts (generated include \"limits\")",1],
-    [49,"shared/scripts/includes/arm.lua",2],
-    [57,"shared/scripts/includes/leave_started.lua",3],
-    [69,"shared/status.ts (generated include \"statuses\")",1],
-    [87,"shared/scripts/includes/move.lua",3],
-    [100,"shared/scripts/includes/outbox_push.lua",2],
-    [119,"shared/scripts/includes/to_terminal.lua",5],
-    [167,"shared/scripts/includes/job_get.lua",2],
-    [172,"shared/scripts/includes/cancel_dependents.lua",5],
-    [202,"shared/scripts/includes/push_waiting.lua",4],
-    [219,"shared/scripts/includes/requeue_waiting.lua",2],
-    [225,"shared/scripts/includes/schedule.lua",4],
-    [233,"shared/scripts/includes/keep_attempt.lua",3],
-    [251,"shared/scripts/includes/fail_or_retry.lua",9],
-    [290,"shared/scripts/includes/owned_job.lua",2],
-    [298,"shared/scripts/includes/split.lua",1],
-    [305,"shared/scripts/includes/hash_table.lua",1],
-    [311,"shared/scripts/includes/job_table.lua",3],
-    [318,"shared/scripts/includes/promote_due.lua",4],
-    [330,"shared/scripts/includes/settings_of.lua",2],
-    [341,"shared/scripts/includes/room.lua",2],
-    [364,"shared/scripts/includes/claim_jobs.lua",11],
-    [438,"shared/scripts/includes/worker_step.lua",2],
-    [448,"shared/scripts/includes/step.lua",6],
-    [479,"shared/scripts/fail.lua",15],
+    [44,"shared/defaults.ts (generated include \"limits\")",1],
+    [51,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/scripts/includes/leave_started.lua",3],
+    [71,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/move.lua",3],
+    [102,"shared/scripts/includes/outbox_push.lua",2],
+    [121,"shared/scripts/includes/to_terminal.lua",5],
+    [169,"shared/scripts/includes/job_get.lua",2],
+    [174,"shared/scripts/includes/cancel_dependents.lua",5],
+    [204,"shared/scripts/includes/push_waiting.lua",4],
+    [221,"shared/scripts/includes/requeue_waiting.lua",2],
+    [227,"shared/scripts/includes/schedule.lua",4],
+    [235,"shared/scripts/includes/keep_attempt.lua",3],
+    [253,"shared/scripts/includes/fail_or_retry.lua",9],
+    [292,"shared/scripts/includes/owned_job.lua",2],
+    [300,"shared/scripts/includes/split.lua",1],
+    [307,"shared/scripts/includes/hash_table.lua",1],
+    [313,"shared/scripts/includes/job_table.lua",3],
+    [320,"shared/scripts/includes/promote_due.lua",4],
+    [332,"shared/scripts/includes/settings_of.lua",2],
+    [343,"shared/scripts/includes/room.lua",2],
+    [366,"shared/scripts/includes/claim_jobs.lua",11],
+    [440,"shared/scripts/includes/worker_step.lua",2],
+    [450,"shared/scripts/includes/step.lua",6],
+    [481,"shared/scripts/fail.lua",15],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt; then
@@ -2129,6 +2212,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -2577,13 +2662,13 @@ end)
 
 export const getAttempts: ScriptSource = {
   name: "get-attempts",
-  sha: "c1fa013702607a2b7237275cd4076c3c2148566d",
+  sha: "344bc6fd0fb4911a2210ce7e152167b577424280",
   lines: [
     [1,"shared/scripts/get-attempts.lua",1],
     [6,"shared/keys.ts (generated include \"keys\")",1],
-    [35,"shared/scripts/includes/hash_table.lua",1],
-    [41,"shared/scripts/includes/job_table.lua",3],
-    [48,"shared/scripts/get-attempts.lua",8],
+    [37,"shared/scripts/includes/hash_table.lua",1],
+    [43,"shared/scripts/includes/job_table.lua",3],
+    [50,"shared/scripts/get-attempts.lua",8],
   ],
   source: `-- get-attempts: a job and its earlier attempts, in one snapshot.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -2619,6 +2704,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -2640,13 +2727,13 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "6dec9eb055c64c904690a2ff28d95059083cbe5c",
+  sha: "edc0b5236846abd1d0f03975c582fdf7b8bca0a6",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [37,"shared/scripts/includes/hash_table.lua",1],
-    [43,"shared/scripts/includes/job_table.lua",3],
-    [50,"shared/scripts/get-job.lua",9],
+    [39,"shared/scripts/includes/hash_table.lua",1],
+    [45,"shared/scripts/includes/job_table.lua",3],
+    [52,"shared/scripts/get-job.lua",9],
   ],
   source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
 -- snapshot per call, and the same minimal client interface (EVALSHA) for
@@ -2684,6 +2771,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -2704,14 +2793,14 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 
 export const list: ScriptSource = {
   name: "list",
-  sha: "a61653594fa75a64de7a39e0615bda1e963bdc0e",
+  sha: "946a28e37ef217f88a4dd6dae70a28bf759858ab",
   lines: [
     [1,"shared/scripts/list.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/status.ts (generated include \"statuses\")",1],
-    [64,"shared/scripts/includes/hash_table.lua",1],
-    [70,"shared/scripts/includes/job_table.lua",3],
-    [77,"shared/scripts/list.lua",20],
+    [48,"shared/status.ts (generated include \"statuses\")",1],
+    [66,"shared/scripts/includes/hash_table.lua",1],
+    [72,"shared/scripts/includes/job_table.lua",3],
+    [79,"shared/scripts/list.lua",20],
   ],
   source: `-- list: a page of a queue's jobs in one status, in the order an operator
 -- reads them: queued in the order they will be claimed, scheduled by due
@@ -2758,6 +2847,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -2823,12 +2914,12 @@ return cjson.encode(reply)
 
 export const minutes: ScriptSource = {
   name: "minutes",
-  sha: "bca209e1fd474e9bb000da5cb3a7f8211fa43fab",
+  sha: "ce630331bfe7dd840a64edeb216dae8043e49173",
   lines: [
     [1,"shared/scripts/minutes.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/scripts/includes/split.lua",1],
-    [46,"shared/scripts/minutes.lua",12],
+    [41,"shared/scripts/includes/split.lua",1],
+    [48,"shared/scripts/minutes.lua",12],
   ],
   source: `-- minutes: how many jobs some queues finished and failed in each of the last
 -- minutes, oldest first: the dashboard's chart. Bounded by its caller to a
@@ -2868,6 +2959,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
 local function split(text)
@@ -2894,12 +2987,12 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "14787c53ccf2400b2cd4704355a4d3bea5dc7828",
+  sha: "4000dbc157a8e2a28773647fc4ed575cc94246c4",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/scripts/includes/owned_job.lua",2],
-    [49,"shared/scripts/progress.lua",14],
+    [43,"shared/scripts/includes/owned_job.lua",2],
+    [51,"shared/scripts/progress.lua",14],
   ],
   source: `-- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
@@ -2941,6 +3034,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- The job's queue if it is started and held by this worker, else nil: a
 -- worker whose lease ran out must not overwrite what recovery decided.
@@ -2967,29 +3062,29 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "e4d1629f1ca91a60c0286225f9a73f9eef21b3fe",
+  sha: "6c37be790c9136fd3cdc992e2a37373e805bcc26",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/status.ts (generated include \"statuses\")",1],
-    [67,"shared/defaults.ts (generated include \"limits\")",1],
-    [74,"shared/scripts/includes/job_get.lua",2],
-    [79,"shared/scripts/includes/arm.lua",2],
-    [87,"shared/scripts/includes/move.lua",3],
-    [100,"shared/scripts/includes/push_waiting.lua",4],
-    [117,"shared/scripts/includes/requeue_waiting.lua",2],
-    [123,"shared/scripts/includes/promote_due.lua",4],
-    [135,"shared/scripts/includes/leave_started.lua",3],
-    [147,"shared/scripts/includes/outbox_push.lua",2],
-    [166,"shared/scripts/includes/to_terminal.lua",5],
-    [214,"shared/scripts/includes/cancel_dependents.lua",5],
-    [244,"shared/scripts/includes/schedule.lua",4],
-    [252,"shared/scripts/includes/keep_attempt.lua",3],
-    [270,"shared/scripts/includes/fail_or_retry.lua",9],
-    [309,"shared/scripts/includes/release_dependents.lua",6],
-    [332,"shared/scripts/includes/settings_of.lua",2],
-    [343,"shared/scripts/includes/room.lua",2],
-    [366,"shared/scripts/recover.lua",31],
+    [51,"shared/status.ts (generated include \"statuses\")",1],
+    [69,"shared/defaults.ts (generated include \"limits\")",1],
+    [76,"shared/scripts/includes/job_get.lua",2],
+    [81,"shared/scripts/includes/arm.lua",2],
+    [89,"shared/scripts/includes/move.lua",3],
+    [102,"shared/scripts/includes/push_waiting.lua",4],
+    [119,"shared/scripts/includes/requeue_waiting.lua",2],
+    [125,"shared/scripts/includes/promote_due.lua",4],
+    [137,"shared/scripts/includes/leave_started.lua",3],
+    [149,"shared/scripts/includes/outbox_push.lua",2],
+    [168,"shared/scripts/includes/to_terminal.lua",5],
+    [216,"shared/scripts/includes/cancel_dependents.lua",5],
+    [246,"shared/scripts/includes/schedule.lua",4],
+    [254,"shared/scripts/includes/keep_attempt.lua",3],
+    [272,"shared/scripts/includes/fail_or_retry.lua",9],
+    [311,"shared/scripts/includes/release_dependents.lua",6],
+    [334,"shared/scripts/includes/settings_of.lua",2],
+    [345,"shared/scripts/includes/room.lua",2],
+    [368,"shared/scripts/recover.lua",31],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -3039,6 +3134,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -3435,15 +3532,71 @@ return cjson.encode({ ran = true, recovered = recovered, promoted = promoted, mo
 `,
 };
 
+export const rememberDelivery: ScriptSource = {
+  name: "remember-delivery",
+  sha: "8ee983f38b7223dd755d1839bd98e1612548bfe0",
+  lines: [
+    [1,"shared/scripts/remember-delivery.lua",1],
+    [12,"shared/keys.ts (generated include \"keys\")",1],
+    [43,"shared/scripts/remember-delivery.lua",13],
+  ],
+  source: `-- remember-delivery: records that the webhook intake accepted a delivery, for
+-- its hook's replay window, apart from the job: a replay signed for the same
+-- delivery is then answered without being run again, however long the job is
+-- kept. Written after the job is enqueued, so a failure in between leaves the
+-- sender's retry to find the job by its id rather than a record with no job.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] the delivery's job id
+-- ARGV[3] now, epoch ms (kept as the time it was accepted)
+-- ARGV[4] the replay window, seconds
+-- Returns {}
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+
+redis.call('SET', K.seenDelivery(ARGV[2]), ARGV[3], 'EX', ARGV[4])
+return cjson.encode({})
+`,
+};
+
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "575dcda755ee7512284b8835c7136a0f28a03b50",
+  sha: "d88f9d88144067ab97abfbc2c938dab6408f5097",
   lines: [
     [1,"shared/scripts/renew.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/scripts/includes/job_get.lua",2],
-    [47,"shared/scripts/includes/owned_job.lua",2],
-    [55,"shared/scripts/renew.lua",16],
+    [44,"shared/scripts/includes/job_get.lua",2],
+    [49,"shared/scripts/includes/owned_job.lua",2],
+    [57,"shared/scripts/renew.lua",16],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -3486,6 +3639,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -3534,19 +3689,19 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "5dbebb5420b21aedac81a70ebfee61c2c5087c33",
+  sha: "77d3baba5972a9bc080ac72872544bf9b5100227",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/defaults.ts (generated include \"limits\")",1],
-    [46,"shared/scripts/includes/job_get.lua",2],
-    [51,"shared/scripts/includes/arm.lua",2],
-    [59,"shared/status.ts (generated include \"statuses\")",1],
-    [77,"shared/scripts/includes/move.lua",3],
-    [90,"shared/scripts/includes/push_waiting.lua",4],
-    [107,"shared/scripts/includes/keep_attempt.lua",3],
-    [125,"shared/scripts/includes/requeue_ended.lua",4],
-    [139,"shared/scripts/requeue-all.lua",14],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [48,"shared/scripts/includes/job_get.lua",2],
+    [53,"shared/scripts/includes/arm.lua",2],
+    [61,"shared/status.ts (generated include \"statuses\")",1],
+    [79,"shared/scripts/includes/move.lua",3],
+    [92,"shared/scripts/includes/push_waiting.lua",4],
+    [109,"shared/scripts/includes/keep_attempt.lua",3],
+    [127,"shared/scripts/includes/requeue_ended.lua",4],
+    [141,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -3586,6 +3741,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -3705,20 +3862,20 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "3961a869888b1e7c9572c52da22e73fb85cac7e2",
+  sha: "d6e632fae66863722e752c7d15a6b2bff2213bb9",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/status.ts (generated include \"statuses\")",1],
-    [60,"shared/scripts/includes/owned_job.lua",2],
-    [68,"shared/scripts/includes/arm.lua",2],
-    [76,"shared/scripts/includes/leave_started.lua",3],
-    [88,"shared/scripts/includes/move.lua",3],
-    [101,"shared/scripts/includes/push_waiting.lua",4],
-    [118,"shared/defaults.ts (generated include \"limits\")",1],
-    [125,"shared/scripts/includes/keep_attempt.lua",3],
-    [143,"shared/scripts/includes/requeue_ended.lua",4],
-    [157,"shared/scripts/requeue.lua",19],
+    [44,"shared/status.ts (generated include \"statuses\")",1],
+    [62,"shared/scripts/includes/owned_job.lua",2],
+    [70,"shared/scripts/includes/arm.lua",2],
+    [78,"shared/scripts/includes/leave_started.lua",3],
+    [90,"shared/scripts/includes/move.lua",3],
+    [103,"shared/scripts/includes/push_waiting.lua",4],
+    [120,"shared/defaults.ts (generated include \"limits\")",1],
+    [127,"shared/scripts/includes/keep_attempt.lua",3],
+    [145,"shared/scripts/includes/requeue_ended.lua",4],
+    [159,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -3761,6 +3918,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
@@ -3902,13 +4061,72 @@ return cjson.encode({ status = 'queued', before = status })
 `,
 };
 
+export const seenDelivery: ScriptSource = {
+  name: "seen-delivery",
+  sha: "5e6b2822f7fe81f25ee123808a66ebdd7c90b005",
+  lines: [
+    [1,"shared/scripts/seen-delivery.lua",1],
+    [8,"shared/keys.ts (generated include \"keys\")",1],
+    [39,"shared/scripts/includes/job_get.lua",2],
+    [44,"shared/scripts/seen-delivery.lua",10],
+  ],
+  source: `-- seen-delivery: whether the webhook intake accepted a delivery within its
+-- hook's replay window, and what became of its job, which may be gone sooner
+-- (a finished job is kept 500 s by default; the window may be days).
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] the delivery's job id
+-- Returns { seen = boolean, status = the job's status, absent when the job is no longer kept }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+
+local id = ARGV[2]
+local seen = redis.call('EXISTS', K.seenDelivery(id)) == 1
+return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or nil })
+`,
+};
+
 export const settleDelivery: ScriptSource = {
   name: "settle-delivery",
-  sha: "51c530c487890bf8d3dff239745bbccd3167b0ac",
+  sha: "9f7fa2f7f758fd4c688b59327a54e38c64ae932b",
   lines: [
     [1,"shared/scripts/settle-delivery.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/scripts/settle-delivery.lua",14],
+    [44,"shared/scripts/settle-delivery.lua",14],
   ],
   source: `-- settle-delivery: records how a callback delivery went. delivered, refused
 -- (its target is not allowed) and failed (out of attempts, or an answer that
@@ -3951,6 +4169,8 @@ function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local id, outcome, problem = ARGV[2], ARGV[3], ARGV[4]
 local key = K.delivery(id)

@@ -469,3 +469,36 @@ export const clean = new Transition(
     return { count: r.count, more: r.nextCursor !== undefined, cursor: r.nextCursor ?? null };
   },
 );
+
+// ---- the edge: webhook replays, request limits -------------------------------
+
+export const seenDelivery = new Transition(
+  lua.seenDelivery,
+  /** id: the delivery's job id */
+  (p: { id: string }) => [p.id],
+  (reply) => {
+    const r = reply as { seen?: boolean; status?: JobStatus };
+    return { seen: r.seen === true, status: r.status ?? null };
+  },
+);
+
+export const rememberDelivery = new Transition(
+  lua.rememberDelivery,
+  (p: { now: number; id: string; windowSec: number }) => [p.id, p.now, p.windowSec],
+  () => undefined,
+);
+
+export interface RequestCount {
+  allowed: boolean;
+  /** Requests in the current window, this one included. */
+  count: number;
+  /** When the window ends, epoch ms. */
+  resetAt: number;
+}
+
+export const countRequest = new Transition(
+  lua.countRequest,
+  /** key: the API key's id, never the key; requests: allowed per window of windowMs */
+  (p: { now: number; key: string; requests: number; windowMs: number }) => [p.now, p.key, p.requests, p.windowMs],
+  (reply) => reply as RequestCount,
+);

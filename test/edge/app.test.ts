@@ -7,7 +7,18 @@ import { createApp } from "../../edge/app.ts";
 import { Keys } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
 import * as scripts from "../../shared/scripts/index.ts";
-import { API_KEYS, call, expectProblem, jsonOf, KEYS, makeApp, redis, uniquePrefix } from "./support.ts";
+import {
+  API_KEYS,
+  call,
+  expectProblem,
+  failJob,
+  jsonOf,
+  KEYS,
+  makeApp,
+  redis,
+  start,
+  uniquePrefix,
+} from "./support.ts";
 
 const prefix = uniquePrefix("app");
 const app = makeApp(prefix, { corsOrigins: ["https://app.example"] });
@@ -33,7 +44,10 @@ describe("public routes", () => {
   it("serves an OpenAPI document listing every route, generated from the schemas", async () => {
     const doc = await jsonOf<{
       openapi: string;
-      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<string, { security?: unknown[]; description?: string; responses: Record<string, unknown> }>
+      >;
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     }>(await call(app, "GET", "/openapi.json"), 200);
     expect(doc.openapi).toBe("3.1.0");
@@ -68,6 +82,16 @@ describe("public routes", () => {
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.paths["/v1/jobs/{id}"]!.get!.security).toEqual([{ apiKey: [] }]);
     expect(doc.paths["/v1/hooks/{hook}"]!.post!.security).toBeUndefined();
+    // every route that takes a key may answer 429; the webhook intake takes none
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses).includes("429"), `${method} ${path}`).toBe(op.security !== undefined);
+      }
+    }
+    // EventSource cannot send a key, so a browser has to read the stream with fetch
+    expect(doc.paths["/v1/jobs/{id}/events"]!.get!.description).toMatch(
+      /fetch\(\).*EventSource cannot send.*Authorization/,
+    );
   });
 });
 
@@ -147,6 +171,59 @@ describe("keys", () => {
     const all = await jsonOf<Listing>(await call(own, "GET", "/v1/queues", { key: KEYS.admin }), 200);
     expect(all.queues.map((q) => q.name)).toEqual(["other", "web"]);
     expect(all.queues[1]!.workers[0]).toMatchObject({ name: "worker-host-7.4242", host: "worker-host-7", pid: 4242 });
+  });
+
+  it("shows keys without admin no stack traces, no list of the worker's tasks and no worker names", async () => {
+    const p = uniquePrefix("redact");
+    const own = makeApp(p);
+    /** A job that fails once and is retried (an earlier attempt names its worker), then fails for good. */
+    const failedTwice = async (error: { name: string; message: string; stack?: string }) => {
+      const body = { task: "t", options: { retry: { max: 1 } } };
+      const job = await jsonOf(await call(own, "POST", "/v1/queues/web/jobs", { key: KEYS.admin, body }), 201);
+      for (const retryable of [true, false]) {
+        await start(p, "web", job.id);
+        await failJob(p, job.id, error, retryable);
+      }
+      return job.id;
+    };
+    const crashed = await failedTwice({
+      name: "TypeError",
+      message: "x is undefined",
+      stack: "TypeError: x is undefined\n    at charge (/srv/billing/tasks.ts:41:7)",
+    });
+    const unknown = await failedTwice({
+      name: "UnknownTaskError",
+      message: 'task "t" (queue "web") is not registered with this worker; known tasks: charge, refund-all',
+    });
+
+    const seen = (path: string, key: string) => call(own, "GET", path, { key }).then((res) => res.text());
+    // every route that shows a job, or its attempts, to a key without admin
+    for (const text of [
+      await seen(`/v1/jobs/${crashed}`, KEYS.browser),
+      await seen(`/v1/jobs/${crashed}/events`, KEYS.browser),
+      await seen(`/v1/jobs/${crashed}/attempts`, KEYS.browser),
+      await seen(`/v1/jobs/${unknown}`, KEYS.reader),
+      await seen(`/v1/jobs/${unknown}/events`, KEYS.browser),
+      await seen(`/v1/jobs/${unknown}/attempts`, KEYS.browser),
+      await seen("/v1/queues/web/jobs?status=failed", KEYS.browser),
+    ]) {
+      expect(text).toContain('"error":{');
+      expect(text).not.toMatch(/stack|\/srv\/billing|refund-all|edge-test-worker/);
+    }
+    expect(JSON.parse(await seen(`/v1/jobs/${crashed}`, KEYS.browser)).error).toEqual({
+      name: "TypeError",
+      message: "x is undefined",
+    });
+    expect(JSON.parse(await seen(`/v1/jobs/${unknown}`, KEYS.browser)).error).toEqual({
+      name: "UnknownTaskError",
+      message: 'task "t" is not registered with the worker that took it',
+    });
+    // operators still see everything
+    expect(JSON.parse(await seen(`/v1/jobs/${crashed}`, KEYS.admin)).error.stack).toContain(
+      "/srv/billing/tasks.ts:41:7",
+    );
+    expect(JSON.parse(await seen(`/v1/jobs/${unknown}`, KEYS.webAdmin)).error.message).toContain("refund-all");
+    expect(await seen(`/v1/jobs/${crashed}/attempts`, KEYS.admin)).toContain("edge-test-worker");
   });
 
   it("accepts a key configured by its SHA-256 alone", async () => {

@@ -2,7 +2,8 @@
 // signs, independently of the edge's own code.
 import { describe, expect, it } from "vitest";
 import type { HookConfig } from "../../edge/config.ts";
-import { call, expectProblem, jsonOf, KEYS, makeApp, queue, uniquePrefix } from "./support.ts";
+import { Keys } from "../../shared/index.ts";
+import { call, expectProblem, finish, jsonOf, KEYS, makeApp, queue, redis, start, uniquePrefix } from "./support.ts";
 
 const STANDARD_KEY = "standard-webhooks-key-0123456789";
 const SECRETS = {
@@ -18,6 +19,11 @@ const HOOKS: Record<string, HookConfig> = {
   gh: { queue: "hooks", task: "github.push", scheme: "github", secret: ["github-old-secret", SECRETS.github] },
   stripe: { queue: "hooks", task: "stripe.event", scheme: "stripe", secret: SECRETS.stripe, toleranceSec: 60 },
   plain: { queue: "hooks", task: "plain.event", scheme: "hmac", secret: SECRETS.hmac },
+  // the replay tests run their jobs to the end, so they have a queue of their own
+  "std-once": { queue: "once", task: "standard.event", scheme: "standard", secret: SECRETS.standard },
+  "stripe-once": { queue: "once", task: "stripe.event", scheme: "stripe", secret: SECRETS.stripe },
+  // a replay window shorter than the tolerance allows
+  brief: { queue: "once", task: "standard.event", scheme: "standard", secret: SECRETS.standard, replayWindowSec: 60 },
 };
 
 const prefix = uniquePrefix("hooks");
@@ -139,6 +145,79 @@ describe("signed deliveries", () => {
     const first = await jsonOf<{ id: string }>(await deliver("std", body, headers), 202);
     expect(first.id).toMatch(/^hook:std:h-[0-9a-f]{40}$/);
     expect((await jsonOf<{ id: string }>(await deliver("std", body, headers), 202)).id).toBe(first.id);
+  });
+});
+
+describe("replays", () => {
+  const keys = Keys.forPrefix(prefix);
+  const onceQueue = queue(prefix, "once");
+
+  /** Runs a delivery's job to the end and lets it go, as its result TTL would. */
+  async function expire(id: string) {
+    await start(prefix, "once", id);
+    await finish(prefix, id, null);
+    await redis.del(keys.job(id));
+  }
+
+  it("github: a captured delivery sent again under a fresh X-GitHub-Delivery runs once", async () => {
+    const body = JSON.stringify({ ref: "refs/heads/replayed", after: "c0ffee" });
+    const first = await jsonOf<{ id: string }>(
+      await deliver("gh", body, await sign.github(body, { delivery: "a" })),
+      202,
+    );
+    const before = await hooksQueue.counts();
+    // X-GitHub-Delivery is not signed: anyone holding the delivery can change it
+    const replay = await deliver("gh", body, await sign.github(body, { delivery: "b" }));
+    expect(await jsonOf(replay, 202)).toEqual({ id: first.id, status: "queued" });
+    expect(await hooksQueue.counts()).toEqual(before);
+  });
+
+  it("hmac: a captured delivery sent again under a fresh X-Delivery-Id runs once", async () => {
+    const body = JSON.stringify({ event: "order.paid", order: 77 });
+    const signed = await sign.hmac(body);
+    const first = await jsonOf<{ id: string }>(
+      await deliver("plain", body, { ...signed, "x-delivery-id": "d-1" }),
+      202,
+    );
+    const before = await hooksQueue.counts();
+    const replay = await deliver("plain", body, { ...signed, "x-delivery-id": "d-2" });
+    expect((await jsonOf<{ id: string }>(replay, 202)).id).toBe(first.id);
+    expect(await hooksQueue.counts()).toEqual(before);
+  });
+
+  it("standard: a replay within the tolerance is not run again after its job is gone", async () => {
+    const body = JSON.stringify({ type: "invoice.paid", n: 9 });
+    const headers = await sign.standard(body, { id: "msg_replayed" });
+    const { id } = await jsonOf<{ id: string }>(await deliver("std-once", body, headers), 202);
+    await expire(id);
+    const before = await onceQueue.counts();
+    expect(await jsonOf(await deliver("std-once", body, headers), 202)).toEqual({ id, status: null });
+    expect(await onceQueue.counts()).toEqual(before);
+    expect(await onceQueue.getJob(id)).toBeNull();
+  });
+
+  it("stripe: a replay of the signed event is not run again after its job is gone", async () => {
+    const body = JSON.stringify({ id: "evt_replayed", type: "charge.succeeded" });
+    const headers = await sign.stripe(body);
+    const { id } = await jsonOf<{ id: string }>(await deliver("stripe-once", body, headers), 202);
+    await expire(id);
+    const before = await onceQueue.counts();
+    expect(await jsonOf(await deliver("stripe-once", body, headers), 202)).toEqual({ id, status: null });
+    expect(await onceQueue.counts()).toEqual(before);
+    expect(await onceQueue.getJob(id)).toBeNull();
+  });
+
+  it("remembers a delivery for the replay window, and never for less than twice the tolerance", async () => {
+    const body = JSON.stringify({ n: "windows" });
+    const std = await jsonOf<{ id: string }>(await deliver("std", body, await sign.standard(body, { id: "w1" })), 202);
+    const brief = await jsonOf<{ id: string }>(
+      await deliver("brief", body, await sign.standard(body, { id: "w1" })),
+      202,
+    );
+    // std: the default window, a day; brief: 60 s asked, but a timestamp passes for 300 s either way
+    expect(await redis.ttl(keys.seenDelivery(std.id))).toBeGreaterThan(86_400 - 5);
+    expect(await redis.ttl(keys.seenDelivery(brief.id))).toBeGreaterThan(600 - 5);
+    expect(await redis.ttl(keys.seenDelivery(brief.id))).toBeLessThanOrEqual(600);
   });
 });
 

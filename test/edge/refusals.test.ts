@@ -84,6 +84,18 @@ const cases: Case[] = [
     ...enqueue({ task: "echo", args: "x".repeat(1100 * 1024) }),
     status: 413,
   },
+  {
+    name: "args nested 10 000 levels deep",
+    ...enqueue(`{"task":"echo","args":${"[".repeat(10_000)}${"]".repeat(10_000)}}`),
+    status: 400,
+  },
+  {
+    name: "a batch nested 3 000 levels deep",
+    ...enqueue(`{"jobs":[{"task":"echo","args":${'{"a":'.repeat(3_000)}1${"}".repeat(3_000)}}]}`, {
+      path: "/v1/queues/refq/jobs/batch",
+    }),
+    status: 400,
+  },
   { name: "no Content-Type", ...enqueue("{}", { headers: { "Content-Type": "" } }), status: 415 },
   {
     name: "a text/plain body",
@@ -136,6 +148,15 @@ const cases: Case[] = [
       ],
     },
     status: 400,
+  },
+  {
+    name: "a batch taking a job id of the webhook intake",
+    method: "POST",
+    path: "/v1/queues/refq/jobs/batch",
+    key: admin,
+    body: { jobs: [{ task: "a", options: { id: "hook:stripe:evt_1" } }] },
+    status: 400,
+    field: "jobs.0.options.id",
   },
   // names and ids
   {

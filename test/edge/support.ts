@@ -3,9 +3,9 @@
 // state machine (what a worker would do) without running a worker.
 import { Redis } from "@upstash/redis/cloudflare";
 import { expect, inject } from "vitest";
-import { createApp } from "../../edge/app.ts";
-import type { ApiKeyConfig, HookConfig } from "../../edge/config.ts";
-import { Keys, Queue, type JobView } from "../../shared/index.ts";
+import { createApp, type AppConfig } from "../../edge/app.ts";
+import type { ApiKeyConfig } from "../../edge/config.ts";
+import { Keys, Queue, type JobError, type JobView } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
 import * as scripts from "../../shared/scripts/index.ts";
 
@@ -39,7 +39,7 @@ export function uniquePrefix(label: string): string {
 
 export function makeApp(
   prefix: string,
-  extra: { hooks?: Record<string, HookConfig>; corsOrigins?: string[]; maxBodyBytes?: number } = {},
+  extra: Partial<Pick<AppConfig, "apiKeys" | "hooks" | "corsOrigins" | "maxBodyBytes">> = {},
 ) {
   return createApp({ redis, prefix, apiKeys: API_KEYS, ...extra });
 }
@@ -121,7 +121,13 @@ export async function finish(prefix: string, id: string, result: unknown): Promi
 }
 
 /** Fails a started job as its worker would; retryable errors follow the job's retry policy. */
-export async function failJob(prefix: string, id: string, message: string, retryable = false): Promise<void> {
-  const report = { now: Date.now(), id, worker: WORKER, error: { name: "Error", message }, retryable };
+export async function failJob(prefix: string, id: string, error: string | JobError, retryable = false): Promise<void> {
+  const report = {
+    now: Date.now(),
+    id,
+    worker: WORKER,
+    error: typeof error === "string" ? { name: "Error", message: error } : error,
+    retryable,
+  };
   expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
 }

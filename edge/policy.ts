@@ -1,0 +1,120 @@
+// What an API key may do beyond its scopes and queues: how many requests it
+// makes, and which job options it may set. A key a browser holds is a key
+// strangers hold; these bound what a stranger can cost the deployment (worker
+// time, Redis memory, metered Redis calls) and where its jobs may call back to.
+import { DEFAULTS, ValidationError, type EnqueueRequest, type FieldIssue } from "../shared/index.ts";
+import { scheduledAt } from "../shared/job.ts";
+import type { Principal } from "./auth.ts";
+import type { ApiKeyConfig } from "./config.ts";
+import { Problem } from "./problem.ts";
+import { HOOK_JOB_PREFIX } from "./signatures.ts";
+import type { Store } from "./store.ts";
+
+export interface RateLimit {
+  requests: number;
+  perSec: number;
+}
+
+export interface KeyPolicy {
+  /** null: unlimited. */
+  rateLimit: RateLimit | null;
+  /** Origins a job's callbackUrl may point at; empty: no callbackUrl at all. */
+  callbackOrigins: ReadonlySet<string>;
+  maxTimeoutMs: number;
+  maxRetries: number;
+  maxDelaySec: number;
+}
+
+/** A key's policy, with the global ceilings of shared/defaults.ts where it sets none. */
+export function keyPolicy(key: ApiKeyConfig): KeyPolicy {
+  return {
+    rateLimit: key.rateLimit ?? null,
+    callbackOrigins: new Set(key.callbackOrigins?.map((origin) => new URL(origin).origin)),
+    maxTimeoutMs: key.maxTimeoutMs ?? DEFAULTS.maxTimeoutMs,
+    maxRetries: key.maxRetries ?? DEFAULTS.maxRetries,
+    maxDelaySec: key.maxDelaySec ?? DEFAULTS.maxDelaySec,
+  };
+}
+
+/** Counts a request against the key's limit; when the limit is spent, a 429 saying when to come back. */
+export async function limitRequests(store: Store, principal: Principal, now: number = Date.now()): Promise<void> {
+  const limit = principal.policy.rateLimit;
+  if (!limit) return;
+  const counted = await store.countRequest(principal.id, limit, now);
+  if (counted.allowed) return;
+  const retryAfterSec = Math.max(1, Math.ceil((counted.resetAt - now) / 1000));
+  throw new Problem(
+    429,
+    "rate-limited",
+    "Too many requests",
+    `this API key may make ${limit.requests} requests per ${limit.perSec} s; try again in ${retryAfterSec} s`,
+    { "Retry-After": String(retryAfterSec) },
+  );
+}
+
+/** The job as this key may enqueue it, or a refusal naming the field (see `admitBatch`). */
+export function admitJob(principal: Principal, request: EnqueueRequest, now: number = Date.now()): EnqueueRequest {
+  return admit(principal, [request], () => "options", now)[0]!;
+}
+
+/**
+ * The jobs as this key may enqueue them: an id in the webhook intake's
+ * namespace is refused for everyone (400), an option beyond the key's policy
+ * is refused (422), each naming its field; a job that leaves its timeout to
+ * the default gets the key's ceiling when that is lower.
+ */
+export function admitBatch(
+  principal: Principal,
+  requests: EnqueueRequest[],
+  now: number = Date.now(),
+): EnqueueRequest[] {
+  return admit(principal, requests, (i) => `jobs.${i}.options`, now);
+}
+
+function admit(
+  principal: Principal,
+  requests: EnqueueRequest[],
+  optionsField: (index: number) => string,
+  now: number,
+): EnqueueRequest[] {
+  const policy = principal.policy;
+  const reserved: FieldIssue[] = [];
+  const refused: FieldIssue[] = [];
+  const admitted = requests.map((request, i) => {
+    const options = request.options ?? {};
+    const field = (name: string) => `${optionsField(i)}.${name}`;
+    // a key that could take a delivery's id would answer for that delivery before it is sent
+    if (options.id?.startsWith(HOOK_JOB_PREFIX)) {
+      reserved.push({ field: field("id"), message: `must not start with "${HOOK_JOB_PREFIX}": the webhook intake's` });
+    }
+    if (options.callbackUrl !== undefined && !policy.callbackOrigins.has(new URL(options.callbackUrl).origin)) {
+      refused.push({
+        field: field("callbackUrl"),
+        message: policy.callbackOrigins.size
+          ? "must be on one of this API key's callbackOrigins"
+          : "is not allowed for this API key, which lists no callbackOrigins",
+      });
+    }
+    if (options.timeoutMs !== undefined && options.timeoutMs > policy.maxTimeoutMs) {
+      refused.push({ field: field("timeoutMs"), message: `must be at most ${policy.maxTimeoutMs} for this API key` });
+    }
+    if (options.retry !== undefined && options.retry.max > policy.maxRetries) {
+      refused.push({ field: field("retry.max"), message: `must be at most ${policy.maxRetries} for this API key` });
+    }
+    const runAt = scheduledAt(options, now);
+    if (runAt !== undefined && runAt - now > policy.maxDelaySec * 1000) {
+      refused.push({
+        field: field(options.delayMs === undefined ? "runAt" : "delayMs"),
+        message: `must be at most ${policy.maxDelaySec} s ahead for this API key`,
+      });
+    }
+    if (options.timeoutMs !== undefined || policy.maxTimeoutMs >= DEFAULTS.timeoutMs) return request;
+    return { ...request, options: { ...options, timeoutMs: policy.maxTimeoutMs } };
+  });
+  if (reserved.length) throw new ValidationError(reserved);
+  if (refused.length) {
+    const detail = refused.map((i) => `${i.field}: ${i.message}`).join("; ");
+    throw new Problem(422, "not-allowed-for-key", "This API key may not set these options", detail, {}, refused);
+  }
+  return admitted;
+}
