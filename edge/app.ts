@@ -77,3 +77,6 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.notFound(notFound);
   return app;
 }
+
+/** The package's name for createApp (`import { createEdgeApp } from "edgeq/edge"`). */
+export const createEdgeApp = createApp;

@@ -3,6 +3,8 @@
 // so that all three (and the edge, edge/config.ts) agree on what an unset or
 // empty variable means. A bad value stops the process at start, naming the
 // variable and the form it expects.
+import { homedir, tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULTS } from "../shared/defaults.ts";
 import { prefixSchema } from "../shared/job.ts";
@@ -109,6 +111,25 @@ export function readWorkerEnv(env: Env = process.env): WorkerSettings {
 
 export function readGatewayEnv(env: Env = process.env): GatewaySettings {
   return readSettings(gatewaySettings, pick(env, gatewaySettings.keyof().options));
+}
+
+/**
+ * Where a worker may write its compiled horses, best first: EDGEQ_CACHE_DIR
+ * alone when set, else the XDG cache directory, ~/.cache, then the OS temp
+ * directory. Never inside the package: an installed package may be read-only
+ * (a container image, a global install) and is not the worker's to write.
+ */
+export function cacheDirs(env: Env = process.env): string[] {
+  if (env.EDGEQ_CACHE_DIR) return [resolve(env.EDGEQ_CACHE_DIR)];
+  const home = homedir();
+  const dirs = [
+    // the XDG spec: a relative XDG_CACHE_HOME is invalid and ignored
+    env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? join(env.XDG_CACHE_HOME, "edgeq") : "",
+    home ? join(home, ".cache", "edgeq") : "",
+    // one per user: the temp directory is shared
+    join(tmpdir(), `edgeq-${process.getuid?.() ?? "user"}`),
+  ];
+  return dirs.filter(Boolean);
 }
 
 /** Only the variables a schema names: process.env holds much else. */

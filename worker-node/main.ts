@@ -1,22 +1,36 @@
-// The worker CLI:
-//   tsx worker-node/main.ts [--queues high,default] [--concurrency N] [--tasks path]
+// The worker CLI, `edgeq worker` (in the repository, `tsx worker-node/main.ts`):
+//   edgeq worker [--queues high,default] [--concurrency N] [--tasks path]
 //     [--burst] [--isolation process|inline] [--horse-max-jobs K] [--name NAME]
 // Redis and the rest of the settings come from the environment (config.ts).
 // SIGTERM/SIGINT once: warm shutdown; twice: cold.
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { DEFAULTS, queueNameSchema } from "../shared/index.ts";
 import { orExit, readWorkerEnv } from "./config.ts";
+import { siblingModule } from "./sibling.ts";
 import { Worker } from "./worker.ts";
 
-const DEMO_TASKS = fileURLToPath(new URL("./demo-tasks.ts", import.meta.url));
+const DEMO_TASKS = siblingModule(import.meta.url, "demo-tasks");
+
+const USAGE = `usage: edgeq worker [--queues high,default] [--concurrency N] [--tasks path]
+       [--burst] [--isolation process|inline] [--horse-max-jobs K] [--name NAME]
+
+Takes jobs from the queues, in the order given, and runs each in a child
+process (a horse) until SIGTERM or SIGINT (once: finish running jobs; twice:
+now). Redis and the other settings come from the environment: REDIS_URL
+(default ${DEFAULTS.redisUrl}), EDGEQ_PREFIX, LOG_LEVEL, EDGEQ_CACHE_DIR, …
+
+  --queues a,b          queues to listen on, in priority order (default: ${DEFAULTS.queues.join(",")})
+  --tasks path          the task module, .ts or .js (default: the demo tasks)
+  --concurrency N       jobs at once (default: ${DEFAULTS.concurrency})
+  --isolation process   a horse per job (the default); inline: in the worker itself
+  --horse-max-jobs K    jobs a horse serves before it is replaced (default: ${DEFAULTS.horseMaxJobs})
+  --burst               exit once the queues are empty
+  --name NAME           the worker's name (default: host.pid.random)`;
 
 function usage(message: string): never {
-  console.error(`edgeq worker: ${message}
-usage: tsx worker-node/main.ts [--queues high,default] [--concurrency N] [--tasks path]
-       [--burst] [--isolation process|inline] [--horse-max-jobs K] [--name NAME]`);
+  console.error(`edgeq worker: ${message}\n${USAGE}`);
   process.exit(2);
 }
 
@@ -37,6 +51,7 @@ function parse() {
       isolation: { type: "string", default: DEFAULTS.isolation },
       "horse-max-jobs": { type: "string" },
       name: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   }).values;
@@ -47,6 +62,10 @@ try {
   parsed = parse();
 } catch (error) {
   usage((error as Error).message);
+}
+if (parsed.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 const queues = parsed

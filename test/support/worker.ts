@@ -234,7 +234,8 @@ function groupMembers(pgid: number): number[] {
 export function horsesOf(worker: WorkerProcess): number[] {
   return groupMembers(worker.pid).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("/.cache/edgeq/horse-");
+      // the bundle compileHorse writes, wherever the cache directory is
+      return /\/horse-[0-9a-f]{16}\.mjs\b/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
     } catch {
       return false;
     }

@@ -1,11 +1,12 @@
-// The admin CLI: look at queues and jobs, cancel and requeue, from a shell
-// with TCP access to Redis.
-//   tsx worker-node/cli/admin.ts queues
-//   tsx worker-node/cli/admin.ts job <id>
-//   tsx worker-node/cli/admin.ts cancel <id>
-//   tsx worker-node/cli/admin.ts requeue <id>
+// The admin CLI, `edgeq admin` (in the repository, `tsx worker-node/cli/admin.ts`):
+// look at queues and jobs, cancel and requeue, from a shell with TCP access to Redis.
+//   edgeq admin queues
+//   edgeq admin job <id>
+//   edgeq admin cancel <id>
+//   edgeq admin requeue <id>
 import { Redis } from "ioredis";
 import {
+  DEFAULTS,
   describeQueues,
   EdgeqError,
   getJob,
@@ -17,11 +18,12 @@ import {
 } from "../../shared/index.ts";
 import { orExit, readRedisEnv } from "../config.ts";
 
-const USAGE = `usage: tsx worker-node/cli/admin.ts <command>
+const USAGE = `usage: edgeq admin <command>
   queues          counts per status and live workers, per queue
   job <id>        a job as JSON
   cancel <id>     cancel a waiting job, or ask its worker to stop a started one
-  requeue <id>    put a failed, stopped or canceled job back in its queue`;
+  requeue <id>    put a failed, stopped or canceled job back in its queue
+Redis comes from REDIS_URL (default ${DEFAULTS.redisUrl}), the key prefix from EDGEQ_PREFIX.`;
 
 function table(queues: QueueInfo[]): string {
   const rows = [
@@ -57,10 +59,14 @@ async function run(redis: Redis, prefix: string, command: string | undefined, id
 
 class UsageError extends Error {}
 
+const [command, id] = process.argv.slice(2);
+if (command === "--help" || command === "-h" || command === "help") {
+  console.log(USAGE);
+  process.exit(0);
+}
 const env = orExit("edgeq admin", () => readRedisEnv());
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
 try {
-  const [command, id] = process.argv.slice(2);
   console.log(await run(redis, env.EDGEQ_PREFIX, command, id));
 } catch (error) {
   if (error instanceof UsageError) console.error(USAGE);

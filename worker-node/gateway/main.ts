@@ -1,13 +1,36 @@
-// The gateway's entry point: settings from the environment (worker-node/config.ts),
-// then the server until SIGTERM or SIGINT.
+// The gateway's entry point, `edgeq gateway` (in the repository, `tsx
+// worker-node/gateway/main.ts`): settings from the environment
+// (worker-node/config.ts), then the server until SIGTERM or SIGINT.
 //
-//   GATEWAY_TOKEN=secret REDIS_URL=redis://127.0.0.1:6379 tsx worker-node/gateway/main.ts
+//   GATEWAY_TOKEN=secret REDIS_URL=redis://127.0.0.1:6379 edgeq gateway
 //
 // GATEWAY_TOKEN may list several tokens, comma-separated, while one is rotated out.
 import pino from "pino";
+import { DEFAULTS } from "../../shared/defaults.ts";
 import { orExit, readGatewayEnv } from "../config.ts";
 import { errorMessage } from "./protocol.ts";
 import { startGateway } from "./server.ts";
+
+const USAGE = `usage: edgeq gateway
+Serves Upstash's REST protocol in front of a Redis, for the edge, until SIGTERM
+or SIGINT. It takes no arguments; the environment sets it:
+  GATEWAY_TOKEN           the bearer token(s) clients send, comma-separated (required)
+  GATEWAY_READONLY_TOKEN  tokens that may only read, comma-separated
+  REDIS_URL               the Redis behind it (default ${DEFAULTS.redisUrl})
+  GATEWAY_ACL             provision (connect as a Redis user denied administration) or off
+  GATEWAY_HOST            address to listen on (default ${DEFAULTS.gatewayHost}); TLS goes in front
+  GATEWAY_PORT            port (default ${DEFAULTS.gatewayPort})
+  GATEWAY_POOL_SIZE, GATEWAY_MAX_BODY_BYTES, GATEWAY_MAX_SUBSCRIPTIONS, LOG_LEVEL`;
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (args.length > 0) {
+  console.error(`edgeq gateway: it takes no arguments, got "${args.join(" ")}"\n${USAGE}`);
+  process.exit(2);
+}
 
 const settings = orExit("edgeq gateway", () => readGatewayEnv());
 const logger = pino({ level: settings.LOG_LEVEL });

@@ -2,21 +2,19 @@
 // code (child.ts), into one plain-JavaScript file, so that a horse boots
 // without a TypeScript loader.
 import { createHash } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { constants } from "node:fs";
+import { access, mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { build, stop as stopEsbuild } from "esbuild";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-// Inside the project's node_modules, so the horse resolves the packages it
-// requires at run time (pino) exactly as the worker does.
-const CACHE_DIR = resolve(HERE, "../../node_modules/.cache/edgeq");
+import { cacheDirs } from "../config.ts";
+import { siblingModule } from "../sibling.ts";
 
 /** Bundles the horse with the task module; returns the path of the .mjs file. */
 export async function compileHorse(tasksPath: string): Promise<string> {
+  const cacheDir = await ownCacheDir();
   const entry = [
     `import * as tasks from ${JSON.stringify(resolve(tasksPath))};`,
-    `import { serveJobs } from ${JSON.stringify(resolve(HERE, "child.ts"))};`,
+    `import { serveJobs } from ${JSON.stringify(siblingModule(import.meta.url, "child"))};`,
     `serveJobs(tasks);`,
   ].join("\n");
   const output = await build({
@@ -36,7 +34,11 @@ export async function compileHorse(tasksPath: string): Promise<string> {
     // (child.ts reads it only then: --enable-source-maps would parse it at
     // every boot). Its paths are relative to where the bundle is written.
     sourcemap: "external",
-    outfile: resolve(CACHE_DIR, "horse.mjs"),
+    outfile: resolve(cacheDir, "horse.mjs"),
+    // The bundle lives in the cache directory, outside any node_modules: the
+    // packages a horse loads at run time (pino) resolve from this module, as
+    // the worker's own do.
+    define: { EDGEQ_REQUIRE_BASE: JSON.stringify(import.meta.url) },
     write: false,
     logLevel: "silent",
   });
@@ -45,10 +47,9 @@ export async function compileHorse(tasksPath: string): Promise<string> {
   const code = output.outputFiles.find((f) => f.path.endsWith(".mjs"))!.contents;
   const map = output.outputFiles.find((f) => f.path.endsWith(".map"))!.contents;
   const file = resolve(
-    CACHE_DIR,
+    cacheDir,
     `horse-${createHash("sha256").update(code).update(map).digest("hex").slice(0, 16)}.mjs`,
   );
-  await mkdir(CACHE_DIR, { recursive: true });
   // write then rename, so a worker starting beside us never forks a half-written file
   for (const [path, contents] of [
     [`${file}.map`, map],
@@ -59,4 +60,25 @@ export async function compileHorse(tasksPath: string): Promise<string> {
     await rename(partial, path);
   }
   return file;
+}
+
+/**
+ * The first cache directory this user may write: made if need be, and owned
+ * by this user, since a directory in a shared temp dir that another user made
+ * could hold a planted horse.
+ */
+async function ownCacheDir(): Promise<string> {
+  const refused: string[] = [];
+  for (const dir of cacheDirs()) {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const info = await stat(dir);
+      if (process.getuid && info.uid !== process.getuid()) throw new Error("owned by another user");
+      await access(dir, constants.W_OK);
+      return dir;
+    } catch (error) {
+      refused.push(`${dir}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`no cache directory to write the compiled horse to; set EDGEQ_CACHE_DIR (${refused.join("; ")})`);
 }

@@ -11,12 +11,15 @@ import { DEFAULTS } from "../../shared/defaults.ts";
 import { runTask, tasksOf, type TaskModule } from "../task.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
 
+/** The module whose packages a horse loads, as the worker does: set by bundle.ts, since the bundle lives in a cache. */
+declare const EDGEQ_REQUIRE_BASE: string;
+
 export function serveJobs(module: TaskModule): void {
   const tasks = tasksOf(module);
   let root: Logger | undefined;
   // required on first use, not imported: see runTask
   const logger = () =>
-    (root ??= (createRequire(import.meta.url)("pino") as typeof import("pino").default)({
+    (root ??= (createRequire(EDGEQ_REQUIRE_BASE)("pino") as typeof import("pino").default)({
       level: process.env.LOG_LEVEL ?? DEFAULTS.logLevel,
       base: { horse: process.pid },
     }));

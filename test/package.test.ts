@@ -1,0 +1,345 @@
+// edgeq as a user gets it: `npm pack`, the tarball installed into an empty
+// project, TypeScript against its declarations, a job run by its `edgeq` bin,
+// the Worker entry bundled by wrangler from node_modules, and the processes
+// compose.yaml starts from the Docker image, run with the environment compose
+// gives them.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Queue } from "../shared/index.ts";
+import { freePort, startRedisServer, type RedisServer } from "./support/redis.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+let dir: string;
+let project: string;
+let tarball: string;
+let redisServer: RedisServer;
+let redis: Redis;
+const children = new Set<ChildProcess>();
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without npm's own variables: `npm test` sets npm_config_* that would steer the npm we run. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  return { ...env, ...extra };
+}
+
+function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return new Promise<Run>((resolve) => {
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd ?? project, env: cleanEnv(options.env), timeout: 120_000, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Every file under a folder with its size and modification time, to see whether anything wrote there. */
+async function snapshot(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return Promise.all(files.sort().map(async (f) => `${f} ${(await stat(f)).size} ${(await stat(f)).mtimeMs}`));
+}
+
+const PRODUCER = `import { Redis } from "ioredis";
+import { Queue, ValidationError, type JobView } from "edgeq";
+
+const redis = new Redis(process.env.REDIS_URL!);
+const queue = new Queue("default", { redis, prefix: process.env.EDGEQ_PREFIX });
+const job: JobView = await queue.enqueue("greet", { name: "pack" }, { timeoutMs: 10_000 });
+// @ts-expect-error a job's options are checked: timeoutMs is a number
+await queue.enqueue("greet", {}, { timeoutMs: "soon" }).catch((e) => e instanceof ValidationError);
+console.log(JSON.stringify({ id: job.id }));
+redis.disconnect();
+`;
+
+const TASKS = `import type { TaskContext } from "edgeq/worker";
+
+export async function greet(args: { name: string }, ctx: TaskContext): Promise<string> {
+  // the horse loads pino for this line, from outside the package's folder
+  ctx.logger.info({ name: args.name }, "greeting from a task module in TypeScript");
+  return \`hello \${args.name} from attempt \${ctx.job.attempts}\`;
+}
+`;
+
+// Type-checked only: the other entry points, as a user's code calls them.
+const ENTRIES = `import { Hono } from "hono";
+import { Redis } from "@upstash/redis";
+import { EdgeqApiError, EdgeqClient, type JobView } from "edgeq/client";
+import { createApp, createEdgeApp, readEnv } from "edgeq/edge";
+import { Worker, type Task } from "edgeq/worker";
+
+const app = new Hono();
+const settings = readEnv({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" });
+const redis = new Redis({ url: settings.redisUrl, token: settings.redisToken });
+app.route("/queue", createEdgeApp({ ...settings, redis }));
+export const same: typeof createApp = createEdgeApp;
+
+const client = new EdgeqClient({ url: "/queue", key: "k" });
+export async function use(): Promise<string> {
+  try {
+    const job: JobView = await client.enqueue("web", { task: "greet", args: { name: "x" } });
+    for await (const update of client.events(job.id)) if (update.status === "finished") return String(update.result);
+    const page = await client.list("web", { status: "failed", limit: 10 });
+    // @ts-expect-error a page's cursor is a string or null
+    const cursor: number = page.nextCursor;
+    return String(cursor);
+  } catch (error) {
+    if (error instanceof EdgeqApiError) return \`\${error.status} \${error.type} \${error.errors?.[0]?.field}\`;
+    throw error;
+  }
+}
+
+export const task: Task = (args: { n: number }, ctx) => ctx.signal.aborted || args.n;
+// @ts-expect-error a worker needs its queues, tasks and logger
+export const worker = new Worker({ redisUrl: "redis://127.0.0.1" });
+`;
+
+let typecheck: Run;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "edgeq-package-"));
+  project = join(dir, "project");
+  await mkdir(project);
+  redisServer = await startRedisServer();
+  redis = new Redis(redisServer.url);
+
+  // npm pack runs prepack: the build
+  const packed = await run("npm", ["pack", "--pack-destination", dir], { cwd: ROOT });
+  expect(packed.code, packed.stderr).toBe(0);
+  tarball = join(dir, (await readdir(dir)).find((f) => f.endsWith(".tgz"))!);
+
+  const typesNode = JSON.parse(await readFile(join(ROOT, "node_modules/@types/node/package.json"), "utf8")).version;
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "user-app", private: true, type: "module" }));
+  const installed = await run("npm", [
+    "install",
+    tarball,
+    `@types/node@${typesNode}`,
+    "--no-audit",
+    "--no-fund",
+    "--prefer-offline",
+  ]);
+  expect(installed.code, installed.stderr).toBe(0);
+
+  await writeFile(join(project, "producer.ts"), PRODUCER);
+  await writeFile(join(project, "tasks.ts"), TASKS);
+  await writeFile(join(project, "entries.ts"), ENTRIES);
+  await writeFile(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        skipLibCheck: true,
+        types: ["node"],
+        outDir: "out",
+      },
+      files: ["producer.ts", "tasks.ts", "entries.ts"],
+    }),
+  );
+  // what the type check tests, and the producer that the job test runs
+  typecheck = await run(process.execPath, [TSC, "-p", "."]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  redis?.disconnect();
+  await redisServer?.destroy();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("the package", () => {
+  it("holds compiled JavaScript, declarations and the README, and nothing else", async () => {
+    const listing = await run("tar", ["tzf", tarball]);
+    const files = listing.stdout.trim().split("\n");
+    expect(files).toEqual(expect.arrayContaining(["package/package.json", "package/README.md"]));
+    const others = files.filter((f) => !["package/package.json", "package/README.md"].includes(f));
+    expect(others.filter((f) => !/^package\/dist\/.+\.(js|d\.ts)$/.test(f))).toEqual([]);
+    for (const entry of ["shared/index", "shared/client", "edge/index", "worker-node/index", "worker-node/cli/edgeq"]) {
+      expect(files).toContain(`package/dist/${entry}.js`);
+      expect(files).toContain(`package/dist/${entry}.d.ts`);
+    }
+  });
+
+  it("type-checks a producer, a task module and the other entry points against its declarations", () => {
+    expect(typecheck.stdout + typecheck.stderr).toBe("");
+    expect(typecheck.code).toBe(0);
+  });
+
+  it("answers --help for the bin and each subcommand", async () => {
+    for (const command of ["worker", "admin", "gateway"]) {
+      const help = await run("npx", ["edgeq", command, "--help"]);
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^usage: edgeq ${command}`));
+    }
+    const bare = await run("npx", ["edgeq"]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/worker[\s\S]*admin[\s\S]*gateway/);
+  });
+
+  it("runs a job of a TypeScript task module with `npx edgeq worker --burst`, writing only to a cache", async () => {
+    const prefix = "edgeq-package";
+    const cache = join(dir, "cache");
+    const env = { REDIS_URL: redisServer.url, EDGEQ_PREFIX: prefix };
+    const before = await snapshot(join(project, "node_modules", "edgeq"));
+
+    const produced = await run(process.execPath, ["out/producer.js"], { env });
+    expect(produced.code, produced.stderr).toBe(0);
+    const { id } = JSON.parse(produced.stdout) as { id: string };
+
+    const worker = await run("npx", ["edgeq", "worker", "--burst", "--tasks", "./tasks.ts"], {
+      env: { ...env, EDGEQ_CACHE_DIR: cache },
+    });
+    expect(worker.code, worker.stderr).toBe(0);
+    expect(worker.stdout).toContain("greeting from a task module in TypeScript");
+
+    const job = await new Queue("default", { redis, prefix }).getJob(id);
+    expect(job).toMatchObject({ status: "finished", result: "hello pack from attempt 1" });
+    expect((await readdir(cache)).some((f) => /^horse-[0-9a-f]{16}\.mjs$/.test(f))).toBe(true);
+    expect(await snapshot(join(project, "node_modules", "edgeq"))).toEqual(before);
+  });
+
+  it("gives wrangler a Worker entry to deploy from node_modules, without node: imports", async () => {
+    await mkdir(join(project, "src"), { recursive: true });
+    await writeFile(join(project, "src", "index.ts"), `export { default } from "edgeq/edge/workers-entry";\n`);
+    await writeFile(
+      join(project, "wrangler.toml"),
+      `name = "user-queue"\nmain = "src/index.ts"\ncompatibility_date = "2026-04-01"\n`,
+    );
+    const outdir = join(dir, "worker-bundle");
+    const deploy = await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir], {
+      env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
+    });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const bundle = await readFile(join(outdir, "index.js"), "utf8");
+    expect(bundle).toContain("/v1/queues/");
+    expect(bundle.match(/["'`]node:[\w/]+["'`]/g) ?? []).toEqual([]);
+  });
+});
+
+/** The final stage's ENTRYPOINT and CMD of the Dockerfile, in exec form. */
+async function imageCommand(): Promise<{ entrypoint: string[]; cmd: string[] }> {
+  const text = await readFile(join(ROOT, "Dockerfile"), "utf8");
+  const finalStage = text.slice(text.lastIndexOf("\nFROM "));
+  const instruction = (name: string) => JSON.parse(new RegExp(`^${name} (\\[.*\\])$`, "m").exec(finalStage)![1]!);
+  return { entrypoint: instruction("ENTRYPOINT"), cmd: instruction("CMD") };
+}
+
+/** Compose's variable substitution: ${NAME}, ${NAME:-default}, ${NAME:?error}. */
+function interpolate(value: string, dotenv: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_all, name: string, kind?: string, text?: string) => {
+    const set = dotenv[name];
+    if (set) return set;
+    if (kind === "?") throw new Error(`compose would refuse to start: ${text}`);
+    return kind === "-" ? (text ?? "") : "";
+  });
+}
+
+interface Service {
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string>;
+}
+
+describe("compose.yaml's services, from the installed package", () => {
+  it("start with the environment compose gives them, and a job enqueued at the edge is run by the worker", async () => {
+    const compose = parse(await readFile(join(ROOT, "compose.yaml"), "utf8"), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    const image = await imageCommand();
+    const apiKey = "compose-test-key-0123456789abcdef";
+    const dotenv = {
+      GATEWAY_TOKEN: "compose-test-gateway-token",
+      API_KEYS: JSON.stringify([{ name: "server", key: apiKey, scopes: ["enqueue", "read"] }]),
+    };
+    const gatewayPort = await freePort();
+    const edgePort = await freePort();
+    // The services find each other by name on the compose network; here they
+    // are processes on loopback, each on a free port rather than its default.
+    const addresses: Record<string, string> = {
+      "redis:6379": `127.0.0.1:${redisServer.port}`,
+      "gateway:8079": `127.0.0.1:${gatewayPort}`,
+    };
+    const here = {
+      EDGEQ_PREFIX: "edgeq-compose",
+      GATEWAY_PORT: String(gatewayPort),
+      EDGE_PORT: String(edgePort),
+      // not every interface of a machine others share
+      GATEWAY_HOST: "127.0.0.1",
+      EDGE_HOST: "127.0.0.1",
+    };
+
+    const start = async (name: string, ready: RegExp): Promise<ChildProcess> => {
+      const service = compose.services[name]!;
+      // the compose spec: an entrypoint set by the service drops the image's CMD
+      const argv = [
+        ...(service.entrypoint ?? image.entrypoint),
+        ...(service.command ?? (service.entrypoint ? [] : image.cmd)),
+      ];
+      const env: Record<string, string> = {};
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        env[key] = interpolate(String(value), dotenv).replace(/(?<=\/\/)[\w-]+:\d+/, (a) => addresses[a] ?? a);
+      }
+      // the image's PATH and WORKDIR: its bin first, node_modules under the working directory
+      const path = `${join(project, "node_modules", ".bin")}:${process.env.PATH}`;
+      const child = spawn(argv[0]!, argv.slice(1), {
+        cwd: project,
+        env: { ...cleanEnv(), ...env, ...here, PATH: path },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      children.add(child);
+      let output = "";
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (ready.test(output)) resolve();
+        };
+        child.stdout!.on("data", onData);
+        child.stderr!.on("data", onData);
+        child.once("exit", (code) => reject(new Error(`${argv.join(" ")} exited with ${code}:\n${output}`)));
+      });
+      return child;
+    };
+
+    const gateway = await start("gateway", /gateway listening/);
+    const edge = await start("edge", /edgeq edge listening/);
+    const worker = await start("worker", /worker started/);
+
+    const created = await fetch(`http://127.0.0.1:${edgePort}/v1/queues/default/jobs`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ task: "echo", args: { hello: "compose" } }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const read = await fetch(`http://127.0.0.1:${edgePort}/v1/jobs/${id}?wait=10`, {
+      headers: { Authorization: `Bearer ${apiKey}` },
+    });
+    expect(await read.json()).toMatchObject({ id, status: "finished", result: { hello: "compose" } });
+
+    // `docker compose stop` sends SIGTERM: each stops cleanly
+    for (const child of [worker, edge, gateway]) {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      expect(await exited).toEqual([0, null]);
+      children.delete(child);
+    }
+  });
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// The package's `edgeq` command: `edgeq worker|admin|gateway …`. Each
+// subcommand is the module that already runs it from the repository, imported
+// only when named, so that `edgeq admin` does not load esbuild nor `edgeq
+// gateway` the worker.
+import process from "node:process";
+
+const COMMANDS: Record<string, [summary: string, run: () => Promise<unknown>]> = {
+  worker: ["run jobs: edgeq worker --tasks ./tasks.ts [--queues high,default] …", () => import("../main.ts")],
+  admin: ["look at queues and jobs, cancel and requeue them", () => import("./admin.ts")],
+  gateway: ["serve Upstash's REST protocol in front of a Redis, for the edge", () => import("../gateway/main.ts")],
+};
+
+const USAGE = `usage: edgeq <command> [options]
+${Object.entries(COMMANDS)
+  .map(([name, [summary]]) => `  ${name.padEnd(9)}${summary}`)
+  .join("\n")}
+"edgeq <command> --help" says more about each.`;
+
+const name = process.argv[2];
+const command = name === undefined ? undefined : COMMANDS[name];
+if (command) {
+  // the subcommand's module reads its own options from process.argv.slice(2)
+  process.argv.splice(2, 1);
+  await command[1]();
+} else if (name === "--help" || name === "-h" || name === "help") {
+  console.log(USAGE);
+} else {
+  console.error(name === undefined ? USAGE : `edgeq: no command "${name}"\n${USAGE}`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,7 @@
+// What `edgeq/worker` exports: the worker, to run inside a Node service of
+// one's own (`edgeq worker` is the command-line form), and the types a task
+// module is written against.
+export { Worker } from "./worker.ts";
+export type { WorkerOptions, CallbackSettings } from "./worker.ts";
+export type { Task, TaskContext, TaskModule } from "./task.ts";
+// defineTasks, which types a task module's tasks, joins these exports from task.ts.
