@@ -28,8 +28,7 @@ export interface EnqueueOptions extends RequestOptions {
 }
 
 export interface ListOptions extends RequestOptions {
-  status?: JobStatus;
-  /** Jobs per page, at most 200. */
+  /** Jobs per page, at most 200 (default 50). */
   limit?: number;
   /** The nextCursor of the page before. */
   cursor?: string | null;
@@ -203,15 +202,12 @@ export class EdgeqClient {
     return this.#json("POST", `${path(id)}/requeue`, options);
   }
 
-  /** A page of a queue's jobs, newest first, optionally of one status. */
-  async list(queue: string, options: ListOptions = {}): Promise<JobPage> {
-    const query = new URLSearchParams();
-    for (const name of ["status", "limit", "cursor"] as const) {
-      const value = options[name];
-      if (value != null) query.set(name, String(value));
-    }
-    const search = query.size ? `?${query}` : "";
-    return this.#json("GET", `${jobsOf(queue)}${search}`, { ...options, retry: true });
+  /** A page of a queue's jobs in one status: waiting ones in the order workers take them, ended ones newest first. */
+  async list(queue: string, status: JobStatus, options: ListOptions = {}): Promise<JobPage> {
+    const query = new URLSearchParams({ status });
+    if (options.limit) query.set("limit", String(options.limit));
+    if (options.cursor) query.set("cursor", options.cursor);
+    return this.#json("GET", `${jobsOf(queue)}?${query}`, { ...options, retry: true });
   }
 
   async #json<T>(method: string, route: string, call: Call): Promise<T> {

@@ -95,7 +95,7 @@ export async function use(): Promise<string> {
   try {
     const job: JobView = await client.enqueue("web", { task: "greet", args: { name: "x" } });
     for await (const update of client.events(job.id)) if (update.status === "finished") return String(update.result);
-    const page = await client.list("web", { status: "failed", limit: 10 });
+    const page = await client.list("web", "failed", { limit: 10 });
     // @ts-expect-error a page's cursor is a string or null
     const cursor: number = page.nextCursor;
     return String(cursor);
