@@ -15,6 +15,7 @@ import { notFound, onError, problem, validationHook } from "./problem.ts";
 import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
 import { metrics } from "./routes/metrics.ts";
+import { schedules } from "./routes/schedules.ts";
 import { queues } from "./routes/queues.ts";
 import { Store } from "./store.ts";
 
@@ -71,6 +72,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.route("/", queues);
   app.route("/", hooks);
   app.route("/", metrics);
+  app.route("/", schedules);
   serveOpenApi(app);
 
   app.onError(onError);

@@ -7,7 +7,14 @@ import { scheduledAt } from "../shared/job.ts";
 import type { Principal } from "./auth.ts";
 import type { ApiKeyConfig } from "./config.ts";
 import { Problem } from "./problem.ts";
+import { SCHEDULE_JOB_PREFIX } from "../shared/schedule.ts";
 import { HOOK_JOB_PREFIX } from "./signatures.ts";
+
+/** Job ids that only edgeq itself hands out. */
+const RESERVED_ID_PREFIXES = [
+  [HOOK_JOB_PREFIX, "the webhook intake's"],
+  [SCHEDULE_JOB_PREFIX, "the schedules'"],
+] as const;
 import type { Store } from "./store.ts";
 
 export interface RateLimit {
@@ -83,9 +90,11 @@ function admit(
   const admitted = requests.map((request, i) => {
     const options = request.options ?? {};
     const field = (name: string) => `${optionsField(i)}.${name}`;
-    // a key that could take a delivery's id would answer for that delivery before it is sent
-    if (options.id?.startsWith(HOOK_JOB_PREFIX)) {
-      reserved.push({ field: field("id"), message: `must not start with "${HOOK_JOB_PREFIX}": the webhook intake's` });
+    // a key that could take a delivery's or a tick's id would answer for it before it happens
+    for (const [prefix, owner] of RESERVED_ID_PREFIXES) {
+      if (options.id?.startsWith(prefix)) {
+        reserved.push({ field: field("id"), message: `must not start with "${prefix}": ${owner}` });
+      }
     }
     if (options.callbackUrl !== undefined && !policy.callbackOrigins.has(new URL(options.callbackUrl).origin)) {
       refused.push({

@@ -37,6 +37,7 @@ const REASONS: Record<number, string> = {
 const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   ValidationError: ["invalid-request", "The request is invalid"],
   JobNotFoundError: ["job-not-found", "No such job"],
+  ScheduleNotFoundError: ["schedule-not-found", "No such schedule"],
   JobStateError: ["job-state", "The job's status does not allow this"],
   IdempotencyConflictError: ["idempotency-conflict", "Idempotency-Key reused with a different request"],
   JobIdTakenError: ["job-id-taken", "The job id is taken in another queue"],

@@ -4,6 +4,7 @@ import {
   DEFAULTS,
   Keys,
   Queue,
+  Schedules,
   describeQueues,
   getJob,
   type JobStatus,
@@ -31,6 +32,10 @@ export class Store {
 
   queue(name: string): Queue {
     return new Queue(name, { redis: this.#redis, prefix: this.#prefix });
+  }
+
+  schedules(): Schedules {
+    return new Schedules({ redis: this.#redis, prefix: this.#prefix });
   }
 
   getJob(id: string): Promise<JobView | null> {

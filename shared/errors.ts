@@ -29,6 +29,14 @@ export class JobNotFoundError extends EdgeqError {
   }
 }
 
+export class ScheduleNotFoundError extends EdgeqError {
+  override readonly status = 404;
+  override name = "ScheduleNotFoundError";
+  constructor(readonly scheduleName: string) {
+    super(`no schedule named "${scheduleName}"`);
+  }
+}
+
 /** The job exists but its status does not allow what was asked. */
 export class JobStateError extends EdgeqError {
   override readonly status = 409;

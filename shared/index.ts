@@ -33,7 +33,10 @@ export {
   JobStateError,
   IdempotencyConflictError,
   JobIdTakenError,
+  ScheduleNotFoundError,
 } from "./errors.ts";
+export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts";
+export type { ScheduleSpec, ScheduleView } from "./schedule.ts";
 export type { FieldIssue } from "./errors.ts";
 export { Keys } from "./keys.ts";
 export type { RedisClient } from "./redis.ts";

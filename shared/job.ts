@@ -39,44 +39,46 @@ export const retrySchema = z.strictObject({
     .optional(),
 });
 
-export const jobOptionsSchema = z
-  .strictObject({
-    id: jobIdSchema.optional().describe("client-chosen id; enqueuing the same id again returns the existing job"),
-    timeoutMs: z.number().int().min(1).max(DEFAULTS.maxTimeoutMs).optional(),
-    resultTtlSec: z.number().int().min(1).max(YEAR_SEC).optional(),
-    failureTtlSec: z
-      .number()
-      .int()
-      .min(1)
-      .max(10 * YEAR_SEC)
-      .optional(),
-    ttlSec: z.number().int().min(1).max(YEAR_SEC).optional().describe("max time waiting in the queue"),
-    retry: retrySchema.optional(),
-    runAt: z
-      .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
-      .optional()
-      .describe("epoch ms or an ISO 8601 date-time, at most a year ahead"),
-    delayMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(DEFAULTS.maxDelaySec * 1000)
-      .optional(),
-    dependsOn: z.array(jobIdSchema).max(100).optional(),
-    atFront: z.boolean().optional(),
-    priority: z
-      .number()
-      .int()
-      .min(1)
-      .max(DEFAULTS.maxPriority)
-      .optional()
-      .describe("1 is the highest; jobs without one come first, as in BullMQ; FIFO within a priority"),
-    callbackUrl: z
-      .url({ protocol: /^https?$/ })
-      .max(2048)
-      .optional(),
-    meta: z.record(z.string().max(128), jsonValueSchema).optional(),
-  })
+/** The job options, field by field (jobOptionsSchema adds the checks across fields). */
+export const jobOptionsFields = z.strictObject({
+  id: jobIdSchema.optional().describe("client-chosen id; enqueuing the same id again returns the existing job"),
+  timeoutMs: z.number().int().min(1).max(DEFAULTS.maxTimeoutMs).optional(),
+  resultTtlSec: z.number().int().min(1).max(YEAR_SEC).optional(),
+  failureTtlSec: z
+    .number()
+    .int()
+    .min(1)
+    .max(10 * YEAR_SEC)
+    .optional(),
+  ttlSec: z.number().int().min(1).max(YEAR_SEC).optional().describe("max time waiting in the queue"),
+  retry: retrySchema.optional(),
+  runAt: z
+    .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
+    .optional()
+    .describe("epoch ms or an ISO 8601 date-time, at most a year ahead"),
+  delayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(DEFAULTS.maxDelaySec * 1000)
+    .optional(),
+  dependsOn: z.array(jobIdSchema).max(100).optional(),
+  atFront: z.boolean().optional(),
+  priority: z
+    .number()
+    .int()
+    .min(1)
+    .max(DEFAULTS.maxPriority)
+    .optional()
+    .describe("1 is the highest; jobs without one come first, as in BullMQ; FIFO within a priority"),
+  callbackUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+  meta: z.record(z.string().max(128), jsonValueSchema).optional(),
+});
+
+export const jobOptionsSchema = jobOptionsFields
   .refine((o) => o.runAt === undefined || o.delayMs === undefined, {
     message: "give runAt or delayMs, not both",
     path: ["delayMs"],

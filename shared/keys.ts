@@ -112,6 +112,22 @@ export class Keys {
   delivery(id: string): string {
     return `${this.root}:delivery:${id}`;
   }
+  /** Sorted set of schedule names, scored by when each next fires. */
+  schedules(): string {
+    return `${this.root}:schedules`;
+  }
+  /** Hash of one schedule: its spec (JSON), when it was made and changed, when it last fired and the job it made. */
+  schedule(name: string): string {
+    return `${this.root}:schedule:${name}`;
+  }
+  /** Sorted set (scores 0, so in name order) of the schedules that enqueue to a queue. */
+  queueSchedules(queue: string): string {
+    return `${this.root}:queue-schedules:${queue}`;
+  }
+  /** Pub/sub channel on which workers hear that a schedule was made, changed or removed. */
+  schedulesChanged(): string {
+    return `${this.root}:schedules-changed`;
+  }
   /** Pub/sub channel on which a worker hears stop requests for its jobs. */
   control(worker: string): string {
     return `${this.root}:control:${worker}`;
@@ -160,6 +176,10 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   outbox: [],
   outboxAge: [],
   delivery: ["id"],
+  schedules: [],
+  schedule: ["name"],
+  queueSchedules: ["queue"],
+  schedulesChanged: [],
   control: ["worker"],
   seenDelivery: ["id"],
   requests: ["key", "window"],

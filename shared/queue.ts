@@ -93,6 +93,8 @@ export interface QueueInfo extends QueueSettings {
   /** Whether workers may claim from it (see Queue.pause). */
   paused: boolean;
   workers: WorkerInfo[];
+  /** Schedules that enqueue to it (the first 50 by name): when each next fires and last fired. */
+  schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
   /** When asked for: counters kept since the queue was first used (for metrics). */
   stats?: QueueStats;
 }
@@ -404,6 +406,7 @@ export async function describeQueues(
       ...(q.settings.limit && { limit: q.settings.limit }),
       ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
       workers: q.workers.map(workerInfo),
+      schedules: q.schedules,
       ...(q.stats && { stats: statsOf(q.stats) }),
     })),
     nextCursor: reply.nextCursor,

@@ -23,6 +23,7 @@ import { compileHorse } from "./horse/bundle.ts";
 import type { Horse } from "./horse/horse.ts";
 import { HorsePool } from "./horse/pool.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
+import { fireDueSchedules } from "../shared/schedule.ts";
 import { runTask, tasksOf, type Outcome, type Task, type TaskHost, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
@@ -95,6 +96,8 @@ export class Worker {
   #state: "starting" | "running" | "warm" | "cold" | "stopped" = "starting";
   #counters = { processed: 0, failed: 0 };
   #tickTimer: NodeJS.Timeout | undefined;
+  /** Fires when the earliest schedule falls due: an idle worker wakes for a tick without polling. */
+  #scheduleTimer: NodeJS.Timeout | undefined;
   #tickDueAt = Infinity;
   #lastMaintenance = 0;
   #startedAt = Date.now();
@@ -130,7 +133,11 @@ export class Worker {
     this.#runner = scriptRunner(this.#redis);
     this.#blocker = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:wait` });
     this.#control = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:control` });
-    this.#control.on("message", (_channel: string, id: string) => {
+    this.#control.on("message", (channel: string, id: string) => {
+      if (channel === this.keys.schedulesChanged()) {
+        void this.#fireSchedules();
+        return;
+      }
       const running = this.#running.get(id);
       if (running) this.#interrupt(running, "stop");
     });
@@ -163,11 +170,12 @@ export class Worker {
       this.#maybeExit();
       return this.#finished;
     }
-    await this.#control.subscribe(this.keys.control(this.name));
+    await this.#control.subscribe(this.keys.control(this.name), this.keys.schedulesChanged());
     this.#state = "running";
     this.#log.info({ queues: this.#opts.queues, concurrency, isolation, horseMaxJobs }, "worker started");
     // deliveries left by others (the edge, a worker that died) may be waiting
     this.#outbox.poke();
+    void this.#fireSchedules();
     await this.#tick();
     this.#fill();
     await this.#finished;
@@ -480,6 +488,30 @@ export class Worker {
     }
   }
 
+  /**
+   * Fires the schedules that are due (any worker may: a tick makes one job
+   * across the fleet), then sleeps until the next one is; a schedule made or
+   * changed anywhere wakes every worker through pub/sub.
+   */
+  async #fireSchedules(): Promise<void> {
+    if (!this.accepting) return;
+    clearTimeout(this.#scheduleTimer);
+    let nextAt: number | null;
+    try {
+      const fired = await fireDueSchedules(this.#runner, this.keys);
+      if (fired.fired.length > 0) this.#log.info({ jobs: fired.fired }, "schedules fired");
+      nextAt = fired.nextAt;
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "could not fire schedules; trying again shortly");
+      nextAt = Date.now() + 1_000;
+    }
+    if (nextAt === null || !this.accepting) return;
+    // a timer longer than a day is checked again then (setTimeout holds at most ~24.8 days)
+    const wait = Math.min(Math.max(0, nextAt - Date.now()), 24 * 3600 * 1000);
+    this.#scheduleTimer = setTimeout(() => void this.#fireSchedules(), wait);
+    this.#scheduleTimer.unref();
+  }
+
   /** Busy: renew leases every third of a lease. Idle: one heartbeat per heartbeatMs. */
   #scheduleTick(): void {
     const interval = this.#running.size > 0 ? this.#opts.leaseMs / 3 : this.#opts.heartbeatMs;
@@ -579,6 +611,7 @@ export class Worker {
 
   async #close(): Promise<void> {
     clearTimeout(this.#tickTimer);
+    clearTimeout(this.#scheduleTimer);
     this.#pool?.close();
     this.#blocker.disconnect();
     this.#control.disconnect();

@@ -8,7 +8,8 @@
 -- ARGV[4] with '': where the page starts (a queue name, exclusive; '' for the first)
 -- ARGV[5] with '': the page's size at most
 -- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
--- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash } ],
+-- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash,
+-- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name) } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 --- @include "keys"
 --- @include "statuses"
@@ -53,7 +54,15 @@ for _, queue in ipairs(names) do
       if q == queue then table.insert(listening, w) end
     end
   end
-  local entry = { name = queue, counts = c, settings = settings[queue], workers = listening }
+  local schedules = {}
+  for _, name in ipairs(redis.call('ZRANGE', K.queueSchedules(queue), 0, 49)) do
+    table.insert(schedules, {
+      name = name,
+      nextAt = tonumber(redis.call('ZSCORE', K.schedules(), name)),
+      lastAt = tonumber(redis.call('HGET', K.schedule(name), 'lastAt')),
+    })
+  end
+  local entry = { name = queue, counts = c, settings = settings[queue], workers = listening, schedules = schedules }
   if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
   table.insert(out, entry)
 end

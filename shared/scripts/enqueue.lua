@@ -11,13 +11,9 @@
 -- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
 -- the batch (0-based) } having written nothing.
 --- @include "keys"
---- @include "statuses"
 --- @include "job_get"
 --- @include "job_table"
---- @include "move"
---- @include "to_terminal"
---- @include "schedule"
---- @include "push_waiting"
+--- @include "create_job"
 
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
@@ -65,46 +61,12 @@ for _, spec in ipairs(specs) do
     -- a client-chosen id names one job: enqueuing it again is a no-op
     table.insert(out, { created = false, job = job_table(id) })
   else
-    local queue = spec.queue
-    redis.call('HSET', K.job(id), unpack(spec.fields))
-    redis.call('ZADD', K.queues(), 'NX', 0, queue)
     if spec.idempotencyKey then
-      local key = K.idempotency(queue, spec.idempotencyKey)
+      local key = K.idempotency(spec.queue, spec.idempotencyKey)
       redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
       redis.call('EXPIRE', key, spec.idempotencyTtlSec)
     end
-    local waiting = 0
-    for _, dep in ipairs(spec.dependsOn or {}) do
-      local status = job_get(dep, 'status')
-      if STATUS.unsuccessful[status] then
-        waiting = -1
-        break
-      elseif status ~= 'finished' then
-        redis.call('SADD', K.dependencies(id), dep)
-        redis.call('SADD', K.dependents(dep), id)
-        waiting = waiting + 1
-      end
-    end
-    if waiting < 0 then
-      redis.call('DEL', K.dependencies(id))
-      local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
-      to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
-    elseif waiting > 0 then
-      -- runAt is kept for when the last dependency finishes
-      if spec.runAt then
-        move(id, nil, 'deferred', 'runAt', spec.runAt)
-      else
-        move(id, nil, 'deferred')
-      end
-      redis.call('ZADD', K.registry('deferred', queue), now, id)
-    elseif spec.runAt and tonumber(spec.runAt) > now then
-      schedule(id, queue, nil, spec.runAt)
-    else
-      push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
-    end
-    -- the caller has every other field: echoing args back would double the bytes
-    local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
-    table.insert(out, { created = true, set = { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil } })
+    table.insert(out, { created = true, set = create_job(spec, now) })
   end
 end
 return cjson.encode({ jobs = out })

@@ -3,18 +3,18 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "1cd8fcce9352987324f0daca9cf9bbb557742916",
+  sha: "19a4f1243771f87406beb2db2513caa1857ed7ac",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/defaults.ts (generated include \"limits\")",1],
-    [50,"shared/status.ts (generated include \"statuses\")",1],
-    [68,"shared/scripts/includes/move.lua",3],
-    [81,"shared/scripts/includes/outbox_push.lua",2],
-    [100,"shared/scripts/includes/to_terminal.lua",5],
-    [148,"shared/scripts/includes/job_get.lua",2],
-    [153,"shared/scripts/includes/cancel_dependents.lua",5],
-    [183,"shared/scripts/cancel.lua",15],
+    [47,"shared/defaults.ts (generated include \"limits\")",1],
+    [54,"shared/status.ts (generated include \"statuses\")",1],
+    [72,"shared/scripts/includes/move.lua",3],
+    [85,"shared/scripts/includes/outbox_push.lua",2],
+    [104,"shared/scripts/includes/to_terminal.lua",5],
+    [152,"shared/scripts/includes/job_get.lua",2],
+    [157,"shared/scripts/includes/cancel_dependents.lua",5],
+    [187,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -55,6 +55,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -230,12 +234,12 @@ return cjson.encode({ status = 'canceled', before = status })
 
 export const claimDeliveries: ScriptSource = {
   name: "claim-deliveries",
-  sha: "94c1ab33e0de7e38022d7aee7d31b3c052e4f36c",
+  sha: "107b4120a66bace1bf32ea16778845f4e6ed0382",
   lines: [
     [1,"shared/scripts/claim-deliveries.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/scripts/includes/hash_table.lua",1],
-    [48,"shared/scripts/claim-deliveries.lua",13],
+    [46,"shared/scripts/includes/hash_table.lua",1],
+    [52,"shared/scripts/claim-deliveries.lua",13],
   ],
   source: `-- claim-deliveries: takes callback deliveries that are due from the outbox,
 -- with a lease (their score moves to when the lease runs out), so that a
@@ -275,6 +279,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -307,31 +315,31 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "1da94357b2b4e3c0d3e32c5c37aab90409d73507",
+  sha: "d27dcc4c13ab12643f7b044a043a66e7d29fe076",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/includes/job_get.lua",2],
-    [54,"shared/scripts/includes/owned_job.lua",2],
-    [62,"shared/scripts/includes/split.lua",1],
-    [69,"shared/defaults.ts (generated include \"limits\")",1],
-    [76,"shared/scripts/includes/arm.lua",2],
-    [84,"shared/status.ts (generated include \"statuses\")",1],
-    [102,"shared/scripts/includes/move.lua",3],
-    [115,"shared/scripts/includes/hash_table.lua",1],
-    [121,"shared/scripts/includes/job_table.lua",3],
-    [128,"shared/scripts/includes/push_waiting.lua",4],
-    [145,"shared/scripts/includes/requeue_waiting.lua",2],
-    [151,"shared/scripts/includes/promote_due.lua",4],
-    [163,"shared/scripts/includes/outbox_push.lua",2],
-    [182,"shared/scripts/includes/to_terminal.lua",5],
-    [230,"shared/scripts/includes/cancel_dependents.lua",5],
-    [260,"shared/scripts/includes/settings_of.lua",2],
-    [271,"shared/scripts/includes/room.lua",2],
-    [294,"shared/scripts/includes/claim_jobs.lua",11],
-    [368,"shared/scripts/includes/worker_step.lua",2],
-    [378,"shared/scripts/includes/step.lua",6],
-    [409,"shared/scripts/claim.lua",19],
+    [53,"shared/scripts/includes/job_get.lua",2],
+    [58,"shared/scripts/includes/owned_job.lua",2],
+    [66,"shared/scripts/includes/split.lua",1],
+    [73,"shared/defaults.ts (generated include \"limits\")",1],
+    [80,"shared/scripts/includes/arm.lua",2],
+    [88,"shared/status.ts (generated include \"statuses\")",1],
+    [106,"shared/scripts/includes/move.lua",3],
+    [119,"shared/scripts/includes/hash_table.lua",1],
+    [125,"shared/scripts/includes/job_table.lua",3],
+    [132,"shared/scripts/includes/push_waiting.lua",4],
+    [149,"shared/scripts/includes/requeue_waiting.lua",2],
+    [155,"shared/scripts/includes/promote_due.lua",4],
+    [167,"shared/scripts/includes/outbox_push.lua",2],
+    [186,"shared/scripts/includes/to_terminal.lua",5],
+    [234,"shared/scripts/includes/cancel_dependents.lua",5],
+    [264,"shared/scripts/includes/settings_of.lua",2],
+    [275,"shared/scripts/includes/room.lua",2],
+    [298,"shared/scripts/includes/claim_jobs.lua",11],
+    [372,"shared/scripts/includes/worker_step.lua",2],
+    [382,"shared/scripts/includes/step.lua",6],
+    [413,"shared/scripts/claim.lua",19],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -378,6 +386,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -748,12 +760,12 @@ return step(tonumber(ARGV[2]), ARGV[3], 4)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "6badf4c5dbfd0b2f3cf426015fd97aaaf3fdba3b",
+  sha: "64bc17650f550a34f3c957846ce50ce6681a5e80",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/defaults.ts (generated include \"limits\")",1],
-    [50,"shared/scripts/clean.lua",14],
+    [47,"shared/defaults.ts (generated include \"limits\")",1],
+    [54,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -794,6 +806,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -831,34 +847,34 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "9b13250b1daedb99edbc3dd8ea0de738be78808c",
+  sha: "1f645af5de84e1583437d217e2d0fd90cb2a2708",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/includes/arm.lua",2],
-    [54,"shared/scripts/includes/leave_started.lua",3],
-    [66,"shared/defaults.ts (generated include \"limits\")",1],
-    [73,"shared/status.ts (generated include \"statuses\")",1],
-    [91,"shared/scripts/includes/move.lua",3],
-    [104,"shared/scripts/includes/outbox_push.lua",2],
-    [123,"shared/scripts/includes/to_terminal.lua",5],
-    [171,"shared/scripts/includes/job_get.lua",2],
-    [176,"shared/scripts/includes/push_waiting.lua",4],
-    [193,"shared/scripts/includes/requeue_waiting.lua",2],
-    [199,"shared/scripts/includes/schedule.lua",4],
-    [207,"shared/scripts/includes/release_dependents.lua",6],
-    [230,"shared/scripts/includes/owned_job.lua",2],
-    [238,"shared/scripts/includes/split.lua",1],
-    [245,"shared/scripts/includes/hash_table.lua",1],
-    [251,"shared/scripts/includes/job_table.lua",3],
-    [258,"shared/scripts/includes/promote_due.lua",4],
-    [270,"shared/scripts/includes/cancel_dependents.lua",5],
-    [300,"shared/scripts/includes/settings_of.lua",2],
-    [311,"shared/scripts/includes/room.lua",2],
-    [334,"shared/scripts/includes/claim_jobs.lua",11],
-    [408,"shared/scripts/includes/worker_step.lua",2],
-    [418,"shared/scripts/includes/step.lua",6],
-    [449,"shared/scripts/complete.lua",20],
+    [50,"shared/scripts/includes/arm.lua",2],
+    [58,"shared/scripts/includes/leave_started.lua",3],
+    [70,"shared/defaults.ts (generated include \"limits\")",1],
+    [77,"shared/status.ts (generated include \"statuses\")",1],
+    [95,"shared/scripts/includes/move.lua",3],
+    [108,"shared/scripts/includes/outbox_push.lua",2],
+    [127,"shared/scripts/includes/to_terminal.lua",5],
+    [175,"shared/scripts/includes/job_get.lua",2],
+    [180,"shared/scripts/includes/push_waiting.lua",4],
+    [197,"shared/scripts/includes/requeue_waiting.lua",2],
+    [203,"shared/scripts/includes/schedule.lua",4],
+    [211,"shared/scripts/includes/release_dependents.lua",6],
+    [234,"shared/scripts/includes/owned_job.lua",2],
+    [242,"shared/scripts/includes/split.lua",1],
+    [249,"shared/scripts/includes/hash_table.lua",1],
+    [255,"shared/scripts/includes/job_table.lua",3],
+    [262,"shared/scripts/includes/promote_due.lua",4],
+    [274,"shared/scripts/includes/cancel_dependents.lua",5],
+    [304,"shared/scripts/includes/settings_of.lua",2],
+    [315,"shared/scripts/includes/room.lua",2],
+    [338,"shared/scripts/includes/claim_jobs.lua",11],
+    [412,"shared/scripts/includes/worker_step.lua",2],
+    [422,"shared/scripts/includes/step.lua",6],
+    [453,"shared/scripts/complete.lua",20],
   ],
   source: `-- complete: started -> finished, storing the result, and releasing deferred
 -- jobs whose last dependency this was; then claims the worker's next jobs in
@@ -902,6 +918,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -1322,12 +1342,12 @@ end)
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "76626cf6c7cd98985fd5dcfd449bd997e0bd26e8",
+  sha: "a1a27d337f82d1c98074784a1f89cce753d793c5",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/scripts/includes/arm.lua",2],
-    [50,"shared/scripts/configure-queue.lua",13],
+    [46,"shared/scripts/includes/arm.lua",2],
+    [54,"shared/scripts/configure-queue.lua",13],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -1367,6 +1387,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -1398,11 +1422,11 @@ return cjson.encode({ settings = settings })
 
 export const countRequest: ScriptSource = {
   name: "count-request",
-  sha: "a68886f6cb088174c9a0ca8ec615d877f5e98426",
+  sha: "a194a44fda41b95a2eabc6f2864843055b37148d",
   lines: [
     [1,"shared/scripts/count-request.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/count-request.lua",15],
+    [49,"shared/scripts/count-request.lua",15],
   ],
   source: `-- count-request: counts a request against its API key's limit in fixed
 -- windows. One counter per key and window, born with the window's expiry: a
@@ -1445,6 +1469,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -1463,16 +1491,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "1510424edbc9b74fa3e0036c448a6fe9d5556ead",
+  sha: "087fc7f9e4f88d13b8f759a8bf55c10bb9136b7a",
   lines: [
     [1,"shared/scripts/counts.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/status.ts (generated include \"statuses\")",1],
-    [62,"shared/defaults.ts (generated include \"limits\")",1],
-    [69,"shared/scripts/includes/hash_table.lua",1],
-    [75,"shared/scripts/includes/split.lua",1],
-    [82,"shared/scripts/includes/settings_of.lua",2],
-    [93,"shared/scripts/counts.lua",19],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [49,"shared/status.ts (generated include \"statuses\")",1],
+    [67,"shared/defaults.ts (generated include \"limits\")",1],
+    [74,"shared/scripts/includes/hash_table.lua",1],
+    [80,"shared/scripts/includes/split.lua",1],
+    [87,"shared/scripts/includes/settings_of.lua",2],
+    [98,"shared/scripts/counts.lua",20],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1484,7 +1512,8 @@ export const counts: ScriptSource = {
 -- ARGV[4] with '': where the page starts (a queue name, exclusive; '' for the first)
 -- ARGV[5] with '': the page's size at most
 -- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
--- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash } ],
+-- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash,
+-- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name) } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
@@ -1514,6 +1543,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -1603,7 +1636,15 @@ for _, queue in ipairs(names) do
       if q == queue then table.insert(listening, w) end
     end
   end
-  local entry = { name = queue, counts = c, settings = settings[queue], workers = listening }
+  local schedules = {}
+  for _, name in ipairs(redis.call('ZRANGE', K.queueSchedules(queue), 0, 49)) do
+    table.insert(schedules, {
+      name = name,
+      nextAt = tonumber(redis.call('ZSCORE', K.schedules(), name)),
+      lastAt = tonumber(redis.call('HGET', K.schedule(name), 'lastAt')),
+    })
+  end
+  local entry = { name = queue, counts = c, settings = settings[queue], workers = listening, schedules = schedules }
   if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
   table.insert(out, entry)
 end
@@ -1616,20 +1657,95 @@ return cjson.encode({
 `,
 };
 
+export const dueSchedules: ScriptSource = {
+  name: "due-schedules",
+  sha: "f3af2a42dfe01b535397e67ddc60720abdaef9a2",
+  lines: [
+    [1,"shared/scripts/due-schedules.lua",1],
+    [8,"shared/keys.ts (generated include \"keys\")",1],
+    [43,"shared/defaults.ts (generated include \"limits\")",1],
+    [50,"shared/scripts/due-schedules.lua",10],
+  ],
+  source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
+-- (it works out the tick and the next one, then calls fire-schedule).
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- Returns { due = [ { name, dueAt, spec = JSON, createdAt } ], nextAt = the
+-- earliest schedule due after these, or nil }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+local now = tonumber(ARGV[2])
+local entries = redis.call('ZRANGEBYSCORE', K.schedules(), '-inf', now, 'WITHSCORES', 'LIMIT', 0, LIMITS.batch)
+local due = {}
+for i = 1, #entries, 2 do
+  local f = redis.call('HMGET', K.schedule(entries[i]), 'spec', 'createdAt')
+  if f[1] then
+    table.insert(due, { name = entries[i], dueAt = tonumber(entries[i + 1]), spec = f[1], createdAt = tonumber(f[2]) })
+  else
+    redis.call('ZREM', K.schedules(), entries[i])
+  end
+end
+local later = redis.call('ZRANGEBYSCORE', K.schedules(), '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
+`,
+};
+
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "3cfc32766f5f81f0bfecb02e62d351a664fc6f00",
+  sha: "f4852db6ba3c822d7cce588d4a8eb2007623d940",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [40,"shared/defaults.ts (generated include \"limits\")",1],
-    [47,"shared/scripts/includes/job_get.lua",2],
-    [52,"shared/status.ts (generated include \"statuses\")",1],
-    [70,"shared/scripts/includes/move.lua",3],
-    [83,"shared/scripts/includes/outbox_push.lua",2],
-    [102,"shared/scripts/includes/to_terminal.lua",5],
-    [150,"shared/scripts/includes/cancel_dependents.lua",5],
-    [180,"shared/scripts/empty.lua",14],
+    [44,"shared/defaults.ts (generated include \"limits\")",1],
+    [51,"shared/scripts/includes/job_get.lua",2],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [74,"shared/scripts/includes/move.lua",3],
+    [87,"shared/scripts/includes/outbox_push.lua",2],
+    [106,"shared/scripts/includes/to_terminal.lua",5],
+    [154,"shared/scripts/includes/cancel_dependents.lua",5],
+    [184,"shared/scripts/empty.lua",14],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -1667,6 +1783,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -1830,22 +1950,23 @@ return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "dfc2306791c98d353319961f93f17efd7004c134",
+  sha: "0076e38036e1c6dc9aaa992ef3154669b280739e",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/status.ts (generated include \"statuses\")",1],
-    [62,"shared/scripts/includes/job_get.lua",2],
-    [67,"shared/scripts/includes/hash_table.lua",1],
-    [73,"shared/scripts/includes/job_table.lua",3],
-    [80,"shared/scripts/includes/move.lua",3],
-    [93,"shared/defaults.ts (generated include \"limits\")",1],
-    [100,"shared/scripts/includes/outbox_push.lua",2],
-    [119,"shared/scripts/includes/to_terminal.lua",5],
-    [167,"shared/scripts/includes/arm.lua",2],
-    [175,"shared/scripts/includes/schedule.lua",4],
-    [183,"shared/scripts/includes/push_waiting.lua",4],
-    [200,"shared/scripts/enqueue.lua",21],
+    [48,"shared/scripts/includes/job_get.lua",2],
+    [53,"shared/scripts/includes/hash_table.lua",1],
+    [59,"shared/scripts/includes/job_table.lua",3],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [84,"shared/scripts/includes/move.lua",3],
+    [97,"shared/defaults.ts (generated include \"limits\")",1],
+    [104,"shared/scripts/includes/outbox_push.lua",2],
+    [123,"shared/scripts/includes/to_terminal.lua",5],
+    [171,"shared/scripts/includes/arm.lua",2],
+    [179,"shared/scripts/includes/schedule.lua",4],
+    [187,"shared/scripts/includes/push_waiting.lua",4],
+    [204,"shared/scripts/includes/create_job.lua",8],
+    [246,"shared/scripts/enqueue.lua",17],
   ],
   source: `-- enqueue: creates one job or a batch, atomically: all of them or none.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -1887,27 +2008,13 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
--- Generated from shared/status.ts: the statuses and the moves between them.
-local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
-  terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
-  created = { queued = true, scheduled = true, deferred = true, canceled = true },
-  moves = {
-    queued = { started = true, failed = true, canceled = true },
-    scheduled = { queued = true, canceled = true },
-    deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
-    finished = {  },
-    failed = { queued = true },
-    stopped = { queued = true },
-    canceled = { queued = true },
-  },
-}
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -1926,6 +2033,24 @@ local function job_table(id)
   if #flat == 0 then return nil end
   return hash_table(flat)
 end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
@@ -2047,6 +2172,48 @@ local function push_waiting(id, queue, from, now, at_front, priority)
   arm(queue)
 end
 
+-- Creates one job from an enqueue spec (its hash fields, queue, runAt,
+-- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
+-- runAt, deferred until its dependencies finish, or canceled at once when
+-- one of them did not. Answers the fields the script decided.
+local function create_job(spec, now)
+  local id, queue = spec.id, spec.queue
+  redis.call('HSET', K.job(id), unpack(spec.fields))
+  redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  local waiting = 0
+  for _, dep in ipairs(spec.dependsOn or {}) do
+    local status = job_get(dep, 'status')
+    if STATUS.unsuccessful[status] then
+      waiting = -1
+      break
+    elseif status ~= 'finished' then
+      redis.call('SADD', K.dependencies(id), dep)
+      redis.call('SADD', K.dependents(dep), id)
+      waiting = waiting + 1
+    end
+  end
+  if waiting < 0 then
+    redis.call('DEL', K.dependencies(id))
+    local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
+    to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+  elseif waiting > 0 then
+    -- runAt is kept for when the last dependency finishes
+    if spec.runAt then
+      move(id, nil, 'deferred', 'runAt', spec.runAt)
+    else
+      move(id, nil, 'deferred')
+    end
+    redis.call('ZADD', K.registry('deferred', queue), now, id)
+  elseif spec.runAt and tonumber(spec.runAt) > now then
+    schedule(id, queue, nil, spec.runAt)
+  else
+    push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
+  end
+  -- the caller has every other field: echoing args back would double the bytes
+  local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
+  return { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil }
+end
+
 local now = tonumber(ARGV[2])
 local specs = cjson.decode(ARGV[3])
 
@@ -2093,46 +2260,12 @@ for _, spec in ipairs(specs) do
     -- a client-chosen id names one job: enqueuing it again is a no-op
     table.insert(out, { created = false, job = job_table(id) })
   else
-    local queue = spec.queue
-    redis.call('HSET', K.job(id), unpack(spec.fields))
-    redis.call('ZADD', K.queues(), 'NX', 0, queue)
     if spec.idempotencyKey then
-      local key = K.idempotency(queue, spec.idempotencyKey)
+      local key = K.idempotency(spec.queue, spec.idempotencyKey)
       redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
       redis.call('EXPIRE', key, spec.idempotencyTtlSec)
     end
-    local waiting = 0
-    for _, dep in ipairs(spec.dependsOn or {}) do
-      local status = job_get(dep, 'status')
-      if STATUS.unsuccessful[status] then
-        waiting = -1
-        break
-      elseif status ~= 'finished' then
-        redis.call('SADD', K.dependencies(id), dep)
-        redis.call('SADD', K.dependents(dep), id)
-        waiting = waiting + 1
-      end
-    end
-    if waiting < 0 then
-      redis.call('DEL', K.dependencies(id))
-      local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
-      to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
-    elseif waiting > 0 then
-      -- runAt is kept for when the last dependency finishes
-      if spec.runAt then
-        move(id, nil, 'deferred', 'runAt', spec.runAt)
-      else
-        move(id, nil, 'deferred')
-      end
-      redis.call('ZADD', K.registry('deferred', queue), now, id)
-    elseif spec.runAt and tonumber(spec.runAt) > now then
-      schedule(id, queue, nil, spec.runAt)
-    else
-      push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
-    end
-    -- the caller has every other field: echoing args back would double the bytes
-    local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
-    table.insert(out, { created = true, set = { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil } })
+    table.insert(out, { created = true, set = create_job(spec, now) })
   end
 end
 return cjson.encode({ jobs = out })
@@ -2141,35 +2274,35 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "2dca0aac5a5bf64d2b4ff17eb7f077d6a05ce7a8",
+  sha: "8826512ad0e3bbeeaed5e8e30f6e0c9789843595",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/includes/arm.lua",2],
-    [59,"shared/scripts/includes/leave_started.lua",3],
-    [71,"shared/status.ts (generated include \"statuses\")",1],
-    [89,"shared/scripts/includes/move.lua",3],
-    [102,"shared/scripts/includes/outbox_push.lua",2],
-    [121,"shared/scripts/includes/to_terminal.lua",5],
-    [169,"shared/scripts/includes/job_get.lua",2],
-    [174,"shared/scripts/includes/cancel_dependents.lua",5],
-    [204,"shared/scripts/includes/push_waiting.lua",4],
-    [221,"shared/scripts/includes/requeue_waiting.lua",2],
-    [227,"shared/scripts/includes/schedule.lua",4],
-    [235,"shared/scripts/includes/keep_attempt.lua",3],
-    [253,"shared/scripts/includes/fail_or_retry.lua",9],
-    [292,"shared/scripts/includes/owned_job.lua",2],
-    [300,"shared/scripts/includes/split.lua",1],
-    [307,"shared/scripts/includes/hash_table.lua",1],
-    [313,"shared/scripts/includes/job_table.lua",3],
-    [320,"shared/scripts/includes/promote_due.lua",4],
-    [332,"shared/scripts/includes/settings_of.lua",2],
-    [343,"shared/scripts/includes/room.lua",2],
-    [366,"shared/scripts/includes/claim_jobs.lua",11],
-    [440,"shared/scripts/includes/worker_step.lua",2],
-    [450,"shared/scripts/includes/step.lua",6],
-    [481,"shared/scripts/fail.lua",15],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [55,"shared/scripts/includes/arm.lua",2],
+    [63,"shared/scripts/includes/leave_started.lua",3],
+    [75,"shared/status.ts (generated include \"statuses\")",1],
+    [93,"shared/scripts/includes/move.lua",3],
+    [106,"shared/scripts/includes/outbox_push.lua",2],
+    [125,"shared/scripts/includes/to_terminal.lua",5],
+    [173,"shared/scripts/includes/job_get.lua",2],
+    [178,"shared/scripts/includes/cancel_dependents.lua",5],
+    [208,"shared/scripts/includes/push_waiting.lua",4],
+    [225,"shared/scripts/includes/requeue_waiting.lua",2],
+    [231,"shared/scripts/includes/schedule.lua",4],
+    [239,"shared/scripts/includes/keep_attempt.lua",3],
+    [257,"shared/scripts/includes/fail_or_retry.lua",9],
+    [296,"shared/scripts/includes/owned_job.lua",2],
+    [304,"shared/scripts/includes/split.lua",1],
+    [311,"shared/scripts/includes/hash_table.lua",1],
+    [317,"shared/scripts/includes/job_table.lua",3],
+    [324,"shared/scripts/includes/promote_due.lua",4],
+    [336,"shared/scripts/includes/settings_of.lua",2],
+    [347,"shared/scripts/includes/room.lua",2],
+    [370,"shared/scripts/includes/claim_jobs.lua",11],
+    [444,"shared/scripts/includes/worker_step.lua",2],
+    [454,"shared/scripts/includes/step.lua",6],
+    [485,"shared/scripts/fail.lua",15],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt; then
@@ -2211,6 +2344,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -2660,15 +2797,282 @@ end)
 `,
 };
 
+export const fireSchedule: ScriptSource = {
+  name: "fire-schedule",
+  sha: "93324793fdfc0eaf57202e5e62bf73a65a7d9843",
+  lines: [
+    [1,"shared/scripts/fire-schedule.lua",1],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [50,"shared/scripts/includes/job_get.lua",2],
+    [55,"shared/status.ts (generated include \"statuses\")",1],
+    [73,"shared/scripts/includes/move.lua",3],
+    [86,"shared/defaults.ts (generated include \"limits\")",1],
+    [93,"shared/scripts/includes/outbox_push.lua",2],
+    [112,"shared/scripts/includes/to_terminal.lua",5],
+    [160,"shared/scripts/includes/arm.lua",2],
+    [168,"shared/scripts/includes/schedule.lua",4],
+    [176,"shared/scripts/includes/push_waiting.lua",4],
+    [193,"shared/scripts/includes/create_job.lua",8],
+    [235,"shared/scripts/fire-schedule.lua",18],
+  ],
+  source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
+-- schedule to its next tick, if the schedule is still due at the time the
+-- caller saw: of workers racing on one tick, one fires it. The job's id is
+-- made from the schedule and the tick, so even a worker restarted mid-tick
+-- cannot make a second job for it.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] schedule name
+-- ARGV[4] when the caller saw it due (its score then)
+-- ARGV[5] the tick fired, epoch ms
+-- ARGV[6] the next tick, epoch ms ('' when there is none)
+-- ARGV[7] the job, as one enqueue spec (see enqueue.lua), with its id
+-- Returns { fired = false when another worker fired it first, jobId }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor).
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  redis.call('PUBLISH', K.events(id), to)
+end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  local job = {}
+  local flat = redis.call('HGETALL', K.job(id))
+  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts
+-- and its registry entry all expire after the job's TTL for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one.
+local function arm(queue)
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms).
+local function schedule(id, queue, from, run_at)
+  move(id, from, 'scheduled', 'runAt', run_at)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
+  arm(queue)
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now)
+  redis.call('ZADD', K.waiting(queue), score, id)
+  arm(queue)
+end
+
+-- Creates one job from an enqueue spec (its hash fields, queue, runAt,
+-- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
+-- runAt, deferred until its dependencies finish, or canceled at once when
+-- one of them did not. Answers the fields the script decided.
+local function create_job(spec, now)
+  local id, queue = spec.id, spec.queue
+  redis.call('HSET', K.job(id), unpack(spec.fields))
+  redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  local waiting = 0
+  for _, dep in ipairs(spec.dependsOn or {}) do
+    local status = job_get(dep, 'status')
+    if STATUS.unsuccessful[status] then
+      waiting = -1
+      break
+    elseif status ~= 'finished' then
+      redis.call('SADD', K.dependencies(id), dep)
+      redis.call('SADD', K.dependents(dep), id)
+      waiting = waiting + 1
+    end
+  end
+  if waiting < 0 then
+    redis.call('DEL', K.dependencies(id))
+    local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
+    to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+  elseif waiting > 0 then
+    -- runAt is kept for when the last dependency finishes
+    if spec.runAt then
+      move(id, nil, 'deferred', 'runAt', spec.runAt)
+    else
+      move(id, nil, 'deferred')
+    end
+    redis.call('ZADD', K.registry('deferred', queue), now, id)
+  elseif spec.runAt and tonumber(spec.runAt) > now then
+    schedule(id, queue, nil, spec.runAt)
+  else
+    push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
+  end
+  -- the caller has every other field: echoing args back would double the bytes
+  local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
+  return { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil }
+end
+
+local now, name = tonumber(ARGV[2]), ARGV[3]
+if redis.call('ZSCORE', K.schedules(), name) ~= ARGV[4] then return cjson.encode({ fired = false }) end
+local spec = cjson.decode(ARGV[7])
+if not job_get(spec.id, 'queue') then create_job(spec, now) end
+redis.call('HSET', K.schedule(name), 'lastAt', ARGV[5], 'lastJobId', spec.id)
+if ARGV[6] ~= '' then
+  redis.call('ZADD', K.schedules(), tonumber(ARGV[6]), name)
+else
+  redis.call('ZREM', K.schedules(), name)
+end
+return cjson.encode({ fired = true, jobId = spec.id })
+`,
+};
+
 export const getAttempts: ScriptSource = {
   name: "get-attempts",
-  sha: "344bc6fd0fb4911a2210ce7e152167b577424280",
+  sha: "0bc70194391e3d1ca310627493bbc02c7cff8d50",
   lines: [
     [1,"shared/scripts/get-attempts.lua",1],
     [6,"shared/keys.ts (generated include \"keys\")",1],
-    [37,"shared/scripts/includes/hash_table.lua",1],
-    [43,"shared/scripts/includes/job_table.lua",3],
-    [50,"shared/scripts/get-attempts.lua",8],
+    [41,"shared/scripts/includes/hash_table.lua",1],
+    [47,"shared/scripts/includes/job_table.lua",3],
+    [54,"shared/scripts/get-attempts.lua",8],
   ],
   source: `-- get-attempts: a job and its earlier attempts, in one snapshot.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -2703,6 +3107,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -2727,13 +3135,13 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "edc0b5236846abd1d0f03975c582fdf7b8bca0a6",
+  sha: "e9586dfe22981c514151c9c0d0bf5dfc815ce59e",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/scripts/includes/hash_table.lua",1],
-    [45,"shared/scripts/includes/job_table.lua",3],
-    [52,"shared/scripts/get-job.lua",9],
+    [43,"shared/scripts/includes/hash_table.lua",1],
+    [49,"shared/scripts/includes/job_table.lua",3],
+    [56,"shared/scripts/get-job.lua",9],
   ],
   source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
 -- snapshot per call, and the same minimal client interface (EVALSHA) for
@@ -2770,6 +3178,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -2791,16 +3203,108 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 `,
 };
 
+export const getSchedules: ScriptSource = {
+  name: "get-schedules",
+  sha: "2552432a6a0180a28aadd5b65bd5dedb778856fc",
+  lines: [
+    [1,"shared/scripts/get-schedules.lua",1],
+    [9,"shared/keys.ts (generated include \"keys\")",1],
+    [44,"shared/defaults.ts (generated include \"limits\")",1],
+    [51,"shared/scripts/includes/split.lua",1],
+    [58,"shared/scripts/get-schedules.lua",12],
+  ],
+  source: `-- get-schedules: schedules by name, or a page of all of them in the order
+-- they fire next.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] schedule names, comma-separated ('' for a page of all)
+-- ARGV[3] with '': how many already listed (the page's offset)
+-- ARGV[4] with '': the page's size at most
+-- Returns { schedules = [ { name, spec = JSON, nextAt, lastAt, lastJobId, createdAt, updatedAt } ] }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+}
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+
+local names = split(ARGV[2])
+if #names == 0 then
+  local size = math.min(tonumber(ARGV[4]) or LIMITS.batch, 2 * LIMITS.batch)
+  names = redis.call('ZRANGE', K.schedules(), tonumber(ARGV[3]) or 0, (tonumber(ARGV[3]) or 0) + size - 1)
+end
+local out = {}
+for _, name in ipairs(names) do
+  local f = redis.call('HMGET', K.schedule(name), 'spec', 'lastAt', 'lastJobId', 'createdAt', 'updatedAt')
+  if f[1] then
+    table.insert(out, {
+      name = name,
+      spec = f[1],
+      nextAt = tonumber(redis.call('ZSCORE', K.schedules(), name)),
+      lastAt = tonumber(f[2]),
+      lastJobId = f[3] or nil,
+      createdAt = tonumber(f[4]),
+      updatedAt = tonumber(f[5]),
+    })
+  end
+end
+return cjson.encode({ schedules = out })
+`,
+};
+
 export const list: ScriptSource = {
   name: "list",
-  sha: "946a28e37ef217f88a4dd6dae70a28bf759858ab",
+  sha: "a78b905931dfcfcf4a6e16952d5d79acad959fdc",
   lines: [
     [1,"shared/scripts/list.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/status.ts (generated include \"statuses\")",1],
-    [66,"shared/scripts/includes/hash_table.lua",1],
-    [72,"shared/scripts/includes/job_table.lua",3],
-    [79,"shared/scripts/list.lua",20],
+    [52,"shared/status.ts (generated include \"statuses\")",1],
+    [70,"shared/scripts/includes/hash_table.lua",1],
+    [76,"shared/scripts/includes/job_table.lua",3],
+    [83,"shared/scripts/list.lua",20],
   ],
   source: `-- list: a page of a queue's jobs in one status, in the order an operator
 -- reads them: queued in the order they will be claimed, scheduled by due
@@ -2846,6 +3350,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -2914,12 +3422,12 @@ return cjson.encode(reply)
 
 export const minutes: ScriptSource = {
   name: "minutes",
-  sha: "ce630331bfe7dd840a64edeb216dae8043e49173",
+  sha: "c5c47898e0351fb1997bea35697d2bd3f522d02f",
   lines: [
     [1,"shared/scripts/minutes.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/scripts/includes/split.lua",1],
-    [48,"shared/scripts/minutes.lua",12],
+    [45,"shared/scripts/includes/split.lua",1],
+    [52,"shared/scripts/minutes.lua",12],
   ],
   source: `-- minutes: how many jobs some queues finished and failed in each of the last
 -- minutes, oldest first: the dashboard's chart. Bounded by its caller to a
@@ -2958,6 +3466,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -2987,12 +3499,12 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "4000dbc157a8e2a28773647fc4ed575cc94246c4",
+  sha: "b62fd7ea3b04ebb1399d5645cfd14c9f61771546",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/includes/owned_job.lua",2],
-    [51,"shared/scripts/progress.lua",14],
+    [47,"shared/scripts/includes/owned_job.lua",2],
+    [55,"shared/scripts/progress.lua",14],
   ],
   source: `-- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
@@ -3033,6 +3545,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -3062,29 +3578,29 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "6c37be790c9136fd3cdc992e2a37373e805bcc26",
+  sha: "3d4d6da886b9a599234c4d8ab3eff7381dfb2b77",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [51,"shared/status.ts (generated include \"statuses\")",1],
-    [69,"shared/defaults.ts (generated include \"limits\")",1],
-    [76,"shared/scripts/includes/job_get.lua",2],
-    [81,"shared/scripts/includes/arm.lua",2],
-    [89,"shared/scripts/includes/move.lua",3],
-    [102,"shared/scripts/includes/push_waiting.lua",4],
-    [119,"shared/scripts/includes/requeue_waiting.lua",2],
-    [125,"shared/scripts/includes/promote_due.lua",4],
-    [137,"shared/scripts/includes/leave_started.lua",3],
-    [149,"shared/scripts/includes/outbox_push.lua",2],
-    [168,"shared/scripts/includes/to_terminal.lua",5],
-    [216,"shared/scripts/includes/cancel_dependents.lua",5],
-    [246,"shared/scripts/includes/schedule.lua",4],
-    [254,"shared/scripts/includes/keep_attempt.lua",3],
-    [272,"shared/scripts/includes/fail_or_retry.lua",9],
-    [311,"shared/scripts/includes/release_dependents.lua",6],
-    [334,"shared/scripts/includes/settings_of.lua",2],
-    [345,"shared/scripts/includes/room.lua",2],
-    [368,"shared/scripts/recover.lua",31],
+    [55,"shared/status.ts (generated include \"statuses\")",1],
+    [73,"shared/defaults.ts (generated include \"limits\")",1],
+    [80,"shared/scripts/includes/job_get.lua",2],
+    [85,"shared/scripts/includes/arm.lua",2],
+    [93,"shared/scripts/includes/move.lua",3],
+    [106,"shared/scripts/includes/push_waiting.lua",4],
+    [123,"shared/scripts/includes/requeue_waiting.lua",2],
+    [129,"shared/scripts/includes/promote_due.lua",4],
+    [141,"shared/scripts/includes/leave_started.lua",3],
+    [153,"shared/scripts/includes/outbox_push.lua",2],
+    [172,"shared/scripts/includes/to_terminal.lua",5],
+    [220,"shared/scripts/includes/cancel_dependents.lua",5],
+    [250,"shared/scripts/includes/schedule.lua",4],
+    [258,"shared/scripts/includes/keep_attempt.lua",3],
+    [276,"shared/scripts/includes/fail_or_retry.lua",9],
+    [315,"shared/scripts/includes/release_dependents.lua",6],
+    [338,"shared/scripts/includes/settings_of.lua",2],
+    [349,"shared/scripts/includes/room.lua",2],
+    [372,"shared/scripts/recover.lua",31],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -3133,6 +3649,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -3534,11 +4054,11 @@ return cjson.encode({ ran = true, recovered = recovered, promoted = promoted, mo
 
 export const rememberDelivery: ScriptSource = {
   name: "remember-delivery",
-  sha: "8ee983f38b7223dd755d1839bd98e1612548bfe0",
+  sha: "ec16ec5603a3e170294998413b47c42049f098e2",
   lines: [
     [1,"shared/scripts/remember-delivery.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/remember-delivery.lua",13],
+    [47,"shared/scripts/remember-delivery.lua",13],
   ],
   source: `-- remember-delivery: records that the webhook intake accepted a delivery, for
 -- its hook's replay window, apart from the job: a replay signed for the same
@@ -3579,6 +4099,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -3588,15 +4112,75 @@ return cjson.encode({})
 `,
 };
 
+export const removeSchedule: ScriptSource = {
+  name: "remove-schedule",
+  sha: "68034c90012f1355092f79926979ab28218c0979",
+  lines: [
+    [1,"shared/scripts/remove-schedule.lua",1],
+    [6,"shared/keys.ts (generated include \"keys\")",1],
+    [41,"shared/scripts/remove-schedule.lua",7],
+  ],
+  source: `-- remove-schedule: deletes a schedule; the jobs it already made stay.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] schedule name
+-- Returns { removed = false when there was no such schedule }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+
+local name = ARGV[2]
+local spec = redis.call('HGET', K.schedule(name), 'spec')
+if not spec then return cjson.encode({ removed = false }) end
+redis.call('ZREM', K.queueSchedules(cjson.decode(spec).queue), name)
+redis.call('DEL', K.schedule(name))
+redis.call('ZREM', K.schedules(), name)
+redis.call('PUBLISH', K.schedulesChanged(), name)
+return cjson.encode({ removed = true })
+`,
+};
+
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "d88f9d88144067ab97abfbc2c938dab6408f5097",
+  sha: "40e813b7649ed6f511da51628e3cb75aa16e9fd9",
   lines: [
     [1,"shared/scripts/renew.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/job_get.lua",2],
-    [49,"shared/scripts/includes/owned_job.lua",2],
-    [57,"shared/scripts/renew.lua",16],
+    [48,"shared/scripts/includes/job_get.lua",2],
+    [53,"shared/scripts/includes/owned_job.lua",2],
+    [61,"shared/scripts/renew.lua",16],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -3638,6 +4222,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -3689,19 +4277,19 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "77d3baba5972a9bc080ac72872544bf9b5100227",
+  sha: "fef6985dc021cd27c0a712d155e514ebc12913f3",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [48,"shared/scripts/includes/job_get.lua",2],
-    [53,"shared/scripts/includes/arm.lua",2],
-    [61,"shared/status.ts (generated include \"statuses\")",1],
-    [79,"shared/scripts/includes/move.lua",3],
-    [92,"shared/scripts/includes/push_waiting.lua",4],
-    [109,"shared/scripts/includes/keep_attempt.lua",3],
-    [127,"shared/scripts/includes/requeue_ended.lua",4],
-    [141,"shared/scripts/requeue-all.lua",14],
+    [45,"shared/defaults.ts (generated include \"limits\")",1],
+    [52,"shared/scripts/includes/job_get.lua",2],
+    [57,"shared/scripts/includes/arm.lua",2],
+    [65,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/move.lua",3],
+    [96,"shared/scripts/includes/push_waiting.lua",4],
+    [113,"shared/scripts/includes/keep_attempt.lua",3],
+    [131,"shared/scripts/includes/requeue_ended.lua",4],
+    [145,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -3740,6 +4328,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -3862,20 +4454,20 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "d6e632fae66863722e752c7d15a6b2bff2213bb9",
+  sha: "b8d882e2766249f474fd62cb326319afdb339994",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/status.ts (generated include \"statuses\")",1],
-    [62,"shared/scripts/includes/owned_job.lua",2],
-    [70,"shared/scripts/includes/arm.lua",2],
-    [78,"shared/scripts/includes/leave_started.lua",3],
-    [90,"shared/scripts/includes/move.lua",3],
-    [103,"shared/scripts/includes/push_waiting.lua",4],
-    [120,"shared/defaults.ts (generated include \"limits\")",1],
-    [127,"shared/scripts/includes/keep_attempt.lua",3],
-    [145,"shared/scripts/includes/requeue_ended.lua",4],
-    [159,"shared/scripts/requeue.lua",19],
+    [48,"shared/status.ts (generated include \"statuses\")",1],
+    [66,"shared/scripts/includes/owned_job.lua",2],
+    [74,"shared/scripts/includes/arm.lua",2],
+    [82,"shared/scripts/includes/leave_started.lua",3],
+    [94,"shared/scripts/includes/move.lua",3],
+    [107,"shared/scripts/includes/push_waiting.lua",4],
+    [124,"shared/defaults.ts (generated include \"limits\")",1],
+    [131,"shared/scripts/includes/keep_attempt.lua",3],
+    [149,"shared/scripts/includes/requeue_ended.lua",4],
+    [163,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -3917,6 +4509,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -4061,14 +4657,83 @@ return cjson.encode({ status = 'queued', before = status })
 `,
 };
 
+export const saveSchedule: ScriptSource = {
+  name: "save-schedule",
+  sha: "8c1bfe84b3a8dbe2e4506dbdc703a96a9342de8f",
+  lines: [
+    [1,"shared/scripts/save-schedule.lua",1],
+    [11,"shared/keys.ts (generated include \"keys\")",1],
+    [46,"shared/scripts/save-schedule.lua",12],
+  ],
+  source: `-- save-schedule: creates or replaces a recurring job's schedule, due next at
+-- the time its caller computed (cron and time zones are parsed in TypeScript,
+-- with croner), and tells the workers so that an idle one wakes for it.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] schedule name
+-- ARGV[4] spec, JSON { queue, task, args, options, cron?, tz?, everyMs? }
+-- ARGV[5] when it next fires, epoch ms
+-- Returns { created = true when there was no schedule of that name }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+
+local now, name = tonumber(ARGV[2]), ARGV[3]
+local spec = cjson.decode(ARGV[4])
+local key = K.schedule(name)
+local old = redis.call('HGET', key, 'spec')
+if old then redis.call('ZREM', K.queueSchedules(cjson.decode(old).queue), name) end
+redis.call('HSET', key, 'spec', ARGV[4], 'updatedAt', now)
+redis.call('HSETNX', key, 'createdAt', now)
+redis.call('ZADD', K.queueSchedules(spec.queue), 0, name)
+redis.call('ZADD', K.queues(), 'NX', 0, spec.queue)
+redis.call('ZADD', K.schedules(), tonumber(ARGV[5]), name)
+redis.call('PUBLISH', K.schedulesChanged(), name)
+return cjson.encode({ created = not old })
+`,
+};
+
 export const seenDelivery: ScriptSource = {
   name: "seen-delivery",
-  sha: "5e6b2822f7fe81f25ee123808a66ebdd7c90b005",
+  sha: "9bc241e54b3967f5af1dfc5b0439df1f56a45ecc",
   lines: [
     [1,"shared/scripts/seen-delivery.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/scripts/includes/job_get.lua",2],
-    [44,"shared/scripts/seen-delivery.lua",10],
+    [43,"shared/scripts/includes/job_get.lua",2],
+    [48,"shared/scripts/seen-delivery.lua",10],
   ],
   source: `-- seen-delivery: whether the webhook intake accepted a delivery within its
 -- hook's replay window, and what became of its job, which may be gone sooner
@@ -4105,6 +4770,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
@@ -4122,11 +4791,11 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const settleDelivery: ScriptSource = {
   name: "settle-delivery",
-  sha: "9f7fa2f7f758fd4c688b59327a54e38c64ae932b",
+  sha: "963eda62ea219b5619bcb8c3d79068644254ba5e",
   lines: [
     [1,"shared/scripts/settle-delivery.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/settle-delivery.lua",14],
+    [48,"shared/scripts/settle-delivery.lua",14],
   ],
   source: `-- settle-delivery: records how a callback delivery went. delivered, refused
 -- (its target is not allowed) and failed (out of attempts, or an answer that
@@ -4168,6 +4837,10 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end

@@ -351,6 +351,8 @@ export interface QueueCounts {
   workers: Record<string, unknown>[];
   /** With stats: jobs ended per status, and the run-time histogram (`le:<seconds>` buckets, `durationMs`). */
   stats?: Record<string, number>;
+  /** Schedules that enqueue to it (the first 50 by name): when each next fires, and last fired. */
+  schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
 }
 
 export interface CountsReply {
@@ -376,6 +378,11 @@ export const counts = new Transition(
         counts: q.counts,
         settings: Array.isArray(q.settings) ? {} : (q.settings ?? {}),
         workers: asArray(q.workers),
+        schedules: asArray(q.schedules).map((x) => ({
+          name: x.name,
+          nextAt: x.nextAt ?? null,
+          lastAt: x.lastAt ?? null,
+        })),
         ...(q.stats && {
           stats: Object.fromEntries(Object.entries(q.stats).map(([field, value]) => [field, Number(value)])),
         }),
@@ -501,4 +508,65 @@ export const countRequest = new Transition(
   /** key: the API key's id, never the key; requests: allowed per window of windowMs */
   (p: { now: number; key: string; requests: number; windowMs: number }) => [p.now, p.key, p.requests, p.windowMs],
   (reply) => reply as RequestCount,
+);
+
+// ---- schedules -----------------------------------------------------------------
+
+/** A schedule as stored: its spec is JSON text, parsed by shared/schedule.ts. */
+export interface StoredSchedule {
+  name: string;
+  spec: string;
+  nextAt: number | null;
+  lastAt: number | null;
+  lastJobId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const saveSchedule = new Transition(
+  lua.saveSchedule,
+  (p: { now: number; name: string; spec: string; nextAt: number }) => [p.now, p.name, p.spec, p.nextAt],
+  (reply) => reply as { created: boolean },
+);
+
+export const removeSchedule = new Transition(
+  lua.removeSchedule,
+  (p: { name: string }) => [p.name],
+  (reply) => reply as { removed: boolean },
+);
+
+export const getSchedules = new Transition(
+  lua.getSchedules,
+  (p: { names: string[] } | { offset?: number; limit?: number }) =>
+    "names" in p ? [p.names.join(","), "", ""] : ["", p.offset ?? 0, p.limit ?? ""],
+  (reply) =>
+    asArray((reply as { schedules?: unknown }).schedules as StoredSchedule[]).map((x) => ({
+      ...x,
+      nextAt: x.nextAt ?? null,
+      lastAt: x.lastAt ?? null,
+      lastJobId: x.lastJobId ?? null,
+    })),
+);
+
+export const dueSchedules = new Transition(
+  lua.dueSchedules,
+  (p: { now: number }) => [p.now],
+  (reply) => {
+    const r = reply as { due?: unknown; nextAt?: number };
+    const due = asArray(r.due as { name: string; dueAt: number; spec: string; createdAt: number }[]);
+    return { due, nextAt: r.nextAt ?? null };
+  },
+);
+
+export const fireSchedule = new Transition(
+  lua.fireSchedule,
+  (p: { now: number; name: string; dueAt: number; tick: number; nextAt: number | null; job: EnqueueSpec }) => [
+    p.now,
+    p.name,
+    p.dueAt,
+    p.tick,
+    p.nextAt ?? "",
+    JSON.stringify(p.job),
+  ],
+  (reply) => reply as { fired: boolean; jobId?: string },
 );

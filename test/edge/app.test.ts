@@ -74,6 +74,10 @@ describe("public routes", () => {
         "POST /v1/queues/{queue}/empty",
         "POST /v1/queues/{queue}/clean",
         "POST /v1/hooks/{hook}",
+        "PUT /v1/schedules/{name}",
+        "GET /v1/schedules",
+        "GET /v1/schedules/{name}",
+        "DELETE /v1/schedules/{name}",
       ].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(

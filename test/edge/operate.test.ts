@@ -171,3 +171,46 @@ describe("/metrics", () => {
     await expectProblem(await call(app, "GET", "/metrics"), 401);
   });
 });
+
+describe("schedules", () => {
+  const spec = { queue: "cron", task: "report", cron: "0 3 * * *", tz: "Europe/Berlin", args: { full: true } };
+
+  it("creates (201), replaces (200), reads with next runs, lists and removes a schedule", async () => {
+    const created = await call(app, "PUT", "/v1/schedules/nightly", { ...admin, body: spec });
+    const view = await jsonOf<{ name: string; nextRuns: number[]; cron: string }>(created, 201);
+    expect(view).toMatchObject({ name: "nightly", cron: "0 3 * * *", tz: "Europe/Berlin", args: { full: true } });
+    expect(view.nextRuns).toHaveLength(5);
+    const replaced = await call(app, "PUT", "/v1/schedules/nightly", {
+      ...admin,
+      body: { ...spec, cron: "0 4 * * *" },
+    });
+    const now = await jsonOf<{ nextRuns: number[] }>(replaced, 200);
+    expect(now).toMatchObject({ cron: "0 4 * * *" });
+    expect(await jsonOf(await call(app, "GET", "/v1/schedules/nightly", admin), 200)).toMatchObject({
+      name: "nightly",
+    });
+    const list = await jsonOf<{ schedules: { name: string }[] }>(await call(app, "GET", "/v1/schedules", admin), 200);
+    expect(list.schedules.map((s) => s.name)).toContain("nightly");
+    const info = await jsonOf<QueueInfo>(await call(app, "GET", "/v1/queues/cron", admin), 200);
+    expect(info.schedules).toEqual([{ name: "nightly", nextAt: now.nextRuns[0], lastAt: null }]);
+    expect((await call(app, "DELETE", "/v1/schedules/nightly", admin)).status).toBe(204);
+    await expectProblem(await call(app, "GET", "/v1/schedules/nightly", admin), 404);
+  });
+
+  it("refuses a bad spec by field, other queues' schedules to a limited key, and writes without admin", async () => {
+    const bad = await call(app, "PUT", "/v1/schedules/bad", {
+      ...admin,
+      body: { queue: "cron", task: "t", cron: "nope" },
+    });
+    expect((await expectProblem(bad, 400)).errors?.map((e) => e.field)).toContain("cron");
+    await call(app, "PUT", "/v1/schedules/hidden", { ...admin, body: spec });
+    await expectProblem(await call(app, "GET", "/v1/schedules/hidden", { key: KEYS.browser }), 404);
+    const seen = await jsonOf<{ schedules: unknown[] }>(
+      await call(app, "GET", "/v1/schedules", { key: KEYS.browser }),
+      200,
+    );
+    expect(seen.schedules).toEqual([]);
+    const web = { ...spec, queue: "web" };
+    await expectProblem(await call(app, "PUT", "/v1/schedules/mine", { key: KEYS.browser, body: web }), 403);
+  });
+});

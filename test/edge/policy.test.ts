@@ -130,6 +130,13 @@ describe("job options a key may set", () => {
       status: 400,
       field: "options.id",
     },
+    {
+      name: "a job id in the schedules' namespace, from any key",
+      key: KEYS.admin,
+      options: { id: "schedule:nightly:1764385200000" },
+      status: 400,
+      field: "options.id",
+    },
   ];
 
   it.each(refusals)("refuses $name ($status), writing nothing", async ({ key, options, status, field }) => {
