@@ -8,7 +8,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/edge/**", "**/node_modules/**"],
+          exclude: ["test/edge/**", "test/browser/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -24,6 +24,17 @@ export default defineConfig({
           globalSetup: ["test/edge/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // Pages in headless Chromium (Debian's, driven by playwright-core), against
+        // the real edge app, gateway, Redis and worker: `npx vitest run --project browser`.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
     ],
