@@ -96,6 +96,12 @@ describe("npm run dev", () => {
     expect(body.error).toMatchObject({ name: "Error", message: "from e2e" });
   });
 
+  it("prints the worker's and the gateway's log lines for people, while they log JSON", async () => {
+    await expect.poll(() => output).toMatch(/INFO.*worker started/);
+    expect(output).toMatch(/INFO.*gateway listening/);
+    expect(output).not.toMatch(/^\{"level"/m);
+  });
+
   it("stops everything on Ctrl-C and leaves no process behind", async () => {
     expect(pids.length).toBe(3); // redis-server, wrangler (and its workerd), the worker
     dev.kill("SIGINT");

@@ -8,6 +8,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import pino from "pino";
+import pretty from "pino-pretty";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import { readGatewayEnv } from "../config.ts";
 import { errorMessage } from "../gateway/protocol.ts";
@@ -31,14 +33,38 @@ async function fatal(message: string): Promise<never> {
   throw new Error(message);
 }
 
-/** Starts a child in its own process group, so stopping it stops its children too (wrangler → workerd). */
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+/**
+ * Log lines for the person at the terminal. The processes themselves log
+ * JSON lines, as they do in production where a collector reads them; lines
+ * that are not JSON pass as they are.
+ */
+function forPeople(): NodeJS.WritableStream {
+  return pretty({
+    colorize: process.stdout.isTTY,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname",
+    singleLine: true,
+  });
+}
+
+/**
+ * Starts a child in its own process group, so stopping it stops its children
+ * too (wrangler → workerd); `json` children log through forPeople().
+ */
+function start(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  logs: "json" | "text" = "text",
+): ChildProcess {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", logs === "json" ? "pipe" : "inherit", "inherit"],
     detached: true,
   });
+  if (logs === "json") child.stdout!.pipe(forPeople());
   child.once("exit", (code, signal) => {
     if (!stopping) void fatal(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
   });
@@ -149,7 +175,13 @@ const { apiKey, gatewayToken, callbackSecret } = await devSecrets();
 const gateway = await Promise.resolve()
   .then(() => readGatewayEnv({ ...process.env, GATEWAY_TOKEN: gatewayToken }))
   .then((settings) =>
-    startGateway({ redisUrl, token: gatewayToken, port: settings.GATEWAY_PORT, acl: settings.GATEWAY_ACL }),
+    startGateway({
+      redisUrl,
+      token: gatewayToken,
+      port: settings.GATEWAY_PORT,
+      acl: settings.GATEWAY_ACL,
+      logger: pino({ level: settings.LOG_LEVEL }, forPeople()),
+    }),
   )
   .catch((error: unknown) => fatal(`the REST gateway did not start: ${errorMessage(error)}`));
 running.gateway = gateway;
@@ -205,6 +237,7 @@ const worker = start(
     // a receiver on this machine is what one tries first; production workers refuse loopback
     EDGEQ_CALLBACK_ALLOW: process.env.EDGEQ_CALLBACK_ALLOW || "127.0.0.1,::1,localhost",
   },
+  "json",
 );
 running.worker = worker;
 
