@@ -7,12 +7,13 @@ import {
   Schedules,
   describeQueues,
   getJob,
+  waitForJob,
   type JobStatus,
   type JobView,
   type QueuesPage,
   type RedisClient,
 } from "../shared/index.ts";
-import { scriptRunner } from "../shared/redis.ts";
+import { scriptRunner, subscriber, type Subscription } from "../shared/redis.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import type { RateLimit } from "./policy.ts";
@@ -40,6 +41,16 @@ export class Store {
 
   getJob(id: string): Promise<JobView | null> {
     return getJob(this.#redis, this.keys, id);
+  }
+
+  /** Waits for a job to end (see waitForJob): three Redis commands when it ends during the wait. */
+  waitForJob(id: string, options: Parameters<typeof waitForJob>[3]): Promise<JobView> {
+    return waitForJob(this.#redis, this.keys, id, options);
+  }
+
+  /** Follows a job's channel: its status changes (bare names) and progress (JSON). */
+  followJob(id: string, onMessage: (message: string) => void): Subscription {
+    return subscriber(this.#redis)(this.keys.events(id), onMessage);
   }
 
   /** The named queues (zero counts when never used), or a page of every queue in use; with counters if asked. */

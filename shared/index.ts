@@ -1,5 +1,5 @@
 // The public producer API: import it in a Worker, a Node service or a script.
-export { Queue, describeQueues, getJob } from "./queue.ts";
+export { Queue, describeQueues, getJob, waitForJob } from "./queue.ts";
 export type {
   WaitOptions,
   QueueOptions,

@@ -20,7 +20,7 @@ import {
   type NewJob,
 } from "./job.ts";
 import { Keys } from "./keys.ts";
-import { scriptRunner, type RedisClient } from "./redis.ts";
+import { scriptRunner, subscriber, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
 import type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
@@ -57,9 +57,9 @@ export interface Submitted {
 export interface WaitOptions {
   /** Give up after this long and return the latest state. Default 30 s. */
   timeoutMs?: number;
-  /** First pause between polls; each next one is 1.5 times longer. Default 5 ms. */
+  /** Should pub/sub be unavailable: the first pause between polls, each next 1.5 times longer. Default 5 ms. */
   pollMs?: number;
-  /** Longest pause between polls. Default 500 ms. */
+  /** Should pub/sub be unavailable: the longest pause between polls. Default 500 ms. */
   maxPollMs?: number;
   /** Stop waiting (returning the latest state) when it aborts. */
   signal?: AbortSignal;
@@ -119,12 +119,15 @@ export class Queue {
   readonly name: string;
   readonly keys: Keys;
   readonly #redis: ScriptRunner;
+  /** The client as given: pub/sub needs more of it than scripts do. */
+  readonly #client: RedisClient;
   readonly #maxArgsBytes: number;
 
   constructor(name: string, options: QueueOptions) {
     this.name = parseOrThrow(queueNameSchema, name, "queue");
     this.keys = Keys.forPrefix(options.prefix ?? DEFAULTS.prefix);
     this.#redis = scriptRunner(options.redis);
+    this.#client = options.redis;
     this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
   }
 
@@ -184,20 +187,10 @@ export class Queue {
 
   /**
    * Waits until the job is terminal (finished, failed, stopped, canceled) and
-   * returns it; after `timeoutMs`, returns its latest state instead. Polls
-   * with backoff, since REST clients cannot block.
+   * returns it; after `timeoutMs`, returns its latest state instead.
    */
-  async waitFor(id: string, options: WaitOptions = {}): Promise<JobView> {
-    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    let pause = options.pollMs ?? 5;
-    for (;;) {
-      const job = await this.getJob(id);
-      if (!job) throw new JobNotFoundError(id);
-      const left = deadline - Date.now();
-      if (isTerminal(job.status) || left <= 0 || options.signal?.aborted) return job;
-      await pauseFor(Math.min(pause, left), options.signal);
-      pause = Math.min(pause * 1.5, options.maxPollMs ?? 500);
-    }
+  waitFor(id: string, options: WaitOptions = {}): Promise<JobView> {
+    return waitForJob(this.#client, this.keys, id, options);
   }
 
   async counts(): Promise<StatusCounts> {
@@ -414,16 +407,68 @@ export async function describeQueues(
   };
 }
 
-/** Resolves after `ms`, or at once when the signal aborts. */
-function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits for a job to end without polling: it subscribes to the job's channel
+ * (the scripts publish every status change), reads the job once the
+ * subscription stands, and again when a terminal status is published. When
+ * the job ends during the wait that is three Redis commands, over TCP and
+ * over REST alike. `visible` lets a caller refuse a job it may not show (it
+ * is then "not found"). Should the subscription fail, it polls with backoff.
+ */
+export async function waitForJob(
+  redis: RedisClient,
+  keys: Keys,
+  id: string,
+  options: WaitOptions & { visible?: (job: JobView) => boolean } = {},
+): Promise<JobView> {
+  parseOrThrow(jobIdSchema, id, "id");
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let ended: () => void = () => {};
+  let ending = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
+  const subscription = subscriber(redis)(keys.events(id), (status) => {
+    if ((TERMINAL_STATUSES as readonly string[]).includes(status)) ended();
+  });
+  try {
+    const subscribed = await within(
+      subscription.ready.then(() => true),
+      deadline - Date.now(),
+      options.signal,
+    );
+    let pause = options.pollMs ?? 5;
+    for (;;) {
+      const job = await getJob(redis, keys, id);
+      if (!job || (options.visible && !options.visible(job))) throw new JobNotFoundError(id);
+      const left = deadline - Date.now();
+      if (isTerminal(job.status) || left <= 0 || options.signal?.aborted) return job;
+      if (subscribed) {
+        await within(ending, left, options.signal);
+        ending = new Promise<void>((resolve) => {
+          ended = resolve;
+        });
+      } else {
+        await within(new Promise((resolve) => setTimeout(resolve, Math.min(pause, left))), left, options.signal);
+        pause = Math.min(pause * 1.5, options.maxPollMs ?? 500);
+      }
+    }
+  } finally {
+    await subscription.close().catch(() => {});
+  }
+}
+
+/** Settles with the promise, or with undefined after `ms` or when the signal aborts (whichever comes first). */
+function within<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
   return new Promise((resolve) => {
-    const done = () => {
+    const done = (value?: T) => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
+      signal?.removeEventListener("abort", aborted);
+      resolve(value);
     };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
+    const aborted = () => done();
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener("abort", aborted, { once: true });
+    promise.then(done, () => done());
   });
 }
 

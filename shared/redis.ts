@@ -27,3 +27,90 @@ export function scriptRunner(redis: RedisClient): ScriptRunner {
   }
   return redis as UpstashLike;
 }
+
+/** A subscription to one channel: ready once Redis has confirmed it, so nothing published after is missed. */
+export interface Subscription {
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Subscribes to a channel, calling `onMessage` with each message as text. */
+export type Subscribe = (channel: string, onMessage: (message: string) => void) => Subscription;
+
+/** What a subscriber connection of ioredis offers (a duplicate of the caller's connection). */
+interface IoredisSubscriber {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  on(event: "ready", listener: () => void): unknown;
+  stream?: { unref?: () => void };
+}
+
+/** The part of @upstash/redis's subscribe() edgeq uses: a stream of SSE messages over fetch. */
+interface UpstashSubscriber {
+  on(event: "subscribe", listener: (count: number) => void): void;
+  on(event: "message", listener: (event: { message: unknown }) => void): void;
+  on(event: "error", listener: (error: Error) => void): void;
+  unsubscribe(channels?: string[]): Promise<void>;
+}
+
+// One subscriber connection per ioredis client, shared by every subscription made through it.
+const ioSubscribers = new WeakMap<object, Subscribe>();
+
+/**
+ * Pub/sub through the caller's client: a second ioredis connection over TCP
+ * (subscribed connections can send nothing else), or @upstash/redis's
+ * subscribe() over REST (server-sent events, which the gateway serves too).
+ */
+export function subscriber(redis: RedisClient): Subscribe {
+  if ("defineCommand" in redis && typeof redis.defineCommand === "function") {
+    let subscribe = ioSubscribers.get(redis);
+    if (!subscribe) {
+      subscribe = ioredisSubscribe((redis as unknown as { duplicate(): IoredisSubscriber }).duplicate());
+      ioSubscribers.set(redis, subscribe);
+    }
+    return subscribe;
+  }
+  const upstash = redis as unknown as { subscribe(channels: string[]): UpstashSubscriber };
+  return (channel, onMessage) => {
+    const stream = upstash.subscribe([channel]);
+    const ready = new Promise<void>((resolve, reject) => {
+      stream.on("subscribe", () => resolve());
+      stream.on("error", reject);
+    });
+    // messages arrive parsed when they look like JSON: a status word stays text
+    stream.on("message", ({ message }) => onMessage(typeof message === "string" ? message : JSON.stringify(message)));
+    return { ready, close: () => stream.unsubscribe() };
+  };
+}
+
+function ioredisSubscribe(connection: IoredisSubscriber): Subscribe {
+  const listeners = new Map<string, Set<(message: string) => void>>();
+  const subscribed = new Map<string, Promise<unknown>>();
+  // the connection must not keep a process alive on its own: a script that waited for a job may exit
+  const unref = () => connection.stream?.unref?.();
+  connection.on("ready", unref);
+  unref();
+  connection.on("message", (channel, message) => {
+    for (const listener of listeners.get(channel) ?? []) listener(message);
+  });
+  return (channel, onMessage) => {
+    let set = listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      listeners.set(channel, set);
+      subscribed.set(channel, connection.subscribe(channel));
+    }
+    set.add(onMessage);
+    return {
+      ready: subscribed.get(channel)!.then(() => undefined),
+      close: async () => {
+        set.delete(onMessage);
+        if (set.size > 0 || listeners.get(channel) !== set) return;
+        listeners.delete(channel);
+        subscribed.delete(channel);
+        await connection.unsubscribe(channel);
+      },
+    };
+  };
+}

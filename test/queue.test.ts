@@ -17,7 +17,8 @@ import { scriptRunner } from "../shared/redis.ts";
 import type { Keys } from "../shared/keys.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { startRedisServer, uniquePrefix } from "./support/redis.ts";
+import { until } from "./support/worker.ts";
 
 const url = inject("redisUrl");
 const filePrefix = uniquePrefix("queue");
@@ -763,6 +764,41 @@ describe("counts", () => {
 });
 
 describe("waitFor", () => {
+  it("does not poll: it subscribes to the job's channel, and reads the job twice", async () => {
+    // a server of its own, so that its command counters are this test's alone
+    const server = await startRedisServer();
+    const client = new Redis(server.url);
+    const worker = new Redis(server.url);
+    try {
+      const queue = new Queue("default", { redis: client, prefix: `${filePrefix}-wait` });
+      const job = await queue.enqueue("t");
+      const before = await commandCalls(worker);
+      const waiting = queue.waitFor(job.id, { timeoutMs: 60_000 });
+      await until("waitFor to subscribe", 5_000, async () => {
+        const [, subscribers] = (await worker.call("PUBSUB", "NUMSUB", queue.keys.events(job.id))) as [string, number];
+        return subscribers === 1;
+      });
+      // the job runs for longer than any polling interval would wait
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const workerRunner = scriptRunner(worker);
+      await scripts.claim.run(workerRunner, queue.keys, {
+        now: Date.now(),
+        worker: "w",
+        next: { leaseMs: 30_000, max: 1, queues: ["default"] },
+      });
+      await scripts.complete.run(workerRunner, queue.keys, { now: Date.now(), id: job.id, worker: "w", result: "1" });
+      expect(await waiting).toMatchObject({ status: "finished", result: 1 });
+      const after = await commandCalls(worker);
+      // two script calls were the worker's (claim, complete); the reads were waitFor's, with its one SUBSCRIBE
+      expect((after.evalsha ?? 0) - (before.evalsha ?? 0) - 2).toBe(2);
+      expect((after.subscribe ?? 0) - (before.subscribe ?? 0)).toBe(1);
+    } finally {
+      client.disconnect();
+      worker.disconnect();
+      await server.destroy();
+    }
+  });
+
   // waitFor is given far longer than the test may run: only returning on the terminal status passes
   it("returns the terminal view once another client completes the job", { timeout: 5_000 }, async () => {
     const { queue, keys } = fresh();
@@ -806,3 +842,11 @@ describe("waitFor", () => {
     expect(await rejection(queue.waitFor("ghost", { timeoutMs: 1_000 }))).toBeInstanceOf(JobNotFoundError);
   });
 });
+
+/** Calls per command on a server, leaving out the test's own INFO, PUBSUB and CLIENT calls. */
+async function commandCalls(client: Redis): Promise<Record<string, number>> {
+  const info = await client.info("commandstats");
+  const calls: Record<string, number> = {};
+  for (const [, command, n] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[command!] = Number(n);
+  return calls;
+}

@@ -22,9 +22,11 @@ import {
   queueParams,
 } from "../schemas.ts";
 
-// Polling budget of one request: a Worker may make only so many subrequests
-// (50 on the free plan), and each poll is one.
-const POLL = { firstMs: 50, factor: 1.5, maxMs: 1_000, maxPolls: 40 };
+// A stream's budget: a Worker may make only so many subrequests (50 on the
+// free plan). It subscribes once and reads the job on each status change;
+// past the budget (or the time) it ends, and the client resumes with
+// Last-Event-ID, as a client does after any dropped stream.
+const STREAM = { maxReads: 40, maxMs: 5 * 60_000, retryMs: 1_000 };
 
 export const jobs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -120,12 +122,14 @@ jobs.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { wait } = c.req.valid("query");
-    let job = await getVisibleJob(c, id);
-    if (wait && !isTerminal(job.status)) {
-      job = await c.var.store
-        .queue(job.queue)
-        .waitFor(id, { timeoutMs: wait * 1000, pollMs: POLL.firstMs, maxPollMs: POLL.maxMs, signal: c.req.raw.signal });
-    }
+    // subscribed to the job's channel, then read: three Redis commands when it ends during the wait
+    const job = wait
+      ? await c.var.store.waitForJob(id, {
+          timeoutMs: wait * 1000,
+          signal: c.req.raw.signal,
+          visible: (found) => reaches(c.var.principal, found.queue),
+        })
+      : await getVisibleJob(c, id);
     return c.json(redactJob(job, c.var.principal), 200);
   },
 );
@@ -136,7 +140,8 @@ jobs.openapi(
     path: "/v1/jobs/{id}/events",
     summary: "Follow a job's status as server-sent events",
     description:
-      "One `status` event (data: the job) per change, until a terminal status, then the stream ends. " +
+      "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
+      "`progress` events (data: { progress, meta }) as the task reports them. " +
       "Browsers read it with fetch() and a streaming response body, not EventSource: EventSource cannot send " +
       "the Authorization header. A stream that ends before a terminal status is resumed by asking again with " +
       "Last-Event-ID set to the last event's id; naming a terminal state, the answer is 204.",
@@ -156,26 +161,55 @@ jobs.openapi(
     if (isTerminal(first.status) && seen === eventId(first)) return c.body(null, 204);
     return streamSSE(c, async (stream) => {
       let aborted = false;
+      let wake = () => {};
+      const changes: string[] = [];
+      const follow = c.var.store.followJob(id, (message) => {
+        changes.push(message);
+        wake();
+      });
       stream.onAbort(() => {
         aborted = true;
+        wake();
       });
-      let job: JobView | null = first;
-      let pause: number = POLL.firstMs;
+      const until = Date.now() + STREAM.maxMs;
       try {
-        for (let polls = 0; job && !aborted; polls++) {
+        await follow.ready;
+        // read once the subscription stands, so no change between the first read and now is missed
+        let job: JobView | null = await getVisibleJob(c, id);
+        for (let reads = 1; job && !aborted; ) {
           if (eventId(job) !== seen) {
             seen = eventId(job);
             const data = JSON.stringify(redactJob(job, c.var.principal));
-            await stream.writeSSE({ event: "status", id: seen, data, retry: POLL.maxMs });
+            await stream.writeSSE({ event: "status", id: seen, data, retry: STREAM.retryMs });
           }
-          if (isTerminal(job.status) || polls >= POLL.maxPolls) break;
-          await stream.sleep(pause);
-          pause = Math.min(pause * POLL.factor, POLL.maxMs);
-          job = await c.var.store.getJob(id);
+          if (isTerminal(job.status) || reads >= STREAM.maxReads) break;
+          if (changes.length === 0) {
+            const left = until - Date.now();
+            if (left <= 0) break;
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, left);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+          }
+          let statusChanged = false;
+          for (const message of changes.splice(0)) {
+            // progress arrives whole in its message; a status change needs the job read
+            if (message.startsWith("{")) await stream.writeSSE({ event: "progress", data: message });
+            else statusChanged = true;
+          }
+          if (statusChanged) {
+            job = await c.var.store.getJob(id);
+            reads++;
+          }
         }
       } catch (error) {
         console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: String(error) }));
         await stream.writeSSE({ event: "error", data: JSON.stringify({ title: "Internal Server Error" }) });
+      } finally {
+        await follow.close().catch(() => {});
       }
     });
   },

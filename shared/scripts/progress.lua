@@ -1,7 +1,8 @@
 -- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
 -- outcome). Written only while the worker still holds the job, and published
--- on the job's channel for SSE.
+-- on the job's channel for SSE as JSON { progress, meta } (a status change is
+-- published as its bare name), so a stream forwards it without a read.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] job id
@@ -16,11 +17,14 @@ local id = ARGV[2]
 if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+local f = redis.call('HMGET', key, 'progress', 'meta')
+local meta = f[2] or '{}'
 if ARGV[5] ~= '' then
-  local meta = cjson.decode(redis.call('HGET', key, 'meta') or '{}')
-  for field, value in pairs(cjson.decode(ARGV[5])) do meta[field] = value end
+  local merged = cjson.decode(meta)
+  for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
   -- an empty table would encode as [] after a round trip through cjson.decode
-  redis.call('HSET', key, 'meta', next(meta) and cjson.encode(meta) or '{}')
+  meta = next(merged) and cjson.encode(merged) or '{}'
+  redis.call('HSET', key, 'meta', meta)
 end
-redis.call('PUBLISH', K.events(id), 'progress')
+redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
 return cjson.encode({ ok = true })

@@ -1,7 +1,19 @@
 // The job routes' happy paths, inside workerd against the real gateway and Redis.
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../shared/index.ts";
-import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start, uniquePrefix } from "./support.ts";
+import {
+  call,
+  expectProblem,
+  failJob,
+  finish,
+  jsonOf,
+  KEYS,
+  makeApp,
+  queue,
+  report,
+  start,
+  uniquePrefix,
+} from "./support.ts";
 
 const prefix = uniquePrefix("jobs");
 const app = makeApp(prefix);
@@ -135,6 +147,29 @@ describe("waiting for the end", () => {
       headers: { "Last-Event-ID": "finished.1" },
     });
     expect(again.status).toBe(204);
+  });
+});
+
+describe("following a running job", () => {
+  it("streams the task's progress as it reports it, between the status events", async () => {
+    const job = await jsonOf(await enqueue("progq", { task: "steps" }), 201);
+    const events = readEvents((await call(app, "GET", `/v1/jobs/${job.id}/events`, admin)).body!);
+    expect((await events.next()).value).toMatchObject({ event: "status", id: "queued.0" });
+    await start(prefix, "progq", job.id);
+    expect((await events.next()).value).toMatchObject({ event: "status", id: "started.1" });
+    await report(prefix, job.id, { progress: 50, meta: { step: 1 } });
+    expect((await events.next()).value).toMatchObject({ event: "progress", job: { progress: 50, meta: { step: 1 } } });
+    await finish(prefix, job.id, "done");
+    expect((await events.next()).value).toMatchObject({ event: "status", id: "finished.1", job: { progress: 50 } });
+    expect((await events.next()).done).toBe(true);
+  });
+
+  it("?wait answers as soon as the job ends", async () => {
+    const job = await jsonOf(await enqueue("waitq3", { task: "echo" }), 201);
+    const waited = call(app, "GET", `/v1/jobs/${job.id}?wait=20`, admin);
+    await start(prefix, "waitq3", job.id);
+    await finish(prefix, job.id, { ok: 1 });
+    expect(await jsonOf(await waited, 200)).toMatchObject({ status: "finished", result: { ok: 1 } });
   });
 });
 

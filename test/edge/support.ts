@@ -131,3 +131,8 @@ export async function failJob(prefix: string, id: string, error: string | JobErr
   };
   expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
 }
+
+/** Reports a running job's progress as its worker does. */
+export async function report(prefix: string, id: string, update: scripts.ProgressUpdate): Promise<void> {
+  expect((await scripts.progress.run(runner, Keys.forPrefix(prefix), { id, worker: WORKER, update })).ok).toBe(true);
+}
