@@ -13,6 +13,7 @@ export type {
   WorkerInfo,
   JobPage,
   ChunkOptions,
+  Reach,
 } from "./queue.ts";
 export type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";

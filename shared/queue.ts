@@ -48,6 +48,11 @@ export interface Idempotency {
   ttlSec?: number;
 }
 
+/** The queues a caller may reach: its jobs may depend only on jobs in them (others are "not found"). */
+export interface Reach {
+  queues: string[];
+}
+
 export interface Submitted {
   /** false when an existing job was returned (same id, or an idempotent replay). */
   created: boolean;
@@ -145,7 +150,7 @@ export class Queue {
    * Enqueue with the detail the HTTP API needs: whether each job was created,
    * and an optional idempotency key (it applies to a single job).
    */
-  async submit(requests: JobRequest[], idempotency?: Idempotency): Promise<Submitted[]> {
+  async submit(requests: JobRequest[], idempotency?: Idempotency, reach?: Reach): Promise<Submitted[]> {
     if (requests.length === 0) throw new ValidationError([{ field: "jobs", message: "must hold at least one job" }]);
     const now = Date.now();
     const specs = requests.map((r, i) => {
@@ -158,6 +163,7 @@ export class Queue {
     rejectDuplicateIds(specs);
     const jobs = specs.map((spec) => ({
       ...spec,
+      ...(reach && { dependencyQueues: reach.queues }),
       ...(idempotency && {
         idempotencyKey: idempotency.key,
         fingerprint: idempotency.fingerprint,

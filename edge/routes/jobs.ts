@@ -4,9 +4,16 @@ import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { DEFAULTS, enqueueRequestSchema, isTerminal, JobNotFoundError, type JobView } from "../../shared/index.ts";
+import {
+  DEFAULTS,
+  enqueueRequestSchema,
+  isTerminal,
+  JobNotFoundError,
+  type JobView,
+  type Reach,
+} from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
-import { reaches, requireScope } from "../auth.ts";
+import { reaches, requireScope, type Principal } from "../auth.ts";
 import { sha256, toHex } from "../crypto.ts";
 import { admitBatch, admitJob } from "../policy.ts";
 import { validationHook } from "../problem.ts";
@@ -61,7 +68,9 @@ jobs.openapi(
     const request = c.req.valid("json");
     const key = c.req.valid("header")["idempotency-key"];
     const idempotency = key === undefined ? undefined : { key, fingerprint: await fingerprint(request) };
-    const [submitted] = await c.var.store.queue(queue).submit([admitJob(c.var.principal, request)], idempotency);
+    const [submitted] = await c.var.store
+      .queue(queue)
+      .submit([admitJob(c.var.principal, request)], idempotency, reachOf(c.var.principal));
     const { created } = submitted!;
     const job = redactJob(submitted!.job, c.var.principal);
     c.header("Location", jobPath(job.id));
@@ -94,7 +103,9 @@ jobs.openapi(
   }),
   async (c) => {
     const { queue } = c.req.valid("param");
-    const submitted = await c.var.store.queue(queue).submit(admitBatch(c.var.principal, c.req.valid("json").jobs));
+    const submitted = await c.var.store
+      .queue(queue)
+      .submit(admitBatch(c.var.principal, c.req.valid("json").jobs), undefined, reachOf(c.var.principal));
     return c.json({ jobs: submitted.map((s) => redactJob(s.job, c.var.principal)) }, 201);
   },
 );
@@ -275,6 +286,11 @@ jobs.openapi(
     return c.json({ attempts: redactAttempts(attempts, job, c.var.principal) }, 200);
   },
 );
+
+/** A key limited to some queues may make its jobs depend only on jobs in them. */
+function reachOf(principal: Principal): Reach | undefined {
+  return principal.queues ? { queues: [...principal.queues] } : undefined;
+}
 
 /** The job, when the caller's key reaches its queue; 404 otherwise, so ids of other queues cannot be probed. */
 async function getVisibleJob(c: Context<AppEnv>, id: string): Promise<JobView> {

@@ -202,6 +202,21 @@ describe("request limits", () => {
     await jsonOf(await enqueue(KEYS.browser, {}), 201);
   });
 
+  it("lets a key limited to some queues depend only on jobs in them: others' jobs are not found", async () => {
+    const elsewhere = await jsonOf(
+      await call(app, "POST", "/v1/queues/private/jobs", { key: KEYS.admin, body: { task: "t" } }),
+      201,
+    );
+    const before = await snapshot(app);
+    const refused = await expectProblem(await enqueue(KEYS.browser, { dependsOn: [elsewhere.id] }), 400);
+    expect(refused.errors).toEqual([{ field: "options.dependsOn", message: `no job with id "${elsewhere.id}"` }]);
+    expect(await snapshot(app)).toEqual(before);
+    const mine = await jsonOf(await enqueue(KEYS.browser, {}), 201);
+    expect(await jsonOf(await enqueue(KEYS.browser, { dependsOn: [mine.id] }), 201)).toMatchObject({
+      status: "deferred",
+    });
+  });
+
   it("counts in fixed windows: the next window starts from zero", async () => {
     const run = (now: number) =>
       scripts.countRequest.run(scriptRunner(redis), Keys.forPrefix(prefix), {
