@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { parse } from "yaml";
@@ -234,6 +234,36 @@ describe("the package", () => {
   });
 });
 
+/** Starts a long-running command of the package as a process manager would; resolves once its output shows `ready`. */
+async function startService(argv: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: project,
+    env: { ...cleanEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready.test(output)) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${argv.join(" ")} exited with ${code}:\n${output}`)));
+  });
+  return child;
+}
+
+/** SIGTERM, as `docker stop` and `systemctl stop` send; resolves with the exit code and signal. */
+async function stopService(child: ChildProcess): Promise<unknown[]> {
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const outcome = await exited;
+  children.delete(child);
+  return outcome;
+}
+
 /** The final stage's ENTRYPOINT and CMD of the Dockerfile, in exec form. */
 async function imageCommand(): Promise<{ entrypoint: string[]; cmd: string[] }> {
   const text = await readFile(join(ROOT, "Dockerfile"), "utf8");
@@ -286,7 +316,7 @@ describe("compose.yaml's services, from the installed package", () => {
       EDGE_HOST: "127.0.0.1",
     };
 
-    const start = async (name: string, ready: RegExp): Promise<ChildProcess> => {
+    const start = (name: string, ready: RegExp): Promise<ChildProcess> => {
       const service = compose.services[name]!;
       // the compose spec: an entrypoint set by the service drops the image's CMD
       const argv = [
@@ -299,23 +329,7 @@ describe("compose.yaml's services, from the installed package", () => {
       }
       // the image's PATH and WORKDIR: its bin first, node_modules under the working directory
       const path = `${join(project, "node_modules", ".bin")}:${process.env.PATH}`;
-      const child = spawn(argv[0]!, argv.slice(1), {
-        cwd: project,
-        env: { ...cleanEnv(), ...env, ...here, PATH: path },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      children.add(child);
-      let output = "";
-      await new Promise<void>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (ready.test(output)) resolve();
-        };
-        child.stdout!.on("data", onData);
-        child.stderr!.on("data", onData);
-        child.once("exit", (code) => reject(new Error(`${argv.join(" ")} exited with ${code}:\n${output}`)));
-      });
-      return child;
+      return startService(argv, { ...env, ...here, PATH: path }, ready);
     };
 
     const gateway = await start("gateway", /gateway listening/);
@@ -335,11 +349,48 @@ describe("compose.yaml's services, from the installed package", () => {
     expect(await read.json()).toMatchObject({ id, status: "finished", result: { hello: "compose" } });
 
     // `docker compose stop` sends SIGTERM: each stops cleanly
-    for (const child of [worker, edge, gateway]) {
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      expect(await exited).toEqual([0, null]);
-      children.delete(child);
+    for (const child of [worker, edge, gateway]) expect(await stopService(child)).toEqual([0, null]);
+  });
+});
+
+/** A unit file's [Service] settings, each with every value it is given (Environment= repeats). */
+async function serviceSection(unit: string): Promise<Map<string, string[]>> {
+  const text = await readFile(join(ROOT, "examples", "systemd", unit), "utf8");
+  const settings = new Map<string, string[]>();
+  const section = text.slice(text.indexOf("[Service]"), text.indexOf("[Install]"));
+  for (const [, key, value] of section.matchAll(/^(\w+)=(.*)$/gm)) {
+    settings.set(key!, [...(settings.get(key!) ?? []), value!]);
+  }
+  return settings;
+}
+
+/** KEY=VALUE lines of an EnvironmentFile, as systemd reads them. */
+async function environmentFile(path: string): Promise<Record<string, string>> {
+  const text = await readFile(join(ROOT, "examples", "systemd", basename(path)), "utf8");
+  return Object.fromEntries([...text.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm)].map(([, k, v]) => [k!, v!]));
+}
+
+describe("the systemd units in examples/systemd, from the installed package", () => {
+  it.each([
+    ["edgeq-worker.service", /worker started/],
+    ["edgeq-gateway.service", /gateway listening/],
+  ])("%s starts its ExecStart with its environment and stops on systemd's SIGTERM", async (unit, ready) => {
+    const settings = await serviceSection(unit);
+    const home = settings.get("WorkingDirectory")![0]!;
+    // the unit's own specifiers: %C is systemd's cache root (/var/cache for a system unit)
+    const caches = join(dir, "var-cache");
+    const local = (text: string) => text.replaceAll(home, project).replaceAll("%C", caches);
+    const env: Record<string, string> = {};
+    for (const file of settings.get("EnvironmentFile") ?? []) Object.assign(env, await environmentFile(file));
+    for (const line of settings.get("Environment") ?? []) {
+      const [key, ...value] = line.split("=");
+      env[key!] = local(value.join("="));
     }
+    // the example files' placeholders: this run's Redis, a free port
+    const here = { REDIS_URL: redisServer.url, GATEWAY_PORT: String(await freePort()), EDGEQ_PREFIX: "edgeq-systemd" };
+    const argv = local(settings.get("ExecStart")![0]!).split(/\s+/);
+    const child = await startService(argv, { ...env, ...here }, ready);
+    expect(await stopService(child)).toEqual([0, null]);
+    if (env.EDGEQ_CACHE_DIR) expect((await readdir(env.EDGEQ_CACHE_DIR)).length).toBeGreaterThan(0);
   });
 });
