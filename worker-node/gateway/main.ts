@@ -34,7 +34,7 @@ if (args.length > 0) {
 
 const settings = orExit("edgeq gateway", () => readGatewayEnv());
 const logger = pino({ level: settings.LOG_LEVEL });
-const gateway = await startGateway({
+const starting = startGateway({
   token: settings.GATEWAY_TOKEN,
   readOnlyToken: settings.GATEWAY_READONLY_TOKEN,
   acl: settings.GATEWAY_ACL,
@@ -56,13 +56,17 @@ const stop = (signal: string): void => {
   if (stopping) process.exit(1);
   stopping = true;
   logger.info({ signal }, "shutting down");
-  gateway.close().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.error({ err: errorMessage(error) }, "shutdown failed");
-      process.exit(1);
-    },
-  );
+  starting
+    .then((gateway) => gateway.close())
+    .then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: errorMessage(error) }, "shutdown failed");
+        process.exit(1);
+      },
+    );
 };
+// Before the server starts, not after: it says it is listening before
+// startGateway returns, and a stop from then on must still close it cleanly.
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
