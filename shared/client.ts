@@ -150,12 +150,13 @@ export class EdgeqClient {
   }
 
   /**
-   * The job at each change of its status, until it has ended: server-sent
-   * events read from a fetch stream, since an EventSource cannot send the key.
-   * A stream that closes early is resumed where it stopped.
+   * The job at each change of its status or progress, until it has ended:
+   * server-sent events read from a fetch stream, since an EventSource cannot
+   * send the key. A stream that closes early is resumed where it stopped.
    */
   async *events(id: string, options: RequestOptions = {}): AsyncGenerator<JobView, void, undefined> {
     let lastId: string | undefined;
+    let job: JobView | undefined;
     for (;;) {
       const response = await this.#send("GET", `${path(id)}/events`, {
         ...options,
@@ -177,9 +178,14 @@ export class EdgeqClient {
               throw new EdgeqApiError({ type: "about:blank", title: "Error", status: 500, ...(event.data as object) });
             }
             if (event.event === "status") {
-              const job = event.data as JobView;
+              job = event.data as JobView;
               yield job;
               if (ended(job)) return;
+            }
+            // progress events carry the job's whole progress and meta: the job as it is now
+            if (event.event === "progress" && job) {
+              job = { ...job, ...(event.data as Partial<JobView>) };
+              yield job;
             }
           }
         }

@@ -100,6 +100,14 @@ describe("EdgeqClient", () => {
     expect(statuses).toEqual(order.filter((status) => statuses.includes(status as JobView["status"])));
   });
 
+  it("passes on a running job's progress as events, the job's other fields kept", async () => {
+    const job = await browser.enqueue("work", { task: "steps", args: { n: 2, ms: 300 } });
+    const seen: JobView[] = [];
+    for await (const update of browser.events(job.id)) seen.push(update);
+    expect(seen).toContainEqual(expect.objectContaining({ id: job.id, status: "started", progress: 50 }));
+    expect(seen.at(-1)).toMatchObject({ status: "finished", progress: 100, result: { steps: 2 } });
+  });
+
   it("enqueues a batch, all in order", async () => {
     const jobs = await browser.batch("work", [
       { task: "echo", args: 1 },
