@@ -8,7 +8,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/edge/**", "test/browser/**", "**/node_modules/**"],
+          exclude: ["test/edge/**", "test/browser/**", "test/cluster/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -24,6 +24,15 @@ export default defineConfig({
           globalSetup: ["test/edge/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // A real three-master Redis Cluster, started by the test: `npx vitest run --project cluster`.
+        test: {
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
         },
       },
       {

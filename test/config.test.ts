@@ -14,18 +14,20 @@ const EDGE = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_RE
 describe("one reading of the environment", () => {
   it("gives the edge and the worker the same prefix when EDGEQ_PREFIX is empty or unset", () => {
     for (const prefix of ["", undefined]) {
-      expect(readWorkerEnv({ EDGEQ_PREFIX: prefix }).EDGEQ_PREFIX).toBe(DEFAULTS.prefix);
+      expect(readWorkerEnv({ EDGEQ_PREFIX: prefix }).EDGEQ_PREFIX).toEqual([DEFAULTS.prefix]);
       expect(readRedisEnv({ EDGEQ_PREFIX: prefix }).EDGEQ_PREFIX).toBe(DEFAULTS.prefix);
       expect(readEnv({ ...EDGE, EDGEQ_PREFIX: prefix }).prefix).toBe(DEFAULTS.prefix);
     }
-    expect(readWorkerEnv({ EDGEQ_PREFIX: "tenant-a" }).EDGEQ_PREFIX).toBe("tenant-a");
+    expect(readWorkerEnv({ EDGEQ_PREFIX: "tenant-a" }).EDGEQ_PREFIX).toEqual(["tenant-a"]);
+    // a worker may serve several deployments, one per prefix
+    expect(readWorkerEnv({ EDGEQ_PREFIX: "tenant-a, tenant-b" }).EDGEQ_PREFIX).toEqual(["tenant-a", "tenant-b"]);
     expect(readEnv({ ...EDGE, EDGEQ_PREFIX: "tenant-a" }).prefix).toBe("tenant-a");
   });
 
   it("fills every default from shared/defaults.ts", () => {
     expect(readWorkerEnv({})).toEqual({
       REDIS_URL: DEFAULTS.redisUrl,
-      EDGEQ_PREFIX: DEFAULTS.prefix,
+      EDGEQ_PREFIX: [DEFAULTS.prefix],
       LOG_LEVEL: DEFAULTS.logLevel,
       EDGEQ_LEASE_MS: DEFAULTS.leaseMs,
       EDGEQ_HEARTBEAT_MS: DEFAULTS.heartbeatMs,

@@ -21,8 +21,23 @@ const wholeMs = (fallback: number) =>
     .min(1, "must be at least 1")
     .default(fallback);
 
+// "10.0.0.1:7000,10.0.0.2:7000": a Redis Cluster's seed nodes; REDIS_URL then only lends its user and password
+const clusterNodes = z
+  .string()
+  .transform((text) =>
+    text
+      .split(",")
+      .map((node) => node.trim())
+      .filter(Boolean),
+  )
+  .refine((nodes) => nodes.length > 0 && nodes.every((node) => /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(node)), {
+    message: "must list host:port of one or more cluster nodes, comma-separated",
+  })
+  .optional();
+
 const redisSettings = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default(DEFAULTS.redisUrl),
+  REDIS_CLUSTER_NODES: clusterNodes,
   EDGEQ_PREFIX: prefixSchema.default(DEFAULTS.prefix),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default(DEFAULTS.logLevel),
 });
@@ -38,6 +53,12 @@ const count = (fallback: number) =>
 const ALLOW_ENTRY = /^(?:[A-Za-z0-9.-]+|[0-9.]+(?:\/(?:[0-9]|[12][0-9]|3[0-2]))?|[0-9A-Fa-f:.]+(?:\/(?:\d{1,3}))?)$/;
 
 const workerSettings = redisSettings.extend({
+  // a worker may serve several deployments, on different shards of a cluster: their prefixes, comma-separated
+  EDGEQ_PREFIX: z
+    .string()
+    .transform((text) => text.split(",").map((prefix) => prefix.trim()))
+    .pipe(z.array(prefixSchema).min(1))
+    .default([DEFAULTS.prefix]),
   EDGEQ_LEASE_MS: wholeMs(DEFAULTS.leaseMs),
   EDGEQ_HEARTBEAT_MS: wholeMs(DEFAULTS.heartbeatMs),
   EDGEQ_MAINTENANCE_MS: wholeMs(DEFAULTS.maintenanceMs),

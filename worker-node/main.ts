@@ -79,40 +79,49 @@ if (queues.length === 0) usage("--queues names no queue");
 if (parsed.isolation !== "process" && parsed.isolation !== "inline") {
   usage(`--isolation must be "process" or "inline", got "${parsed.isolation}"`);
 }
+const isolation = parsed.isolation;
 
 const env = orExit("edgeq worker", () => readWorkerEnv());
 const logger = pino({ level: env.LOG_LEVEL });
-const worker = new Worker({
-  redisUrl: env.REDIS_URL,
-  prefix: env.EDGEQ_PREFIX,
-  queues,
-  tasks: parsed.tasks ? resolve(parsed.tasks) : DEMO_TASKS,
-  concurrency: positiveInt("--concurrency", parsed.concurrency),
-  isolation: parsed.isolation,
-  horseMaxJobs: positiveInt("--horse-max-jobs", parsed["horse-max-jobs"]),
-  burst: parsed.burst,
-  name: parsed.name,
-  logger,
-  leaseMs: env.EDGEQ_LEASE_MS,
-  heartbeatMs: env.EDGEQ_HEARTBEAT_MS,
-  maintenanceMs: env.EDGEQ_MAINTENANCE_MS,
-  killGraceMs: env.EDGEQ_KILL_GRACE_MS,
-  callbacks: {
-    secret: env.EDGEQ_CALLBACK_SECRET ?? null,
-    allow: env.EDGEQ_CALLBACK_ALLOW,
-    concurrency: env.EDGEQ_CALLBACK_CONCURRENCY,
-    attempts: env.EDGEQ_CALLBACK_ATTEMPTS,
-    leaseMs: env.EDGEQ_CALLBACK_LEASE_MS,
-    timeoutMs: env.EDGEQ_CALLBACK_TIMEOUT_MS,
-    backoffMs: env.EDGEQ_CALLBACK_BACKOFF_MS,
-  },
-});
+// one Worker per deployment it serves (EDGEQ_PREFIX may name several, e.g. one per cluster shard)
+const workers = env.EDGEQ_PREFIX.map(
+  (prefix) =>
+    new Worker({
+      redisUrl: env.REDIS_URL,
+      clusterNodes: env.REDIS_CLUSTER_NODES,
+      prefix,
+      queues,
+      tasks: parsed.tasks ? resolve(parsed.tasks) : DEMO_TASKS,
+      concurrency: positiveInt("--concurrency", parsed.concurrency),
+      isolation,
+      horseMaxJobs: positiveInt("--horse-max-jobs", parsed["horse-max-jobs"]),
+      burst: parsed.burst,
+      name: parsed.name,
+      logger,
+      leaseMs: env.EDGEQ_LEASE_MS,
+      heartbeatMs: env.EDGEQ_HEARTBEAT_MS,
+      maintenanceMs: env.EDGEQ_MAINTENANCE_MS,
+      killGraceMs: env.EDGEQ_KILL_GRACE_MS,
+      callbacks: {
+        secret: env.EDGEQ_CALLBACK_SECRET ?? null,
+        allow: env.EDGEQ_CALLBACK_ALLOW,
+        concurrency: env.EDGEQ_CALLBACK_CONCURRENCY,
+        attempts: env.EDGEQ_CALLBACK_ATTEMPTS,
+        leaseMs: env.EDGEQ_CALLBACK_LEASE_MS,
+        timeoutMs: env.EDGEQ_CALLBACK_TIMEOUT_MS,
+        backoffMs: env.EDGEQ_CALLBACK_BACKOFF_MS,
+      },
+    }),
+);
 
-process.on("SIGTERM", () => worker.stop());
-process.on("SIGINT", () => worker.stop());
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    for (const worker of workers) worker.stop();
+  });
+}
 
 try {
-  await worker.run();
+  await Promise.all(workers.map((worker) => worker.run()));
   process.exit(0);
 } catch (error) {
   logger.fatal({ err: error }, "worker failed to start");

@@ -10,7 +10,7 @@
 // one heartbeat (with the fleet's maintenance pass) a minute.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
 import { isTerminal, Keys, type Job, type JobError } from "../shared/index.ts";
@@ -22,12 +22,15 @@ import { CallbackAllowlist } from "./callback.ts";
 import { compileHorse } from "./horse/bundle.ts";
 import type { Horse } from "./horse/horse.ts";
 import { HorsePool } from "./horse/pool.ts";
+import { connect, type Connection } from "./connection.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
 import { fireDueSchedules } from "../shared/schedule.ts";
 import { runTask, tasksOf, type Outcome, type Task, type TaskHost, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
+  /** A Redis Cluster's seed nodes (host:port); redisUrl then lends only its credentials and TLS. */
+  clusterNodes?: string[];
   queues: string[];
   /** Path of the task module. */
   tasks: string;
@@ -76,13 +79,13 @@ interface Running {
 export class Worker {
   readonly name: string;
   readonly keys: Keys;
-  readonly #opts: Required<Omit<WorkerOptions, "name" | "prefix" | "callbacks">>;
+  readonly #opts: Required<Omit<WorkerOptions, "name" | "prefix" | "callbacks" | "clusterNodes">>;
   readonly #log: Logger;
-  readonly #redis: Redis;
+  readonly #redis: Connection;
   readonly #runner: ScriptRunner;
-  readonly #blocker: Redis;
+  readonly #blocker: Connection;
   /** Subscribed to this worker's control channel: stop requests arrive at once. */
-  readonly #control: Redis;
+  readonly #control: Connection;
   readonly #running = new Map<string, Running>();
   readonly #outbox: Outbox;
   /** Outcomes a stopping worker could not write (Redis unreachable): their leases bring them back. */
@@ -129,10 +132,11 @@ export class Worker {
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
       connectionName: `edgeq:${this.name}`,
     };
-    this.#redis = new Redis(options.redisUrl, redisOptions);
+    const target = { url: options.redisUrl, clusterNodes: options.clusterNodes };
+    this.#redis = connect(target, redisOptions);
     this.#runner = scriptRunner(this.#redis);
-    this.#blocker = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:wait` });
-    this.#control = new Redis(options.redisUrl, { ...redisOptions, connectionName: `edgeq:${this.name}:control` });
+    this.#blocker = connect(target, { ...redisOptions, connectionName: `edgeq:${this.name}:wait` });
+    this.#control = connect(target, { ...redisOptions, connectionName: `edgeq:${this.name}:control` });
     this.#control.on("message", (channel: string, id: string) => {
       if (channel === this.keys.schedulesChanged()) {
         void this.#fireSchedules();

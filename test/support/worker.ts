@@ -13,6 +13,9 @@ import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { test as base } from "vitest";
 import { Queue } from "../../shared/index.ts";
+import { until } from "./until.ts";
+
+export { until };
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -185,20 +188,6 @@ export const test = base.extend("workers", async ({}, { onCleanup }) => {
   onCleanup(() => workers.killAll());
   return workers;
 });
-
-/**
- * Polls `check` until it returns something truthy, and returns that; throws,
- * naming what it waited for, when `timeoutMs` runs out.
- */
-export async function until<T>(what: string, timeoutMs: number, check: () => T | Promise<T>): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (let pause = 10; ; pause = Math.min(pause * 1.5, 100)) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
-}
 
 /** /proc/<pid>/stat: a process's state and process group; null once it is gone. */
 function stat(pid: number): { state: string; pgrp: number } | null {

@@ -9,8 +9,23 @@ import { build, stop as stopEsbuild } from "esbuild";
 import { cacheDirs } from "../config.ts";
 import { siblingModule } from "../sibling.ts";
 
+// One build per task module a process uses: the Workers of one process (one per prefix) share it, and a
+// build that stopped esbuild's service cannot pull it from under another that is still running.
+const builds = new Map<string, Promise<string>>();
+
 /** Bundles the horse with the task module; returns the path of the .mjs file. */
-export async function compileHorse(tasksPath: string): Promise<string> {
+export function compileHorse(tasksPath: string): Promise<string> {
+  const path = resolve(tasksPath);
+  let built = builds.get(path);
+  if (!built) {
+    built = bundle(path);
+    builds.set(path, built);
+    built.catch(() => builds.delete(path));
+  }
+  return built;
+}
+
+async function bundle(tasksPath: string): Promise<string> {
   const cacheDir = await ownCacheDir();
   const entry = [
     `import * as tasks from ${JSON.stringify(resolve(tasksPath))};`,
