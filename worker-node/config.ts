@@ -21,6 +21,8 @@ const wholeMs = (fallback: number) =>
     .min(1, "must be at least 1")
     .default(fallback);
 
+const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
+
 // "10.0.0.1:7000,10.0.0.2:7000": a Redis Cluster's seed nodes; REDIS_URL then only lends its user and password
 const clusterNodes = z
   .string()
@@ -30,7 +32,7 @@ const clusterNodes = z
       .map((node) => node.trim())
       .filter(Boolean),
   )
-  .refine((nodes) => nodes.length > 0 && nodes.every((node) => /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(node)), {
+  .refine((nodes) => nodes.length > 0 && nodes.every((node) => HOST_PORT.test(node)), {
     message: "must list host:port of one or more cluster nodes, comma-separated",
   })
   .optional();
