@@ -8,7 +8,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/edge/**", "test/browser/**", "test/cluster/**", "**/node_modules/**"],
+          exclude: ["test/edge/**", "test/browser/**", "test/cluster/**", "test/chaos/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -24,6 +24,15 @@ export default defineConfig({
           globalSetup: ["test/edge/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // Workers SIGKILLed at random and Redis restarted under load: `npx vitest run --project chaos`.
+        test: {
+          name: "chaos",
+          include: ["test/chaos/**/*.test.ts"],
+          testTimeout: 150_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -152,6 +152,16 @@ export class WorkerProcess {
     await this.exited;
     await until(`the processes of worker ${this.name} to exit`, 5_000, () => groupMembers(this.pid).length === 0);
   }
+
+  /**
+   * SIGKILL to the worker alone, as the OOM killer or `kill -9` would; resolves
+   * once its horses, which lose their channel to it, have ended by themselves.
+   */
+  async killAlone(): Promise<void> {
+    process.kill(this.pid, "SIGKILL");
+    await this.exited;
+    await until(`the horses of killed worker ${this.name} to end`, 10_000, () => groupMembers(this.pid).length === 0);
+  }
 }
 
 /** Every worker not yet exited, so that none outlives the test run. */
