@@ -46,10 +46,14 @@ export const DEFAULTS = {
   queues: ["default"],
   /** Jobs a worker runs at once. */
   concurrency: 1,
-  /** Where a job runs: a child process per job (rq's work horse). */
+  /** Where a job runs: a child process per job (rq's work horse); "thread" and "inline" are lighter (README). */
   isolation: "process",
   /** Jobs a horse serves before it is replaced (1: a fresh process per job). */
   horseMaxJobs: 1,
+  /** Ceiling of a horse's JavaScript heap, in MB; null: V8's own, a few GB. */
+  horseMaxMemoryMb: null,
+  /** A horse's whole environment unless --horse-env or EDGEQ_HORSE_ENV name more: no REDIS_URL, no NODE_OPTIONS. */
+  horseEnv: ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "NODE_ENV", "LOG_LEVEL"],
   /** How long a claim holds a job without renewal; renewed every third of it. */
   leaseMs: 30 * SECOND,
   /** Idle heartbeat interval; a worker entry expires after three missed ones. */

@@ -39,6 +39,7 @@ describe("one reading of the environment", () => {
       EDGEQ_CALLBACK_LEASE_MS: DEFAULTS.callbackLeaseMs,
       EDGEQ_CALLBACK_TIMEOUT_MS: DEFAULTS.callbackTimeoutMs,
       EDGEQ_CALLBACK_BACKOFF_MS: DEFAULTS.callbackBackoffMs,
+      EDGEQ_HORSE_ENV: [],
     });
     expect(readGatewayEnv({ GATEWAY_TOKEN: "x" })).toMatchObject({
       GATEWAY_PORT: DEFAULTS.gatewayPort,
@@ -46,6 +47,14 @@ describe("one reading of the environment", () => {
       GATEWAY_POOL_SIZE: DEFAULTS.gatewayPoolSize,
       GATEWAY_MAX_BODY_BYTES: DEFAULTS.maxBodyBytes,
     });
+  });
+
+  it("EDGEQ_HORSE_ENV lists variable names for horses, and refuses anything else", () => {
+    expect(readWorkerEnv({ EDGEQ_HORSE_ENV: "STRIPE_KEY, SENTRY_DSN" }).EDGEQ_HORSE_ENV).toEqual([
+      "STRIPE_KEY",
+      "SENTRY_DSN",
+    ]);
+    expect(() => readWorkerEnv({ EDGEQ_HORSE_ENV: "STRIPE_KEY=sk_live" })).toThrow(/EDGEQ_HORSE_ENV/);
   });
 
   it("names every bad variable at once, never its value", () => {

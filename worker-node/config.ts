@@ -54,6 +54,20 @@ const count = (fallback: number) =>
 // "receiver.internal", "10.1.2.3", "10.1.0.0/16", "fd00::/8": what callbacks may reach inside the network
 const ALLOW_ENTRY = /^(?:[A-Za-z0-9.-]+|[0-9.]+(?:\/(?:[0-9]|[12][0-9]|3[0-2]))?|[0-9A-Fa-f:.]+(?:\/(?:\d{1,3}))?)$/;
 
+/** "STRIPE_KEY,SENTRY_DSN": names of environment variables, as EDGEQ_HORSE_ENV and --horse-env list them. */
+export const envNames = z
+  .string()
+  .transform((text) =>
+    text
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (names) => names.every((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)),
+    "must list variable names, comma-separated",
+  );
+
 const workerSettings = redisSettings.extend({
   // a worker may serve several deployments, on different shards of a cluster: their prefixes, comma-separated
   EDGEQ_PREFIX: z
@@ -84,6 +98,7 @@ const workerSettings = redisSettings.extend({
   EDGEQ_CALLBACK_LEASE_MS: wholeMs(DEFAULTS.callbackLeaseMs),
   EDGEQ_CALLBACK_TIMEOUT_MS: wholeMs(DEFAULTS.callbackTimeoutMs),
   EDGEQ_CALLBACK_BACKOFF_MS: wholeMs(DEFAULTS.callbackBackoffMs),
+  EDGEQ_HORSE_ENV: envNames.default([]),
 });
 
 const port = (fallback: number) =>

@@ -1,20 +1,22 @@
 // The worker CLI, `edgeq worker` (in the repository, `tsx worker-node/main.ts`):
 //   edgeq worker [--queues high,default] [--concurrency N] [--tasks path]
-//     [--burst] [--isolation process|inline] [--horse-max-jobs K] [--name NAME]
+//     [--burst] [--isolation process|thread|inline] [--horse-max-jobs K]
+//     [--horse-max-memory-mb N] [--horse-env NAME,…] [--name NAME]
 // Redis and the rest of the settings come from the environment (config.ts).
 // SIGTERM/SIGINT once: warm shutdown; twice: cold.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { DEFAULTS, queueNameSchema } from "../shared/index.ts";
-import { orExit, readWorkerEnv } from "./config.ts";
+import { envNames, orExit, readWorkerEnv } from "./config.ts";
 import { siblingModule } from "./sibling.ts";
 import { Worker } from "./worker.ts";
 
 const DEMO_TASKS = siblingModule(import.meta.url, "demo-tasks");
 
 const USAGE = `usage: edgeq worker [--queues high,default] [--concurrency N] [--tasks path]
-       [--burst] [--isolation process|inline] [--horse-max-jobs K] [--name NAME]
+       [--burst] [--isolation process|thread|inline] [--horse-max-jobs K]
+       [--horse-max-memory-mb N] [--horse-env NAME,…] [--name NAME]
 
 Takes jobs from the queues, in the order given, and runs each in a child
 process (a horse) until SIGTERM or SIGINT (once: finish running jobs; twice:
@@ -24,8 +26,15 @@ now). Redis and the other settings come from the environment: REDIS_URL
   --queues a,b          queues to listen on, in priority order (default: ${DEFAULTS.queues.join(",")})
   --tasks path          the task module, .ts or .js (default: the demo tasks)
   --concurrency N       jobs at once (default: ${DEFAULTS.concurrency})
-  --isolation process   a horse per job (the default); inline: in the worker itself
+  --isolation process   each job in a horse, a child process (the default);
+              thread    in a worker thread: cheaper, weaker (README: Isolation);
+              inline    in the worker itself: timeouts only ask the task to stop
   --horse-max-jobs K    jobs a horse serves before it is replaced (default: ${DEFAULTS.horseMaxJobs})
+  --horse-max-memory-mb N
+                        ceiling of a horse's JavaScript heap; past it the job fails
+                        with HorseOutOfMemoryError (default: V8's own)
+  --horse-env A,B       variables of the worker's environment that horses get too,
+                        besides ${DEFAULTS.horseEnv.join(" ")} (and EDGEQ_HORSE_ENV's)
   --burst               exit once the queues are empty
   --name NAME           the worker's name (default: host.pid.random)`;
 
@@ -50,6 +59,8 @@ function parse() {
       burst: { type: "boolean", default: false },
       isolation: { type: "string", default: DEFAULTS.isolation },
       "horse-max-jobs": { type: "string" },
+      "horse-max-memory-mb": { type: "string" },
+      "horse-env": { type: "string" },
       name: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -76,10 +87,17 @@ for (const queue of queues) {
   if (!queueNameSchema.safeParse(queue).success) usage(`invalid queue name "${queue}"`);
 }
 if (queues.length === 0) usage("--queues names no queue");
-if (parsed.isolation !== "process" && parsed.isolation !== "inline") {
-  usage(`--isolation must be "process" or "inline", got "${parsed.isolation}"`);
+if (parsed.isolation !== "process" && parsed.isolation !== "thread" && parsed.isolation !== "inline") {
+  usage(`--isolation must be "process", "thread" or "inline", got "${parsed.isolation}"`);
 }
 const isolation = parsed.isolation;
+// a ceiling or an environment that would silently not apply is refused
+for (const flag of ["horse-max-memory-mb", "horse-env"] as const) {
+  if (isolation === "inline" && parsed[flag] !== undefined)
+    usage(`--${flag} applies to horses; --isolation inline has none`);
+}
+const horseEnvFlag = envNames.safeParse(parsed["horse-env"] ?? "");
+if (!horseEnvFlag.success) usage(`--horse-env ${horseEnvFlag.error.issues[0]!.message}`);
 
 const env = orExit("edgeq worker", () => readWorkerEnv());
 const logger = pino({ level: env.LOG_LEVEL });
@@ -95,6 +113,8 @@ const workers = env.EDGEQ_PREFIX.map(
       concurrency: positiveInt("--concurrency", parsed.concurrency),
       isolation,
       horseMaxJobs: positiveInt("--horse-max-jobs", parsed["horse-max-jobs"]),
+      horseMaxMemoryMb: positiveInt("--horse-max-memory-mb", parsed["horse-max-memory-mb"]),
+      horseEnv: [...env.EDGEQ_HORSE_ENV, ...horseEnvFlag.data],
       burst: parsed.burst,
       name: parsed.name,
       logger,

@@ -1,7 +1,10 @@
 // What a task is, and how one runs: the same code runs inside a horse and,
 // with --isolation inline, inside the worker itself.
 import type { Logger } from "pino";
-import { DEFAULTS, type Job, type JobError, type JsonValue } from "../shared/index.ts";
+// defaults.ts, not index.ts: this module is bundled into every horse, and
+// index.ts would bring zod and the rest of the producer API into each boot
+import { DEFAULTS } from "../shared/defaults.ts";
+import type { Job, JobError, JsonValue } from "../shared/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
 
 export interface TaskContext {

@@ -13,19 +13,21 @@ import { randomBytes } from "node:crypto";
 import type { RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
-import { isTerminal, Keys, type Job, type JobError } from "../shared/index.ts";
+import { isTerminal, Keys, type Job } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { decodeReply, isNoScript, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import type { Call, ProgressUpdate, Step } from "../shared/scripts/index.ts";
 import { CallbackAllowlist } from "./callback.ts";
 import { compileHorse } from "./horse/bundle.ts";
-import type { Horse } from "./horse/horse.ts";
+import { horseEnv, type Horse, type HorseOptions } from "./horse/horse.ts";
 import { HorsePool } from "./horse/pool.ts";
+import { ProcessHorse } from "./horse/process.ts";
+import { ThreadHorse } from "./horse/thread.ts";
 import { connect, type Connection } from "./connection.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
 import { fireDueSchedules } from "../shared/schedule.ts";
-import { runTask, tasksOf, type Outcome, type Task, type TaskHost, type TaskModule } from "./task.ts";
+import { runTask, tasksOf, type Outcome, type Task, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -35,9 +37,14 @@ export interface WorkerOptions {
   /** Path of the task module. */
   tasks: string;
   concurrency?: number;
-  isolation?: "process" | "inline";
-  /** Jobs a horse serves before it is replaced (1: a fresh process per job). */
+  /** Where a job runs: a child process, a worker thread, or the worker itself (README: Isolation). */
+  isolation?: "process" | "thread" | "inline";
+  /** Jobs a horse serves before it is replaced (1: a fresh process or thread per job). */
   horseMaxJobs?: number;
+  /** Ceiling of each horse's JavaScript heap, in MB; past it the job fails with HorseOutOfMemoryError. */
+  horseMaxMemoryMb?: number | null;
+  /** Names of the worker's environment variables a horse gets besides DEFAULTS.horseEnv. */
+  horseEnv?: string[];
   burst?: boolean;
   prefix?: string;
   name?: string;
@@ -74,6 +81,8 @@ interface Running {
   progressTimer?: NodeJS.Timeout;
   /** Why the worker ended the job early, if it did. */
   interrupted?: "timeout" | "stop" | "lost" | "shutdown";
+  /** Inline only: stops waiting for the task (cold shutdown; the worker's exit ends it). */
+  abandon?: () => void;
 }
 
 export class Worker {
@@ -108,12 +117,14 @@ export class Worker {
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
 
   constructor(options: WorkerOptions) {
-    const { concurrency, isolation, horseMaxJobs, leaseMs, heartbeatMs, maintenanceMs, killGraceMs, idleBlockMs } =
-      DEFAULTS;
+    const { concurrency, isolation, horseMaxJobs, horseMaxMemoryMb } = DEFAULTS;
+    const { leaseMs, heartbeatMs, maintenanceMs, killGraceMs, idleBlockMs } = DEFAULTS;
     this.#opts = {
       concurrency,
       isolation,
       horseMaxJobs,
+      horseMaxMemoryMb,
+      horseEnv: [],
       burst: false,
       leaseMs,
       heartbeatMs,
@@ -164,7 +175,14 @@ export class Worker {
     if (isolation === "inline") {
       this.#inlineTasks = tasksOf((await import(tasks)) as TaskModule);
     } else {
-      this.#pool = new HorsePool(await compileHorse(tasks), concurrency, horseMaxJobs, this.#log);
+      const bundle = await compileHorse(tasks);
+      const options: HorseOptions = {
+        env: horseEnv([...DEFAULTS.horseEnv, ...this.#opts.horseEnv]),
+        maxMemoryMb: this.#opts.horseMaxMemoryMb,
+        logger: this.#log,
+      };
+      const Kind = isolation === "thread" ? ThreadHorse : ProcessHorse;
+      this.#pool = new HorsePool(() => new Kind(bundle, options), concurrency, horseMaxJobs, this.#log);
       this.#pool.fill();
       // fail fast when the task module cannot even load
       this.#pool.release(await this.#pool.take());
@@ -305,11 +323,7 @@ export class Worker {
     this.#log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
     let outcome: Outcome;
     if (this.#inlineTasks) {
-      outcome = await runInline(this.#inlineTasks, job, {
-        signal: controller.signal,
-        logger: () => this.#log.child({ jobId: job.id }),
-        report: (update) => this.#progress(running, update),
-      });
+      outcome = await this.#runInline(running, this.#inlineTasks);
     } else {
       outcome = await this.#runInHorse(running);
     }
@@ -376,24 +390,37 @@ export class Worker {
     return update && scripts.progress.call(this.keys, { id: running.job.id, worker: this.name, update });
   }
 
-  /** Ends a running job early: its signal is aborted and its horse terminated. */
+  /**
+   * Ends a running job early: its signal is aborted and its horse terminated.
+   * An inline task can only be asked: it keeps its slot until it settles.
+   */
   #interrupt(running: Running, why: NonNullable<Running["interrupted"]>): void {
     if (running.interrupted && running.interrupted !== "timeout") return;
+    if (this.#inlineTasks && !running.interrupted && why !== "shutdown") {
+      this.#log.warn(
+        { jobId: running.job.id, why },
+        "an inline task cannot be stopped, only asked through ctx.signal: its slot stays taken until it settles",
+      );
+    }
     running.interrupted = why;
     running.controller.abort(new Error(`job ${why}`));
     running.horse?.terminate(why === "shutdown" ? 0 : this.#opts.killGraceMs);
+    if (why === "shutdown") running.abandon?.();
   }
 
   /** Turns an interrupted job's outcome into what happened to it. */
   #explain(running: Running, outcome: Outcome): Outcome {
     const { interrupted, job } = running;
     if (interrupted === "timeout") {
+      // an inline task ran on past its timeout (see #runInline): say for how long
+      const ranMs = Date.now() - job.startedAt!;
+      const inline = this.#inlineTasks ? `; inline, it could only be asked to stop, and ended after ${ranMs} ms` : "";
       return {
         ok: false,
         retryable: true,
         error: {
           name: "JobTimeoutError",
-          message: `task "${job.task}" ran longer than its timeout of ${job.timeoutMs} ms`,
+          message: `task "${job.task}" ran longer than its timeout of ${job.timeoutMs} ms${inline}`,
         },
       };
     }
@@ -401,6 +428,28 @@ export class Worker {
       return { ok: false, retryable: false, error: { name: "JobStoppedError", message: "stopped on request" } };
     }
     return outcome;
+  }
+
+  /**
+   * Inline isolation (rq's SimpleWorker): the task runs in the worker's own
+   * process. JavaScript cannot stop a running function, so a task past its
+   * timeout, or asked to stop, has its signal aborted and keeps its slot
+   * until it settles: --concurrency holds, and the job's outcome is written
+   * when the task has really ended, never while it still runs. A cold
+   * shutdown alone stops waiting: the worker's exit ends the task.
+   */
+  async #runInline(running: Running, tasks: Map<string, Task>): Promise<Outcome> {
+    const { job, controller } = running;
+    const abandoned = new Promise<Outcome>((resolve) => {
+      running.abandon = () =>
+        resolve({ ok: false, retryable: true, error: { name: "AbortError", message: "abandoned by a cold shutdown" } });
+    });
+    const settled = runTask(tasks, job, {
+      signal: controller.signal,
+      logger: () => this.#log.child({ jobId: job.id }),
+      report: (update) => this.#progress(running, update),
+    });
+    return Promise.race([settled, abandoned]);
   }
 
   /** Reports a job's outcome and claims the next jobs, in one script call. */
@@ -653,21 +702,6 @@ const DEFAULTS_CALLBACKS: CallbackSettings = {
   timeoutMs: DEFAULTS.callbackTimeoutMs,
   backoffMs: DEFAULTS.callbackBackoffMs,
 };
-
-/** Inline isolation (rq's SimpleWorker): the task runs in the worker's process. */
-async function runInline(tasks: Map<string, Task>, job: Job, host: TaskHost): Promise<Outcome> {
-  const { signal } = host;
-  const aborted = new Promise<Outcome>((resolve) =>
-    signal.addEventListener("abort", () =>
-      resolve({
-        ok: false,
-        retryable: true,
-        error: { name: "AbortError", message: String(signal.reason) } as JobError,
-      }),
-    ),
-  );
-  return Promise.race([runTask(tasks, job, host), aborted]);
-}
 
 /** The options that were given: an explicit undefined keeps the default. */
 function definedOnly<T extends object>(options: T): T {

@@ -1,56 +1,120 @@
-// The work horse's own side: the entry point of a child process that runs
-// jobs for its worker, so a crash, a leak or a hang in a task cannot take the
-// worker down. bundle.ts compiles it with the task module into one
-// plain-JavaScript file; horse.ts is the worker's side and spells the messages.
+// The work horse's own side: the entry point of a child process or worker
+// thread that runs jobs for its worker, so a crash, a leak or a hang in a task
+// cannot take the worker down. bundle.ts compiles it with the task module into
+// one plain-JavaScript file that both kinds load; horse.ts is the worker's
+// side and spells the messages.
 import { readFileSync } from "node:fs";
 import { createRequire, SourceMap } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isMainThread, parentPort, threadId } from "node:worker_threads";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
+import type { JobError } from "../../shared/job.ts";
 import { runTask, tasksOf, type TaskModule } from "../task.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
 
 /** The module whose packages a horse loads, as the worker does: set by bundle.ts, since the bundle lives in a cache. */
 declare const EDGEQ_REQUIRE_BASE: string;
 
+/** The horse's end of its channel to the worker. */
+interface Channel {
+  /** `then` runs once the message is on its way, even if the horse exits next. */
+  send(message: FromHorse, then?: () => void): void;
+  listen(handler: (message: ToHorse) => void): void;
+}
+
+const processChannel: Channel = {
+  send: (message, then) => process.send!(message, undefined, undefined, then),
+  listen: (handler) => process.on("message", handler),
+};
+
+function threadChannel(port: NonNullable<typeof parentPort>): Channel {
+  return {
+    // a message posted before the thread exits is delivered
+    send: (message, then) => {
+      port.postMessage(message);
+      then?.();
+    },
+    listen: (handler) => port.on("message", handler),
+  };
+}
+
 export function serveJobs(module: TaskModule): void {
   const tasks = tasksOf(module);
+  const channel = isMainThread ? processChannel : threadChannel(parentPort!);
   let root: Logger | undefined;
   // required on first use, not imported: see runTask
   const logger = () =>
     (root ??= (createRequire(EDGEQ_REQUIRE_BASE)("pino") as typeof import("pino").default)({
       level: process.env.LOG_LEVEL ?? DEFAULTS.logLevel,
-      base: { horse: process.pid },
+      base: isMainThread ? { horse: process.pid } : { horse: process.pid, thread: threadId },
     }));
-  const send = (message: FromHorse) => process.send!(message);
-  let running: AbortController | undefined;
+  let running: { id: string; controller: AbortController } | undefined;
+  let lastJob: string | undefined;
+  let retiring = false;
 
-  process.on("SIGTERM", () => {
+  // SIGTERM to a process, this message to a thread: end the running job
+  // through its signal, and the horse once the task has settled
+  const abort = () => {
     if (!running) process.exit(143);
-    running.abort(new Error("the job was terminated (timeout or stop)"));
-    running = undefined;
-  });
-  // Ctrl-C in a terminal signals the whole process group, horses included;
-  // the worker decides: its first SIGINT lets running jobs finish (warm)
-  process.on("SIGINT", () => {});
-  process.on("disconnect", () => process.exit(0));
-  process.on("message", async (message: ToHorse) => {
-    if (message.type !== "run") return;
+    running.controller.abort(new Error("the job was terminated (timeout or stop)"));
+  };
+
+  /**
+   * An error no task awaited (a rejection nobody handled, a throw from a
+   * timer) leaves the horse in a state Node calls unsafe to go on from. It
+   * fails the job running now, if any, and the horse takes no more jobs, so
+   * that it never fails the next one: the worker gives that to a fresh horse.
+   */
+  const escaped = (error: unknown, origin: "uncaughtException" | "unhandledRejection") => {
+    if (retiring) return;
+    retiring = true;
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const failure: JobError = {
+      name: origin === "unhandledRejection" ? "UnhandledRejectionError" : "UncaughtExceptionError",
+      message: `${cause.name}: ${cause.message}`,
+      stack: cause.stack && sourceMapped(cause.stack),
+    };
+    // the worker logs it: a thread's own output may not outlive the thread
+    if (!running) {
+      channel.send({ type: "retiring", stray: { error: failure, lastJob } }, () => process.exit(1));
+      return;
+    }
+    channel.send({ type: "retiring" });
+    const outcome = { ok: false, retryable: true, error: failure } as const;
+    channel.send({ type: "done", id: running.id, outcome }, () => process.exit(1));
+  };
+  process.on("uncaughtException", escaped);
+
+  if (isMainThread) {
+    process.on("SIGTERM", abort);
+    // Ctrl-C in a terminal signals the whole process group, horses included;
+    // the worker decides: its first SIGINT lets running jobs finish (warm)
+    process.on("SIGINT", () => {});
+    process.on("disconnect", () => process.exit(0));
+  }
+  channel.listen(async (message) => {
+    if (message.type === "abort") return abort();
+    // a job sent while the horse was retiring: the worker gives it to another
+    if (retiring) return;
     const controller = new AbortController();
-    running = controller;
     const { job } = message;
+    running = { id: job.id, controller };
     const outcome = await runTask(tasks, job, {
       signal: controller.signal,
       logger: () => logger().child({ jobId: job.id, task: job.task }),
-      report: (update) => send({ type: "progress", id: job.id, update }),
+      report: (update) => channel.send({ type: "progress", id: job.id, update }),
     });
+    // the job was failed already, and the horse is on its way out
+    if (retiring) return;
     if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
     if (controller.signal.aborted) process.exit(143);
     running = undefined;
-    send({ type: "done", id: job.id, outcome });
+    lastJob = job.id;
+    channel.send({ type: "done", id: job.id, outcome });
   });
-  send({ type: "ready" });
+  channel.send({ type: "ready" });
 }
 
 let bundleMap: SourceMap | null | undefined;

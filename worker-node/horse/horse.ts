@@ -1,66 +1,98 @@
-// The worker's side of a horse: one child process that runs the worker's
-// jobs (child.ts is the other side), and the messages between the two.
+// The worker's side of a horse, whatever its kind: a child process
+// (process.ts) or a worker thread (thread.ts) that runs the worker's jobs;
+// child.ts is the other side. This file spells the messages between the two
+// and what both kinds share: handing a job over, and deciding whose fault a
+// horse's death is.
 //
-// Over the IPC channel:
+// Over the channel (Node's IPC for a process, a MessagePort for a thread):
 //   horse → worker  { type: "ready" }                       tasks loaded
 //   worker → horse  { type: "run", job }
+//   horse → worker  { type: "progress", id, update }        ctx.progress / ctx.setMeta
 //   horse → worker  { type: "done", id, outcome }
-// The worker retires a horse by closing the channel; SIGTERM aborts the
-// running job's signal and ends the horse once the task settles.
-import { fork, type ChildProcess } from "node:child_process";
-import type { Job } from "../../shared/index.ts";
+//   horse → worker  { type: "retiring", stray? }            an error escaped a task: no more jobs
+//   worker → horse  { type: "abort" }                       threads only (a process gets SIGTERM)
+// A job is one message each way: the smallest exchange there is.
+import type { Logger } from "pino";
+import type { Job, JobError } from "../../shared/index.ts";
 import type { ProgressUpdate } from "../../shared/scripts/index.ts";
 import type { Outcome } from "../task.ts";
 
-export type ToHorse = { type: "run"; job: Job };
+export type ToHorse = { type: "run"; job: Job } | { type: "abort" };
 export type FromHorse =
   | { type: "ready" }
   | { type: "progress"; id: string; update: ProgressUpdate }
-  | { type: "done"; id: string; outcome: Outcome };
+  | { type: "done"; id: string; outcome: Outcome }
+  | { type: "retiring"; stray?: { error: JobError; lastJob?: string } };
 
-/** The worker's handle on one horse process. */
-export class Horse {
-  readonly process: ChildProcess;
+/** How every horse of a worker is made. */
+export interface HorseOptions {
+  /** The horse's whole environment (see horseEnv). */
+  env: Record<string, string>;
+  /** Ceiling of the horse's JavaScript heap; null: V8's own. */
+  maxMemoryMb: number | null;
+  /** The worker's: for an error that escaped a task after its job ended, which no job can carry. */
+  logger: Logger;
+}
+
+/**
+ * The variables of the worker's environment a horse gets: `names` only, so
+ * that REDIS_URL (with its password) and EDGEQ_* secrets stay in the worker
+ * unless an operator lists them, and NODE_OPTIONS cannot load a loader or
+ * flags into every horse.
+ */
+export function horseEnv(names: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
+}
+
+/** Why a horse ended: what the worker saw, and whether its heap ceiling did it. */
+export interface HorseExit {
+  description: string;
+  outOfMemory: boolean;
+}
+
+/** The worker's handle on one horse. */
+export abstract class Horse {
   /** Resolves once the task module is loaded; rejects if the horse dies first. */
   readonly ready: Promise<void>;
   served = 0;
+  #readied!: () => void;
+  #failed!: (error: Error) => void;
   #settle: ((outcome: Outcome | null) => void) | undefined;
-  /** The running job was written to the horse's channel: a crash from now on is the job's. */
+  /** The running job reached the horse's channel: a death from now on is the job's. */
   #sent = false;
   #onProgress: ((update: ProgressUpdate) => void) | undefined;
   #exit: string | undefined;
-  #stderrTail = "";
+  /** The horse said it takes no more jobs; a job it was sent after that never ran. */
+  #retiring = false;
 
-  constructor(bundle: string) {
-    // our own execArgv drops the TypeScript loader a tsx-run worker would pass on
-    this.process = fork(bundle, [], { execArgv: [], stdio: ["ignore", "inherit", "pipe", "ipc"] });
-    this.process.stderr!.on("data", (chunk: Buffer) => {
-      process.stderr.write(chunk);
-      this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
-    });
-    this.ready = new Promise((resolveReady, rejectReady) => {
-      this.process.on("message", (message: FromHorse) => {
-        if (message.type === "ready") resolveReady();
-        else if (message.type === "progress") this.#onProgress?.(message.update);
-        else if (message.type === "done") this.#deliver(message.outcome);
-      });
-      this.process.once("error", rejectReady);
-      // "close" comes after stderr has drained, so the tail names the cause
-      this.process.once("close", (code, signal) => {
-        this.#exit = this.#describeExit(code, signal);
-        rejectReady(new Error(this.#exit));
-        // dead before its job was even written (killed while it waited as a
-        // spare, its exit seen late): the job never started, it is not at fault
-        this.#deliver(
-          this.#sent ? { ok: false, retryable: true, error: { name: "HorseCrashedError", message: this.#exit } } : null,
-        );
-      });
+  protected constructor(protected readonly options: HorseOptions) {
+    this.ready = new Promise((resolve, reject) => {
+      this.#readied = resolve;
+      this.#failed = reject;
     });
     this.ready.catch(() => {});
   }
 
-  get pid(): number | undefined {
-    return this.process.pid;
+  /** What names the horse in logs and messages: "the horse (pid 123)", "the thread horse 4". */
+  abstract get label(): string;
+
+  /** Lets an idle horse end on its own. */
+  abstract retire(): void;
+
+  /** Aborts the running job's signal; ends the horse outright if it has not ended after graceMs. */
+  abstract terminate(graceMs: number): void;
+
+  /** Writes a message to the horse; `written` gets an error if it could not be. */
+  protected abstract send(message: ToHorse, written: (error: Error | null) => void): void;
+
+  /** Alive and taking jobs. */
+  get available(): boolean {
+    return this.#exit === undefined && !this.#retiring;
   }
 
   get alive(): boolean {
@@ -68,9 +100,10 @@ export class Horse {
   }
 
   /**
-   * Runs one job; resolves with its outcome, a HorseCrashedError if the horse
-   * dies, or null if the job could not even be sent: the horse died while it
-   * waited in the pool, before its exit was noticed, and the job never started.
+   * Runs one job; resolves with its outcome, a HorseCrashedError or
+   * HorseOutOfMemoryError if the horse dies, or null if the job never ran:
+   * the horse died while it waited in the pool, before its exit was noticed,
+   * or it was retiring.
    */
   run(job: Job, onProgress: (update: ProgressUpdate) => void): Promise<Outcome | null> {
     this.served++;
@@ -78,29 +111,54 @@ export class Horse {
     this.#sent = false;
     return new Promise((resolveOutcome) => {
       this.#settle = resolveOutcome;
-      this.process.send({ type: "run", job } satisfies ToHorse, (error) => {
+      this.send({ type: "run", job }, (error) => {
         if (!error) {
           this.#sent = true;
           return;
         }
-        this.#exit ??= `the horse (pid ${this.process.pid}) could not be sent its job: ${error.message}`;
+        this.#exit ??= `${this.label} could not be sent its job: ${error.message}`;
         this.#deliver(null);
       });
     });
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited after graceMs. */
-  terminate(graceMs: number): void {
-    if (!this.alive) return;
-    this.process.kill("SIGTERM");
-    const timer = setTimeout(() => this.process.kill("SIGKILL"), graceMs);
-    timer.unref();
-    this.process.once("close", () => clearTimeout(timer));
+  /** A message from the horse. */
+  protected received(message: FromHorse): void {
+    if (message.type === "ready") this.#readied();
+    else if (message.type === "progress") this.#onProgress?.(message.update);
+    else if (message.type === "done") this.#deliver(message.outcome);
+    else if (message.type === "retiring") this.#retire(message.stray);
   }
 
-  /** Lets an idle horse exit on its own. */
-  retire(): void {
-    if (this.process.connected) this.process.disconnect();
+  /** The horse is gone; its channel has delivered every message it sent. */
+  protected exited({ description, outOfMemory }: HorseExit): void {
+    this.#exit = description;
+    this.#failed(new Error(description));
+    // dead before its job was even written (killed while it waited as a
+    // spare, its exit seen late), or it had said it would take no more: the
+    // job never started, it is not at fault
+    if (!this.#sent || this.#retiring) {
+      this.#deliver(null);
+      return;
+    }
+    const name = outOfMemory ? "HorseOutOfMemoryError" : "HorseCrashedError";
+    this.#deliver({ ok: false, retryable: true, error: { name, message: description } });
+  }
+
+  /** The words for a heap ceiling that was reached. */
+  protected ceiling(): string {
+    const { maxMemoryMb } = this.options;
+    return maxMemoryMb === null ? "V8's default heap limit" : `its ${maxMemoryMb} MB ceiling (--horse-max-memory-mb)`;
+  }
+
+  #retire(stray: { error: JobError; lastJob?: string } | undefined): void {
+    this.#retiring = true;
+    if (stray) {
+      this.options.logger.error(
+        { horse: this.label, lastJob: stray.lastJob, err: stray.error },
+        "an error escaped a task after its job ended; the horse retires",
+      );
+    }
   }
 
   #deliver(outcome: Outcome | null): void {
@@ -108,12 +166,5 @@ export class Horse {
     this.#settle = undefined;
     this.#onProgress = undefined;
     settle?.(outcome);
-  }
-
-  #describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const oom = /heap out of memory/i.test(this.#stderrTail) ? " (out of memory)" : "";
-    const last = this.#stderrTail.trim().split("\n").pop();
-    return `the horse (pid ${this.process.pid}) ${how}${oom}${last ? `: ${last}` : ""}`;
   }
 }

@@ -1,8 +1,8 @@
 // Horses kept ready, so that a job never waits for Node to boot: a spare per
-// slot, forked ahead of time, and horses that serve several jobs each with
-// --horse-max-jobs.
+// slot, started ahead of time, and horses that serve several jobs each with
+// --horse-max-jobs. The same for both kinds of horse, processes and threads.
 import type { Logger } from "pino";
-import { Horse } from "./horse.ts";
+import type { Horse } from "./horse.ts";
 
 /**
  * Ready horses for `size` slots (the worker's concurrency). A horse serves up
@@ -18,22 +18,22 @@ export class HorsePool {
   #closed = false;
 
   constructor(
-    readonly bundle: string,
+    /** Starts a horse of the worker's kind. */
+    readonly spawn: () => Horse,
     readonly size: number,
     readonly maxJobs: number,
     readonly logger: Logger,
   ) {}
 
   fill(): void {
-    while (!this.#closed && this.#spares.length < this.size) this.#spares.push(new Horse(this.bundle));
+    while (!this.#closed && this.#spares.length < this.size) this.#spares.push(this.spawn());
   }
 
   async take(): Promise<Horse> {
     for (let tries = 1; ; tries++) {
-      // a horse in service first: a spare stays spare until a horse retires
-      const horse = this.#idle.shift() ?? this.#spares.shift() ?? new Horse(this.bundle);
-      // forking blocks the event loop for milliseconds: fork the successor
-      // once this job is on its way to the horse, not before
+      const horse = this.#next();
+      // starting a horse blocks the event loop for milliseconds: start the
+      // successor once this job is on its way to the horse, not before
       setImmediate(() => this.fill());
       try {
         await horse.ready;
@@ -45,8 +45,21 @@ export class HorsePool {
     }
   }
 
+  /**
+   * A horse in service first: a spare stays spare until a horse retires.
+   * Never one seen to have ended, or to retire (an error escaped its last
+   * task while it waited here).
+   */
+  #next(): Horse {
+    for (;;) {
+      const horse = this.#idle.shift() ?? this.#spares.shift() ?? this.spawn();
+      if (horse.available) return horse;
+      horse.retire();
+    }
+  }
+
   release(horse: Horse): void {
-    const usable = !this.#closed && horse.alive && horse.served < this.maxJobs;
+    const usable = !this.#closed && horse.available && horse.served < this.maxJobs;
     // one that has not served yet (it proved the task module loads) is still a spare
     const shelf = horse.served === 0 ? this.#spares : this.#idle;
     if (usable && shelf.length < this.size) shelf.unshift(horse);
