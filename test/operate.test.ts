@@ -281,4 +281,60 @@ describe("bounded work", () => {
     expect(second.jobs.map((j) => j.id)).toEqual([fresh1.id]);
     expect(await queue.counts()).toMatchObject({ failed: DEFAULTS.scriptBatch + 30, queued: 0 });
   });
+
+  it("a failure cancels at most a batch of its dependents; maintenance passes cancel the rest", async () => {
+    const { queue } = fresh();
+    const parent = await queue.enqueue("t");
+    const fanOut = DEFAULTS.scriptBatch * 2 + 50;
+    for (let i = 0; i < fanOut; i += DEFAULTS.scriptBatch) {
+      const chunk = Math.min(DEFAULTS.scriptBatch, fanOut - i);
+      await queue.enqueueMany(
+        Array.from({ length: chunk }, () => ({ task: "t", options: { dependsOn: [parent.id] } })),
+      );
+    }
+    const now = Date.now();
+    await claim(queue, 1, now);
+    await scripts.fail.run(runner, queue.keys, {
+      now,
+      id: parent.id,
+      worker: "w1",
+      error: { name: "Error", message: "boom" },
+      retryable: false,
+    });
+    expect(await queue.counts()).toMatchObject({
+      canceled: DEFAULTS.scriptBatch,
+      deferred: fanOut - DEFAULTS.scriptBatch,
+    });
+
+    let passes = 0;
+    let pass: { more: boolean };
+    do {
+      pass = await scripts.recover.run(runner, queue.keys, { now: now + ++passes, lockMs: 60_000 });
+    } while (pass.more);
+    expect(await queue.counts()).toMatchObject({ canceled: fanOut, deferred: 0 });
+    const sample = (await queue.list("canceled", { limit: 1 })).jobs[0]!;
+    expect(sample.error).toMatchObject({ name: "DependencyFailedError" });
+  });
+
+  it("a maintenance pass visits a share of the queues, and the queues left empty leave the set", async () => {
+    const { prefix, queue } = fresh();
+    const names = Array.from({ length: 130 }, (_, i) => `q${String(i).padStart(3, "0")}`);
+    const ids: string[] = [];
+    for (const name of names)
+      ids.push((await new Queue(name, { redis, prefix }).enqueue("t", null, { failureTtlSec: 1 })).id);
+    for (const id of ids) await queue.cancel(id);
+    const later = Date.now() + 5_000;
+    expect(await redis.zcard(queue.keys.queues())).toBe(names.length);
+
+    const first = await scripts.recover.run(runner, queue.keys, { now: later, lockMs: 60_000 });
+    expect(first.more).toBe(true);
+    const left = await redis.zcard(queue.keys.queues());
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(names.length);
+
+    let passes = 1;
+    while ((await scripts.recover.run(runner, queue.keys, { now: later + passes, lockMs: 60_000 })).more) passes++;
+    expect(await redis.zcard(queue.keys.queues())).toBe(0);
+    expect(passes).toBeGreaterThan(1);
+  });
 });
