@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "19a4f1243771f87406beb2db2513caa1857ed7ac",
+  sha: "dbaca8ef6de07c59df4e980b650c94609617b731",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -13,8 +13,9 @@ export const cancel: ScriptSource = {
     [85,"shared/scripts/includes/outbox_push.lua",2],
     [104,"shared/scripts/includes/to_terminal.lua",5],
     [152,"shared/scripts/includes/job_get.lua",2],
-    [157,"shared/scripts/includes/cancel_dependents.lua",5],
-    [187,"shared/scripts/cancel.lua",15],
+    [157,"shared/scripts/includes/cascade.lua",3],
+    [167,"shared/scripts/includes/cancel_dependents.lua",5],
+    [195,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -173,18 +174,26 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
+-- Dependents one script call may cancel or release, summed over every job
+-- it ends: past it, the parents wait in the cascade list for maintenance,
+-- so neither one fan-out nor many small ones make a single call long.
+local cascade_budget = LIMITS.batch
+
+-- Leaves the rest of a parent's dependents to a later maintenance pass.
+local function cascade_later(kind, id)
+  redis.call('RPUSH', K.cascade(), kind .. ':' .. id)
+end
+
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever. At most a batch of
--- dependents per call: what is left waits in the cascade list for the next
--- maintenance pass, so one failure cannot stall Redis however many jobs
--- depend on it.
+-- transitively, so no deferred job waits forever, within the call's cascade
+-- budget: what is left waits in the cascade list for the next maintenance
+-- pass, so one failure cannot stall Redis however many jobs depend on it.
 local function cancel_dependents(id, now)
-  local pending = { id }
-  local budget = LIMITS.batch
-  while #pending > 0 and budget > 0 do
+  local pending = redis.call('EXISTS', K.dependents(id)) == 1 and { id } or {}
+  while #pending > 0 and cascade_budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SPOP', K.dependents(parent), budget)
-    budget = budget - #dependents
+    local dependents = redis.call('SPOP', K.dependents(parent), cascade_budget)
+    cascade_budget = cascade_budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -195,12 +204,12 @@ local function cancel_dependents(id, now)
           message = 'dependency ' .. parent .. ' did not finish',
         })
         to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
-        table.insert(pending, child)
+        if redis.call('EXISTS', K.dependents(child)) == 1 then table.insert(pending, child) end
       end
     end
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
-  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+  for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
 local now = tonumber(ARGV[2])
@@ -315,7 +324,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "d27dcc4c13ab12643f7b044a043a66e7d29fe076",
+  sha: "b46ab3bf7f2498439eec70499467bb832fa415aa",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -333,13 +342,14 @@ export const claim: ScriptSource = {
     [155,"shared/scripts/includes/promote_due.lua",4],
     [167,"shared/scripts/includes/outbox_push.lua",2],
     [186,"shared/scripts/includes/to_terminal.lua",5],
-    [234,"shared/scripts/includes/cancel_dependents.lua",5],
-    [264,"shared/scripts/includes/settings_of.lua",2],
-    [275,"shared/scripts/includes/room.lua",2],
-    [298,"shared/scripts/includes/claim_jobs.lua",11],
-    [372,"shared/scripts/includes/worker_step.lua",2],
-    [382,"shared/scripts/includes/step.lua",6],
-    [413,"shared/scripts/claim.lua",19],
+    [234,"shared/scripts/includes/cascade.lua",3],
+    [244,"shared/scripts/includes/cancel_dependents.lua",5],
+    [272,"shared/scripts/includes/settings_of.lua",2],
+    [283,"shared/scripts/includes/room.lua",2],
+    [306,"shared/scripts/includes/claim_jobs.lua",11],
+    [380,"shared/scripts/includes/worker_step.lua",2],
+    [390,"shared/scripts/includes/step.lua",6],
+    [421,"shared/scripts/claim.lua",19],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -575,18 +585,26 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
 end
 
+-- Dependents one script call may cancel or release, summed over every job
+-- it ends: past it, the parents wait in the cascade list for maintenance,
+-- so neither one fan-out nor many small ones make a single call long.
+local cascade_budget = LIMITS.batch
+
+-- Leaves the rest of a parent's dependents to a later maintenance pass.
+local function cascade_later(kind, id)
+  redis.call('RPUSH', K.cascade(), kind .. ':' .. id)
+end
+
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever. At most a batch of
--- dependents per call: what is left waits in the cascade list for the next
--- maintenance pass, so one failure cannot stall Redis however many jobs
--- depend on it.
+-- transitively, so no deferred job waits forever, within the call's cascade
+-- budget: what is left waits in the cascade list for the next maintenance
+-- pass, so one failure cannot stall Redis however many jobs depend on it.
 local function cancel_dependents(id, now)
-  local pending = { id }
-  local budget = LIMITS.batch
-  while #pending > 0 and budget > 0 do
+  local pending = redis.call('EXISTS', K.dependents(id)) == 1 and { id } or {}
+  while #pending > 0 and cascade_budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SPOP', K.dependents(parent), budget)
-    budget = budget - #dependents
+    local dependents = redis.call('SPOP', K.dependents(parent), cascade_budget)
+    cascade_budget = cascade_budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -597,12 +615,12 @@ local function cancel_dependents(id, now)
           message = 'dependency ' .. parent .. ' did not finish',
         })
         to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
-        table.insert(pending, child)
+        if redis.call('EXISTS', K.dependents(child)) == 1 then table.insert(pending, child) end
       end
     end
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
-  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+  for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
 -- The settings of each queue (paused, limit, concurrency), in one read for
@@ -847,7 +865,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "1f645af5de84e1583437d217e2d0fd90cb2a2708",
+  sha: "1622e6adf35b276f0acf677fe4aabc8660294561",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -862,19 +880,20 @@ export const complete: ScriptSource = {
     [180,"shared/scripts/includes/push_waiting.lua",4],
     [197,"shared/scripts/includes/requeue_waiting.lua",2],
     [203,"shared/scripts/includes/schedule.lua",4],
-    [211,"shared/scripts/includes/release_dependents.lua",6],
-    [234,"shared/scripts/includes/owned_job.lua",2],
-    [242,"shared/scripts/includes/split.lua",1],
-    [249,"shared/scripts/includes/hash_table.lua",1],
-    [255,"shared/scripts/includes/job_table.lua",3],
-    [262,"shared/scripts/includes/promote_due.lua",4],
-    [274,"shared/scripts/includes/cancel_dependents.lua",5],
-    [304,"shared/scripts/includes/settings_of.lua",2],
-    [315,"shared/scripts/includes/room.lua",2],
-    [338,"shared/scripts/includes/claim_jobs.lua",11],
-    [412,"shared/scripts/includes/worker_step.lua",2],
-    [422,"shared/scripts/includes/step.lua",6],
-    [453,"shared/scripts/complete.lua",20],
+    [211,"shared/scripts/includes/cascade.lua",3],
+    [221,"shared/scripts/includes/release_dependents.lua",6],
+    [247,"shared/scripts/includes/owned_job.lua",2],
+    [255,"shared/scripts/includes/split.lua",1],
+    [262,"shared/scripts/includes/hash_table.lua",1],
+    [268,"shared/scripts/includes/job_table.lua",3],
+    [275,"shared/scripts/includes/promote_due.lua",4],
+    [287,"shared/scripts/includes/cancel_dependents.lua",5],
+    [315,"shared/scripts/includes/settings_of.lua",2],
+    [326,"shared/scripts/includes/room.lua",2],
+    [349,"shared/scripts/includes/claim_jobs.lua",11],
+    [423,"shared/scripts/includes/worker_step.lua",2],
+    [433,"shared/scripts/includes/step.lua",6],
+    [464,"shared/scripts/complete.lua",20],
   ],
   source: `-- complete: started -> finished, storing the result, and releasing deferred
 -- jobs whose last dependency this was; then claims the worker's next jobs in
@@ -1087,11 +1106,26 @@ local function schedule(id, queue, from, run_at)
   arm(queue)
 end
 
+-- Dependents one script call may cancel or release, summed over every job
+-- it ends: past it, the parents wait in the cascade list for maintenance,
+-- so neither one fan-out nor many small ones make a single call long.
+local cascade_budget = LIMITS.batch
+
+-- Leaves the rest of a parent's dependents to a later maintenance pass.
+local function cascade_later(kind, id)
+  redis.call('RPUSH', K.cascade(), kind .. ':' .. id)
+end
+
 -- A finished job lets go of the deferred jobs that waited for it alone:
--- they are queued, or scheduled when their runAt is still ahead. At most a
--- batch per call; the rest waits in the cascade list for maintenance.
+-- they are queued, or scheduled when their runAt is still ahead. Within the
+-- call's cascade budget; the rest waits in the cascade list for maintenance.
 local function release_dependents(id, now)
-  local dependents = redis.call('SPOP', K.dependents(id), LIMITS.batch)
+  if cascade_budget == 0 then
+    if redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
+    return
+  end
+  local dependents = redis.call('SPOP', K.dependents(id), cascade_budget)
+  cascade_budget = cascade_budget - #dependents
   for _, child in ipairs(dependents) do
     redis.call('SREM', K.dependencies(child), id)
     local queue = job_get(child, 'queue')
@@ -1105,9 +1139,7 @@ local function release_dependents(id, now)
       end
     end
   end
-  if #dependents == LIMITS.batch and redis.call('EXISTS', K.dependents(id)) == 1 then
-    redis.call('RPUSH', K.cascade(), 'release:' .. id)
-  end
+  if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
 end
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -1151,17 +1183,15 @@ local function promote_due(queue, now)
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever. At most a batch of
--- dependents per call: what is left waits in the cascade list for the next
--- maintenance pass, so one failure cannot stall Redis however many jobs
--- depend on it.
+-- transitively, so no deferred job waits forever, within the call's cascade
+-- budget: what is left waits in the cascade list for the next maintenance
+-- pass, so one failure cannot stall Redis however many jobs depend on it.
 local function cancel_dependents(id, now)
-  local pending = { id }
-  local budget = LIMITS.batch
-  while #pending > 0 and budget > 0 do
+  local pending = redis.call('EXISTS', K.dependents(id)) == 1 and { id } or {}
+  while #pending > 0 and cascade_budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SPOP', K.dependents(parent), budget)
-    budget = budget - #dependents
+    local dependents = redis.call('SPOP', K.dependents(parent), cascade_budget)
+    cascade_budget = cascade_budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -1172,12 +1202,12 @@ local function cancel_dependents(id, now)
           message = 'dependency ' .. parent .. ' did not finish',
         })
         to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
-        table.insert(pending, child)
+        if redis.call('EXISTS', K.dependents(child)) == 1 then table.insert(pending, child) end
       end
     end
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
-  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+  for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
 -- The settings of each queue (paused, limit, concurrency), in one read for
@@ -1734,7 +1764,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "f4852db6ba3c822d7cce588d4a8eb2007623d940",
+  sha: "da9cd8c78e5aad8f48e109685241557aa0e34830",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -1744,8 +1774,9 @@ export const empty: ScriptSource = {
     [74,"shared/scripts/includes/move.lua",3],
     [87,"shared/scripts/includes/outbox_push.lua",2],
     [106,"shared/scripts/includes/to_terminal.lua",5],
-    [154,"shared/scripts/includes/cancel_dependents.lua",5],
-    [184,"shared/scripts/empty.lua",14],
+    [154,"shared/scripts/includes/cascade.lua",3],
+    [164,"shared/scripts/includes/cancel_dependents.lua",5],
+    [192,"shared/scripts/empty.lua",14],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -1901,18 +1932,26 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
 end
 
+-- Dependents one script call may cancel or release, summed over every job
+-- it ends: past it, the parents wait in the cascade list for maintenance,
+-- so neither one fan-out nor many small ones make a single call long.
+local cascade_budget = LIMITS.batch
+
+-- Leaves the rest of a parent's dependents to a later maintenance pass.
+local function cascade_later(kind, id)
+  redis.call('RPUSH', K.cascade(), kind .. ':' .. id)
+end
+
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever. At most a batch of
--- dependents per call: what is left waits in the cascade list for the next
--- maintenance pass, so one failure cannot stall Redis however many jobs
--- depend on it.
+-- transitively, so no deferred job waits forever, within the call's cascade
+-- budget: what is left waits in the cascade list for the next maintenance
+-- pass, so one failure cannot stall Redis however many jobs depend on it.
 local function cancel_dependents(id, now)
-  local pending = { id }
-  local budget = LIMITS.batch
-  while #pending > 0 and budget > 0 do
+  local pending = redis.call('EXISTS', K.dependents(id)) == 1 and { id } or {}
+  while #pending > 0 and cascade_budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SPOP', K.dependents(parent), budget)
-    budget = budget - #dependents
+    local dependents = redis.call('SPOP', K.dependents(parent), cascade_budget)
+    cascade_budget = cascade_budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -1923,12 +1962,12 @@ local function cancel_dependents(id, now)
           message = 'dependency ' .. parent .. ' did not finish',
         })
         to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
-        table.insert(pending, child)
+        if redis.call('EXISTS', K.dependents(child)) == 1 then table.insert(pending, child) end
       end
     end
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
-  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+  for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
 local now, queue = tonumber(ARGV[2]), ARGV[3]
@@ -2274,7 +2313,7 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "8826512ad0e3bbeeaed5e8e30f6e0c9789843595",
+  sha: "381a704bff22d60930caa8e46bb5683cb1778822",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -2286,23 +2325,24 @@ export const fail: ScriptSource = {
     [106,"shared/scripts/includes/outbox_push.lua",2],
     [125,"shared/scripts/includes/to_terminal.lua",5],
     [173,"shared/scripts/includes/job_get.lua",2],
-    [178,"shared/scripts/includes/cancel_dependents.lua",5],
-    [208,"shared/scripts/includes/push_waiting.lua",4],
-    [225,"shared/scripts/includes/requeue_waiting.lua",2],
-    [231,"shared/scripts/includes/schedule.lua",4],
-    [239,"shared/scripts/includes/keep_attempt.lua",3],
-    [257,"shared/scripts/includes/fail_or_retry.lua",9],
-    [296,"shared/scripts/includes/owned_job.lua",2],
-    [304,"shared/scripts/includes/split.lua",1],
-    [311,"shared/scripts/includes/hash_table.lua",1],
-    [317,"shared/scripts/includes/job_table.lua",3],
-    [324,"shared/scripts/includes/promote_due.lua",4],
-    [336,"shared/scripts/includes/settings_of.lua",2],
-    [347,"shared/scripts/includes/room.lua",2],
-    [370,"shared/scripts/includes/claim_jobs.lua",11],
-    [444,"shared/scripts/includes/worker_step.lua",2],
-    [454,"shared/scripts/includes/step.lua",6],
-    [485,"shared/scripts/fail.lua",15],
+    [178,"shared/scripts/includes/cascade.lua",3],
+    [188,"shared/scripts/includes/cancel_dependents.lua",5],
+    [216,"shared/scripts/includes/push_waiting.lua",4],
+    [233,"shared/scripts/includes/requeue_waiting.lua",2],
+    [239,"shared/scripts/includes/schedule.lua",4],
+    [247,"shared/scripts/includes/keep_attempt.lua",3],
+    [265,"shared/scripts/includes/fail_or_retry.lua",9],
+    [304,"shared/scripts/includes/owned_job.lua",2],
+    [312,"shared/scripts/includes/split.lua",1],
+    [319,"shared/scripts/includes/hash_table.lua",1],
+    [325,"shared/scripts/includes/job_table.lua",3],
+    [332,"shared/scripts/includes/promote_due.lua",4],
+    [344,"shared/scripts/includes/settings_of.lua",2],
+    [355,"shared/scripts/includes/room.lua",2],
+    [378,"shared/scripts/includes/claim_jobs.lua",11],
+    [452,"shared/scripts/includes/worker_step.lua",2],
+    [462,"shared/scripts/includes/step.lua",6],
+    [493,"shared/scripts/fail.lua",15],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt; then
@@ -2482,18 +2522,26 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
+-- Dependents one script call may cancel or release, summed over every job
+-- it ends: past it, the parents wait in the cascade list for maintenance,
+-- so neither one fan-out nor many small ones make a single call long.
+local cascade_budget = LIMITS.batch
+
+-- Leaves the rest of a parent's dependents to a later maintenance pass.
+local function cascade_later(kind, id)
+  redis.call('RPUSH', K.cascade(), kind .. ':' .. id)
+end
+
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever. At most a batch of
--- dependents per call: what is left waits in the cascade list for the next
--- maintenance pass, so one failure cannot stall Redis however many jobs
--- depend on it.
+-- transitively, so no deferred job waits forever, within the call's cascade
+-- budget: what is left waits in the cascade list for the next maintenance
+-- pass, so one failure cannot stall Redis however many jobs depend on it.
 local function cancel_dependents(id, now)
-  local pending = { id }
-  local budget = LIMITS.batch
-  while #pending > 0 and budget > 0 do
+  local pending = redis.call('EXISTS', K.dependents(id)) == 1 and { id } or {}
+  while #pending > 0 and cascade_budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SPOP', K.dependents(parent), budget)
-    budget = budget - #dependents
+    local dependents = redis.call('SPOP', K.dependents(parent), cascade_budget)
+    cascade_budget = cascade_budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -2504,12 +2552,12 @@ local function cancel_dependents(id, now)
           message = 'dependency ' .. parent .. ' did not finish',
         })
         to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
-        table.insert(pending, child)
+        if redis.call('EXISTS', K.dependents(child)) == 1 then table.insert(pending, child) end
       end
     end
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
-  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+  for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
@@ -3582,7 +3630,7 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "3d4d6da886b9a599234c4d8ab3eff7381dfb2b77",
+  sha: "0d1f6549bbe4695267feb22e7052fde4d0aa800c",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -3597,14 +3645,15 @@ export const recover: ScriptSource = {
     [141,"shared/scripts/includes/leave_started.lua",3],
     [153,"shared/scripts/includes/outbox_push.lua",2],
     [172,"shared/scripts/includes/to_terminal.lua",5],
-    [220,"shared/scripts/includes/cancel_dependents.lua",5],
-    [250,"shared/scripts/includes/schedule.lua",4],
-    [258,"shared/scripts/includes/keep_attempt.lua",3],
-    [276,"shared/scripts/includes/fail_or_retry.lua",9],
-    [315,"shared/scripts/includes/release_dependents.lua",6],
-    [338,"shared/scripts/includes/settings_of.lua",2],
-    [349,"shared/scripts/includes/room.lua",2],
-    [372,"shared/scripts/recover.lua",31],
+    [220,"shared/scripts/includes/cascade.lua",3],
+    [230,"shared/scripts/includes/cancel_dependents.lua",5],
+    [258,"shared/scripts/includes/schedule.lua",4],
+    [266,"shared/scripts/includes/keep_attempt.lua",3],
+    [284,"shared/scripts/includes/fail_or_retry.lua",9],
+    [323,"shared/scripts/includes/release_dependents.lua",6],
+    [349,"shared/scripts/includes/settings_of.lua",2],
+    [360,"shared/scripts/includes/room.lua",2],
+    [383,"shared/scripts/recover.lua",32],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -3826,18 +3875,26 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
 end
 
+-- Dependents one script call may cancel or release, summed over every job
+-- it ends: past it, the parents wait in the cascade list for maintenance,
+-- so neither one fan-out nor many small ones make a single call long.
+local cascade_budget = LIMITS.batch
+
+-- Leaves the rest of a parent's dependents to a later maintenance pass.
+local function cascade_later(kind, id)
+  redis.call('RPUSH', K.cascade(), kind .. ':' .. id)
+end
+
 -- A job that will never finish takes the jobs waiting for it down with it,
--- transitively, so no deferred job waits forever. At most a batch of
--- dependents per call: what is left waits in the cascade list for the next
--- maintenance pass, so one failure cannot stall Redis however many jobs
--- depend on it.
+-- transitively, so no deferred job waits forever, within the call's cascade
+-- budget: what is left waits in the cascade list for the next maintenance
+-- pass, so one failure cannot stall Redis however many jobs depend on it.
 local function cancel_dependents(id, now)
-  local pending = { id }
-  local budget = LIMITS.batch
-  while #pending > 0 and budget > 0 do
+  local pending = redis.call('EXISTS', K.dependents(id)) == 1 and { id } or {}
+  while #pending > 0 and cascade_budget > 0 do
     local parent = table.remove(pending)
-    local dependents = redis.call('SPOP', K.dependents(parent), budget)
-    budget = budget - #dependents
+    local dependents = redis.call('SPOP', K.dependents(parent), cascade_budget)
+    cascade_budget = cascade_budget - #dependents
     for _, child in ipairs(dependents) do
       local queue = job_get(child, 'queue')
       if queue and job_get(child, 'status') == 'deferred' then
@@ -3848,12 +3905,12 @@ local function cancel_dependents(id, now)
           message = 'dependency ' .. parent .. ' did not finish',
         })
         to_terminal(child, queue, 'deferred', 'canceled', now, { 'error', err })
-        table.insert(pending, child)
+        if redis.call('EXISTS', K.dependents(child)) == 1 then table.insert(pending, child) end
       end
     end
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
-  for _, parent in ipairs(pending) do redis.call('RPUSH', K.cascade(), 'cancel:' .. parent) end
+  for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms).
@@ -3922,10 +3979,15 @@ local function fail_or_retry(id, now, err, retryable)
 end
 
 -- A finished job lets go of the deferred jobs that waited for it alone:
--- they are queued, or scheduled when their runAt is still ahead. At most a
--- batch per call; the rest waits in the cascade list for maintenance.
+-- they are queued, or scheduled when their runAt is still ahead. Within the
+-- call's cascade budget; the rest waits in the cascade list for maintenance.
 local function release_dependents(id, now)
-  local dependents = redis.call('SPOP', K.dependents(id), LIMITS.batch)
+  if cascade_budget == 0 then
+    if redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
+    return
+  end
+  local dependents = redis.call('SPOP', K.dependents(id), cascade_budget)
+  cascade_budget = cascade_budget - #dependents
   for _, child in ipairs(dependents) do
     redis.call('SREM', K.dependencies(child), id)
     local queue = job_get(child, 'queue')
@@ -3939,9 +4001,7 @@ local function release_dependents(id, now)
       end
     end
   end
-  if #dependents == LIMITS.batch and redis.call('EXISTS', K.dependents(id)) == 1 then
-    redis.call('RPUSH', K.cascade(), 'release:' .. id)
-  end
+  if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
 end
 
 -- The settings of each queue (paused, limit, concurrency), in one read for
@@ -4002,8 +4062,11 @@ for _, id in ipairs(expired) do
 end
 local more = #expired == LIMITS.batch
 
--- each entry is a parent whose dependents are still to be canceled or released
-for _ = 1, 10 do
+-- each entry is a parent whose dependents are still to be canceled or
+-- released; entries whose dependents went meanwhile cost no budget, hence
+-- the cap on entries too
+for _ = 1, LIMITS.batch do
+  if cascade_budget == 0 then break end
   local entry = redis.call('LPOP', K.cascade())
   if not entry then break end
   local kind, parent = string.match(entry, '^(%a+):(.*)$')

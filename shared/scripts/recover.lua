@@ -26,6 +26,7 @@
 --- @include "fail_or_retry"
 --- @include "cancel_dependents"
 --- @include "release_dependents"
+--- @include "cascade"
 --- @include "settings_of"
 --- @include "room"
 
@@ -53,8 +54,11 @@ for _, id in ipairs(expired) do
 end
 local more = #expired == LIMITS.batch
 
--- each entry is a parent whose dependents are still to be canceled or released
-for _ = 1, 10 do
+-- each entry is a parent whose dependents are still to be canceled or
+-- released; entries whose dependents went meanwhile cost no budget, hence
+-- the cap on entries too
+for _ = 1, LIMITS.batch do
+  if cascade_budget == 0 then break end
   local entry = redis.call('LPOP', K.cascade())
   if not entry then break end
   local kind, parent = string.match(entry, '^(%a+):(.*)$')

@@ -1,10 +1,11 @@
-// npm run bench [-- --quick] [-- --only ceilings,enqueue,process,e2e,idle]
+// npm run bench [-- --quick] [-- --only ceilings,enqueue,process,e2e,idle,bounded]
 //
 // Starts its own redis-server (no persistence) on a free port, measures every
 // scenario against it, prints one table to stdout (progress goes to stderr),
 // and writes the same figures as JSON to bench-results/<timestamp>.json.
 // Whatever happens (an error, Ctrl-C), every process it started is stopped.
 import { parseArgs } from "node:util";
+import { boundedWork } from "./bounded.ts";
 import { killAllNow, stopAll } from "./children.ts";
 import { pingContenders } from "./ceilings.ts";
 import { PROFILES, startBenchRedis, type Context } from "./context.ts";
@@ -27,9 +28,11 @@ const { values: args } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
 });
 const only = args.only?.split(",").map((s) => s.trim());
-const unknown = only?.filter((name) => name !== "idle" && !(name in PLANS));
+// idle runs beside the others, bounded after them: neither is a plan of rounds
+const SOLO = ["idle", "bounded"];
+const unknown = only?.filter((name) => !SOLO.includes(name) && !(name in PLANS));
 if (unknown?.length) {
-  console.error(`bench: unknown scenario ${unknown.join(", ")}; known: ${[...Object.keys(PLANS), "idle"].join(", ")}`);
+  console.error(`bench: unknown scenario ${unknown.join(", ")}; known: ${[...Object.keys(PLANS), ...SOLO].join(", ")}`);
   process.exit(2);
 }
 const wanted = (name: string) => !only || only.includes(name);
@@ -73,6 +76,10 @@ async function main(): Promise<void> {
     }
   }
   if (idle) rows.push(...(await idle.finish()));
+  if (wanted("bounded")) {
+    progress("— bounded —");
+    rows.push(...(await boundedWork(ctx)));
+  }
 
   const meta = {
     startedAt,

@@ -38,6 +38,7 @@ export const SCENARIOS = [
   "4. End to end",
   "5. BullMQ",
   "6. Idle cost",
+  "7. Bounded work",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 

@@ -1,14 +1,19 @@
 --- @include "keys"
---- @include "limits"
 --- @include "job_get"
 --- @include "requeue_waiting"
 --- @include "schedule"
+--- @include "cascade"
 
 -- A finished job lets go of the deferred jobs that waited for it alone:
--- they are queued, or scheduled when their runAt is still ahead. At most a
--- batch per call; the rest waits in the cascade list for maintenance.
+-- they are queued, or scheduled when their runAt is still ahead. Within the
+-- call's cascade budget; the rest waits in the cascade list for maintenance.
 local function release_dependents(id, now)
-  local dependents = redis.call('SPOP', K.dependents(id), LIMITS.batch)
+  if cascade_budget == 0 then
+    if redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
+    return
+  end
+  local dependents = redis.call('SPOP', K.dependents(id), cascade_budget)
+  cascade_budget = cascade_budget - #dependents
   for _, child in ipairs(dependents) do
     redis.call('SREM', K.dependencies(child), id)
     local queue = job_get(child, 'queue')
@@ -22,7 +27,5 @@ local function release_dependents(id, now)
       end
     end
   end
-  if #dependents == LIMITS.batch and redis.call('EXISTS', K.dependents(id)) == 1 then
-    redis.call('RPUSH', K.cascade(), 'release:' .. id)
-  end
+  if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
 end
