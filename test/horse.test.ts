@@ -167,9 +167,8 @@ describe.concurrent("an error that escapes a task, with --horse-max-jobs 5", () 
       ["rejection", "UnhandledRejectionError", "RangeError: nobody awaited this"],
       ["throw", "UncaughtExceptionError", "TypeError: thrown from a timer"],
     ] as const) {
-      test(`${isolation}: an unhandled ${how} during a job fails that job with ${name}; the next runs in a fresh horse`, async ({
-        workers,
-      }) => {
+      const title = `${isolation}: an unhandled ${how} mid-job fails that job with ${name}; the next: a fresh horse`;
+      test(title, async ({ workers }) => {
         const { queue, spec } = setup(["--isolation", isolation, "--horse-max-jobs", "5"]);
         await workers.start(spec);
         const first = await queue.enqueue("where");
@@ -200,6 +199,20 @@ describe.concurrent("--isolation thread", () => {
     expect(places.map((p) => p.pid)).toEqual([worker.pid, worker.pid]);
     expect(places[0]!.threadId).toBeGreaterThan(0);
     expect(places[0]!.threadId).not.toBe(places[1]!.threadId);
+  });
+
+  test("a task that calls process.exit ends its thread alone: HorseCrashedError, and the worker goes on", async ({
+    workers,
+  }) => {
+    const { queue, spec } = setup(["--isolation", "thread"]);
+    const worker = await workers.start(spec);
+    const crashing = await queue.enqueue("crash", { code: 7 });
+    const job = await queue.waitFor(crashing.id, { timeoutMs: 10_000 });
+    expect(job).toMatchObject({ status: "failed", attempts: 1, error: { name: "HorseCrashedError" } });
+    expect(job.error!.message).toMatch(/exited with code 7/);
+    const next = await queue.enqueue("echo", "after the crash");
+    expect(await queue.waitFor(next.id, { timeoutMs: 10_000 })).toMatchObject({ status: "finished" });
+    expect(worker.running).toBe(true);
   });
 
   test("a job past its timeout is terminated, even one that never yields; the worker goes on", async ({ workers }) => {

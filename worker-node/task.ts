@@ -71,7 +71,10 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
   let made: Logger | undefined;
   return {
     job,
-    signal: host.signal,
+    // read when the task reads it: a horse makes the signal on first use
+    get signal() {
+      return host.signal;
+    },
     get logger() {
       made ??= host.logger();
       return made;

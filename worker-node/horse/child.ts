@@ -50,7 +50,7 @@ export function serveJobs(module: TaskModule): void {
       level: process.env.LOG_LEVEL ?? DEFAULTS.logLevel,
       base: isMainThread ? { horse: process.pid } : { horse: process.pid, thread: threadId },
     }));
-  let running: { id: string; controller: AbortController } | undefined;
+  let running: RunningJob | undefined;
   let lastJob: string | undefined;
   let retiring = false;
 
@@ -58,7 +58,7 @@ export function serveJobs(module: TaskModule): void {
   // through its signal, and the horse once the task has settled
   const abort = () => {
     if (!running) process.exit(143);
-    running.controller.abort(new Error("the job was terminated (timeout or stop)"));
+    running.abort(new Error("the job was terminated (timeout or stop)"));
   };
 
   /**
@@ -98,23 +98,48 @@ export function serveJobs(module: TaskModule): void {
     if (message.type === "abort") return abort();
     // a job sent while the horse was retiring: the worker gives it to another
     if (retiring) return;
-    const controller = new AbortController();
     const { job } = message;
-    running = { id: job.id, controller };
+    const current = new RunningJob(job.id);
+    running = current;
     const outcome = await runTask(tasks, job, {
-      signal: controller.signal,
+      get signal() {
+        return current.signal;
+      },
       logger: () => logger().child({ jobId: job.id, task: job.task }),
       report: (update) => channel.send({ type: "progress", id: job.id, update }),
     });
     // the job was failed already, and the horse is on its way out
     if (retiring) return;
     if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
-    if (controller.signal.aborted) process.exit(143);
+    if (current.aborted) process.exit(143);
     running = undefined;
     lastJob = job.id;
     channel.send({ type: "done", id: job.id, outcome });
   });
   channel.send({ type: "ready" });
+}
+
+/**
+ * The job a horse runs. Its AbortController is made only once the task
+ * looks at ctx.signal or the job is aborted: most tasks never do, and making
+ * one is a measurable share of a reused horse's own time per job.
+ */
+class RunningJob {
+  #controller: AbortController | undefined;
+  aborted = false;
+
+  constructor(readonly id: string) {}
+
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.aborted = true;
+    this.#controller ??= new AbortController();
+    this.#controller.abort(reason);
+  }
 }
 
 let bundleMap: SourceMap | null | undefined;

@@ -34,7 +34,7 @@ export class HorsePool {
       const horse = this.#next();
       // starting a horse blocks the event loop for milliseconds: start the
       // successor once this job is on its way to the horse, not before
-      setImmediate(() => this.fill());
+      if (this.#spares.length < this.size) setImmediate(() => this.fill());
       try {
         await horse.ready;
         return horse;
