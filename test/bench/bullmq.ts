@@ -1,8 +1,9 @@
 // BullMQ, the yardstick, on the same Redis in the same run: Queue.add and
 // addBulk against edgeq's enqueue, and a Worker with a no-op processor
 // in-process and sandboxed (a processor file that BullMQ runs in child
-// processes it keeps and reuses) against edgeq's worker. Connections are
-// given as options with `maxRetriesPerRequest: null`, as BullMQ's docs ask.
+// processes, or worker threads, it keeps and reuses) against edgeq's worker.
+// Connections are given as options with `maxRetriesPerRequest: null`, as
+// BullMQ's docs ask.
 import { Queue } from "bullmq";
 import type { Context } from "./context.ts";
 import type { Enqueuer } from "./enqueue.ts";
@@ -62,18 +63,30 @@ function bullmqBackend(queueName: string) {
   };
 }
 
+interface Mode {
+  label: string;
+  sandboxed: boolean;
+  workerThreads?: boolean;
+}
+
 const MODES = {
   inproc: { label: "in-process processor", sandboxed: false },
   sandboxed: { label: "sandboxed processor (child processes, useWorkerThreads: false)", sandboxed: true },
-} as const;
+  threads: {
+    label: "sandboxed processor (worker threads, useWorkerThreads: true)",
+    sandboxed: true,
+    workerThreads: true,
+  },
+} satisfies Record<string, Mode>;
 
 export function bullmqProcessContender(ctx: Context, mode: keyof typeof MODES, concurrency: number): Contender {
   const queue = `bull-${mode}-c${concurrency}`;
+  const { label, sandboxed, workerThreads }: Mode = MODES[mode];
   return throughputContender(ctx, {
     id: `bullmq.${mode}.c${concurrency}`,
     scenario: "5. BullMQ",
-    case: `BullMQ Worker, ${MODES[mode].label}, c=${concurrency}`,
-    worker: { system: "bullmq", queue, concurrency, sandboxed: MODES[mode].sandboxed },
+    case: `BullMQ Worker, ${label}, c=${concurrency}`,
+    worker: { system: "bullmq", queue, concurrency, sandboxed, workerThreads },
     backend: bullmqBackend(queue),
     warmupJobs: 300,
   });

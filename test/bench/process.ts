@@ -1,7 +1,7 @@
-// Processing no-op jobs, edgeq's three isolations beside their natural
+// Processing no-op jobs, edgeq's isolations beside their natural
 // yardsticks: fork-per-job beside the bare child-process ceiling, inline
 // beside BullMQ's in-process worker, horse reuse beside BullMQ's sandboxed
-// processor.
+// processor, threads beside BullMQ's sandboxed processor in worker threads.
 //
 // A round, the same for both systems: the worker is idle and frozen
 // (SIGSTOP); N jobs are enqueued; the worker is let go; the round ends when
@@ -177,7 +177,13 @@ export async function spanOf(
 
 const EDGEQ_MODES = {
   fork: { label: "fork-per-job", isolation: "process", horseMaxJobs: 1, warmup: (c: number) => c + 2 },
-  reuse: { label: "horse reuse (--horse-max-jobs 100)", isolation: "process", horseMaxJobs: 100, warmup: () => 300 },
+  reuse: { label: "horse reuse (--horse-max-jobs 1000)", isolation: "process", horseMaxJobs: 1000, warmup: () => 300 },
+  thread: {
+    label: "threads (--isolation thread --horse-max-jobs 1000)",
+    isolation: "thread",
+    horseMaxJobs: 1000,
+    warmup: () => 300,
+  },
   inline: { label: "inline", isolation: "inline", horseMaxJobs: 1, warmup: () => 300 },
 } as const;
 
@@ -206,6 +212,9 @@ export function processPlan(ctx: Context): Plan {
   }
   for (const c of CONCURRENCIES) {
     groups.push([edgeqProcessContender(ctx, "reuse", c), bullmqProcessContender(ctx, "sandboxed", c)]);
+  }
+  for (const c of CONCURRENCIES) {
+    groups.push([edgeqProcessContender(ctx, "thread", c), bullmqProcessContender(ctx, "threads", c)]);
   }
   return { groups };
 }

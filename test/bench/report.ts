@@ -93,6 +93,18 @@ export function evaluateTargets(rows: Row[]): Target[] {
       ),
     );
   }
+  // the issue sets the goal for threads at c=2 and c=8
+  for (const c of CONCURRENCIES.filter((c) => c > 1)) {
+    targets.push(
+      ratio(
+        rows,
+        `threads jobs/s ÷ BullMQ sandboxed in worker threads jobs/s, c=${c}`,
+        [`process.thread.c${c}`, "jobs/s"],
+        [`bullmq.threads.c${c}`, "jobs/s"],
+        { op: "≥", limit: 1.3 },
+      ),
+    );
+  }
   for (const [variant, what] of [
     ["seq", "sequential"],
     ["parallel", "16 in flight"],

@@ -14,8 +14,14 @@ const BULLMQ_HOST = fileURLToPath(new URL("./hosts/bullmq-worker.ts", import.met
 export const BULLMQ_PROCESSOR = fileURLToPath(new URL("./fixtures/bullmq-noop.mjs", import.meta.url));
 
 export type WorkerSpec =
-  | { system: "edgeq"; queue: string; concurrency: number; isolation: "process" | "inline"; horseMaxJobs: number }
-  | { system: "bullmq"; queue: string; concurrency: number; sandboxed: boolean };
+  | {
+      system: "edgeq";
+      queue: string;
+      concurrency: number;
+      isolation: "process" | "thread" | "inline";
+      horseMaxJobs: number;
+    }
+  | { system: "bullmq"; queue: string; concurrency: number; sandboxed: boolean; workerThreads?: boolean };
 
 export async function startWorker(redis: BenchRedis, spec: WorkerSpec, label: string): Promise<Child> {
   const before = new Set((await clients(redis)).map((c) => c.id));
@@ -45,6 +51,7 @@ export async function startWorker(redis: BenchRedis, spec: WorkerSpec, label: st
             BULLMQ_QUEUE: spec.queue,
             BULLMQ_CONCURRENCY: String(spec.concurrency),
             ...(spec.sandboxed ? { BULLMQ_PROCESSOR } : {}),
+            ...(spec.workerThreads ? { BULLMQ_WORKER_THREADS: "1" } : {}),
           },
         });
   const deadline = Date.now() + 60_000;
