@@ -78,7 +78,7 @@ export abstract class Horse {
     this.ready.catch(() => {});
   }
 
-  /** What names the horse in logs and messages: "the horse (pid 123)", "the thread horse 4". */
+  /** What names the horse in logs and messages: "the horse (pid 123)", "the thread horse (thread 4)". */
   abstract get label(): string;
 
   /** Lets an idle horse end on its own. */
@@ -95,7 +95,7 @@ export abstract class Horse {
     return this.#exit === undefined && !this.#retiring;
   }
 
-  get alive(): boolean {
+  protected get alive(): boolean {
     return this.#exit === undefined;
   }
 

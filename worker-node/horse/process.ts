@@ -36,10 +36,6 @@ export class ProcessHorse extends Horse {
     return `the horse (pid ${this.#child.pid})`;
   }
 
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
-
   protected send(message: ToHorse, written: (error: Error | null) => void): void {
     this.#child.send(message, written);
   }
