@@ -201,6 +201,15 @@ describe.concurrent("--isolation thread", () => {
     expect(places[0]!.threadId).not.toBe(places[1]!.threadId);
   });
 
+  test("a task module that cannot load stops the worker before it claims anything", async ({ workers }) => {
+    const { queue, spec } = setup(["--isolation", "thread"]);
+    const waiting = await queue.enqueue("echo", "never run");
+    const worker = await workers.start({ ...spec, tasks: "test/fixtures/broken-tasks.ts", noWait: true });
+    expect(await worker.waitExit(15_000)).toEqual({ code: 1, signal: null });
+    expect(worker.output).toContain("this task module fails at import");
+    expect(await queue.getJob(waiting.id)).toMatchObject({ status: "queued", attempts: 0 });
+  });
+
   test("a task that calls process.exit ends its thread alone: HorseCrashedError, and the worker goes on", async ({
     workers,
   }) => {

@@ -57,8 +57,8 @@ export class ProcessHorse extends Horse {
 
   #describeExit(code: number | null, signal: NodeJS.Signals | null): { description: string; outOfMemory: boolean } {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    // V8 prints this just before it aborts the process
-    if (/heap out of memory/i.test(this.#stderrTail)) {
+    // V8 prints one of these just before it aborts the process
+    if (/heap out of memory|Fatal JavaScript OOM/i.test(this.#stderrTail)) {
       return { description: `${this.label} ran out of memory: its heap reached ${this.ceiling()}`, outOfMemory: true };
     }
     const last = this.#stderrTail.trim().split("\n").pop();

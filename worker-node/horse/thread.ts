@@ -9,6 +9,8 @@ import { Horse, type FromHorse, type HorseOptions, type ToHorse } from "./horse.
 
 export class ThreadHorse extends Horse {
   readonly #thread: Worker;
+  /** Kept: the thread's own reads -1 once it has exited, when its exit is described. */
+  readonly #threadId: number;
   #error: (Error & { code?: string }) | undefined;
 
   constructor(bundle: string, options: HorseOptions) {
@@ -19,6 +21,7 @@ export class ThreadHorse extends Horse {
       execArgv: [],
       ...(options.maxMemoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb } }),
     });
+    this.#threadId = this.#thread.threadId;
     this.#thread.on("message", (message: FromHorse) => this.received(message));
     // an error that ends the thread: its heap ceiling, or a task module that cannot load
     this.#thread.on("error", (error) => (this.#error = error));
@@ -27,7 +30,7 @@ export class ThreadHorse extends Horse {
   }
 
   get label(): string {
-    return `the thread horse (thread ${this.#thread.threadId})`;
+    return `the thread horse (thread ${this.#threadId})`;
   }
 
   protected send(message: ToHorse, written: (error: Error | null) => void): void {
