@@ -27,14 +27,14 @@ now). Redis and the other settings come from the environment: REDIS_URL
   --tasks path          the task module, .ts or .js (default: the demo tasks)
   --concurrency N       jobs at once (default: ${DEFAULTS.concurrency})
   --isolation process   each job in a horse, a child process (the default);
-              thread    in a worker thread: cheaper, weaker (README: Isolation);
+              thread    in a worker thread: a cheaper hop, weaker walls (README);
               inline    in the worker itself: timeouts only ask the task to stop
   --horse-max-jobs K    jobs a horse serves before it is replaced (default: ${DEFAULTS.horseMaxJobs})
   --horse-max-memory-mb N
                         ceiling of a horse's JavaScript heap; past it the job fails
                         with HorseOutOfMemoryError (default: V8's own)
-  --horse-env A,B       variables of the worker's environment that horses get too,
-                        besides ${DEFAULTS.horseEnv.join(" ")} (and EDGEQ_HORSE_ENV's)
+  --horse-env A,B       more of the worker's variables for horses (EDGEQ_HORSE_ENV too);
+                        else they get only ${DEFAULTS.horseEnv.join(" ")}
   --burst               exit once the queues are empty
   --name NAME           the worker's name (default: host.pid.random)`;
 
