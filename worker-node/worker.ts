@@ -353,7 +353,8 @@ export class Worker {
         return { ok: false, retryable: true, error: { name: "HorseCrashedError", message: (error as Error).message } };
       }
       running.horse = horse;
-      if (running.interrupted) horse.terminate(this.#opts.killGraceMs);
+      // interrupted while it waited for a horse to be ready
+      if (running.interrupted) this.#terminate(running);
       const outcome = await horse.run(running.job, (update) => this.#progress(running, update));
       if (!running.interrupted) this.#pool!.release(horse);
       // a horse killed before its last job had no successor booted for it
@@ -404,8 +405,13 @@ export class Worker {
     }
     running.interrupted = why;
     running.controller.abort(new Error(`job ${why}`));
-    running.horse?.terminate(why === "shutdown" ? 0 : this.#opts.killGraceMs);
+    this.#terminate(running);
     if (why === "shutdown") running.abandon?.();
+  }
+
+  /** Ends an interrupted job's horse: after the kill grace, or at once in a cold shutdown. */
+  #terminate(running: Running): void {
+    running.horse?.terminate(running.interrupted === "shutdown" ? 0 : this.#opts.killGraceMs);
   }
 
   /** Turns an interrupted job's outcome into what happened to it. */
