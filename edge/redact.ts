@@ -1,7 +1,7 @@
 // What a key without `admin` sees. Such a key may sit in a browser, so it
 // sees its jobs and queues but not the fleet's insides: no stack traces
 // (source paths, line numbers, dependency versions), no list of the tasks a
-// worker has registered, and no worker names, hosts or pids.
+// worker has registered or declared, and no worker names, hosts or pids.
 import type { Attempt, JobError, JobView, QueueInfo } from "../shared/index.ts";
 import { can, type Principal } from "./auth.ts";
 
@@ -18,8 +18,9 @@ export function redactAttempts(attempts: Attempt[], job: JobView, principal: Pri
 
 export function redactQueue(info: QueueInfo, principal: Principal): QueueInfo {
   if (can(principal, "admin")) return info;
+  const { tasks: _declared, ...rest } = info;
   return {
-    ...info,
+    ...rest,
     workers: info.workers.map((w) => ({ state: w.state, heartbeat: w.heartbeat }) as QueueInfo["workers"][number]),
   };
 }

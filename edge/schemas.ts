@@ -75,6 +75,18 @@ export const queueSchema = z
     workers: z
       .array(z.looseObject({ state: z.string(), heartbeat: z.number() }))
       .describe("live workers on the queue; names, hosts and pids only for admin keys"),
+    tasks: z
+      .array(
+        z.object({
+          name: z.string(),
+          args: z.looseObject({}).nullable().describe("JSON Schema of the args; null: any args"),
+          declaredAt: z.number().int(),
+        }),
+      )
+      .optional()
+      .describe(
+        "for one queue and admin keys: the tasks its workers declared in the last day; the edge refuses others (422)",
+      ),
   })
   .meta({ id: "Queue" });
 

@@ -16,19 +16,28 @@ import {
 import { scriptRunner, subscriber, type Subscription } from "../shared/redis.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
+import { declaredTasks } from "../shared/tasks.ts";
 import type { RateLimit } from "./policy.ts";
+import { TaskCatalog } from "./tasks.ts";
 
 export class Store {
   readonly keys: Keys;
   readonly #redis: RedisClient;
   readonly #runner: ScriptRunner;
   readonly #prefix: string;
+  readonly #tasks: TaskCatalog;
 
   constructor(redis: RedisClient, prefix: string = DEFAULTS.prefix) {
     this.#redis = redis;
     this.#runner = scriptRunner(redis);
     this.#prefix = prefix;
     this.keys = Keys.forPrefix(prefix);
+    this.#tasks = new TaskCatalog(async (queue) => (await declaredTasks(redis, this.keys, [queue]))[0]!);
+  }
+
+  /** Refuses (422) jobs no worker of the queue would run: see edge/tasks.ts. */
+  checkTasks(queue: string, jobs: { task: string; args?: unknown }[], root: (i: number) => string): Promise<void> {
+    return this.#tasks.check(queue, jobs, root);
   }
 
   queue(name: string): Queue {

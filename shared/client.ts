@@ -4,6 +4,7 @@
 import type { FieldIssue } from "./errors.ts";
 import type { EnqueueRequest, JobView } from "./job.ts";
 import type { JobStatus, TerminalStatus } from "./status.ts";
+import type { AnyTasks, JobId, JobRequestOf, ResultOf, TaskMap, TaskName, TaskRequest } from "./tasks.ts";
 
 export type { EnqueueRequest, FieldIssue, JobStatus, JobView };
 
@@ -87,7 +88,7 @@ const TERMINAL: Record<TerminalStatus, true> = { finished: true, failed: true, s
 /** The most a single `?wait=` may ask for. */
 const MAX_WAIT_SEC = 25;
 
-const ended = (job: JobView) => job.status in TERMINAL;
+const ended = (job: { status: JobStatus }) => job.status in TERMINAL;
 const path = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
 const jobsOf = (queue: string) => `/v1/queues/${encodeURIComponent(queue)}/jobs`;
 
@@ -98,7 +99,12 @@ interface Call extends RequestOptions {
   retry?: boolean;
 }
 
-export class EdgeqClient {
+/**
+ * The HTTP API. With the type of a task module's tasks (`EdgeqClient<typeof
+ * tasks>`, imported type-only), task names and args are checked at compile
+ * time and a job's result has its task's type.
+ */
+export class EdgeqClient<T extends TaskMap = AnyTasks> {
   readonly #url: string;
   readonly #key?: string;
   readonly #retries: number;
@@ -113,7 +119,11 @@ export class EdgeqClient {
   }
 
   /** Enqueues a job; retried after a network error with the same Idempotency-Key, so it is enqueued once. */
-  async enqueue(queue: string, job: EnqueueRequest, options: EnqueueOptions = {}): Promise<JobView> {
+  async enqueue<K extends TaskName<T>>(
+    queue: string,
+    job: TaskRequest<T, K>,
+    options: EnqueueOptions = {},
+  ): Promise<JobView<ResultOf<T[K]>>> {
     const key = options.idempotencyKey ?? randomKey();
     return this.#json("POST", jobsOf(queue), {
       ...options,
@@ -124,9 +134,13 @@ export class EdgeqClient {
   }
 
   /** Enqueues up to 100 jobs, all or none. Retried after a network error only when every job names its id. */
-  async batch(queue: string, jobs: EnqueueRequest[], options: RequestOptions = {}): Promise<JobView[]> {
+  async batch(
+    queue: string,
+    jobs: JobRequestOf<T>[],
+    options: RequestOptions = {},
+  ): Promise<JobView<ResultOf<T[TaskName<T>]>>[]> {
     const retry = jobs.every((job) => job.options?.id !== undefined);
-    const page = await this.#json<{ jobs: JobView[] }>("POST", `${jobsOf(queue)}/batch`, {
+    const page = await this.#json<{ jobs: JobView<ResultOf<T[TaskName<T>]>>[] }>("POST", `${jobsOf(queue)}/batch`, {
       ...options,
       body: { jobs },
       retry,
@@ -135,12 +149,12 @@ export class EdgeqClient {
   }
 
   /** The job; with `wait` (seconds, at most 25) as soon as it has ended, or as it is then. */
-  async get(id: string, options: RequestOptions & { wait?: number } = {}): Promise<JobView> {
+  async get<R>(id: JobId<R>, options: RequestOptions & { wait?: number } = {}): Promise<JobView<R>> {
     return this.#json("GET", options.wait ? `${path(id)}?wait=${options.wait}` : path(id), { ...options, retry: true });
   }
 
   /** The job once it has ended, or as it is when `timeoutMs` (default 60 s) has passed. */
-  async wait(id: string, options: RequestOptions & { timeoutMs?: number } = {}): Promise<JobView> {
+  async wait<R>(id: JobId<R>, options: RequestOptions & { timeoutMs?: number } = {}): Promise<JobView<R>> {
     const end = Date.now() + (options.timeoutMs ?? 60_000);
     for (;;) {
       const wait = Math.min(MAX_WAIT_SEC, Math.ceil((end - Date.now()) / 1000));
@@ -154,9 +168,9 @@ export class EdgeqClient {
    * server-sent events read from a fetch stream, since an EventSource cannot
    * send the key. A stream that closes early is resumed where it stopped.
    */
-  async *events(id: string, options: RequestOptions = {}): AsyncGenerator<JobView, void, undefined> {
+  async *events<R>(id: JobId<R>, options: RequestOptions = {}): AsyncGenerator<JobView<R>, void, undefined> {
     let lastId: string | undefined;
-    let job: JobView | undefined;
+    let job: JobView<R> | undefined;
     for (;;) {
       const response = await this.#send("GET", `${path(id)}/events`, {
         ...options,
@@ -178,13 +192,13 @@ export class EdgeqClient {
               throw new EdgeqApiError({ type: "about:blank", title: "Error", status: 500, ...(event.data as object) });
             }
             if (event.event === "status") {
-              job = event.data as JobView;
+              job = event.data as JobView<R>;
               yield job;
               if (ended(job)) return;
             }
             // progress events carry the job's whole progress and meta: the job as it is now
             if (event.event === "progress" && job) {
-              job = { ...job, ...(event.data as Partial<JobView>) };
+              job = { ...job, ...(event.data as Partial<JobView<R>>) };
               yield job;
             }
           }

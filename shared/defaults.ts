@@ -36,6 +36,13 @@ export const DEFAULTS = {
   maxBackoffMs: 24 * 3600 * SECOND,
   /** Earlier attempts kept per job (the latest is the job itself). */
   attemptsKept: 20,
+  /** How long a worker's declaration of its tasks counts: running workers declare again every hour. */
+  taskDeclarationTtlMs: DAY_SEC * SECOND,
+  taskDeclareEveryMs: 3600 * SECOND,
+  /** Most tasks one worker may declare. */
+  maxDeclaredTasks: 500,
+  /** How long the edge trusts its copy of a queue's declared tasks before reading them again. */
+  taskCacheMs: 10 * SECOND,
 
   /** The most items one script call pops, moves or visits: every script does bounded work. */
   scriptBatch: 100,

@@ -41,3 +41,14 @@ export type { ScheduleSpec, ScheduleView } from "./schedule.ts";
 export type { FieldIssue } from "./errors.ts";
 export { Keys } from "./keys.ts";
 export type { RedisClient } from "./redis.ts";
+export type {
+  ArgsOf,
+  JobId,
+  JobRequestOf,
+  JsonSchema,
+  ResultOf,
+  TaskDeclaration,
+  TaskDefinition,
+  TaskMap,
+  TaskWithArgs,
+} from "./tasks.ts";

@@ -6,6 +6,7 @@ import { DEFAULTS, PREFIX } from "./defaults.ts";
 import { ValidationError, type FieldIssue } from "./errors.ts";
 import type { EnqueueSpec } from "./scripts/index.ts";
 import type { JobStatus } from "./status.ts";
+import type { JobId } from "./tasks.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -114,14 +115,15 @@ export interface CallbackState {
 }
 
 /** What producers see of a job. */
-export interface JobView {
-  id: string;
+/** A job as producers see it; R is its task's result type when the producer knows its tasks (shared/tasks.ts). */
+export interface JobView<R = JsonValue> {
+  id: JobId<R>;
   queue: string;
   task: string;
   status: JobStatus;
   args: JsonValue;
   meta: Record<string, JsonValue>;
-  result: JsonValue | null;
+  result: R | null;
   error: JobError | null;
   attempts: number;
   createdAt: number;

@@ -139,6 +139,10 @@ export class Keys {
   seenDelivery(id: string): string {
     return `${this.root}:seen-delivery:${id}`;
   }
+  /** Hash of the tasks a queue's workers declared: task name → JSON `{ declaredAt, args }` (args: a JSON Schema or null). */
+  tasks(queue: string): string {
+    return `${this.root}:tasks:${queue}`;
+  }
   /** Counter of one API key's requests in one fixed window (epoch ms / window length); it expires with the window. */
   requests(key: string, window: string): string {
     return `${this.root}:requests:${key}:${window}`;
@@ -182,5 +186,6 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   schedulesChanged: [],
   control: ["worker"],
   seenDelivery: ["id"],
+  tasks: ["queue"],
   requests: ["key", "window"],
 };

@@ -16,6 +16,7 @@ import {
   queueNameSchema,
   viewOf,
   type JobOptions,
+  type JsonValue,
   type JobView,
   type NewJob,
 } from "./job.ts";
@@ -25,6 +26,17 @@ import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
 import type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 import { isTerminal, STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
+import {
+  declarationsOf,
+  type AnyTasks,
+  type EnqueueArgs,
+  type JobId,
+  type JobRequestOf,
+  type ResultOf,
+  type TaskDeclaration,
+  type TaskMap,
+  type TaskName,
+} from "./tasks.ts";
 
 export interface QueueOptions {
   /** An ioredis client (TCP) or an @upstash/redis client (REST). */
@@ -35,11 +47,8 @@ export interface QueueOptions {
   maxArgsBytes?: number;
 }
 
-export interface JobRequest {
-  task: string;
-  args?: unknown;
-  options?: JobOptions;
-}
+/** One job to enqueue; with a task module's types, its task name and args are checked (see shared/tasks.ts). */
+export type JobRequest<T extends TaskMap = AnyTasks> = JobRequestOf<T>;
 
 export interface Idempotency {
   key: string;
@@ -102,6 +111,8 @@ export interface QueueInfo extends QueueSettings {
   schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
   /** When asked for: counters kept since the queue was first used (for metrics). */
   stats?: QueueStats;
+  /** For queues asked for by name: the tasks their workers declared in the last day (see shared/tasks.ts). */
+  tasks?: TaskDeclaration[];
 }
 
 /** Counters the scripts that end jobs keep per queue, in Redis, for the whole fleet. */
@@ -120,7 +131,12 @@ export interface QueuesPage {
   outbox: { size: number; oldestAt: number | null };
 }
 
-export class Queue {
+/**
+ * A queue, for producers and operators. With the type of a task module's
+ * tasks (`Queue<typeof tasks>`, imported type-only), enqueue checks task
+ * names and args at compile time and waitFor returns the task's result type.
+ */
+export class Queue<T extends TaskMap = AnyTasks> {
   readonly name: string;
   readonly keys: Keys;
   readonly #redis: ScriptRunner;
@@ -136,26 +152,28 @@ export class Queue {
     this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
   }
 
-  async enqueue(task: string, args?: unknown, options?: JobOptions): Promise<JobView> {
-    const [submitted] = await this.submit([{ task, args, options }]);
-    return submitted!.job;
+  async enqueue<K extends TaskName<T>>(task: K, ...rest: EnqueueArgs<T[K]>): Promise<JobView<ResultOf<T[K]>>> {
+    const [args, options] = rest as [unknown, JobOptions | undefined];
+    const [submitted] = await this.submit([{ task, args, options } as JobRequest<T>]);
+    return submitted!.job as JobView<ResultOf<T[K]>>;
   }
 
   /** Enqueues every job or none, in one round trip. */
-  async enqueueMany(jobs: JobRequest[]): Promise<JobView[]> {
-    return (await this.submit(jobs)).map((s) => s.job);
+  async enqueueMany(jobs: JobRequest<T>[]): Promise<JobView<ResultOf<T[TaskName<T>]>>[]> {
+    return (await this.submit(jobs)).map((s) => s.job as JobView<ResultOf<T[TaskName<T>]>>);
   }
 
   /**
    * Enqueue with the detail the HTTP API needs: whether each job was created,
    * and an optional idempotency key (it applies to a single job).
    */
-  async submit(requests: JobRequest[], idempotency?: Idempotency, reach?: Reach): Promise<Submitted[]> {
+  async submit(requests: JobRequest<T>[], idempotency?: Idempotency, reach?: Reach): Promise<Submitted[]> {
     if (requests.length === 0) throw new ValidationError([{ field: "jobs", message: "must hold at least one job" }]);
     const now = Date.now();
     const specs = requests.map((r, i) => {
       try {
-        return newJob(this.name, r.task, r.args, r.options, { maxArgsBytes: this.#maxArgsBytes, now });
+        const { task, args, options } = r as { task: string; args?: unknown; options?: JobOptions };
+        return newJob(this.name, task, args, options, { maxArgsBytes: this.#maxArgsBytes, now });
       } catch (error) {
         throw requests.length > 1 ? prefixIssues(error, `jobs.${i}`) : error;
       }
@@ -187,16 +205,16 @@ export class Queue {
   }
 
   /** The job, or null when there is none (never enqueued, or its TTL ran out). */
-  getJob(id: string): Promise<JobView | null> {
-    return getJob(this.#redis, this.keys, id);
+  getJob<R = JsonValue>(id: JobId<R>): Promise<JobView<R> | null> {
+    return getJob(this.#redis, this.keys, id) as Promise<JobView<R> | null>;
   }
 
   /**
    * Waits until the job is terminal (finished, failed, stopped, canceled) and
    * returns it; after `timeoutMs`, returns its latest state instead.
    */
-  waitFor(id: string, options: WaitOptions = {}): Promise<JobView> {
-    return waitForJob(this.#client, this.keys, id, options);
+  waitFor<R = JsonValue>(id: JobId<R>, options: WaitOptions = {}): Promise<JobView<R>> {
+    return waitForJob(this.#client, this.keys, id, options) as Promise<JobView<R>>;
   }
 
   async counts(): Promise<StatusCounts> {
@@ -407,6 +425,7 @@ export async function describeQueues(
       workers: q.workers.map(workerInfo),
       schedules: q.schedules,
       ...(q.stats && { stats: statsOf(q.stats) }),
+      ...(q.tasks && { tasks: declarationsOf(q.tasks) }),
     })),
     nextCursor: reply.nextCursor,
     outbox: reply.outbox,

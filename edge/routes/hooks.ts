@@ -30,7 +30,7 @@ hooks.openapi(
         }),
         "accepted (or already accepted)",
       ),
-      ...problems(400, 401, 404, 413),
+      ...problems(400, 401, 404, 413, 422),
     },
   }),
   async (c) => {
@@ -47,6 +47,7 @@ hooks.openapi(
     if (seen.seen) return c.json({ id, status: seen.status }, 202);
     // enqueued before it is remembered: if remembering fails, the sender's retry finds the job by its id
     const job = { task: hook.task, args: deliveryArgs(headers, body), options: { id, meta: { hook: name, delivery } } };
+    await store.checkTasks(hook.queue, [job], () => "");
     const [submitted] = await store.queue(hook.queue).submit([job]);
     await store.rememberDelivery(id, replayWindowSec(hook));
     return c.json({ id, status: submitted!.job.status }, 202);

@@ -68,9 +68,9 @@ jobs.openapi(
     const request = c.req.valid("json");
     const key = c.req.valid("header")["idempotency-key"];
     const idempotency = key === undefined ? undefined : { key, fingerprint: await fingerprint(request) };
-    const [submitted] = await c.var.store
-      .queue(queue)
-      .submit([admitJob(c.var.principal, request)], idempotency, reachOf(c.var.principal));
+    const admitted = admitJob(c.var.principal, request);
+    await c.var.store.checkTasks(queue, [admitted], () => "");
+    const [submitted] = await c.var.store.queue(queue).submit([admitted], idempotency, reachOf(c.var.principal));
     const { created } = submitted!;
     const job = redactJob(submitted!.job, c.var.principal);
     c.header("Location", jobPath(job.id));
@@ -103,9 +103,9 @@ jobs.openapi(
   }),
   async (c) => {
     const { queue } = c.req.valid("param");
-    const submitted = await c.var.store
-      .queue(queue)
-      .submit(admitBatch(c.var.principal, c.req.valid("json").jobs), undefined, reachOf(c.var.principal));
+    const admitted = admitBatch(c.var.principal, c.req.valid("json").jobs);
+    await c.var.store.checkTasks(queue, admitted, (i) => `jobs.${i}`);
+    const submitted = await c.var.store.queue(queue).submit(admitted, undefined, reachOf(c.var.principal));
     return c.json({ jobs: submitted.map((s) => redactJob(s.job, c.var.principal)) }, 201);
   },
 );

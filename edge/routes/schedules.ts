@@ -49,13 +49,14 @@ schedules.openapi(
     responses: {
       201: json(scheduleSchema, "created"),
       200: json(scheduleSchema, "replaced"),
-      ...problems(400, 401, 403, 415),
+      ...problems(400, 401, 403, 415, 422),
     },
   }),
   async (c) => {
     const { name } = c.req.valid("param");
     const spec = c.req.valid("json");
     if (!reaches(c.var.principal, spec.queue)) throw new ScheduleNotFoundError(name);
+    await c.var.store.checkTasks(spec.queue, [spec], () => "");
     const { created, schedule } = await c.var.store.schedules().set(name, spec);
     return created ? c.json(schedule, 201) : c.json(schedule, 200);
   },

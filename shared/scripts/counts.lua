@@ -9,7 +9,8 @@
 -- ARGV[5] with '': the page's size at most
 -- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
 -- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash,
--- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name) } ],
+-- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name),
+-- tasks? = [ name, declaration (JSON text), … ] for queues named } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 --- @include "keys"
 --- @include "statuses"
@@ -63,6 +64,8 @@ for _, queue in ipairs(names) do
     })
   end
   local entry = { name = queue, counts = c, settings = settings[queue], workers = listening, schedules = schedules }
+  -- declarations carry JSON Schemas: only for queues asked for by name, not for pages of them
+  if ARGV[3] ~= '' then entry.tasks = redis.call('HGETALL', K.tasks(queue)) end
   if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
   table.insert(out, entry)
 end

@@ -3,19 +3,19 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "dbaca8ef6de07c59df4e980b650c94609617b731",
+  sha: "ad8811f6e840e3eb3eeff79152725c67448d346b",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/defaults.ts (generated include \"limits\")",1],
-    [54,"shared/status.ts (generated include \"statuses\")",1],
-    [72,"shared/scripts/includes/move.lua",3],
-    [85,"shared/scripts/includes/outbox_push.lua",2],
-    [104,"shared/scripts/includes/to_terminal.lua",5],
-    [152,"shared/scripts/includes/job_get.lua",2],
-    [157,"shared/scripts/includes/cascade.lua",3],
-    [167,"shared/scripts/includes/cancel_dependents.lua",5],
-    [195,"shared/scripts/cancel.lua",15],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [55,"shared/status.ts (generated include \"statuses\")",1],
+    [73,"shared/scripts/includes/move.lua",3],
+    [86,"shared/scripts/includes/outbox_push.lua",2],
+    [105,"shared/scripts/includes/to_terminal.lua",5],
+    [153,"shared/scripts/includes/job_get.lua",2],
+    [158,"shared/scripts/includes/cascade.lua",3],
+    [168,"shared/scripts/includes/cancel_dependents.lua",5],
+    [196,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -62,6 +62,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -243,12 +244,12 @@ return cjson.encode({ status = 'canceled', before = status })
 
 export const claimDeliveries: ScriptSource = {
   name: "claim-deliveries",
-  sha: "107b4120a66bace1bf32ea16778845f4e6ed0382",
+  sha: "ec21bba45d505697ef9a12931995adccc205db12",
   lines: [
     [1,"shared/scripts/claim-deliveries.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/includes/hash_table.lua",1],
-    [52,"shared/scripts/claim-deliveries.lua",13],
+    [47,"shared/scripts/includes/hash_table.lua",1],
+    [53,"shared/scripts/claim-deliveries.lua",13],
   ],
   source: `-- claim-deliveries: takes callback deliveries that are due from the outbox,
 -- with a lease (their score moves to when the lease runs out), so that a
@@ -294,6 +295,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -324,32 +326,32 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "b46ab3bf7f2498439eec70499467bb832fa415aa",
+  sha: "e61b1150cc28d65e8958c5fb0b25d18883116c59",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [53,"shared/scripts/includes/job_get.lua",2],
-    [58,"shared/scripts/includes/owned_job.lua",2],
-    [66,"shared/scripts/includes/split.lua",1],
-    [73,"shared/defaults.ts (generated include \"limits\")",1],
-    [80,"shared/scripts/includes/arm.lua",2],
-    [88,"shared/status.ts (generated include \"statuses\")",1],
-    [106,"shared/scripts/includes/move.lua",3],
-    [119,"shared/scripts/includes/hash_table.lua",1],
-    [125,"shared/scripts/includes/job_table.lua",3],
-    [132,"shared/scripts/includes/push_waiting.lua",4],
-    [149,"shared/scripts/includes/requeue_waiting.lua",2],
-    [155,"shared/scripts/includes/promote_due.lua",4],
-    [167,"shared/scripts/includes/outbox_push.lua",2],
-    [186,"shared/scripts/includes/to_terminal.lua",5],
-    [234,"shared/scripts/includes/cascade.lua",3],
-    [244,"shared/scripts/includes/cancel_dependents.lua",5],
-    [272,"shared/scripts/includes/settings_of.lua",2],
-    [283,"shared/scripts/includes/room.lua",2],
-    [306,"shared/scripts/includes/claim_jobs.lua",11],
-    [380,"shared/scripts/includes/worker_step.lua",2],
-    [390,"shared/scripts/includes/step.lua",6],
-    [421,"shared/scripts/claim.lua",19],
+    [54,"shared/scripts/includes/job_get.lua",2],
+    [59,"shared/scripts/includes/owned_job.lua",2],
+    [67,"shared/scripts/includes/split.lua",1],
+    [74,"shared/defaults.ts (generated include \"limits\")",1],
+    [81,"shared/scripts/includes/arm.lua",2],
+    [89,"shared/status.ts (generated include \"statuses\")",1],
+    [107,"shared/scripts/includes/move.lua",3],
+    [120,"shared/scripts/includes/hash_table.lua",1],
+    [126,"shared/scripts/includes/job_table.lua",3],
+    [133,"shared/scripts/includes/push_waiting.lua",4],
+    [150,"shared/scripts/includes/requeue_waiting.lua",2],
+    [156,"shared/scripts/includes/promote_due.lua",4],
+    [168,"shared/scripts/includes/outbox_push.lua",2],
+    [187,"shared/scripts/includes/to_terminal.lua",5],
+    [235,"shared/scripts/includes/cascade.lua",3],
+    [245,"shared/scripts/includes/cancel_dependents.lua",5],
+    [273,"shared/scripts/includes/settings_of.lua",2],
+    [284,"shared/scripts/includes/room.lua",2],
+    [307,"shared/scripts/includes/claim_jobs.lua",11],
+    [381,"shared/scripts/includes/worker_step.lua",2],
+    [391,"shared/scripts/includes/step.lua",6],
+    [422,"shared/scripts/claim.lua",19],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -402,6 +404,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
@@ -778,12 +781,12 @@ return step(tonumber(ARGV[2]), ARGV[3], 4)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "64bc17650f550a34f3c957846ce50ce6681a5e80",
+  sha: "3ba0247efc56ab98270b832ce0f9dbc26fdf35a2",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/defaults.ts (generated include \"limits\")",1],
-    [54,"shared/scripts/clean.lua",14],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [55,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -830,6 +833,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -865,35 +869,35 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "1622e6adf35b276f0acf677fe4aabc8660294561",
+  sha: "107d7e94f43e56c5b158c0950502caf98c8b8301",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/scripts/includes/arm.lua",2],
-    [58,"shared/scripts/includes/leave_started.lua",3],
-    [70,"shared/defaults.ts (generated include \"limits\")",1],
-    [77,"shared/status.ts (generated include \"statuses\")",1],
-    [95,"shared/scripts/includes/move.lua",3],
-    [108,"shared/scripts/includes/outbox_push.lua",2],
-    [127,"shared/scripts/includes/to_terminal.lua",5],
-    [175,"shared/scripts/includes/job_get.lua",2],
-    [180,"shared/scripts/includes/push_waiting.lua",4],
-    [197,"shared/scripts/includes/requeue_waiting.lua",2],
-    [203,"shared/scripts/includes/schedule.lua",4],
-    [211,"shared/scripts/includes/cascade.lua",3],
-    [221,"shared/scripts/includes/release_dependents.lua",6],
-    [247,"shared/scripts/includes/owned_job.lua",2],
-    [255,"shared/scripts/includes/split.lua",1],
-    [262,"shared/scripts/includes/hash_table.lua",1],
-    [268,"shared/scripts/includes/job_table.lua",3],
-    [275,"shared/scripts/includes/promote_due.lua",4],
-    [287,"shared/scripts/includes/cancel_dependents.lua",5],
-    [315,"shared/scripts/includes/settings_of.lua",2],
-    [326,"shared/scripts/includes/room.lua",2],
-    [349,"shared/scripts/includes/claim_jobs.lua",11],
-    [423,"shared/scripts/includes/worker_step.lua",2],
-    [433,"shared/scripts/includes/step.lua",6],
-    [464,"shared/scripts/complete.lua",20],
+    [51,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/scripts/includes/leave_started.lua",3],
+    [71,"shared/defaults.ts (generated include \"limits\")",1],
+    [78,"shared/status.ts (generated include \"statuses\")",1],
+    [96,"shared/scripts/includes/move.lua",3],
+    [109,"shared/scripts/includes/outbox_push.lua",2],
+    [128,"shared/scripts/includes/to_terminal.lua",5],
+    [176,"shared/scripts/includes/job_get.lua",2],
+    [181,"shared/scripts/includes/push_waiting.lua",4],
+    [198,"shared/scripts/includes/requeue_waiting.lua",2],
+    [204,"shared/scripts/includes/schedule.lua",4],
+    [212,"shared/scripts/includes/cascade.lua",3],
+    [222,"shared/scripts/includes/release_dependents.lua",6],
+    [248,"shared/scripts/includes/owned_job.lua",2],
+    [256,"shared/scripts/includes/split.lua",1],
+    [263,"shared/scripts/includes/hash_table.lua",1],
+    [269,"shared/scripts/includes/job_table.lua",3],
+    [276,"shared/scripts/includes/promote_due.lua",4],
+    [288,"shared/scripts/includes/cancel_dependents.lua",5],
+    [316,"shared/scripts/includes/settings_of.lua",2],
+    [327,"shared/scripts/includes/room.lua",2],
+    [350,"shared/scripts/includes/claim_jobs.lua",11],
+    [424,"shared/scripts/includes/worker_step.lua",2],
+    [434,"shared/scripts/includes/step.lua",6],
+    [465,"shared/scripts/complete.lua",20],
   ],
   source: `-- complete: started -> finished, storing the result, and releasing deferred
 -- jobs whose last dependency this was; then claims the worker's next jobs in
@@ -943,6 +947,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -1372,12 +1377,12 @@ end)
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "a1a27d337f82d1c98074784a1f89cce753d793c5",
+  sha: "4df028d9613cfe6a7bf239d042b51f0e7aefe255",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/includes/arm.lua",2],
-    [54,"shared/scripts/configure-queue.lua",13],
+    [47,"shared/scripts/includes/arm.lua",2],
+    [55,"shared/scripts/configure-queue.lua",13],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -1423,6 +1428,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -1452,11 +1458,11 @@ return cjson.encode({ settings = settings })
 
 export const countRequest: ScriptSource = {
   name: "count-request",
-  sha: "a194a44fda41b95a2eabc6f2864843055b37148d",
+  sha: "03198e74448a149e0bd57b71e3fab1254462d18f",
   lines: [
     [1,"shared/scripts/count-request.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/count-request.lua",15],
+    [50,"shared/scripts/count-request.lua",15],
   ],
   source: `-- count-request: counts a request against its API key's limit in fixed
 -- windows. One counter per key and window, born with the window's expiry: a
@@ -1505,6 +1511,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local now = tonumber(ARGV[2])
@@ -1521,16 +1528,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "087fc7f9e4f88d13b8f759a8bf55c10bb9136b7a",
+  sha: "e75702a4d38474fd22351499549ad5c477582ac8",
   lines: [
     [1,"shared/scripts/counts.lua",1],
-    [14,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/status.ts (generated include \"statuses\")",1],
-    [67,"shared/defaults.ts (generated include \"limits\")",1],
-    [74,"shared/scripts/includes/hash_table.lua",1],
-    [80,"shared/scripts/includes/split.lua",1],
-    [87,"shared/scripts/includes/settings_of.lua",2],
-    [98,"shared/scripts/counts.lua",20],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [51,"shared/status.ts (generated include \"statuses\")",1],
+    [69,"shared/defaults.ts (generated include \"limits\")",1],
+    [76,"shared/scripts/includes/hash_table.lua",1],
+    [82,"shared/scripts/includes/split.lua",1],
+    [89,"shared/scripts/includes/settings_of.lua",2],
+    [100,"shared/scripts/counts.lua",21],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1543,7 +1550,8 @@ export const counts: ScriptSource = {
 -- ARGV[5] with '': the page's size at most
 -- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
 -- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash,
--- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name) } ],
+-- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name),
+-- tasks? = [ name, declaration (JSON text), … ] for queues named } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
@@ -1579,6 +1587,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -1675,6 +1684,8 @@ for _, queue in ipairs(names) do
     })
   end
   local entry = { name = queue, counts = c, settings = settings[queue], workers = listening, schedules = schedules }
+  -- declarations carry JSON Schemas: only for queues asked for by name, not for pages of them
+  if ARGV[3] ~= '' then entry.tasks = redis.call('HGETALL', K.tasks(queue)) end
   if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
   table.insert(out, entry)
 end
@@ -1687,14 +1698,95 @@ return cjson.encode({
 `,
 };
 
+export const declareTasks: ScriptSource = {
+  name: "declare-tasks",
+  sha: "76eb4966428e76d4305b0598cc9898098217adfd",
+  lines: [
+    [1,"shared/scripts/declare-tasks.lua",1],
+    [12,"shared/keys.ts (generated include \"keys\")",1],
+    [48,"shared/scripts/includes/split.lua",1],
+    [55,"shared/scripts/declare-tasks.lua",14],
+  ],
+  source: `-- declare-tasks: a worker says which tasks it serves on its queues and what
+-- arguments each takes, so that the edge can refuse a job no worker would
+-- run before it is queued. Declarations older than the keep time are dropped
+-- here, so a task no worker serves any more fades out of the queue.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] how long a declaration counts, ms
+-- ARGV[4] queue names, comma-separated
+-- ARGV[5..] task name, declaration (JSON text: { declaredAt, args }), … (the caller bounds their number)
+-- Returns how many stale declarations were dropped
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+
+local oldest = tonumber(ARGV[2]) - tonumber(ARGV[3])
+local dropped = 0
+for _, queue in ipairs(split(ARGV[4])) do
+  local key = K.tasks(queue)
+  local fields = redis.call('HGETALL', key)
+  for i = 1, #fields, 2 do
+    if cjson.decode(fields[i + 1]).declaredAt < oldest then
+      redis.call('HDEL', key, fields[i])
+      dropped = dropped + 1
+    end
+  end
+  if #ARGV > 4 then redis.call('HSET', key, unpack(ARGV, 5)) end
+end
+return dropped
+`,
+};
+
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "f3af2a42dfe01b535397e67ddc60720abdaef9a2",
+  sha: "b1f3c735bfb34ef6972937891e5fc4b1448d1cca",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/defaults.ts (generated include \"limits\")",1],
-    [50,"shared/scripts/due-schedules.lua",10],
+    [44,"shared/defaults.ts (generated include \"limits\")",1],
+    [51,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -1737,6 +1829,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -1764,19 +1857,19 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "da9cd8c78e5aad8f48e109685241557aa0e34830",
+  sha: "c7117916a5a8037a9d6cf4044992f37cbf5e455a",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/includes/job_get.lua",2],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [74,"shared/scripts/includes/move.lua",3],
-    [87,"shared/scripts/includes/outbox_push.lua",2],
-    [106,"shared/scripts/includes/to_terminal.lua",5],
-    [154,"shared/scripts/includes/cascade.lua",3],
-    [164,"shared/scripts/includes/cancel_dependents.lua",5],
-    [192,"shared/scripts/empty.lua",14],
+    [45,"shared/defaults.ts (generated include \"limits\")",1],
+    [52,"shared/scripts/includes/job_get.lua",2],
+    [57,"shared/status.ts (generated include \"statuses\")",1],
+    [75,"shared/scripts/includes/move.lua",3],
+    [88,"shared/scripts/includes/outbox_push.lua",2],
+    [107,"shared/scripts/includes/to_terminal.lua",5],
+    [155,"shared/scripts/includes/cascade.lua",3],
+    [165,"shared/scripts/includes/cancel_dependents.lua",5],
+    [193,"shared/scripts/empty.lua",14],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -1820,6 +1913,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -1989,23 +2083,23 @@ return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "0076e38036e1c6dc9aaa992ef3154669b280739e",
+  sha: "33c3c49ed64f10c1799a31e1944c09a60a4ba553",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/job_get.lua",2],
-    [53,"shared/scripts/includes/hash_table.lua",1],
-    [59,"shared/scripts/includes/job_table.lua",3],
-    [66,"shared/status.ts (generated include \"statuses\")",1],
-    [84,"shared/scripts/includes/move.lua",3],
-    [97,"shared/defaults.ts (generated include \"limits\")",1],
-    [104,"shared/scripts/includes/outbox_push.lua",2],
-    [123,"shared/scripts/includes/to_terminal.lua",5],
-    [171,"shared/scripts/includes/arm.lua",2],
-    [179,"shared/scripts/includes/schedule.lua",4],
-    [187,"shared/scripts/includes/push_waiting.lua",4],
-    [204,"shared/scripts/includes/create_job.lua",8],
-    [246,"shared/scripts/enqueue.lua",17],
+    [49,"shared/scripts/includes/job_get.lua",2],
+    [54,"shared/scripts/includes/hash_table.lua",1],
+    [60,"shared/scripts/includes/job_table.lua",3],
+    [67,"shared/status.ts (generated include \"statuses\")",1],
+    [85,"shared/scripts/includes/move.lua",3],
+    [98,"shared/defaults.ts (generated include \"limits\")",1],
+    [105,"shared/scripts/includes/outbox_push.lua",2],
+    [124,"shared/scripts/includes/to_terminal.lua",5],
+    [172,"shared/scripts/includes/arm.lua",2],
+    [180,"shared/scripts/includes/schedule.lua",4],
+    [188,"shared/scripts/includes/push_waiting.lua",4],
+    [205,"shared/scripts/includes/create_job.lua",8],
+    [247,"shared/scripts/enqueue.lua",17],
   ],
   source: `-- enqueue: creates one job or a batch, atomically: all of them or none.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -2053,6 +2147,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
@@ -2313,36 +2408,36 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "381a704bff22d60930caa8e46bb5683cb1778822",
+  sha: "6560f3500a95218d7cb659720dec48718551e726",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [55,"shared/scripts/includes/arm.lua",2],
-    [63,"shared/scripts/includes/leave_started.lua",3],
-    [75,"shared/status.ts (generated include \"statuses\")",1],
-    [93,"shared/scripts/includes/move.lua",3],
-    [106,"shared/scripts/includes/outbox_push.lua",2],
-    [125,"shared/scripts/includes/to_terminal.lua",5],
-    [173,"shared/scripts/includes/job_get.lua",2],
-    [178,"shared/scripts/includes/cascade.lua",3],
-    [188,"shared/scripts/includes/cancel_dependents.lua",5],
-    [216,"shared/scripts/includes/push_waiting.lua",4],
-    [233,"shared/scripts/includes/requeue_waiting.lua",2],
-    [239,"shared/scripts/includes/schedule.lua",4],
-    [247,"shared/scripts/includes/keep_attempt.lua",3],
-    [265,"shared/scripts/includes/fail_or_retry.lua",9],
-    [304,"shared/scripts/includes/owned_job.lua",2],
-    [312,"shared/scripts/includes/split.lua",1],
-    [319,"shared/scripts/includes/hash_table.lua",1],
-    [325,"shared/scripts/includes/job_table.lua",3],
-    [332,"shared/scripts/includes/promote_due.lua",4],
-    [344,"shared/scripts/includes/settings_of.lua",2],
-    [355,"shared/scripts/includes/room.lua",2],
-    [378,"shared/scripts/includes/claim_jobs.lua",11],
-    [452,"shared/scripts/includes/worker_step.lua",2],
-    [462,"shared/scripts/includes/step.lua",6],
-    [493,"shared/scripts/fail.lua",15],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [56,"shared/scripts/includes/arm.lua",2],
+    [64,"shared/scripts/includes/leave_started.lua",3],
+    [76,"shared/status.ts (generated include \"statuses\")",1],
+    [94,"shared/scripts/includes/move.lua",3],
+    [107,"shared/scripts/includes/outbox_push.lua",2],
+    [126,"shared/scripts/includes/to_terminal.lua",5],
+    [174,"shared/scripts/includes/job_get.lua",2],
+    [179,"shared/scripts/includes/cascade.lua",3],
+    [189,"shared/scripts/includes/cancel_dependents.lua",5],
+    [217,"shared/scripts/includes/push_waiting.lua",4],
+    [234,"shared/scripts/includes/requeue_waiting.lua",2],
+    [240,"shared/scripts/includes/schedule.lua",4],
+    [248,"shared/scripts/includes/keep_attempt.lua",3],
+    [266,"shared/scripts/includes/fail_or_retry.lua",9],
+    [305,"shared/scripts/includes/owned_job.lua",2],
+    [313,"shared/scripts/includes/split.lua",1],
+    [320,"shared/scripts/includes/hash_table.lua",1],
+    [326,"shared/scripts/includes/job_table.lua",3],
+    [333,"shared/scripts/includes/promote_due.lua",4],
+    [345,"shared/scripts/includes/settings_of.lua",2],
+    [356,"shared/scripts/includes/room.lua",2],
+    [379,"shared/scripts/includes/claim_jobs.lua",11],
+    [453,"shared/scripts/includes/worker_step.lua",2],
+    [463,"shared/scripts/includes/step.lua",6],
+    [494,"shared/scripts/fail.lua",15],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt; then
@@ -2390,6 +2485,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -2847,21 +2943,21 @@ end)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "93324793fdfc0eaf57202e5e62bf73a65a7d9843",
+  sha: "a4d448b77037d2a779b8b4d7aa0a9f2d9a98eb6f",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/scripts/includes/job_get.lua",2],
-    [55,"shared/status.ts (generated include \"statuses\")",1],
-    [73,"shared/scripts/includes/move.lua",3],
-    [86,"shared/defaults.ts (generated include \"limits\")",1],
-    [93,"shared/scripts/includes/outbox_push.lua",2],
-    [112,"shared/scripts/includes/to_terminal.lua",5],
-    [160,"shared/scripts/includes/arm.lua",2],
-    [168,"shared/scripts/includes/schedule.lua",4],
-    [176,"shared/scripts/includes/push_waiting.lua",4],
-    [193,"shared/scripts/includes/create_job.lua",8],
-    [235,"shared/scripts/fire-schedule.lua",18],
+    [51,"shared/scripts/includes/job_get.lua",2],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [74,"shared/scripts/includes/move.lua",3],
+    [87,"shared/defaults.ts (generated include \"limits\")",1],
+    [94,"shared/scripts/includes/outbox_push.lua",2],
+    [113,"shared/scripts/includes/to_terminal.lua",5],
+    [161,"shared/scripts/includes/arm.lua",2],
+    [169,"shared/scripts/includes/schedule.lua",4],
+    [177,"shared/scripts/includes/push_waiting.lua",4],
+    [194,"shared/scripts/includes/create_job.lua",8],
+    [236,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -2911,6 +3007,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
@@ -3114,13 +3211,13 @@ return cjson.encode({ fired = true, jobId = spec.id })
 
 export const getAttempts: ScriptSource = {
   name: "get-attempts",
-  sha: "0bc70194391e3d1ca310627493bbc02c7cff8d50",
+  sha: "4a0d3f25ac459387ed525a6622b7caa33ee2feb4",
   lines: [
     [1,"shared/scripts/get-attempts.lua",1],
     [6,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/scripts/includes/hash_table.lua",1],
-    [47,"shared/scripts/includes/job_table.lua",3],
-    [54,"shared/scripts/get-attempts.lua",8],
+    [42,"shared/scripts/includes/hash_table.lua",1],
+    [48,"shared/scripts/includes/job_table.lua",3],
+    [55,"shared/scripts/get-attempts.lua",8],
   ],
   source: `-- get-attempts: a job and its earlier attempts, in one snapshot.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -3161,6 +3258,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -3183,13 +3281,13 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "e9586dfe22981c514151c9c0d0bf5dfc815ce59e",
+  sha: "c0312d3636593f26a1013789ae99b5444d0c9235",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/includes/hash_table.lua",1],
-    [49,"shared/scripts/includes/job_table.lua",3],
-    [56,"shared/scripts/get-job.lua",9],
+    [44,"shared/scripts/includes/hash_table.lua",1],
+    [50,"shared/scripts/includes/job_table.lua",3],
+    [57,"shared/scripts/get-job.lua",9],
   ],
   source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
 -- snapshot per call, and the same minimal client interface (EVALSHA) for
@@ -3232,6 +3330,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -3253,13 +3352,13 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "2552432a6a0180a28aadd5b65bd5dedb778856fc",
+  sha: "74084eee74de935691cd6a8db6681fae478b2c93",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/includes/split.lua",1],
-    [58,"shared/scripts/get-schedules.lua",12],
+    [45,"shared/defaults.ts (generated include \"limits\")",1],
+    [52,"shared/scripts/includes/split.lua",1],
+    [59,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -3303,6 +3402,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -3343,16 +3443,84 @@ return cjson.encode({ schedules = out })
 `,
 };
 
+export const getTasks: ScriptSource = {
+  name: "get-tasks",
+  sha: "1e5e1aa0a16f08ea995e6b38e41af45b2eaba84e",
+  lines: [
+    [1,"shared/scripts/get-tasks.lua",1],
+    [8,"shared/keys.ts (generated include \"keys\")",1],
+    [44,"shared/scripts/includes/split.lua",1],
+    [51,"shared/scripts/get-tasks.lua",10],
+  ],
+  source: `-- get-tasks: the tasks the workers of some queues declared, as stored; the
+-- caller leaves out the stale ones (declare-tasks drops them later).
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] queue names, comma-separated
+-- Returns JSON: one flat list per queue, in the order named: task name, declaration (JSON text), …
+-- (JSON, not a nested reply: @upstash/redis would parse each string that looks like JSON, names included)
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.rate(queue) return ROOT .. ":rate:" .. queue end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
+function K.workers() return ROOT .. ":workers" end
+function K.worker(name) return ROOT .. ":worker:" .. name end
+function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
+function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
+function K.cascade() return ROOT .. ":cascade" end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+function K.schedules() return ROOT .. ":schedules" end
+function K.schedule(name) return ROOT .. ":schedule:" .. name end
+function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
+function K.schedulesChanged() return ROOT .. ":schedules-changed" end
+function K.control(worker) return ROOT .. ":control:" .. worker end
+function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
+function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
+-- A comma-separated argument as a list ('' is the empty list): queue names
+-- and job ids cannot hold a comma.
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+
+local out = {}
+for _, queue in ipairs(split(ARGV[2])) do
+  table.insert(out, redis.call('HGETALL', K.tasks(queue)))
+end
+return cjson.encode(out)
+`,
+};
+
 export const list: ScriptSource = {
   name: "list",
-  sha: "a78b905931dfcfcf4a6e16952d5d79acad959fdc",
+  sha: "9132c1162c871a3ba4315ce4da3f82a91d3a6f5a",
   lines: [
     [1,"shared/scripts/list.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
-    [52,"shared/status.ts (generated include \"statuses\")",1],
-    [70,"shared/scripts/includes/hash_table.lua",1],
-    [76,"shared/scripts/includes/job_table.lua",3],
-    [83,"shared/scripts/list.lua",20],
+    [53,"shared/status.ts (generated include \"statuses\")",1],
+    [71,"shared/scripts/includes/hash_table.lua",1],
+    [77,"shared/scripts/includes/job_table.lua",3],
+    [84,"shared/scripts/list.lua",20],
   ],
   source: `-- list: a page of a queue's jobs in one status, in the order an operator
 -- reads them: queued in the order they will be claimed, scheduled by due
@@ -3404,6 +3572,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -3470,12 +3639,12 @@ return cjson.encode(reply)
 
 export const minutes: ScriptSource = {
   name: "minutes",
-  sha: "c5c47898e0351fb1997bea35697d2bd3f522d02f",
+  sha: "2a48880a329aedf0700af50e1a3b10ad6c812954",
   lines: [
     [1,"shared/scripts/minutes.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/includes/split.lua",1],
-    [52,"shared/scripts/minutes.lua",12],
+    [46,"shared/scripts/includes/split.lua",1],
+    [53,"shared/scripts/minutes.lua",12],
   ],
   source: `-- minutes: how many jobs some queues finished and failed in each of the last
 -- minutes, oldest first: the dashboard's chart. Bounded by its caller to a
@@ -3520,6 +3689,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -3547,12 +3717,12 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "9855d2ec45d1d4e2c98db969e084f6db85bea8ab",
+  sha: "f301d75a4fb9f56242950d8c8f359865ae2c8956",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/owned_job.lua",2],
-    [56,"shared/scripts/progress.lua",15],
+    [49,"shared/scripts/includes/owned_job.lua",2],
+    [57,"shared/scripts/progress.lua",15],
   ],
   source: `-- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
@@ -3600,6 +3770,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -3630,30 +3801,30 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "0d1f6549bbe4695267feb22e7052fde4d0aa800c",
+  sha: "d386296f99edc22e4ec160f7149c4ee6c0f265d9",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [55,"shared/status.ts (generated include \"statuses\")",1],
-    [73,"shared/defaults.ts (generated include \"limits\")",1],
-    [80,"shared/scripts/includes/job_get.lua",2],
-    [85,"shared/scripts/includes/arm.lua",2],
-    [93,"shared/scripts/includes/move.lua",3],
-    [106,"shared/scripts/includes/push_waiting.lua",4],
-    [123,"shared/scripts/includes/requeue_waiting.lua",2],
-    [129,"shared/scripts/includes/promote_due.lua",4],
-    [141,"shared/scripts/includes/leave_started.lua",3],
-    [153,"shared/scripts/includes/outbox_push.lua",2],
-    [172,"shared/scripts/includes/to_terminal.lua",5],
-    [220,"shared/scripts/includes/cascade.lua",3],
-    [230,"shared/scripts/includes/cancel_dependents.lua",5],
-    [258,"shared/scripts/includes/schedule.lua",4],
-    [266,"shared/scripts/includes/keep_attempt.lua",3],
-    [284,"shared/scripts/includes/fail_or_retry.lua",9],
-    [323,"shared/scripts/includes/release_dependents.lua",6],
-    [349,"shared/scripts/includes/settings_of.lua",2],
-    [360,"shared/scripts/includes/room.lua",2],
-    [383,"shared/scripts/recover.lua",32],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [74,"shared/defaults.ts (generated include \"limits\")",1],
+    [81,"shared/scripts/includes/job_get.lua",2],
+    [86,"shared/scripts/includes/arm.lua",2],
+    [94,"shared/scripts/includes/move.lua",3],
+    [107,"shared/scripts/includes/push_waiting.lua",4],
+    [124,"shared/scripts/includes/requeue_waiting.lua",2],
+    [130,"shared/scripts/includes/promote_due.lua",4],
+    [142,"shared/scripts/includes/leave_started.lua",3],
+    [154,"shared/scripts/includes/outbox_push.lua",2],
+    [173,"shared/scripts/includes/to_terminal.lua",5],
+    [221,"shared/scripts/includes/cascade.lua",3],
+    [231,"shared/scripts/includes/cancel_dependents.lua",5],
+    [259,"shared/scripts/includes/schedule.lua",4],
+    [267,"shared/scripts/includes/keep_attempt.lua",3],
+    [285,"shared/scripts/includes/fail_or_retry.lua",9],
+    [324,"shared/scripts/includes/release_dependents.lua",6],
+    [350,"shared/scripts/includes/settings_of.lua",2],
+    [361,"shared/scripts/includes/room.lua",2],
+    [384,"shared/scripts/recover.lua",32],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -3708,6 +3879,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -4121,11 +4293,11 @@ return cjson.encode({ ran = true, recovered = recovered, promoted = promoted, mo
 
 export const rememberDelivery: ScriptSource = {
   name: "remember-delivery",
-  sha: "ec16ec5603a3e170294998413b47c42049f098e2",
+  sha: "fabea46574500c8597606f4da23f9762d7f1c1ea",
   lines: [
     [1,"shared/scripts/remember-delivery.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/remember-delivery.lua",13],
+    [48,"shared/scripts/remember-delivery.lua",13],
   ],
   source: `-- remember-delivery: records that the webhook intake accepted a delivery, for
 -- its hook's replay window, apart from the job: a replay signed for the same
@@ -4172,6 +4344,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 redis.call('SET', K.seenDelivery(ARGV[2]), ARGV[3], 'EX', ARGV[4])
@@ -4181,11 +4354,11 @@ return cjson.encode({})
 
 export const removeSchedule: ScriptSource = {
   name: "remove-schedule",
-  sha: "68034c90012f1355092f79926979ab28218c0979",
+  sha: "8e5ceb77d9abb08b6a63feaaf6fa425dcb5aba34",
   lines: [
     [1,"shared/scripts/remove-schedule.lua",1],
     [6,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/scripts/remove-schedule.lua",7],
+    [42,"shared/scripts/remove-schedule.lua",7],
   ],
   source: `-- remove-schedule: deletes a schedule; the jobs it already made stay.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -4226,6 +4399,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local name = ARGV[2]
@@ -4241,13 +4415,13 @@ return cjson.encode({ removed = true })
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "40e813b7649ed6f511da51628e3cb75aa16e9fd9",
+  sha: "e5061b1fc578f18fedd772ae9ff3c77a5f941d9f",
   lines: [
     [1,"shared/scripts/renew.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/job_get.lua",2],
-    [53,"shared/scripts/includes/owned_job.lua",2],
-    [61,"shared/scripts/renew.lua",16],
+    [49,"shared/scripts/includes/job_get.lua",2],
+    [54,"shared/scripts/includes/owned_job.lua",2],
+    [62,"shared/scripts/renew.lua",16],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -4295,6 +4469,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
@@ -4344,19 +4519,19 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "fef6985dc021cd27c0a712d155e514ebc12913f3",
+  sha: "c2a8270cd1bc7b82777f932d29e9d6b6e2dc7f36",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/defaults.ts (generated include \"limits\")",1],
-    [52,"shared/scripts/includes/job_get.lua",2],
-    [57,"shared/scripts/includes/arm.lua",2],
-    [65,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/move.lua",3],
-    [96,"shared/scripts/includes/push_waiting.lua",4],
-    [113,"shared/scripts/includes/keep_attempt.lua",3],
-    [131,"shared/scripts/includes/requeue_ended.lua",4],
-    [145,"shared/scripts/requeue-all.lua",14],
+    [46,"shared/defaults.ts (generated include \"limits\")",1],
+    [53,"shared/scripts/includes/job_get.lua",2],
+    [58,"shared/scripts/includes/arm.lua",2],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [84,"shared/scripts/includes/move.lua",3],
+    [97,"shared/scripts/includes/push_waiting.lua",4],
+    [114,"shared/scripts/includes/keep_attempt.lua",3],
+    [132,"shared/scripts/includes/requeue_ended.lua",4],
+    [146,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -4401,6 +4576,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -4521,20 +4697,20 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "b8d882e2766249f474fd62cb326319afdb339994",
+  sha: "f31f1367d33f4a60a3aab58cacba74268ee5ba5f",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/status.ts (generated include \"statuses\")",1],
-    [66,"shared/scripts/includes/owned_job.lua",2],
-    [74,"shared/scripts/includes/arm.lua",2],
-    [82,"shared/scripts/includes/leave_started.lua",3],
-    [94,"shared/scripts/includes/move.lua",3],
-    [107,"shared/scripts/includes/push_waiting.lua",4],
-    [124,"shared/defaults.ts (generated include \"limits\")",1],
-    [131,"shared/scripts/includes/keep_attempt.lua",3],
-    [149,"shared/scripts/includes/requeue_ended.lua",4],
-    [163,"shared/scripts/requeue.lua",19],
+    [49,"shared/status.ts (generated include \"statuses\")",1],
+    [67,"shared/scripts/includes/owned_job.lua",2],
+    [75,"shared/scripts/includes/arm.lua",2],
+    [83,"shared/scripts/includes/leave_started.lua",3],
+    [95,"shared/scripts/includes/move.lua",3],
+    [108,"shared/scripts/includes/push_waiting.lua",4],
+    [125,"shared/defaults.ts (generated include \"limits\")",1],
+    [132,"shared/scripts/includes/keep_attempt.lua",3],
+    [150,"shared/scripts/includes/requeue_ended.lua",4],
+    [164,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -4582,6 +4758,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -4726,11 +4903,11 @@ return cjson.encode({ status = 'queued', before = status })
 
 export const saveSchedule: ScriptSource = {
   name: "save-schedule",
-  sha: "8c1bfe84b3a8dbe2e4506dbdc703a96a9342de8f",
+  sha: "9130e8950560f532e0bcba231c73c8673fec5b08",
   lines: [
     [1,"shared/scripts/save-schedule.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/save-schedule.lua",12],
+    [47,"shared/scripts/save-schedule.lua",12],
   ],
   source: `-- save-schedule: creates or replaces a recurring job's schedule, due next at
 -- the time its caller computed (cron and time zones are parsed in TypeScript,
@@ -4776,6 +4953,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local now, name = tonumber(ARGV[2]), ARGV[3]
@@ -4795,12 +4973,12 @@ return cjson.encode({ created = not old })
 
 export const seenDelivery: ScriptSource = {
   name: "seen-delivery",
-  sha: "9bc241e54b3967f5af1dfc5b0439df1f56a45ecc",
+  sha: "caa56ce53693c0663767b5ab41ffd49b7e34e7f3",
   lines: [
     [1,"shared/scripts/seen-delivery.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/includes/job_get.lua",2],
-    [48,"shared/scripts/seen-delivery.lua",10],
+    [44,"shared/scripts/includes/job_get.lua",2],
+    [49,"shared/scripts/seen-delivery.lua",10],
   ],
   source: `-- seen-delivery: whether the webhook intake accepted a delivery within its
 -- hook's replay window, and what became of its job, which may be gone sooner
@@ -4843,6 +5021,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
@@ -4858,11 +5037,11 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const settleDelivery: ScriptSource = {
   name: "settle-delivery",
-  sha: "963eda62ea219b5619bcb8c3d79068644254ba5e",
+  sha: "424e161f91772dd017d8c0e334071c14c2d29da4",
   lines: [
     [1,"shared/scripts/settle-delivery.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/settle-delivery.lua",14],
+    [49,"shared/scripts/settle-delivery.lua",14],
   ],
   source: `-- settle-delivery: records how a callback delivery went. delivered, refused
 -- (its target is not allowed) and failed (out of attempts, or an answer that
@@ -4910,6 +5089,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
+function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local id, outcome, problem = ARGV[2], ARGV[3], ARGV[4]

@@ -353,6 +353,8 @@ export interface QueueCounts {
   stats?: Record<string, number>;
   /** Schedules that enqueue to it (the first 50 by name): when each next fires, and last fired. */
   schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
+  /** For queues asked for by name: the declared tasks as stored (name, JSON text, …); see shared/tasks.ts. */
+  tasks?: string[];
 }
 
 export interface CountsReply {
@@ -383,6 +385,7 @@ export const counts = new Transition(
           nextAt: x.nextAt ?? null,
           lastAt: x.lastAt ?? null,
         })),
+        ...(q.tasks && { tasks: asArray(q.tasks) }),
         ...(q.stats && {
           stats: Object.fromEntries(Object.entries(q.stats).map(([field, value]) => [field, Number(value)])),
         }),
@@ -475,6 +478,27 @@ export const clean = new Transition(
     const r = reply as { count: number; nextCursor?: number };
     return { count: r.count, more: r.nextCursor !== undefined, cursor: r.nextCursor ?? null };
   },
+);
+
+// ---- task declarations --------------------------------------------------------
+
+export const declareTasks = new Transition(
+  lua.declareTasks,
+  /** tasks: name → declaration as JSON text (see shared/tasks.ts) */
+  (p: { now: number; keepMs: number; queues: string[]; tasks: [name: string, declaration: string][] }) => [
+    p.now,
+    p.keepMs,
+    p.queues.join(","),
+    ...p.tasks.flat(),
+  ],
+  (reply) => ({ dropped: reply as number }),
+);
+
+export const getTasks = new Transition(
+  lua.getTasks,
+  (p: { queues: string[] }) => [p.queues.join(",")],
+  /** per queue named, in order: name, declaration (JSON text), … */
+  (reply) => asArray(reply as string[][]).map((flat) => asArray(flat)),
 );
 
 // ---- the edge: webhook replays, request limits -------------------------------
