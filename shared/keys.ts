@@ -139,7 +139,7 @@ export class Keys {
   seenDelivery(id: string): string {
     return `${this.root}:seen-delivery:${id}`;
   }
-  /** Hash of the tasks a queue's workers declared: task name → JSON `{ declaredAt, args }` (args: a JSON Schema or null). */
+  /** Hash of the tasks a queue's workers declared: name → JSON `{ declaredAt, args }` (args: JSON Schema or null). */
   tasks(queue: string): string {
     return `${this.root}:tasks:${queue}`;
   }
