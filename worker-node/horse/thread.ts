@@ -1,9 +1,10 @@
 // A horse that is a worker thread (--isolation thread): a V8 isolate of its
-// own in the worker's process. It starts in a fraction of a process's time
-// and a job reaches it without a system pipe; terminate() stops even a busy
-// loop, and resourceLimits caps its heap. What it cannot do is outlive the
-// worker's own faults: a native crash in a thread ends the whole process, and
-// it shares the process's file descriptors, user and /proc/self.
+// own in the worker's process. It boots about as long as a process does (Node
+// sets up a whole environment per thread), but a job reaches it without a
+// pipe between processes; terminate() stops even a busy loop, and
+// resourceLimits caps its heap. What it cannot do is outlive the worker's own
+// faults: a native crash in a thread ends the whole process, and it shares the
+// process's file descriptors, user and /proc/self.
 import { Worker } from "node:worker_threads";
 import { Horse, type FromHorse, type HorseOptions, type ToHorse } from "./horse.ts";
 
