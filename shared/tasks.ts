@@ -7,7 +7,6 @@
 //     schema, as JSON Schema, for the queues it serves (declareTasks below);
 //   - the edge refuses a job whose task no worker declared, or whose args do
 //     not match, before it is queued (edge/tasks.ts).
-import type { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
 import type { JobOptions, JsonValue } from "./job.ts";
 import type { Keys } from "./keys.ts";
@@ -16,19 +15,50 @@ import * as scripts from "./scripts/index.ts";
 
 // ---- types: from the task module to the producer --------------------------------
 
+/**
+ * The schema of a task's args: any Standard Schema (zod 4, valibot, arktype
+ * …). Its validate checks a job's args in the worker; its jsonSchema, when
+ * the library has one (zod ≥ 4.2 does), is what the worker declares for the
+ * edge to check against.
+ */
+export interface ArgsSchema<In = unknown, Out = In> {
+  readonly "~standard": {
+    readonly validate: (value: unknown) => SchemaResult<Out> | Promise<SchemaResult<Out>>;
+    readonly types?: { readonly input: In; readonly output: Out } | undefined;
+    readonly jsonSchema?: { readonly input: (options: { readonly target: string }) => Record<string, unknown> };
+  };
+}
+
+export type SchemaResult<Out> =
+  | { readonly value: Out; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
+
+/** What a producer passes for a schema, and what the task then gets (a schema may transform). */
+export type InputOf<S> = S extends { readonly "~standard": { readonly types?: { readonly input: infer I } } }
+  ? I
+  : unknown;
+export type OutputOf<S> = S extends { readonly "~standard": { readonly types?: { readonly output: infer O } } }
+  ? O
+  : unknown;
+
 // biome-ignore lint/suspicious/noExplicitAny: the worker's TaskContext; shared/ does not depend on worker-node/
 type AnyContext = any;
 
 /** A task that declares its args: the schema checks them before `run` gets them. */
-export interface TaskWithArgs<S extends z.ZodType = z.ZodType, R = unknown> {
+export interface TaskWithArgs<S extends ArgsSchema = ArgsSchema, R = unknown> {
   args: S;
-  run: (args: z.output<S>, ctx: AnyContext) => R;
+  run: (args: OutputOf<S>, ctx: AnyContext) => R;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each plain task names its own args type
 export type TaskFunction = (args: any, ctx: AnyContext) => unknown;
 
-export type TaskDefinition = TaskFunction | { args: z.ZodType; run: TaskFunction };
+export type TaskDefinition = TaskFunction | { args: ArgsSchema; run: TaskFunction };
 
 /** A task module's tasks by name: `typeof tasks` where `const tasks = defineTasks({ … })`. */
 export type TaskMap = Record<string, TaskDefinition>;
@@ -39,8 +69,8 @@ export type AnyTasks = Record<string, (args?: unknown) => JsonValue>;
 export type TaskName<T> = Extract<keyof T, string>;
 
 /** The args a producer passes: the schema's input type, or the plain function's first parameter. */
-export type ArgsOf<D> = D extends { args: infer S extends z.ZodType }
-  ? z.input<S>
+export type ArgsOf<D> = D extends { args: infer S extends ArgsSchema }
+  ? InputOf<S>
   : D extends (args: infer A, ...rest: never[]) => unknown
     ? A
     : unknown;
@@ -81,23 +111,39 @@ export interface TaskDeclaration {
   declaredAt: number;
 }
 
-/** Declares the tasks a worker serves on its queues (again every DEFAULTS.taskDeclareEveryMs while it runs). */
+export type TaskDescription = { name: string; args: JsonSchema | null };
+
+/**
+ * What declares the tasks a worker serves on its queues; a worker declares
+ * at start and again every DEFAULTS.taskDeclareEveryMs, with its heartbeat.
+ * At most DEFAULTS.maxDeclaredTasks of them (a RangeError).
+ */
+function declarationParams(queues: string[], tasks: TaskDescription[], now: number) {
+  if (tasks.length > DEFAULTS.maxDeclaredTasks) {
+    throw new RangeError(`a worker declares at most ${DEFAULTS.maxDeclaredTasks} tasks; this one has ${tasks.length}`);
+  }
+  return {
+    now,
+    keepMs: DEFAULTS.taskDeclarationTtlMs,
+    queues,
+    tasks: tasks.map((t): [string, string] => [t.name, JSON.stringify({ declaredAt: now, args: t.args })]),
+  };
+}
+
+/** The declaration as a script call, for a worker's heartbeat pipeline. */
+export function declaration(keys: Keys, queues: string[], tasks: TaskDescription[], now: number = Date.now()) {
+  return scripts.declareTasks.call(keys, declarationParams(queues, tasks, now));
+}
+
+/** The declaration in a call of its own. */
 export async function declareTasks(
   redis: RedisClient,
   keys: Keys,
   queues: string[],
-  tasks: { name: string; args: JsonSchema | null }[],
+  tasks: TaskDescription[],
   now: number = Date.now(),
 ): Promise<void> {
-  if (tasks.length > DEFAULTS.maxDeclaredTasks) {
-    throw new RangeError(`a worker declares at most ${DEFAULTS.maxDeclaredTasks} tasks; this one has ${tasks.length}`);
-  }
-  await scripts.declareTasks.run(scriptRunner(redis), keys, {
-    now,
-    keepMs: DEFAULTS.taskDeclarationTtlMs,
-    queues,
-    tasks: tasks.map((t) => [t.name, JSON.stringify({ declaredAt: now, args: t.args })]),
-  });
+  await scripts.declareTasks.run(scriptRunner(redis), keys, declarationParams(queues, tasks, now));
 }
 
 /** The declarations in a stored hash (name, JSON text, …) that still count, by name. */

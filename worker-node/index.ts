@@ -3,5 +3,5 @@
 // module is written against.
 export { Worker } from "./worker.ts";
 export type { WorkerOptions, CallbackSettings } from "./worker.ts";
+export { defineTask, defineTasks } from "./task.ts";
 export type { Task, TaskContext, TaskModule } from "./task.ts";
-// defineTasks, which types a task module's tasks, joins these exports from task.ts.

@@ -6,6 +6,14 @@ import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
 import type { Job, JobError, JsonValue } from "../shared/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
+import type {
+  ArgsSchema,
+  JsonSchema,
+  OutputOf,
+  TaskDefinition,
+  TaskDescription,
+  TaskWithArgs,
+} from "../shared/tasks.ts";
 
 export interface TaskContext {
   job: Job;
@@ -34,18 +42,86 @@ export interface TaskHost {
 // biome-ignore lint/suspicious/noExplicitAny: each task declares the args it takes
 export type Task = (args: any, ctx: TaskContext) => unknown;
 
-/** A task module: a default export of tasks by name, or named function exports. */
-export type TaskModule = { default?: Record<string, Task> } & Record<string, unknown>;
+/** A task as the worker keeps it: what runs, and the schema its args must match (none: any args). */
+export interface TaskEntry {
+  run: Task;
+  args?: ArgsSchema;
+}
+
+/** A task module: tasks by name (defineTasks) as its default export, or named exports. */
+export type TaskModule = { default?: Record<string, unknown> } & Record<string, unknown>;
 
 export type Outcome = { ok: true; result: string } | { ok: false; error: JobError; retryable: boolean };
 
-export function tasksOf(module: TaskModule): Map<string, Task> {
+/**
+ * A task whose args are checked before it runs: against `args`, any
+ * Standard Schema (a zod schema, for one), whose type `run` gets and whose
+ * input type producers are held to. The worker declares its JSON Schema, so
+ * that the edge refuses bad args before they are queued.
+ */
+export function defineTask<S extends ArgsSchema, R>(task: {
+  args: S;
+  run: (args: OutputOf<S>, ctx: TaskContext) => R;
+}): TaskWithArgs<S, R> {
+  return task;
+}
+
+/**
+ * A task module's tasks by name: plain functions, or defineTask's. Export
+ * the result as the module's default; producers import its type (type-only)
+ * for `Queue<typeof tasks>` and `EdgeqClient<typeof tasks>`.
+ */
+export function defineTasks<const T extends Record<string, TaskDefinition>>(tasks: T): T {
+  return tasks;
+}
+
+function isSchema(value: unknown): value is ArgsSchema {
+  return typeof (value as ArgsSchema | undefined)?.["~standard"]?.validate === "function";
+}
+
+export function tasksOf(module: TaskModule): Map<string, TaskEntry> {
   const source = module.default && typeof module.default === "object" ? module.default : module;
-  const tasks = new Map<string, Task>();
+  const tasks = new Map<string, TaskEntry>();
   for (const [name, value] of Object.entries(source)) {
-    if (typeof value === "function") tasks.set(name, value as Task);
+    if (typeof value === "function") tasks.set(name, { run: value as Task });
+    else if (typeof (value as TaskEntry | null)?.run === "function" && isSchema((value as TaskEntry).args)) {
+      tasks.set(name, value as TaskEntry);
+    }
   }
   return tasks;
+}
+
+/**
+ * What a worker declares for each task: the JSON Schema of the args it
+ * accepts, or null when it takes any, or when its schema cannot be said in
+ * JSON Schema (the library has no converter, or the schema holds a date or
+ * a transform): such args are checked by the worker alone.
+ */
+export function describeTasks(tasks: Map<string, TaskEntry>): TaskDescription[] {
+  return [...tasks].map(([name, task]) => {
+    let args: JsonSchema | null = null;
+    try {
+      args = task.args?.["~standard"].jsonSchema?.input({ target: "draft-2020-12" }) ?? null;
+    } catch {
+      // not expressible: the worker's own check still holds
+    }
+    return { name, args };
+  });
+}
+
+/** The args as the task's schema gives them (it may fill defaults or transform), or why they are refused. */
+async function checkedArgs(
+  task: TaskEntry,
+  job: Job,
+): Promise<{ ok: true; value: unknown } | { ok: false; message: string }> {
+  if (!task.args) return { ok: true, value: job.args };
+  const checked = await task.args["~standard"].validate(job.args);
+  if (!checked.issues) return { ok: true, value: checked.value };
+  const problems = checked.issues.map((issue) => {
+    const path = (issue.path ?? []).map((part) => String(typeof part === "object" ? part.key : part));
+    return `${["args", ...path].join(".")}: ${issue.message}`;
+  });
+  return { ok: false, message: `the args of task "${job.task}" do not match its schema: ${problems.join("; ")}` };
 }
 
 export function errorOf(error: unknown): JobError {
@@ -95,7 +171,7 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
 }
 
 /** Runs one job's task; never throws. The result travels as JSON text, within the size limit. */
-export async function runTask(tasks: Map<string, Task>, job: Job, host: TaskHost): Promise<Outcome> {
+export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: TaskHost): Promise<Outcome> {
   const task = tasks.get(job.task);
   if (!task) {
     return {
@@ -111,7 +187,12 @@ export async function runTask(tasks: Map<string, Task>, job: Job, host: TaskHost
   }
   let value: unknown;
   try {
-    value = await task(job.args, contextFor(job, host));
+    const args = await checkedArgs(task, job);
+    // the same args would be refused again: no retry
+    if (!args.ok) return { ok: false, retryable: false, error: { name: "InvalidArgsError", message: args.message } };
+    // called bare, not as task.run(): a stack then names the task's own function
+    const run = task.run;
+    value = await run(args.value, contextFor(job, host));
   } catch (error) {
     return { ok: false, retryable: true, error: errorOf(error) };
   }

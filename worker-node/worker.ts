@@ -27,7 +27,8 @@ import { ThreadHorse } from "./horse/thread.ts";
 import { connect, type Connection } from "./connection.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
 import { fireDueSchedules } from "../shared/schedule.ts";
-import { runTask, tasksOf, type Outcome, type Task, type TaskModule } from "./task.ts";
+import { declaration, type TaskDescription } from "../shared/tasks.ts";
+import { describeTasks, runTask, tasksOf, type Outcome, type TaskEntry, type TaskModule } from "./task.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -100,7 +101,10 @@ export class Worker {
   /** Outcomes a stopping worker could not write (Redis unreachable): their leases bring them back. */
   #unwritten = 0;
   #pool: HorsePool | undefined;
-  #inlineTasks: Map<string, Task> | undefined;
+  #inlineTasks: Map<string, TaskEntry> | undefined;
+  /** The tasks this worker declares for its queues, and when it last did. */
+  #tasks: TaskDescription[] = [];
+  #declaredAt = 0;
   /** Slots with a claim in flight. */
   #reserved = 0;
   #blocking = false;
@@ -174,6 +178,7 @@ export class Worker {
     const { tasks, isolation, concurrency, horseMaxJobs } = this.#opts;
     if (isolation === "inline") {
       this.#inlineTasks = tasksOf((await import(tasks)) as TaskModule);
+      this.#tasks = describeTasks(this.#inlineTasks);
     } else {
       const bundle = await compileHorse(tasks);
       const options: HorseOptions = {
@@ -182,10 +187,17 @@ export class Worker {
         logger: this.#log,
       };
       const Kind = isolation === "thread" ? ThreadHorse : ProcessHorse;
+      // a first horse proves the task module loads (or the worker stops here)
+      // and says which tasks it defines, for the worker to declare
+      const probe = new Kind(bundle, options);
+      try {
+        await probe.ready;
+        this.#tasks = await probe.describe();
+      } finally {
+        probe.retire();
+      }
       this.#pool = new HorsePool(() => new Kind(bundle, options), concurrency, horseMaxJobs, this.#log);
       this.#pool.fill();
-      // fail fast when the task module cannot even load
-      this.#pool.release(await this.#pool.take());
     }
     if (this.#state !== "starting") {
       // stopped while compiling: nothing was claimed yet
@@ -198,6 +210,7 @@ export class Worker {
     // deliveries left by others (the edge, a worker that died) may be waiting
     this.#outbox.poke();
     void this.#fireSchedules();
+    await this.#declare();
     await this.#tick();
     this.#fill();
     await this.#finished;
@@ -444,7 +457,7 @@ export class Worker {
    * when the task has really ended, never while it still runs. A cold
    * shutdown alone stops waiting: the worker's exit ends the task.
    */
-  async #runInline(running: Running, tasks: Map<string, Task>): Promise<Outcome> {
+  async #runInline(running: Running, tasks: Map<string, TaskEntry>): Promise<Outcome> {
     const { job, controller } = running;
     const abandoned = new Promise<Outcome>((resolve) => {
       running.abandon = () =>
@@ -582,12 +595,28 @@ export class Worker {
     this.#tickTimer.unref();
   }
 
+  /**
+   * Declares the tasks this worker runs, with their args' JSON Schemas, for
+   * its queues: the edge refuses jobs none of them would run (shared/tasks.ts).
+   */
+  async #declare(): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.#pipeline([declaration(this.keys, this.#opts.queues, this.#tasks, now)]);
+      this.#declaredAt = now;
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "tasks not declared: the edge takes any task for these queues");
+    }
+  }
+
   /** Heartbeat, lease renewal and (when due) the maintenance pass: one round trip. */
   async #tick(): Promise<void> {
     this.#tickTimer = undefined;
     this.#tickDueAt = Infinity;
     if (this.#state === "stopped") return;
     const now = Date.now();
+    // a declaration lasts a day: renewed hourly, it fades only once no worker serves the task
+    if (now - this.#declaredAt >= DEFAULTS.taskDeclareEveryMs) void this.#declare();
     const renewal = scripts.renew.call(this.keys, {
       now,
       leaseMs: this.#opts.leaseMs,

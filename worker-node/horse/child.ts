@@ -11,7 +11,7 @@ import { isMainThread, parentPort, threadId } from "node:worker_threads";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import type { JobError } from "../../shared/job.ts";
-import { runTask, tasksOf, type TaskModule } from "../task.ts";
+import { describeTasks, runTask, tasksOf, type TaskModule } from "../task.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
 
 /** The module whose packages a horse loads, as the worker does: set by bundle.ts, since the bundle lives in a cache. */
@@ -96,6 +96,7 @@ export function serveJobs(module: TaskModule): void {
   }
   channel.listen(async (message) => {
     if (message.type === "abort") return abort();
+    if (message.type === "describe") return channel.send({ type: "tasks", tasks: describeTasks(tasks) });
     // a job sent while the horse was retiring: the worker gives it to another
     if (retiring) return;
     const { job } = message;

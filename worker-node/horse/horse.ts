@@ -6,6 +6,8 @@
 //
 // Over the channel (Node's IPC for a process, a MessagePort for a thread):
 //   horse → worker  { type: "ready" }                       tasks loaded
+//   worker → horse  { type: "describe" }                    once, from the worker's first horse
+//   horse → worker  { type: "tasks", tasks }                each task's JSON Schema, to declare
 //   worker → horse  { type: "run", job }
 //   horse → worker  { type: "progress", id, update }        ctx.progress / ctx.setMeta
 //   horse → worker  { type: "done", id, outcome }
@@ -15,11 +17,13 @@
 import type { Logger } from "pino";
 import type { Job, JobError } from "../../shared/index.ts";
 import type { ProgressUpdate } from "../../shared/scripts/index.ts";
+import type { TaskDescription } from "../../shared/tasks.ts";
 import type { Outcome } from "../task.ts";
 
-export type ToHorse = { type: "run"; job: Job } | { type: "abort" };
+export type ToHorse = { type: "run"; job: Job } | { type: "abort" } | { type: "describe" };
 export type FromHorse =
   | { type: "ready" }
+  | { type: "tasks"; tasks: TaskDescription[] }
   | { type: "progress"; id: string; update: ProgressUpdate }
   | { type: "done"; id: string; outcome: Outcome }
   | { type: "retiring"; stray?: { error: JobError; lastJob?: string } };
@@ -69,6 +73,8 @@ export abstract class Horse {
   #exit: string | undefined;
   /** The horse said it takes no more jobs; a job it was sent after that never ran. */
   #retiring = false;
+  #gone = false;
+  #describing: { resolve: (tasks: TaskDescription[]) => void; reject: (error: Error) => void } | undefined;
 
   protected constructor(protected readonly options: HorseOptions) {
     this.ready = new Promise((resolve, reject) => {
@@ -92,7 +98,16 @@ export abstract class Horse {
 
   /** Alive and taking jobs. */
   get available(): boolean {
-    return this.#exit === undefined && !this.#retiring;
+    return this.#exit === undefined && !this.#retiring && !this.#gone;
+  }
+
+  /**
+   * The horse is known dead, before its exit is described (a process's last
+   * output may still be draining): it gets no job from now on, since a job
+   * written to a dead horse can look sent.
+   */
+  protected gone(): void {
+    this.#gone = true;
   }
 
   protected get alive(): boolean {
@@ -122,9 +137,18 @@ export abstract class Horse {
     });
   }
 
+  /** The tasks the horse's module defines, each with its args' JSON Schema: what the worker declares. */
+  describe(): Promise<TaskDescription[]> {
+    return new Promise((resolve, reject) => {
+      this.#describing = { resolve, reject };
+      this.send({ type: "describe" }, (error) => error && reject(error));
+    });
+  }
+
   /** A message from the horse. */
   protected received(message: FromHorse): void {
     if (message.type === "ready") this.#readied();
+    else if (message.type === "tasks") this.#describing?.resolve(message.tasks);
     else if (message.type === "progress") this.#onProgress?.(message.update);
     else if (message.type === "done") this.#deliver(message.outcome);
     else if (message.type === "retiring") this.#retire(message.stray);
@@ -134,6 +158,7 @@ export abstract class Horse {
   protected exited({ description, outOfMemory }: HorseExit): void {
     this.#exit = description;
     this.#failed(new Error(description));
+    this.#describing?.reject(new Error(description));
     // dead before its job was even written (killed while it waited as a
     // spare, its exit seen late), or it had said it would take no more: the
     // job never started, it is not at fault

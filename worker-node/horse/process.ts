@@ -27,6 +27,7 @@ export class ProcessHorse extends Horse {
       if (this.#child.pid === undefined)
         this.exited({ description: `a horse could not start: ${error.message}`, outOfMemory: false });
     });
+    this.#child.once("exit", () => this.gone());
     // "close" comes after stderr has drained and after the last message, so
     // the tail names the cause and a "retiring" sent just before is known
     this.#child.once("close", (code, signal) => this.exited(this.#describeExit(code, signal)));
