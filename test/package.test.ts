@@ -58,23 +58,40 @@ async function snapshot(folder: string): Promise<string[]> {
 
 const PRODUCER = `import { Redis } from "ioredis";
 import { Queue, ValidationError, type JobView } from "edgeq";
+import type tasks from "./tasks.js";
 
 const redis = new Redis(process.env.REDIS_URL!);
-const queue = new Queue("default", { redis, prefix: process.env.EDGEQ_PREFIX });
-const job: JobView = await queue.enqueue("greet", { name: "pack" }, { timeoutMs: 10_000 });
+const queue = new Queue<typeof tasks>("default", { redis, prefix: process.env.EDGEQ_PREFIX });
+const job: JobView<string> = await queue.enqueue("greet", { name: "pack" }, { timeoutMs: 10_000 });
 // @ts-expect-error a job's options are checked: timeoutMs is a number
-await queue.enqueue("greet", {}, { timeoutMs: "soon" }).catch((e) => e instanceof ValidationError);
+await queue.enqueue("greet", { name: "x" }, { timeoutMs: "soon" }).catch((e) => e instanceof ValidationError);
 console.log(JSON.stringify({ id: job.id }));
 redis.disconnect();
+
+// compile time only: the task module's types reach the producer
+export async function typed(): Promise<string | null> {
+  // @ts-expect-error no task of that name
+  await queue.enqueue("greeet", { name: "x" });
+  // @ts-expect-error greet takes a name
+  await queue.enqueue("greet", { nom: "x" });
+  return (await queue.waitFor(job.id)).result;
+}
 `;
 
-const TASKS = `import type { TaskContext } from "edgeq/worker";
+const TASKS = `import { z } from "zod";
+import { defineTask, defineTasks } from "edgeq/worker";
 
-export async function greet(args: { name: string }, ctx: TaskContext): Promise<string> {
-  // the horse loads pino for this line, from outside the package's folder
-  ctx.logger.info({ name: args.name }, "greeting from a task module in TypeScript");
-  return \`hello \${args.name} from attempt \${ctx.job.attempts}\`;
-}
+const tasks = defineTasks({
+  greet: defineTask({
+    args: z.object({ name: z.string() }),
+    run: async ({ name }, ctx) => {
+      // the horse loads pino for this line, from outside the package's folder
+      ctx.logger.info({ name }, "greeting from a task module in TypeScript");
+      return \`hello \${name} from attempt \${ctx.job.attempts}\`;
+    },
+  }),
+});
+export default tasks;
 `;
 
 // Type-checked only: the other entry points, as a user's code calls them.
@@ -124,12 +141,14 @@ beforeAll(async () => {
   expect(packed.code, packed.stderr).toBe(0);
   tarball = join(dir, (await readdir(dir)).find((f) => f.endsWith(".tgz"))!);
 
-  const typesNode = JSON.parse(await readFile(join(ROOT, "node_modules/@types/node/package.json"), "utf8")).version;
+  const versionOf = async (name: string) =>
+    JSON.parse(await readFile(join(ROOT, "node_modules", name, "package.json"), "utf8")).version as string;
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "user-app", private: true, type: "module" }));
   const installed = await run("npm", [
     "install",
     tarball,
-    `@types/node@${typesNode}`,
+    `@types/node@${await versionOf("@types/node")}`,
+    `zod@${await versionOf("zod")}`,
     "--no-audit",
     "--no-fund",
     "--prefer-offline",
