@@ -1,94 +1,261 @@
-// The admin CLI as an operator runs it, against the run's redis-server.
+// The admin CLI as an operator runs it: `node --import tsx worker-node/cli/admin.ts …`
+// as its own process, against the run's redis-server and a real worker. Each
+// test asserts what Redis holds after a command, not only what it printed.
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Queue } from "../shared/index.ts";
-import { scriptRunner } from "../shared/redis.ts";
-import * as scripts from "../shared/scripts/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { Queue, type JobView, type QueueInfo } from "../shared/index.ts";
+import { freePort, uniquePrefix } from "./support/redis.ts";
+import { until, Workers, type WorkerProcess } from "./support/worker.ts";
 
 const prefix = uniquePrefix("admin");
 let redis: Redis;
-let queue: Queue;
+let worker: WorkerProcess;
+const workers = new Workers();
+const queue = (name: string) => new Queue(name, { redis, prefix });
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = new Redis(inject("redisUrl"));
-  queue = new Queue("mail", { redis, prefix });
+  worker = await workers.start({
+    redis,
+    redisUrl: inject("redisUrl"),
+    prefix,
+    queues: ["mail", "bulk", "tidy"],
+  });
 });
 
 afterAll(async () => {
+  await workers.killAll();
   const keys = await redis.keys(`{${prefix}}:*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
 });
 
-async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to its exit; `env` overrides the run's REDIS_URL and EDGEQ_PREFIX. */
+function admin(args: string[], env: Record<string, string> = {}, entry = "worker-node/cli/admin.ts"): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
       process.execPath,
-      ["--import", "tsx", "worker-node/cli/admin.ts", ...args],
-      { env },
+      ["--import", "tsx", entry, ...args],
+      { env: { ...process.env, REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  });
+}
+
+/** The row of a table the CLI printed, by its first cell, as { column: cell }. */
+function row(text: string, first: string): Record<string, string> {
+  // cells are two spaces apart at least; counts are aligned right, so a line may start with spaces
+  const lines = text.split("\n").map((line) => line.trim().split(/\s{2,}/));
+  const header = lines[0]!;
+  const cells = lines.find((cells) => cells[0] === first);
+  if (!cells) throw new Error(`no row "${first}" in:\n${text}`);
+  return Object.fromEntries(header.map((name, i) => [name, cells[i] ?? ""]));
+}
+
+async function ended(q: Queue, id: string): Promise<JobView> {
+  return q.waitFor(id, { timeoutMs: 20_000 });
 }
 
 describe("admin CLI", () => {
-  it("shows counts per queue, a job, and requeues a failed one", async () => {
-    const waiting = await queue.enqueue("send", { to: "a@example.com" });
-    const failing = await queue.enqueue("send", { to: "b@example.com" });
-    const runner = scriptRunner(redis);
-    await scripts.claim.run(runner, queue.keys, {
-      now: Date.now(),
-      worker: "w",
-      next: { leaseMs: 30_000, max: 2, queues: ["mail"] },
-    });
-    const error = { name: "Error", message: "smtp down" };
-    await scripts.fail.run(runner, queue.keys, {
-      now: Date.now(),
-      id: failing.id,
-      worker: "w",
-      error,
-      retryable: false,
+  it("finds a failed job, shows its stack and attempts, and puts it back in a paused queue", async () => {
+    const mail = queue("mail");
+    const job = await mail.enqueue("throwHere", {});
+    expect((await ended(mail, job.id)).status).toBe("failed");
+
+    const listed = await admin(["queues"]);
+    expect(listed.code).toBe(0);
+    expect(row(listed.stdout, "mail")).toMatchObject({ paused: "no", failed: "1", queued: "0" });
+    // the live workers below the queues, each once, with its state
+    const workerTable = listed.stdout.split("\n\n")[1]!;
+    expect(row(workerTable, worker.name)).toMatchObject({ state: "idle", queues: "mail,bulk,tidy" });
+    expect(listed.stdout).toContain("callback outbox: empty");
+
+    const json = JSON.parse((await admin(["queues", "--json"])).stdout) as { queues: QueueInfo[] };
+    const mailInfo = json.queues.find((q) => q.name === "mail")!;
+    expect(mailInfo.counts.failed).toBe(1);
+    expect(mailInfo.workers.map((w) => w.name)).toEqual([worker.name]);
+
+    const failed = await admin(["jobs", "mail", "--status", "failed"]);
+    expect(row(failed.stdout, job.id)).toMatchObject({
+      task: "throwHere",
+      attempts: "1",
+      error: "TypeError: thrown from the fixture module",
     });
 
-    const queues = await admin("queues");
-    expect(queues.code).toBe(0);
-    const row = queues.stdout
-      .split("\n")
-      .find((line) => line.startsWith("mail"))!
-      .split(/\s+/);
-    const header = queues.stdout.split("\n")[0]!.split(/\s+/);
-    expect(row[header.indexOf("started")]).toBe("1");
-    expect(row[header.indexOf("failed")]).toBe("1");
+    const shown = await admin(["job", job.id]);
+    expect(shown.stdout).toMatch(/^status\s+failed$/m);
+    // the stack, one frame a line, names the fixture's own function
+    expect(shown.stdout).toMatch(/^\s+at explode \(.*tasks\.ts:\d+:\d+\)$/m);
+    const shownJson = JSON.parse((await admin(["job", job.id, "--json"])).stdout) as JobView;
+    expect(shownJson).toMatchObject({ id: job.id, status: "failed", error: { name: "TypeError" } });
 
-    const shown = await admin("job", failing.id);
-    expect(JSON.parse(shown.stdout)).toMatchObject({
-      id: failing.id,
+    const attempts = await admin(["attempts", job.id]);
+    expect(row(attempts.stdout, "1")).toMatchObject({
       status: "failed",
-      error: { message: "smtp down" },
+      error: "TypeError: thrown from the fixture module",
     });
 
-    const requeued = await admin("requeue", failing.id);
-    expect(JSON.parse(requeued.stdout).status).toBe("queued");
-    expect((await queue.getJob(failing.id))!.status).toBe("queued");
+    // paused first, so the requeued job stays where the command put it
+    expect((await admin(["pause", "mail"])).code).toBe(0);
+    expect((await mail.info()).paused).toBe(true);
+    const requeued = await admin(["requeue", job.id]);
+    expect(requeued.stdout).toContain(`requeued job "${job.id}" (it was failed; now queued)`);
+    expect((await mail.getJob(job.id))!.status).toBe("queued");
+    expect(row((await admin(["queues"])).stdout, "mail")).toMatchObject({ paused: "yes", queued: "1" });
 
-    const refused = await admin("requeue", waiting.id);
+    const refused = await admin(["requeue", job.id]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`job "${waiting.id}" is started and cannot be requeued`);
+    expect(refused.stderr).toContain(`job "${job.id}" is queued and cannot be requeued`);
+
+    expect((await admin(["resume", "mail"])).code).toBe(0);
+    expect((await mail.info()).paused).toBe(false);
+    expect((await ended(mail, job.id)).status).toBe("failed");
   });
 
-  it("names a missing job and explains its usage", async () => {
-    const missing = await admin("cancel", "no-such-job");
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no job with id "no-such-job"');
-    const usage = await admin("frobnicate");
-    expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("usage:");
+  it("requeues every failed job, empties a queue and requeues what that canceled", async () => {
+    const bulk = queue("bulk");
+    const failing = await bulk.enqueueMany([{ task: "fail" }, { task: "fail" }]);
+    for (const job of failing) expect((await ended(bulk, job.id)).status).toBe("failed");
+    expect((await admin(["pause", "bulk"])).code).toBe(0);
+    const waiting = await bulk.enqueueMany([{ task: "echo" }, { task: "echo" }, { task: "echo" }]);
+
+    const requeued = await admin(["requeue", "--all-failed", "bulk"]);
+    expect(requeued.stdout.trim()).toBe('requeued 2 failed jobs of queue "bulk"');
+    expect(await bulk.counts()).toMatchObject({ failed: 0, queued: 5 });
+
+    const emptied = await admin(["empty", "bulk", "--json"]);
+    expect(JSON.parse(emptied.stdout)).toEqual({ count: 5 });
+    expect(await bulk.counts()).toMatchObject({ queued: 0, canceled: 5 });
+
+    const back = await admin(["requeue", "bulk", "--status", "canceled"]);
+    expect(back.stdout.trim()).toBe('requeued 5 canceled jobs of queue "bulk"');
+    expect(await bulk.counts()).toMatchObject({ queued: 5, canceled: 0 });
+
+    await admin(["resume", "bulk"]);
+    for (const job of waiting) expect((await ended(bulk, job.id)).status).toBe("finished");
+  });
+
+  it("cleans ended jobs older than an age, and only those", async () => {
+    const tidy = queue("tidy");
+    const jobs = await tidy.enqueueMany([{ task: "echo" }, { task: "echo" }]);
+    for (const job of jobs) await ended(tidy, job.id);
+
+    const young = await admin(["clean", "tidy", "--status", "finished", "--older-than", "1h"]);
+    expect(young.stdout.trim()).toBe('deleted 0 finished jobs of queue "tidy" that ended over 1h ago');
+    expect((await tidy.counts()).finished).toBe(2);
+
+    const all = await admin(["clean", "tidy", "--status", "finished", "--older-than", "0s", "--json"]);
+    expect(JSON.parse(all.stdout)).toEqual({ count: 2 });
+    expect((await tidy.counts()).finished).toBe(0);
+    expect(await tidy.getJob(jobs[0]!.id)).toBeNull();
+  });
+
+  it("cancels a waiting job and stops a running one", async () => {
+    const mail = queue("mail");
+    const running = await mail.enqueue("hang", { ms: 60_000 });
+    await until("the job to start", 10_000, async () => (await mail.getJob(running.id))?.status === "started");
+    const stop = await admin(["cancel", running.id]);
+    expect(stop.stdout.trim()).toBe(`asked the worker running job "${running.id}" to stop it; it ends as stopped`);
+    expect((await ended(mail, running.id)).status).toBe("stopped");
+
+    const later = await queue("nobody-listens").enqueue("echo", {});
+    const canceled = await admin(["cancel", later.id]);
+    expect(canceled.stdout.trim()).toBe(`canceled job "${later.id}" (it was queued)`);
+    expect((await queue("nobody-listens").getJob(later.id))!.status).toBe("canceled");
+  });
+
+  it("sets and removes a queue's rate limit and concurrency", async () => {
+    const limited = queue("limited");
+    expect((await admin(["limit", "limited", "--max", "10", "--per", "1s"])).code).toBe(0);
+    const concurrency = await admin(["concurrency", "limited", "4", "--json"]);
+    expect(JSON.parse(concurrency.stdout)).toMatchObject({ name: "limited", concurrency: 4 });
+    expect(await limited.info()).toMatchObject({ limit: { max: 10, perMs: 1000 }, concurrency: 4 });
+    await limited.enqueue("echo", {}); // a queue in use shows in the table
+    expect(row((await admin(["queues"])).stdout, "limited").limits).toBe("10 per 1s, 4 at once");
+
+    await admin(["limit", "limited", "--off"]);
+    await admin(["concurrency", "limited", "--off"]);
+    const info = await limited.info();
+    expect(info.limit).toBeUndefined();
+    expect(info.concurrency).toBeUndefined();
+  });
+
+  it("pages through a queue's jobs with the cursor it prints", async () => {
+    const paged = queue("paged");
+    const [a, b, c] = await paged.enqueueMany([{ task: "a" }, { task: "b" }, { task: "c" }]);
+    const first = await admin(["jobs", "paged", "--status", "queued", "--limit", "2"]);
+    expect(row(first.stdout, a!.id).task).toBe("a");
+    expect(row(first.stdout, b!.id).task).toBe("b");
+    expect(first.stdout).not.toContain(c!.id);
+    const more = /^more: edgeq admin jobs paged --status queued --cursor (\S+)$/m.exec(first.stdout);
+    expect(more).not.toBeNull();
+    const second = JSON.parse(
+      (await admin(["jobs", "paged", "--status", "queued", "--cursor", more![1]!, "--json"])).stdout,
+    ) as { jobs: JobView[]; nextCursor: string | null };
+    expect(second.jobs.map((j) => j.task)).toEqual(["c"]);
+    expect(second.nextCursor).toBeNull();
+  });
+
+  it("reads the prefix from --prefix over EDGEQ_PREFIX, and runs through the edgeq command too", async () => {
+    const elsewhere = await admin(["queues"], { EDGEQ_PREFIX: "nothing-here" });
+    expect(elsewhere.stdout.trim()).toBe('no queues in use under prefix "nothing-here"');
+    const named = await admin(["queues", "--prefix", prefix], { EDGEQ_PREFIX: "nothing-here" });
+    expect(row(named.stdout, "mail").paused).toBe("no");
+    const viaBin = await admin(["admin", "queues", "--prefix", prefix], {}, "worker-node/cli/edgeq.ts");
+    expect(viaBin.code).toBe(0);
+    expect(row(viaBin.stdout, "mail").paused).toBe("no");
+  });
+
+  it("exits 1 naming what failed", async () => {
+    const missing = await admin(["job", "no-such-job"]);
+    expect(missing).toMatchObject({ code: 1, stdout: "" });
+    expect(missing.stderr.trim()).toBe('edgeq admin: no job with id "no-such-job"');
+
+    const port = await freePort();
+    const down = await admin(["queues"], { REDIS_URL: `redis://:secret@127.0.0.1:${port}` });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`Redis at redis://:redacted@127.0.0.1:${port}`);
+    expect(down.stderr).toContain("ECONNREFUSED");
+    expect(down.stderr).not.toContain("secret");
+  });
+
+  it("exits 2 with the usage on a command line it cannot run, and 0 with --help", async () => {
+    const lines = [
+      [],
+      ["frobnicate"],
+      ["jobs", "mail"],
+      ["jobs", "mail", "--status", "lost"],
+      ["clean", "mail", "--status", "finished", "--older-than", "7w"],
+      ["limit", "mail", "--max", "10"],
+      ["pause"],
+      ["pause", "mail", "--max", "3"],
+      ["queues", "--prefix", "{oops}"],
+      ["queues", "--bogus"],
+    ];
+    const runs = await Promise.all(lines.map((args) => admin(args)));
+    runs.forEach((run, i) => {
+      expect({ args: lines[i], code: run.code }).toEqual({ args: lines[i], code: 2 });
+      expect(run.stderr).toMatch(/^edgeq admin: .+\n\nusage: edgeq admin /);
+    });
+    const unit = await admin(["clean", "mail", "--status", "finished", "--older-than", "7w"]);
+    expect(unit.stderr).toContain(
+      '--older-than must be a number and a unit (ms, s, m, h, d), like 30s or 7d, not "7w"',
+    );
+
+    const help = await admin(["--help"]);
+    expect(help.code).toBe(0);
+    for (const command of ["queues", "jobs", "job", "attempts", "cancel", "requeue", "empty", "clean", "pause"]) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+    }
+    const one = await admin(["clean", "--help"]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^usage: edgeq admin clean <queue> --status S --older-than <age>$/m);
   });
 });
