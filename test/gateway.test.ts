@@ -14,6 +14,7 @@ import { Queue } from "../shared/index.ts";
 import { ConfigError } from "../shared/settings.ts";
 import { readGatewayEnv } from "../worker-node/config.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
+import { next, openStream, restCaller } from "./support/gateway.ts";
 import { type RedisServer, startRedisServer, uniquePrefix } from "./support/redis.ts";
 import { until } from "./support/worker.ts";
 
@@ -50,34 +51,7 @@ afterAll(async () => {
   await tcp?.quit();
 });
 
-interface RestOptions {
-  token?: string | null;
-  base64?: boolean;
-  contentType?: string;
-  rawBody?: string;
-  method?: string;
-  url?: string;
-}
-
-async function rest(path: string, body?: unknown, opts: RestOptions = {}) {
-  const headers: Record<string, string> = { "content-type": opts.contentType ?? "application/json" };
-  const token = opts.token === undefined ? TOKEN : opts.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (opts.base64 !== false) headers["upstash-encoding"] = "base64";
-  const res = await fetch((opts.url ?? gateway.url) + path, {
-    method: opts.method ?? "POST",
-    headers,
-    body: opts.method === "GET" ? undefined : (opts.rawBody ?? JSON.stringify(body)),
-    signal: AbortSignal.timeout(5_000),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    text, // biome-ignore lint/suspicious/noExplicitAny: each test reads the reply shape it expects
-    json: JSON.parse(text) as any,
-    syncToken: res.headers.get("upstash-sync-token"),
-  };
-}
+const rest = restCaller(() => ({ url: gateway.url, token: TOKEN }));
 
 describe("values through the @upstash/redis client", () => {
   it("round-trips strings that look like base64 or JSON without decoding them twice", async () => {
@@ -760,41 +734,6 @@ describe("tokens", () => {
   });
 });
 
-/** Resolves with the next event of a type that a subscriber dispatches. */
-function next<T = unknown>(subscriber: ReturnType<Redis["subscribe"]>, type: string): Promise<T> {
-  return new Promise((resolve) => subscriber.on(type as "message", resolve as (data: unknown) => void));
-}
-
-/** A raw SSE stream from the gateway, read as text up to a marker at a time. */
-async function openStream(path: string, opts: { url?: string; token?: string } = {}) {
-  const controller = new AbortController();
-  const res = await fetch((opts.url ?? gateway.url) + path, {
-    method: "POST",
-    headers: { authorization: `Bearer ${opts.token ?? TOKEN}`, accept: "text/event-stream" },
-    body: "[]",
-    signal: controller.signal,
-  });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  return {
-    res,
-    /** The text up to and including `marker`, or up to the stream's end. */
-    readTo: async (marker: string) => {
-      while (!text.includes(marker)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      const end = text.includes(marker) ? text.indexOf(marker) + marker.length : text.length;
-      const read = text.slice(0, end);
-      text = text.slice(end);
-      return read;
-    },
-    ended: async () => (await reader.read()).done,
-    abort: () => controller.abort(),
-  };
-}
-
 describe("subscriptions", () => {
   // Ids of the gateway's subscriber connections; those of earlier tests may still be closing.
   const subscriberIds = async () =>
@@ -856,7 +795,7 @@ describe("subscriptions", () => {
 
   it("streams Upstash's event format: one data line an event, line breaks as further data lines", async () => {
     const channel = key("raw");
-    const stream = await openStream(`/subscribe/${encodeURIComponent(channel)}`);
+    const stream = await openStream(gateway.url, `/subscribe/${encodeURIComponent(channel)}`, TOKEN);
     expect(stream.res.status).toBe(200);
     expect(stream.res.headers.get("content-type")).toBe("text/event-stream");
     expect(await stream.readTo("\n\n")).toBe(`data: subscribe,${channel},1\n\n`);
@@ -900,7 +839,7 @@ describe("subscriptions", () => {
 
   it("ends its open streams when it shuts down instead of waiting for them", async () => {
     const own = await startGateway({ redisUrl: inject("redisUrl"), token: TOKEN, port: 0, logger: silent });
-    const stream = await openStream(`/subscribe/${key("shutdown")}`, { url: own.url });
+    const stream = await openStream(own.url, `/subscribe/${key("shutdown")}`, TOKEN);
     await stream.readTo("\n\n");
     const startedAt = performance.now();
     await own.close();

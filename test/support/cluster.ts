@@ -18,6 +18,8 @@ export interface RedisClusterHandle {
   ports: number[];
   /** The port of the master that holds a key's slot. */
   masterOf(key: string): Promise<number>;
+  /** `name(0)`, `name(1)`, … until every master holds one: the first for each, in the order of `ports`. */
+  onEachMaster(name: (i: number) => string): Promise<string[]>;
   /** A cluster client for the test itself. */
   client(): Cluster;
   stop(port: number): Promise<void>;
@@ -104,7 +106,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   });
 
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
-  return {
+  const handle: RedisClusterHandle = {
     nodes,
     ports,
     async masterOf(key) {
@@ -121,6 +123,15 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
         client.disconnect();
       }
     },
+    async onEachMaster(name) {
+      const found = new Map<number, string>();
+      for (let i = 0; found.size < ports.length; i++) {
+        const key = name(i);
+        const master = await handle.masterOf(key);
+        if (!found.has(master)) found.set(master, key);
+      }
+      return ports.map((port) => found.get(port) as string);
+    },
     client: () => new Cluster(ports.map((port) => ({ host: "127.0.0.1", port }))),
     stop,
     async start(port) {
@@ -132,4 +143,5 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       await rm(root, { recursive: true, force: true });
     },
   };
+  return handle;
 }

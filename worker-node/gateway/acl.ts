@@ -14,6 +14,8 @@
 import { createHmac } from "node:crypto";
 import { Redis } from "ioredis";
 import type pino from "pino";
+import type { RedisTarget } from "../connection.ts";
+import { nodeUrl } from "./cluster.ts";
 import { errorMessage } from "./protocol.ts";
 
 /** `provision`: connect as a user without admin rights, made through REDIS_URL if need be; `off`: as REDIS_URL. */
@@ -32,39 +34,78 @@ export interface GatewayUser {
   restore?: () => Promise<void>;
 }
 
-export async function gatewayUser(redisUrl: string, mode: AclMode, logger: pino.Logger): Promise<GatewayUser> {
+export async function gatewayUser(target: RedisTarget, mode: AclMode, logger: pino.Logger): Promise<GatewayUser> {
   if (mode === "off") {
     logger.warn("GATEWAY_ACL=off: gateway clients get the permissions of REDIS_URL's user, inside scripts too");
-    return { url: redisUrl };
+    return { url: target.url };
   }
-  const given = new URL(redisUrl);
-  const password = derivedPassword(given);
-  const allowed = await withConnection(redisUrl, async (connection) => {
-    const allowed = await adminCommandAllowed(connection);
-    if (allowed === null) return null;
-    if ((await connection.call("ACL", "WHOAMI")) === GATEWAY_USER) {
-      throw new Error(`the Redis user ${GATEWAY_USER} in REDIS_URL may run ${allowed}; restrict it, or ${HOW_TO}`);
-    }
-    await setUser(connection, password).catch((err: unknown) => {
-      throw new Error(
-        `REDIS_URL's user may run ${allowed} and cannot make a restricted user (${errorMessage(err)}): ${HOW_TO}`,
-      );
-    });
-    return allowed;
-  });
-  if (allowed === null) return { url: redisUrl };
+  const nodes = await nodeUrls(target);
+  const allowedOn = await Promise.all(nodes.map((url) => withConnection(url, mayAdminister)));
+  const allowed = allowedOn.find((first) => first !== null) ?? null;
+  const denied = allowedOn.indexOf(null);
+  if (allowed !== null && denied !== -1) {
+    throw new Error(
+      `REDIS_URL's user may run ${allowed} on some nodes of the cluster but not on ` +
+        `${new URL(nodes[denied] as string).host}: give it the same rights on every node, or ${HOW_TO}`,
+    );
+  }
+  if (allowed === null) return { url: target.url };
 
-  const restricted = new URL(redisUrl);
-  restricted.username = GATEWAY_USER;
-  restricted.password = password;
-  const url = restricted.toString();
-  const still = await withConnection(url, adminCommandAllowed);
-  if (still !== null) throw new Error(`the Redis user ${GATEWAY_USER} may still run ${still}: ${HOW_TO}`);
+  const password = derivedPassword(new URL(target.url));
+  const make = async (urls: string[]): Promise<void> => {
+    await Promise.all(urls.map((url) => withConnection(url, (connection) => setUser(connection, password))));
+  };
+  await make(nodes).catch((err: unknown) => {
+    throw new Error(
+      `REDIS_URL's user may run ${allowed} and cannot make a restricted user (${errorMessage(err)}): ${HOW_TO}`,
+    );
+  });
+  const restricted = (url: string): string => {
+    const as = new URL(url);
+    as.username = GATEWAY_USER;
+    as.password = password;
+    return as.toString();
+  };
+  for (const url of nodes) {
+    const still = await withConnection(restricted(url), adminCommandAllowed);
+    if (still !== null) throw new Error(`the Redis user ${GATEWAY_USER} may still run ${still}: ${HOW_TO}`);
+  }
   logger.info(
-    { user: GATEWAY_USER, rules: GATEWAY_USER_RULES.join(" ") },
+    { user: GATEWAY_USER, rules: GATEWAY_USER_RULES.join(" "), nodes: nodes.length },
     `REDIS_URL's user may run ${allowed}; the gateway made a restricted Redis user and connects as it`,
   );
-  return { url, restore: () => withConnection(redisUrl, (connection) => setUser(connection, password)) };
+  // A cluster's nodes are asked again: the node that forgot the user may be one added since, or a promoted replica.
+  return { url: restricted(target.url), restore: async () => make(await nodeUrls(target)) };
+}
+
+/** What the connection's user may run of server administration, refusing a gateway user that may run any. */
+async function mayAdminister(connection: Redis): Promise<string | null> {
+  const allowed = await adminCommandAllowed(connection);
+  if (allowed !== null && (await connection.call("ACL", "WHOAMI")) === GATEWAY_USER) {
+    throw new Error(`the Redis user ${GATEWAY_USER} in REDIS_URL may run ${allowed}; restrict it, or ${HOW_TO}`);
+  }
+  return allowed;
+}
+
+// ACL is each node's own: Redis Cluster shares neither users nor their
+// changes, not even with a master's replicas. Every node CLUSTER SLOTS lists,
+// masters and replicas, gets the user, so that a promoted replica has it too.
+async function nodeUrls(target: RedisTarget): Promise<string[]> {
+  if (!target.clusterNodes?.length) return [target.url];
+  let lastError: unknown;
+  for (const seed of target.clusterNodes) {
+    try {
+      // [[first slot, last slot, [host, port, id, …] of the master, … of each replica], …]
+      const colon = seed.lastIndexOf(":");
+      const seedUrl = nodeUrl(target.url, seed.slice(0, colon), seed.slice(colon + 1));
+      const ranges = await withConnection(seedUrl, (connection) => connection.call("CLUSTER", "SLOTS"));
+      const nodes = (ranges as unknown[][]).flatMap((range) => range.slice(2) as [string, number][]);
+      return [...new Set(nodes.map(([host, port]) => nodeUrl(target.url, host, port)))];
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new Error(`cannot ask any node of REDIS_CLUSTER_NODES for the cluster's nodes: ${errorMessage(lastError)}`);
 }
 
 // Derived from REDIS_URL's credentials, so every gateway in front of the same

@@ -12,11 +12,13 @@ import { errorMessage } from "./protocol.ts";
 import { startGateway } from "./server.ts";
 
 const USAGE = `usage: edgeq gateway
-Serves Upstash's REST protocol in front of a Redis, for the edge, until SIGTERM
-or SIGINT. It takes no arguments; the environment sets it:
+Serves Upstash's REST protocol in front of a Redis or a Redis Cluster, for the
+edge, until SIGTERM or SIGINT. It takes no arguments; the environment sets it:
   GATEWAY_TOKEN           the bearer token(s) clients send, comma-separated (required)
   GATEWAY_READONLY_TOKEN  tokens that may only read, comma-separated
   REDIS_URL               the Redis behind it (default ${DEFAULTS.redisUrl})
+  REDIS_CLUSTER_NODES     a Redis Cluster's nodes instead: host:port, comma-separated (REDIS_URL lends
+                          its user, password and TLS)
   GATEWAY_ACL             provision (connect as a Redis user denied administration) or off
   GATEWAY_HOST            address to listen on (default ${DEFAULTS.gatewayHost}); TLS goes in front
   GATEWAY_PORT            port (default ${DEFAULTS.gatewayPort})
@@ -39,6 +41,7 @@ const starting = startGateway({
   readOnlyToken: settings.GATEWAY_READONLY_TOKEN,
   acl: settings.GATEWAY_ACL,
   redisUrl: settings.REDIS_URL,
+  clusterNodes: settings.REDIS_CLUSTER_NODES,
   port: settings.GATEWAY_PORT,
   host: settings.GATEWAY_HOST,
   maxBodyBytes: settings.GATEWAY_MAX_BODY_BYTES,

@@ -6,10 +6,12 @@
 // `upstash-sync-token` of the last response). main.ts is its entry point.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { Redis } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import pino from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
+import { type Connection, connect, type RedisTarget } from "../connection.ts";
 import { type AclMode, gatewayUser } from "./acl.ts";
+import { type Call, type ClusterCommands, clusterCommands, nodeUrl, opened } from "./cluster.ts";
 import {
   encodeError,
   encodeResult,
@@ -29,6 +31,8 @@ import { type TokenList, tokenChecker } from "./tokens.ts";
 export interface GatewayOptions {
   /** Default DEFAULTS.redisUrl. */
   redisUrl?: string;
+  /** host:port of a Redis Cluster's seed nodes; redisUrl then lends only its credentials and TLS. */
+  clusterNodes?: string[];
   /** The bearer token requests carry, or several, all valid at once while one is rotated out. */
   token: TokenList;
   /** Tokens that may only read: commands Redis flags read-only, EVAL_RO/EVALSHA_RO, subscriptions. */
@@ -88,7 +92,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const logger = opts.logger ?? pino({ level: DEFAULTS.logLevel });
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   const poolSize = Math.max(1, opts.poolSize ?? DEFAULTS.gatewayPoolSize);
-  const user = await gatewayUser(opts.redisUrl ?? DEFAULTS.redisUrl, opts.acl ?? DEFAULTS.gatewayAcl, logger);
+  const clusterNodes = opts.clusterNodes?.length ? opts.clusterNodes : undefined;
+  const user = await gatewayUser(
+    { url: opts.redisUrl ?? DEFAULTS.redisUrl, clusterNodes },
+    opts.acl ?? DEFAULTS.gatewayAcl,
+    logger,
+  );
 
   let lastConnectionError: Error | undefined;
   let restoring: Promise<void> | undefined;
@@ -104,8 +113,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         .finally(() => (restoring = undefined));
     }
   };
-  const connection = (name: string): Redis => {
-    const redis = new Redis(user.url, {
+  const connection = (name: string, target: RedisTarget, options: RedisOptions = {}): Connection => {
+    const redis = connect(target, {
       // RESP2: WITHSCORES, HRANDFIELD and XREAD replies keep the flat or
       // nested array shapes Upstash returns; RESP3 would turn them into pairs.
       protocol: 2,
@@ -120,34 +129,65 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // A command whose reply was lost may have run; sending it again could
       // apply a write twice. The client sees an error and decides.
       autoResendUnfulfilledCommands: false,
+      ...options,
     });
     redis.on("error", onConnectionError);
+    // A cluster reports each node's connection apart; WRONGPASS comes from there.
+    redis.on("node error", onConnectionError);
     return redis;
   };
 
-  const pool = Array.from({ length: poolSize }, () => connection("edgeq-gateway"));
+  const pool = Array.from({ length: poolSize }, () => connection("edgeq-gateway", { url: user.url, clusterNodes }));
   try {
-    await Promise.all(pool.map((redis) => redis.connect()));
+    await Promise.all(pool.map(opened));
   } catch (err) {
     for (const redis of pool) redis.disconnect();
     // connect() only says "Connection is closed."; the error event says why.
     throw new Error(`cannot connect to Redis: ${errorMessage(lastConnectionError ?? err)}`);
   }
   let readable: Set<string> | undefined;
-  if (tokens.readOnly) {
+  let cluster: ClusterCommands | undefined;
+  if (tokens.readOnly || clusterNodes) {
     try {
-      readable = readOnlyCommands(await (pool[0] as Redis).call("COMMAND"));
+      const commandTable = await (pool[0] as Connection).call("COMMAND");
+      if (tokens.readOnly) readable = readOnlyCommands(commandTable);
+      if (clusterNodes) cluster = clusterCommands(commandTable);
     } catch (err) {
       for (const redis of pool) redis.disconnect();
-      throw new Error(`cannot learn which commands only read, for the read-only tokens: ${errorMessage(err)}`);
+      throw new Error(`cannot read Redis's command table (COMMAND), which the gateway needs: ${errorMessage(err)}`);
     }
   }
   let nextConnection = 0;
-  const pick = (): Redis => pool[nextConnection++ % poolSize] as Redis;
-  const streams = subscriptions(
-    () => connection("edgeq-gateway-subscriber"),
-    opts.maxSubscriptions ?? DEFAULTS.gatewayMaxSubscriptions,
-  );
+  const pick = (): Connection => pool[nextConnection++ % poolSize] as Connection;
+  const run = (redis: Connection, name: string, args: string[]): Promise<unknown> =>
+    cluster ? cluster.call(redis as Cluster, name, args) : redis.callBuffer(name, args);
+  // The gateway's own refusals, then the cluster's.
+  const refused = (name: string, args: string[], readable?: Set<string>): string | undefined =>
+    refusal(name, args, readable) ?? cluster?.refusal(name);
+  let nextNode = 0;
+  // A subscription holds a connection that sends nothing but SUBSCRIBE, and
+  // on a cluster any node serves it, since PUBLISH reaches every node: a
+  // plain connection to one master, each in turn. (ioredis's Cluster would
+  // subscribe through a connection whose ready check runs INFO, which the
+  // gateway's user may not run, and warn on stderr at every subscription.)
+  // A node away for longer than a restart has likely failed over: the
+  // stream then ends, and the client subscribes again, to a node that serves.
+  const subscriber = (): Redis => {
+    const name = "edgeq-gateway-subscriber";
+    if (clusterNodes === undefined) return connection(name, { url: user.url }) as Redis;
+    const masters = (pool[0] as Cluster).nodes("master");
+    const master = masters[nextNode++ % masters.length] as Redis | undefined;
+    if (master === undefined) throw new HttpError(503, "ERR the cluster has no master to subscribe on; try again");
+    const { host, port } = master.options as { host: string; port: number };
+    return connection(
+      name,
+      { url: nodeUrl(user.url, host, port) },
+      {
+        retryStrategy: (attempt) => (attempt > 10 ? null : Math.min(50 * 2 ** attempt, 2_000)),
+      },
+    ) as Redis;
+  };
+  const streams = subscriptions(subscriber, opts.maxSubscriptions ?? DEFAULTS.gatewayMaxSubscriptions);
 
   // Only this process writes through these connections to one Redis, and a
   // reply is sent only after Redis applied the command, so every response
@@ -195,50 +235,50 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // `readable`: the commands a read-only token may run; undefined for a full token.
   const runPipeline = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
-    // Auto-pipelining often sends a batch of one: skip ioredis's Pipeline.
-    if (commands.length === 1) {
-      const args = commands[0] as string[];
-      const name = takeName(args);
-      const refused = refusal(name, args, readable);
-      if (refused !== undefined) return `[${encodeError(refused)}]`;
-      try {
-        return `[${encodeResult(await pick().callBuffer(name, args), base64)}]`;
-      } catch (err) {
-        return `[${encodeError(errorMessage(err))}]`;
-      }
-    }
     const entries: string[] = new Array(commands.length);
-    const sent: number[] = [];
-    const pipeline = pick().pipeline();
-    for (let i = 0; i < commands.length; i++) {
-      const args = commands[i] as string[];
+    const calls: (Call & { at: number })[] = [];
+    for (let at = 0; at < commands.length; at++) {
+      const args = commands[at] as string[];
       const name = takeName(args);
-      const refused = refusal(name, args, readable);
-      if (refused !== undefined) {
-        entries[i] = encodeError(refused);
-      } else {
-        pipeline.callBuffer(name, args);
-        sent.push(i);
-      }
+      const reason = refused(name, args, readable);
+      if (reason !== undefined) entries[at] = encodeError(reason);
+      else calls.push({ at, name, args });
     }
-    if (sent.length > 0) {
-      const replies = (await pipeline.exec()) ?? [];
-      for (let j = 0; j < sent.length; j++) {
-        const [err, reply] = replies[j] ?? [new Error("no reply"), null];
-        entries[sent[j] as number] = err ? encodeError(err.message) : encodeResult(reply, base64);
+    const redis = pick();
+    // Auto-pipelining often sends a batch of one: skip ioredis's Pipeline. On
+    // a cluster, a pipeline whose keys span slots cannot go to one node: its
+    // commands run one after another, in order, as Upstash runs a pipeline.
+    if (calls.length === 1 || cluster?.apart(calls) !== undefined) {
+      for (const { at, name, args } of calls) {
+        entries[at] = await run(redis, name, args).then(
+          (reply) => encodeResult(reply, base64),
+          (err: unknown) => encodeError(errorMessage(err)),
+        );
       }
+    } else if (calls.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const { name, args } of calls) pipeline.callBuffer(name, args);
+      const replies = (await pipeline.exec()) ?? [];
+      calls.forEach(({ at }, j) => {
+        const [err, reply] = replies[j] ?? [new Error("no reply"), null];
+        entries[at] = err ? encodeError(err.message) : encodeResult(reply, base64);
+      });
     }
     return `[${entries.join(",")}]`;
   };
 
   const runTransaction = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
-    const transaction = pick().multi();
-    for (const args of commands) {
+    const calls = commands.map((args): Call => {
       const name = takeName(args);
-      const refused = refusal(name, args, readable);
-      if (refused !== undefined) throw new HttpError(400, refused);
-      transaction.callBuffer(name, args);
-    }
+      const reason = refused(name, args, readable);
+      if (reason !== undefined) throw new HttpError(400, reason);
+      return { name, args };
+    });
+    // Refused before anything is sent, so none of it runs, as Redis Cluster refuses EXEC across slots.
+    const apart = cluster?.apart(calls);
+    if (apart !== undefined) throw new HttpError(400, apart);
+    const transaction = pick().multi();
+    for (const { name, args } of calls) transaction.callBuffer(name, args);
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await transaction.exec();
@@ -265,9 +305,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // `error` of any answer that is not 2xx.
   const runOne = async (args: string[], base64: boolean, readable?: Set<string>): Promise<string> => {
     const name = takeName(args);
-    const refused = refusal(name, args, readable);
-    if (refused !== undefined) throw new HttpError(400, refused);
-    return encodeResult(await pick().callBuffer(name, args), base64);
+    const reason = refused(name, args, readable);
+    if (reason !== undefined) throw new HttpError(400, reason);
+    return encodeResult(await run(pick(), name, args), base64);
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -36,8 +36,8 @@ export function subscriptions(connect: () => Redis, max: number): Subscriptions 
         `ERR the gateway holds ${max} subscriptions, its limit (GATEWAY_MAX_SUBSCRIPTIONS); try again later`,
       );
     }
-    open.add(res);
     const connection = connect();
+    open.add(res);
     let gone = false;
     const closed = new Promise<void>((resolve) =>
       res.once("close", () => {
@@ -83,6 +83,8 @@ export function subscriptions(connect: () => Redis, max: number): Subscriptions 
       });
       res.write(confirmations.join("") + held.join(""));
       held = undefined;
+      // Its Redis gone for good (the connection gave up reconnecting), the stream ends, so the client knows.
+      connection.once("end", () => res.end());
       keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
       await closed;
     } finally {
