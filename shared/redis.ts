@@ -15,17 +15,26 @@ type UpstashLike = ScriptRunner;
 export type RedisClient = IoredisLike | UpstashLike;
 
 export function scriptRunner(redis: RedisClient): ScriptRunner {
+  // already one of ours, made below
+  if ("keyLocking" in redis) return redis as ScriptRunner;
   if ("defineCommand" in redis && typeof redis.defineCommand === "function") {
     const io = redis as IoredisLike;
     return {
       evalsha: (sha, keys, args) => io.evalsha(sha, keys.length, ...keys, ...args),
       eval: (source, keys, args) => io.eval(source, keys.length, ...keys, ...args),
+      keyLocking: false,
     };
   }
   if (typeof redis.evalsha !== "function" || typeof redis.eval !== "function") {
     throw new TypeError("redis must be an ioredis client or an @upstash/redis client");
   }
-  return redis as UpstashLike;
+  const upstash = redis as UpstashLike;
+  return {
+    evalsha: (sha, keys, args) => upstash.evalsha(sha, keys, args),
+    eval: (source, keys, args) => upstash.eval(source, keys, args),
+    // over REST: Upstash itself, or the gateway, which drops the flag for Redis
+    keyLocking: true,
+  };
 }
 
 /** A subscription to one channel: ready once Redis has confirmed it, so nothing published after is missed. */

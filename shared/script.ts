@@ -7,7 +7,17 @@ import type { Keys } from "./keys.ts";
 export interface ScriptRunner {
   evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
+  /** Send scripts that allow it with Upstash's `allow-key-locking` flag (REST clients: Upstash, or the gateway). */
+  keyLocking?: boolean;
 }
+
+/**
+ * Upstash runs a script under a database-wide lock unless its shebang says
+ * `allow-key-locking`: then only its KEYS are locked, and every key it
+ * touches must be among them. Open-source Redis refuses the flag; the
+ * gateway drops it (worker-node/gateway/key-locking.ts).
+ */
+export const KEY_LOCKING_SHEBANG = "#!lua flags=allow-key-locking\n";
 
 /** Line `line` of the assembled source is line `fileLine` of `file`, and so on until the next mark. */
 export type LineMark = [line: number, file: string, fileLine: number];
@@ -18,6 +28,8 @@ export interface ScriptSource {
   sha: string;
   source: string;
   lines: LineMark[];
+  /** Set for a script that passes every key it touches in KEYS (`--- @key-locking`): the SHA of its flagged variant. */
+  keyLockingSha?: string;
 }
 
 export class Script {
@@ -32,41 +44,46 @@ export class Script {
   }
 
   /**
-   * Every script gets KEYS[1] = the queues set, which routes it to the
-   * deployment's hash slot, and ARGV[1] = the key root; the keys it touches
-   * all derive from that root (see keys.ts), so they share the slot.
+   * Every script gets ARGV[1] = the key root, and the keys it touches all
+   * derive from that root (see keys.ts), so they share the hash slot. KEYS
+   * route it there: the queues set, or, for a script that can name them up
+   * front (`--- @key-locking`), every key it touches.
    */
-  run(redis: ScriptRunner, keys: Keys, args: (string | number)[]): Promise<unknown> {
-    const { keys: k, argv } = this.call(keys, args);
+  run(redis: ScriptRunner, keys: Keys, args: (string | number)[], touched?: string[]): Promise<unknown> {
+    const { keys: k, argv } = this.call(keys, args, touched);
     return this.exec(redis, k, argv);
   }
 
   /** EVALSHA, then EVAL if Redis has not cached the script; errors name the .lua file's line. */
   async exec(redis: ScriptRunner, keys: string[], argv: string[]): Promise<unknown> {
+    const locked = redis.keyLocking === true && this.compiled.keyLockingSha !== undefined;
     try {
       try {
-        return decodeReply(await redis.evalsha(this.sha, keys, argv));
+        return decodeReply(await redis.evalsha(locked ? this.compiled.keyLockingSha! : this.sha, keys, argv));
       } catch (error) {
         if (!isNoScript(error)) throw error;
-        return decodeReply(await redis.eval(this.compiled.source, keys, argv));
+        const source = locked ? KEY_LOCKING_SHEBANG + this.compiled.source : this.compiled.source;
+        return decodeReply(await redis.eval(source, keys, argv));
       }
     } catch (error) {
-      throw this.explain(error);
+      // the shebang is line 1 of the flagged variant
+      throw this.explain(error, locked ? 1 : 0);
     }
   }
 
-  call(keys: Keys, args: (string | number)[]): { keys: string[]; argv: string[] } {
-    return { keys: [keys.queues()], argv: [keys.root, ...args.map(String)] };
+  /** KEYS: `touched`, for a script that declares every key it touches; else the queues set, to route it. */
+  call(keys: Keys, args: (string | number)[], touched?: string[]): { keys: string[]; argv: string[] } {
+    return { keys: touched ?? [keys.queues()], argv: [keys.root, ...args.map(String)] };
   }
 
   /**
    * Redis names the line of the assembled script (`user_script:42`); this
    * names the line of the .lua file it came from instead.
    */
-  explain(error: unknown): unknown {
+  explain(error: unknown, shift = 0): unknown {
     if (!(error instanceof Error)) return error;
     const where = (line: string) => {
-      const [file, fileLine] = locate(this.compiled.lines, Number(line));
+      const [file, fileLine] = locate(this.compiled.lines, Number(line) - shift);
       return `${file}:${fileLine}`;
     };
     const message = error.message.replace(/@?user_script:(\d+)/g, (_, line: string) => where(line));

@@ -4,13 +4,14 @@
 -- holds nothing, and the end of the window is an exact Retry-After. The expiry
 -- is relative: an edge whose clock is behind Redis's must not create counters
 -- that are already dead.
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the key's counter of the window now falls in: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] the API key's id (a digest, never the key)
 -- ARGV[4] requests allowed per window
 -- ARGV[5] window length, ms
 -- Returns { allowed = boolean, count = requests in the window including this one, resetAt = epoch ms the window ends }
+--- @key-locking
 --- @include "keys"
 
 local now = tonumber(ARGV[2])

@@ -1458,11 +1458,12 @@ return cjson.encode({ settings = settings })
 
 export const countRequest: ScriptSource = {
   name: "count-request",
-  sha: "03198e74448a149e0bd57b71e3fab1254462d18f",
+  sha: "f1802df3b514646da871aeb1004c73c10bcebe50",
+  keyLockingSha: "69b7a2fe46840e403977822f0efc5f201ccaa748",
   lines: [
     [1,"shared/scripts/count-request.lua",1],
-    [14,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/scripts/count-request.lua",15],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [51,"shared/scripts/count-request.lua",16],
   ],
   source: `-- count-request: counts a request against its API key's limit in fixed
 -- windows. One counter per key and window, born with the window's expiry: a
@@ -1470,13 +1471,14 @@ export const countRequest: ScriptSource = {
 -- holds nothing, and the end of the window is an exact Retry-After. The expiry
 -- is relative: an edge whose clock is behind Redis's must not create counters
 -- that are already dead.
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the key's counter of the window now falls in: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
 -- ARGV[3] the API key's id (a digest, never the key)
 -- ARGV[4] requests allowed per window
 -- ARGV[5] window length, ms
 -- Returns { allowed = boolean, count = requests in the window including this one, resetAt = epoch ms the window ends }
+--- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -3211,19 +3213,21 @@ return cjson.encode({ fired = true, jobId = spec.id })
 
 export const getAttempts: ScriptSource = {
   name: "get-attempts",
-  sha: "4a0d3f25ac459387ed525a6622b7caa33ee2feb4",
+  sha: "18d52cf09d9c74074f3dc8b0cc5f3df37ef8d00c",
+  keyLockingSha: "9c2a43d5ec120d7b319d220ec442d3ac32f8453e",
   lines: [
     [1,"shared/scripts/get-attempts.lua",1],
-    [6,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/scripts/includes/hash_table.lua",1],
-    [48,"shared/scripts/includes/job_table.lua",3],
-    [55,"shared/scripts/get-attempts.lua",8],
+    [7,"shared/keys.ts (generated include \"keys\")",1],
+    [43,"shared/scripts/includes/hash_table.lua",1],
+    [49,"shared/scripts/includes/job_table.lua",3],
+    [56,"shared/scripts/get-attempts.lua",9],
   ],
   source: `-- get-attempts: a job and its earlier attempts, in one snapshot.
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the job's hash, KEYS[2] its attempts: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- Returns { job = hash or nil, attempts = [ JSON text of an attempt, newest first ] }
+--- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -3281,21 +3285,23 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "c0312d3636593f26a1013789ae99b5444d0c9235",
+  sha: "847d697cafa427e494ee571f8bba8e12ad2210eb",
+  keyLockingSha: "ebec2d5471cfcee7ed70a58753c5d4a571f5d0a7",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
-    [8,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/hash_table.lua",1],
-    [50,"shared/scripts/includes/job_table.lua",3],
-    [57,"shared/scripts/get-job.lua",9],
+    [9,"shared/keys.ts (generated include \"keys\")",1],
+    [45,"shared/scripts/includes/hash_table.lua",1],
+    [51,"shared/scripts/includes/job_table.lua",3],
+    [58,"shared/scripts/get-job.lua",10],
   ],
   source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
 -- snapshot per call, and the same minimal client interface (EVALSHA) for
 -- both runtimes.
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the job's hash: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- Returns { job = hash } or { job = nil }
+--- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -3445,20 +3451,22 @@ return cjson.encode({ schedules = out })
 
 export const getTasks: ScriptSource = {
   name: "get-tasks",
-  sha: "1e5e1aa0a16f08ea995e6b38e41af45b2eaba84e",
+  sha: "7bb0dab27d302b437c91b320b379378fb01ecc70",
+  keyLockingSha: "27e343a0836d3bedc17f30bcfcbafcf22af1b29e",
   lines: [
     [1,"shared/scripts/get-tasks.lua",1],
-    [8,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/split.lua",1],
-    [51,"shared/scripts/get-tasks.lua",10],
+    [9,"shared/keys.ts (generated include \"keys\")",1],
+    [45,"shared/scripts/includes/split.lua",1],
+    [52,"shared/scripts/get-tasks.lua",11],
   ],
   source: `-- get-tasks: the tasks the workers of some queues declared, as stored; the
 -- caller leaves out the stale ones (declare-tasks drops them later).
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS the tasks hash of each queue named, in order: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] queue names, comma-separated
 -- Returns JSON: one flat list per queue, in the order named: task name, declaration (JSON text), …
 -- (JSON, not a nested reply: @upstash/redis would parse each string that looks like JSON, names included)
+--- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -4293,23 +4301,25 @@ return cjson.encode({ ran = true, recovered = recovered, promoted = promoted, mo
 
 export const rememberDelivery: ScriptSource = {
   name: "remember-delivery",
-  sha: "fabea46574500c8597606f4da23f9762d7f1c1ea",
+  sha: "1ccd84f03a175558f770a940cadd5f82240d9fd1",
+  keyLockingSha: "1b4f0cc3e6afea3b3da490bf27d6fbd47b186088",
   lines: [
     [1,"shared/scripts/remember-delivery.lua",1],
-    [12,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/remember-delivery.lua",13],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [49,"shared/scripts/remember-delivery.lua",14],
   ],
   source: `-- remember-delivery: records that the webhook intake accepted a delivery, for
 -- its hook's replay window, apart from the job: a replay signed for the same
 -- delivery is then answered without being run again, however long the job is
 -- kept. Written after the job is enqueued, so a failure in between leaves the
 -- sender's retry to find the job by its id rather than a record with no job.
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the delivery's seen marker: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] the delivery's job id
 -- ARGV[3] now, epoch ms (kept as the time it was accepted)
 -- ARGV[4] the replay window, seconds
 -- Returns {}
+--- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -4973,20 +4983,22 @@ return cjson.encode({ created = not old })
 
 export const seenDelivery: ScriptSource = {
   name: "seen-delivery",
-  sha: "caa56ce53693c0663767b5ab41ffd49b7e34e7f3",
+  sha: "ebacb1bef62069cee29d0e4ae2154ca2b2ccf55d",
+  keyLockingSha: "d2e881384cd14b2b97b7df12d2c45b104f9aeb11",
   lines: [
     [1,"shared/scripts/seen-delivery.lua",1],
-    [8,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/job_get.lua",2],
-    [49,"shared/scripts/seen-delivery.lua",10],
+    [9,"shared/keys.ts (generated include \"keys\")",1],
+    [45,"shared/scripts/includes/job_get.lua",2],
+    [50,"shared/scripts/seen-delivery.lua",11],
   ],
   source: `-- seen-delivery: whether the webhook intake accepted a delivery within its
 -- hook's replay window, and what became of its job, which may be gone sooner
 -- (a finished job is kept 500 s by default; the window may be days).
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the delivery's seen marker, KEYS[2] its job's hash: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] the delivery's job id
 -- Returns { seen = boolean, status = the job's status, absent when the job is no longer kept }
+--- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}

@@ -1,8 +1,9 @@
 -- get-attempts: a job and its earlier attempts, in one snapshot.
--- KEYS[1] the queues set (routes to the hash slot)
+-- KEYS[1] the job's hash, KEYS[2] its attempts: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- Returns { job = hash or nil, attempts = [ JSON text of an attempt, newest first ] }
+--- @key-locking
 --- @include "keys"
 --- @include "job_table"
 

@@ -25,17 +25,22 @@ export class Transition<P, R> {
     source: (typeof lua)[keyof typeof lua],
     readonly argv: (params: P) => (string | number)[],
     readonly decode: (reply: unknown) => R,
+    /** For a `--- @key-locking` script: every key it touches, as its KEYS. */
+    readonly touches?: (keys: Keys, params: P) => string[],
   ) {
     this.script = new Script(source);
+    if ((source.keyLockingSha !== undefined) !== (touches !== undefined)) {
+      throw new Error(`${source.name}: a script names the keys it touches (touches) exactly when it says @key-locking`);
+    }
   }
 
   call(keys: Keys, params: P): Call<R> {
-    const { keys: k, argv } = this.script.call(keys, this.argv(params));
+    const { keys: k, argv } = this.script.call(keys, this.argv(params), this.touches?.(keys, params));
     return { script: this.script, keys: k, argv, decode: this.decode };
   }
 
   async run(redis: ScriptRunner, keys: Keys, params: P): Promise<R> {
-    return this.decode(await this.script.run(redis, keys, this.argv(params)));
+    return this.decode(await this.script.run(redis, keys, this.argv(params), this.touches?.(keys, params)));
   }
 }
 
@@ -297,6 +302,7 @@ export const getJob = new Transition(
     const job = (reply as { job?: Record<string, unknown> }).job;
     return job ? jobFromHash(job) : null;
   },
+  (keys, p) => [keys.job(p.id)],
 );
 
 /** One attempt of a job: how it ended, where and when. */
@@ -329,6 +335,7 @@ export const getAttempts = new Transition(
     });
     return { job: r.job ? jobFromHash(r.job) : null, earlier };
   },
+  (keys, p) => [keys.job(p.id), keys.attempts(p.id)],
 );
 
 /** A queue's settings, stored in Redis and obeyed by every claim across the fleet. */
@@ -499,6 +506,7 @@ export const getTasks = new Transition(
   (p: { queues: string[] }) => [p.queues.join(",")],
   /** per queue named, in order: name, declaration (JSON text), … */
   (reply) => asArray(reply as string[][]).map((flat) => asArray(flat)),
+  (keys, p) => p.queues.map((queue) => keys.tasks(queue)),
 );
 
 // ---- the edge: webhook replays, request limits -------------------------------
@@ -511,12 +519,14 @@ export const seenDelivery = new Transition(
     const r = reply as { seen?: boolean; status?: JobStatus };
     return { seen: r.seen === true, status: r.status ?? null };
   },
+  (keys, p) => [keys.seenDelivery(p.id), keys.job(p.id)],
 );
 
 export const rememberDelivery = new Transition(
   lua.rememberDelivery,
   (p: { now: number; id: string; windowSec: number }) => [p.id, p.now, p.windowSec],
   () => undefined,
+  (keys, p) => [keys.seenDelivery(p.id)],
 );
 
 export interface RequestCount {
@@ -532,6 +542,8 @@ export const countRequest = new Transition(
   /** key: the API key's id, never the key; requests: allowed per window of windowMs */
   (p: { now: number; key: string; requests: number; windowMs: number }) => [p.now, p.key, p.requests, p.windowMs],
   (reply) => reply as RequestCount,
+  // the window's counter, as the script names it
+  (keys, p) => [keys.requests(p.key, String(Math.floor(p.now / p.windowMs)))],
 );
 
 // ---- schedules -----------------------------------------------------------------

@@ -19,7 +19,7 @@ import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import { Keys, LUA_PARAMS } from "../../shared/keys.ts";
-import { locate, type ScriptSource } from "../../shared/script.ts";
+import { KEY_LOCKING_SHEBANG, locate, type ScriptSource } from "../../shared/script.ts";
 import {
   CREATED_AS,
   REGISTRY_STATUSES,
@@ -33,6 +33,8 @@ const SCRIPTS = join(ROOT, "shared/scripts");
 const INCLUDES = join(SCRIPTS, "includes");
 const OUTPUT = join(SCRIPTS, "generated.ts");
 const INCLUDE = /^--- @include "([a-z_]+)"\s*$/;
+/** A script that passes every key it touches in KEYS says so, for Upstash's key-level locks (shared/script.ts). */
+const KEY_LOCKING = /^--- @key-locking\s*$/;
 
 interface Unit {
   /** Where a reader finds the lines: a path in the repository. */
@@ -151,9 +153,13 @@ function scriptNames(): string[] {
     .map((f) => basename(f, ".lua"));
 }
 
+const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
+
 function compile(unit: Unit, library: Map<string, Unit>): ScriptSource {
   const { source, lines } = assemble(unit, library);
-  return { name: basename(unit.file, ".lua"), sha: createHash("sha1").update(source).digest("hex"), source, lines };
+  const compiled: ScriptSource = { name: basename(unit.file, ".lua"), sha: sha1(source), source, lines };
+  if (unit.lines.some((line) => KEY_LOCKING.test(line))) compiled.keyLockingSha = sha1(KEY_LOCKING_SHEBANG + source);
+  return compiled;
 }
 
 function build(): ScriptSource[] {
@@ -179,6 +185,7 @@ function render(scripts: ScriptSource[]): string {
       `export const ${identifier(s.name)}: ScriptSource = {\n` +
       `  name: ${JSON.stringify(s.name)},\n` +
       `  sha: ${JSON.stringify(s.sha)},\n` +
+      (s.keyLockingSha ? `  keyLockingSha: ${JSON.stringify(s.keyLockingSha)},\n` : "") +
       `  lines: [\n${s.lines.map((mark) => `    ${JSON.stringify(mark)},\n`).join("")}  ],\n` +
       `  source: ${literal(s.source)},\n` +
       `};\n`,

@@ -12,6 +12,7 @@ import { DEFAULTS } from "../../shared/defaults.ts";
 import { type Connection, connect, type RedisTarget } from "../connection.ts";
 import { type AclMode, gatewayUser } from "./acl.ts";
 import { type Call, type ClusterCommands, clusterCommands, nodeUrl, opened } from "./cluster.ts";
+import { KeyLockingScripts } from "./key-locking.ts";
 import {
   encodeError,
   encodeResult,
@@ -161,6 +162,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const pick = (): Connection => pool[nextConnection++ % poolSize] as Connection;
   const run = (redis: Connection, name: string, args: string[]): Promise<unknown> =>
     cluster ? cluster.call(redis as Cluster, name, args) : redis.callBuffer(name, args);
+  const keyLocking = new KeyLockingScripts();
+  /** The command's name, taken off its arguments, which are adapted to Redis. */
+  const commandOf = (args: string[]): string => {
+    const name = takeName(args);
+    keyLocking.adapt(name, args);
+    return name;
+  };
   // The gateway's own refusals, then the cluster's.
   const refused = (name: string, args: string[], readable?: Set<string>): string | undefined =>
     refusal(name, args, readable) ?? cluster?.refusal(name);
@@ -239,7 +247,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const calls: (Call & { at: number })[] = [];
     for (let at = 0; at < commands.length; at++) {
       const args = commands[at] as string[];
-      const name = takeName(args);
+      const name = commandOf(args);
       const reason = refused(name, args, readable);
       if (reason !== undefined) entries[at] = encodeError(reason);
       else calls.push({ at, name, args });
@@ -269,7 +277,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const runTransaction = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
     const calls = commands.map((args): Call => {
-      const name = takeName(args);
+      const name = commandOf(args);
       const reason = refused(name, args, readable);
       if (reason !== undefined) throw new HttpError(400, reason);
       return { name, args };
@@ -304,7 +312,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // answers 400 to a command it will not run, and @upstash/redis throws the
   // `error` of any answer that is not 2xx.
   const runOne = async (args: string[], base64: boolean, readable?: Set<string>): Promise<string> => {
-    const name = takeName(args);
+    const name = commandOf(args);
     const reason = refused(name, args, readable);
     if (reason !== undefined) throw new HttpError(400, reason);
     return encodeResult(await run(pick(), name, args), base64);
