@@ -170,8 +170,10 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, roo
   return parsed.data;
 }
 
+const utf8 = new TextEncoder();
+
 export function byteLength(text: string): number {
-  return new TextEncoder().encode(text).byteLength;
+  return utf8.encode(text).byteLength;
 }
 
 /** A job ready to be written: its id, queue and the flat hash fields. */
@@ -188,47 +190,89 @@ export function newJob(
   options: JobOptions | undefined,
   limits: { maxArgsBytes: number; now: number },
 ): NewJob {
-  const { args: jsonArgs, options: opts } = parseOrThrow(newJobSchema, {
-    queue,
-    task,
-    args: args === undefined ? null : args,
-    options: normalizeRunAt(options ?? {}),
-  });
+  const json = args === undefined ? null : args;
+  // The common shape (a valid task, JSON args, no options) is checked here, at a fraction of zod's cost on the
+  // producer's hot path; anything else goes through the one schema, which names every bad field at once.
+  const plain = options === undefined && QUEUE_NAME.test(queue) && TASK_NAME.test(task) && isJson(json, 0);
+  const { args: jsonArgs, options: opts }: { args: unknown; options: z.output<typeof jobOptionsSchema> } = plain
+    ? { args: json, options: {} }
+    : parseOrThrow(newJobSchema, { queue, task, args: json, options: normalizeRunAt(options ?? {}) });
   const argsText = JSON.stringify(jsonArgs);
-  if (byteLength(argsText) > limits.maxArgsBytes) {
+  // UTF-8 takes at most three bytes per UTF-16 unit: only long args need counting
+  if (argsText.length * 3 > limits.maxArgsBytes && byteLength(argsText) > limits.maxArgsBytes) {
     throw new ValidationError([
       { field: "args", message: `is ${byteLength(argsText)} bytes of JSON; the limit is ${limits.maxArgsBytes}` },
     ]);
   }
   const id = opts.id ?? crypto.randomUUID();
   const runAt = scheduledAt(opts, limits.now);
-  const fields: Record<string, string | number | undefined> = {
+  const fields = [
+    "id",
     id,
+    "queue",
     queue,
+    "task",
     task,
-    args: argsText,
-    meta: JSON.stringify(opts.meta ?? {}),
-    createdAt: limits.now,
-    attempts: 0,
-    timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
-    resultTtlSec: opts.resultTtlSec ?? DEFAULTS.resultTtlSec,
-    failureTtlSec: opts.failureTtlSec ?? DEFAULTS.failureTtlSec,
-    ttlSec: opts.ttlSec,
-    retry: opts.retry && JSON.stringify(opts.retry),
-    dependsOn: opts.dependsOn && JSON.stringify(opts.dependsOn),
-    atFront: opts.atFront ? 1 : undefined,
-    priority: opts.priority,
-    callbackUrl: opts.callbackUrl,
-  };
-  return {
-    id,
-    queue,
-    fields: Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)])),
-    runAt,
-    atFront: opts.atFront,
-    priority: opts.priority,
-    dependsOn: opts.dependsOn,
-  };
+    "args",
+    argsText,
+    "meta",
+    opts.meta ? JSON.stringify(opts.meta) : "{}",
+    "createdAt",
+    String(limits.now),
+    "attempts",
+    "0",
+    "timeoutMs",
+    String(opts.timeoutMs ?? DEFAULTS.timeoutMs),
+    "resultTtlSec",
+    String(opts.resultTtlSec ?? DEFAULTS.resultTtlSec),
+    "failureTtlSec",
+    String(opts.failureTtlSec ?? DEFAULTS.failureTtlSec),
+  ];
+  const optional: [string, string | number | undefined][] = [
+    ["ttlSec", opts.ttlSec],
+    ["retry", opts.retry && JSON.stringify(opts.retry)],
+    ["dependsOn", opts.dependsOn && JSON.stringify(opts.dependsOn)],
+    ["atFront", opts.atFront ? 1 : undefined],
+    ["priority", opts.priority],
+    ["callbackUrl", opts.callbackUrl],
+  ];
+  for (const [field, value] of optional) if (value !== undefined) fields.push(field, String(value));
+  return { id, queue, fields, runAt, atFront: opts.atFront, priority: opts.priority, dependsOn: opts.dependsOn };
+}
+
+/** Deeper args are left to the schema, whose checks recurse too. */
+const FAST_JSON_DEPTH = 64;
+
+/**
+ * Whether a value is surely what jsonValueSchema accepts, and what JSON.stringify writes unchanged: strings, finite
+ * numbers, booleans, null, arrays and plain objects of them. False when unsure, never when the schema would refuse.
+ */
+function isJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth >= FAST_JSON_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      // the schema skips __proto__ and refuses symbol keys
+      if (Object.getOwnPropertySymbols(value).length > 0) return false;
+      for (const key in value) {
+        if (key === "__proto__" || !isJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /** When options put a job off, epoch ms; undefined when they do not. */
@@ -295,26 +339,24 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
   };
 }
 
-/** The fields of the view, in the order a reader expects them. */
-const VIEW_FIELDS = [
-  "id",
-  "queue",
-  "task",
-  "status",
-  "args",
-  "meta",
-  "result",
-  "error",
-  "attempts",
-  "createdAt",
-  "enqueuedAt",
-  "startedAt",
-  "endedAt",
-  "progress",
-  "dependsOn",
-  "callback",
-] as const satisfies readonly (keyof JobView)[];
-
+/** The view's fields, in the order a reader expects them. */
 export function viewOf(job: Job): JobView {
-  return Object.fromEntries(VIEW_FIELDS.map((field) => [field, job[field]])) as unknown as JobView;
+  return {
+    id: job.id,
+    queue: job.queue,
+    task: job.task,
+    status: job.status,
+    args: job.args,
+    meta: job.meta,
+    result: job.result,
+    error: job.error,
+    attempts: job.attempts,
+    createdAt: job.createdAt,
+    enqueuedAt: job.enqueuedAt,
+    startedAt: job.startedAt,
+    endedAt: job.endedAt,
+    progress: job.progress,
+    dependsOn: job.dependsOn,
+    callback: job.callback,
+  };
 }

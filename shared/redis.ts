@@ -41,13 +41,21 @@ export function scriptRunner(redis: RedisClient): ScriptRunner {
 export interface Subscription {
   ready: Promise<void>;
   close(): Promise<void>;
+  /**
+   * Scripts run on the subscribed connection itself, after its SUBSCRIBE, so a read sent at once needs no round
+   * trip of its own and misses nothing published after it. Only where a subscribed connection takes other commands
+   * (RESP3, one server); elsewhere undefined, and over RESP2 its calls fail: read once `ready` instead.
+   */
+  runner?: ScriptRunner;
 }
 
 /** Subscribes to a channel, calling `onMessage` with each message as text. */
 export type Subscribe = (channel: string, onMessage: (message: string) => void) => Subscription;
 
 /** What a subscriber connection of ioredis offers (a duplicate of the caller's connection). */
-interface IoredisSubscriber {
+interface IoredisSubscriber extends IoredisLike {
+  /** Set on a Cluster, whose subscriptions and commands go over different connections. */
+  isCluster?: boolean;
   subscribe(channel: string): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
   on(event: "message", listener: (channel: string, message: string) => void): unknown;
@@ -103,6 +111,7 @@ function ioredisSubscribe(connection: IoredisSubscriber): Subscribe {
   connection.on("message", (channel, message) => {
     for (const listener of listeners.get(channel) ?? []) listener(message);
   });
+  const runner = connection.isCluster ? undefined : scriptRunner(connection);
   return (channel, onMessage) => {
     let set = listeners.get(channel);
     if (!set) {
@@ -113,6 +122,7 @@ function ioredisSubscribe(connection: IoredisSubscriber): Subscribe {
     set.add(onMessage);
     return {
       ready: subscribed.get(channel)!.then(() => undefined),
+      runner,
       close: async () => {
         set.delete(onMessage);
         if (set.size > 0 || listeners.get(channel) !== set) return;

@@ -28,7 +28,9 @@ local function reachable(dep, allowed)
   return false
 end
 
--- First pass: refuse the whole batch before writing anything.
+-- First pass: refuse the whole batch before writing anything. A job's hash
+-- always holds its queue: owners[i] says whether the id is taken.
+local owners = {}
 for i, spec in ipairs(specs) do
   if spec.idempotencyKey then
     local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
@@ -38,6 +40,7 @@ for i, spec in ipairs(specs) do
   end
   -- an id taken in another queue must not hand that job to this caller
   local owner = job_get(spec.id, 'queue')
+  owners[i] = owner
   if owner and owner ~= spec.queue then
     return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
   end
@@ -49,7 +52,7 @@ for i, spec in ipairs(specs) do
 end
 
 local out = {}
-for _, spec in ipairs(specs) do
+for i, spec in ipairs(specs) do
   local id = spec.id
   local replay = nil
   if spec.idempotencyKey then
@@ -57,7 +60,7 @@ for _, spec in ipairs(specs) do
   end
   if replay and redis.call('EXISTS', K.job(replay)) == 1 then
     table.insert(out, { created = false, job = job_table(replay) })
-  elseif redis.call('EXISTS', K.job(id)) == 1 then
+  elseif owners[i] then
     -- a client-chosen id names one job: enqueuing it again is a no-op
     table.insert(out, { created = false, job = job_table(id) })
   else

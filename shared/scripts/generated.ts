@@ -3,19 +3,21 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "ad8811f6e840e3eb3eeff79152725c67448d346b",
+  sha: "23e87834184c2e2d44f97b02aacc44f67d7a4914",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
     [48,"shared/defaults.ts (generated include \"limits\")",1],
     [55,"shared/status.ts (generated include \"statuses\")",1],
     [73,"shared/scripts/includes/move.lua",3],
-    [86,"shared/scripts/includes/outbox_push.lua",2],
-    [105,"shared/scripts/includes/to_terminal.lua",5],
-    [153,"shared/scripts/includes/job_get.lua",2],
-    [158,"shared/scripts/includes/cascade.lua",3],
-    [168,"shared/scripts/includes/cancel_dependents.lua",5],
-    [196,"shared/scripts/cancel.lua",15],
+    [88,"shared/scripts/includes/hash_table.lua",1],
+    [94,"shared/scripts/includes/job_table.lua",3],
+    [101,"shared/scripts/includes/outbox_push.lua",3],
+    [117,"shared/scripts/includes/to_terminal.lua",6],
+    [182,"shared/scripts/includes/job_get.lua",2],
+    [187,"shared/scripts/includes/cascade.lua",3],
+    [197,"shared/scripts/includes/cancel_dependents.lua",5],
+    [225,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -93,14 +95,29 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
 end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
@@ -110,10 +127,7 @@ end
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -154,6 +168,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -168,6 +198,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- One field of a job's hash.
@@ -326,7 +357,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "e61b1150cc28d65e8958c5fb0b25d18883116c59",
+  sha: "09cd4f6091c572fad4c35b0f0b21e2e3e6f40ebb",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -337,21 +368,21 @@ export const claim: ScriptSource = {
     [81,"shared/scripts/includes/arm.lua",2],
     [89,"shared/status.ts (generated include \"statuses\")",1],
     [107,"shared/scripts/includes/move.lua",3],
-    [120,"shared/scripts/includes/hash_table.lua",1],
-    [126,"shared/scripts/includes/job_table.lua",3],
-    [133,"shared/scripts/includes/push_waiting.lua",4],
-    [150,"shared/scripts/includes/requeue_waiting.lua",2],
-    [156,"shared/scripts/includes/promote_due.lua",4],
-    [168,"shared/scripts/includes/outbox_push.lua",2],
-    [187,"shared/scripts/includes/to_terminal.lua",5],
-    [235,"shared/scripts/includes/cascade.lua",3],
-    [245,"shared/scripts/includes/cancel_dependents.lua",5],
-    [273,"shared/scripts/includes/settings_of.lua",2],
-    [284,"shared/scripts/includes/room.lua",2],
-    [307,"shared/scripts/includes/claim_jobs.lua",11],
-    [381,"shared/scripts/includes/worker_step.lua",2],
-    [391,"shared/scripts/includes/step.lua",6],
-    [422,"shared/scripts/claim.lua",19],
+    [122,"shared/scripts/includes/hash_table.lua",1],
+    [128,"shared/scripts/includes/job_table.lua",3],
+    [135,"shared/scripts/includes/push_waiting.lua",4],
+    [153,"shared/scripts/includes/requeue_waiting.lua",2],
+    [159,"shared/scripts/includes/promote_due.lua",4],
+    [171,"shared/scripts/includes/outbox_push.lua",3],
+    [187,"shared/scripts/includes/to_terminal.lua",6],
+    [252,"shared/scripts/includes/cascade.lua",3],
+    [262,"shared/scripts/includes/cancel_dependents.lua",5],
+    [290,"shared/scripts/includes/settings_of.lua",2],
+    [301,"shared/scripts/includes/room.lua",2],
+    [324,"shared/scripts/includes/claim_jobs.lua",11],
+    [398,"shared/scripts/includes/worker_step.lua",2],
+    [408,"shared/scripts/includes/step.lua",6],
+    [439,"shared/scripts/claim.lua",19],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -463,14 +494,16 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -494,11 +527,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -528,10 +562,7 @@ end
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -572,6 +603,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -586,6 +633,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -869,7 +917,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "107d7e94f43e56c5b158c0950502caf98c8b8301",
+  sha: "787413639b9c7d69371af2cecff916b4a58aad94",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -878,26 +926,26 @@ export const complete: ScriptSource = {
     [71,"shared/defaults.ts (generated include \"limits\")",1],
     [78,"shared/status.ts (generated include \"statuses\")",1],
     [96,"shared/scripts/includes/move.lua",3],
-    [109,"shared/scripts/includes/outbox_push.lua",2],
-    [128,"shared/scripts/includes/to_terminal.lua",5],
-    [176,"shared/scripts/includes/job_get.lua",2],
-    [181,"shared/scripts/includes/push_waiting.lua",4],
-    [198,"shared/scripts/includes/requeue_waiting.lua",2],
-    [204,"shared/scripts/includes/schedule.lua",4],
-    [212,"shared/scripts/includes/cascade.lua",3],
-    [222,"shared/scripts/includes/release_dependents.lua",6],
-    [248,"shared/scripts/includes/owned_job.lua",2],
-    [256,"shared/scripts/includes/split.lua",1],
-    [263,"shared/scripts/includes/hash_table.lua",1],
-    [269,"shared/scripts/includes/job_table.lua",3],
-    [276,"shared/scripts/includes/promote_due.lua",4],
-    [288,"shared/scripts/includes/cancel_dependents.lua",5],
-    [316,"shared/scripts/includes/settings_of.lua",2],
-    [327,"shared/scripts/includes/room.lua",2],
-    [350,"shared/scripts/includes/claim_jobs.lua",11],
-    [424,"shared/scripts/includes/worker_step.lua",2],
-    [434,"shared/scripts/includes/step.lua",6],
-    [465,"shared/scripts/complete.lua",20],
+    [111,"shared/scripts/includes/hash_table.lua",1],
+    [117,"shared/scripts/includes/job_table.lua",3],
+    [124,"shared/scripts/includes/outbox_push.lua",3],
+    [140,"shared/scripts/includes/to_terminal.lua",6],
+    [205,"shared/scripts/includes/job_get.lua",2],
+    [210,"shared/scripts/includes/push_waiting.lua",4],
+    [228,"shared/scripts/includes/requeue_waiting.lua",2],
+    [234,"shared/scripts/includes/schedule.lua",4],
+    [243,"shared/scripts/includes/cascade.lua",3],
+    [253,"shared/scripts/includes/release_dependents.lua",6],
+    [279,"shared/scripts/includes/owned_job.lua",2],
+    [287,"shared/scripts/includes/split.lua",1],
+    [294,"shared/scripts/includes/promote_due.lua",4],
+    [306,"shared/scripts/includes/cancel_dependents.lua",5],
+    [334,"shared/scripts/includes/settings_of.lua",2],
+    [345,"shared/scripts/includes/room.lua",2],
+    [368,"shared/scripts/includes/claim_jobs.lua",11],
+    [442,"shared/scripts/includes/worker_step.lua",2],
+    [452,"shared/scripts/includes/step.lua",6],
+    [483,"shared/scripts/complete.lua",20],
   ],
   source: `-- complete: started -> finished, storing the result, and releasing deferred
 -- jobs whose last dependency this was; then claims the worker's next jobs in
@@ -998,14 +1046,29 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
 end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
@@ -1015,10 +1078,7 @@ end
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -1059,6 +1119,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -1073,6 +1149,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- One field of a job's hash.
@@ -1088,11 +1165,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -1103,9 +1181,10 @@ local function requeue_waiting(id, queue, from, now)
   push_waiting(id, queue, from, now, f[1] == '1', f[2])
 end
 
--- Puts a job in its queue's scheduled registry until run_at (epoch ms).
-local function schedule(id, queue, from, run_at)
-  move(id, from, 'scheduled', 'runAt', run_at)
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -1160,19 +1239,6 @@ local function split(text)
   local out = {}
   for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
   return out
-end
--- A flat HGETALL reply as a Lua table.
-local function hash_table(flat)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
-end
-
--- A job's whole hash as a table, or nil when there is no such job.
-local function job_table(id)
-  local flat = redis.call('HGETALL', K.job(id))
-  if #flat == 0 then return nil end
-  return hash_table(flat)
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
@@ -1859,7 +1925,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "c7117916a5a8037a9d6cf4044992f37cbf5e455a",
+  sha: "4205c473ab454cdb7e760e028e23d63388b784c3",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -1867,11 +1933,13 @@ export const empty: ScriptSource = {
     [52,"shared/scripts/includes/job_get.lua",2],
     [57,"shared/status.ts (generated include \"statuses\")",1],
     [75,"shared/scripts/includes/move.lua",3],
-    [88,"shared/scripts/includes/outbox_push.lua",2],
-    [107,"shared/scripts/includes/to_terminal.lua",5],
-    [155,"shared/scripts/includes/cascade.lua",3],
-    [165,"shared/scripts/includes/cancel_dependents.lua",5],
-    [193,"shared/scripts/empty.lua",14],
+    [90,"shared/scripts/includes/hash_table.lua",1],
+    [96,"shared/scripts/includes/job_table.lua",3],
+    [103,"shared/scripts/includes/outbox_push.lua",3],
+    [119,"shared/scripts/includes/to_terminal.lua",6],
+    [184,"shared/scripts/includes/cascade.lua",3],
+    [194,"shared/scripts/includes/cancel_dependents.lua",5],
+    [222,"shared/scripts/empty.lua",14],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -1951,14 +2019,29 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
 end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
@@ -1968,10 +2051,7 @@ end
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -2012,6 +2092,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -2026,6 +2122,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -2085,7 +2182,7 @@ return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "33c3c49ed64f10c1799a31e1944c09a60a4ba553",
+  sha: "742e5c273c1209a45ed0d0d08bebb08b9f05b289",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -2094,14 +2191,14 @@ export const enqueue: ScriptSource = {
     [60,"shared/scripts/includes/job_table.lua",3],
     [67,"shared/status.ts (generated include \"statuses\")",1],
     [85,"shared/scripts/includes/move.lua",3],
-    [98,"shared/defaults.ts (generated include \"limits\")",1],
-    [105,"shared/scripts/includes/outbox_push.lua",2],
-    [124,"shared/scripts/includes/to_terminal.lua",5],
-    [172,"shared/scripts/includes/arm.lua",2],
-    [180,"shared/scripts/includes/schedule.lua",4],
-    [188,"shared/scripts/includes/push_waiting.lua",4],
-    [205,"shared/scripts/includes/create_job.lua",8],
-    [247,"shared/scripts/enqueue.lua",17],
+    [100,"shared/defaults.ts (generated include \"limits\")",1],
+    [107,"shared/scripts/includes/outbox_push.lua",3],
+    [123,"shared/scripts/includes/to_terminal.lua",6],
+    [188,"shared/scripts/includes/arm.lua",2],
+    [196,"shared/scripts/includes/schedule.lua",4],
+    [205,"shared/scripts/includes/push_waiting.lua",4],
+    [223,"shared/scripts/includes/create_job.lua",8],
+    [267,"shared/scripts/enqueue.lua",17],
   ],
   source: `-- enqueue: creates one job or a batch, atomically: all of them or none.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -2191,14 +2288,16 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -2215,10 +2314,7 @@ local LIMITS = {
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -2259,6 +2355,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -2273,6 +2385,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -2283,9 +2396,10 @@ local function arm(queue)
   end
 end
 
--- Puts a job in its queue's scheduled registry until run_at (epoch ms).
-local function schedule(id, queue, from, run_at)
-  move(id, from, 'scheduled', 'runAt', run_at)
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -2299,11 +2413,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -2311,10 +2426,10 @@ end
 -- Creates one job from an enqueue spec (its hash fields, queue, runAt,
 -- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
 -- runAt, deferred until its dependencies finish, or canceled at once when
--- one of them did not. Answers the fields the script decided.
+-- one of them did not. The hash is written with the status, in one HSET.
+-- Answers the fields the script decided (the caller has the others).
 local function create_job(spec, now)
-  local id, queue = spec.id, spec.queue
-  redis.call('HSET', K.job(id), unpack(spec.fields))
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   redis.call('ZADD', K.queues(), 'NX', 0, queue)
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
@@ -2330,24 +2445,26 @@ local function create_job(spec, now)
   end
   if waiting < 0 then
     redis.call('DEL', K.dependencies(id))
+    -- to_terminal reads the job's TTLs from its hash
+    redis.call('HSET', K.job(id), unpack(fields))
     local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+    return { status = 'canceled', error = err }
   elseif waiting > 0 then
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
-      move(id, nil, 'deferred', 'runAt', spec.runAt)
-    else
-      move(id, nil, 'deferred')
+      table.insert(fields, 'runAt')
+      table.insert(fields, spec.runAt)
     end
+    move(id, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
+    return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
-    schedule(id, queue, nil, spec.runAt)
-  else
-    push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
+    schedule(id, queue, nil, spec.runAt, unpack(fields))
+    return { status = 'scheduled' }
   end
-  -- the caller has every other field: echoing args back would double the bytes
-  local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
-  return { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil }
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, unpack(fields))
+  return { status = 'queued', enqueuedAt = now }
 end
 
 local now = tonumber(ARGV[2])
@@ -2363,7 +2480,9 @@ local function reachable(dep, allowed)
   return false
 end
 
--- First pass: refuse the whole batch before writing anything.
+-- First pass: refuse the whole batch before writing anything. A job's hash
+-- always holds its queue: owners[i] says whether the id is taken.
+local owners = {}
 for i, spec in ipairs(specs) do
   if spec.idempotencyKey then
     local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
@@ -2373,6 +2492,7 @@ for i, spec in ipairs(specs) do
   end
   -- an id taken in another queue must not hand that job to this caller
   local owner = job_get(spec.id, 'queue')
+  owners[i] = owner
   if owner and owner ~= spec.queue then
     return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
   end
@@ -2384,7 +2504,7 @@ for i, spec in ipairs(specs) do
 end
 
 local out = {}
-for _, spec in ipairs(specs) do
+for i, spec in ipairs(specs) do
   local id = spec.id
   local replay = nil
   if spec.idempotencyKey then
@@ -2392,7 +2512,7 @@ for _, spec in ipairs(specs) do
   end
   if replay and redis.call('EXISTS', K.job(replay)) == 1 then
     table.insert(out, { created = false, job = job_table(replay) })
-  elseif redis.call('EXISTS', K.job(id)) == 1 then
+  elseif owners[i] then
     -- a client-chosen id names one job: enqueuing it again is a no-op
     table.insert(out, { created = false, job = job_table(id) })
   else
@@ -2410,7 +2530,7 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "6560f3500a95218d7cb659720dec48718551e726",
+  sha: "bf3e52e0f5919ccad0ca5b3702c45cb549d3572a",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -2419,27 +2539,27 @@ export const fail: ScriptSource = {
     [64,"shared/scripts/includes/leave_started.lua",3],
     [76,"shared/status.ts (generated include \"statuses\")",1],
     [94,"shared/scripts/includes/move.lua",3],
-    [107,"shared/scripts/includes/outbox_push.lua",2],
-    [126,"shared/scripts/includes/to_terminal.lua",5],
-    [174,"shared/scripts/includes/job_get.lua",2],
-    [179,"shared/scripts/includes/cascade.lua",3],
-    [189,"shared/scripts/includes/cancel_dependents.lua",5],
-    [217,"shared/scripts/includes/push_waiting.lua",4],
-    [234,"shared/scripts/includes/requeue_waiting.lua",2],
-    [240,"shared/scripts/includes/schedule.lua",4],
-    [248,"shared/scripts/includes/keep_attempt.lua",3],
-    [266,"shared/scripts/includes/fail_or_retry.lua",9],
-    [305,"shared/scripts/includes/owned_job.lua",2],
-    [313,"shared/scripts/includes/split.lua",1],
-    [320,"shared/scripts/includes/hash_table.lua",1],
-    [326,"shared/scripts/includes/job_table.lua",3],
-    [333,"shared/scripts/includes/promote_due.lua",4],
-    [345,"shared/scripts/includes/settings_of.lua",2],
-    [356,"shared/scripts/includes/room.lua",2],
-    [379,"shared/scripts/includes/claim_jobs.lua",11],
-    [453,"shared/scripts/includes/worker_step.lua",2],
-    [463,"shared/scripts/includes/step.lua",6],
-    [494,"shared/scripts/fail.lua",15],
+    [109,"shared/scripts/includes/hash_table.lua",1],
+    [115,"shared/scripts/includes/job_table.lua",3],
+    [122,"shared/scripts/includes/outbox_push.lua",3],
+    [138,"shared/scripts/includes/to_terminal.lua",6],
+    [203,"shared/scripts/includes/job_get.lua",2],
+    [208,"shared/scripts/includes/cascade.lua",3],
+    [218,"shared/scripts/includes/cancel_dependents.lua",5],
+    [246,"shared/scripts/includes/push_waiting.lua",4],
+    [264,"shared/scripts/includes/requeue_waiting.lua",2],
+    [270,"shared/scripts/includes/schedule.lua",4],
+    [279,"shared/scripts/includes/keep_attempt.lua",3],
+    [297,"shared/scripts/includes/fail_or_retry.lua",9],
+    [336,"shared/scripts/includes/owned_job.lua",2],
+    [344,"shared/scripts/includes/split.lua",1],
+    [351,"shared/scripts/includes/promote_due.lua",4],
+    [363,"shared/scripts/includes/settings_of.lua",2],
+    [374,"shared/scripts/includes/room.lua",2],
+    [397,"shared/scripts/includes/claim_jobs.lua",11],
+    [471,"shared/scripts/includes/worker_step.lua",2],
+    [481,"shared/scripts/includes/step.lua",6],
+    [512,"shared/scripts/fail.lua",15],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt; then
@@ -2538,14 +2658,29 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
 end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
@@ -2555,10 +2690,7 @@ end
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -2599,6 +2731,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -2613,6 +2761,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- One field of a job's hash.
@@ -2666,11 +2815,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -2681,9 +2831,10 @@ local function requeue_waiting(id, queue, from, now)
   push_waiting(id, queue, from, now, f[1] == '1', f[2])
 end
 
--- Puts a job in its queue's scheduled registry until run_at (epoch ms).
-local function schedule(id, queue, from, run_at)
-  move(id, from, 'scheduled', 'runAt', run_at)
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -2759,19 +2910,6 @@ local function split(text)
   local out = {}
   for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
   return out
-end
--- A flat HGETALL reply as a Lua table.
-local function hash_table(flat)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
-end
-
--- A job's whole hash as a table, or nil when there is no such job.
-local function job_table(id)
-  local flat = redis.call('HGETALL', K.job(id))
-  if #flat == 0 then return nil end
-  return hash_table(flat)
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
@@ -2945,21 +3083,23 @@ end)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "a4d448b77037d2a779b8b4d7aa0a9f2d9a98eb6f",
+  sha: "6a219ffb043648f2e6620331c27a97c6594c40ac",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [51,"shared/scripts/includes/job_get.lua",2],
     [56,"shared/status.ts (generated include \"statuses\")",1],
     [74,"shared/scripts/includes/move.lua",3],
-    [87,"shared/defaults.ts (generated include \"limits\")",1],
-    [94,"shared/scripts/includes/outbox_push.lua",2],
-    [113,"shared/scripts/includes/to_terminal.lua",5],
-    [161,"shared/scripts/includes/arm.lua",2],
-    [169,"shared/scripts/includes/schedule.lua",4],
-    [177,"shared/scripts/includes/push_waiting.lua",4],
-    [194,"shared/scripts/includes/create_job.lua",8],
-    [236,"shared/scripts/fire-schedule.lua",18],
+    [89,"shared/defaults.ts (generated include \"limits\")",1],
+    [96,"shared/scripts/includes/hash_table.lua",1],
+    [102,"shared/scripts/includes/job_table.lua",3],
+    [109,"shared/scripts/includes/outbox_push.lua",3],
+    [125,"shared/scripts/includes/to_terminal.lua",6],
+    [190,"shared/scripts/includes/arm.lua",2],
+    [198,"shared/scripts/includes/schedule.lua",4],
+    [207,"shared/scripts/includes/push_waiting.lua",4],
+    [225,"shared/scripts/includes/create_job.lua",8],
+    [269,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -3038,14 +3178,16 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -3054,6 +3196,19 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
 }
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
+end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
 -- the same call, with the job as it ended, so that whoever ended it (a
@@ -3062,10 +3217,7 @@ local LIMITS = {
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -3106,6 +3258,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -3120,6 +3288,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -3130,9 +3299,10 @@ local function arm(queue)
   end
 end
 
--- Puts a job in its queue's scheduled registry until run_at (epoch ms).
-local function schedule(id, queue, from, run_at)
-  move(id, from, 'scheduled', 'runAt', run_at)
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -3146,11 +3316,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -3158,10 +3329,10 @@ end
 -- Creates one job from an enqueue spec (its hash fields, queue, runAt,
 -- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
 -- runAt, deferred until its dependencies finish, or canceled at once when
--- one of them did not. Answers the fields the script decided.
+-- one of them did not. The hash is written with the status, in one HSET.
+-- Answers the fields the script decided (the caller has the others).
 local function create_job(spec, now)
-  local id, queue = spec.id, spec.queue
-  redis.call('HSET', K.job(id), unpack(spec.fields))
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   redis.call('ZADD', K.queues(), 'NX', 0, queue)
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
@@ -3177,24 +3348,26 @@ local function create_job(spec, now)
   end
   if waiting < 0 then
     redis.call('DEL', K.dependencies(id))
+    -- to_terminal reads the job's TTLs from its hash
+    redis.call('HSET', K.job(id), unpack(fields))
     local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+    return { status = 'canceled', error = err }
   elseif waiting > 0 then
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
-      move(id, nil, 'deferred', 'runAt', spec.runAt)
-    else
-      move(id, nil, 'deferred')
+      table.insert(fields, 'runAt')
+      table.insert(fields, spec.runAt)
     end
+    move(id, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
+    return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
-    schedule(id, queue, nil, spec.runAt)
-  else
-    push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
+    schedule(id, queue, nil, spec.runAt, unpack(fields))
+    return { status = 'scheduled' }
   end
-  -- the caller has every other field: echoing args back would double the bytes
-  local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
-  return { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil }
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, unpack(fields))
+  return { status = 'queued', enqueuedAt = now }
 end
 
 local now, name = tonumber(ARGV[2]), ARGV[3]
@@ -3809,7 +3982,7 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "d386296f99edc22e4ec160f7149c4ee6c0f265d9",
+  sha: "32bd24314e451512b1a969e895426dbe5dac54dc",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -3818,21 +3991,23 @@ export const recover: ScriptSource = {
     [81,"shared/scripts/includes/job_get.lua",2],
     [86,"shared/scripts/includes/arm.lua",2],
     [94,"shared/scripts/includes/move.lua",3],
-    [107,"shared/scripts/includes/push_waiting.lua",4],
-    [124,"shared/scripts/includes/requeue_waiting.lua",2],
-    [130,"shared/scripts/includes/promote_due.lua",4],
-    [142,"shared/scripts/includes/leave_started.lua",3],
-    [154,"shared/scripts/includes/outbox_push.lua",2],
-    [173,"shared/scripts/includes/to_terminal.lua",5],
-    [221,"shared/scripts/includes/cascade.lua",3],
-    [231,"shared/scripts/includes/cancel_dependents.lua",5],
-    [259,"shared/scripts/includes/schedule.lua",4],
-    [267,"shared/scripts/includes/keep_attempt.lua",3],
-    [285,"shared/scripts/includes/fail_or_retry.lua",9],
-    [324,"shared/scripts/includes/release_dependents.lua",6],
-    [350,"shared/scripts/includes/settings_of.lua",2],
-    [361,"shared/scripts/includes/room.lua",2],
-    [384,"shared/scripts/recover.lua",32],
+    [109,"shared/scripts/includes/push_waiting.lua",4],
+    [127,"shared/scripts/includes/requeue_waiting.lua",2],
+    [133,"shared/scripts/includes/promote_due.lua",4],
+    [145,"shared/scripts/includes/leave_started.lua",3],
+    [157,"shared/scripts/includes/hash_table.lua",1],
+    [163,"shared/scripts/includes/job_table.lua",3],
+    [170,"shared/scripts/includes/outbox_push.lua",3],
+    [186,"shared/scripts/includes/to_terminal.lua",6],
+    [251,"shared/scripts/includes/cascade.lua",3],
+    [261,"shared/scripts/includes/cancel_dependents.lua",5],
+    [289,"shared/scripts/includes/schedule.lua",4],
+    [298,"shared/scripts/includes/keep_attempt.lua",3],
+    [316,"shared/scripts/includes/fail_or_retry.lua",9],
+    [355,"shared/scripts/includes/release_dependents.lua",6],
+    [381,"shared/scripts/includes/settings_of.lua",2],
+    [392,"shared/scripts/includes/room.lua",2],
+    [415,"shared/scripts/recover.lua",32],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -3931,14 +4106,16 @@ end
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
@@ -3949,11 +4126,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -3987,6 +4165,19 @@ local function leave_started(id, queue)
     arm(queue)
   end
 end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
+end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
 -- the same call, with the job as it ended, so that whoever ended it (a
@@ -3995,10 +4186,7 @@ end
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)
@@ -4039,6 +4227,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -4053,6 +4257,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -4093,9 +4298,10 @@ local function cancel_dependents(id, now)
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
--- Puts a job in its queue's scheduled registry until run_at (epoch ms).
-local function schedule(id, queue, from, run_at)
-  move(id, from, 'scheduled', 'runAt', run_at)
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -4529,7 +4735,7 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "c2a8270cd1bc7b82777f932d29e9d6b6e2dc7f36",
+  sha: "ba128825a361404987a337dba773bcee9f7966ed",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
@@ -4538,10 +4744,10 @@ export const requeueAll: ScriptSource = {
     [58,"shared/scripts/includes/arm.lua",2],
     [66,"shared/status.ts (generated include \"statuses\")",1],
     [84,"shared/scripts/includes/move.lua",3],
-    [97,"shared/scripts/includes/push_waiting.lua",4],
-    [114,"shared/scripts/includes/keep_attempt.lua",3],
-    [132,"shared/scripts/includes/requeue_ended.lua",4],
-    [146,"shared/scripts/requeue-all.lua",14],
+    [99,"shared/scripts/includes/push_waiting.lua",4],
+    [117,"shared/scripts/includes/keep_attempt.lua",3],
+    [135,"shared/scripts/includes/requeue_ended.lua",4],
+    [149,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -4630,14 +4836,16 @@ local STATUS = {
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
@@ -4648,11 +4856,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end
@@ -4707,7 +4916,7 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "f31f1367d33f4a60a3aab58cacba74268ee5ba5f",
+  sha: "cbc14e9d01fed39d6af35c385d40ce17fff9db3e",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -4716,11 +4925,11 @@ export const requeue: ScriptSource = {
     [75,"shared/scripts/includes/arm.lua",2],
     [83,"shared/scripts/includes/leave_started.lua",3],
     [95,"shared/scripts/includes/move.lua",3],
-    [108,"shared/scripts/includes/push_waiting.lua",4],
-    [125,"shared/defaults.ts (generated include \"limits\")",1],
-    [132,"shared/scripts/includes/keep_attempt.lua",3],
-    [150,"shared/scripts/includes/requeue_ended.lua",4],
-    [164,"shared/scripts/requeue.lua",19],
+    [110,"shared/scripts/includes/push_waiting.lua",4],
+    [128,"shared/defaults.ts (generated include \"limits\")",1],
+    [135,"shared/scripts/includes/keep_attempt.lua",3],
+    [153,"shared/scripts/includes/requeue_ended.lua",4],
+    [167,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -4820,14 +5029,16 @@ end
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor).
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
 local function move(id, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  redis.call('PUBLISH', K.events(id), to)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
@@ -4838,11 +5049,12 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end

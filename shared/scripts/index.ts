@@ -72,7 +72,7 @@ export type EnqueueReply =
   | {
       ok: true;
       jobs: (
-        | { created: true; set: { status: JobStatus; enqueuedAt?: string; error?: string } }
+        | { created: true; set: { status: JobStatus; enqueuedAt?: number; error?: string } }
         | { created: false; job: Job }
       )[];
     }

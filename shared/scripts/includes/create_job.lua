@@ -9,10 +9,10 @@
 -- Creates one job from an enqueue spec (its hash fields, queue, runAt,
 -- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
 -- runAt, deferred until its dependencies finish, or canceled at once when
--- one of them did not. Answers the fields the script decided.
+-- one of them did not. The hash is written with the status, in one HSET.
+-- Answers the fields the script decided (the caller has the others).
 local function create_job(spec, now)
-  local id, queue = spec.id, spec.queue
-  redis.call('HSET', K.job(id), unpack(spec.fields))
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   redis.call('ZADD', K.queues(), 'NX', 0, queue)
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
@@ -28,22 +28,24 @@ local function create_job(spec, now)
   end
   if waiting < 0 then
     redis.call('DEL', K.dependencies(id))
+    -- to_terminal reads the job's TTLs from its hash
+    redis.call('HSET', K.job(id), unpack(fields))
     local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+    return { status = 'canceled', error = err }
   elseif waiting > 0 then
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
-      move(id, nil, 'deferred', 'runAt', spec.runAt)
-    else
-      move(id, nil, 'deferred')
+      table.insert(fields, 'runAt')
+      table.insert(fields, spec.runAt)
     end
+    move(id, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
+    return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
-    schedule(id, queue, nil, spec.runAt)
-  else
-    push_waiting(id, queue, nil, now, spec.atFront, spec.priority)
+    schedule(id, queue, nil, spec.runAt, unpack(fields))
+    return { status = 'scheduled' }
   end
-  -- the caller has every other field: echoing args back would double the bytes
-  local f = redis.call('HMGET', K.job(id), 'status', 'enqueuedAt', 'error')
-  return { status = f[1], enqueuedAt = f[2] or nil, error = f[3] or nil }
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, unpack(fields))
+  return { status = 'queued', enqueuedAt = now }
 end

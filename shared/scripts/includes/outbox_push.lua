@@ -1,4 +1,5 @@
 --- @include "keys"
+--- @include "job_table"
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
 -- the same call, with the job as it ended, so that whoever ended it (a
@@ -7,10 +8,7 @@
 -- webhook-id the receiver sees, the same on every retry) names this ending.
 local function outbox_push(id, now, url)
   local delivery = id .. '.' .. now
-  local job = {}
-  local flat = redis.call('HGETALL', K.job(id))
-  for i = 1, #flat, 2 do job[flat[i]] = flat[i + 1] end
-  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job),
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
     'attempts', 0, 'createdAt', now)
   redis.call('ZADD', K.outbox(), now, delivery)
   redis.call('ZADD', K.outboxAge(), now, delivery)

@@ -10,11 +10,12 @@
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority)
+-- Puts a job in its queue's waiting set, setting further fields (...) with
+-- its status. Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
   redis.call('ZADD', K.waiting(queue), score, id)
   arm(queue)
 end

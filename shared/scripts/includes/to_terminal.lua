@@ -1,6 +1,7 @@
 --- @include "keys"
 --- @include "limits"
 --- @include "move"
+--- @include "job_table"
 --- @include "outbox_push"
 
 local TTL_FIELD = {
@@ -35,6 +36,22 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts
 -- and its registry entry all expire after the job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
@@ -49,4 +66,5 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  publish_ending(id, status)
 end
