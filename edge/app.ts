@@ -7,6 +7,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { DEFAULTS } from "../shared/index.ts";
 import { Keyring } from "./auth.ts";
+import { dashboard } from "./dashboard/index.ts";
 import type { AppConfig } from "./config.ts";
 import type { AppEnv } from "./context.ts";
 import { jsonDepthLimit } from "./json-depth.ts";
@@ -34,6 +35,8 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
     secureHeaders({
       // JSON and event streams only: nothing on this origin should render or frame.
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      // but a route that sets its own keeps it: the dashboard's pages allow this origin's scripts and styles
+      overwrite: false,
     }),
   );
   app.use(
@@ -73,6 +76,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.route("/", hooks);
   app.route("/", metrics);
   app.route("/", schedules);
+  app.route("/", dashboard);
   serveOpenApi(app);
 
   app.onError(onError);

@@ -1,0 +1,139 @@
+// One job in the dashboard: where it stands and how it got there (timeline,
+// attempts), what it was given and what came of it (args, result, error with
+// its stack, progress, meta), what it waits for, and its callback.
+import { html } from "hono/html";
+import { isTerminal, type Attempt, type JobError, type JobStatus, type JobView } from "../../shared/index.ts";
+import { badge, href, jobLinks, json, moment, panel, plural, span, time, type Html } from "./parts.ts";
+import { jobButton } from "./queue.ts";
+
+export interface JobData {
+  job: JobView;
+  attempts: Attempt[];
+  admin: boolean;
+  now: number;
+}
+
+/** Why a job shows no result. */
+const NO_RESULT: Partial<Record<JobStatus, string>> = {
+  finished: "The task returned nothing.",
+  failed: "None: the job failed.",
+  stopped: "None: the job was stopped.",
+  canceled: "None: the job was canceled before it ran.",
+};
+
+export function jobView({ job, attempts, admin, now }: JobData): Html {
+  const head = html`<header class="job-head">
+    <div class="title">
+      <h1>${job.id}</h1>${badge(job.status)}
+      ${admin ? html`<div class="actions">${jobButton(job)}</div>` : ""}
+    </div>
+    <div class="meta">
+      <span>task <strong>${job.task}</strong></span>
+      <span>queue <a href="${href.queue(job.queue, job.status)}">${job.queue}</a></span>
+      <span>${plural(job.attempts, "attempt")}</span>
+    </div>
+  </header>`;
+  const result =
+    job.result !== null ? json(job.result) : html`<p class="note">${NO_RESULT[job.status] ?? "None yet."}</p>`;
+  return html`${head}
+    ${progress(job)}
+    ${job.error ? errorBox(job.error, job.status === "stopped" ? "Why it stopped" : "Error") : ""}
+    <div class="grid2">
+      <div data-status="${job.status}">${panel("Timeline", timeline(job, now))}</div>
+      ${panel("Details", details(job))}
+    </div>
+    <div class="grid2">${panel("Arguments", json(job.args))}${panel("Result", result)}</div>
+    ${Object.keys(job.meta).length ? panel("Meta", json(job.meta)) : ""}
+    ${attemptsPanel(attempts, now)}`;
+}
+
+/** A percentage as a bar; anything else a task reported, as JSON. */
+function progress(job: JobView): Html | "" {
+  if (job.progress === null) return "";
+  if (typeof job.progress !== "number") return panel("Progress", json(job.progress));
+  const value = Math.max(0, Math.min(100, job.progress));
+  return html`<div class="progress" data-progress="${value}">
+    <progress max="100" value="${value}" aria-label="progress"></progress><span>${value}%</span>
+  </div>`;
+}
+
+function errorBox(error: JobError, title: string): Html {
+  return html`<section class="card error-box" aria-label="${title}"><header><h2>${title}</h2></header>
+    <div class="body">
+      <p class="msg">${error.name}: ${error.message}</p>
+      ${error.stack ? html`<pre class="code stack">${error.stack}</pre>` : ""}
+    </div>
+  </section>`;
+}
+
+function timeline(job: JobView, now: number): Html {
+  const { createdAt, enqueuedAt, startedAt, endedAt } = job;
+  const steps: [label: string, at: number | null, note: string][] = [
+    ["Created", createdAt, ""],
+    [
+      "Enqueued",
+      enqueuedAt,
+      enqueuedAt !== null && enqueuedAt > createdAt ? `after ${span(enqueuedAt - createdAt)}` : "",
+    ],
+    ["Started", startedAt, startedAt !== null ? `waited ${span(startedAt - (enqueuedAt ?? createdAt))}` : ""],
+  ];
+  if (isTerminal(job.status)) {
+    const ran = endedAt !== null && startedAt !== null ? `ran ${span(endedAt - startedAt)}` : "";
+    steps.push([`${job.status[0]!.toUpperCase()}${job.status.slice(1)}`, endedAt, ran]);
+  } else if (job.status === "started" && startedAt !== null) {
+    steps.push(["Running", null, `for ${span(now - startedAt)}`]);
+  } else {
+    steps.push(["Ended", null, ""]);
+  }
+  return html`<ol class="timeline">${steps.map(([label, at, note]) => {
+    const when =
+      at === null
+        ? html`<span class="${note ? "" : "faint"}">${note || "—"}</span>`
+        : html`${time(at, now)}${note ? html` <span class="span">· ${note}</span>` : ""}
+            <span class="at">${moment(at)}</span>`;
+    return html`<li class="${at === null ? "" : "done"}"><span class="what">${label}</span><span>${when}</span></li>`;
+  })}</ol>`;
+}
+
+function details(job: JobView): Html {
+  const callback = job.callback;
+  return html`<dl class="facts">
+    <dt>Task</dt><dd class="mono">${job.task}</dd>
+    <dt>Queue</dt><dd><a href="${href.queue(job.queue)}">${job.queue}</a></dd>
+    <dt>Attempts</dt><dd>${job.attempts}</dd>
+    <dt>Depends on</dt>
+    <dd>${job.dependsOn.length ? jobLinks(job.dependsOn) : html`<span class="faint">nothing</span>`}</dd>
+    <dt>Callback</dt><dd>${
+      callback
+        ? html`<span class="chip">${callback.status}</span> after ${plural(callback.attempts, "try", "tries")}${
+            callback.lastError ? html`<div class="note">last error: ${callback.lastError}</div>` : ""
+          }`
+        : html`<span class="faint">none</span>`
+    }</dd>
+  </dl>`;
+}
+
+function attemptsPanel(attempts: Attempt[], now: number): Html {
+  if (!attempts.length) return panel("Attempts", html`<p class="note">It has not started yet.</p>`);
+  const rows = attempts.map((a) => {
+    const ran = a.startedAt !== null ? span((a.endedAt ?? now) - a.startedAt) : "—";
+    const outcome = a.error
+      ? html`<details id="attempt-${a.attempt}"><summary class="err">${a.error.name}: ${a.error.message}</summary>${
+          a.error.stack ? html`<pre class="code">${a.error.stack}</pre>` : ""
+        }</details>`
+      : a.status === "finished"
+        ? html`<span class="muted">returned</span>`
+        : html`<span class="faint">—</span>`;
+    return html`<tr data-key="${a.attempt}">
+      <td class="num">${a.attempt}</td><td>${badge(a.status)}</td>
+      <td class="hide-narrow when">${time(a.startedAt, now)}</td><td class="num">${ran}</td>
+      <td class="hide-narrow mono">${a.worker ?? "—"}</td><td>${outcome}</td>
+    </tr>`;
+  });
+  const table = html`<table>
+    <thead><tr><th class="num">#</th><th>Status</th><th class="hide-narrow">Started</th><th class="num">Ran</th>
+      <th class="hide-narrow">Worker</th><th>Outcome</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>`;
+  return panel("Attempts", table, { note: "newest first", flush: true });
+}

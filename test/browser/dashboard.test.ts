@@ -1,0 +1,234 @@
+// The dashboard as an operator uses it: /dashboard served by the real edge
+// app (on Node, over the real gateway and Redis), in headless Chromium, with a
+// real worker running the jobs. Screenshots of every page, at desktop and
+// phone sizes, land in test-results/dashboard/ (git-ignored), to look at.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Queue } from "../../shared/index.ts";
+import { startEdge, type EdgeServer } from "../support/edge.ts";
+import { uniquePrefix } from "../support/redis.ts";
+import { until, Workers } from "../support/worker.ts";
+import { launchChromium, type Browser } from "./chromium.ts";
+
+const SHOTS = join(fileURLToPath(new URL("../..", import.meta.url)), "test-results", "dashboard");
+const ADMIN_KEY = "dashboard-admin-key-0123456789";
+const READER_KEY = "dashboard-reader-key-0123456789";
+const prefix = uniquePrefix("dashboard");
+const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 812 } };
+
+let redis: Redis;
+let edge: EdgeServer;
+let browser: Browser;
+const workers = new Workers();
+const queue = (name: string) => new Queue(name, { redis, prefix });
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  redis = new Redis(inject("redisUrl"));
+  edge = await startEdge({
+    redisUrl: inject("redisUrl"),
+    prefix,
+    apiKeys: [
+      { name: "on-call", key: ADMIN_KEY, scopes: ["admin"] },
+      { name: "support", key: READER_KEY, scopes: ["read"], queues: ["mail"] },
+    ],
+  });
+  // "held" before "mail": were "held" not paused, its jobs would be taken first
+  await workers.start({
+    redis,
+    redisUrl: inject("redisUrl"),
+    prefix,
+    queues: ["held", "mail"],
+    flags: ["--concurrency", "2"],
+  });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await workers.killAll();
+  await edge?.close();
+  const keys = await redis.keys(`{${prefix}}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+/** A fresh tab (its own sessionStorage) that records every error the page or its CSP reports. */
+async function tab(): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.context.newPage();
+  await page.setViewportSize(SIZES.desktop);
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  return { page, errors };
+}
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto(`${edge.url}/dashboard`);
+  await page.fill("#key", key);
+  await page.click("#signin-form button[type=submit]");
+  await page.locator("#view > *").first().waitFor();
+}
+
+/** The page at both sizes, whole; back at the desktop size after. */
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(SIZES.desktop);
+}
+
+/** Clicks an action's button and confirms it in the dialog; resolves once the page says it is done. */
+async function act(page: Page, button: ReturnType<Page["locator"]>, done: string, shot?: string): Promise<void> {
+  await button.click();
+  await page.locator("#confirm[open]").waitFor();
+  if (shot) await page.screenshot({ path: join(SHOTS, `${shot}-desktop.png`) });
+  await page.click("#confirm-ok");
+  await expect.poll(() => page.textContent("#toast")).toContain(done);
+}
+
+/** What Chromium logs for a request the API refused, as the page meant it to be. */
+const refused = (status: number) => expect.stringMatching(new RegExp(`^Failed to load resource: .* ${status}`));
+
+const count = (page: Page, name: string, status: string) =>
+  page.locator(`.queue[data-queue="${name}"] .count[data-status="${status}"] .value`);
+
+describe("dashboard", () => {
+  it("signs in with a key kept in the tab, and shows every queue's counts, chart and workers", async () => {
+    const mail = queue("mail");
+    const jobs = await mail.enqueueMany([{ task: "echo" }, { task: "echo" }, { task: "fail" }]);
+    for (const job of jobs) await mail.waitFor(job.id, { timeoutMs: 15_000 });
+    const { page, errors } = await tab();
+
+    const response = await page.goto(`${edge.url}/dashboard`);
+    expect(response!.headers()["content-security-policy"]).toMatch(/script-src 'self'; style-src 'self'/);
+    await page.locator("#signin").waitFor();
+    await shoot(page, "sign-in");
+    await page.fill("#key", "a-key-this-deployment-never-issued");
+    await page.click("#signin-form button[type=submit]");
+    await expect.poll(() => page.textContent("#signin-error")).toContain("The API key was not accepted");
+    expect(errors.splice(0)).toEqual([refused(401)]);
+
+    await signIn(page, ADMIN_KEY);
+    await expect.poll(() => count(page, "mail", "finished").textContent()).toBe("2");
+    expect(await count(page, "mail", "failed").textContent()).toBe("1");
+    expect(await page.textContent("#who")).toBe("on-call · admin");
+    // the key is in this tab's storage, never in the address
+    expect(await page.evaluate(() => sessionStorage.getItem("edgeq.dashboard.key"))).toBe(ADMIN_KEY);
+    expect(page.url()).not.toContain(ADMIN_KEY);
+    await expect.poll(() => page.locator(".queue[data-queue=mail] .chart .ok").count()).toBeGreaterThan(0);
+    expect(await page.textContent(".queue[data-queue=mail] .legend")).toContain("2 finished");
+    expect(await page.locator("section[aria-label=Workers] tbody tr").count()).toBe(1);
+    await shoot(page, "queues");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("opens a failed job from its queue, shows its stack, and requeues it", async () => {
+    const mail = queue("mail");
+    const job = await mail.enqueue("throwHere", {});
+    expect((await mail.waitFor(job.id, { timeoutMs: 15_000 })).status).toBe("failed");
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+
+    await count(page, "mail", "failed").click();
+    await page.locator(".tab[aria-current=page][data-status=failed]").waitFor();
+    const row = page.locator(`tr[data-key="${job.id}"]`);
+    expect(await row.locator(".err").textContent()).toBe("TypeError: thrown from the fixture module");
+    await shoot(page, "queue");
+
+    await row.locator("td.id a").click();
+    await page.locator(".job-head .badge[data-status=failed]").waitFor();
+    expect(await page.textContent(".error-box .stack")).toMatch(/at explode \(.*tasks\.ts:\d+:\d+\)/);
+    expect(await page.locator(".timeline li.done").count()).toBe(4);
+    await shoot(page, "job-failed");
+
+    await act(page, page.locator(".job-head button", { hasText: "Requeue" }), "Requeued the job", "confirm");
+    // run again by the worker, it fails again: the attempt it ended with is kept beside the new one
+    await until("the requeued job to fail again", 15_000, async () => {
+      const attempts = await mail.attempts(job.id);
+      return attempts?.length === 2 && attempts[0]!.status === "failed";
+    });
+    await expect.poll(() => page.locator(".job-head .badge").textContent(), { timeout: 10_000 }).toBe("failed");
+    await expect.poll(() => page.locator("table tr[data-key]").count(), { timeout: 10_000 }).toBe(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("pauses a queue: no worker takes its jobs until it is resumed", async () => {
+    const held = queue("held");
+    // a queue in use shows on the page
+    const first = await held.enqueue("echo", {});
+    expect((await held.waitFor(first.id, { timeoutMs: 15_000 })).status).toBe("finished");
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+
+    await act(page, page.locator('.queue[data-queue="held"] button', { hasText: "Pause" }), "Paused held");
+    expect((await held.info()).paused).toBe(true);
+    const waiting = await held.enqueue("echo", { waits: "for resume" });
+    // the worker prefers "held"; a later job of "mail" is taken and finished while the held one waits
+    const later = await queue("mail").enqueue("echo", {});
+    expect((await queue("mail").waitFor(later.id, { timeoutMs: 15_000 })).status).toBe("finished");
+    expect((await held.getJob(waiting.id))!.status).toBe("queued");
+    await page.locator('.queue[data-queue="held"] .badge.paused').waitFor();
+    // enqueued behind the page's back: seen at its next refresh
+    await expect.poll(() => count(page, "held", "queued").textContent(), { timeout: 10_000 }).toBe("1");
+    await shoot(page, "queues-paused");
+
+    await act(page, page.locator('.queue[data-queue="held"] button', { hasText: "Resume" }), "Resumed held");
+    expect((await held.waitFor(waiting.id, { timeoutMs: 15_000 })).status).toBe("finished");
+    await expect.poll(() => page.locator('.queue[data-queue="held"] .badge.paused').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("follows a running job's progress and state without a reload, and stops one", async () => {
+    const mail = queue("mail");
+    const stepping = await mail.enqueue("steps", { n: 4, ms: 700 });
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+    await page.goto(`${edge.url}/dashboard#/jobs/${stepping.id}`);
+    await page.locator(".job-head .badge[data-status=started]").waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.locator(".progress").getAttribute("data-progress")).toMatch(/^(25|50|75)$/);
+    await shoot(page, "job-running");
+    await page.locator(".job-head .badge[data-status=finished]").waitFor({ timeout: 15_000 });
+    expect(await page.textContent(".card:has(h2:text('Result')) pre")).toContain('"steps": 4');
+    expect(await page.evaluate(() => (window as { sameDocument?: boolean }).sameDocument)).toBe(true);
+
+    const hanging = await mail.enqueue("hang", { ms: 60_000 });
+    await page.goto(`${edge.url}/dashboard#/jobs/${hanging.id}`);
+    await page.locator(".job-head .badge[data-status=started]").waitFor({ timeout: 10_000 });
+    await act(page, page.locator(".job-head button", { hasText: "Stop" }), "Asked its worker to stop the job");
+    await page.locator(".job-head .badge[data-status=stopped]").waitFor({ timeout: 10_000 });
+    expect((await mail.getJob(hanging.id))!.status).toBe("stopped");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a key without admin only its queues, without actions or stacks", async () => {
+    const failed = (await queue("mail").list("failed")).jobs[0]!;
+    const { page, errors } = await tab();
+    await signIn(page, READER_KEY);
+    await count(page, "mail", "failed").waitFor();
+    expect(await page.locator(".queue").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-queue")))).toEqual(
+      ["mail"],
+    );
+    expect(await page.locator("#view button").count()).toBe(0);
+    await page.goto(`${edge.url}/dashboard#/jobs/${failed.id}`);
+    await page.locator(".error-box").waitFor();
+    expect(await page.locator(".error-box .stack").count()).toBe(0);
+    expect(await page.locator("#view button").count()).toBe(0);
+    await page.goto(`${edge.url}/dashboard#/queues/held`);
+    await expect.poll(() => page.textContent(".problem")).toContain('this API key cannot use queue "held"');
+    expect(errors).toEqual([refused(403)]);
+    await page.close();
+  });
+});
