@@ -53,7 +53,7 @@ function progress(job: JobView): Html | "" {
   if (typeof job.progress !== "number") return panel("Progress", json(job.progress));
   const value = Math.max(0, Math.min(100, job.progress));
   return html`<div class="progress" data-progress="${value}">
-    <progress max="100" value="${value}" aria-label="progress"></progress><span>${value}%</span>
+    <span>Progress</span><progress max="100" value="${value}" aria-label="progress"></progress><span>${value}%</span>
   </div>`;
 }
 
@@ -91,7 +91,8 @@ function timeline(job: JobView, now: number): Html {
         ? html`<span class="${note ? "" : "faint"}">${note || "—"}</span>`
         : html`${time(at, now)}${note ? html` <span class="span">· ${note}</span>` : ""}
             <span class="at">${moment(at)}</span>`;
-    return html`<li class="${at === null ? "" : "done"}"><span class="what">${label}</span><span>${when}</span></li>`;
+    const state = at !== null ? "done" : label === "Running" ? "now" : "";
+    return html`<li class="${state}"><span class="what">${label}</span><span>${when}</span></li>`;
   })}</ol>`;
 }
 

@@ -136,7 +136,7 @@ function toolbar(info: QueueInfo, status: TerminalStatus): Html {
       data-confirm="Delete the ${status} jobs of “${info.name}” that ended longer ago than chosen? There is no undo."
       data-done="Deleted {count} ${status} {jobs}">
     <input type="hidden" name="status" value="${status}">
-    <label for="clean-age">Delete ${status} older than</label>
+    <label for="clean-age">Older than</label>
     <select id="clean-age" name="olderThanSec">${CLEAN_AGES.map(
       ([label, seconds]) =>
         html`<option value="${seconds}" ${seconds === 7 * 86_400 ? "selected" : ""}>${label}</option>`,
@@ -219,12 +219,16 @@ export function jobButton(job: JobView, small = false): Html | "" {
 
 function settings(info: QueueInfo, admin: boolean): Html {
   const limit = info.limit;
-  const facts = html`<dl class="facts">
-    <dt>State</dt><dd>${info.paused ? "paused: no worker starts its jobs" : "running"}</dd>
-    <dt>Rate limit</dt><dd>${limit ? `at most ${count(limit.max)} started per ${span(limit.perMs)}` : "none"}</dd>
-    <dt>Concurrency</dt><dd>${info.concurrency ? `at most ${count(info.concurrency)} running at once` : "none"}</dd>
-  </dl>`;
-  if (!admin) return panel("Settings", facts);
+  const state = html`<dt>State</dt><dd>${info.paused ? "paused: no worker starts its jobs" : "running"}</dd>`;
+  if (!admin) {
+    return panel(
+      "Settings",
+      html`<dl class="facts">${state}
+        <dt>Rate limit</dt><dd>${limit ? `at most ${count(limit.max)} started per ${span(limit.perMs)}` : "none"}</dd>
+        <dt>Concurrency</dt><dd>${info.concurrency ? `at most ${count(info.concurrency)} at once` : "none"}</dd>
+      </dl>`,
+    );
+  }
   const form = html`<form class="settings" data-act="PATCH ${api.queue(info.name)}" data-send="json"
       data-done="Saved the settings of ${info.name}">
     <div class="field">Rate limit
@@ -242,7 +246,7 @@ function settings(info: QueueInfo, admin: boolean): Html {
     <p class="note">Empty fields remove a limit. Every worker obeys at its next claim.</p>
     <div class="actions"><button type="submit" class="btn primary small">Save settings</button></div>
   </form>`;
-  return panel("Settings", html`<div class="settings">${facts}${form}</div>`);
+  return panel("Settings", html`<div class="settings"><dl class="facts">${state}</dl>${form}</div>`);
 }
 
 function workers(info: QueueInfo, now: number): Html {

@@ -202,6 +202,9 @@ th { text-align: left; font-size: 12px; font-weight: 650; color: var(--muted); t
   letter-spacing: .03em; padding: 10px 12px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 td { padding: 10px 12px; border-bottom: 1px solid var(--line); vertical-align: top; }
 tbody tr:last-child td { border-bottom: none; }
+/* a table flush with its card lines up with the card's heading */
+.card > .table-wrap th:first-child, .card > .table-wrap td:first-child { padding-left: 16px; }
+.card > .table-wrap th:last-child, .card > .table-wrap td:last-child { padding-right: 16px; }
 tbody tr:hover { background: color-mix(in srgb, var(--sunk) 60%, transparent); }
 td.num, th.num { text-align: right; }
 td.num, td.when { white-space: nowrap; }
@@ -219,7 +222,8 @@ td.act { text-align: right; white-space: nowrap; width: 1%; }
 .page-head { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
 .page-head .actions { margin-left: auto; }
 .page-head h1 { overflow-wrap: anywhere; }
-.tabs { display: flex; gap: 2px; overflow-x: auto; border-bottom: 1px solid var(--line); scrollbar-width: thin; }
+.tabs { display: flex; gap: 2px; padding: 0 8px; overflow-x: auto; border-bottom: 1px solid var(--line);
+  scrollbar-width: thin; }
 .tab { display: inline-flex; align-items: center; gap: 6px; padding: 10px 8px; margin-bottom: -1px; white-space: nowrap;
   color: var(--muted); font-weight: 600; font-size: 13.5px; border-bottom: 2px solid transparent; }
 .tab:hover { color: var(--text); text-decoration: none; }
@@ -248,7 +252,7 @@ dl.facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .job-head h1 { font-family: var(--mono); font-size: 19px; font-weight: 600; overflow-wrap: anywhere; }
 .job-head .meta { display: flex; flex-wrap: wrap; gap: 6px 16px; color: var(--muted); font-size: 14px; }
 .job-head .actions { margin-left: auto; }
-.progress { display: flex; align-items: center; gap: 12px; font-size: 13px; color: var(--muted); }
+.progress { display: flex; align-items: center; gap: 12px; font-size: 13px; font-weight: 600; color: var(--muted); }
 progress { flex: 1; height: 8px; appearance: none; border: none; border-radius: 99px; overflow: hidden;
   background: var(--sunk); }
 progress::-webkit-progress-bar { background: var(--sunk); }
@@ -262,6 +266,7 @@ progress::-moz-progress-bar { background: var(--started); }
   background: var(--panel); align-self: start; margin-top: 6px; }
 .timeline li.done::before { background: var(--faint); border-color: var(--faint); }
 .timeline li.done:last-child::before { background: var(--s); border-color: var(--s); }
+.timeline li.now::before { border-color: var(--s); animation: pulse 1.4s ease-in-out infinite; }
 .timeline .at { display: block; font-size: 12.5px; color: var(--faint); }
 .timeline .what { color: var(--muted); }
 .timeline .span { color: var(--faint); font-size: 13px; }
@@ -296,6 +301,7 @@ dialog .actions { justify-content: flex-end; padding: 12px 20px; border-top: 1px
   body { font-size: 14px; }
   .bar { padding: 8px 16px; gap: 4px 12px; flex-wrap: wrap; }
   .session .who { display: none; }
+  td.wide { white-space: normal; overflow-wrap: anywhere; }
   main { padding: 16px; }
   .queues { grid-template-columns: minmax(0, 1fr); }
   .summary { grid-template-columns: repeat(2, 1fr); gap: 8px; }
@@ -304,7 +310,7 @@ dialog .actions { justify-content: flex-end; padding: 12px 20px; border-top: 1px
   .count .value { font-size: 17px; }
   .count .label { font-size: 11px; }
   .count .label::before { display: none; }
-  .hide-narrow, td.act { display: none; }
+  .hide-narrow, .act { display: none; }
   /* every status at once, wrapped, rather than a strip that hides the chosen one off screen */
   .tabs { flex-wrap: wrap; gap: 6px; padding: 12px; }
   .tab { margin: 0; padding: 3px 10px; border: 1px solid var(--line); border-radius: 999px; font-size: 13px; }

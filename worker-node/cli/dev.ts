@@ -245,6 +245,7 @@ const demoId = `demo-${Date.now().toString(36)}`;
 say();
 say("edgeq is running:");
 say(`  edge API      ${edgeUrl}  (wrangler dev, pid ${edge.pid})`);
+say(`  dashboard     ${edgeUrl}/dashboard  (sign in with the dev API key below)`);
 say(`  REST gateway  ${gateway.url}`);
 const redisNote = running.redis ? `  (pid ${running.redis.pid}, data in ${join(DATA_DIR, "redis")})` : "";
 say(`  redis         ${redisUrl}${redisNote}`);
