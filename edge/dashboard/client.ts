@@ -157,6 +157,8 @@ export const SCRIPT = String.raw`"use strict";
     for (const attribute of Array.from(node.attributes)) {
       if (old.getAttribute(attribute.name) !== attribute.value) old.setAttribute(attribute.name, attribute.value);
     }
+    // once typed in, a field shows its value property, not its attribute: a setting changed elsewhere shows too
+    if (old.tagName === "INPUT" && old.value !== node.value) old.value = node.value;
     patchChildren(old, node);
   }
 

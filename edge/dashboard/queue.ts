@@ -233,10 +233,14 @@ function settings(info: QueueInfo, admin: boolean): Html {
       data-done="Saved the settings of ${info.name}">
     <div class="field">Rate limit
       <div class="row">
-        <input name="limit.max" type="number" min="1" inputmode="numeric" placeholder="max jobs" aria-label="max jobs"
-          value="${limit?.max ?? ""}">
-        <input name="limit.perMs" type="number" min="1" inputmode="numeric" placeholder="per ms" aria-label="per ms"
-          value="${limit?.perMs ?? ""}">
+        <label class="field sub">jobs at most
+          <input name="limit.max" type="number" min="1" inputmode="numeric" placeholder="none"
+            value="${limit?.max ?? ""}">
+        </label>
+        <label class="field sub">per ms
+          <input name="limit.perMs" type="number" min="1" inputmode="numeric" placeholder="none"
+            value="${limit?.perMs ?? ""}">
+        </label>
       </div>
     </div>
     <label class="field">Concurrency, fleet-wide

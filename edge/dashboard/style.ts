@@ -245,6 +245,7 @@ dl.facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .settings { display: grid; gap: 12px; }
 .settings .row { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 .settings input { width: 100%; }
+.field.sub { font-size: 12px; font-weight: 500; gap: 3px; }
 
 /* one job */
 .job-head { display: grid; gap: 8px; }
@@ -288,7 +289,8 @@ dialog h2 { font-size: 17px; }
 dialog p { margin: 0; color: var(--muted); overflow-wrap: anywhere; }
 dialog .actions { justify-content: flex-end; padding: 12px 20px; border-top: 1px solid var(--line);
   background: var(--sunk); border-radius: 0 0 12px 12px; }
-.toast { position: fixed; left: 50%; bottom: 24px; transform: translateX(-50%); z-index: 20;
+/* centred by margins, not a transform: left: 50% would cap its width at half the screen */
+.toast { position: fixed; left: 0; right: 0; bottom: 24px; z-index: 20; width: fit-content; margin: 0 auto;
   max-width: calc(100vw - 32px);
   padding: 10px 16px; border-radius: 8px; background: var(--text); color: var(--bg); font-size: 14px; font-weight: 550;
   box-shadow: 0 8px 24px #0004; }

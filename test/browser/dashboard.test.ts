@@ -17,6 +17,7 @@ import { launchChromium, type Browser } from "./chromium.ts";
 const SHOTS = join(fileURLToPath(new URL("../..", import.meta.url)), "test-results", "dashboard");
 const ADMIN_KEY = "dashboard-admin-key-0123456789";
 const READER_KEY = "dashboard-reader-key-0123456789";
+const PRODUCER_KEY = "dashboard-producer-key-0123456789";
 const prefix = uniquePrefix("dashboard");
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 812 } };
 
@@ -35,6 +36,7 @@ beforeAll(async () => {
     apiKeys: [
       { name: "on-call", key: ADMIN_KEY, scopes: ["admin"] },
       { name: "support", key: READER_KEY, scopes: ["read"], queues: ["mail"] },
+      { name: "producer", key: PRODUCER_KEY, scopes: ["enqueue"] },
     ],
   });
   // "held" before "mail": were "held" not paused, its jobs would be taken first
@@ -213,6 +215,38 @@ describe("dashboard", () => {
     await page.close();
   });
 
+  it("changes a queue's limits, empties it, and requeues what that canceled, from its page", async () => {
+    const tidy = queue("tidy");
+    await tidy.enqueueMany([{ task: "echo" }, { task: "echo" }, { task: "echo" }]);
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${edge.url}/dashboard#/queues/tidy`);
+    await page.locator(".tab[aria-current=page][data-status=queued]").waitFor();
+
+    await page.fill("input[name='limit.max']", "10");
+    await page.fill("input[name='limit.perMs']", "1000");
+    await page.fill("input[name=concurrency]", "3");
+    await page.click("form.settings button[type=submit]");
+    await expect.poll(() => page.textContent("#toast")).toBe("Saved the settings of tidy");
+    expect(await tidy.info()).toMatchObject({ limit: { max: 10, perMs: 1000 }, concurrency: 3 });
+    await expect.poll(() => page.textContent(".page-head")).toMatch(/10 \/ 1 s\s*3 at once/);
+    await shoot(page, "queue-settings");
+    await page.fill("input[name='limit.max']", "");
+    await page.fill("input[name='limit.perMs']", "");
+    await page.fill("input[name=concurrency]", "");
+    await page.click("form.settings button[type=submit]");
+    await expect.poll(async () => (await tidy.info()).concurrency).toBeUndefined();
+    expect((await tidy.info()).limit).toBeUndefined();
+
+    await act(page, page.locator(".page-head button", { hasText: "Empty" }), "Canceled 3 queued jobs");
+    expect(await tidy.counts()).toMatchObject({ queued: 0, canceled: 3 });
+    await page.click(".tab[data-status=canceled]");
+    await act(page, page.locator(".toolbar button", { hasText: "Requeue all canceled" }), "Requeued 3 canceled jobs");
+    expect(await tidy.counts()).toMatchObject({ queued: 3, canceled: 0 });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("shows a key without admin only its queues, without actions or stacks", async () => {
     const failed = (await queue("mail").list("failed")).jobs[0]!;
     const { page, errors } = await tab();
@@ -228,6 +262,12 @@ describe("dashboard", () => {
     expect(await page.locator("#view button").count()).toBe(0);
     await page.goto(`${edge.url}/dashboard#/queues/held`);
     await expect.poll(() => page.textContent(".problem")).toContain('this API key cannot use queue "held"');
+    expect(errors.splice(0)).toEqual([refused(403)]);
+
+    // a key that may only enqueue is told what it lacks
+    await page.click("#sign-out");
+    await signIn(page, PRODUCER_KEY);
+    await expect.poll(() => page.textContent(".problem")).toContain('this API key lacks the "read" scope');
     expect(errors).toEqual([refused(403)]);
     await page.close();
   });
