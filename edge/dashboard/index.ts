@@ -39,7 +39,7 @@ const policy = secureHeaders({
     frameAncestors: ["'none'"],
   },
 });
-dashboard.use("/dashboard", policy);
+// "/dashboard/*" matches /dashboard itself too
 dashboard.use("/dashboard/*", policy);
 
 /** Queues per overview page: each brings a throughput read when the charts are drawn. */
