@@ -43,9 +43,11 @@ export function overview({ page, throughput, admin, cursor, now }: OverviewData)
   const pages = pager(href.queues(), page.nextCursor && href.queues(page.nextCursor), cursor !== undefined);
   // keys without admin see workers without names, so only admin keys can count each worker once
   const workers = admin ? liveWorkers(queues) : [];
-  return html`${totals(page, workers, admin, now)}${cards}${pages && html`<div class="card">${pages}</div>`}${
-    workers.length ? workersTable(workers, now) : ""
-  }`;
+  return html`<div class="page-head"><h1>Queues</h1></div>
+    ${totals(page, workers, admin, now)}
+    ${cards}
+    ${pages && html`<div class="card">${pages}</div>`}
+    ${workers.length ? workersTable(workers, now) : ""}`;
 }
 
 function totals({ queues, outbox }: QueuesPage, workers: WorkerInfo[], admin: boolean, now: number): Html {

@@ -1,5 +1,6 @@
-// Pieces every dashboard view is made of: status badges, times, JSON, the
-// per-minute chart and the buttons that act through the HTTP API. Markup
+// Pieces the dashboard's views are made of: links, badges, times, panels,
+// pagers, JSON, the per-minute chart and the buttons that act through the
+// HTTP API. Markup
 // goes through hono/html, which escapes every value it is given, so job
 // args, errors and names can hold anything.
 import { html } from "hono/html";
@@ -127,7 +128,7 @@ export interface Action {
   label: string;
   /** Asked before anything is sent; the button that confirms repeats the label. */
   confirm?: string;
-  /** Said once it is done; "{count}" is the number of jobs a bulk action moved. */
+  /** Said once it is done; "{count}" is the number of jobs a bulk action moved, "{jobs}" "job" or "jobs". */
   done: string;
   danger?: boolean;
   /** A bulk action: repeated while the API answers `more`. */
