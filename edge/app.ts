@@ -42,7 +42,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.use(
     cors({
       origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-Id"],
       exposeHeaders: [
         "Location",
