@@ -219,10 +219,8 @@ describe("delivery", () => {
     const error = { name: "Error", message: "parent failed" };
     await scripts.fail.run(runner, keys, {
       now: Date.now(),
-      id: parent.id,
       worker: "elsewhere",
-      error,
-      retryable: false,
+      jobs: [{ id: parent.id, error, retryable: false }],
     });
     // expired in the queue, found by a claim after its ttlSec
     const expiring = await later.enqueue("echo", 4, { callbackUrl, ttlSec: 1 });

@@ -45,12 +45,18 @@ async function claimIds(queue: Queue, max: number, now = Date.now()): Promise<st
 }
 
 async function finish(queue: Queue, id: string, now = Date.now()) {
-  return scripts.complete.run(runner, queue.keys, { now, id, worker: "w1", result: "null" });
+  const step = await scripts.complete.run(runner, queue.keys, { now, worker: "w1", jobs: [{ id, result: "null" }] });
+  return step.reported[0]!;
 }
 
 async function failIt(queue: Queue, id: string, now = Date.now()) {
   const error = { name: "Error", message: `boom ${id}` };
-  return scripts.fail.run(runner, queue.keys, { now, id, worker: "w1", error, retryable: true });
+  const step = await scripts.fail.run(runner, queue.keys, {
+    now,
+    worker: "w1",
+    jobs: [{ id, error, retryable: true }],
+  });
+  return step.reported[0]!;
 }
 
 /** Every page of a listing, following the cursors; and the page sizes seen. */
@@ -296,10 +302,8 @@ describe("bounded work", () => {
     await claim(queue, 1, now);
     await scripts.fail.run(runner, queue.keys, {
       now,
-      id: parent.id,
       worker: "w1",
-      error: { name: "Error", message: "boom" },
-      retryable: false,
+      jobs: [{ id: parent.id, error: { name: "Error", message: "boom" }, retryable: false }],
     });
     expect(await queue.counts()).toMatchObject({
       canceled: DEFAULTS.scriptBatch,

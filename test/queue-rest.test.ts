@@ -41,14 +41,16 @@ async function work(outcome: { result: unknown } | { error: string }) {
     next: { leaseMs: 30_000, max: 1, queues: ["default"] },
   });
   const id = claimed.jobs[0]!.id;
-  const report = { now: Date.now(), id, worker: "w" };
+  const report = { now: Date.now(), worker: "w" };
   if ("result" in outcome)
-    await scripts.complete.run(runner, direct.keys, { ...report, result: JSON.stringify(outcome.result) });
+    await scripts.complete.run(runner, direct.keys, {
+      ...report,
+      jobs: [{ id, result: JSON.stringify(outcome.result) }],
+    });
   else
     await scripts.fail.run(runner, direct.keys, {
       ...report,
-      error: { name: "Error", message: outcome.error },
-      retryable: false,
+      jobs: [{ id, error: { name: "Error", message: outcome.error }, retryable: false }],
     });
   return id;
 }

@@ -138,12 +138,15 @@ async function report(
   outcome: { result: unknown } | { error: { name: string; message: string }; retryable?: boolean },
   { worker = "w1", r = runner }: { worker?: string; r?: ScriptRunner } = {},
 ): Promise<{ ok: boolean; status: string | null }> {
-  const base = { now: Date.now(), id, worker };
+  const base = { now: Date.now(), worker };
   const step =
     "result" in outcome
-      ? await scripts.complete.run(r, keys, { ...base, result: JSON.stringify(outcome.result) })
-      : await scripts.fail.run(r, keys, { ...base, error: outcome.error, retryable: outcome.retryable ?? true });
-  return { ok: step.ok, status: step.status };
+      ? await scripts.complete.run(r, keys, { ...base, jobs: [{ id, result: JSON.stringify(outcome.result) }] })
+      : await scripts.fail.run(r, keys, {
+          ...base,
+          jobs: [{ id, error: outcome.error, retryable: outcome.retryable ?? true }],
+        });
+  return step.reported[0]!;
 }
 
 describe("enqueue", () => {
@@ -786,7 +789,11 @@ describe("waitFor", () => {
         worker: "w",
         next: { leaseMs: 30_000, max: 1, queues: ["default"] },
       });
-      await scripts.complete.run(workerRunner, queue.keys, { now: Date.now(), id: job.id, worker: "w", result: "1" });
+      await scripts.complete.run(workerRunner, queue.keys, {
+        now: Date.now(),
+        worker: "w",
+        jobs: [{ id: job.id, result: "1" }],
+      });
       expect(await waiting).toMatchObject({ status: "finished", result: 1 });
       const after = await commandCalls(worker);
       // two script calls were the worker's (claim, complete); the read was waitFor's, with its one SUBSCRIBE

@@ -61,8 +61,12 @@ async function claimIds(keys: Keys, now: number, options: Parameters<typeof clai
 }
 
 async function completeJob(keys: Keys, now: number, id: string, worker = "w1", result: unknown = null) {
-  const { ok, status } = await scripts.complete.run(runner, keys, { now, id, worker, result: JSON.stringify(result) });
-  return { ok, status };
+  const step = await scripts.complete.run(runner, keys, {
+    now,
+    worker,
+    jobs: [{ id, result: JSON.stringify(result) }],
+  });
+  return step.reported[0]!;
 }
 
 async function failJob(
@@ -71,14 +75,12 @@ async function failJob(
   id: string,
   { worker = "w1", message = "boom", retryable = true } = {},
 ) {
-  const { ok, status } = await scripts.fail.run(runner, keys, {
+  const step = await scripts.fail.run(runner, keys, {
     now,
-    id,
     worker,
-    error: { name: "Error", message },
-    retryable,
+    jobs: [{ id, error: { name: "Error", message }, retryable }],
   });
-  return { ok, status };
+  return step.reported[0]!;
 }
 
 /** The whole stored job, as a worker reads it. */
@@ -667,12 +669,11 @@ describe("finishing a job and claiming the next in one call", () => {
     const next = (max: number, queues: string[]) => ({ leaseMs: LEASE, max, queues });
     const done = await scripts.complete.run(runner, keys, {
       now: now + 1,
-      id: a!.id,
       worker: "w1",
-      result: "null",
+      jobs: [{ id: a!.id, result: "null" }],
       next: next(2, ["high", "default"]),
     });
-    expect(done.ok).toBe(true);
+    expect(done.reported).toEqual([{ ok: true, status: "finished" }]);
     expect(done.jobs.map((j) => j.id)).toEqual([urgent!.id, b!.id]);
     expect(done.jobs.map((j) => [j.status, j.workerName, j.attempts])).toEqual([
       ["started", "w1", 1],
@@ -682,24 +683,21 @@ describe("finishing a job and claiming the next in one call", () => {
 
     const failed = await scripts.fail.run(runner, keys, {
       now: now + 2,
-      id: b!.id,
       worker: "w1",
-      error: { name: "Error", message: "boom" },
-      retryable: false,
+      jobs: [{ id: b!.id, error: { name: "Error", message: "boom" }, retryable: false }],
       next: next(1, ["default"]),
     });
-    expect(failed).toMatchObject({ ok: true, status: "failed" });
+    expect(failed.reported).toEqual([{ ok: true, status: "failed" }]);
     expect(failed.jobs.map((j) => j.id)).toEqual([c!.id]);
 
     // a worker that lost the job still gets its next ones (none left here)
     const lost = await scripts.complete.run(runner, keys, {
       now: now + 3,
-      id: b!.id,
       worker: "w1",
-      result: "null",
+      jobs: [{ id: b!.id, result: "null" }],
       next: next(1, ["default"]),
     });
-    expect(lost.ok).toBe(false);
+    expect(lost.reported).toEqual([{ ok: false, status: "failed" }]);
     expect(lost.jobs).toEqual([]);
   });
 });

@@ -5,9 +5,12 @@
 // start.
 //
 // Round trips: while busy, finishing a job and claiming the next is one
-// script call (complete/fail claim too). While idle, the worker blocks in Redis on its queues'
-// wake lists (BLMPOP) for as long as the next scheduled job allows, and sends
-// one heartbeat (with the fleet's maintenance pass) a minute.
+// script call (complete/fail claim too), and jobs that end in the same turn
+// of the event loop are reported together. While idle, the worker blocks in
+// Redis on its queues' wake lists (BLMPOP) for as long as the next scheduled
+// job allows, with its claim queued behind the pop on the same connection, so
+// the job that wakes it comes back in the same round trip; and it sends one
+// heartbeat (with the fleet's maintenance pass) a minute.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { RedisOptions } from "ioredis";
@@ -17,8 +20,9 @@ import { isTerminal, Keys, type Job } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { decodeReply, isNoScript, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import type { Call, ProgressUpdate, Step } from "../shared/scripts/index.ts";
+import type { Call, Completion, Failure, ProgressUpdate, Step } from "../shared/scripts/index.ts";
 import { CallbackAllowlist } from "./callback.ts";
+import { JobAbort } from "./horse/abort.ts";
 import { compileHorse } from "./horse/bundle.ts";
 import { horseEnv, type Horse, type HorseOptions } from "./horse/horse.ts";
 import { HorsePool } from "./horse/pool.ts";
@@ -28,7 +32,15 @@ import { connect, type Connection } from "./connection.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
 import { fireDueSchedules } from "../shared/schedule.ts";
 import { declaration, type TaskDescription } from "../shared/tasks.ts";
-import { describeTasks, runTask, tasksOf, type Outcome, type TaskEntry, type TaskModule } from "./task.ts";
+import {
+  describeTasks,
+  runTask,
+  tasksOf,
+  type Outcome,
+  type TaskEntry,
+  type TaskHost,
+  type TaskModule,
+} from "./task.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -72,19 +84,53 @@ export interface CallbackSettings extends Omit<OutboxOptions, "allow"> {
 /** Past a warm shutdown's last job, how long writes to an unreachable Redis are waited for: the rest is recovery's. */
 const SHUTDOWN_WRITES_MS = 5_000;
 
-interface Running {
-  job: Job;
+/** How long a stopping worker waits for the reply of a claim that may have run behind its wait (see #endWait). */
+const WAIT_REPLY_MS = 100;
+
+/** Where a running job's reports go: one per worker, rather than closures for every job. */
+interface Hooks {
+  log: Logger;
+  progress(running: Running, update: ProgressUpdate): void;
+}
+
+/** A job the worker runs, and the host its task runs in when it runs inline. */
+class Running extends JobAbort implements TaskHost {
   horse?: Horse;
-  controller: AbortController;
-  timer: NodeJS.Timeout;
   /** Progress the task reported that is not written yet, and when it will be. */
   pending?: ProgressUpdate;
   progressTimer?: NodeJS.Timeout;
   /** Why the worker ended the job early, if it did. */
   interrupted?: "timeout" | "stop" | "lost" | "shutdown";
   /** Inline only: stops waiting for the task (cold shutdown; the worker's exit ends it). */
-  abandon?: () => void;
+  abandon?: (outcome: Outcome) => void;
+
+  readonly #hooks: Hooks;
+
+  constructor(
+    readonly job: Job,
+    /** When its timeout falls due, epoch ms. */
+    readonly deadline: number,
+    hooks: Hooks,
+  ) {
+    super();
+    this.#hooks = hooks;
+  }
+
+  logger(): Logger {
+    return this.#hooks.log.child({ jobId: this.job.id });
+  }
+
+  report(update: ProgressUpdate): void {
+    this.#hooks.progress(this, update);
+  }
 }
+
+/** What a cold shutdown answers for an inline task it stops waiting for. */
+const ABANDONED: Outcome = {
+  ok: false,
+  retryable: true,
+  error: { name: "AbortError", message: "abandoned by a cold shutdown" },
+};
 
 export class Worker {
   readonly name: string;
@@ -97,6 +143,15 @@ export class Worker {
   /** Subscribed to this worker's control channel: stop requests arrive at once. */
   readonly #control: Connection;
   readonly #running = new Map<string, Running>();
+  readonly #hooks: Hooks;
+  /** Jobs that ended and are not reported yet: those ending in one turn of the event loop go in one call. */
+  #ended: { running: Running; outcome: Outcome }[] = [];
+  #reportSoon: NodeJS.Immediate | undefined;
+  /** Report calls in flight. */
+  #reporting = 0;
+  /** One timer for every running job's timeout, set for the earliest. */
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #deadlineAt = Infinity;
   readonly #outbox: Outbox;
   /** Outcomes a stopping worker could not write (Redis unreachable): their leases bring them back. */
   #unwritten = 0;
@@ -107,7 +162,8 @@ export class Worker {
   #declaredAt = 0;
   /** Slots with a claim in flight. */
   #reserved = 0;
-  #blocking = false;
+  /** The blocking wait in flight, with the claim behind it. */
+  #waiting: Promise<unknown> | undefined;
   #nextDueAt: number | null = null;
   #state: "starting" | "running" | "warm" | "cold" | "stopped" = "starting";
   #counters = { processed: 0, failed: 0 };
@@ -140,6 +196,7 @@ export class Worker {
     this.name = options.name ?? `${hostname()}.${process.pid}.${randomBytes(3).toString("hex")}`;
     this.keys = Keys.forPrefix(options.prefix);
     this.#log = options.logger.child({ worker: this.name });
+    this.#hooks = { log: this.#log, progress: (running, update) => this.#progress(running, update) };
     const redisOptions: RedisOptions = {
       // hold commands while Redis is away instead of failing them: a result
       // finished during an outage is reported when Redis is back
@@ -221,7 +278,7 @@ export class Worker {
     if (this.#state === "running" || this.#state === "starting") {
       this.#state = "warm";
       this.#log.info({ running: this.#running.size }, "warm shutdown: finishing running jobs");
-      this.#blocker.disconnect();
+      void this.#endWait();
       this.#maybeExit();
     } else if (this.#state === "warm") {
       this.#state = "cold";
@@ -243,12 +300,19 @@ export class Worker {
     return { leaseMs: this.#opts.leaseMs, max, queues: this.#opts.queues };
   }
 
-  #claimCall(max: number): Call<Step> {
+  /** What the worker's entry says while it stops, in every step it takes: see claim.lua. */
+  #stopping(): "warm" | "cold" | undefined {
+    return this.#state === "warm" || this.#state === "cold" ? this.#state : undefined;
+  }
+
+  #claimCall(max: number, behindWait = false): Call<Step> {
     return scripts.claim.call(this.keys, {
       now: Date.now(),
       worker: this.name,
       next: this.#wants(max),
       running: [...this.#running.keys()],
+      stopping: this.#stopping(),
+      behindWait,
     });
   }
 
@@ -279,8 +343,10 @@ export class Worker {
     }
     this.#nextDueAt = step.nextDueAt;
     for (const job of step.jobs) void this.#start(job);
-    // the claim stopped at its bound (expired or stale ids): look again at once
-    if (step.more && step.jobs.length < wanted && this.accepting) {
+    // the claim stopped at its bound (expired or stale ids), or slots came free while it was out (a claim behind a
+    // wait asked for those free when the wait began): look again at once
+    const short = step.jobs.length < wanted;
+    if (this.accepting && (short ? step.more : this.#free() > 0)) {
       void this.#fill();
       return;
     }
@@ -296,65 +362,133 @@ export class Worker {
 
   /**
    * Blocks on the wake lists until a job may be waiting, or the next
-   * scheduled job is due, or a callback delivery was put in the outbox; then
-   * claims (or delivers, and waits again). One wait at a time.
+   * scheduled job is due, or a callback delivery was put in the outbox, with
+   * a claim for the free slots queued behind the pop on the same connection:
+   * Redis runs it as soon as the pop returns, and the jobs that woke the
+   * worker come back with it. One wait at a time.
    */
   async #wait(): Promise<void> {
-    if (this.#blocking || !this.accepting) return;
-    this.#blocking = true;
+    if (this.#waiting || !this.accepting) return;
+    const want = Math.max(0, this.#free());
+    this.#reserved += want;
+    const claim = this.#claimCall(want, true);
     let woken: unknown;
+    let step: Step | undefined;
     try {
       const untilDue = this.#nextDueAt === null ? Infinity : this.#nextDueAt - Date.now();
       const timeoutSec = Math.max(0.01, Math.min(untilDue, this.#opts.idleBlockMs) / 1000);
       const wakeKeys = [...this.#opts.queues.map((q) => this.keys.wake(q)), this.keys.outboxWake()];
-      woken = await this.#blocker.blmpop(timeoutSec.toFixed(3), wakeKeys.length, ...wakeKeys, "LEFT");
+      this.#waiting = this.#blocker
+        .pipeline()
+        .blmpop(timeoutSec.toFixed(3), wakeKeys.length, ...wakeKeys, "LEFT")
+        .evalsha(claim.script.sha, claim.keys.length, ...claim.keys, ...claim.argv)
+        .exec();
+      const [pop, claimed] = ((await this.#waiting) ?? []) as [Error | null, unknown][];
+      if (pop?.[0]) throw pop[0];
+      woken = pop?.[1];
+      // a claim that did not run (the script not cached on the server) is made below, as a plain one
+      const [claimError, reply] = claimed ?? [];
+      if (claimError && !isNoScript(claimError)) {
+        this.#log.warn({ err: (claim.script.explain(claimError) as Error).message }, "claim behind the wait failed");
+      }
+      if (claimed && !claimError) step = claim.decode(decodeReply(reply));
     } catch (error) {
-      if (!this.accepting) return;
-      this.#log.warn({ err: (error as Error).message }, "blocking wait failed; retrying");
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (this.accepting) {
+        this.#log.warn({ err: (error as Error).message }, "blocking wait failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     } finally {
-      this.#blocking = false;
+      this.#waiting = undefined;
+      this.#reserved -= want;
     }
-    if (!this.accepting) return;
-    if (Array.isArray(woken) && woken[0] === this.keys.outboxWake()) {
-      this.#outbox.poke();
-      return this.#wait();
+    if (Array.isArray(woken) && woken[0] === this.keys.outboxWake()) this.#outbox.poke();
+    if (step) this.#afterClaim(step, want);
+    else if (this.accepting) await this.#fill(true);
+    this.#maybeExit();
+  }
+
+  /**
+   * Ends a stopping worker's blocking wait. The claim behind it may have run
+   * already, its reply on the way: the jobs it took are run, as a warm
+   * shutdown runs what it holds. So the worker first writes into its entry
+   * that it stops (a claim behind its wait takes nothing from then on),
+   * gives a reply already sent a moment to arrive, and then cuts the
+   * connection.
+   */
+  async #endWait(): Promise<void> {
+    const waiting = this.#waiting;
+    if (waiting) {
+      try {
+        await this.#whileStopping(this.#pipeline([this.#renewal(Date.now())]));
+      } catch (error) {
+        this.#log.warn({ err: (error as Error).message }, "could not record the stop in the worker's entry");
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const pause = new Promise((resolve) => {
+        timer = setTimeout(resolve, WAIT_REPLY_MS);
+      });
+      await Promise.race([waiting, pause]).catch(() => {});
+      clearTimeout(timer);
     }
-    await this.#fill(true);
+    this.#blocker.disconnect();
   }
 
   async #start(job: Job): Promise<void> {
-    const controller = new AbortController();
-    const running: Running = {
-      job,
-      controller,
-      timer: setTimeout(() => this.#interrupt(running, "timeout"), job.timeoutMs),
-    };
+    const running = new Running(job, Date.now() + job.timeoutMs, this.#hooks);
     this.#running.set(job.id, running);
+    this.#armDeadline(running.deadline);
     this.#scheduleTick();
     const began = performance.now();
-    this.#log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
+    const logs = this.#log.isLevelEnabled("info");
+    if (logs) {
+      this.#log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
+    }
     let outcome: Outcome;
     if (this.#inlineTasks) {
       outcome = await this.#runInline(running, this.#inlineTasks);
     } else {
       outcome = await this.#runInHorse(running);
     }
-    clearTimeout(running.timer);
     outcome = this.#explain(running, outcome);
-    const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
-    this.#log.info(
-      {
-        jobId: job.id,
-        task: job.task,
-        queue: job.queue,
-        durationMs,
-        ok: outcome.ok,
-        ...(outcome.ok ? {} : { error: outcome.error.message }),
-      },
-      outcome.ok ? "job finished" : "job failed",
-    );
-    await this.#report(running, outcome);
+    if (logs) {
+      const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
+      this.#log.info(
+        {
+          jobId: job.id,
+          task: job.task,
+          queue: job.queue,
+          durationMs,
+          ok: outcome.ok,
+          ...(outcome.ok ? {} : { error: outcome.error.message }),
+        },
+        outcome.ok ? "job finished" : "job failed",
+      );
+    }
+    this.#report(running, outcome);
+  }
+
+  /** Sets the one timeout timer for `at`, unless it is set for sooner. */
+  #armDeadline(at: number): void {
+    if (at >= this.#deadlineAt) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = setTimeout(() => this.#timeouts(), Math.max(0, at - Date.now()));
+    // a running job keeps the worker alive by itself
+    this.#deadlineTimer.unref();
+  }
+
+  /** Interrupts the jobs past their timeout, and sets the timer for the next to fall due. */
+  #timeouts(): void {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const running of this.#running.values()) {
+      if (running.interrupted) continue;
+      if (running.deadline <= now) this.#interrupt(running, "timeout");
+      else next = Math.min(next, running.deadline);
+    }
+    if (next < Infinity) this.#armDeadline(next);
   }
 
   async #runInHorse(running: Running): Promise<Outcome> {
@@ -368,7 +502,7 @@ export class Worker {
       running.horse = horse;
       // interrupted while it waited for a horse to be ready
       if (running.interrupted) this.#terminate(running);
-      const outcome = await horse.run(running.job, (update) => this.#progress(running, update));
+      const outcome = await horse.run(running.job, (update) => running.report(update));
       if (!running.interrupted) this.#pool!.release(horse);
       // a horse killed before its last job had no successor booted for it
       else if (this.accepting) this.#pool!.fill();
@@ -417,9 +551,9 @@ export class Worker {
       );
     }
     running.interrupted = why;
-    running.controller.abort(new Error(`job ${why}`));
+    running.abort(new Error(`job ${why}`));
     this.#terminate(running);
-    if (why === "shutdown") running.abandon?.();
+    if (why === "shutdown") running.abandon?.(ABANDONED);
   }
 
   /** Ends an interrupted job's horse: after the kill grace, or at once in a cold shutdown. */
@@ -457,77 +591,99 @@ export class Worker {
    * when the task has really ended, never while it still runs. A cold
    * shutdown alone stops waiting: the worker's exit ends the task.
    */
-  async #runInline(running: Running, tasks: Map<string, TaskEntry>): Promise<Outcome> {
-    const { job, controller } = running;
-    const abandoned = new Promise<Outcome>((resolve) => {
-      running.abandon = () =>
-        resolve({ ok: false, retryable: true, error: { name: "AbortError", message: "abandoned by a cold shutdown" } });
+  #runInline(running: Running, tasks: Map<string, TaskEntry>): Promise<Outcome> {
+    return new Promise((settle) => {
+      running.abandon = settle;
+      runTask(tasks, running.job, running).then(settle);
     });
-    const settled = runTask(tasks, job, {
-      signal: controller.signal,
-      logger: () => this.#log.child({ jobId: job.id }),
-      report: (update) => this.#progress(running, update),
-    });
-    return Promise.race([settled, abandoned]);
   }
 
-  /** Reports a job's outcome and claims the next jobs, in one script call. */
-  async #report(running: Running, outcome: Outcome): Promise<void> {
-    const { job } = running;
-    this.#running.delete(job.id);
-    const now = Date.now();
-    const want = this.accepting ? this.#free() : 0;
-    // complete and fail claim the next jobs themselves when given what the worker wants
-    const report = {
-      now,
-      id: job.id,
-      worker: this.name,
-      next: want > 0 ? this.#wants(want) : undefined,
-      running: [...this.#running.keys()],
-    };
-    let call: Call<Step | scripts.MoveReply> | undefined;
-    if (running.interrupted === "shutdown") {
-      call = scripts.requeue.call(this.keys, { now, id: job.id, worker: this.name });
-    } else if (running.interrupted === "lost") {
-      // another worker owns the job now: report nothing, only claim
-      call = want > 0 ? this.#claimCall(want) : undefined;
-    } else if (outcome.ok) {
-      call = scripts.complete.call(this.keys, { ...report, result: outcome.result });
-    } else {
-      call = scripts.fail.call(this.keys, { ...report, error: outcome.error, retryable: outcome.retryable });
-    }
+  /**
+   * Takes a job's outcome to report. Alone, it goes at once; beside other
+   * running jobs it waits for the end of this turn of the event loop, so
+   * that the jobs ending in it are reported, and their successors claimed,
+   * in one script call.
+   */
+  #report(running: Running, outcome: Outcome): void {
+    this.#running.delete(running.job.id);
     if (outcome.ok) this.#counters.processed++;
     else this.#counters.failed++;
+    this.#ended.push({ running, outcome });
+    if (this.#running.size === 0) void this.#reportEnded();
+    else this.#reportSoon ??= setImmediate(() => void this.#reportEnded());
+  }
+
+  /**
+   * Reports the jobs that ended and claims their successors: one round trip.
+   * A call takes half the slots' jobs at most, so that two are in flight and
+   * Redis works on one while the worker runs the jobs of the other (one call
+   * for all would have each wait for the other), and the script's work stays
+   * bounded. The rest go in the next turn of the event loop.
+   */
+  async #reportEnded(): Promise<void> {
+    clearImmediate(this.#reportSoon);
+    this.#reportSoon = undefined;
+    const lane = Math.min(Math.ceil(this.#opts.concurrency / 2), DEFAULTS.scriptBatch);
+    const batch = this.#ended.splice(0, lane);
+    if (this.#ended.length > 0) this.#reportSoon = setImmediate(() => void this.#reportEnded());
+    const now = Date.now();
+    // the slots of the jobs reported later are claimed with them
+    const free = Math.max(0, this.#free() - this.#ended.length);
+    const want = this.accepting ? free : 0;
+    const base = { now, worker: this.name, running: [...this.#running.keys()], stopping: this.#stopping() };
+    const completions: Completion[] = [];
+    const failures: Failure[] = [];
+    // the tasks' last progress goes ahead of their outcomes, in the same round trip
+    const calls: Call<unknown>[] = [];
+    for (const { running, outcome } of batch) {
+      const { id } = running.job;
+      // another worker owns a lost job now: report nothing
+      if (running.interrupted === "lost") continue;
+      const progress = this.#progressCall(running);
+      if (progress) calls.push(progress);
+      if (running.interrupted === "shutdown")
+        calls.push(scripts.requeue.call(this.keys, { now, id, worker: this.name }));
+      else if (outcome.ok) completions.push({ id, result: outcome.result });
+      else failures.push({ id, error: outcome.error, retryable: outcome.retryable });
+    }
+    // the last report claims the next jobs; with none, a plain claim does
+    const next = want > 0 ? this.#wants(want) : undefined;
+    const reports: Call<Step>[] = [];
+    if (completions.length > 0) {
+      const claims = failures.length === 0 ? next : undefined;
+      reports.push(scripts.complete.call(this.keys, { ...base, jobs: completions, next: claims }));
+    }
+    if (failures.length > 0) reports.push(scripts.fail.call(this.keys, { ...base, jobs: failures, next }));
+    if (reports.length === 0 && next) reports.push(this.#claimCall(want));
+    calls.push(...reports);
+    const jobIds = batch.filter(({ running }) => running.interrupted !== "lost").map(({ running }) => running.job.id);
     this.#reserved += want;
-    let reply: Step | scripts.MoveReply | undefined;
-    // the task's last progress goes ahead of its outcome, in the same round trip
-    const progress = running.interrupted === "lost" ? undefined : this.#progressCall(running);
+    this.#reporting++;
+    let steps: Step[] = [];
     try {
-      if (call) {
-        const calls: Call<unknown>[] = progress ? [progress, call] : [call];
-        const replies = await this.#whileStopping(this.#pipeline(calls, 10), job.id);
-        reply = replies?.at(-1) as typeof reply;
-      }
+      const replies = calls.length > 0 ? await this.#whileStopping(this.#pipeline(calls, 10), jobIds) : [];
+      steps = (replies?.slice(calls.length - reports.length) ?? []) as Step[];
     } catch (error) {
-      // the lease runs out and recovery retries the job: nothing is lost
-      this.#log.error({ jobId: job.id, err: error }, "could not report a job's outcome");
+      // their leases run out and recovery retries them: nothing is lost
+      this.#log.error({ jobIds, err: error }, "could not report the outcomes of jobs");
     } finally {
       this.#reserved -= want;
+      this.#reporting--;
     }
-    // a requeue (cold shutdown) claims nothing: the worker is stopping
-    const step = reply && "jobs" in reply ? reply : undefined;
-    const reported = step && running.interrupted !== "lost" ? step : undefined;
-    if (reported && !reported.ok) {
-      this.#log.warn(
-        { jobId: job.id, status: reported.status },
-        "the job's lease was lost before its outcome was reported",
-      );
-    }
-    // the script put the callback in the outbox: this worker takes it first
-    if (reported?.ok && job.callbackUrl && reported.status && reported.status !== "missing") {
-      if (isTerminal(reported.status)) this.#outbox.poke();
-    }
-    if (want > 0) this.#afterClaim(step, want);
+    const byId = new Map(batch.map(({ running }) => [running.job.id, running.job]));
+    const reportedIds = [...(completions.length > 0 ? [completions] : []), ...(failures.length > 0 ? [failures] : [])];
+    let poke = false;
+    steps.forEach((step, i) => {
+      step.reported.forEach(({ ok, status }, j) => {
+        const job = byId.get(reportedIds[i]?.[j]?.id ?? "");
+        if (!job) return;
+        if (!ok) this.#log.warn({ jobId: job.id, status }, "the job's lease was lost before its outcome was reported");
+        // the script put the callback in the outbox: this worker takes it first
+        else if (job.callbackUrl && status !== "missing" && isTerminal(status)) poke = true;
+      });
+    });
+    if (poke) this.#outbox.poke();
+    if (want > 0) this.#afterClaim(steps.at(-1), want);
     this.#maybeExit();
   }
 
@@ -617,14 +773,7 @@ export class Worker {
     const now = Date.now();
     // a declaration lasts a day: renewed hourly, it fades only once no worker serves the task
     if (now - this.#declaredAt >= DEFAULTS.taskDeclareEveryMs) void this.#declare();
-    const renewal = scripts.renew.call(this.keys, {
-      now,
-      leaseMs: this.#opts.leaseMs,
-      worker: this.name,
-      state: this.#stateFields(),
-      entryTtlMs: this.#opts.heartbeatMs * 3,
-      running: [...this.#running.keys()],
-    });
+    const renewal = this.#renewal(now);
     const maintain = now - this.#lastMaintenance >= this.#opts.maintenanceMs;
     try {
       const [renewed, recovered] = maintain
@@ -652,6 +801,18 @@ export class Worker {
     this.#scheduleTick();
   }
 
+  /** The heartbeat: the worker's entry, and its running jobs' leases. */
+  #renewal(now: number) {
+    return scripts.renew.call(this.keys, {
+      now,
+      leaseMs: this.#opts.leaseMs,
+      worker: this.name,
+      state: this.#stateFields(),
+      entryTtlMs: this.#opts.heartbeatMs * 3,
+      running: [...this.#running.keys()],
+    });
+  }
+
   #stateFields(): Record<string, string> {
     return {
       name: this.name,
@@ -672,7 +833,7 @@ export class Worker {
    * time: a shutdown must end, and an outcome it could not write is left to
    * lease recovery, as at-least-once delivery promises.
    */
-  async #whileStopping<T>(write: Promise<T>, jobId?: string): Promise<T | undefined> {
+  async #whileStopping<T>(write: Promise<T>, jobIds: string[] = []): Promise<T | undefined> {
     if (this.accepting) return write;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"late">((resolve) => {
@@ -681,9 +842,9 @@ export class Worker {
     try {
       const result = await Promise.race([write, deadline]);
       if (result !== "late") return result;
-      if (jobId) {
-        this.#unwritten++;
-        this.#log.warn({ jobId }, "Redis is unreachable: the job's outcome is left to lease recovery");
+      if (jobIds.length > 0) {
+        this.#unwritten += jobIds.length;
+        this.#log.warn({ jobIds }, "Redis is unreachable: the jobs' outcomes are left to lease recovery");
       }
       return undefined;
     } finally {
@@ -692,13 +853,16 @@ export class Worker {
   }
 
   #maybeExit(): void {
-    if (this.accepting || this.#running.size > 0 || this.#state === "stopped") return;
+    // the claim behind a wait may yet bring jobs, and ended jobs may wait to be reported
+    const busy = this.#running.size > 0 || this.#waiting || this.#ended.length > 0 || this.#reporting > 0;
+    if (this.accepting || busy || this.#state === "stopped") return;
     this.#state = "stopped";
     void this.#close();
   }
 
   async #close(): Promise<void> {
     clearTimeout(this.#tickTimer);
+    clearTimeout(this.#deadlineTimer);
     clearTimeout(this.#scheduleTimer);
     this.#pool?.close();
     this.#blocker.disconnect();

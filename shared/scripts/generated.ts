@@ -357,32 +357,32 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "09cd4f6091c572fad4c35b0f0b21e2e3e6f40ebb",
+  sha: "9a60346997ac056f7c8b2e0f31d83915226b4e9b",
   lines: [
     [1,"shared/scripts/claim.lua",1],
-    [18,"shared/keys.ts (generated include \"keys\")",1],
-    [54,"shared/scripts/includes/job_get.lua",2],
-    [59,"shared/scripts/includes/owned_job.lua",2],
-    [67,"shared/scripts/includes/split.lua",1],
-    [74,"shared/defaults.ts (generated include \"limits\")",1],
-    [81,"shared/scripts/includes/arm.lua",2],
-    [89,"shared/status.ts (generated include \"statuses\")",1],
-    [107,"shared/scripts/includes/move.lua",3],
-    [122,"shared/scripts/includes/hash_table.lua",1],
-    [128,"shared/scripts/includes/job_table.lua",3],
-    [135,"shared/scripts/includes/push_waiting.lua",4],
-    [153,"shared/scripts/includes/requeue_waiting.lua",2],
-    [159,"shared/scripts/includes/promote_due.lua",4],
-    [171,"shared/scripts/includes/outbox_push.lua",3],
-    [187,"shared/scripts/includes/to_terminal.lua",6],
-    [252,"shared/scripts/includes/cascade.lua",3],
-    [262,"shared/scripts/includes/cancel_dependents.lua",5],
-    [290,"shared/scripts/includes/settings_of.lua",2],
-    [301,"shared/scripts/includes/room.lua",2],
-    [324,"shared/scripts/includes/claim_jobs.lua",11],
-    [398,"shared/scripts/includes/worker_step.lua",2],
-    [408,"shared/scripts/includes/step.lua",6],
-    [439,"shared/scripts/claim.lua",19],
+    [22,"shared/keys.ts (generated include \"keys\")",1],
+    [58,"shared/scripts/includes/job_get.lua",2],
+    [63,"shared/scripts/includes/owned_job.lua",2],
+    [71,"shared/scripts/includes/split.lua",1],
+    [78,"shared/defaults.ts (generated include \"limits\")",1],
+    [85,"shared/scripts/includes/arm.lua",2],
+    [93,"shared/status.ts (generated include \"statuses\")",1],
+    [111,"shared/scripts/includes/move.lua",3],
+    [126,"shared/scripts/includes/hash_table.lua",1],
+    [132,"shared/scripts/includes/job_table.lua",3],
+    [139,"shared/scripts/includes/push_waiting.lua",4],
+    [157,"shared/scripts/includes/requeue_waiting.lua",2],
+    [163,"shared/scripts/includes/promote_due.lua",4],
+    [175,"shared/scripts/includes/outbox_push.lua",3],
+    [191,"shared/scripts/includes/to_terminal.lua",6],
+    [256,"shared/scripts/includes/cascade.lua",3],
+    [266,"shared/scripts/includes/cancel_dependents.lua",5],
+    [294,"shared/scripts/includes/settings_of.lua",2],
+    [305,"shared/scripts/includes/room.lua",2],
+    [328,"shared/scripts/includes/claim_jobs.lua",11],
+    [402,"shared/scripts/includes/worker_step.lua",2],
+    [415,"shared/scripts/includes/step.lua",6],
+    [453,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -398,9 +398,13 @@ export const claim: ScriptSource = {
 -- ARGV[5] how many jobs at most
 -- ARGV[6] queue names, comma-separated, highest priority first
 -- ARGV[7] ids of the jobs the worker keeps running, comma-separated
--- Returns { ok = true, jobs = [ job hash ... ], nextDueAt = when a wait should
--- end (a scheduled job falls due, a rate window opens) or nil, more = true
--- when the call stopped at its bound and another may find more }
+-- ARGV[8] the worker's state while it stops ('warm', 'cold'), else ''
+-- ARGV[9] '1' for a claim sent behind the worker's blocking wait, on its
+--         connection: Redis runs it the moment a job wakes the worker, which
+--         may be long after ARGV[2], and after the worker began to stop
+-- Returns { reported = {}, jobs = [ job hash ... ], nextDueAt = when a wait
+-- should end (a scheduled job falls due, a rate window opens) or nil, more =
+-- true when the call stopped at its bound and another may find more }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -783,47 +787,68 @@ local function claim_jobs(now, lease, worker, want, queues)
 end
 
 -- Keeps the worker's entry current in the same call that changed its work:
--- what it runs now, its state, and (for a report) its counters. An entry that
--- ran out (no heartbeat for a while) is left for the next heartbeat to write.
-local function worker_step(worker, running, counter)
+-- what it runs now, its state (busy or idle; a stopping worker gives its own,
+-- which a claim behind its wait obeys: see claim.lua), and for reports its
+-- counters ({ processed = n, failed = n }). An entry that ran out (no
+-- heartbeat for a while) is left for the next heartbeat to write.
+local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
   if redis.call('EXISTS', key) == 0 then return end
-  if counter then redis.call('HINCRBY', key, counter, 1) end
-  redis.call('HSET', key, 'state', #running > 0 and 'busy' or 'idle', 'currentJobs', table.concat(running, ','))
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
+  local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
+  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
 end
 
--- What claim, complete and fail share: a worker's step. ARGV from position
--- 'from' on says what the worker wants next: lease ms, how many jobs at most,
--- its queues (comma-separated, highest priority first), and the ids of the
--- other jobs it keeps running (comma-separated). A report (settle given)
--- takes effect only while the worker still holds the job: settle(queue)
--- makes the move and names the new status. Answers { ok, status, jobs,
--- nextDueAt, more } as JSON.
-local function step(now, worker, from, id, settle)
-  local reply = { ok = true, jobs = {} }
-  local counter = nil
-  if settle then
+-- What claim, complete and fail share: a worker's step. ARGV[3] names the
+-- worker; ARGV[4..7] say what it wants next: lease ms, how many jobs at most
+-- (\`max\` overrides it), its queues (comma-separated, highest priority first)
+-- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
+-- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
+-- a report takes effect only while the worker still holds the job, and
+-- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
+-- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- nextDueAt, more } as JSON, reported in the order of the reports.
+local function step(now, max, settle, width)
+  local worker = ARGV[3]
+  local reported = {}
+  local counts = {}
+  for at = 9, settle and #ARGV or 0, width or 1 do
+    local id = ARGV[at]
     local queue = owned_job(id, worker)
-    reply.ok = queue ~= nil
-    if queue then reply.status = settle(queue) end
-    reply.status = reply.status or job_get(id, 'status') or 'missing'
-    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    table.insert(reported, { ok = queue ~= nil, status = status })
+    if queue then
+      local counter = status == 'finished' and 'processed' or 'failed'
+      counts[counter] = (counts[counter] or 0) + 1
+    end
   end
-  local queues = split(ARGV[from + 2])
-  local running = split(ARGV[from + 3])
+  local reply = { reported = reported, jobs = {} }
+  local queues = split(ARGV[6])
+  local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
   if #queues > 0 then
-    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
-    claimed.ok, claimed.status = reply.ok, reply.status
-    reply = claimed
+    reply = claim_jobs(now, tonumber(ARGV[4]), worker, max, queues)
+    reply.reported = reported
     for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
   end
-  worker_step(worker, running, counter)
+  worker_step(worker, running, counts, ARGV[8])
   return cjson.encode(reply)
 end
 
-return step(tonumber(ARGV[2]), ARGV[3], 4)
+local now = tonumber(ARGV[2])
+local max = tonumber(ARGV[5])
+if ARGV[9] == '1' then
+  -- the server's clock, should the worker's reading be older (it blocked)
+  local time = redis.call('TIME')
+  now = math.max(now, tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+  -- a stopping worker wrote so into its entry before it ended its wait: it
+  -- takes nothing, and its step passes the wake marker on
+  local state = redis.call('HGET', K.worker(ARGV[3]), 'state')
+  if state == 'warm' or state == 'cold' then max = 0 end
+end
+return step(now, max)
 `,
 };
 
@@ -917,50 +942,49 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "787413639b9c7d69371af2cecff916b4a58aad94",
+  sha: "83cb70c561855aa912f7dee1aee71425702c5250",
   lines: [
     [1,"shared/scripts/complete.lua",1],
-    [15,"shared/keys.ts (generated include \"keys\")",1],
-    [51,"shared/scripts/includes/arm.lua",2],
-    [59,"shared/scripts/includes/leave_started.lua",3],
-    [71,"shared/defaults.ts (generated include \"limits\")",1],
-    [78,"shared/status.ts (generated include \"statuses\")",1],
-    [96,"shared/scripts/includes/move.lua",3],
-    [111,"shared/scripts/includes/hash_table.lua",1],
-    [117,"shared/scripts/includes/job_table.lua",3],
-    [124,"shared/scripts/includes/outbox_push.lua",3],
-    [140,"shared/scripts/includes/to_terminal.lua",6],
-    [205,"shared/scripts/includes/job_get.lua",2],
-    [210,"shared/scripts/includes/push_waiting.lua",4],
-    [228,"shared/scripts/includes/requeue_waiting.lua",2],
-    [234,"shared/scripts/includes/schedule.lua",4],
-    [243,"shared/scripts/includes/cascade.lua",3],
-    [253,"shared/scripts/includes/release_dependents.lua",6],
-    [279,"shared/scripts/includes/owned_job.lua",2],
-    [287,"shared/scripts/includes/split.lua",1],
-    [294,"shared/scripts/includes/promote_due.lua",4],
-    [306,"shared/scripts/includes/cancel_dependents.lua",5],
-    [334,"shared/scripts/includes/settings_of.lua",2],
-    [345,"shared/scripts/includes/room.lua",2],
-    [368,"shared/scripts/includes/claim_jobs.lua",11],
-    [442,"shared/scripts/includes/worker_step.lua",2],
-    [452,"shared/scripts/includes/step.lua",6],
-    [483,"shared/scripts/complete.lua",20],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [50,"shared/scripts/includes/arm.lua",2],
+    [58,"shared/scripts/includes/leave_started.lua",3],
+    [70,"shared/defaults.ts (generated include \"limits\")",1],
+    [77,"shared/status.ts (generated include \"statuses\")",1],
+    [95,"shared/scripts/includes/move.lua",3],
+    [110,"shared/scripts/includes/hash_table.lua",1],
+    [116,"shared/scripts/includes/job_table.lua",3],
+    [123,"shared/scripts/includes/outbox_push.lua",3],
+    [139,"shared/scripts/includes/to_terminal.lua",6],
+    [204,"shared/scripts/includes/job_get.lua",2],
+    [209,"shared/scripts/includes/push_waiting.lua",4],
+    [227,"shared/scripts/includes/requeue_waiting.lua",2],
+    [233,"shared/scripts/includes/schedule.lua",4],
+    [242,"shared/scripts/includes/cascade.lua",3],
+    [252,"shared/scripts/includes/release_dependents.lua",6],
+    [278,"shared/scripts/includes/owned_job.lua",2],
+    [286,"shared/scripts/includes/split.lua",1],
+    [293,"shared/scripts/includes/promote_due.lua",4],
+    [305,"shared/scripts/includes/cancel_dependents.lua",5],
+    [333,"shared/scripts/includes/settings_of.lua",2],
+    [344,"shared/scripts/includes/room.lua",2],
+    [367,"shared/scripts/includes/claim_jobs.lua",11],
+    [441,"shared/scripts/includes/worker_step.lua",2],
+    [454,"shared/scripts/includes/step.lua",6],
+    [492,"shared/scripts/complete.lua",19],
   ],
-  source: `-- complete: started -> finished, storing the result, and releasing deferred
--- jobs whose last dependency this was; then claims the worker's next jobs in
--- the same call, as the claim script would.
+  source: `-- complete: started -> finished for each job reported, storing its result,
+-- and releasing deferred jobs whose last dependency it was; then claims the
+-- worker's next jobs in the same call, as the claim script would.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
--- ARGV[3] job id
--- ARGV[4] worker name (the job must still be held by it)
--- ARGV[5] result, JSON
--- ARGV[6..9] what the worker wants next: lease ms, how many (0: none), its
---            queues and the other jobs it runs (see claim.lua)
--- Returns { ok, status, jobs, nextDueAt, more }: ok = false when the worker no
--- longer holds the job (its lease ran out and it was recovered), status the
--- job's status after the call ('missing' when it is gone), the rest as claim.
+-- ARGV[3] worker name (each job must still be held by it)
+-- ARGV[4..8] what the worker wants next and its state (see claim.lua)
+-- ARGV[9..] per job: its id, its result (JSON)
+-- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }: per job, ok =
+-- false when the worker no longer held it (its lease ran out and it was
+-- recovered), status its status after the call ('missing' when it is gone);
+-- the rest as claim.
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -1390,54 +1414,63 @@ local function claim_jobs(now, lease, worker, want, queues)
 end
 
 -- Keeps the worker's entry current in the same call that changed its work:
--- what it runs now, its state, and (for a report) its counters. An entry that
--- ran out (no heartbeat for a while) is left for the next heartbeat to write.
-local function worker_step(worker, running, counter)
+-- what it runs now, its state (busy or idle; a stopping worker gives its own,
+-- which a claim behind its wait obeys: see claim.lua), and for reports its
+-- counters ({ processed = n, failed = n }). An entry that ran out (no
+-- heartbeat for a while) is left for the next heartbeat to write.
+local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
   if redis.call('EXISTS', key) == 0 then return end
-  if counter then redis.call('HINCRBY', key, counter, 1) end
-  redis.call('HSET', key, 'state', #running > 0 and 'busy' or 'idle', 'currentJobs', table.concat(running, ','))
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
+  local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
+  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
 end
 
--- What claim, complete and fail share: a worker's step. ARGV from position
--- 'from' on says what the worker wants next: lease ms, how many jobs at most,
--- its queues (comma-separated, highest priority first), and the ids of the
--- other jobs it keeps running (comma-separated). A report (settle given)
--- takes effect only while the worker still holds the job: settle(queue)
--- makes the move and names the new status. Answers { ok, status, jobs,
--- nextDueAt, more } as JSON.
-local function step(now, worker, from, id, settle)
-  local reply = { ok = true, jobs = {} }
-  local counter = nil
-  if settle then
+-- What claim, complete and fail share: a worker's step. ARGV[3] names the
+-- worker; ARGV[4..7] say what it wants next: lease ms, how many jobs at most
+-- (\`max\` overrides it), its queues (comma-separated, highest priority first)
+-- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
+-- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
+-- a report takes effect only while the worker still holds the job, and
+-- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
+-- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- nextDueAt, more } as JSON, reported in the order of the reports.
+local function step(now, max, settle, width)
+  local worker = ARGV[3]
+  local reported = {}
+  local counts = {}
+  for at = 9, settle and #ARGV or 0, width or 1 do
+    local id = ARGV[at]
     local queue = owned_job(id, worker)
-    reply.ok = queue ~= nil
-    if queue then reply.status = settle(queue) end
-    reply.status = reply.status or job_get(id, 'status') or 'missing'
-    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    table.insert(reported, { ok = queue ~= nil, status = status })
+    if queue then
+      local counter = status == 'finished' and 'processed' or 'failed'
+      counts[counter] = (counts[counter] or 0) + 1
+    end
   end
-  local queues = split(ARGV[from + 2])
-  local running = split(ARGV[from + 3])
+  local reply = { reported = reported, jobs = {} }
+  local queues = split(ARGV[6])
+  local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
   if #queues > 0 then
-    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
-    claimed.ok, claimed.status = reply.ok, reply.status
-    reply = claimed
+    reply = claim_jobs(now, tonumber(ARGV[4]), worker, max, queues)
+    reply.reported = reported
     for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
   end
-  worker_step(worker, running, counter)
+  worker_step(worker, running, counts, ARGV[8])
   return cjson.encode(reply)
 end
 
 local now = tonumber(ARGV[2])
-local id = ARGV[3]
-return step(now, ARGV[4], 6, id, function(queue)
+return step(now, tonumber(ARGV[5]), function(id, queue, at)
   leave_started(id, queue)
-  to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[5] }, { 'error' })
+  to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
   release_dependents(id, now)
   return 'finished'
-end)
+end, 2)
 `,
 };
 
@@ -2530,49 +2563,50 @@ return cjson.encode({ jobs = out })
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "bf3e52e0f5919ccad0ca5b3702c45cb549d3572a",
+  sha: "b4fd800cf468e019904b8c6a9e910301b7aa819b",
   lines: [
     [1,"shared/scripts/fail.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/defaults.ts (generated include \"limits\")",1],
-    [56,"shared/scripts/includes/arm.lua",2],
-    [64,"shared/scripts/includes/leave_started.lua",3],
-    [76,"shared/status.ts (generated include \"statuses\")",1],
-    [94,"shared/scripts/includes/move.lua",3],
-    [109,"shared/scripts/includes/hash_table.lua",1],
-    [115,"shared/scripts/includes/job_table.lua",3],
-    [122,"shared/scripts/includes/outbox_push.lua",3],
-    [138,"shared/scripts/includes/to_terminal.lua",6],
-    [203,"shared/scripts/includes/job_get.lua",2],
-    [208,"shared/scripts/includes/cascade.lua",3],
-    [218,"shared/scripts/includes/cancel_dependents.lua",5],
-    [246,"shared/scripts/includes/push_waiting.lua",4],
-    [264,"shared/scripts/includes/requeue_waiting.lua",2],
-    [270,"shared/scripts/includes/schedule.lua",4],
-    [279,"shared/scripts/includes/keep_attempt.lua",3],
-    [297,"shared/scripts/includes/fail_or_retry.lua",9],
-    [336,"shared/scripts/includes/owned_job.lua",2],
-    [344,"shared/scripts/includes/split.lua",1],
-    [351,"shared/scripts/includes/promote_due.lua",4],
-    [363,"shared/scripts/includes/settings_of.lua",2],
-    [374,"shared/scripts/includes/room.lua",2],
-    [397,"shared/scripts/includes/claim_jobs.lua",11],
-    [471,"shared/scripts/includes/worker_step.lua",2],
-    [481,"shared/scripts/includes/step.lua",6],
-    [512,"shared/scripts/fail.lua",15],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [50,"shared/defaults.ts (generated include \"limits\")",1],
+    [57,"shared/scripts/includes/arm.lua",2],
+    [65,"shared/scripts/includes/leave_started.lua",3],
+    [77,"shared/status.ts (generated include \"statuses\")",1],
+    [95,"shared/scripts/includes/move.lua",3],
+    [110,"shared/scripts/includes/hash_table.lua",1],
+    [116,"shared/scripts/includes/job_table.lua",3],
+    [123,"shared/scripts/includes/outbox_push.lua",3],
+    [139,"shared/scripts/includes/to_terminal.lua",6],
+    [204,"shared/scripts/includes/job_get.lua",2],
+    [209,"shared/scripts/includes/cascade.lua",3],
+    [219,"shared/scripts/includes/cancel_dependents.lua",5],
+    [247,"shared/scripts/includes/push_waiting.lua",4],
+    [265,"shared/scripts/includes/requeue_waiting.lua",2],
+    [271,"shared/scripts/includes/schedule.lua",4],
+    [280,"shared/scripts/includes/keep_attempt.lua",3],
+    [298,"shared/scripts/includes/fail_or_retry.lua",9],
+    [337,"shared/scripts/includes/owned_job.lua",2],
+    [345,"shared/scripts/includes/split.lua",1],
+    [352,"shared/scripts/includes/promote_due.lua",4],
+    [364,"shared/scripts/includes/settings_of.lua",2],
+    [375,"shared/scripts/includes/room.lua",2],
+    [398,"shared/scripts/includes/claim_jobs.lua",11],
+    [472,"shared/scripts/includes/worker_step.lua",2],
+    [485,"shared/scripts/includes/step.lua",6],
+    [523,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
--- queued/scheduled when the job's retry policy allows another attempt; then
--- claims the worker's next jobs in the same call, as the claim script would.
+-- queued/scheduled when the job's retry policy allows another attempt, for
+-- each job reported; then claims the worker's next jobs in the same call, as
+-- the claim script would.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] now, epoch ms
--- ARGV[3] job id
--- ARGV[4] worker name (the job must still be held by it)
--- ARGV[5] error, JSON { name, message, stack }
--- ARGV[6] '1' if the error may be retried, '0' if not (unknown task)
--- ARGV[7..10] what the worker wants next (see claim.lua)
--- Returns { ok, status, jobs, nextDueAt, more }, as complete does.
+-- ARGV[3] worker name (each job must still be held by it)
+-- ARGV[4..8] what the worker wants next and its state (see claim.lua)
+-- ARGV[9..] per job: its id, its error (JSON { name, message, stack }), and
+--           '1' if the error may be retried, '0' if not (unknown task)
+-- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }, as complete
+-- does.
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -3033,51 +3067,60 @@ local function claim_jobs(now, lease, worker, want, queues)
 end
 
 -- Keeps the worker's entry current in the same call that changed its work:
--- what it runs now, its state, and (for a report) its counters. An entry that
--- ran out (no heartbeat for a while) is left for the next heartbeat to write.
-local function worker_step(worker, running, counter)
+-- what it runs now, its state (busy or idle; a stopping worker gives its own,
+-- which a claim behind its wait obeys: see claim.lua), and for reports its
+-- counters ({ processed = n, failed = n }). An entry that ran out (no
+-- heartbeat for a while) is left for the next heartbeat to write.
+local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
   if redis.call('EXISTS', key) == 0 then return end
-  if counter then redis.call('HINCRBY', key, counter, 1) end
-  redis.call('HSET', key, 'state', #running > 0 and 'busy' or 'idle', 'currentJobs', table.concat(running, ','))
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
+  local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
+  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
 end
 
--- What claim, complete and fail share: a worker's step. ARGV from position
--- 'from' on says what the worker wants next: lease ms, how many jobs at most,
--- its queues (comma-separated, highest priority first), and the ids of the
--- other jobs it keeps running (comma-separated). A report (settle given)
--- takes effect only while the worker still holds the job: settle(queue)
--- makes the move and names the new status. Answers { ok, status, jobs,
--- nextDueAt, more } as JSON.
-local function step(now, worker, from, id, settle)
-  local reply = { ok = true, jobs = {} }
-  local counter = nil
-  if settle then
+-- What claim, complete and fail share: a worker's step. ARGV[3] names the
+-- worker; ARGV[4..7] say what it wants next: lease ms, how many jobs at most
+-- (\`max\` overrides it), its queues (comma-separated, highest priority first)
+-- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
+-- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
+-- a report takes effect only while the worker still holds the job, and
+-- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
+-- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- nextDueAt, more } as JSON, reported in the order of the reports.
+local function step(now, max, settle, width)
+  local worker = ARGV[3]
+  local reported = {}
+  local counts = {}
+  for at = 9, settle and #ARGV or 0, width or 1 do
+    local id = ARGV[at]
     local queue = owned_job(id, worker)
-    reply.ok = queue ~= nil
-    if queue then reply.status = settle(queue) end
-    reply.status = reply.status or job_get(id, 'status') or 'missing'
-    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    table.insert(reported, { ok = queue ~= nil, status = status })
+    if queue then
+      local counter = status == 'finished' and 'processed' or 'failed'
+      counts[counter] = (counts[counter] or 0) + 1
+    end
   end
-  local queues = split(ARGV[from + 2])
-  local running = split(ARGV[from + 3])
+  local reply = { reported = reported, jobs = {} }
+  local queues = split(ARGV[6])
+  local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
   if #queues > 0 then
-    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
-    claimed.ok, claimed.status = reply.ok, reply.status
-    reply = claimed
+    reply = claim_jobs(now, tonumber(ARGV[4]), worker, max, queues)
+    reply.reported = reported
     for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
   end
-  worker_step(worker, running, counter)
+  worker_step(worker, running, counts, ARGV[8])
   return cjson.encode(reply)
 end
 
 local now = tonumber(ARGV[2])
-local id = ARGV[3]
-return step(now, ARGV[4], 7, id, function()
-  return fail_or_retry(id, now, ARGV[5], ARGV[6] == '1')
-end)
+return step(now, tonumber(ARGV[5]), function(id, _, at)
+  return fail_or_retry(id, now, ARGV[at], ARGV[at + 1] == '1')
+end, 3)
 `,
 };
 

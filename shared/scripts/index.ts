@@ -107,10 +107,11 @@ export interface Wants {
 
 /** A worker's step: the outcome of what it reported (if anything), and the jobs it takes next. */
 export interface Step {
-  /** false when the worker no longer held the job it reported (its lease ran out). */
-  ok: boolean;
-  /** The reported job's status afterwards ('missing': gone); null for a plain claim. */
-  status: JobStatus | "missing" | null;
+  /**
+   * Per job reported, in order: ok false when the worker no longer held it (its lease ran out), and its status
+   * afterwards ('missing': gone). Empty for a plain claim.
+   */
+  reported: { ok: boolean; status: JobStatus | "missing" }[];
   /** Jobs now started for this worker. */
   jobs: Job[];
   /** When a wait should end: the earliest scheduled job of the worker's queues falls due, or a rate window opens. */
@@ -120,10 +121,9 @@ export interface Step {
 }
 
 function decodeStep(reply: unknown): Step {
-  const r = reply as { ok?: boolean; status?: Step["status"]; jobs?: unknown; nextDueAt?: number; more?: boolean };
+  const r = reply as { reported?: unknown; jobs?: unknown; nextDueAt?: number; more?: boolean };
   return {
-    ok: r.ok ?? true,
-    status: r.status ?? null,
+    reported: asArray(r.reported as Step["reported"]),
     jobs: asArray(r.jobs as Record<string, unknown>[]).map(jobFromHash),
     nextDueAt: r.nextDueAt ?? null,
     more: r.more ?? false,
@@ -138,40 +138,54 @@ interface StepParams {
   next?: Wants;
   /** The other jobs it keeps running, for its entry's current state. */
   running?: string[];
+  /** Set once the worker stops taking jobs: its entry says so, and a claim behind its wait takes nothing. */
+  stopping?: "warm" | "cold";
 }
 
-/** The ARGV section every step ends with (see shared/scripts/claim.lua). */
+/** The ARGV every step starts with (see shared/scripts/claim.lua). */
 const stepArgs = (p: StepParams) => [
+  p.now,
+  p.worker,
   p.next?.leaseMs ?? 0,
   p.next?.max ?? 0,
   (p.next?.queues ?? []).join(","),
   (p.running ?? []).join(","),
+  p.stopping ?? "",
 ];
 
 export const claim = new Transition(
   lua.claim,
-  (p: StepParams & { next: Wants }) => [p.now, p.worker, ...stepArgs(p)],
+  /** behindWait: sent on the connection of the worker's blocking wait, to run when a job wakes it */
+  (p: StepParams & { next: Wants; behindWait?: boolean }) => [...stepArgs(p), p.behindWait ? "1" : ""],
   decodeStep,
 );
 
-/** A report of the job `id`, which the worker must still hold. */
-type ReportParams = StepParams & { id: string };
+/** What a worker reports of a job it ran to its end. */
+export interface Completion {
+  id: string;
+  /** JSON text */
+  result: string;
+}
 
 export const complete = new Transition(
   lua.complete,
-  (p: ReportParams & { /** JSON text */ result: string }) => [p.now, p.id, p.worker, p.result, ...stepArgs(p)],
+  (p: StepParams & { jobs: Completion[] }) => [...stepArgs(p), ...p.jobs.flatMap((job) => [job.id, job.result])],
   decodeStep,
 );
 
+/** What a worker reports of a job whose attempt failed. */
+export interface Failure {
+  id: string;
+  error: JobError;
+  /** false: fail now whatever the retry policy */
+  retryable: boolean;
+}
+
 export const fail = new Transition(
   lua.fail,
-  (p: ReportParams & { error: JobError /** false: fail now whatever the retry policy */; retryable: boolean }) => [
-    p.now,
-    p.id,
-    p.worker,
-    JSON.stringify(p.error),
-    p.retryable ? "1" : "0",
+  (p: StepParams & { jobs: Failure[] }) => [
     ...stepArgs(p),
+    ...p.jobs.flatMap((job) => [job.id, JSON.stringify(job.error), job.retryable ? "1" : "0"]),
   ],
   decodeStep,
 );

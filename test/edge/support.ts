@@ -116,20 +116,18 @@ export async function start(prefix: string, queueName: string, id: string): Prom
 }
 
 export async function finish(prefix: string, id: string, result: unknown): Promise<void> {
-  const report = { now: Date.now(), id, worker: WORKER, result: JSON.stringify(result) };
-  expect((await scripts.complete.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
+  const report = { now: Date.now(), worker: WORKER, jobs: [{ id, result: JSON.stringify(result) }] };
+  expect((await scripts.complete.run(runner, Keys.forPrefix(prefix), report)).reported[0]!.ok).toBe(true);
 }
 
 /** Fails a started job as its worker would; retryable errors follow the job's retry policy. */
 export async function failJob(prefix: string, id: string, error: string | JobError, retryable = false): Promise<void> {
   const report = {
     now: Date.now(),
-    id,
     worker: WORKER,
-    error: typeof error === "string" ? { name: "Error", message: error } : error,
-    retryable,
+    jobs: [{ id, error: typeof error === "string" ? { name: "Error", message: error } : error, retryable }],
   };
-  expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).ok).toBe(true);
+  expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).reported[0]!.ok).toBe(true);
 }
 
 /** Reports a running job's progress as its worker does. */

@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import type { JobError } from "../../shared/job.ts";
 import { describeTasks, runTask, tasksOf, type TaskModule } from "../task.ts";
+import { JobAbort } from "./abort.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
 
 /** The module whose packages a horse loads, as the worker does: set by bundle.ts, since the bundle lives in a cache. */
@@ -120,26 +121,10 @@ export function serveJobs(module: TaskModule): void {
   channel.send({ type: "ready" });
 }
 
-/**
- * The job a horse runs. Its AbortController is made only once the task
- * looks at ctx.signal or the job is aborted: most tasks never do, and making
- * one is a measurable share of a reused horse's own time per job.
- */
-class RunningJob {
-  #controller: AbortController | undefined;
-  aborted = false;
-
-  constructor(readonly id: string) {}
-
-  get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
-    return this.#controller.signal;
-  }
-
-  abort(reason: Error): void {
-    this.aborted = true;
-    this.#controller ??= new AbortController();
-    this.#controller.abort(reason);
+/** The job a horse runs, and its signal (see JobAbort). */
+class RunningJob extends JobAbort {
+  constructor(readonly id: string) {
+    super();
   }
 }
 

@@ -4,33 +4,40 @@
 --- @include "claim_jobs"
 --- @include "worker_step"
 
--- What claim, complete and fail share: a worker's step. ARGV from position
--- 'from' on says what the worker wants next: lease ms, how many jobs at most,
--- its queues (comma-separated, highest priority first), and the ids of the
--- other jobs it keeps running (comma-separated). A report (settle given)
--- takes effect only while the worker still holds the job: settle(queue)
--- makes the move and names the new status. Answers { ok, status, jobs,
--- nextDueAt, more } as JSON.
-local function step(now, worker, from, id, settle)
-  local reply = { ok = true, jobs = {} }
-  local counter = nil
-  if settle then
+-- What claim, complete and fail share: a worker's step. ARGV[3] names the
+-- worker; ARGV[4..7] say what it wants next: lease ms, how many jobs at most
+-- (`max` overrides it), its queues (comma-separated, highest priority first)
+-- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
+-- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
+-- ARGV[9] on come the jobs it reports, `width` arguments each, the id first:
+-- a report takes effect only while the worker still holds the job, and
+-- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
+-- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- nextDueAt, more } as JSON, reported in the order of the reports.
+local function step(now, max, settle, width)
+  local worker = ARGV[3]
+  local reported = {}
+  local counts = {}
+  for at = 9, settle and #ARGV or 0, width or 1 do
+    local id = ARGV[at]
     local queue = owned_job(id, worker)
-    reply.ok = queue ~= nil
-    if queue then reply.status = settle(queue) end
-    reply.status = reply.status or job_get(id, 'status') or 'missing'
-    counter = reply.ok and (reply.status == 'finished' and 'processed' or 'failed') or nil
+    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    table.insert(reported, { ok = queue ~= nil, status = status })
+    if queue then
+      local counter = status == 'finished' and 'processed' or 'failed'
+      counts[counter] = (counts[counter] or 0) + 1
+    end
   end
-  local queues = split(ARGV[from + 2])
-  local running = split(ARGV[from + 3])
+  local reply = { reported = reported, jobs = {} }
+  local queues = split(ARGV[6])
+  local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
   if #queues > 0 then
-    local claimed = claim_jobs(now, tonumber(ARGV[from]), worker, tonumber(ARGV[from + 1]), queues)
-    claimed.ok, claimed.status = reply.ok, reply.status
-    reply = claimed
+    reply = claim_jobs(now, tonumber(ARGV[4]), worker, max, queues)
+    reply.reported = reported
     for _, job in ipairs(reply.jobs) do table.insert(running, job.id) end
   end
-  worker_step(worker, running, counter)
+  worker_step(worker, running, counts, ARGV[8])
   return cjson.encode(reply)
 end
