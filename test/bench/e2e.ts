@@ -1,18 +1,22 @@
 // End to end: one job at a time, enqueued over TCP to an idle worker, timed
-// until the producer can read its result. Two observers watch the same job:
-//   - Queue.waitFor with the tightest poll it allows (every ~1 ms): what a
-//     producer using the public API sees, poll interval included;
-//   - a keyspace-notification listener that re-reads the job whenever its
-//     hash changes: when the result became readable, give or take one round
-//     trip, without the poll interval.
-// Between jobs the worker is left alone long enough to be idle again (for
-// fork-per-job: its spare horse has booted).
+// until Queue.waitFor returns it finished: what a producer using the public
+// API sees. Between jobs the worker is left alone long enough to be idle
+// again (for fork-per-job: its spare horse has booted).
+//
+// Beside it, what one `GET /v1/jobs/:id?wait=N` costs Redis when the job ends
+// during the wait, through the edge app and the REST gateway: the request's
+// commands, counted by Redis (INFO commandstats), the job claimed and
+// completed from the bench as a worker would.
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { Keys, Queue, isTerminal } from "../../shared/index.ts";
-import type { Child } from "./children.ts";
+import { scriptRunner } from "../../shared/redis.ts";
+import * as scripts from "../../shared/scripts/index.ts";
+import { startHost, type Child } from "./children.ts";
 import { PREFIX, type Context } from "./context.ts";
+import { HOSTS } from "./enqueue.ts";
 import { percentile, type Contender, type Plan } from "./measure.ts";
+import { isClientOnly, snapshot, traffic, type Traffic } from "./server-stats.ts";
 import { sleep } from "./util.ts";
 import { startWorker, type WorkerSpec } from "./workers.ts";
 
@@ -22,7 +26,7 @@ const MODES = {
 } as const;
 
 export function e2ePlan(ctx: Context): Plan {
-  return { groups: [[e2eContender(ctx, "inline")], [e2eContender(ctx, "fork")]] };
+  return { groups: [[e2eContender(ctx, "inline")], [e2eContender(ctx, "fork")], [waitContender(ctx)]] };
 }
 
 function e2eContender(ctx: Context, mode: keyof typeof MODES): Contender {
@@ -38,104 +42,159 @@ function e2eContender(ctx: Context, mode: keyof typeof MODES): Contender {
   const jobs = mode === "inline" ? ctx.profile.e2eInlineJobs : ctx.profile.e2eForkJobs;
   let worker: Child | undefined;
   let client: Redis | undefined;
-  let watcher: ResultWatcher | undefined;
-  let keyspaceEvents = "";
+  let queue: Queue | undefined;
   return {
     id: `e2e.${mode}`,
     scenario: "4. End to end",
-    case: `edgeq ${m.label}, c=1, enqueue over TCP → result readable`,
+    case: `edgeq ${m.label}, c=1, enqueue over TCP → Queue.waitFor returns it finished`,
     note: `${jobs} jobs per round, one at a time, ${m.gapMs} ms apart`,
     async start() {
-      const { admin } = ctx.redis;
-      keyspaceEvents = ((await admin.config("GET", "notify-keyspace-events")) as string[])[1] ?? "";
-      // K: keyspace channels, h: hash commands (the job hash changes on every transition)
-      await admin.config("SET", "notify-keyspace-events", "Kh");
       client = new Redis(ctx.redis.url);
-      const queue = new Queue(queueName, { redis: client, prefix: PREFIX });
-      watcher = await ResultWatcher.start(ctx.redis.url, queue);
+      queue = new Queue(queueName, { redis: client, prefix: PREFIX });
       worker = await startWorker(ctx.redis, spec, `e2e-${mode}`);
     },
     pause: () => worker?.pause(),
     async stop() {
       await worker?.stop();
-      watcher?.close();
       client?.disconnect();
-      await ctx.redis.admin.config("SET", "notify-keyspace-events", keyspaceEvents);
     },
     async round(kind) {
       worker!.resume();
-      const polled: number[] = [];
-      const pushed: number[] = [];
+      const waited: number[] = [];
       const count = kind === "warmup" ? Math.min(jobs, 5) : jobs;
       for (let i = 0; i < count; i++) {
         await sleep(m.gapMs);
-        const id = `e2e-${randomBytes(8).toString("hex")}`;
-        const readable = watcher!.expect(id);
         const t0 = performance.now();
-        await watcher!.queue.enqueue("noop", {}, { id });
-        const [seenByPoll, seenByEvent] = await Promise.all([
-          watcher!.queue.waitFor(id, { pollMs: 1, maxPollMs: 1, timeoutMs: 30_000 }).then((job) => {
-            if (!isTerminal(job.status)) throw new Error(`job ${id} still ${job.status} after 30 s`);
-            return performance.now();
-          }),
-          readable,
-        ]);
-        polled.push(seenByPoll - t0);
-        pushed.push(seenByEvent - t0);
+        const { id } = await queue!.enqueue("noop", {});
+        const job = await queue!.waitFor(id, { timeoutMs: 30_000 });
+        if (!isTerminal(job.status)) throw new Error(`job ${id} still ${job.status} after 30 s`);
+        waited.push(performance.now() - t0);
       }
-      return {
-        "p50 ms (waitFor)": percentile(polled, 50),
-        "p99 ms (waitFor)": percentile(polled, 99),
-        "p50 ms (readable)": percentile(pushed, 50),
-        "p99 ms (readable)": percentile(pushed, 99),
-      };
+      return { "p50 ms": percentile(waited, 50), "p99 ms": percentile(waited, 99) };
     },
   };
 }
 
-/** Resolves when a job's result is readable, re-reading it on every change of its hash. */
-class ResultWatcher {
-  #current: { id: string; resolve: (at: number) => void; reading: boolean; again: boolean } | undefined;
+/** Commands the gateway sends on a connection it opens for a subscription, before the request's own. */
+const HANDSHAKE = new Set(["hello", "auth", "select", "client|setname", "client|setinfo"]);
 
-  private constructor(
-    readonly queue: Queue,
-    readonly subscriber: Redis,
-  ) {}
+/** `GET /v1/jobs/:id?wait=N` through the edge and the gateway, the job ending while the request waits. */
+function waitContender(ctx: Context): Contender {
+  const token = randomBytes(16).toString("hex");
+  const apiKey = randomBytes(24).toString("hex");
+  const hosts: Child[] = [];
+  let edgeUrl = "";
+  let client: Redis | undefined;
+  let queue: Queue | undefined;
+  const keys = Keys.forPrefix(PREFIX);
+  const queueName = "wait";
+  const contender: Contender = {
+    id: "e2e.wait",
+    scenario: "4. End to end",
+    case: "GET /v1/jobs/:id?wait=10 over REST (edge app → gateway), the job ending during the wait",
+    async start() {
+      const gateway = await startHost("gateway", HOSTS.gateway, { REDIS_URL: ctx.redis.url, GATEWAY_TOKEN: token });
+      hosts.push(gateway.child);
+      const edge = await startHost("edge", HOSTS.edge, {
+        GATEWAY_URL: gateway.url,
+        GATEWAY_TOKEN: token,
+        API_KEY: apiKey,
+        EDGEQ_PREFIX: PREFIX,
+        REDIS_URL: ctx.redis.url,
+      });
+      hosts.push(edge.child);
+      edgeUrl = edge.url;
+      client = new Redis(ctx.redis.url);
+      queue = new Queue(queueName, { redis: client, prefix: PREFIX });
+    },
+    async stop() {
+      for (const host of hosts) await host.stop();
+      client?.disconnect();
+    },
+    async round(kind) {
+      const requests = kind === "warmup" ? 2 : ctx.profile.e2eForkJobs;
+      const counts: Traffic[] = [];
+      for (let i = 0; i < requests; i++) counts.push(await oneWait(ctx, edgeUrl, apiKey, queue!, keys));
+      const perRequest = (pick: (t: Traffic) => number) => counts.reduce((sum, t) => sum + pick(t), 0) / requests;
+      const handshake = (t: Traffic) =>
+        Object.entries(t.perCommand)
+          .filter(([command]) => HANDSHAKE.has(command))
+          .reduce((sum, [, n]) => sum + n, 0);
+      contender.note = `${requests} requests per round; per request: ${describeRequest(counts.at(-1)!)}`;
+      return {
+        "cmds/request": perRequest((t) => t.clientCommands - handshake(t)),
+        "connection handshake cmds/request": perRequest(handshake),
+        "all cmds/request": perRequest((t) => t.allCommands),
+      };
+    },
+  };
+  return contender;
+}
 
-  static async start(url: string, queue: Queue): Promise<ResultWatcher> {
-    const subscriber = new Redis(url);
-    const watcher = new ResultWatcher(queue, subscriber);
-    const prefix = `__keyspace@0__:${Keys.forPrefix(PREFIX).job("")}`;
-    subscriber.on("pmessage", (_pattern: string, channel: string) => watcher.#changed(channel.slice(prefix.length)));
-    await subscriber.psubscribe(`${prefix}*`);
-    return watcher;
-  }
-
-  expect(id: string): Promise<number> {
-    return new Promise((resolve) => (this.#current = { id, resolve, reading: false, again: false }));
-  }
-
-  async #changed(id: string): Promise<void> {
-    const current = this.#current;
-    if (!current || current.id !== id) return;
-    if (current.reading) {
-      current.again = true;
-      return;
+/** One request's commands: the bench's own (polls, the worker's two script calls and theirs) taken out. */
+async function oneWait(ctx: Context, edgeUrl: string, apiKey: string, queue: Queue, keys: Keys) {
+  const { admin } = ctx.redis;
+  const { id } = await queue.enqueue("noop", {});
+  const channel = keys.events(id);
+  const subscribers = async () => ((await admin.call("PUBSUB", "NUMSUB", channel)) as [string, number])[1];
+  const worker = new Redis(ctx.redis.url);
+  const runner = scriptRunner(worker);
+  try {
+    // the worker's scripts are cached before the count starts, as a running worker's are
+    const warm = await scripts.claim.run(runner, keys, { now: Date.now(), worker: "wait", next: wants(0) });
+    if (warm.jobs.length) throw new Error("claimed nothing, and got a job");
+    const before = await snapshot(admin);
+    const answer = fetch(`${edgeUrl}/v1/jobs/${id}?wait=10`, { headers: { authorization: `Bearer ${apiKey}` } });
+    let polls = 1;
+    while ((await subscribers()) === 0) {
+      polls++;
+      await sleep(2);
     }
-    current.reading = true;
-    do {
-      current.again = false;
-      const job = await this.queue.getJob(id);
-      if (job && isTerminal(job.status)) {
-        this.#current = undefined;
-        current.resolve(performance.now());
-        return;
-      }
-    } while (current.again);
-    current.reading = false;
+    // past its first read: the job ends during the wait
+    await sleep(50);
+    const now = Date.now();
+    const claimed = await scripts.claim.run(runner, keys, { now, worker: "wait", next: wants(1) });
+    if (claimed.jobs[0]?.id !== id) throw new Error(`?wait: claimed ${claimed.jobs[0]?.id} instead of ${id}`);
+    const done = { now, worker: "wait", jobs: [{ id, result: "null" }] };
+    const [workerCalls] = await Promise.all([scripts.complete.run(runner, keys, done), answer]);
+    const response = await answer;
+    const job = (await response.json()) as { status?: string };
+    if (response.status !== 200 || job.status !== "finished") {
+      throw new Error(`?wait answered ${response.status} ${JSON.stringify(job).slice(0, 200)}`);
+    }
+    if (!workerCalls.reported[0]?.ok) throw new Error("?wait: the bench's worker lost the job");
+    // the gateway closes the subscription's connection once the request is answered
+    for (let n = await subscribers(); n > 0; n = await subscribers()) {
+      polls++;
+      await sleep(2);
+    }
+    polls++;
+    const after = await snapshot(admin);
+    const own = traffic(before, after, { reads: 0, calls: { "pubsub|numsub": polls, evalsha: 2 } });
+    // the worker's two scripts ran commands inside too: count those once, from a call of each alone
+    return { ...own, allCommands: own.allCommands - (await innerCommands(ctx, queue, keys, runner)) };
+  } finally {
+    worker.disconnect();
   }
+}
 
-  close(): void {
-    this.subscriber.disconnect();
-  }
+const wants = (max: number) => ({ leaseMs: 30_000, max, queues: ["wait"] });
+
+/** Commands run inside one claim and one complete of a job with nobody listening, as the bench's worker ran them. */
+async function innerCommands(ctx: Context, queue: Queue, keys: Keys, runner: ReturnType<typeof scriptRunner>) {
+  const { id } = await queue.enqueue("noop", {});
+  const before = await snapshot(ctx.redis.admin);
+  const now = Date.now();
+  await scripts.claim.run(runner, keys, { now, worker: "wait", next: wants(1) });
+  await scripts.complete.run(runner, keys, { now, worker: "wait", jobs: [{ id, result: "null" }] });
+  const after = await snapshot(ctx.redis.admin);
+  return traffic(before, after, { reads: 0, calls: { evalsha: 2 } }).allCommands;
+}
+
+/** "subscribe 1, evalsha 1", the commands one request sent. */
+function describeRequest(t: Traffic): string {
+  return Object.entries(t.perCommand)
+    .filter(([command]) => isClientOnly(command))
+    .map(([command, n]) => `${command} ${n}`)
+    .join(", ");
 }

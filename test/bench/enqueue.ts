@@ -29,7 +29,8 @@ export interface Enqueuer {
   close(): Promise<void>;
 }
 
-const HOSTS = {
+/** The servers the bench runs in processes of their own (see startHost). */
+export const HOSTS = {
   gateway: fileURLToPath(new URL("./hosts/gateway.ts", import.meta.url)),
   edge: fileURLToPath(new URL("./hosts/edge.ts", import.meta.url)),
 };

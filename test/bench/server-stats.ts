@@ -41,7 +41,7 @@ const CLIENT_ONLY = new Set([
   "punsubscribe",
 ]);
 
-function isClientOnly(command: string): boolean {
+export function isClientOnly(command: string): boolean {
   // subcommands are spelled "client|setname", "script|load", "config|get" …
   return CLIENT_ONLY.has(command) || /^(client|script|config|function|command)\|/.test(command);
 }
