@@ -24,7 +24,7 @@ import { Keys } from "./keys.ts";
 import { scriptRunner, subscriber, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import type { Attempt, Chunk, EnqueueReply, EnqueueSpec, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 import { isTerminal, STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import {
   declarationsOf,
@@ -143,6 +143,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
   /** The client as given: pub/sub needs more of it than scripts do. */
   readonly #client: RedisClient;
   readonly #maxArgsBytes: number;
+  readonly #enqueues: Enqueues;
 
   constructor(name: string, options: QueueOptions) {
     this.name = parseOrThrow(queueNameSchema, name, "queue");
@@ -150,6 +151,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
     this.#redis = scriptRunner(options.redis);
     this.#client = options.redis;
     this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
+    this.#enqueues = new Enqueues(this.#redis, this.keys);
   }
 
   async enqueue<K extends TaskName<T>>(task: K, ...rest: EnqueueArgs<T[K]>): Promise<JobView<ResultOf<T[K]>>> {
@@ -191,7 +193,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
             }),
           }))
         : specs;
-    const reply = await scripts.enqueue.run(this.#redis, this.keys, { now, jobs });
+    const reply = await this.#enqueues.add({ now, jobs });
     if (!reply.ok) {
       if (reply.error === "idempotency_conflict") throw new IdempotencyConflictError(reply.id);
       if (reply.error === "id_in_other_queue") throw new JobIdTakenError(reply.id);
@@ -328,6 +330,62 @@ export class Queue<T extends TaskMap = AnyTasks> {
     }, options);
   }
 }
+
+/**
+ * Enqueue calls made in the same moment (before the event loop moves on) go
+ * to Redis in one script call, each still all or none on its own and taken
+ * in the order made, as if sent one by one: a producer with several in
+ * flight pays one round trip, and Redis one script run, for all of them.
+ * With no call in flight they go as two, so that Redis runs one while the
+ * producer takes the answer of the other (one call for all would have each
+ * wait for the other). The groups of a call hold a bounded number of jobs
+ * together; a larger group goes alone.
+ */
+class Enqueues {
+  #waiting: EnqueueCall[] = [];
+  #inFlight = 0;
+
+  constructor(
+    readonly redis: ScriptRunner,
+    readonly keys: Keys,
+  ) {}
+
+  add(group: EnqueueGroup): Promise<EnqueueReply> {
+    return new Promise((resolve, reject) => {
+      if (this.#waiting.length === 0) queueMicrotask(() => this.#send());
+      this.#waiting.push({ group, resolve, reject });
+    });
+  }
+
+  #send(): void {
+    const half = this.#inFlight === 0 && this.#waiting.length > 1 ? Math.ceil(this.#waiting.length / 2) : Infinity;
+    while (this.#waiting.length > 0) {
+      let taken = 1;
+      for (let jobs = this.#waiting[0]!.group.jobs.length; taken < Math.min(half, this.#waiting.length); taken++) {
+        jobs += this.#waiting[taken]!.group.jobs.length;
+        if (jobs > DEFAULTS.scriptBatch) break;
+      }
+      void this.#call(this.#waiting.splice(0, taken));
+    }
+  }
+
+  async #call(calls: EnqueueCall[]): Promise<void> {
+    this.#inFlight++;
+    let replies: EnqueueReply[];
+    try {
+      replies = await scripts.enqueue.run(this.redis, this.keys, { groups: calls.map((call) => call.group) });
+    } catch (error) {
+      for (const call of calls) call.reject(error);
+      return;
+    } finally {
+      this.#inFlight--;
+    }
+    for (const [i, call] of calls.entries()) call.resolve(replies[i]!);
+  }
+}
+
+type EnqueueGroup = { now: number; jobs: EnqueueSpec[] };
+type EnqueueCall = { group: EnqueueGroup; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };
 
 export interface JobPage {
   jobs: JobView[];

@@ -1,22 +1,23 @@
--- enqueue: creates one job or a batch, atomically: all of them or none.
+-- enqueue: creates jobs in groups, each atomically: all of a group or none.
+-- A group is what one producer call asked for (a job, or a batch); groups
+-- that calls made at the same moment come in one script call, and are
+-- taken in order, each as if it were a call of its own.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
--- ARGV[2] now, epoch ms
--- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
---         priority?, dependsOn?, dependencyQueues? (the queues a dependency
---         may be in: a caller limited to some queues cannot reach others'
---         jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? }
--- Returns { jobs = [ { created = true, set = fields the script decided } |
--- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
--- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
--- the batch (0-based) } having written nothing.
+-- ARGV[2] JSON array of groups, each { now = when its call was made (epoch
+--         ms), jobs = [ { id, queue, fields (flat hash fields), runAt?,
+--         atFront?, priority?, dependsOn?, dependencyQueues? (the queues a
+--         dependency may be in: a caller limited to some queues cannot reach
+--         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? } ] }
+-- Returns, per group, { jobs = [ { created = true, set = fields the script
+-- decided } | { created = false, job = the existing hash } ] }, or { error =
+-- 'dependency_not_found' | 'idempotency_conflict' | 'id_in_other_queue', id,
+-- at = index of the job in the group (0-based) } having written nothing of
+-- that group.
 --- @include "keys"
 --- @include "job_get"
 --- @include "job_table"
 --- @include "create_job"
-
-local now = tonumber(ARGV[2])
-local specs = cjson.decode(ARGV[3])
 
 local function reachable(dep, allowed)
   local queue = job_get(dep, 'queue')
@@ -28,48 +29,59 @@ local function reachable(dep, allowed)
   return false
 end
 
--- First pass: refuse the whole batch before writing anything. A job's hash
--- always holds its queue: owners[i] says whether the id is taken.
-local owners = {}
-for i, spec in ipairs(specs) do
-  if spec.idempotencyKey then
-    local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
-    if existing and existing ~= spec.fingerprint then
-      return cjson.encode({ error = 'idempotency_conflict', id = spec.idempotencyKey, at = i - 1 })
+-- Why a group must be refused, before anything of it is written; and for
+-- each job, whether its id is taken (a job's hash always holds its queue).
+local function refusal(specs, owners)
+  for i, spec in ipairs(specs) do
+    if spec.idempotencyKey then
+      local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
+      if existing and existing ~= spec.fingerprint then
+        return { error = 'idempotency_conflict', id = spec.idempotencyKey, at = i - 1 }
+      end
+    end
+    -- an id taken in another queue must not hand that job to this caller
+    local owner = job_get(spec.id, 'queue')
+    owners[i] = owner
+    if owner and owner ~= spec.queue then
+      return { error = 'id_in_other_queue', id = spec.id, at = i - 1 }
+    end
+    for _, dep in ipairs(spec.dependsOn or {}) do
+      if not reachable(dep, spec.dependencyQueues) then
+        return { error = 'dependency_not_found', id = dep, at = i - 1 }
+      end
     end
   end
-  -- an id taken in another queue must not hand that job to this caller
-  local owner = job_get(spec.id, 'queue')
-  owners[i] = owner
-  if owner and owner ~= spec.queue then
-    return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
-  end
-  for _, dep in ipairs(spec.dependsOn or {}) do
-    if not reachable(dep, spec.dependencyQueues) then
-      return cjson.encode({ error = 'dependency_not_found', id = dep, at = i - 1 })
-    end
-  end
+  return nil
 end
 
-local out = {}
-for i, spec in ipairs(specs) do
-  local id = spec.id
-  local replay = nil
-  if spec.idempotencyKey then
-    replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
-  end
-  if replay and redis.call('EXISTS', K.job(replay)) == 1 then
-    table.insert(out, { created = false, job = job_table(replay) })
-  elseif owners[i] then
-    -- a client-chosen id names one job: enqueuing it again is a no-op
-    table.insert(out, { created = false, job = job_table(id) })
-  else
+local function enqueue(specs, now)
+  local owners = {}
+  local refused = refusal(specs, owners)
+  if refused then return refused end
+  local out = {}
+  for i, spec in ipairs(specs) do
+    local id = spec.id
+    local replay = nil
     if spec.idempotencyKey then
-      local key = K.idempotency(spec.queue, spec.idempotencyKey)
-      redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
-      redis.call('EXPIRE', key, spec.idempotencyTtlSec)
+      replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
     end
-    table.insert(out, { created = true, set = create_job(spec, now) })
+    if replay and redis.call('EXISTS', K.job(replay)) == 1 then
+      table.insert(out, { created = false, job = job_table(replay) })
+    elseif owners[i] then
+      -- a client-chosen id names one job: enqueuing it again is a no-op
+      table.insert(out, { created = false, job = job_table(id) })
+    else
+      if spec.idempotencyKey then
+        local key = K.idempotency(spec.queue, spec.idempotencyKey)
+        redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
+        redis.call('EXPIRE', key, spec.idempotencyTtlSec)
+      end
+      table.insert(out, { created = true, set = create_job(spec, now) })
+    end
   end
+  return { jobs = out }
 end
-return cjson.encode({ jobs = out })
+
+local replies = {}
+for _, group in ipairs(cjson.decode(ARGV[2])) do table.insert(replies, enqueue(group.jobs, group.now)) end
+return cjson.encode(replies)

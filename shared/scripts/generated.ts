@@ -357,7 +357,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "9a60346997ac056f7c8b2e0f31d83915226b4e9b",
+  sha: "2e4d4c90f0a849fe88020ae54034c585fba50b10",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -366,23 +366,23 @@ export const claim: ScriptSource = {
     [71,"shared/scripts/includes/split.lua",1],
     [78,"shared/defaults.ts (generated include \"limits\")",1],
     [85,"shared/scripts/includes/arm.lua",2],
-    [93,"shared/status.ts (generated include \"statuses\")",1],
-    [111,"shared/scripts/includes/move.lua",3],
-    [126,"shared/scripts/includes/hash_table.lua",1],
-    [132,"shared/scripts/includes/job_table.lua",3],
-    [139,"shared/scripts/includes/push_waiting.lua",4],
-    [157,"shared/scripts/includes/requeue_waiting.lua",2],
-    [163,"shared/scripts/includes/promote_due.lua",4],
-    [175,"shared/scripts/includes/outbox_push.lua",3],
-    [191,"shared/scripts/includes/to_terminal.lua",6],
-    [256,"shared/scripts/includes/cascade.lua",3],
-    [266,"shared/scripts/includes/cancel_dependents.lua",5],
-    [294,"shared/scripts/includes/settings_of.lua",2],
-    [305,"shared/scripts/includes/room.lua",2],
-    [328,"shared/scripts/includes/claim_jobs.lua",11],
-    [402,"shared/scripts/includes/worker_step.lua",2],
-    [415,"shared/scripts/includes/step.lua",6],
-    [453,"shared/scripts/claim.lua",24],
+    [98,"shared/status.ts (generated include \"statuses\")",1],
+    [116,"shared/scripts/includes/move.lua",3],
+    [131,"shared/scripts/includes/hash_table.lua",1],
+    [137,"shared/scripts/includes/job_table.lua",3],
+    [144,"shared/scripts/includes/push_waiting.lua",4],
+    [162,"shared/scripts/includes/requeue_waiting.lua",2],
+    [168,"shared/scripts/includes/promote_due.lua",4],
+    [180,"shared/scripts/includes/outbox_push.lua",3],
+    [196,"shared/scripts/includes/to_terminal.lua",6],
+    [261,"shared/scripts/includes/cascade.lua",3],
+    [271,"shared/scripts/includes/cancel_dependents.lua",5],
+    [299,"shared/scripts/includes/settings_of.lua",2],
+    [310,"shared/scripts/includes/room.lua",2],
+    [333,"shared/scripts/includes/claim_jobs.lua",11],
+    [407,"shared/scripts/includes/worker_step.lua",2],
+    [420,"shared/scripts/includes/step.lua",6],
+    [458,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -470,8 +470,13 @@ local LIMITS = {
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -942,35 +947,35 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "83cb70c561855aa912f7dee1aee71425702c5250",
+  sha: "c74c28e076ee23f8498c90a52c431f1ce02bf094",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [50,"shared/scripts/includes/arm.lua",2],
-    [58,"shared/scripts/includes/leave_started.lua",3],
-    [70,"shared/defaults.ts (generated include \"limits\")",1],
-    [77,"shared/status.ts (generated include \"statuses\")",1],
-    [95,"shared/scripts/includes/move.lua",3],
-    [110,"shared/scripts/includes/hash_table.lua",1],
-    [116,"shared/scripts/includes/job_table.lua",3],
-    [123,"shared/scripts/includes/outbox_push.lua",3],
-    [139,"shared/scripts/includes/to_terminal.lua",6],
-    [204,"shared/scripts/includes/job_get.lua",2],
-    [209,"shared/scripts/includes/push_waiting.lua",4],
-    [227,"shared/scripts/includes/requeue_waiting.lua",2],
-    [233,"shared/scripts/includes/schedule.lua",4],
-    [242,"shared/scripts/includes/cascade.lua",3],
-    [252,"shared/scripts/includes/release_dependents.lua",6],
-    [278,"shared/scripts/includes/owned_job.lua",2],
-    [286,"shared/scripts/includes/split.lua",1],
-    [293,"shared/scripts/includes/promote_due.lua",4],
-    [305,"shared/scripts/includes/cancel_dependents.lua",5],
-    [333,"shared/scripts/includes/settings_of.lua",2],
-    [344,"shared/scripts/includes/room.lua",2],
-    [367,"shared/scripts/includes/claim_jobs.lua",11],
-    [441,"shared/scripts/includes/worker_step.lua",2],
-    [454,"shared/scripts/includes/step.lua",6],
-    [492,"shared/scripts/complete.lua",19],
+    [63,"shared/scripts/includes/leave_started.lua",3],
+    [75,"shared/defaults.ts (generated include \"limits\")",1],
+    [82,"shared/status.ts (generated include \"statuses\")",1],
+    [100,"shared/scripts/includes/move.lua",3],
+    [115,"shared/scripts/includes/hash_table.lua",1],
+    [121,"shared/scripts/includes/job_table.lua",3],
+    [128,"shared/scripts/includes/outbox_push.lua",3],
+    [144,"shared/scripts/includes/to_terminal.lua",6],
+    [209,"shared/scripts/includes/job_get.lua",2],
+    [214,"shared/scripts/includes/push_waiting.lua",4],
+    [232,"shared/scripts/includes/requeue_waiting.lua",2],
+    [238,"shared/scripts/includes/schedule.lua",4],
+    [247,"shared/scripts/includes/cascade.lua",3],
+    [257,"shared/scripts/includes/release_dependents.lua",6],
+    [283,"shared/scripts/includes/owned_job.lua",2],
+    [291,"shared/scripts/includes/split.lua",1],
+    [298,"shared/scripts/includes/promote_due.lua",4],
+    [310,"shared/scripts/includes/cancel_dependents.lua",5],
+    [338,"shared/scripts/includes/settings_of.lua",2],
+    [349,"shared/scripts/includes/room.lua",2],
+    [372,"shared/scripts/includes/claim_jobs.lua",11],
+    [446,"shared/scripts/includes/worker_step.lua",2],
+    [459,"shared/scripts/includes/step.lua",6],
+    [497,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1023,8 +1028,13 @@ function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -1476,12 +1486,12 @@ end, 2)
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "4df028d9613cfe6a7bf239d042b51f0e7aefe255",
+  sha: "1c2398d3feccb13c9031813a3b2ae972014ca732",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
     [47,"shared/scripts/includes/arm.lua",2],
-    [55,"shared/scripts/configure-queue.lua",13],
+    [60,"shared/scripts/configure-queue.lua",13],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -1531,8 +1541,13 @@ function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -2215,36 +2230,40 @@ return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "742e5c273c1209a45ed0d0d08bebb08b9f05b289",
+  sha: "2a813d1f87a35a62224aafb69b61c220da812b0f",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/includes/job_get.lua",2],
-    [54,"shared/scripts/includes/hash_table.lua",1],
-    [60,"shared/scripts/includes/job_table.lua",3],
-    [67,"shared/status.ts (generated include \"statuses\")",1],
-    [85,"shared/scripts/includes/move.lua",3],
-    [100,"shared/defaults.ts (generated include \"limits\")",1],
-    [107,"shared/scripts/includes/outbox_push.lua",3],
-    [123,"shared/scripts/includes/to_terminal.lua",6],
-    [188,"shared/scripts/includes/arm.lua",2],
-    [196,"shared/scripts/includes/schedule.lua",4],
-    [205,"shared/scripts/includes/push_waiting.lua",4],
-    [223,"shared/scripts/includes/create_job.lua",8],
-    [267,"shared/scripts/enqueue.lua",17],
+    [17,"shared/keys.ts (generated include \"keys\")",1],
+    [53,"shared/scripts/includes/job_get.lua",2],
+    [58,"shared/scripts/includes/hash_table.lua",1],
+    [64,"shared/scripts/includes/job_table.lua",3],
+    [71,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/move.lua",3],
+    [104,"shared/defaults.ts (generated include \"limits\")",1],
+    [111,"shared/scripts/includes/outbox_push.lua",3],
+    [127,"shared/scripts/includes/to_terminal.lua",6],
+    [192,"shared/scripts/includes/arm.lua",2],
+    [205,"shared/scripts/includes/schedule.lua",4],
+    [214,"shared/scripts/includes/push_waiting.lua",4],
+    [232,"shared/scripts/includes/create_job.lua",8],
+    [281,"shared/scripts/enqueue.lua",21],
   ],
-  source: `-- enqueue: creates one job or a batch, atomically: all of them or none.
+  source: `-- enqueue: creates jobs in groups, each atomically: all of a group or none.
+-- A group is what one producer call asked for (a job, or a batch); groups
+-- that calls made at the same moment come in one script call, and are
+-- taken in order, each as if it were a call of its own.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
--- ARGV[2] now, epoch ms
--- ARGV[3] JSON array of { id, queue, fields (flat hash fields), runAt?, atFront?,
---         priority?, dependsOn?, dependencyQueues? (the queues a dependency
---         may be in: a caller limited to some queues cannot reach others'
---         jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? }
--- Returns { jobs = [ { created = true, set = fields the script decided } |
--- { created = false, job = the existing hash } ] }, or { error = 'dependency_not_found' |
--- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
--- the batch (0-based) } having written nothing.
+-- ARGV[2] JSON array of groups, each { now = when its call was made (epoch
+--         ms), jobs = [ { id, queue, fields (flat hash fields), runAt?,
+--         atFront?, priority?, dependsOn?, dependencyQueues? (the queues a
+--         dependency may be in: a caller limited to some queues cannot reach
+--         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? } ] }
+-- Returns, per group, { jobs = [ { created = true, set = fields the script
+-- decided } | { created = false, job = the existing hash } ] }, or { error =
+-- 'dependency_not_found' | 'idempotency_conflict' | 'id_in_other_queue', id,
+-- at = index of the job in the group (0-based) } having written nothing of
+-- that group.
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
@@ -2422,8 +2441,13 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -2461,9 +2485,14 @@ end
 -- runAt, deferred until its dependencies finish, or canceled at once when
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
+local registered = {}
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
-  redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  -- a batch names its queue once
+  if not registered[queue] then
+    registered[queue] = true
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  end
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -2500,9 +2529,6 @@ local function create_job(spec, now)
   return { status = 'queued', enqueuedAt = now }
 end
 
-local now = tonumber(ARGV[2])
-local specs = cjson.decode(ARGV[3])
-
 local function reachable(dep, allowed)
   local queue = job_get(dep, 'queue')
   if not queue then return false end
@@ -2513,86 +2539,97 @@ local function reachable(dep, allowed)
   return false
 end
 
--- First pass: refuse the whole batch before writing anything. A job's hash
--- always holds its queue: owners[i] says whether the id is taken.
-local owners = {}
-for i, spec in ipairs(specs) do
-  if spec.idempotencyKey then
-    local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
-    if existing and existing ~= spec.fingerprint then
-      return cjson.encode({ error = 'idempotency_conflict', id = spec.idempotencyKey, at = i - 1 })
+-- Why a group must be refused, before anything of it is written; and for
+-- each job, whether its id is taken (a job's hash always holds its queue).
+local function refusal(specs, owners)
+  for i, spec in ipairs(specs) do
+    if spec.idempotencyKey then
+      local existing = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'fingerprint')
+      if existing and existing ~= spec.fingerprint then
+        return { error = 'idempotency_conflict', id = spec.idempotencyKey, at = i - 1 }
+      end
+    end
+    -- an id taken in another queue must not hand that job to this caller
+    local owner = job_get(spec.id, 'queue')
+    owners[i] = owner
+    if owner and owner ~= spec.queue then
+      return { error = 'id_in_other_queue', id = spec.id, at = i - 1 }
+    end
+    for _, dep in ipairs(spec.dependsOn or {}) do
+      if not reachable(dep, spec.dependencyQueues) then
+        return { error = 'dependency_not_found', id = dep, at = i - 1 }
+      end
     end
   end
-  -- an id taken in another queue must not hand that job to this caller
-  local owner = job_get(spec.id, 'queue')
-  owners[i] = owner
-  if owner and owner ~= spec.queue then
-    return cjson.encode({ error = 'id_in_other_queue', id = spec.id, at = i - 1 })
-  end
-  for _, dep in ipairs(spec.dependsOn or {}) do
-    if not reachable(dep, spec.dependencyQueues) then
-      return cjson.encode({ error = 'dependency_not_found', id = dep, at = i - 1 })
-    end
-  end
+  return nil
 end
 
-local out = {}
-for i, spec in ipairs(specs) do
-  local id = spec.id
-  local replay = nil
-  if spec.idempotencyKey then
-    replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
-  end
-  if replay and redis.call('EXISTS', K.job(replay)) == 1 then
-    table.insert(out, { created = false, job = job_table(replay) })
-  elseif owners[i] then
-    -- a client-chosen id names one job: enqueuing it again is a no-op
-    table.insert(out, { created = false, job = job_table(id) })
-  else
+local function enqueue(specs, now)
+  local owners = {}
+  local refused = refusal(specs, owners)
+  if refused then return refused end
+  local out = {}
+  for i, spec in ipairs(specs) do
+    local id = spec.id
+    local replay = nil
     if spec.idempotencyKey then
-      local key = K.idempotency(spec.queue, spec.idempotencyKey)
-      redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
-      redis.call('EXPIRE', key, spec.idempotencyTtlSec)
+      replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
     end
-    table.insert(out, { created = true, set = create_job(spec, now) })
+    if replay and redis.call('EXISTS', K.job(replay)) == 1 then
+      table.insert(out, { created = false, job = job_table(replay) })
+    elseif owners[i] then
+      -- a client-chosen id names one job: enqueuing it again is a no-op
+      table.insert(out, { created = false, job = job_table(id) })
+    else
+      if spec.idempotencyKey then
+        local key = K.idempotency(spec.queue, spec.idempotencyKey)
+        redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
+        redis.call('EXPIRE', key, spec.idempotencyTtlSec)
+      end
+      table.insert(out, { created = true, set = create_job(spec, now) })
+    end
   end
+  return { jobs = out }
 end
-return cjson.encode({ jobs = out })
+
+local replies = {}
+for _, group in ipairs(cjson.decode(ARGV[2])) do table.insert(replies, enqueue(group.jobs, group.now)) end
+return cjson.encode(replies)
 `,
 };
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "b4fd800cf468e019904b8c6a9e910301b7aa819b",
+  sha: "cbb7545dae673bc24c3e6c028829826da36104fc",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [50,"shared/defaults.ts (generated include \"limits\")",1],
     [57,"shared/scripts/includes/arm.lua",2],
-    [65,"shared/scripts/includes/leave_started.lua",3],
-    [77,"shared/status.ts (generated include \"statuses\")",1],
-    [95,"shared/scripts/includes/move.lua",3],
-    [110,"shared/scripts/includes/hash_table.lua",1],
-    [116,"shared/scripts/includes/job_table.lua",3],
-    [123,"shared/scripts/includes/outbox_push.lua",3],
-    [139,"shared/scripts/includes/to_terminal.lua",6],
-    [204,"shared/scripts/includes/job_get.lua",2],
-    [209,"shared/scripts/includes/cascade.lua",3],
-    [219,"shared/scripts/includes/cancel_dependents.lua",5],
-    [247,"shared/scripts/includes/push_waiting.lua",4],
-    [265,"shared/scripts/includes/requeue_waiting.lua",2],
-    [271,"shared/scripts/includes/schedule.lua",4],
-    [280,"shared/scripts/includes/keep_attempt.lua",3],
-    [298,"shared/scripts/includes/fail_or_retry.lua",9],
-    [337,"shared/scripts/includes/owned_job.lua",2],
-    [345,"shared/scripts/includes/split.lua",1],
-    [352,"shared/scripts/includes/promote_due.lua",4],
-    [364,"shared/scripts/includes/settings_of.lua",2],
-    [375,"shared/scripts/includes/room.lua",2],
-    [398,"shared/scripts/includes/claim_jobs.lua",11],
-    [472,"shared/scripts/includes/worker_step.lua",2],
-    [485,"shared/scripts/includes/step.lua",6],
-    [523,"shared/scripts/fail.lua",16],
+    [70,"shared/scripts/includes/leave_started.lua",3],
+    [82,"shared/status.ts (generated include \"statuses\")",1],
+    [100,"shared/scripts/includes/move.lua",3],
+    [115,"shared/scripts/includes/hash_table.lua",1],
+    [121,"shared/scripts/includes/job_table.lua",3],
+    [128,"shared/scripts/includes/outbox_push.lua",3],
+    [144,"shared/scripts/includes/to_terminal.lua",6],
+    [209,"shared/scripts/includes/job_get.lua",2],
+    [214,"shared/scripts/includes/cascade.lua",3],
+    [224,"shared/scripts/includes/cancel_dependents.lua",5],
+    [252,"shared/scripts/includes/push_waiting.lua",4],
+    [270,"shared/scripts/includes/requeue_waiting.lua",2],
+    [276,"shared/scripts/includes/schedule.lua",4],
+    [285,"shared/scripts/includes/keep_attempt.lua",3],
+    [303,"shared/scripts/includes/fail_or_retry.lua",9],
+    [342,"shared/scripts/includes/owned_job.lua",2],
+    [350,"shared/scripts/includes/split.lua",1],
+    [357,"shared/scripts/includes/promote_due.lua",4],
+    [369,"shared/scripts/includes/settings_of.lua",2],
+    [380,"shared/scripts/includes/room.lua",2],
+    [403,"shared/scripts/includes/claim_jobs.lua",11],
+    [477,"shared/scripts/includes/worker_step.lua",2],
+    [490,"shared/scripts/includes/step.lua",6],
+    [528,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -2652,8 +2689,13 @@ local LIMITS = {
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -3126,7 +3168,7 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "6a219ffb043648f2e6620331c27a97c6594c40ac",
+  sha: "520325d4fecc8f53351f691317d864b4d5825828",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -3139,10 +3181,10 @@ export const fireSchedule: ScriptSource = {
     [109,"shared/scripts/includes/outbox_push.lua",3],
     [125,"shared/scripts/includes/to_terminal.lua",6],
     [190,"shared/scripts/includes/arm.lua",2],
-    [198,"shared/scripts/includes/schedule.lua",4],
-    [207,"shared/scripts/includes/push_waiting.lua",4],
-    [225,"shared/scripts/includes/create_job.lua",8],
-    [269,"shared/scripts/fire-schedule.lua",18],
+    [203,"shared/scripts/includes/schedule.lua",4],
+    [212,"shared/scripts/includes/push_waiting.lua",4],
+    [230,"shared/scripts/includes/create_job.lua",8],
+    [279,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -3335,8 +3377,13 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -3374,9 +3421,14 @@ end
 -- runAt, deferred until its dependencies finish, or canceled at once when
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
+local registered = {}
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
-  redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  -- a batch names its queue once
+  if not registered[queue] then
+    registered[queue] = true
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  end
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -4025,7 +4077,7 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "32bd24314e451512b1a969e895426dbe5dac54dc",
+  sha: "9dab598fddfa2e55b884a90d90827813d538e3b3",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -4033,24 +4085,24 @@ export const recover: ScriptSource = {
     [74,"shared/defaults.ts (generated include \"limits\")",1],
     [81,"shared/scripts/includes/job_get.lua",2],
     [86,"shared/scripts/includes/arm.lua",2],
-    [94,"shared/scripts/includes/move.lua",3],
-    [109,"shared/scripts/includes/push_waiting.lua",4],
-    [127,"shared/scripts/includes/requeue_waiting.lua",2],
-    [133,"shared/scripts/includes/promote_due.lua",4],
-    [145,"shared/scripts/includes/leave_started.lua",3],
-    [157,"shared/scripts/includes/hash_table.lua",1],
-    [163,"shared/scripts/includes/job_table.lua",3],
-    [170,"shared/scripts/includes/outbox_push.lua",3],
-    [186,"shared/scripts/includes/to_terminal.lua",6],
-    [251,"shared/scripts/includes/cascade.lua",3],
-    [261,"shared/scripts/includes/cancel_dependents.lua",5],
-    [289,"shared/scripts/includes/schedule.lua",4],
-    [298,"shared/scripts/includes/keep_attempt.lua",3],
-    [316,"shared/scripts/includes/fail_or_retry.lua",9],
-    [355,"shared/scripts/includes/release_dependents.lua",6],
-    [381,"shared/scripts/includes/settings_of.lua",2],
-    [392,"shared/scripts/includes/room.lua",2],
-    [415,"shared/scripts/recover.lua",32],
+    [99,"shared/scripts/includes/move.lua",3],
+    [114,"shared/scripts/includes/push_waiting.lua",4],
+    [132,"shared/scripts/includes/requeue_waiting.lua",2],
+    [138,"shared/scripts/includes/promote_due.lua",4],
+    [150,"shared/scripts/includes/leave_started.lua",3],
+    [162,"shared/scripts/includes/hash_table.lua",1],
+    [168,"shared/scripts/includes/job_table.lua",3],
+    [175,"shared/scripts/includes/outbox_push.lua",3],
+    [191,"shared/scripts/includes/to_terminal.lua",6],
+    [256,"shared/scripts/includes/cascade.lua",3],
+    [266,"shared/scripts/includes/cancel_dependents.lua",5],
+    [294,"shared/scripts/includes/schedule.lua",4],
+    [303,"shared/scripts/includes/keep_attempt.lua",3],
+    [321,"shared/scripts/includes/fail_or_retry.lua",9],
+    [360,"shared/scripts/includes/release_dependents.lua",6],
+    [386,"shared/scripts/includes/settings_of.lua",2],
+    [397,"shared/scripts/includes/room.lua",2],
+    [420,"shared/scripts/recover.lua",32],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -4139,8 +4191,13 @@ local function job_get(id, field)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -4778,19 +4835,19 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "ba128825a361404987a337dba773bcee9f7966ed",
+  sha: "3f9a0bb8e85f573c2744518f4f7327ea701eeae3",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
     [46,"shared/defaults.ts (generated include \"limits\")",1],
     [53,"shared/scripts/includes/job_get.lua",2],
     [58,"shared/scripts/includes/arm.lua",2],
-    [66,"shared/status.ts (generated include \"statuses\")",1],
-    [84,"shared/scripts/includes/move.lua",3],
-    [99,"shared/scripts/includes/push_waiting.lua",4],
-    [117,"shared/scripts/includes/keep_attempt.lua",3],
-    [135,"shared/scripts/includes/requeue_ended.lua",4],
-    [149,"shared/scripts/requeue-all.lua",14],
+    [71,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/move.lua",3],
+    [104,"shared/scripts/includes/push_waiting.lua",4],
+    [122,"shared/scripts/includes/keep_attempt.lua",3],
+    [140,"shared/scripts/includes/requeue_ended.lua",4],
+    [154,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -4851,8 +4908,13 @@ local function job_get(id, field)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
@@ -4959,20 +5021,20 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "cbc14e9d01fed39d6af35c385d40ce17fff9db3e",
+  sha: "a7fd118674d5eeb13b829ea28e7d8f604ea0ecd4",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [49,"shared/status.ts (generated include \"statuses\")",1],
     [67,"shared/scripts/includes/owned_job.lua",2],
     [75,"shared/scripts/includes/arm.lua",2],
-    [83,"shared/scripts/includes/leave_started.lua",3],
-    [95,"shared/scripts/includes/move.lua",3],
-    [110,"shared/scripts/includes/push_waiting.lua",4],
-    [128,"shared/defaults.ts (generated include \"limits\")",1],
-    [135,"shared/scripts/includes/keep_attempt.lua",3],
-    [153,"shared/scripts/includes/requeue_ended.lua",4],
-    [167,"shared/scripts/requeue.lua",19],
+    [88,"shared/scripts/includes/leave_started.lua",3],
+    [100,"shared/scripts/includes/move.lua",3],
+    [115,"shared/scripts/includes/push_waiting.lua",4],
+    [133,"shared/defaults.ts (generated include \"limits\")",1],
+    [140,"shared/scripts/includes/keep_attempt.lua",3],
+    [158,"shared/scripts/includes/requeue_ended.lua",4],
+    [172,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -5050,8 +5112,13 @@ local function owned_job(id, worker)
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
--- so enqueuing many jobs costs no more than one.
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
 local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end

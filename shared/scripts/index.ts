@@ -80,18 +80,19 @@ export type EnqueueReply =
 
 export const enqueue = new Transition(
   lua.enqueue,
-  (p: { now: number; jobs: EnqueueSpec[] }) => [p.now, JSON.stringify(p.jobs)],
-  (reply): EnqueueReply => {
-    const r = reply as { error?: string; id: string; at: number; jobs?: unknown };
-    if (r.error) return { ok: false, error: r.error as never, id: r.id, at: r.at };
-    const jobs = asArray(r.jobs as { created: boolean; set?: object; job?: Record<string, unknown> }[]);
-    return {
-      ok: true,
-      jobs: jobs.map((j) =>
-        j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) },
-      ),
-    };
-  },
+  /** groups: each all or none on its own, taken in order, with the time its call was made (see enqueue.lua) */
+  (p: { groups: { now: number; jobs: EnqueueSpec[] }[] }) => [JSON.stringify(p.groups)],
+  (reply): EnqueueReply[] =>
+    asArray(reply as { error?: string; id: string; at: number; jobs?: unknown }[]).map((r) => {
+      if (r.error) return { ok: false, error: r.error as never, id: r.id, at: r.at };
+      const jobs = asArray(r.jobs as { created: boolean; set?: object; job?: Record<string, unknown> }[]);
+      return {
+        ok: true,
+        jobs: jobs.map((j) =>
+          j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) },
+        ),
+      };
+    }),
 );
 
 // ---- claim, complete, fail: one reply shape ----------------------------------

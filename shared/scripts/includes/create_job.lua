@@ -11,9 +11,14 @@
 -- runAt, deferred until its dependencies finish, or canceled at once when
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
+local registered = {}
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
-  redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  -- a batch names its queue once
+  if not registered[queue] then
+    registered[queue] = true
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  end
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
