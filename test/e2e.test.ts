@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   await ready;
   edgeUrl = output.match(/edge API\s+(http:\/\/\S+)/)![1]!;
-  auth = { Authorization: `Bearer ${output.match(/dev API key\s+(\S+)/)![1]}` };
+  auth = { Authorization: `Bearer ${output.match(/^\s*dev API key\s+(\S+)/m)![1]}` };
   for (const match of output.matchAll(/pid (\d+)/g)) pids.push(Number(match[1]));
 }, 120_000);
 
