@@ -357,32 +357,32 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "2e4d4c90f0a849fe88020ae54034c585fba50b10",
+  sha: "f06555bdbeae34d9f4b828e9ff0636bd550b585c",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [58,"shared/scripts/includes/job_get.lua",2],
     [63,"shared/scripts/includes/owned_job.lua",2],
     [71,"shared/scripts/includes/split.lua",1],
-    [78,"shared/defaults.ts (generated include \"limits\")",1],
-    [85,"shared/scripts/includes/arm.lua",2],
-    [98,"shared/status.ts (generated include \"statuses\")",1],
-    [116,"shared/scripts/includes/move.lua",3],
-    [131,"shared/scripts/includes/hash_table.lua",1],
-    [137,"shared/scripts/includes/job_table.lua",3],
-    [144,"shared/scripts/includes/push_waiting.lua",4],
-    [162,"shared/scripts/includes/requeue_waiting.lua",2],
-    [168,"shared/scripts/includes/promote_due.lua",4],
-    [180,"shared/scripts/includes/outbox_push.lua",3],
-    [196,"shared/scripts/includes/to_terminal.lua",6],
-    [261,"shared/scripts/includes/cascade.lua",3],
-    [271,"shared/scripts/includes/cancel_dependents.lua",5],
-    [299,"shared/scripts/includes/settings_of.lua",2],
-    [310,"shared/scripts/includes/room.lua",2],
-    [333,"shared/scripts/includes/claim_jobs.lua",11],
-    [407,"shared/scripts/includes/worker_step.lua",2],
-    [420,"shared/scripts/includes/step.lua",6],
-    [458,"shared/scripts/claim.lua",24],
+    [78,"shared/scripts/includes/settings_of.lua",2],
+    [101,"shared/defaults.ts (generated include \"limits\")",1],
+    [108,"shared/scripts/includes/arm.lua",2],
+    [121,"shared/status.ts (generated include \"statuses\")",1],
+    [139,"shared/scripts/includes/move.lua",3],
+    [154,"shared/scripts/includes/hash_table.lua",1],
+    [160,"shared/scripts/includes/job_table.lua",3],
+    [167,"shared/scripts/includes/push_waiting.lua",4],
+    [185,"shared/scripts/includes/requeue_waiting.lua",2],
+    [191,"shared/scripts/includes/promote_due.lua",4],
+    [206,"shared/scripts/includes/outbox_push.lua",3],
+    [222,"shared/scripts/includes/to_terminal.lua",6],
+    [287,"shared/scripts/includes/cascade.lua",3],
+    [297,"shared/scripts/includes/cancel_dependents.lua",5],
+    [325,"shared/scripts/includes/room.lua",2],
+    [348,"shared/scripts/includes/claim_jobs.lua",11],
+    [421,"shared/scripts/includes/worker_step.lua",2],
+    [434,"shared/scripts/includes/step.lua",7],
+    [474,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -459,6 +459,29 @@ end
 local function split(text)
   local out = {}
   for item in string.gmatch(text or '', '[^,]+') do table.insert(out, item) end
+  return out
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
   return out
 end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
@@ -553,15 +576,18 @@ local function requeue_waiting(id, queue, from, now)
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
--- call; answers how many, and whether more are due.
+-- call; answers how many, whether more are due, and when the earliest one
+-- left falls due (nil: none). Most calls find nothing due: one read then.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
   local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due, #due == LIMITS.batch
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
@@ -683,17 +709,6 @@ local function cancel_dependents(id, now)
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
--- The settings of each queue (paused, limit, concurrency), in one read for
--- however many queues: a table by queue name, empty for a queue with none.
-local function settings_of(queues)
-  local raw = redis.call('HMGET', K.settings(), unpack(queues))
-  local out = {}
-  for i, queue in ipairs(queues) do
-    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
-  end
-  return out
-end
-
 -- How many more jobs a queue may start now under its settings (paused: none;
 -- concurrency: its cap less the jobs it has started across the fleet; limit:
 -- at most max starts in any window of perMs), and, when the rate window is
@@ -752,7 +767,8 @@ local function claim_jobs(now, lease, worker, want, queues)
   local wake_at = nil
   for _, queue in ipairs(queues) do
     local s = settings[queue]
-    local _, more_due = promote_due(queue, now)
+    -- nothing a claim does afterwards changes what is scheduled
+    local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
     if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
@@ -784,8 +800,6 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
     if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    local due = tonumber(first[2])
     if due and (not wake_at or due < wake_at) then wake_at = due end
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -818,6 +832,9 @@ local function step(now, max, settle, width)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
+  local queues = split(ARGV[6])
+  -- the reports' queues are the worker's, mostly: their settings, read once, serve the claim too
+  if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
     local queue = owned_job(id, worker)
@@ -829,7 +846,6 @@ local function step(now, max, settle, width)
     end
   end
   local reply = { reported = reported, jobs = {} }
-  local queues = split(ARGV[6])
   local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
@@ -947,35 +963,35 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "c74c28e076ee23f8498c90a52c431f1ce02bf094",
+  sha: "8132143a2cd0c8e0c55024b047c664a085097c5e",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [50,"shared/scripts/includes/arm.lua",2],
-    [63,"shared/scripts/includes/leave_started.lua",3],
-    [75,"shared/defaults.ts (generated include \"limits\")",1],
-    [82,"shared/status.ts (generated include \"statuses\")",1],
-    [100,"shared/scripts/includes/move.lua",3],
-    [115,"shared/scripts/includes/hash_table.lua",1],
-    [121,"shared/scripts/includes/job_table.lua",3],
-    [128,"shared/scripts/includes/outbox_push.lua",3],
-    [144,"shared/scripts/includes/to_terminal.lua",6],
-    [209,"shared/scripts/includes/job_get.lua",2],
-    [214,"shared/scripts/includes/push_waiting.lua",4],
-    [232,"shared/scripts/includes/requeue_waiting.lua",2],
-    [238,"shared/scripts/includes/schedule.lua",4],
-    [247,"shared/scripts/includes/cascade.lua",3],
-    [257,"shared/scripts/includes/release_dependents.lua",6],
-    [283,"shared/scripts/includes/owned_job.lua",2],
-    [291,"shared/scripts/includes/split.lua",1],
-    [298,"shared/scripts/includes/promote_due.lua",4],
-    [310,"shared/scripts/includes/cancel_dependents.lua",5],
-    [338,"shared/scripts/includes/settings_of.lua",2],
-    [349,"shared/scripts/includes/room.lua",2],
-    [372,"shared/scripts/includes/claim_jobs.lua",11],
-    [446,"shared/scripts/includes/worker_step.lua",2],
-    [459,"shared/scripts/includes/step.lua",6],
-    [497,"shared/scripts/complete.lua",19],
+    [63,"shared/scripts/includes/settings_of.lua",2],
+    [86,"shared/scripts/includes/leave_started.lua",4],
+    [97,"shared/defaults.ts (generated include \"limits\")",1],
+    [104,"shared/status.ts (generated include \"statuses\")",1],
+    [122,"shared/scripts/includes/move.lua",3],
+    [137,"shared/scripts/includes/hash_table.lua",1],
+    [143,"shared/scripts/includes/job_table.lua",3],
+    [150,"shared/scripts/includes/outbox_push.lua",3],
+    [166,"shared/scripts/includes/to_terminal.lua",6],
+    [231,"shared/scripts/includes/job_get.lua",2],
+    [236,"shared/scripts/includes/push_waiting.lua",4],
+    [254,"shared/scripts/includes/requeue_waiting.lua",2],
+    [260,"shared/scripts/includes/schedule.lua",4],
+    [269,"shared/scripts/includes/cascade.lua",3],
+    [279,"shared/scripts/includes/release_dependents.lua",6],
+    [305,"shared/scripts/includes/owned_job.lua",2],
+    [313,"shared/scripts/includes/split.lua",1],
+    [320,"shared/scripts/includes/promote_due.lua",4],
+    [335,"shared/scripts/includes/cancel_dependents.lua",5],
+    [363,"shared/scripts/includes/room.lua",2],
+    [386,"shared/scripts/includes/claim_jobs.lua",11],
+    [459,"shared/scripts/includes/worker_step.lua",2],
+    [472,"shared/scripts/includes/step.lua",7],
+    [512,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1040,14 +1056,36 @@ local function arm(queue)
   end
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
 -- A job leaves the started registries (its queue's and the fleet's leases).
 -- A queue whose fleet-wide concurrency is capped now has room for one more:
 -- its idle workers are woken, since no claim re-arms a queue at its cap.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  local settings = redis.call('HGET', K.settings(), queue)
-  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
     arm(queue)
   end
 end
@@ -1276,15 +1314,18 @@ local function split(text)
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
--- call; answers how many, and whether more are due.
+-- call; answers how many, whether more are due, and when the earliest one
+-- left falls due (nil: none). Most calls find nothing due: one read then.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
   local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due, #due == LIMITS.batch
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
 -- A job that will never finish takes the jobs waiting for it down with it,
@@ -1313,17 +1354,6 @@ local function cancel_dependents(id, now)
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
-end
-
--- The settings of each queue (paused, limit, concurrency), in one read for
--- however many queues: a table by queue name, empty for a queue with none.
-local function settings_of(queues)
-  local raw = redis.call('HMGET', K.settings(), unpack(queues))
-  local out = {}
-  for i, queue in ipairs(queues) do
-    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
-  end
-  return out
 end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
@@ -1384,7 +1414,8 @@ local function claim_jobs(now, lease, worker, want, queues)
   local wake_at = nil
   for _, queue in ipairs(queues) do
     local s = settings[queue]
-    local _, more_due = promote_due(queue, now)
+    -- nothing a claim does afterwards changes what is scheduled
+    local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
     if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
@@ -1416,8 +1447,6 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
     if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    local due = tonumber(first[2])
     if due and (not wake_at or due < wake_at) then wake_at = due end
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -1450,6 +1479,9 @@ local function step(now, max, settle, width)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
+  local queues = split(ARGV[6])
+  -- the reports' queues are the worker's, mostly: their settings, read once, serve the claim too
+  if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
     local queue = owned_job(id, worker)
@@ -1461,7 +1493,6 @@ local function step(now, max, settle, width)
     end
   end
   local reply = { reported = reported, jobs = {} }
-  local queues = split(ARGV[6])
   local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
@@ -1644,7 +1675,7 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "e75702a4d38474fd22351499549ad5c477582ac8",
+  sha: "547268dfbe4489a501b034e74b935f6c1d1c1df0",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -1653,7 +1684,7 @@ export const counts: ScriptSource = {
     [76,"shared/scripts/includes/hash_table.lua",1],
     [82,"shared/scripts/includes/split.lua",1],
     [89,"shared/scripts/includes/settings_of.lua",2],
-    [100,"shared/scripts/counts.lua",21],
+    [112,"shared/scripts/counts.lua",21],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1744,14 +1775,26 @@ local function split(text)
   return out
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
 -- The settings of each queue (paused, limit, concurrency), in one read for
--- however many queues: a table by queue name, empty for a queue with none.
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
 local function settings_of(queues)
-  local raw = redis.call('HMGET', K.settings(), unpack(queues))
-  local out = {}
-  for i, queue in ipairs(queues) do
-    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
   end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
   return out
 end
 
@@ -2600,36 +2643,36 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "cbb7545dae673bc24c3e6c028829826da36104fc",
+  sha: "354a90b3099ef75fd7f68e6a3b09db7ed1316434",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [50,"shared/defaults.ts (generated include \"limits\")",1],
     [57,"shared/scripts/includes/arm.lua",2],
-    [70,"shared/scripts/includes/leave_started.lua",3],
-    [82,"shared/status.ts (generated include \"statuses\")",1],
-    [100,"shared/scripts/includes/move.lua",3],
-    [115,"shared/scripts/includes/hash_table.lua",1],
-    [121,"shared/scripts/includes/job_table.lua",3],
-    [128,"shared/scripts/includes/outbox_push.lua",3],
-    [144,"shared/scripts/includes/to_terminal.lua",6],
-    [209,"shared/scripts/includes/job_get.lua",2],
-    [214,"shared/scripts/includes/cascade.lua",3],
-    [224,"shared/scripts/includes/cancel_dependents.lua",5],
-    [252,"shared/scripts/includes/push_waiting.lua",4],
-    [270,"shared/scripts/includes/requeue_waiting.lua",2],
-    [276,"shared/scripts/includes/schedule.lua",4],
-    [285,"shared/scripts/includes/keep_attempt.lua",3],
-    [303,"shared/scripts/includes/fail_or_retry.lua",9],
-    [342,"shared/scripts/includes/owned_job.lua",2],
-    [350,"shared/scripts/includes/split.lua",1],
-    [357,"shared/scripts/includes/promote_due.lua",4],
-    [369,"shared/scripts/includes/settings_of.lua",2],
-    [380,"shared/scripts/includes/room.lua",2],
-    [403,"shared/scripts/includes/claim_jobs.lua",11],
-    [477,"shared/scripts/includes/worker_step.lua",2],
-    [490,"shared/scripts/includes/step.lua",6],
-    [528,"shared/scripts/fail.lua",16],
+    [70,"shared/scripts/includes/settings_of.lua",2],
+    [93,"shared/scripts/includes/leave_started.lua",4],
+    [104,"shared/status.ts (generated include \"statuses\")",1],
+    [122,"shared/scripts/includes/move.lua",3],
+    [137,"shared/scripts/includes/hash_table.lua",1],
+    [143,"shared/scripts/includes/job_table.lua",3],
+    [150,"shared/scripts/includes/outbox_push.lua",3],
+    [166,"shared/scripts/includes/to_terminal.lua",6],
+    [231,"shared/scripts/includes/job_get.lua",2],
+    [236,"shared/scripts/includes/cascade.lua",3],
+    [246,"shared/scripts/includes/cancel_dependents.lua",5],
+    [274,"shared/scripts/includes/push_waiting.lua",4],
+    [292,"shared/scripts/includes/requeue_waiting.lua",2],
+    [298,"shared/scripts/includes/schedule.lua",4],
+    [307,"shared/scripts/includes/keep_attempt.lua",3],
+    [325,"shared/scripts/includes/fail_or_retry.lua",9],
+    [364,"shared/scripts/includes/owned_job.lua",2],
+    [372,"shared/scripts/includes/split.lua",1],
+    [379,"shared/scripts/includes/promote_due.lua",4],
+    [394,"shared/scripts/includes/room.lua",2],
+    [417,"shared/scripts/includes/claim_jobs.lua",11],
+    [490,"shared/scripts/includes/worker_step.lua",2],
+    [503,"shared/scripts/includes/step.lua",7],
+    [543,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -2701,14 +2744,36 @@ local function arm(queue)
   end
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
 -- A job leaves the started registries (its queue's and the fleet's leases).
 -- A queue whose fleet-wide concurrency is capped now has room for one more:
 -- its idle workers are woken, since no claim re-arms a queue at its cap.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  local settings = redis.call('HGET', K.settings(), queue)
-  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
     arm(queue)
   end
 end
@@ -2989,26 +3054,18 @@ local function split(text)
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
--- call; answers how many, and whether more are due.
+-- call; answers how many, whether more are due, and when the earliest one
+-- left falls due (nil: none). Most calls find nothing due: one read then.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
   local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due, #due == LIMITS.batch
-end
-
--- The settings of each queue (paused, limit, concurrency), in one read for
--- however many queues: a table by queue name, empty for a queue with none.
-local function settings_of(queues)
-  local raw = redis.call('HMGET', K.settings(), unpack(queues))
-  local out = {}
-  for i, queue in ipairs(queues) do
-    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
-  end
-  return out
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
@@ -3069,7 +3126,8 @@ local function claim_jobs(now, lease, worker, want, queues)
   local wake_at = nil
   for _, queue in ipairs(queues) do
     local s = settings[queue]
-    local _, more_due = promote_due(queue, now)
+    -- nothing a claim does afterwards changes what is scheduled
+    local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
     if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
@@ -3101,8 +3159,6 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
     if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    local due = tonumber(first[2])
     if due and (not wake_at or due < wake_at) then wake_at = due end
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -3135,6 +3191,9 @@ local function step(now, max, settle, width)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
+  local queues = split(ARGV[6])
+  -- the reports' queues are the worker's, mostly: their settings, read once, serve the claim too
+  if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
     local queue = owned_job(id, worker)
@@ -3146,7 +3205,6 @@ local function step(now, max, settle, width)
     end
   end
   local reply = { reported = reported, jobs = {} }
-  local queues = split(ARGV[6])
   local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
@@ -4077,7 +4135,7 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "9dab598fddfa2e55b884a90d90827813d538e3b3",
+  sha: "c0c5a79a12cfd3c557c241c395dd65bee316b35b",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -4089,20 +4147,20 @@ export const recover: ScriptSource = {
     [114,"shared/scripts/includes/push_waiting.lua",4],
     [132,"shared/scripts/includes/requeue_waiting.lua",2],
     [138,"shared/scripts/includes/promote_due.lua",4],
-    [150,"shared/scripts/includes/leave_started.lua",3],
-    [162,"shared/scripts/includes/hash_table.lua",1],
-    [168,"shared/scripts/includes/job_table.lua",3],
-    [175,"shared/scripts/includes/outbox_push.lua",3],
-    [191,"shared/scripts/includes/to_terminal.lua",6],
-    [256,"shared/scripts/includes/cascade.lua",3],
-    [266,"shared/scripts/includes/cancel_dependents.lua",5],
-    [294,"shared/scripts/includes/schedule.lua",4],
-    [303,"shared/scripts/includes/keep_attempt.lua",3],
-    [321,"shared/scripts/includes/fail_or_retry.lua",9],
-    [360,"shared/scripts/includes/release_dependents.lua",6],
-    [386,"shared/scripts/includes/settings_of.lua",2],
-    [397,"shared/scripts/includes/room.lua",2],
-    [420,"shared/scripts/recover.lua",32],
+    [153,"shared/scripts/includes/settings_of.lua",2],
+    [176,"shared/scripts/includes/leave_started.lua",4],
+    [187,"shared/scripts/includes/hash_table.lua",1],
+    [193,"shared/scripts/includes/job_table.lua",3],
+    [200,"shared/scripts/includes/outbox_push.lua",3],
+    [216,"shared/scripts/includes/to_terminal.lua",6],
+    [281,"shared/scripts/includes/cascade.lua",3],
+    [291,"shared/scripts/includes/cancel_dependents.lua",5],
+    [319,"shared/scripts/includes/schedule.lua",4],
+    [328,"shared/scripts/includes/keep_attempt.lua",3],
+    [346,"shared/scripts/includes/fail_or_retry.lua",9],
+    [385,"shared/scripts/includes/release_dependents.lua",6],
+    [411,"shared/scripts/includes/room.lua",2],
+    [434,"shared/scripts/recover.lua",32],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -4243,15 +4301,41 @@ local function requeue_waiting(id, queue, from, now)
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
--- call; answers how many, and whether more are due.
+-- call; answers how many, whether more are due, and when the earliest one
+-- left falls due (nil: none). Most calls find nothing due: one read then.
 local function promote_due(queue, now)
   local key = K.registry('scheduled', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
   local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
   for _, id in ipairs(due) do
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
-  return #due, #due == LIMITS.batch
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
 end
 
 -- A job leaves the started registries (its queue's and the fleet's leases).
@@ -4260,8 +4344,7 @@ end
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  local settings = redis.call('HGET', K.settings(), queue)
-  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
     arm(queue)
   end
 end
@@ -4488,17 +4571,6 @@ local function release_dependents(id, now)
     end
   end
   if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
-end
-
--- The settings of each queue (paused, limit, concurrency), in one read for
--- however many queues: a table by queue name, empty for a queue with none.
-local function settings_of(queues)
-  local raw = redis.call('HMGET', K.settings(), unpack(queues))
-  local out = {}
-  for i, queue in ipairs(queues) do
-    out[queue] = raw[i] and cjson.decode(raw[i]) or {}
-  end
-  return out
 end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
@@ -5021,20 +5093,21 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "a7fd118674d5eeb13b829ea28e7d8f604ea0ecd4",
+  sha: "dbcc29ce9b6da14fd18b9dafc345b4a0b83ad62c",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [49,"shared/status.ts (generated include \"statuses\")",1],
     [67,"shared/scripts/includes/owned_job.lua",2],
     [75,"shared/scripts/includes/arm.lua",2],
-    [88,"shared/scripts/includes/leave_started.lua",3],
-    [100,"shared/scripts/includes/move.lua",3],
-    [115,"shared/scripts/includes/push_waiting.lua",4],
-    [133,"shared/defaults.ts (generated include \"limits\")",1],
-    [140,"shared/scripts/includes/keep_attempt.lua",3],
-    [158,"shared/scripts/includes/requeue_ended.lua",4],
-    [172,"shared/scripts/requeue.lua",19],
+    [88,"shared/scripts/includes/settings_of.lua",2],
+    [111,"shared/scripts/includes/leave_started.lua",4],
+    [122,"shared/scripts/includes/move.lua",3],
+    [137,"shared/scripts/includes/push_waiting.lua",4],
+    [155,"shared/defaults.ts (generated include \"limits\")",1],
+    [162,"shared/scripts/includes/keep_attempt.lua",3],
+    [180,"shared/scripts/includes/requeue_ended.lua",4],
+    [194,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -5124,14 +5197,36 @@ local function arm(queue)
   end
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
 -- A job leaves the started registries (its queue's and the fleet's leases).
 -- A queue whose fleet-wide concurrency is capped now has room for one more:
 -- its idle workers are woken, since no claim re-arms a queue at its cap.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  local settings = redis.call('HGET', K.settings(), queue)
-  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
     arm(queue)
   end
 end

@@ -44,7 +44,8 @@ local function claim_jobs(now, lease, worker, want, queues)
   local wake_at = nil
   for _, queue in ipairs(queues) do
     local s = settings[queue]
-    local _, more_due = promote_due(queue, now)
+    -- nothing a claim does afterwards changes what is scheduled
+    local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
     if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
@@ -76,8 +77,6 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
     if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    local first = redis.call('ZRANGE', K.registry('scheduled', queue), 0, 0, 'WITHSCORES')
-    local due = tonumber(first[2])
     if due and (not wake_at or due < wake_at) then wake_at = due end
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }

@@ -1,5 +1,6 @@
 --- @include "keys"
 --- @include "arm"
+--- @include "settings_of"
 
 -- A job leaves the started registries (its queue's and the fleet's leases).
 -- A queue whose fleet-wide concurrency is capped now has room for one more:
@@ -7,8 +8,7 @@
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  local settings = redis.call('HGET', K.settings(), queue)
-  if settings and cjson.decode(settings).concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
+  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
     arm(queue)
   end
 end

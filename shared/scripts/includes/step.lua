@@ -1,6 +1,7 @@
 --- @include "job_get"
 --- @include "owned_job"
 --- @include "split"
+--- @include "settings_of"
 --- @include "claim_jobs"
 --- @include "worker_step"
 
@@ -18,6 +19,9 @@ local function step(now, max, settle, width)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
+  local queues = split(ARGV[6])
+  -- the reports' queues are the worker's, mostly: their settings, read once, serve the claim too
+  if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
     local queue = owned_job(id, worker)
@@ -29,7 +33,6 @@ local function step(now, max, settle, width)
     end
   end
   local reply = { reported = reported, jobs = {} }
-  local queues = split(ARGV[6])
   local running = split(ARGV[7])
   -- a worker that wants nothing may still name its queues: it took a wake
   -- marker it cannot use, and the claim passes it on while jobs remain
