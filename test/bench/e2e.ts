@@ -12,9 +12,9 @@ import { Redis } from "ioredis";
 import { Keys, Queue, isTerminal } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
 import * as scripts from "../../shared/scripts/index.ts";
-import { startHost, type Child } from "./children.ts";
+import type { Child } from "./children.ts";
 import { PREFIX, type Context } from "./context.ts";
-import { HOSTS } from "./enqueue.ts";
+import { startEdge, startGateway } from "./enqueue.ts";
 import { percentile, type Contender, type Plan } from "./measure.ts";
 import { isClientOnly, snapshot, traffic, type Traffic } from "./server-stats.ts";
 import { sleep } from "./util.ts";
@@ -93,15 +93,9 @@ function waitContender(ctx: Context): Contender {
     scenario: "4. End to end",
     case: "GET /v1/jobs/:id?wait=10 over REST (edge app → gateway), the job ending during the wait",
     async start() {
-      const gateway = await startHost("gateway", HOSTS.gateway, { REDIS_URL: ctx.redis.url, GATEWAY_TOKEN: token });
+      const gateway = await startGateway(ctx, token);
       hosts.push(gateway.child);
-      const edge = await startHost("edge", HOSTS.edge, {
-        GATEWAY_URL: gateway.url,
-        GATEWAY_TOKEN: token,
-        API_KEY: apiKey,
-        EDGEQ_PREFIX: PREFIX,
-        REDIS_URL: ctx.redis.url,
-      });
+      const edge = await startEdge(ctx, gateway.url, token, apiKey);
       hosts.push(edge.child);
       edgeUrl = edge.url;
       client = new Redis(ctx.redis.url);

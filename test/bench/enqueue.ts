@@ -29,17 +29,37 @@ export interface Enqueuer {
   close(): Promise<void>;
 }
 
-/** The servers the bench runs in processes of their own (see startHost). */
-export const HOSTS = {
+const HOSTS = {
   gateway: fileURLToPath(new URL("./hosts/gateway.ts", import.meta.url)),
   edge: fileURLToPath(new URL("./hosts/edge.ts", import.meta.url)),
 };
+
+/** The REST gateway in a process of its own, in front of the bench's Redis. */
+export function startGateway(ctx: Context, token: string): Promise<{ url: string; child: Child }> {
+  return startHost("gateway", HOSTS.gateway, { REDIS_URL: ctx.redis.url, GATEWAY_TOKEN: token });
+}
+
+/** The edge app in a process of its own, talking REST to a gateway, with one API key (enqueue, read). */
+export function startEdge(
+  ctx: Context,
+  gatewayUrl: string,
+  token: string,
+  apiKey: string,
+): Promise<{ url: string; child: Child }> {
+  return startHost("edge", HOSTS.edge, {
+    GATEWAY_URL: gatewayUrl,
+    GATEWAY_TOKEN: token,
+    API_KEY: apiKey,
+    EDGEQ_PREFIX: PREFIX,
+    REDIS_URL: ctx.redis.url,
+  });
+}
 
 export function enqueuePlan(ctx: Context): Plan {
   const token = randomBytes(16).toString("hex");
   const hosts: Child[] = [];
   const gateway = once(async () => {
-    const host = await startHost("gateway", HOSTS.gateway, { REDIS_URL: ctx.redis.url, GATEWAY_TOKEN: token });
+    const host = await startGateway(ctx, token);
     hosts.push(host.child);
     return host.url;
   });
@@ -127,13 +147,7 @@ function edgeEnqueuer(ctx: Context, gateway: () => Promise<string>, token: strin
     label: "edge HTTP API (Hono on @hono/node-server → gateway)",
     batchLabel: `edge HTTP API batch of ${BATCH}`,
     start: once(async () => {
-      const host = await startHost("edge", HOSTS.edge, {
-        GATEWAY_URL: await gateway(),
-        GATEWAY_TOKEN: token,
-        API_KEY: apiKey,
-        EDGEQ_PREFIX: PREFIX,
-        REDIS_URL: ctx.redis.url,
-      });
+      const host = await startEdge(ctx, await gateway(), token, apiKey);
       hosts.push(host.child);
       url = host.url;
     }),
