@@ -3,21 +3,21 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "23e87834184c2e2d44f97b02aacc44f67d7a4914",
+  sha: "4b8710124dc7552f607ba940bf2ce340c1d36be6",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [55,"shared/status.ts (generated include \"statuses\")",1],
-    [73,"shared/scripts/includes/move.lua",3],
-    [88,"shared/scripts/includes/hash_table.lua",1],
-    [94,"shared/scripts/includes/job_table.lua",3],
-    [101,"shared/scripts/includes/outbox_push.lua",3],
-    [117,"shared/scripts/includes/to_terminal.lua",6],
-    [182,"shared/scripts/includes/job_get.lua",2],
-    [187,"shared/scripts/includes/cascade.lua",3],
-    [197,"shared/scripts/includes/cancel_dependents.lua",5],
-    [225,"shared/scripts/cancel.lua",15],
+    [30,"shared/defaults.ts (generated include \"limits\")",1],
+    [37,"shared/status.ts (generated include \"statuses\")",1],
+    [52,"shared/scripts/includes/move.lua",3],
+    [67,"shared/scripts/includes/hash_table.lua",1],
+    [73,"shared/scripts/includes/job_table.lua",3],
+    [80,"shared/scripts/includes/outbox_push.lua",3],
+    [96,"shared/scripts/includes/to_terminal.lua",6],
+    [161,"shared/scripts/includes/job_get.lua",2],
+    [166,"shared/scripts/includes/cascade.lua",3],
+    [176,"shared/scripts/includes/cancel_dependents.lua",5],
+    [204,"shared/scripts/cancel.lua",15],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -33,13 +33,7 @@ export const cancel: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -47,25 +41,13 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
 function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
 function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -75,10 +57,7 @@ local LIMITS = {
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -275,12 +254,12 @@ return cjson.encode({ status = 'canceled', before = status })
 
 export const claimDeliveries: ScriptSource = {
   name: "claim-deliveries",
-  sha: "ec21bba45d505697ef9a12931995adccc205db12",
+  sha: "f71dba60716436dc21f66ab7a00b7e45c03eae52",
   lines: [
     [1,"shared/scripts/claim-deliveries.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/includes/hash_table.lua",1],
-    [53,"shared/scripts/claim-deliveries.lua",13],
+    [17,"shared/scripts/includes/hash_table.lua",1],
+    [23,"shared/scripts/claim-deliveries.lua",13],
   ],
   source: `-- claim-deliveries: takes callback deliveries that are due from the outbox,
 -- with a lease (their score moves to when the lease runs out), so that a
@@ -295,39 +274,9 @@ export const claimDeliveries: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -357,32 +306,32 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "f06555bdbeae34d9f4b828e9ff0636bd550b585c",
+  sha: "d478a0b0b04a351a50a196e52d7a2af54acf0685",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [58,"shared/scripts/includes/job_get.lua",2],
-    [63,"shared/scripts/includes/owned_job.lua",2],
-    [71,"shared/scripts/includes/split.lua",1],
-    [78,"shared/scripts/includes/settings_of.lua",2],
-    [101,"shared/defaults.ts (generated include \"limits\")",1],
-    [108,"shared/scripts/includes/arm.lua",2],
-    [121,"shared/status.ts (generated include \"statuses\")",1],
-    [139,"shared/scripts/includes/move.lua",3],
-    [154,"shared/scripts/includes/hash_table.lua",1],
-    [160,"shared/scripts/includes/job_table.lua",3],
-    [167,"shared/scripts/includes/push_waiting.lua",4],
-    [185,"shared/scripts/includes/requeue_waiting.lua",2],
-    [191,"shared/scripts/includes/promote_due.lua",4],
-    [206,"shared/scripts/includes/outbox_push.lua",3],
-    [222,"shared/scripts/includes/to_terminal.lua",6],
-    [287,"shared/scripts/includes/cascade.lua",3],
-    [297,"shared/scripts/includes/cancel_dependents.lua",5],
-    [325,"shared/scripts/includes/room.lua",2],
-    [348,"shared/scripts/includes/claim_jobs.lua",11],
-    [421,"shared/scripts/includes/worker_step.lua",2],
-    [434,"shared/scripts/includes/step.lua",7],
-    [474,"shared/scripts/claim.lua",24],
+    [45,"shared/scripts/includes/job_get.lua",2],
+    [50,"shared/scripts/includes/owned_job.lua",2],
+    [58,"shared/scripts/includes/split.lua",1],
+    [65,"shared/scripts/includes/settings_of.lua",2],
+    [88,"shared/defaults.ts (generated include \"limits\")",1],
+    [95,"shared/scripts/includes/arm.lua",2],
+    [108,"shared/status.ts (generated include \"statuses\")",1],
+    [123,"shared/scripts/includes/move.lua",3],
+    [138,"shared/scripts/includes/hash_table.lua",1],
+    [144,"shared/scripts/includes/job_table.lua",3],
+    [151,"shared/scripts/includes/push_waiting.lua",4],
+    [169,"shared/scripts/includes/requeue_waiting.lua",2],
+    [175,"shared/scripts/includes/promote_due.lua",4],
+    [190,"shared/scripts/includes/outbox_push.lua",3],
+    [206,"shared/scripts/includes/to_terminal.lua",6],
+    [271,"shared/scripts/includes/cascade.lua",3],
+    [281,"shared/scripts/includes/cancel_dependents.lua",5],
+    [309,"shared/scripts/includes/room.lua",2],
+    [332,"shared/scripts/includes/claim_jobs.lua",11],
+    [405,"shared/scripts/includes/worker_step.lua",2],
+    [418,"shared/scripts/includes/step.lua",7],
+    [458,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -408,7 +357,6 @@ export const claim: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
@@ -422,25 +370,13 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
 function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -506,10 +442,7 @@ local function arm(queue)
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -875,12 +808,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "3ba0247efc56ab98270b832ce0f9dbc26fdf35a2",
+  sha: "da7900396c5063205f5b4df848315c4c910cb9ad",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [55,"shared/scripts/clean.lua",14],
+    [18,"shared/defaults.ts (generated include \"limits\")",1],
+    [25,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -896,39 +829,9 @@ export const clean: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -963,35 +866,35 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "8132143a2cd0c8e0c55024b047c664a085097c5e",
+  sha: "f00e345e7cca2d9c7d5624e8a37499f9e164d4de",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/scripts/includes/arm.lua",2],
-    [63,"shared/scripts/includes/settings_of.lua",2],
-    [86,"shared/scripts/includes/leave_started.lua",4],
-    [97,"shared/defaults.ts (generated include \"limits\")",1],
-    [104,"shared/status.ts (generated include \"statuses\")",1],
-    [122,"shared/scripts/includes/move.lua",3],
-    [137,"shared/scripts/includes/hash_table.lua",1],
-    [143,"shared/scripts/includes/job_table.lua",3],
-    [150,"shared/scripts/includes/outbox_push.lua",3],
-    [166,"shared/scripts/includes/to_terminal.lua",6],
-    [231,"shared/scripts/includes/job_get.lua",2],
-    [236,"shared/scripts/includes/push_waiting.lua",4],
-    [254,"shared/scripts/includes/requeue_waiting.lua",2],
-    [260,"shared/scripts/includes/schedule.lua",4],
-    [269,"shared/scripts/includes/cascade.lua",3],
-    [279,"shared/scripts/includes/release_dependents.lua",6],
-    [305,"shared/scripts/includes/owned_job.lua",2],
-    [313,"shared/scripts/includes/split.lua",1],
-    [320,"shared/scripts/includes/promote_due.lua",4],
-    [335,"shared/scripts/includes/cancel_dependents.lua",5],
-    [363,"shared/scripts/includes/room.lua",2],
-    [386,"shared/scripts/includes/claim_jobs.lua",11],
-    [459,"shared/scripts/includes/worker_step.lua",2],
-    [472,"shared/scripts/includes/step.lua",7],
-    [512,"shared/scripts/complete.lua",19],
+    [37,"shared/scripts/includes/arm.lua",2],
+    [50,"shared/scripts/includes/settings_of.lua",2],
+    [73,"shared/scripts/includes/leave_started.lua",4],
+    [84,"shared/defaults.ts (generated include \"limits\")",1],
+    [91,"shared/status.ts (generated include \"statuses\")",1],
+    [106,"shared/scripts/includes/move.lua",3],
+    [121,"shared/scripts/includes/hash_table.lua",1],
+    [127,"shared/scripts/includes/job_table.lua",3],
+    [134,"shared/scripts/includes/outbox_push.lua",3],
+    [150,"shared/scripts/includes/to_terminal.lua",6],
+    [215,"shared/scripts/includes/job_get.lua",2],
+    [220,"shared/scripts/includes/push_waiting.lua",4],
+    [238,"shared/scripts/includes/requeue_waiting.lua",2],
+    [244,"shared/scripts/includes/schedule.lua",4],
+    [253,"shared/scripts/includes/cascade.lua",3],
+    [263,"shared/scripts/includes/release_dependents.lua",6],
+    [289,"shared/scripts/includes/owned_job.lua",2],
+    [297,"shared/scripts/includes/split.lua",1],
+    [304,"shared/scripts/includes/promote_due.lua",4],
+    [319,"shared/scripts/includes/cancel_dependents.lua",5],
+    [347,"shared/scripts/includes/room.lua",2],
+    [370,"shared/scripts/includes/claim_jobs.lua",11],
+    [443,"shared/scripts/includes/worker_step.lua",2],
+    [456,"shared/scripts/includes/step.lua",7],
+    [496,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1009,7 +912,6 @@ export const complete: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
@@ -1023,25 +925,13 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
 function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
@@ -1098,10 +988,7 @@ local LIMITS = {
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -1517,12 +1404,12 @@ end, 2)
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "1c2398d3feccb13c9031813a3b2ae972014ca732",
+  sha: "80f27097ee8c16bee7cd5c2f567f3ce6fb002a37",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/includes/arm.lua",2],
-    [60,"shared/scripts/configure-queue.lua",13],
+    [18,"shared/scripts/includes/arm.lua",2],
+    [31,"shared/scripts/configure-queue.lua",13],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -1539,37 +1426,8 @@ local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
@@ -1603,12 +1461,12 @@ return cjson.encode({ settings = settings })
 
 export const countRequest: ScriptSource = {
   name: "count-request",
-  sha: "f1802df3b514646da871aeb1004c73c10bcebe50",
-  keyLockingSha: "69b7a2fe46840e403977822f0efc5f201ccaa748",
+  sha: "561cfada0a89c1e9acae5774c282c5a97ce7cea9",
+  keyLockingSha: "74804ec2f7df1fd11fac34529f6722ff11f34e03",
   lines: [
     [1,"shared/scripts/count-request.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [51,"shared/scripts/count-request.lua",16],
+    [19,"shared/scripts/count-request.lua",16],
   ],
   source: `-- count-request: counts a request against its API key's limit in fixed
 -- windows. One counter per key and window, born with the window's expiry: a
@@ -1627,38 +1485,6 @@ export const countRequest: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local now = tonumber(ARGV[2])
@@ -1675,16 +1501,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "547268dfbe4489a501b034e74b935f6c1d1c1df0",
+  sha: "31aaa7f629808aa940dc6af7f031d1fa22ac6805",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [51,"shared/status.ts (generated include \"statuses\")",1],
-    [69,"shared/defaults.ts (generated include \"limits\")",1],
-    [76,"shared/scripts/includes/hash_table.lua",1],
-    [82,"shared/scripts/includes/split.lua",1],
-    [89,"shared/scripts/includes/settings_of.lua",2],
-    [112,"shared/scripts/counts.lua",21],
+    [31,"shared/status.ts (generated include \"statuses\")",1],
+    [36,"shared/defaults.ts (generated include \"limits\")",1],
+    [43,"shared/scripts/includes/hash_table.lua",1],
+    [49,"shared/scripts/includes/split.lua",1],
+    [56,"shared/scripts/includes/settings_of.lua",2],
+    [79,"shared/scripts/counts.lua",21],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1705,54 +1531,21 @@ local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.schedules() return ROOT .. ":schedules" end
 function K.schedule(name) return ROOT .. ":schedule:" .. name end
 function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
-  created = { queued = true, scheduled = true, deferred = true, canceled = true },
-  moves = {
-    queued = { started = true, failed = true, canceled = true },
-    scheduled = { queued = true, canceled = true },
-    deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
-    finished = {  },
-    failed = { queued = true },
-    stopped = { queued = true },
-    canceled = { queued = true },
-  },
 }
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -1859,12 +1652,12 @@ return cjson.encode({
 
 export const declareTasks: ScriptSource = {
   name: "declare-tasks",
-  sha: "76eb4966428e76d4305b0598cc9898098217adfd",
+  sha: "c262168f5f5f67d10d06e0a16d6e119a5077ef5f",
   lines: [
     [1,"shared/scripts/declare-tasks.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/split.lua",1],
-    [55,"shared/scripts/declare-tasks.lua",14],
+    [16,"shared/scripts/includes/split.lua",1],
+    [23,"shared/scripts/declare-tasks.lua",14],
   ],
   source: `-- declare-tasks: a worker says which tasks it serves on its queues and what
 -- arguments each takes, so that the edge can refuse a job no worker would
@@ -1880,39 +1673,7 @@ export const declareTasks: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
 local function split(text)
@@ -1940,12 +1701,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "b1f3c735bfb34ef6972937891e5fc4b1448d1cca",
+  sha: "24a967eac5ba4291ab32bc17c147fcf7765ae374",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/due-schedules.lua",10],
+    [13,"shared/defaults.ts (generated include \"limits\")",1],
+    [20,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -1957,39 +1718,8 @@ export const dueSchedules: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.schedules() return ROOT .. ":schedules" end
 function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -2016,21 +1746,21 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "4205c473ab454cdb7e760e028e23d63388b784c3",
+  sha: "f9882b520fc6cb895c1a48cbcaf397734a59acb0",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/defaults.ts (generated include \"limits\")",1],
-    [52,"shared/scripts/includes/job_get.lua",2],
-    [57,"shared/status.ts (generated include \"statuses\")",1],
-    [75,"shared/scripts/includes/move.lua",3],
-    [90,"shared/scripts/includes/hash_table.lua",1],
-    [96,"shared/scripts/includes/job_table.lua",3],
-    [103,"shared/scripts/includes/outbox_push.lua",3],
-    [119,"shared/scripts/includes/to_terminal.lua",6],
-    [184,"shared/scripts/includes/cascade.lua",3],
-    [194,"shared/scripts/includes/cancel_dependents.lua",5],
-    [222,"shared/scripts/empty.lua",14],
+    [26,"shared/defaults.ts (generated include \"limits\")",1],
+    [33,"shared/scripts/includes/job_get.lua",2],
+    [38,"shared/status.ts (generated include \"statuses\")",1],
+    [53,"shared/scripts/includes/move.lua",3],
+    [68,"shared/scripts/includes/hash_table.lua",1],
+    [74,"shared/scripts/includes/job_table.lua",3],
+    [81,"shared/scripts/includes/outbox_push.lua",3],
+    [97,"shared/scripts/includes/to_terminal.lua",6],
+    [162,"shared/scripts/includes/cascade.lua",3],
+    [172,"shared/scripts/includes/cancel_dependents.lua",5],
+    [200,"shared/scripts/empty.lua",14],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2043,13 +1773,7 @@ export const empty: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -2057,25 +1781,12 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
 function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -2090,10 +1801,7 @@ local function job_get(id, field)
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -2273,23 +1981,23 @@ return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "2a813d1f87a35a62224aafb69b61c220da812b0f",
+  sha: "c33b96360d5576f5ce7b53c0b807955ad3cecacb",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
-    [53,"shared/scripts/includes/job_get.lua",2],
-    [58,"shared/scripts/includes/hash_table.lua",1],
-    [64,"shared/scripts/includes/job_table.lua",3],
-    [71,"shared/status.ts (generated include \"statuses\")",1],
-    [89,"shared/scripts/includes/move.lua",3],
-    [104,"shared/defaults.ts (generated include \"limits\")",1],
-    [111,"shared/scripts/includes/outbox_push.lua",3],
-    [127,"shared/scripts/includes/to_terminal.lua",6],
-    [192,"shared/scripts/includes/arm.lua",2],
-    [205,"shared/scripts/includes/schedule.lua",4],
-    [214,"shared/scripts/includes/push_waiting.lua",4],
-    [232,"shared/scripts/includes/create_job.lua",8],
-    [281,"shared/scripts/enqueue.lua",21],
+    [37,"shared/scripts/includes/job_get.lua",2],
+    [42,"shared/scripts/includes/hash_table.lua",1],
+    [48,"shared/scripts/includes/job_table.lua",3],
+    [55,"shared/status.ts (generated include \"statuses\")",1],
+    [71,"shared/scripts/includes/move.lua",3],
+    [86,"shared/defaults.ts (generated include \"limits\")",1],
+    [93,"shared/scripts/includes/outbox_push.lua",3],
+    [109,"shared/scripts/includes/to_terminal.lua",6],
+    [174,"shared/scripts/includes/arm.lua",2],
+    [187,"shared/scripts/includes/schedule.lua",4],
+    [196,"shared/scripts/includes/push_waiting.lua",4],
+    [214,"shared/scripts/includes/create_job.lua",8],
+    [263,"shared/scripts/enqueue.lua",21],
   ],
   source: `-- enqueue: creates jobs in groups, each atomically: all of a group or none.
 -- A group is what one producer call asked for (a job, or a batch); groups
@@ -2313,9 +2021,6 @@ local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
@@ -2325,24 +2030,11 @@ function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -2363,8 +2055,6 @@ local function job_table(id)
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
@@ -2643,36 +2333,36 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "354a90b3099ef75fd7f68e6a3b09db7ed1316434",
+  sha: "cd1522d3c8a4cca5acce6de04025001357f6e7b6",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/defaults.ts (generated include \"limits\")",1],
-    [57,"shared/scripts/includes/arm.lua",2],
-    [70,"shared/scripts/includes/settings_of.lua",2],
-    [93,"shared/scripts/includes/leave_started.lua",4],
-    [104,"shared/status.ts (generated include \"statuses\")",1],
-    [122,"shared/scripts/includes/move.lua",3],
-    [137,"shared/scripts/includes/hash_table.lua",1],
-    [143,"shared/scripts/includes/job_table.lua",3],
-    [150,"shared/scripts/includes/outbox_push.lua",3],
-    [166,"shared/scripts/includes/to_terminal.lua",6],
-    [231,"shared/scripts/includes/job_get.lua",2],
-    [236,"shared/scripts/includes/cascade.lua",3],
-    [246,"shared/scripts/includes/cancel_dependents.lua",5],
-    [274,"shared/scripts/includes/push_waiting.lua",4],
-    [292,"shared/scripts/includes/requeue_waiting.lua",2],
-    [298,"shared/scripts/includes/schedule.lua",4],
-    [307,"shared/scripts/includes/keep_attempt.lua",3],
-    [325,"shared/scripts/includes/fail_or_retry.lua",9],
-    [364,"shared/scripts/includes/owned_job.lua",2],
-    [372,"shared/scripts/includes/split.lua",1],
-    [379,"shared/scripts/includes/promote_due.lua",4],
-    [394,"shared/scripts/includes/room.lua",2],
-    [417,"shared/scripts/includes/claim_jobs.lua",11],
-    [490,"shared/scripts/includes/worker_step.lua",2],
-    [503,"shared/scripts/includes/step.lua",7],
-    [543,"shared/scripts/fail.lua",16],
+    [37,"shared/defaults.ts (generated include \"limits\")",1],
+    [44,"shared/scripts/includes/arm.lua",2],
+    [57,"shared/scripts/includes/settings_of.lua",2],
+    [80,"shared/scripts/includes/leave_started.lua",4],
+    [91,"shared/status.ts (generated include \"statuses\")",1],
+    [106,"shared/scripts/includes/move.lua",3],
+    [121,"shared/scripts/includes/hash_table.lua",1],
+    [127,"shared/scripts/includes/job_table.lua",3],
+    [134,"shared/scripts/includes/outbox_push.lua",3],
+    [150,"shared/scripts/includes/to_terminal.lua",6],
+    [215,"shared/scripts/includes/job_get.lua",2],
+    [220,"shared/scripts/includes/cascade.lua",3],
+    [230,"shared/scripts/includes/cancel_dependents.lua",5],
+    [258,"shared/scripts/includes/push_waiting.lua",4],
+    [276,"shared/scripts/includes/requeue_waiting.lua",2],
+    [282,"shared/scripts/includes/schedule.lua",4],
+    [291,"shared/scripts/includes/keep_attempt.lua",3],
+    [309,"shared/scripts/includes/fail_or_retry.lua",9],
+    [348,"shared/scripts/includes/owned_job.lua",2],
+    [356,"shared/scripts/includes/split.lua",1],
+    [363,"shared/scripts/includes/promote_due.lua",4],
+    [378,"shared/scripts/includes/room.lua",2],
+    [401,"shared/scripts/includes/claim_jobs.lua",11],
+    [474,"shared/scripts/includes/worker_step.lua",2],
+    [487,"shared/scripts/includes/step.lua",7],
+    [527,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -2690,7 +2380,6 @@ export const fail: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
@@ -2704,25 +2393,13 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
 function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -2779,10 +2456,7 @@ local function leave_started(id, queue)
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -3226,23 +2900,23 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "520325d4fecc8f53351f691317d864b4d5825828",
+  sha: "6f63b00fad6ac3d1c051ef1a06ae19bace860911",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [51,"shared/scripts/includes/job_get.lua",2],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [74,"shared/scripts/includes/move.lua",3],
-    [89,"shared/defaults.ts (generated include \"limits\")",1],
-    [96,"shared/scripts/includes/hash_table.lua",1],
-    [102,"shared/scripts/includes/job_table.lua",3],
-    [109,"shared/scripts/includes/outbox_push.lua",3],
-    [125,"shared/scripts/includes/to_terminal.lua",6],
-    [190,"shared/scripts/includes/arm.lua",2],
-    [203,"shared/scripts/includes/schedule.lua",4],
-    [212,"shared/scripts/includes/push_waiting.lua",4],
-    [230,"shared/scripts/includes/create_job.lua",8],
-    [279,"shared/scripts/fire-schedule.lua",18],
+    [36,"shared/scripts/includes/job_get.lua",2],
+    [41,"shared/status.ts (generated include \"statuses\")",1],
+    [57,"shared/scripts/includes/move.lua",3],
+    [72,"shared/defaults.ts (generated include \"limits\")",1],
+    [79,"shared/scripts/includes/hash_table.lua",1],
+    [85,"shared/scripts/includes/job_table.lua",3],
+    [92,"shared/scripts/includes/outbox_push.lua",3],
+    [108,"shared/scripts/includes/to_terminal.lua",6],
+    [173,"shared/scripts/includes/arm.lua",2],
+    [186,"shared/scripts/includes/schedule.lua",4],
+    [195,"shared/scripts/includes/push_waiting.lua",4],
+    [213,"shared/scripts/includes/create_job.lua",8],
+    [262,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -3264,9 +2938,6 @@ local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
@@ -3275,12 +2946,6 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
@@ -3288,12 +2953,6 @@ function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.schedules() return ROOT .. ":schedules" end
 function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -3301,8 +2960,6 @@ local function job_get(id, field)
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
@@ -3539,14 +3196,14 @@ return cjson.encode({ fired = true, jobId = spec.id })
 
 export const getAttempts: ScriptSource = {
   name: "get-attempts",
-  sha: "18d52cf09d9c74074f3dc8b0cc5f3df37ef8d00c",
-  keyLockingSha: "9c2a43d5ec120d7b319d220ec442d3ac32f8453e",
+  sha: "8d132d8a7440d807efacd72e60959175e54d562a",
+  keyLockingSha: "7115cf4fdd268225a08ac4721aa6a28a0b3153a5",
   lines: [
     [1,"shared/scripts/get-attempts.lua",1],
     [7,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/includes/hash_table.lua",1],
-    [49,"shared/scripts/includes/job_table.lua",3],
-    [56,"shared/scripts/get-attempts.lua",9],
+    [12,"shared/scripts/includes/hash_table.lua",1],
+    [18,"shared/scripts/includes/job_table.lua",3],
+    [25,"shared/scripts/get-attempts.lua",9],
   ],
   source: `-- get-attempts: a job and its earlier attempts, in one snapshot.
 -- KEYS[1] the job's hash, KEYS[2] its attempts: all it touches (key-locking)
@@ -3557,39 +3214,8 @@ export const getAttempts: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -3611,14 +3237,14 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "847d697cafa427e494ee571f8bba8e12ad2210eb",
-  keyLockingSha: "ebec2d5471cfcee7ed70a58753c5d4a571f5d0a7",
+  sha: "17a175901f3781626e8acd080ea2c9f8d022627c",
+  keyLockingSha: "4c2eb8545ee37a42f4f623a6af082a57c9244fad",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/includes/hash_table.lua",1],
-    [51,"shared/scripts/includes/job_table.lua",3],
-    [58,"shared/scripts/get-job.lua",10],
+    [13,"shared/scripts/includes/hash_table.lua",1],
+    [19,"shared/scripts/includes/job_table.lua",3],
+    [26,"shared/scripts/get-job.lua",10],
   ],
   source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
 -- snapshot per call, and the same minimal client interface (EVALSHA) for
@@ -3631,39 +3257,7 @@ export const getJob: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -3684,13 +3278,13 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "74084eee74de935691cd6a8db6681fae478b2c93",
+  sha: "aca9d5bd638cf7b600b423e50c73df951ab4d12a",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/defaults.ts (generated include \"limits\")",1],
-    [52,"shared/scripts/includes/split.lua",1],
-    [59,"shared/scripts/get-schedules.lua",12],
+    [14,"shared/defaults.ts (generated include \"limits\")",1],
+    [21,"shared/scripts/includes/split.lua",1],
+    [28,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -3703,39 +3297,8 @@ export const getSchedules: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.schedules() return ROOT .. ":schedules" end
 function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -3777,13 +3340,13 @@ return cjson.encode({ schedules = out })
 
 export const getTasks: ScriptSource = {
   name: "get-tasks",
-  sha: "7bb0dab27d302b437c91b320b379378fb01ecc70",
-  keyLockingSha: "27e343a0836d3bedc17f30bcfcbafcf22af1b29e",
+  sha: "e660bbdf5c555b7fab0e8e9659caa835f2858203",
+  keyLockingSha: "9af244f045e8860ac00abac5bea83ff4a5198896",
   lines: [
     [1,"shared/scripts/get-tasks.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/includes/split.lua",1],
-    [52,"shared/scripts/get-tasks.lua",11],
+    [13,"shared/scripts/includes/split.lua",1],
+    [20,"shared/scripts/get-tasks.lua",11],
   ],
   source: `-- get-tasks: the tasks the workers of some queues declared, as stored; the
 -- caller leaves out the stale ones (declare-tasks drops them later).
@@ -3796,39 +3359,7 @@ export const getTasks: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
 function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
 local function split(text)
@@ -3847,14 +3378,14 @@ return cjson.encode(out)
 
 export const list: ScriptSource = {
   name: "list",
-  sha: "9132c1162c871a3ba4315ce4da3f82a91d3a6f5a",
+  sha: "99d0f92f37750452e9418450c0f2c615eecac40a",
   lines: [
     [1,"shared/scripts/list.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
-    [53,"shared/status.ts (generated include \"statuses\")",1],
-    [71,"shared/scripts/includes/hash_table.lua",1],
-    [77,"shared/scripts/includes/job_table.lua",3],
-    [84,"shared/scripts/list.lua",20],
+    [23,"shared/status.ts (generated include \"statuses\")",1],
+    [27,"shared/scripts/includes/hash_table.lua",1],
+    [33,"shared/scripts/includes/job_table.lua",3],
+    [40,"shared/scripts/list.lua",20],
   ],
   source: `-- list: a page of a queue's jobs in one status, in the order an operator
 -- reads them: queued in the order they will be claimed, scheduled by due
@@ -3875,56 +3406,12 @@ export const list: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
-  created = { queued = true, scheduled = true, deferred = true, canceled = true },
-  moves = {
-    queued = { started = true, failed = true, canceled = true },
-    scheduled = { queued = true, canceled = true },
-    deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
-    finished = {  },
-    failed = { queued = true },
-    stopped = { queued = true },
-    canceled = { queued = true },
-  },
 }
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -3973,12 +3460,12 @@ return cjson.encode(reply)
 
 export const minutes: ScriptSource = {
   name: "minutes",
-  sha: "2a48880a329aedf0700af50e1a3b10ad6c812954",
+  sha: "18c67fb162b3533d9df00f1fe43eb17e7daa6f0c",
   lines: [
     [1,"shared/scripts/minutes.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/includes/split.lua",1],
-    [53,"shared/scripts/minutes.lua",12],
+    [14,"shared/scripts/includes/split.lua",1],
+    [21,"shared/scripts/minutes.lua",12],
   ],
   source: `-- minutes: how many jobs some queues finished and failed in each of the last
 -- minutes, oldest first: the dashboard's chart. Bounded by its caller to a
@@ -3992,39 +3479,7 @@ export const minutes: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
 function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
 local function split(text)
@@ -4051,12 +3506,12 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "f301d75a4fb9f56242950d8c8f359865ae2c8956",
+  sha: "888837ba355c320046478bb2fd5ee2c9d8532185",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/includes/owned_job.lua",2],
-    [57,"shared/scripts/progress.lua",15],
+    [18,"shared/scripts/includes/owned_job.lua",2],
+    [26,"shared/scripts/progress.lua",15],
   ],
   source: `-- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
@@ -4073,39 +3528,8 @@ export const progress: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- The job's queue if it is started and held by this worker, else nil: a
 -- worker whose lease ran out must not overwrite what recovery decided.
@@ -4135,32 +3559,32 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "c0c5a79a12cfd3c557c241c395dd65bee316b35b",
+  sha: "132a88814299265c8b7ce34b3efcea2aa514eea1",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [74,"shared/defaults.ts (generated include \"limits\")",1],
-    [81,"shared/scripts/includes/job_get.lua",2],
-    [86,"shared/scripts/includes/arm.lua",2],
-    [99,"shared/scripts/includes/move.lua",3],
-    [114,"shared/scripts/includes/push_waiting.lua",4],
-    [132,"shared/scripts/includes/requeue_waiting.lua",2],
-    [138,"shared/scripts/includes/promote_due.lua",4],
-    [153,"shared/scripts/includes/settings_of.lua",2],
-    [176,"shared/scripts/includes/leave_started.lua",4],
-    [187,"shared/scripts/includes/hash_table.lua",1],
-    [193,"shared/scripts/includes/job_table.lua",3],
-    [200,"shared/scripts/includes/outbox_push.lua",3],
-    [216,"shared/scripts/includes/to_terminal.lua",6],
-    [281,"shared/scripts/includes/cascade.lua",3],
-    [291,"shared/scripts/includes/cancel_dependents.lua",5],
-    [319,"shared/scripts/includes/schedule.lua",4],
-    [328,"shared/scripts/includes/keep_attempt.lua",3],
-    [346,"shared/scripts/includes/fail_or_retry.lua",9],
-    [385,"shared/scripts/includes/release_dependents.lua",6],
-    [411,"shared/scripts/includes/room.lua",2],
-    [434,"shared/scripts/recover.lua",32],
+    [46,"shared/status.ts (generated include \"statuses\")",1],
+    [63,"shared/defaults.ts (generated include \"limits\")",1],
+    [70,"shared/scripts/includes/job_get.lua",2],
+    [75,"shared/scripts/includes/arm.lua",2],
+    [88,"shared/scripts/includes/move.lua",3],
+    [103,"shared/scripts/includes/push_waiting.lua",4],
+    [121,"shared/scripts/includes/requeue_waiting.lua",2],
+    [127,"shared/scripts/includes/promote_due.lua",4],
+    [142,"shared/scripts/includes/settings_of.lua",2],
+    [165,"shared/scripts/includes/leave_started.lua",4],
+    [176,"shared/scripts/includes/hash_table.lua",1],
+    [182,"shared/scripts/includes/job_table.lua",3],
+    [189,"shared/scripts/includes/outbox_push.lua",3],
+    [205,"shared/scripts/includes/to_terminal.lua",6],
+    [270,"shared/scripts/includes/cascade.lua",3],
+    [280,"shared/scripts/includes/cancel_dependents.lua",5],
+    [308,"shared/scripts/includes/schedule.lua",4],
+    [317,"shared/scripts/includes/keep_attempt.lua",3],
+    [335,"shared/scripts/includes/fail_or_retry.lua",9],
+    [374,"shared/scripts/includes/release_dependents.lua",6],
+    [400,"shared/scripts/includes/room.lua",2],
+    [423,"shared/scripts/recover.lua",32],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -4198,9 +3622,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
 function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
 function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
 function K.cascade() return ROOT .. ":cascade" end
@@ -4209,20 +3631,11 @@ function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. mi
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
   terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -4679,12 +4092,12 @@ return cjson.encode({ ran = true, recovered = recovered, promoted = promoted, mo
 
 export const rememberDelivery: ScriptSource = {
   name: "remember-delivery",
-  sha: "1ccd84f03a175558f770a940cadd5f82240d9fd1",
-  keyLockingSha: "1b4f0cc3e6afea3b3da490bf27d6fbd47b186088",
+  sha: "76663431bcc532cabb2e58972c9f5e2411277135",
+  keyLockingSha: "a89e828fb2f9ed6e8d6cbafb00abdcb53891c524",
   lines: [
     [1,"shared/scripts/remember-delivery.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/remember-delivery.lua",14],
+    [17,"shared/scripts/remember-delivery.lua",14],
   ],
   source: `-- remember-delivery: records that the webhook intake accepted a delivery, for
 -- its hook's replay window, apart from the job: a replay signed for the same
@@ -4701,39 +4114,7 @@ export const rememberDelivery: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 redis.call('SET', K.seenDelivery(ARGV[2]), ARGV[3], 'EX', ARGV[4])
 return cjson.encode({})
@@ -4742,11 +4123,11 @@ return cjson.encode({})
 
 export const removeSchedule: ScriptSource = {
   name: "remove-schedule",
-  sha: "8e5ceb77d9abb08b6a63feaaf6fa425dcb5aba34",
+  sha: "4c8eb5f3c9e168d74f5a10349ba971d7deaef963",
   lines: [
     [1,"shared/scripts/remove-schedule.lua",1],
     [6,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/scripts/remove-schedule.lua",7],
+    [13,"shared/scripts/remove-schedule.lua",7],
   ],
   source: `-- remove-schedule: deletes a schedule; the jobs it already made stay.
 -- KEYS[1] the queues set (routes to the hash slot)
@@ -4756,39 +4137,10 @@ export const removeSchedule: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.schedules() return ROOT .. ":schedules" end
 function K.schedule(name) return ROOT .. ":schedule:" .. name end
 function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local name = ARGV[2]
 local spec = redis.call('HGET', K.schedule(name), 'spec')
@@ -4803,13 +4155,13 @@ return cjson.encode({ removed = true })
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "e5061b1fc578f18fedd772ae9ff3c77a5f941d9f",
+  sha: "a4244176fe9cf06448165eb4329d8896c5e3e510",
   lines: [
     [1,"shared/scripts/renew.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/includes/job_get.lua",2],
-    [54,"shared/scripts/includes/owned_job.lua",2],
-    [62,"shared/scripts/renew.lua",16],
+    [22,"shared/scripts/includes/job_get.lua",2],
+    [27,"shared/scripts/includes/owned_job.lua",2],
+    [35,"shared/scripts/renew.lua",16],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -4826,39 +4178,12 @@ export const renew: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
 function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
 function K.workers() return ROOT .. ":workers" end
 function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -4907,19 +4232,19 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "3f9a0bb8e85f573c2744518f4f7327ea701eeae3",
+  sha: "4ef2edfd2a637674e0791d92ebde405d894bbdc2",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/defaults.ts (generated include \"limits\")",1],
-    [53,"shared/scripts/includes/job_get.lua",2],
-    [58,"shared/scripts/includes/arm.lua",2],
-    [71,"shared/status.ts (generated include \"statuses\")",1],
-    [89,"shared/scripts/includes/move.lua",3],
-    [104,"shared/scripts/includes/push_waiting.lua",4],
-    [122,"shared/scripts/includes/keep_attempt.lua",3],
-    [140,"shared/scripts/includes/requeue_ended.lua",4],
-    [154,"shared/scripts/requeue-all.lua",14],
+    [20,"shared/defaults.ts (generated include \"limits\")",1],
+    [27,"shared/scripts/includes/job_get.lua",2],
+    [32,"shared/scripts/includes/arm.lua",2],
+    [45,"shared/status.ts (generated include \"statuses\")",1],
+    [60,"shared/scripts/includes/move.lua",3],
+    [75,"shared/scripts/includes/push_waiting.lua",4],
+    [93,"shared/scripts/includes/keep_attempt.lua",3],
+    [111,"shared/scripts/includes/requeue_ended.lua",4],
+    [125,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -4933,39 +4258,13 @@ export const requeueAll: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -4993,10 +4292,7 @@ local function arm(queue)
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
     queued = { started = true, failed = true, canceled = true },
@@ -5093,21 +4389,21 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "dbcc29ce9b6da14fd18b9dafc345b4a0b83ad62c",
+  sha: "92dc28df48e39cdaf27c113d6dccef6b83d4f961",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/status.ts (generated include \"statuses\")",1],
-    [67,"shared/scripts/includes/owned_job.lua",2],
-    [75,"shared/scripts/includes/arm.lua",2],
-    [88,"shared/scripts/includes/settings_of.lua",2],
-    [111,"shared/scripts/includes/leave_started.lua",4],
-    [122,"shared/scripts/includes/move.lua",3],
-    [137,"shared/scripts/includes/push_waiting.lua",4],
-    [155,"shared/defaults.ts (generated include \"limits\")",1],
-    [162,"shared/scripts/includes/keep_attempt.lua",3],
-    [180,"shared/scripts/includes/requeue_ended.lua",4],
-    [194,"shared/scripts/requeue.lua",19],
+    [25,"shared/status.ts (generated include \"statuses\")",1],
+    [41,"shared/scripts/includes/owned_job.lua",2],
+    [49,"shared/scripts/includes/arm.lua",2],
+    [62,"shared/scripts/includes/settings_of.lua",2],
+    [85,"shared/scripts/includes/leave_started.lua",4],
+    [96,"shared/scripts/includes/move.lua",3],
+    [111,"shared/scripts/includes/push_waiting.lua",4],
+    [129,"shared/defaults.ts (generated include \"limits\")",1],
+    [136,"shared/scripts/includes/keep_attempt.lua",3],
+    [154,"shared/scripts/includes/requeue_ended.lua",4],
+    [168,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -5124,43 +4420,17 @@ export const requeue: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
 function K.leases() return ROOT .. ":leases" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
-  terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
@@ -5330,11 +4600,11 @@ return cjson.encode({ status = 'queued', before = status })
 
 export const saveSchedule: ScriptSource = {
   name: "save-schedule",
-  sha: "9130e8950560f532e0bcba231c73c8673fec5b08",
+  sha: "760c6a7bb6ab0aa38a5a9f925063e612c0f306ac",
   lines: [
     [1,"shared/scripts/save-schedule.lua",1],
     [11,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/save-schedule.lua",12],
+    [19,"shared/scripts/save-schedule.lua",12],
   ],
   source: `-- save-schedule: creates or replaces a recurring job's schedule, due next at
 -- the time its caller computed (cron and time zones are parsed in TypeScript,
@@ -5350,38 +4620,10 @@ export const saveSchedule: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
-function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
 function K.schedules() return ROOT .. ":schedules" end
 function K.schedule(name) return ROOT .. ":schedule:" .. name end
 function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local now, name = tonumber(ARGV[2]), ARGV[3]
 local spec = cjson.decode(ARGV[4])
@@ -5400,13 +4642,13 @@ return cjson.encode({ created = not old })
 
 export const seenDelivery: ScriptSource = {
   name: "seen-delivery",
-  sha: "ebacb1bef62069cee29d0e4ae2154ca2b2ccf55d",
-  keyLockingSha: "d2e881384cd14b2b97b7df12d2c45b104f9aeb11",
+  sha: "d205bd15210e1a70399847b2e986f1c61f14310d",
+  keyLockingSha: "10d09bde2956961082fd240ed8e14a61b5083adb",
   lines: [
     [1,"shared/scripts/seen-delivery.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/includes/job_get.lua",2],
-    [50,"shared/scripts/seen-delivery.lua",11],
+    [14,"shared/scripts/includes/job_get.lua",2],
+    [19,"shared/scripts/seen-delivery.lua",11],
   ],
   source: `-- seen-delivery: whether the webhook intake accepted a delivery within its
 -- hook's replay window, and what became of its job, which may be gone sooner
@@ -5419,39 +4661,8 @@ export const seenDelivery: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
-function K.outbox() return ROOT .. ":outbox" end
-function K.outboxAge() return ROOT .. ":outbox-age" end
-function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
 function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 -- One field of a job's hash.
 local function job_get(id, field)
@@ -5466,11 +4677,11 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const settleDelivery: ScriptSource = {
   name: "settle-delivery",
-  sha: "424e161f91772dd017d8c0e334071c14c2d29da4",
+  sha: "30a61a13b9695e5644e3e43a07d48c0bb83e643c",
   lines: [
     [1,"shared/scripts/settle-delivery.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/settle-delivery.lua",14],
+    [20,"shared/scripts/settle-delivery.lua",14],
   ],
   source: `-- settle-delivery: records how a callback delivery went. delivered, refused
 -- (its target is not allowed) and failed (out of attempts, or an answer that
@@ -5487,39 +4698,10 @@ export const settleDelivery: ScriptSource = {
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
-function K.queues() return ROOT .. ":queues" end
-function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
-function K.sequence() return ROOT .. ":sequence" end
-function K.settings() return ROOT .. ":settings" end
-function K.rate(queue) return ROOT .. ":rate:" .. queue end
-function K.leases() return ROOT .. ":leases" end
-function K.wake(queue) return ROOT .. ":wake:" .. queue end
-function K.outboxWake() return ROOT .. ":outbox-wake" end
-function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
-function K.attempts(id) return ROOT .. ":attempts:" .. id end
-function K.events(id) return ROOT .. ":events:" .. id end
-function K.dependencies(id) return ROOT .. ":deps:" .. id end
-function K.dependents(id) return ROOT .. ":dependents:" .. id end
-function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
-function K.workers() return ROOT .. ":workers" end
-function K.worker(name) return ROOT .. ":worker:" .. name end
-function K.maintenanceLock() return ROOT .. ":lock:maintenance" end
-function K.maintenanceCursor() return ROOT .. ":maintenance-cursor" end
-function K.cascade() return ROOT .. ":cascade" end
-function K.stats(queue) return ROOT .. ":stats:" .. queue end
-function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
 function K.outbox() return ROOT .. ":outbox" end
 function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
-function K.schedules() return ROOT .. ":schedules" end
-function K.schedule(name) return ROOT .. ":schedule:" .. name end
-function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
-function K.schedulesChanged() return ROOT .. ":schedules-changed" end
-function K.control(worker) return ROOT .. ":control:" .. worker end
-function K.seenDelivery(id) return ROOT .. ":seen-delivery:" .. id end
-function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
-function K.requests(key, window) return ROOT .. ":requests:" .. key .. ":" .. window end
 
 local id, outcome, problem = ARGV[2], ARGV[3], ARGV[4]
 local key = K.delivery(id)

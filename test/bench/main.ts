@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only ceilings,enqueue,process,e2e,idle,bounded]
+// npm run bench [-- --quick] [-- --only ceilings,enqueue,process,e2e,idle,bounded,features]
 //
 // Starts its own redis-server (no persistence) on a free port, measures every
 // scenario against it, prints one table to stdout (progress goes to stderr),
@@ -10,6 +10,7 @@ import { killAllNow, stopAll } from "./children.ts";
 import { pingContenders } from "./ceilings.ts";
 import { PROFILES, startBenchRedis, type Context } from "./context.ts";
 import { e2ePlan } from "./e2e.ts";
+import { featureCosts } from "./features.ts";
 import { enqueuePlan } from "./enqueue.ts";
 import { startIdle, type IdleRun } from "./idle.ts";
 import { measure, type Plan, type Row } from "./measure.ts";
@@ -28,8 +29,8 @@ const { values: args } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
 });
 const only = args.only?.split(",").map((s) => s.trim());
-// idle runs beside the others, bounded after them: neither is a plan of rounds
-const SOLO = ["idle", "bounded"];
+// idle runs beside the others, bounded and features after them: none is a plan of rounds
+const SOLO = ["idle", "bounded", "features"];
 const unknown = only?.filter((name) => !SOLO.includes(name) && !(name in PLANS));
 if (unknown?.length) {
   console.error(`bench: unknown scenario ${unknown.join(", ")}; known: ${[...Object.keys(PLANS), ...SOLO].join(", ")}`);
@@ -79,6 +80,10 @@ async function main(): Promise<void> {
   if (wanted("bounded")) {
     progress("— bounded —");
     rows.push(...(await boundedWork(ctx)));
+  }
+  if (wanted("features")) {
+    progress("— features —");
+    rows.push(...(await featureCosts(ctx)));
   }
 
   const meta = {

@@ -39,6 +39,7 @@ export const SCENARIOS = [
   "5. BullMQ",
   "6. Idle cost",
   "7. Bounded work",
+  "8. Feature costs",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 

@@ -186,6 +186,16 @@ export function evaluateTargets(rows: Row[]): Target[] {
       bounded ? `${formatNumber(bounded.value)} ms (${bounded.r.case})` : "",
     ),
   );
+  const unused = rows.filter((r) => r.scenario === "8. Feature costs" && r.case.includes("not used by the job"));
+  const paid = unused.filter((r) => r.figures["cmds/job"]!.median > 0);
+  targets.push(
+    judge(
+      "Redis commands a plain job pays for features it does not use",
+      { op: "≤", limit: 0 },
+      unused.length ? paid.reduce((sum, r) => sum + r.figures["cmds/job"]!.median, 0) : undefined,
+      paid.map((r) => `${r.case.replace(/ \(.*/, "")}: ${r.note}`).join("; ") || (unused.length ? "none" : ""),
+    ),
+  );
   return targets;
 }
 

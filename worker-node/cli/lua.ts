@@ -42,8 +42,11 @@ interface Unit {
   lines: string[];
 }
 
-/** Lua functions `K.queue(name)` …, spelled by calling the Keys methods with marked parameters. */
-function keysInclude(): string {
+/**
+ * Lua functions `K.queue(name)` …, spelled by calling the Keys methods with marked parameters; only those in
+ * `used`, when given.
+ */
+function keysInclude(used?: Set<string>): string {
   const mark = "\u0000";
   const sample = new Keys(`${mark}ROOT${mark}`) as unknown as Record<string, (...args: string[]) => string>;
   const lines = [
@@ -52,6 +55,7 @@ function keysInclude(): string {
     "local K = {}",
   ];
   for (const [method, params] of Object.entries(LUA_PARAMS)) {
+    if (used && !used.has(method)) continue;
     const spelled = sample[method]!(...params.map((p) => `${mark}${p}${mark}`));
     const body = spelled
       .split(mark)
@@ -63,21 +67,23 @@ function keysInclude(): string {
   return lines.join("\n");
 }
 
-function statusesInclude(): string {
+/** The status lists and the map of moves, as the table STATUS; only the fields in `used`, when given. */
+function statusesInclude(used?: Set<string>): string {
   const list = (items: readonly string[]) => `{ ${items.map((s) => `'${s}'`).join(", ")} }`;
   const set = (items: readonly string[]) => `{ ${items.map((s) => `${s} = true`).join(", ")} }`;
   const moves = Object.entries(TRANSITIONS).map(([from, to]) => `    ${from} = ${set(Object.keys(to))},`);
+  const fields: [string, string[]][] = [
+    ["registries", [`  registries = ${list(REGISTRY_STATUSES)},`]],
+    ["terminal_list", [`  terminal_list = ${list(TERMINAL_STATUSES)},`]],
+    ["terminal", [`  terminal = ${set(TERMINAL_STATUSES)},`]],
+    ["unsuccessful", [`  unsuccessful = ${set(UNSUCCESSFUL_STATUSES)},`]],
+    ["created", [`  created = ${set(Object.keys(CREATED_AS))},`]],
+    ["moves", ["  moves = {", ...moves, "  },"]],
+  ];
   return [
     "-- Generated from shared/status.ts: the statuses and the moves between them.",
     "local STATUS = {",
-    `  registries = ${list(REGISTRY_STATUSES)},`,
-    `  terminal_list = ${list(TERMINAL_STATUSES)},`,
-    `  terminal = ${set(TERMINAL_STATUSES)},`,
-    `  unsuccessful = ${set(UNSUCCESSFUL_STATUSES)},`,
-    `  created = ${set(Object.keys(CREATED_AS))},`,
-    "  moves = {",
-    ...moves,
-    "  },",
+    ...fields.filter(([name]) => !used || used.has(name)).flatMap(([, lines]) => lines),
     "}",
   ].join("\n");
 }
@@ -102,10 +108,20 @@ function readUnit(path: string): Unit {
   return { file: relative(ROOT, path), lines: readFileSync(path, "utf8").replace(/\n$/, "").split("\n") };
 }
 
+/** The generated includes, trimmed to the key helpers and status fields that a script's other lines name. */
+function generatedIncludes(used?: { keys: Set<string>; statuses: Set<string> }): [string, Unit][] {
+  return [
+    ["keys", { file: 'shared/keys.ts (generated include "keys")', lines: keysInclude(used?.keys).split("\n") }],
+    [
+      "statuses",
+      { file: 'shared/status.ts (generated include "statuses")', lines: statusesInclude(used?.statuses).split("\n") },
+    ],
+  ];
+}
+
 function includes(): Map<string, Unit> {
   const found = new Map<string, Unit>([
-    ["keys", { file: 'shared/keys.ts (generated include "keys")', lines: keysInclude().split("\n") }],
-    ["statuses", { file: 'shared/status.ts (generated include "statuses")', lines: statusesInclude().split("\n") }],
+    ...generatedIncludes(),
     ["limits", { file: 'shared/defaults.ts (generated include "limits")', lines: limitsInclude().split("\n") }],
   ]);
   for (const name of readdirSync(INCLUDES)
@@ -116,8 +132,21 @@ function includes(): Map<string, Unit> {
   return found;
 }
 
-/** A script with its includes expanded in place, each once, and where each line came from. */
+/**
+ * A script with its includes expanded in place, each once, and where each line came from. Redis runs the whole
+ * source on every call, so the key helpers and status fields the script never names are left out: each costs a
+ * closure or a table a call (about a third of a worker step's Redis time went to running its definitions).
+ */
 function assemble(script: Unit, library: Map<string, Unit>): Pick<ScriptSource, "source" | "lines"> {
+  const generated = new Set(generatedIncludes().flatMap(([, unit]) => unit.lines));
+  const named = expandUnits(script, library).out.filter((line) => !generated.has(line));
+  const used = (pattern: RegExp) => new Set(named.flatMap((line) => [...line.matchAll(pattern)].map((m) => m[1]!)));
+  const names = { keys: used(/\bK\.(\w+)\(/g), statuses: used(/\bSTATUS\.(\w+)/g) };
+  const { out, marks } = expandUnits(script, new Map([...library, ...generatedIncludes(names)]));
+  return { source: `${out.join("\n")}\n`, lines: marks };
+}
+
+function expandUnits(script: Unit, library: Map<string, Unit>) {
   const out: string[] = [];
   const marks: ScriptSource["lines"] = [];
   const seen = new Set<string>();
@@ -143,7 +172,7 @@ function assemble(script: Unit, library: Map<string, Unit>): Pick<ScriptSource, 
     });
   };
   expand(script, []);
-  return { source: `${out.join("\n")}\n`, lines: marks };
+  return { out, marks };
 }
 
 function scriptNames(): string[] {
