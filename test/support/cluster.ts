@@ -3,13 +3,13 @@
 // `redis-cli --cluster create`, in a temporary directory removed at the end.
 // AOF is on, so a master stopped and started again keeps its data and its
 // place in the cluster.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster } from "ioredis";
 import { freePort, redisServerArgs } from "../../worker-node/local-redis.ts";
+import { spawnRedisServer, stopRedisServer } from "./redis.ts";
 import { until } from "./until.ts";
 
 export interface RedisClusterHandle {
@@ -61,31 +61,13 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       "--cluster-config-file",
       "nodes.conf",
     ];
-    const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-    servers.set(port, proc);
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) {
-          proc.stdout!.off("data", onData);
-          proc.stdout!.resume();
-          resolve();
-        }
-      };
-      proc.stdout!.on("data", onData);
-      proc.stderr!.resume();
-      proc.once("exit", (code) => reject(new Error(`redis-server :${port} exited with ${code}: ${output}`)));
-    });
+    servers.set(port, await spawnRedisServer(args));
   };
 
   const stop = async (port: number) => {
     const proc = servers.get(port);
     servers.delete(port);
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = once(proc, "exit");
-    proc.kill("SIGTERM");
-    await exited;
+    await stopRedisServer(proc);
   };
 
   const healthy = async (port: number) => {

@@ -21,39 +21,48 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
+/** Starts redis-server with these arguments; resolves once it accepts connections. */
+export async function spawnRedisServer(args: string[]): Promise<ChildProcess> {
+  const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) {
+        proc.stdout!.off("data", onData);
+        proc.stdout!.resume();
+        resolve();
+      }
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.resume();
+    proc.once("error", reject);
+    proc.once("exit", (code) => reject(new Error(`redis-server ${args[0]} exited with ${code}: ${output}`)));
+  });
+  return proc;
+}
+
+/** Stops a redis-server with SIGTERM (so its AOF is flushed) and waits for it to exit. */
+export async function stopRedisServer(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = once(proc, "exit");
+  proc.kill("SIGTERM");
+  await exited;
+}
+
 export async function startRedisServer(options: { appendonly?: boolean } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), "edgeq-redis-"));
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = redisServerArgs(port, dir, options.appendonly ?? false);
-    const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-    child = proc;
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) {
-          proc.stdout!.off("data", onData);
-          proc.stdout!.resume();
-          resolve();
-        }
-      };
-      proc.stdout!.on("data", onData);
-      proc.stderr!.resume();
-      proc.once("error", reject);
-      proc.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-    });
+    child = await spawnRedisServer(redisServerArgs(port, dir, options.appendonly ?? false));
   };
 
   const stop = async () => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = once(proc, "exit");
-    proc.kill("SIGTERM");
-    await exited;
+    await stopRedisServer(proc);
   };
 
   await start();
