@@ -224,6 +224,11 @@ describe("admin CLI", () => {
     expect(down.stderr).toContain(`Redis at redis://:redacted@127.0.0.1:${port}`);
     expect(down.stderr).toContain("ECONNREFUSED");
     expect(down.stderr).not.toContain("secret");
+
+    // a cluster none of whose seed nodes answers is an answer too, not a wait
+    const noCluster = await admin(["queues"], { REDIS_CLUSTER_NODES: `127.0.0.1:${port}` });
+    expect(noCluster.code).toBe(1);
+    expect(noCluster.stderr).toContain(`Redis at 127.0.0.1:${port}`);
   });
 
   it("exits 2 with the usage on a command line it cannot run, and 0 with --help", async () => {
