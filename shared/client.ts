@@ -45,12 +45,23 @@ export interface JobPage {
 export type ProblemType =
   | `urn:edgeq:problem:${
       | "invalid-request"
+      | "too-deep"
+      | "unauthorized"
+      | "forbidden"
+      | "not-allowed-for-key"
+      | "rate-limited"
+      | "unknown-task"
+      | "invalid-args"
       | "job-not-found"
+      | "schedule-not-found"
       | "job-state"
       | "idempotency-conflict"
       | "job-id-taken"
       | "body-too-large"
-      | "no-route"}`
+      | "no-route"
+      | "hook-not-found"
+      | "invalid-signature"
+      | "misconfigured"}`
   | "about:blank"
   | (string & {});
 

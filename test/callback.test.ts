@@ -12,6 +12,7 @@ import { describeQueues, Keys, Queue, type JobView } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { CallbackAllowlist } from "../worker-node/callback.ts";
+import { backoffMs } from "../worker-node/outbox.ts";
 import { uniquePrefix } from "./support/redis.ts";
 import { test, until, type WorkerSpec } from "./support/worker.ts";
 
@@ -313,5 +314,24 @@ describe("delivery", () => {
     await workers.start(allowed(prefix));
     await callbackOf(queue, job.id, "delivered");
     expect((await describeQueues(redis, keys, { queues: ["default"] })).outbox).toEqual({ size: 0, oldestAt: null });
+  });
+});
+
+describe("retry pauses", () => {
+  it("grow four times an attempt up to an hour, each a random point in its upper half", () => {
+    const first = 10_000;
+    for (const [attempt, pause] of [
+      [1, 10_000],
+      [2, 40_000],
+      [3, 160_000],
+      [6, 3_600_000],
+      [20, 3_600_000],
+    ] as const) {
+      const samples = Array.from({ length: 200 }, () => backoffMs(first, attempt));
+      expect(Math.min(...samples)).toBeGreaterThanOrEqual(pause / 2);
+      expect(Math.max(...samples)).toBeLessThanOrEqual(pause);
+      // jitter: retries of many deliveries that failed together spread out
+      expect(new Set(samples).size).toBeGreaterThan(100);
+    }
   });
 });

@@ -397,6 +397,23 @@ describe("retries", () => {
     expect(await redis.zcard(scheduled)).toBe(0);
   });
 
+  it("caps an exponential backoff at a day, however many attempts", async () => {
+    const { queue, keys } = fresh();
+    const hour = 3_600_000;
+    const job = await queue.enqueue("t", null, { retry: { max: 10, backoff: { type: "exponential", delayMs: hour } } });
+    const scheduled = keys.registry("scheduled", "default");
+    let now = Date.now();
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 7; attempt++) {
+      await claimJobs(keys, now);
+      expect(await failJob(keys, now, job.id)).toEqual({ ok: true, status: "scheduled" });
+      const delay = (await score(scheduled, job.id))! - now;
+      delays.push(delay / hour);
+      now += delay;
+    }
+    expect(delays).toEqual([1, 2, 4, 8, 16, 24, 24]);
+  });
+
   it("fails a non-retryable error at once despite the retry policy", async () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("t", null, { retry: { max: 5 } });

@@ -296,6 +296,20 @@ describe.concurrent("workers of their own", () => {
     });
   });
 
+  test("its entry counts each job in the same call that ends it, as numbers", async ({ workers }) => {
+    const prefix = freshPrefix();
+    // no heartbeat during the test: what the entry shows was written by the reports themselves
+    const env = { EDGEQ_HEARTBEAT_MS: "600000" };
+    const worker = await workers.start({ redis, redisUrl, prefix, flags: ["--concurrency", "3"], env });
+    const queue = new Queue("default", { redis, prefix });
+    const entry = async () => (await queue.info()).workers.find((w) => w.name === worker.name);
+    expect(await entry()).toMatchObject({ state: "idle", processed: 0, failed: 0, concurrency: 3, currentJobs: [] });
+
+    const [a, b, bad] = await queue.enqueueMany([{ task: "echo" }, { task: "echo" }, { task: "throwHere" }]);
+    for (const job of [a!, b!, bad!]) await queue.waitFor(job.id, { timeoutMs: 10_000 });
+    expect(await entry()).toMatchObject({ state: "idle", processed: 2, failed: 1, concurrency: 3, currentJobs: [] });
+  });
+
   test("--horse-max-jobs K lets a horse serve K jobs before it is replaced", async ({ workers }) => {
     const prefix = freshPrefix();
     const worker = await workers.start({ redis, redisUrl, prefix, flags: ["--horse-max-jobs", "5"] });
