@@ -318,16 +318,24 @@ export class Queue<T extends TaskMap = AnyTasks> {
     return inChunks(() => scripts.empty.run(this.#redis, this.keys, { now: Date.now(), queue: this.name }), options);
   }
 
-  /** Deletes the jobs in a terminal status that ended more than `olderThanMs` ago, a bounded chunk per call. */
-  async clean(status: TerminalStatus, olderThanMs: number, options: ChunkOptions = {}): Promise<Chunk> {
-    parseOrThrow(cleanSchema, { status, olderThanMs });
+  /**
+   * Deletes the jobs in a terminal status that ended more than `olderThanMs` ago, a bounded chunk per call. The
+   * jobs it keeps stay in place, so a call cut short by `chunks` answers the `cursor` that the next call starts from.
+   */
+  async clean(
+    status: TerminalStatus,
+    olderThanMs: number,
+    options: ChunkOptions & { cursor?: number | null } = {},
+  ): Promise<Chunk> {
+    parseOrThrow(cleanSchema, { status, olderThanMs, cursor: options.cursor });
     const before = Date.now() - olderThanMs;
-    let cursor: number | undefined;
-    return inChunks(async () => {
-      const chunk = await scripts.clean.run(this.#redis, this.keys, { queue: this.name, status, before, cursor });
-      cursor = chunk.cursor ?? undefined;
-      return chunk;
+    let cursor = options.cursor ?? undefined;
+    const chunk = await inChunks(async () => {
+      const done = await scripts.clean.run(this.#redis, this.keys, { queue: this.name, status, before, cursor });
+      cursor = done.cursor ?? undefined;
+      return done;
     }, options);
+    return { ...chunk, cursor: chunk.more ? (cursor ?? null) : null };
   }
 }
 
@@ -436,6 +444,7 @@ const settingsSchema = z.strictObject({
 const cleanSchema = z.object({
   status: z.enum(TERMINAL_STATUSES),
   olderThanMs: z.number().int().min(0),
+  cursor: z.number().int().min(0).nullish(),
 });
 
 /** Cursors are opaque to callers: base64url of the script's own cursor. */

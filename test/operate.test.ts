@@ -242,11 +242,31 @@ describe("bulk actions, in bounded chunks", () => {
     await finish(queue, old1!.id, now - 10 * 60_000);
     await finish(queue, old2!.id, now - 9 * 60_000);
     await finish(queue, young!.id, now);
-    expect(await queue.clean("finished", 5 * 60_000)).toEqual({ count: 2, more: false });
+    expect(await queue.clean("finished", 5 * 60_000)).toEqual({ count: 2, more: false, cursor: null });
     expect(await queue.getJob(old1!.id)).toBeNull();
     expect(await redis.exists(keys.job(old2!.id))).toBe(0);
     expect((await queue.getJob(young!.id))!.status).toBe("finished");
     expect(await redis.zcard(keys.registry("finished", "default"))).toBe(1);
+  });
+
+  it("goes on from where a call cut short stopped, past the jobs it keeps", async () => {
+    const { queue } = fresh();
+    const now = Date.now();
+    // young jobs that expire soon sort before an old one kept a year: a clean walks past them all
+    const young = await queue.enqueueMany(
+      Array.from({ length: 150 }, () => ({ task: "t", options: { failureTtlSec: 60 } })),
+    );
+    const old = await queue.enqueue("t");
+    await scripts.cancel.run(runner, queue.keys, { now: now - 3_600_000, id: old.id });
+    for (const job of young) await queue.cancel(job.id);
+
+    // one script call a request: it keeps the first 100, and says where it stopped
+    const first = await queue.clean("canceled", 30 * 60_000, { chunks: 1 });
+    expect(first).toEqual({ count: 0, more: true, cursor: 100 });
+    const second = await queue.clean("canceled", 30 * 60_000, { chunks: 1, cursor: first.cursor });
+    expect(second).toEqual({ count: 1, more: false, cursor: null });
+    expect(await queue.getJob(old.id)).toBeNull();
+    expect((await queue.info()).counts.canceled).toBe(150);
   });
 });
 

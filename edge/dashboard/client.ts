@@ -257,6 +257,11 @@ export const SCRIPT = String.raw`"use strict";
         const answer = JSON.parse(text);
         moved += answer.count || 0;
         more = "bulk" in data && answer.more === true;
+        // an action that keeps what it walks past (clean) says where to go on
+        if (more && typeof answer.cursor === "number") {
+          const rest = url.replace(/([?&])cursor=\d*(&|$)/, "$1").replace(/[?&]$/, "");
+          url = rest + (rest.includes("?") ? "&" : "?") + "cursor=" + answer.cursor;
+        }
       }
       say(data.done.replace("{count}", moved.toLocaleString()).replace("{jobs}", moved === 1 ? "job" : "jobs"), "ok");
       if (form) delete form.dataset.dirty;

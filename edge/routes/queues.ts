@@ -247,15 +247,24 @@ queues.openapi(
       query: z.object({
         status: z.enum(TERMINAL_STATUSES),
         olderThanSec: z.coerce.number().int().min(0).describe("jobs that ended longer ago than this"),
+        cursor: z.coerce.number().int().min(0).optional().describe("the cursor of the previous answer, to go on"),
       }),
     },
-    responses: { 200: json(chunkSchema, "how many were deleted"), ...problems(400, 401, 403) },
+    responses: {
+      200: json(
+        chunkSchema.extend({ cursor: z.number().int().nullable().describe("pass it back to go on; null when done") }),
+        "how many were deleted",
+      ),
+      ...problems(400, 401, 403),
+    },
   }),
   async (c) => {
     const { queue } = c.req.valid("param");
-    const { status, olderThanSec } = c.req.valid("query");
-    const chunk = await c.var.store.queue(queue).clean(status, olderThanSec * 1000, { chunks: CHUNKS_PER_REQUEST });
-    return c.json(chunk, 200);
+    const { status, olderThanSec, cursor } = c.req.valid("query");
+    const chunk = await c.var.store
+      .queue(queue)
+      .clean(status, olderThanSec * 1000, { chunks: CHUNKS_PER_REQUEST, cursor });
+    return c.json({ count: chunk.count, more: chunk.more, cursor: chunk.cursor ?? null }, 200);
   },
 );
 

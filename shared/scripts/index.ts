@@ -462,6 +462,8 @@ export const minutes = new Transition(
 export interface Chunk {
   count: number;
   more: boolean;
+  /** Where the next call starts, for an action that walks a set it does not empty (clean); null when done. */
+  cursor?: number | null;
 }
 
 /** A settings change: a field set to null is removed. */
@@ -496,7 +498,7 @@ export const clean = new Transition(
     p.before,
     p.cursor ?? 0,
   ],
-  (reply): Chunk & { cursor: number | null } => {
+  (reply): Chunk => {
     const r = reply as { count: number; nextCursor?: number };
     return { count: r.count, more: r.nextCursor !== undefined, cursor: r.nextCursor ?? null };
   },

@@ -76,7 +76,7 @@ describe("queue controls", () => {
     const emptied = await call(app, "POST", "/v1/queues/bulk/empty", admin);
     expect(await jsonOf(emptied, 200)).toEqual({ count: 2, more: false });
     const cleaned = await call(app, "POST", "/v1/queues/bulk/clean?status=canceled&olderThanSec=0", admin);
-    expect(await jsonOf(cleaned, 200)).toEqual({ count: 2, more: false });
+    expect(await jsonOf(cleaned, 200)).toEqual({ count: 2, more: false, cursor: null });
     expect((await q.info()).counts).toMatchObject({ queued: 0, failed: 0, canceled: 0 });
   });
 });
