@@ -70,6 +70,24 @@ export class Store {
     return describeQueues(this.#redis, this.keys, which, options);
   }
 
+  /**
+   * A page of the queues a key may see: its own, by name in name order (`queues`), or every queue in use (null).
+   * The cursor is the last name of the page before.
+   */
+  describeVisible(
+    queues: ReadonlySet<string> | null,
+    page: { cursor?: string; limit: number },
+    options: { stats?: boolean } = {},
+  ): Promise<QueuesPage> {
+    if (!queues) return this.describe(page, options);
+    const names = [...queues].sort().filter((q) => !page.cursor || q > page.cursor);
+    const named = names.slice(0, page.limit);
+    return this.describe({ queues: named }, options).then((described) => ({
+      ...described,
+      nextCursor: names.length > named.length ? named.at(-1)! : null,
+    }));
+  }
+
   /** Whether the webhook intake accepted the delivery of this job id within its replay window, and the job's status. */
   seenDelivery(id: string): Promise<{ seen: boolean; status: JobStatus | null }> {
     return scripts.seenDelivery.run(this.#runner, this.keys, { id });

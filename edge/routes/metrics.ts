@@ -16,14 +16,17 @@ metrics.get("/metrics", requireScope("metrics"), async (c) => {
   const queues: QueueInfo[] = [];
   let outbox: QueuesPage["outbox"] = { size: 0, oldestAt: null };
   let cursor: string | undefined;
+  // a key limited to some queues sees theirs, and not the fleet's outbox
+  const limited = c.var.principal.queues;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const reply = await c.var.store.describe({ cursor, limit: 2 * DEFAULTS.scriptBatch }, { stats: true });
+    const limit = 2 * DEFAULTS.scriptBatch;
+    const reply = await c.var.store.describeVisible(limited, { cursor, limit }, { stats: true });
     queues.push(...reply.queues);
     outbox = reply.outbox;
     if (!reply.nextCursor) break;
     cursor = reply.nextCursor;
   }
-  return c.text(render(queues, outbox, Date.now()), 200, {
+  return c.text(render(queues, limited ? null : outbox, Date.now()), 200, {
     "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
   });
 });
@@ -41,7 +44,8 @@ function family(out: string[], name: string, type: string, help: string, samples
 }
 
 /** Prometheus' text exposition format, version 0.0.4. */
-export function render(queues: QueueInfo[], outbox: QueuesPage["outbox"], now: number): string {
+/** The metrics text; without the outbox's gauges when `outbox` is null (a key limited to some queues). */
+export function render(queues: QueueInfo[], outbox: QueuesPage["outbox"] | null, now: number): string {
   const out: string[] = [];
   const each = (samples: (q: QueueInfo) => Sample[]) => queues.flatMap(samples);
   const ended = (status: "finished" | "failed") => each((q) => [[{ queue: q.name }, q.stats?.ended[status] ?? 0]]);
@@ -88,8 +92,14 @@ export function render(queues: QueueInfo[], outbox: QueuesPage["outbox"], now: n
     "1 when no worker claims from the queue.",
     each((q) => [[{ queue: q.name }, q.paused ? 1 : 0]]),
   );
-  family(out, "edgeq_callback_outbox_size", "gauge", "Callback deliveries waiting or in flight.", [[{}, outbox.size]]);
-  const age = outbox.oldestAt === null ? 0 : Math.max(0, (now - outbox.oldestAt) / 1000);
-  family(out, "edgeq_callback_outbox_oldest_seconds", "gauge", "Age of the oldest callback not yet done.", [[{}, age]]);
+  if (outbox) {
+    family(out, "edgeq_callback_outbox_size", "gauge", "Callback deliveries waiting or in flight.", [
+      [{}, outbox.size],
+    ]);
+    const age = outbox.oldestAt === null ? 0 : Math.max(0, (now - outbox.oldestAt) / 1000);
+    family(out, "edgeq_callback_outbox_oldest_seconds", "gauge", "Age of the oldest callback not yet done.", [
+      [{}, age],
+    ]);
+  }
   return `${out.join("\n")}\n`;
 }

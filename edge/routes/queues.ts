@@ -3,7 +3,7 @@
 // it never pays for (or learns of) the others.
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { queueNameSchema, TERMINAL_STATUSES, type QueueInfo, type QueuesPage } from "../../shared/index.ts";
+import { queueNameSchema, TERMINAL_STATUSES, type QueueInfo } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
 import { can, requireScope } from "../auth.ts";
 import { validationHook } from "../problem.ts";
@@ -40,16 +40,7 @@ queues.openapi(
   async (c) => {
     const { cursor, limit = 100 } = c.req.valid("query");
     const principal = c.var.principal;
-    let page: QueuesPage;
-    if (principal.queues) {
-      const names = [...principal.queues].sort().filter((q) => !cursor || q > cursor);
-      const named = names.slice(0, limit);
-      page = await c.var.store.describe({ queues: named });
-      page.nextCursor = names.length > named.length ? named.at(-1)! : null;
-    } else {
-      page = await c.var.store.describe({ cursor, limit });
-    }
-    const { queues: list, nextCursor, outbox } = page;
+    const { queues: list, nextCursor, outbox } = await c.var.store.describeVisible(principal.queues, { cursor, limit });
     const admin = can(principal, "admin");
     return c.json({ queues: list.map((q) => redactQueue(q, principal)), nextCursor, ...(admin && { outbox }) }, 200);
   },

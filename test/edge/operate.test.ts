@@ -164,6 +164,16 @@ describe("/metrics", () => {
     );
   });
 
+  it("shows a key limited to some queues those queues alone, and not the fleet's outbox", async () => {
+    await queue(prefix, "web").enqueue("t");
+    await queue(prefix, "elsewhere").enqueue("t");
+    const text = await (await call(app, "GET", "/metrics", { key: KEYS.webAdmin })).text();
+    const named = new Set([...text.matchAll(/queue="([^"]+)"/g)].map((m) => m[1]));
+    expect([...named]).toEqual(["web"]);
+    expect(text).not.toContain("edgeq_callback_outbox_size");
+    expect(await (await call(app, "GET", "/metrics", admin)).text()).toContain('queue="elsewhere"');
+  });
+
   it("answers only keys with the metrics (or admin) scope", async () => {
     expect((await call(app, "GET", "/metrics", { key: KEYS.scraper })).status).toBe(200);
     await expectProblem(await call(app, "GET", "/v1/queues", { key: KEYS.scraper }), 403);
