@@ -151,9 +151,18 @@ describe("admin CLI", () => {
     expect(young.stdout.trim()).toBe('deleted 0 finished jobs of queue "tidy" that ended over 1h ago');
     expect((await tidy.counts()).finished).toBe(2);
 
-    const all = await admin(["clean", "tidy", "--status", "finished", "--older-than", "0s", "--json"]);
-    expect(JSON.parse(all.stdout)).toEqual({ count: 2 });
-    expect((await tidy.counts()).finished).toBe(0);
+    const canceled = await tidy.enqueue("echo", null, { delayMs: 3_600_000 });
+    await tidy.cancel(canceled.id);
+    const onlyCanceled = await admin(["clean", "tidy", "--status", "canceled", "--older-than", "0s", "--json"]);
+    expect(JSON.parse(onlyCanceled.stdout)).toEqual({ count: 1 });
+    expect(await tidy.counts()).toMatchObject({ finished: 2, canceled: 0 });
+
+    // without --status: every ended status
+    const again = await tidy.enqueue("echo", null, { delayMs: 3_600_000 });
+    await tidy.cancel(again.id);
+    const all = await admin(["clean", "tidy", "--older-than", "0s"]);
+    expect(all.stdout.trim()).toBe('deleted 3 ended jobs of queue "tidy" that ended over 0s ago');
+    expect(await tidy.counts()).toMatchObject({ finished: 0, canceled: 0 });
     expect(await tidy.getJob(jobs[0]!.id)).toBeNull();
   });
 
@@ -261,6 +270,6 @@ describe("admin CLI", () => {
     }
     const one = await admin(["clean", "--help"]);
     expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/^usage: edgeq admin clean <queue> --status S --older-than <age>$/m);
+    expect(one.stdout).toMatch(/^usage: edgeq admin clean <queue> --older-than <age> \[--status S\]$/m);
   });
 });

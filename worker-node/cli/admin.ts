@@ -217,18 +217,22 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   clean: {
-    synopsis: ["clean <queue> --status S --older-than <age>"],
+    synopsis: ["clean <queue> --older-than <age> [--status S]"],
     summary: "delete a queue's ended jobs older than an age",
     about:
-      `Deletes a queue's jobs in one status (${TERMINAL_STATUSES.join(", ")}) that ended longer ago than\n` +
-      "<age>: a number and a unit, s, m, h or d (30s, 15m, 12h, 7d).",
+      "Deletes a queue's ended jobs that ended longer ago than <age>: a number and a unit, s, m, h or d\n" +
+      `(30s, 15m, 12h, 7d); with --status, those of one status (${TERMINAL_STATUSES.join(", ")}) alone.`,
     args: ["queue"],
     flags: ["status", "older-than"],
     run: async (ctx, [name], flags) => {
-      const status = oneOf(flags.status, "--status", TERMINAL_STATUSES);
+      const statuses =
+        flags.status === undefined ? TERMINAL_STATUSES : [oneOf(flags.status, "--status", TERMINAL_STATUSES)];
       const olderThan = required(flags["older-than"], "--older-than");
-      const { count } = await queueOf(ctx, name!).clean(status, duration(olderThan, "--older-than"));
-      const text = `deleted ${count} ${status} ${jobsWord(count)} of queue "${name}" that ended over ${olderThan} ago`;
+      const age = duration(olderThan, "--older-than");
+      let count = 0;
+      for (const status of statuses) count += (await queueOf(ctx, name!).clean(status, age)).count;
+      const which = flags.status === undefined ? "ended" : flags.status;
+      const text = `deleted ${count} ${which} ${jobsWord(count)} of queue "${name}" that ended over ${olderThan} ago`;
       return { json: { count }, text };
     },
   },
