@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Queue, type JobView, type QueueInfo } from "../shared/index.ts";
+import { Queue, Schedules, type JobView, type QueueInfo } from "../shared/index.ts";
 import { freePort, uniquePrefix } from "./support/redis.ts";
 import { until, Workers, type WorkerProcess } from "./support/worker.ts";
 
@@ -164,6 +164,51 @@ describe("admin CLI", () => {
     expect(all.stdout.trim()).toBe('deleted 3 ended jobs of queue "tidy" that ended over 0s ago');
     expect(await tidy.counts()).toMatchObject({ finished: 0, canceled: 0 });
     expect(await tidy.getJob(jobs[0]!.id)).toBeNull();
+  });
+
+  it("sets, shows, lists, replaces and deletes a schedule", async () => {
+    const set = await admin(
+      [
+        "schedule",
+        "digest",
+        "--queue",
+        "mail",
+        "--task",
+        "echo",
+        "--cron",
+        "0 3 * * *",
+        "--tz",
+        "Europe/Berlin",
+      ].concat(["--args", '{"to":"all"}', "--json"]),
+    );
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      name: "digest",
+      queue: "mail",
+      cron: "0 3 * * *",
+      args: { to: "all" },
+    });
+    const schedules = new Schedules({ redis, prefix });
+    const stored = await schedules.get("digest");
+    expect(stored).toMatchObject({ task: "echo", tz: "Europe/Berlin" });
+    // 03:00 in Berlin is 01:00 or 02:00 UTC
+    expect(new Date(stored!.nextRuns[0]!).getUTCHours()).toBeGreaterThanOrEqual(1);
+
+    const shown = await admin(["schedule", "digest"]);
+    expect(shown.stdout).toMatch(/^when\s+0 3 \* \* \* \(Europe\/Berlin\)$/m);
+    const replaced = await admin(["schedule", "digest", "--queue", "mail", "--task", "echo", "--every", "1h"]);
+    expect(replaced.stdout).toMatch(/^replaced schedule "digest"/);
+    expect(await schedules.get("digest")).toMatchObject({ everyMs: 3_600_000 });
+    expect(row((await admin(["schedules"])).stdout, "digest")).toMatchObject({ queue: "mail", when: "every 1h" });
+
+    expect((await admin(["schedule", "digest", "--delete"])).code).toBe(0);
+    expect(await schedules.get("digest")).toBeNull();
+    const gone = await admin(["schedule", "digest"]);
+    expect(gone).toMatchObject({ code: 1, stdout: "" });
+    expect(gone.stderr.trim()).toBe('edgeq admin: no schedule named "digest"');
+    // a schedule needs its task: nothing is written without it
+    expect((await admin(["schedule", "half", "--queue", "mail"])).code).toBe(2);
+    expect(await schedules.get("half")).toBeNull();
   });
 
   it("cancels a waiting job and stops a running one", async () => {

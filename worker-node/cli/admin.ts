@@ -16,14 +16,17 @@ import {
   JobNotFoundError,
   Keys,
   Queue,
+  ScheduleNotFoundError,
   Schedules,
   STATUSES,
   TERMINAL_STATUSES,
   type Attempt,
   type JobStatus,
   type JobView,
+  type JsonValue,
   type QueueInfo,
   type QueuesPage,
+  type ScheduleSpec,
   type ScheduleView,
   type SettingsPatch,
   type WorkerInfo,
@@ -45,6 +48,13 @@ const OPTIONS = {
   max: { type: "string" },
   per: { type: "string" },
   off: { type: "boolean" },
+  queue: { type: "string" },
+  task: { type: "string" },
+  args: { type: "string" },
+  cron: { type: "string" },
+  tz: { type: "string" },
+  every: { type: "string" },
+  delete: { type: "boolean" },
 } as const;
 type Flag = keyof typeof OPTIONS;
 type Flags = { [F in Flag]?: (typeof OPTIONS)[F]["type"] extends "boolean" ? boolean : string };
@@ -141,6 +151,47 @@ const COMMANDS: Record<string, Command> = {
         text += `\nmore: edgeq admin jobs ${name} --status ${status} --cursor ${page.nextCursor}${prefix}`;
       }
       return { json: page, text };
+    },
+  },
+  schedule: {
+    synopsis: [
+      "schedule <name>",
+      "schedule <name> --queue Q --task T (--cron EXPR [--tz ZONE] | --every <time>) [--args JSON]",
+      "schedule <name> --delete",
+    ],
+    summary: "show, set or delete one recurring job",
+    about:
+      "One schedule with its next runs; with --queue and --task it is created or replaced: a cron expression\n" +
+      "(five or six fields, in UTC or --tz, an IANA zone) or an interval (--every 30s, 5m, 1h); --args is the\n" +
+      "task's JSON arguments. --delete removes it. Workers fire it: one job per tick across the fleet.",
+    args: ["name"],
+    flags: ["queue", "task", "args", "cron", "tz", "every", "delete"],
+    run: async (ctx, [name], flags) => {
+      const schedules = new Schedules({ redis: ctx.redis, prefix: ctx.prefix });
+      const setting = ["queue", "task", "args", "cron", "tz", "every"].filter((f) => flags[f as Flag] !== undefined);
+      if (flags.delete) {
+        if (setting.length) throw new UsageError("--delete takes no other flag", "schedule");
+        await schedules.remove(name!);
+        return { json: { deleted: name }, text: `deleted schedule "${name}"` };
+      }
+      if (setting.length) {
+        const spec: ScheduleSpec = {
+          queue: required(flags.queue, "--queue"),
+          task: required(flags.task, "--task"),
+          ...(flags.args !== undefined && { args: jsonFlag(flags.args, "--args") }),
+          ...(flags.cron !== undefined && { cron: flags.cron }),
+          ...(flags.tz !== undefined && { tz: flags.tz }),
+          ...(flags.every !== undefined && { everyMs: duration(flags.every, "--every") }),
+        };
+        const { created, schedule } = await schedules.set(name!, spec);
+        return {
+          json: schedule,
+          text: `${created ? "created" : "replaced"} schedule "${name}"\n\n${scheduleText(schedule, ctx.now)}`,
+        };
+      }
+      const schedule = await schedules.get(name!);
+      if (!schedule) throw new ScheduleNotFoundError(name!);
+      return { json: schedule, text: scheduleText(schedule, ctx.now) };
     },
   },
   job: {
@@ -479,8 +530,27 @@ function jobText(job: JobView, now: number): string {
   if (Object.keys(job.meta).length) fields.push(["meta", json(job.meta)]);
   if (job.result !== null) fields.push(["result", json(job.result)]);
   if (job.error) fields.push(["error", job.error.stack ?? `${job.error.name}: ${job.error.message}`]);
+  return labeled(fields);
+}
+
+function scheduleText(schedule: ScheduleView, now: number): string {
+  const at = (ms: number) => `${new Date(ms).toISOString()}  (${ago(ms, now)})`;
+  const fields: [string, string][] = [
+    ["schedule", schedule.name],
+    ["queue", schedule.queue],
+    ["task", schedule.task],
+    ["when", schedule.cron ? `${schedule.cron} (${schedule.tz ?? "UTC"})` : `every ${span(schedule.everyMs ?? 0)}`],
+    ["next runs", schedule.nextRuns.map(at).join("\n") || "—"],
+    ["last run", schedule.lastRunAt === null ? "never" : `${at(schedule.lastRunAt)}  job ${schedule.lastJobId}`],
+    ["args", json(schedule.args ?? null)],
+  ];
+  if (schedule.options && Object.keys(schedule.options).length) fields.push(["options", json(schedule.options)]);
+  return labeled(fields);
+}
+
+/** Label and value, one pair a line; a multi-line value (pretty JSON, a stack) continues under its first line. */
+function labeled(fields: [string, string][]): string {
   const width = Math.max(...fields.map(([label]) => label.length)) + 2;
-  // a multi-line value (pretty JSON, a stack) continues under its first line
   return fields
     .map(([label, value]) => label.padEnd(width) + value.split("\n").join(`\n${" ".repeat(width)}`))
     .join("\n");
@@ -551,6 +621,14 @@ function wholeNumber(text: string, name: string): number {
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "500ms", "30s", "15m", "12h", "7d" in milliseconds. */
+function jsonFlag(text: string, name: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw new UsageError(`${name} must be JSON, like '{"to":"ada@example.com"}', not ${text}`);
+  }
+}
+
 function duration(text: string, name: string): number {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
   if (!match)
