@@ -83,6 +83,24 @@ describe("npm run dev", () => {
     });
   });
 
+  it("prints the curl lines of the steps demo, whose events show its progress as it runs", async () => {
+    const enqueue = [...output.matchAll(/-d '(\{.*\})'/g)].map((m) => m[1]!).find((b) => b.includes('"steps"'))!;
+    const created = await fetch(`${edgeUrl}/v1/queues/default/jobs`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: enqueue,
+    });
+    expect(created.status).toBe(201);
+    const events = await fetch(output.match(/curl -sN '(http:\/\/[^']+\/events)'/)![1]!, { headers: auth });
+    expect(events.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    // the stream ends after the terminal status
+    const stream = await events.text();
+    const progress = [...stream.matchAll(/^event: progress\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!).progress);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.at(-1)).toBe(100);
+    expect(stream).toMatch(/^event: status\ndata: .*"status":"finished"/m);
+  });
+
   it("runs a job in a horse and reports a failure with its error over HTTP", async () => {
     const created = await fetch(`${edgeUrl}/v1/queues/default/jobs`, {
       method: "POST",

@@ -249,7 +249,7 @@ say(`  dashboard     ${edgeUrl}/dashboard  (sign in with the dev API key below)`
 say(`  REST gateway  ${gateway.url}`);
 const redisNote = running.redis ? `  (pid ${running.redis.pid}, data in ${join(DATA_DIR, "redis")})` : "";
 say(`  redis         ${redisUrl}${redisNote}`);
-say(`  worker        pid ${worker.pid}, queue "default", demo tasks: echo, sleep, fail, crash, fib`);
+say(`  worker        pid ${worker.pid}, queue "default", demo tasks: echo, sleep, fail, crash, fib, steps`);
 say(`  dev API key   ${apiKey}   (scopes: enqueue, read, admin)`);
 say(`  callbacks     signed with ${callbackSecret}; loopback receivers allowed (dev only)`);
 say();
@@ -261,5 +261,12 @@ say(
 );
 say("Read it back (waits up to 5 s for the result):");
 say(`  curl -s '${edgeUrl}/v1/jobs/${demoId}?wait=5' -H 'Authorization: Bearer ${apiKey}'`);
+say("Follow a job's progress as it happens (steps: n steps of ms each):");
+const stepsBody = JSON.stringify({ task: "steps", args: { n: 5, ms: 400 }, options: { id: `${demoId}-steps` } });
+say(
+  `  curl -s -X POST ${edgeUrl}/v1/queues/default/jobs -H 'Authorization: Bearer ${apiKey}' ` +
+    `-H 'Content-Type: application/json' -d '${stepsBody}'`,
+);
+say(`  curl -sN '${edgeUrl}/v1/jobs/${demoId}-steps/events' -H 'Authorization: Bearer ${apiKey}'`);
 say();
 say("Ctrl-C stops everything.");
