@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { DEFAULTS, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
 import { prefixSchema } from "../shared/job.ts";
-import { ConfigError, jsonVariable, readSettings } from "../shared/settings.ts";
+import { ConfigError, jsonVariable, portSetting, readSettings } from "../shared/settings.ts";
 import { TOKEN } from "./auth.ts";
 import { fromBase64 } from "./crypto.ts";
 
@@ -147,4 +147,14 @@ export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: st
     prefix: s.EDGEQ_PREFIX,
     maxBodyBytes: s.MAX_BODY_BYTES,
   };
+}
+
+const listenSettings = z.object({
+  EDGE_PORT: portSetting(DEFAULTS.edgePort),
+  EDGE_HOST: z.string().default(DEFAULTS.edgeHost),
+});
+
+/** Where the Node entry listens (and `npm run dev` runs the edge): EDGE_PORT and EDGE_HOST, checked. */
+export function readListenEnv(env: Record<string, string | undefined>): z.output<typeof listenSettings> {
+  return readSettings(listenSettings, { EDGE_PORT: env.EDGE_PORT, EDGE_HOST: env.EDGE_HOST });
 }

@@ -6,13 +6,12 @@
 //   UPSTASH_REDIS_REST_URL=http://127.0.0.1:8079 UPSTASH_REDIS_REST_TOKEN=… API_KEYS='[…]' tsx edge/node-entry.ts
 import { serve } from "@hono/node-server";
 import { Redis } from "@upstash/redis";
-import { DEFAULTS } from "../shared/index.ts";
 import { createApp } from "./app.ts";
-import { ConfigError, readEnv } from "./config.ts";
+import { ConfigError, readEnv, readListenEnv } from "./config.ts";
 
-const settings = (() => {
+const [settings, listen] = (() => {
   try {
-    return readEnv(process.env);
+    return [readEnv(process.env), readListenEnv(process.env)] as const;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`edgeq edge: ${error.message}`);
@@ -23,8 +22,7 @@ const app = createApp({
   ...settings,
   redis: new Redis({ url: settings.redisUrl, token: settings.redisToken, enableTelemetry: false }),
 });
-const port = Number(process.env.EDGE_PORT || DEFAULTS.edgePort);
-const hostname = process.env.EDGE_HOST || DEFAULTS.edgeHost;
+const { EDGE_PORT: port, EDGE_HOST: hostname } = listen;
 
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(JSON.stringify({ level: "info", msg: "edgeq edge listening", url: `http://${hostname}:${info.port}` }));

@@ -2,7 +2,7 @@
 // on Workers), the same way in every process: empty means unset, and a bad
 // value stops the process at start with a message naming every bad variable
 // and the form it expects, never the value itself (it may be a secret).
-import type { z } from "zod";
+import { z } from "zod";
 import { issuesOf } from "./job.ts";
 
 export class ConfigError extends Error {
@@ -36,3 +36,12 @@ export function jsonVariable(text: string | undefined, name: string, fallback: u
     throw new ConfigError(`${name} is not valid JSON`);
   }
 }
+
+/** A TCP port in an environment variable, 0 (any free port) to 65535. */
+export const portSetting = (fallback: number) =>
+  z.coerce
+    .number({ error: "must be a port number" })
+    .int("must be a port number")
+    .min(0, "must be a port number")
+    .max(65_535, "must be a port number")
+    .default(fallback);

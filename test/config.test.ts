@@ -158,6 +158,13 @@ describe("a process with bad settings stops at start", () => {
     expect(stderr).toMatch(/GATEWAY_TOKEN: is required/);
   });
 
+  it("the edge's Node entry names a bad port", async () => {
+    const env = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "t", EDGE_PORT: "abc" };
+    const { code, stderr } = await run("edge/node-entry.ts", env);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/EDGE_PORT: must be a port number/);
+  });
+
   it("the admin CLI names a bad prefix", async () => {
     const { code, stderr } = await run("worker-node/cli/admin.ts", { EDGEQ_PREFIX: "{oops}" });
     expect(code).toBe(1);

@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULTS } from "../shared/defaults.ts";
 import { prefixSchema } from "../shared/job.ts";
-import { ConfigError, readSettings } from "../shared/settings.ts";
+import { ConfigError, portSetting, readSettings } from "../shared/settings.ts";
 
 export { ConfigError };
 
@@ -101,14 +101,6 @@ const workerSettings = redisSettings.extend({
   EDGEQ_HORSE_ENV: envNames.default([]),
 });
 
-const port = (fallback: number) =>
-  z.coerce
-    .number()
-    .int("must be a port number")
-    .min(0, "must be a port number")
-    .max(65_535, "must be a port number")
-    .default(fallback);
-
 // Several tokens are valid at once while one is rotated out. Messages never
 // quote the text: it is a secret.
 const tokenList = (error: string) =>
@@ -121,7 +113,7 @@ const gatewaySettings = redisSettings.omit({ EDGEQ_PREFIX: true }).extend({
   GATEWAY_TOKEN: tokenList("is required: the bearer token clients send as their Upstash token (comma-separated list)"),
   GATEWAY_READONLY_TOKEN: tokenList("must be a comma-separated list of tokens").default([]),
   GATEWAY_ACL: z.enum(["provision", "off"], { error: "must be provision or off" }).default(DEFAULTS.gatewayAcl),
-  GATEWAY_PORT: port(DEFAULTS.gatewayPort),
+  GATEWAY_PORT: portSetting(DEFAULTS.gatewayPort),
   GATEWAY_HOST: z.string().default(DEFAULTS.gatewayHost),
   GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024, "must be at least 1024").default(DEFAULTS.maxBodyBytes),
   GATEWAY_POOL_SIZE: z.coerce.number().int().min(1, "must be at least 1").max(256).default(DEFAULTS.gatewayPoolSize),

@@ -11,14 +11,15 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import pretty from "pino-pretty";
 import { DEFAULTS } from "../../shared/defaults.ts";
-import { readGatewayEnv } from "../config.ts";
+import { readListenEnv } from "../../edge/config.ts";
+import { orExit, readGatewayEnv } from "../config.ts";
 import { errorMessage } from "../gateway/protocol.ts";
 import { startGateway, type Gateway } from "../gateway/server.ts";
 import { freePort, redisServerArgs } from "../local-redis.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DATA_DIR = resolve(process.env.EDGEQ_DEV_DIR ?? join(ROOT, ".edgeq"));
-const EDGE_PORT = Number(process.env.EDGE_PORT || DEFAULTS.edgePort);
+const { EDGE_PORT } = orExit("npm run dev", () => readListenEnv(process.env));
 
 const running: { redis?: ChildProcess; gateway?: Gateway; edge?: ChildProcess; worker?: ChildProcess } = {};
 let stopping = false;
