@@ -183,17 +183,29 @@ async function hmacHex(data: Uint8Array<ArrayBuffer>): Promise<string> {
   return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** What a request could have written: every key of the deployment but the request counters, and the counts. */
+/**
+ * What a request could have written: every key of the deployment (but the request counters) with a digest of its
+ * value, read in one script call so that it is one consistent picture, and the counts the API reports.
+ */
 async function state(): Promise<unknown> {
-  const names: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, { match: `{${prefix}}:*`, count: 1000 });
-    cursor = String(next);
-    // a refused request still counts against its key's limit: that is what the limit is for
-    names.push(...batch.filter((key) => !key.includes(":requests:")));
-  } while (cursor !== "0");
-  return { names: names.sort(), queues: await snapshot(app) };
+  const digests = await redis.eval(
+    `local out, cursor = {}, '0'
+    repeat
+      local page = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 1000)
+      cursor = page[1]
+      for _, key in ipairs(page[2]) do
+        -- a refused request still counts against its key's limit: that is what the limit is for
+        if not string.find(key, ':requests:', 1, true) then
+          table.insert(out, key .. ' ' .. redis.sha1hex(redis.call('DUMP', key) or ''))
+        end
+      end
+    until cursor == '0'
+    table.sort(out)
+    return out`,
+    [],
+    [`{${prefix}}:*`],
+  );
+  return { digests, queues: await snapshot(app) };
 }
 
 /**
