@@ -221,6 +221,20 @@ describe("schedules", () => {
     );
     expect(seen.schedules).toEqual([]);
     const web = { ...spec, queue: "web" };
+    // a limited key's page skips the others' schedules instead of coming back short
+    for (let i = 0; i < 3; i++) await call(app, "PUT", `/v1/schedules/cron-${i}`, { ...admin, body: spec });
+    for (const name of ["web-a", "web-b"]) await call(app, "PUT", `/v1/schedules/${name}`, { ...admin, body: web });
+    const first = await jsonOf<{ schedules: { name: string }[]; nextOffset: number | null }>(
+      await call(app, "GET", "/v1/schedules?limit=1", { key: KEYS.webAdmin }),
+      200,
+    );
+    expect(first.schedules.map((s) => s.name)).toHaveLength(1);
+    const rest = await jsonOf<{ schedules: { name: string }[]; nextOffset: number | null }>(
+      await call(app, "GET", `/v1/schedules?limit=5&offset=${first.nextOffset}`, { key: KEYS.webAdmin }),
+      200,
+    );
+    expect([...first.schedules, ...rest.schedules].map((s) => s.name).sort()).toEqual(["web-a", "web-b"]);
+    expect(rest.nextOffset).toBeNull();
     await expectProblem(await call(app, "PUT", "/v1/schedules/mine", { key: KEYS.browser, body: web }), 403);
   });
 });
