@@ -4,9 +4,15 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { Horse, type FromHorse, type HorseOptions, type ToHorse } from "./horse.ts";
 
+// What V8 prints just before it aborts a process whose heap is full. A native
+// stack trace of some lines follows it, so it is looked for as the output
+// comes, not in the tail kept for the exit's description.
+const OUT_OF_MEMORY = /heap out of memory|Fatal JavaScript OOM|Fatal process out of memory/i;
+
 export class ProcessHorse extends Horse {
   readonly #child: ChildProcess;
   #stderrTail = "";
+  #outOfMemory = false;
 
   constructor(bundle: string, options: HorseOptions) {
     super(options);
@@ -19,6 +25,8 @@ export class ProcessHorse extends Horse {
     });
     this.#child.stderr!.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
+      const seen = this.#stderrTail.slice(-200) + chunk.toString();
+      if (OUT_OF_MEMORY.test(seen)) this.#outOfMemory = true;
       this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
     });
     this.#child.on("message", (message: FromHorse) => this.received(message));
@@ -58,8 +66,7 @@ export class ProcessHorse extends Horse {
 
   #describeExit(code: number | null, signal: NodeJS.Signals | null): { description: string; outOfMemory: boolean } {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    // V8 prints one of these just before it aborts the process
-    if (/heap out of memory|Fatal JavaScript OOM/i.test(this.#stderrTail)) {
+    if (this.#outOfMemory) {
       return { description: `${this.label} ran out of memory: its heap reached ${this.ceiling()}`, outOfMemory: true };
     }
     const last = this.#stderrTail.trim().split("\n").pop();
