@@ -27,12 +27,11 @@ export function connect(target: RedisTarget, options: RedisOptions = {}): Connec
   });
   return new Cluster(nodes, {
     redisOptions: { ...credentials, ...options },
-    // a caller that connects once (the admin CLI) gets its answer from the cluster too
-    lazyConnect: options.lazyConnect ?? false,
     // commands wait out a failover or a restarting master instead of failing
     maxRedirections: 32,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
+    // a caller that does not reconnect (the admin CLI) gets its answer from a cluster too
     clusterRetryStrategy: options.retryStrategy ?? ((attempt) => Math.min(100 * 2 ** attempt, 2_000)),
   });
 }
