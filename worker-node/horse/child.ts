@@ -54,11 +54,22 @@ export function serveJobs(module: TaskModule): void {
   let running: RunningJob | undefined;
   let lastJob: string | undefined;
   let retiring = false;
+  // A job's outcome is held for one turn of the event loop after its task
+  // settles, so that what the task left behind to fail then (a rejection
+  // from a setImmediate, say) is known to the worker with the outcome, before
+  // it could hand this horse another job.
+  let held: FromHorse | undefined;
+  const sendHeld = (then?: () => void) => {
+    const message = held;
+    held = undefined;
+    if (message) channel.send(message, then);
+    else then?.();
+  };
 
   // SIGTERM to a process, this message to a thread: end the running job
   // through its signal, and the horse once the task has settled
   const abort = () => {
-    if (!running) process.exit(143);
+    if (!running) return sendHeld(() => process.exit(143));
     running.abort(new Error("the job was terminated (timeout or stop)"));
   };
 
@@ -79,6 +90,7 @@ export function serveJobs(module: TaskModule): void {
     };
     // the worker logs it: a thread's own output may not outlive the thread
     if (!running) {
+      sendHeld();
       channel.send({ type: "retiring", stray: { error: failure, lastJob } }, () => process.exit(1));
       return;
     }
@@ -116,7 +128,9 @@ export function serveJobs(module: TaskModule): void {
     if (current.aborted) process.exit(143);
     running = undefined;
     lastJob = job.id;
-    channel.send({ type: "done", id: job.id, outcome });
+    held = { type: "done", id: job.id, outcome };
+    await new Promise((resolve) => setImmediate(resolve));
+    sendHeld();
   });
   channel.send({ type: "ready" });
 }
