@@ -254,6 +254,42 @@ describe("delivery", () => {
     expect(target.for(failed.id)[0]!.event.data).toMatchObject({ status: "failed", attempts: 2 });
   });
 
+  test("a receiver that keeps failing is tried EDGEQ_CALLBACK_ATTEMPTS times, then the delivery is failed", async ({
+    workers,
+  }) => {
+    const { prefix, queue } = fresh();
+    const target = await receiver((_, res) => res.writeHead(500).end());
+    await workers.start(allowed(prefix, { EDGEQ_CALLBACK_ATTEMPTS: "3" }));
+    const job = await queue.enqueue("echo", "x", { callbackUrl: target.url });
+    const { callback } = await callbackOf(queue, job.id, "failed");
+    expect(callback).toMatchObject({ status: "failed", attempts: 3 });
+    expect(callback!.lastError).toContain("500");
+    const tries = target.for(job.id);
+    expect(tries).toHaveLength(3);
+    expect(new Set(tries.map((t) => t.headers["webhook-id"])).size).toBe(1);
+  });
+
+  test("at most EDGEQ_CALLBACK_CONCURRENCY deliveries are in flight at once", async ({ workers }) => {
+    const { prefix, queue } = fresh();
+    let open = 0;
+    let mostOpen = 0;
+    // each answer takes a while, so that deliveries overlap when they may
+    const target = await receiver((_, res) => {
+      mostOpen = Math.max(mostOpen, ++open);
+      setTimeout(() => {
+        open--;
+        res.writeHead(204).end();
+      }, 200);
+    });
+    await workers.start({ ...allowed(prefix, { EDGEQ_CALLBACK_CONCURRENCY: "2" }), flags: ["--concurrency", "4"] });
+    const jobs = await queue.enqueueMany(
+      Array.from({ length: 6 }, (_, i) => ({ task: "echo", args: i, options: { callbackUrl: target.url } })),
+    );
+    for (const job of jobs) await callbackOf(queue, job.id, "delivered");
+    expect(target.received).toHaveLength(6);
+    expect(mostOpen).toBe(2);
+  });
+
   test("a worker killed mid-delivery loses nothing: another delivers it again, same webhook-id", async ({
     workers,
   }) => {
