@@ -327,6 +327,28 @@ describe("delivery", () => {
     expect((await queue.getJob(job.id))!.callback).toMatchObject({ status: "delivered", attempts: 1 });
   });
 
+  test("a warm shutdown waits for a delivery in flight within a bound, and leaves it to the next worker", async ({
+    workers,
+  }) => {
+    const { prefix, queue } = fresh();
+    // the first try is never answered; the ones after are
+    const target = await receiver((_, res, nth) => {
+      if (nth > 1) res.writeHead(204).end();
+    });
+    // the delivery's own timeout is far off: only the shutdown's bound (kill grace + a few seconds) ends the wait
+    const env = { EDGEQ_CALLBACK_TIMEOUT_MS: "120000", EDGEQ_CALLBACK_LEASE_MS: "1000" };
+    const first = await workers.start(allowed(prefix, env));
+    const job = await queue.enqueue("echo", "x", { callbackUrl: target.url });
+    await target.until(job.id);
+    first.signal("SIGTERM");
+    expect(await first.waitExit(15_000)).toEqual({ code: 0, signal: null });
+    expect(first.output).toContain(`"callbacksInFlight":true`);
+    await workers.start(allowed(prefix, env));
+    const [held, again] = await target.until(job.id, 2);
+    expect(again!.headers["webhook-id"]).toBe(held!.headers["webhook-id"]);
+    expect((await callbackOf(queue, job.id, "delivered")).callback!.attempts).toBe(2);
+  });
+
   test("a --burst worker delivers its jobs' callbacks before it exits", async ({ workers }) => {
     const { prefix, queue } = fresh();
     const target = await receiver();
