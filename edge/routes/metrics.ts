@@ -43,8 +43,7 @@ function family(out: string[], name: string, type: string, help: string, samples
   for (const [labels, value] of samples) out.push(`${name}${labelText(labels)} ${value}`);
 }
 
-/** Prometheus' text exposition format, version 0.0.4. */
-/** The metrics text; without the outbox's gauges when `outbox` is null (a key limited to some queues). */
+/** Prometheus' text exposition format, version 0.0.4; without the outbox's gauges when `outbox` is null. */
 export function render(queues: QueueInfo[], outbox: QueuesPage["outbox"] | null, now: number): string {
   const out: string[] = [];
   const each = (samples: (q: QueueInfo) => Sample[]) => queues.flatMap(samples);
