@@ -1,6 +1,7 @@
 // A Lua script run by its SHA (EVALSHA), falling back to EVAL when the server
-// has not seen it yet (NOSCRIPT: first use, a restart, SCRIPT FLUSH). The
-// scripts themselves are shared/scripts/*.lua, assembled into generated.ts.
+// has not seen it yet (NOSCRIPT: first use, a restart, SCRIPT FLUSH), alone or
+// in a pipeline with other commands. The scripts themselves are
+// shared/scripts/*.lua, assembled into generated.ts.
 import type { Keys } from "./keys.ts";
 
 /** What edgeq needs of a Redis client: scripts, with keys and args as arrays. */
@@ -9,6 +10,23 @@ export interface ScriptRunner {
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
   /** Send scripts that allow it with Upstash's `allow-key-locking` flag (REST clients: Upstash, or the gateway). */
   keyLocking?: boolean;
+}
+
+/** What a pipeline answers for each command it sent: its error, or its reply. */
+export type PipelineResult = [error: Error | null, reply: unknown];
+
+/** What edgeq needs of a pipeline (ioredis's, over TCP: no key locking): commands queued, sent in one round trip. */
+export interface ScriptPipeline {
+  evalsha(sha: string, numkeys: number, ...keysAndArgs: string[]): unknown;
+  exec(): Promise<PipelineResult[] | null>;
+}
+
+/** One script call, ready to run alone or in a pipeline with others. */
+export interface Call<R> {
+  script: Script;
+  keys: string[];
+  argv: string[];
+  decode(reply: unknown): R;
 }
 
 /**
@@ -54,17 +72,22 @@ export class Script {
     return this.exec(redis, k, argv);
   }
 
-  /** EVALSHA, then EVAL if Redis has not cached the script; errors name the .lua file's line. */
-  async exec(redis: ScriptRunner, keys: string[], argv: string[]): Promise<unknown> {
+  /**
+   * EVALSHA, then EVAL if Redis has not cached the script (at once when it is known not to be: `cached` false);
+   * errors name the .lua file's line.
+   */
+  async exec(redis: ScriptRunner, keys: string[], argv: string[], cached = true): Promise<unknown> {
     const locked = redis.keyLocking === true && this.compiled.keyLockingSha !== undefined;
     try {
-      try {
-        return decodeReply(await redis.evalsha(locked ? this.compiled.keyLockingSha! : this.sha, keys, argv));
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        const source = locked ? KEY_LOCKING_SHEBANG + this.compiled.source : this.compiled.source;
-        return decodeReply(await redis.eval(source, keys, argv));
+      if (cached) {
+        try {
+          return decodeReply(await redis.evalsha(locked ? this.compiled.keyLockingSha! : this.sha, keys, argv));
+        } catch (error) {
+          if (!isNoScript(error)) throw error;
+        }
       }
+      const source = locked ? KEY_LOCKING_SHEBANG + this.compiled.source : this.compiled.source;
+      return decodeReply(await redis.eval(source, keys, argv));
     } catch (error) {
       // the shebang is line 1 of the flagged variant
       throw this.explain(error, locked ? 1 : 0);
@@ -90,6 +113,39 @@ export class Script {
     if (message !== error.message) error.message = `${message} (script ${this.name})`;
     return error;
   }
+}
+
+/**
+ * Sends `calls` by SHA on `pipeline`, behind the commands the caller queued
+ * on it, in one round trip. Answers the results of those commands first, as
+ * Redis gave them, then each call's decoded reply. A script Redis had not
+ * cached (NOSCRIPT) is sent again with its source through `redis`, a runner
+ * over a TCP connection. A call that fails otherwise answers its error
+ * (naming the .lua line) in its reply's place, and the calls after it are
+ * not read: the caller decides whether a failed call fails the rest (a
+ * report) or not (the claim behind a wait, whose pop still counts).
+ */
+export async function execPipeline(
+  pipeline: ScriptPipeline,
+  redis: ScriptRunner,
+  calls: readonly Call<unknown>[],
+): Promise<unknown[]> {
+  for (const { script, keys, argv } of calls) pipeline.evalsha(script.sha, keys.length, ...keys, ...argv);
+  const results = (await pipeline.exec()) ?? [];
+  const ahead = Math.max(0, results.length - calls.length);
+  const replies: unknown[] = results.slice(0, ahead);
+  for (let i = ahead; i < results.length; i++) {
+    const { script, keys, argv, decode } = calls[i - ahead]!;
+    const [error, reply] = results[i]!;
+    try {
+      if (error && !isNoScript(error)) throw script.explain(error);
+      replies.push(decode(error ? await script.exec(redis, keys, argv, false) : decodeReply(reply)));
+    } catch (failed) {
+      replies.push(failed);
+      break;
+    }
+  }
+  return replies;
 }
 
 /** The file and line that line `line` of an assembled script came from. */

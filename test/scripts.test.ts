@@ -8,7 +8,7 @@ import { Queue, type QueueOptions } from "../shared/index.ts";
 import type { Job } from "../shared/job.ts";
 import type { Keys } from "../shared/keys.ts";
 import { scriptRunner } from "../shared/redis.ts";
-import type { ScriptRunner } from "../shared/script.ts";
+import { execPipeline, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { uniquePrefix } from "./support/redis.ts";
 
@@ -671,6 +671,23 @@ describe("EVALSHA with EVAL fallback", () => {
     const line = source.findIndex((l) => l.includes("K.maintenanceLock()")) + 1;
     expect((error as Error).message).toContain(`shared/scripts/recover.lua:${line}`);
     expect((error as Error).message).not.toMatch(/user_script/);
+  });
+
+  it("in a pipeline: commands ahead answer as they came, an uncached script goes again, an error ends", async () => {
+    const { queue, keys } = fresh();
+    const job = await queue.enqueue("t");
+    await redis.script("FLUSH");
+    // cached: its error comes from the pipeline itself, not from the fallback
+    await redis.script("LOAD", scripts.recover.script.compiled.source);
+    const get = scripts.getJob.call(keys, { id: job.id });
+    const broken = scripts.recover.call(keys, { now: Date.now(), lockMs: "not-a-number" as unknown as number });
+    const replies = await execPipeline(redis.pipeline().ping(), runner, [get, broken, get]);
+    expect(replies).toHaveLength(3);
+    expect(replies[0]).toEqual([null, "PONG"]);
+    expect(replies[1]).toEqual(await scripts.getJob.run(runner, keys, { id: job.id }));
+    expect(replies[2]).toBeInstanceOf(Error);
+    expect((replies[2] as Error).message).toContain("shared/scripts/recover.lua:");
+    expect(await redis.script("EXISTS", scripts.getJob.script.sha)).toEqual([1]);
   });
 });
 

@@ -2,6 +2,6 @@
 // one's own (`edgeq worker` is the command-line form), and the types a task
 // module is written against.
 export { Worker } from "./worker.ts";
-export type { WorkerOptions, CallbackSettings } from "./worker.ts";
+export type { WorkerOptions, CallbackSettings } from "./options.ts";
 export { defineTask, defineTasks } from "./task.ts";
 export type { Task, TaskContext, TaskModule } from "./task.ts";

@@ -6,17 +6,12 @@
 // the .lua file.
 import { jobFromHash, type Job, type JobError, type JsonValue } from "../job.ts";
 import type { Keys } from "../keys.ts";
-import { Script, type ScriptRunner } from "../script.ts";
+import { Script, type Call, type ScriptRunner } from "../script.ts";
 import type { JobStatus, TerminalStatus } from "../status.ts";
 import * as lua from "./generated.ts";
 
-/** One script call, ready to run alone or in a pipeline with others. */
-export interface Call<R> {
-  script: Script;
-  keys: string[];
-  argv: string[];
-  decode(reply: unknown): R;
-}
+/** One script call, ready to run alone or in a pipeline with others (shared/script.ts). */
+export type { Call } from "../script.ts";
 
 export class Transition<P, R> {
   readonly script: Script;

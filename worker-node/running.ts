@@ -1,0 +1,191 @@
+// A job the worker runs: its abort signal (and, inline, the host its task runs
+// in), its task's progress on the way to Redis, why the worker ended it early
+// if it did, its log lines, and the one timer that watches every running
+// job's timeout.
+import type { Logger } from "pino";
+import { DEFAULTS } from "../shared/defaults.ts";
+import type { Job, Keys } from "../shared/index.ts";
+import type { Call } from "../shared/script.ts";
+import * as scripts from "../shared/scripts/index.ts";
+import type { ProgressUpdate } from "../shared/scripts/index.ts";
+import type { ScriptConnection } from "./connection.ts";
+import { JobAbort } from "./horse/abort.ts";
+import type { Horse } from "./horse/horse.ts";
+import type { Outcome, TaskHost } from "./task.ts";
+
+/** Why the worker ends a job early. */
+export type Interruption = "timeout" | "stop" | "lost" | "shutdown";
+
+/** What ends a running job early: the executor it runs in. */
+export interface Interrupter {
+  interrupt(running: Running, why: Interruption): void;
+}
+
+/** What a worker's running jobs share: one per worker, rather than closures for every job. */
+export interface RunningContext {
+  log: Logger;
+  keys: Keys;
+  /** The worker's name, which its progress writes are checked against. */
+  worker: string;
+  redis: ScriptConnection;
+}
+
+export class Running extends JobAbort implements TaskHost {
+  horse?: Horse;
+  /** Why the worker ended the job early, if it did. */
+  interrupted?: Interruption;
+  /** Inline only: stops waiting for the task (cold shutdown; the worker's exit ends it). */
+  abandon?: (outcome: Outcome) => void;
+  /** Progress the task reported that is not written yet, and when it will be. */
+  #pending?: ProgressUpdate;
+  #progressTimer?: NodeJS.Timeout;
+  /** When the job began (performance.now()), if its start was logged: then its end is too. */
+  #began?: number;
+  readonly #context: RunningContext;
+
+  constructor(
+    readonly job: Job,
+    /** When its timeout falls due, epoch ms. */
+    readonly deadline: number,
+    context: RunningContext,
+  ) {
+    super();
+    this.#context = context;
+  }
+
+  logger(): Logger {
+    return this.#context.log.child({ jobId: this.job.id });
+  }
+
+  /** Logs the job's start, at info level. */
+  logStart(): void {
+    const { log } = this.#context;
+    if (!log.isLevelEnabled("info")) return;
+    this.#began = performance.now();
+    const { job } = this;
+    log.info({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }, "job started");
+  }
+
+  /** Logs the job's end and how long it took, if its start was logged. */
+  logEnd(outcome: Outcome): void {
+    if (this.#began === undefined) return;
+    const { job } = this;
+    const durationMs = Math.round((performance.now() - this.#began) * 1000) / 1000;
+    this.#context.log.info(
+      {
+        jobId: job.id,
+        task: job.task,
+        queue: job.queue,
+        durationMs,
+        ok: outcome.ok,
+        ...(outcome.ok ? {} : { error: outcome.error.message }),
+      },
+      outcome.ok ? "job finished" : "job failed",
+    );
+  }
+
+  /**
+   * Keeps a task's progress for the next write: a few writes a second at
+   * most per job, merged in between, and the last one always goes out with
+   * the job's outcome (see progressCall).
+   */
+  report(update: ProgressUpdate): void {
+    const pending: ProgressUpdate = this.#pending ?? {};
+    if (update.progress !== undefined) pending.progress = update.progress;
+    if (update.meta) pending.meta = { ...pending.meta, ...update.meta };
+    this.#pending = pending;
+    this.#progressTimer ??= setTimeout(() => {
+      const call = this.progressCall();
+      if (call) {
+        const { redis, log } = this.#context;
+        redis.run([call]).catch((error: Error) => log.warn({ err: error.message }, "progress not written"));
+      }
+    }, DEFAULTS.progressIntervalMs);
+  }
+
+  /** The write of the job's pending progress, if it has any; it is no longer pending. */
+  progressCall(): Call<unknown> | undefined {
+    clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+    const update = this.#pending;
+    this.#pending = undefined;
+    const { keys, worker } = this.#context;
+    return update && scripts.progress.call(keys, { id: this.job.id, worker, update });
+  }
+
+  /**
+   * Ends the job early: says why and aborts its signal. A timeout may yet
+   * become a stop, a lost lease or a shutdown, which are final. False when
+   * the job was ended for good already.
+   */
+  interrupt(why: Interruption): boolean {
+    if (this.interrupted && this.interrupted !== "timeout") return false;
+    this.interrupted = why;
+    this.abort(new Error(`job ${why}`));
+    return true;
+  }
+
+  /**
+   * What happened to the job: its task's outcome, unless the worker ended it
+   * early. A task that could only be asked to stop (`asked`: inline) and ran
+   * on past its timeout says for how long.
+   */
+  explain(outcome: Outcome, asked: boolean): Outcome {
+    const { interrupted, job } = this;
+    if (interrupted === "timeout") {
+      const ranMs = Date.now() - job.startedAt!;
+      const inline = asked ? `; inline, it could only be asked to stop, and ended after ${ranMs} ms` : "";
+      return {
+        ok: false,
+        retryable: true,
+        error: {
+          name: "JobTimeoutError",
+          message: `task "${job.task}" ran longer than its timeout of ${job.timeoutMs} ms${inline}`,
+        },
+      };
+    }
+    if (interrupted === "stop") {
+      return { ok: false, retryable: false, error: { name: "JobStoppedError", message: "stopped on request" } };
+    }
+    return outcome;
+  }
+}
+
+/** One timer for every running job's timeout, set for the earliest, rather than a timer for every job. */
+export class Deadlines {
+  #timer: NodeJS.Timeout | undefined;
+  #at = Infinity;
+
+  constructor(
+    readonly running: ReadonlyMap<string, Running>,
+    readonly executor: Interrupter,
+  ) {}
+
+  /** Sets the timer for `at`, unless it is set for sooner. */
+  arm(at: number): void {
+    if (at >= this.#at) return;
+    clearTimeout(this.#timer);
+    this.#at = at;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - Date.now()));
+    // a running job keeps the worker alive by itself
+    this.#timer.unref();
+  }
+
+  /** Interrupts the jobs past their timeout, and sets the timer for the next to fall due. */
+  #expire(): void {
+    this.#timer = undefined;
+    this.#at = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const running of this.running.values()) {
+      if (running.interrupted) continue;
+      if (running.deadline <= now) this.executor.interrupt(running, "timeout");
+      else next = Math.min(next, running.deadline);
+    }
+    if (next < Infinity) this.arm(next);
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+  }
+}
