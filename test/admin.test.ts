@@ -1,10 +1,13 @@
-// The admin CLI as an operator runs it: `node --import tsx worker-node/cli/admin.ts …`
+// The admin CLI as an operator runs it: `node --import tsx worker-node/cli/edgeq.ts admin …`
 // as its own process, against the run's redis-server and a real worker. Each
 // test asserts what Redis holds after a command, not only what it printed.
+// Its main() runs in this process too, as code that imports it would.
 import { execFile } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue, Schedules, type JobView, type QueueInfo } from "../shared/index.ts";
+import { COMMANDS } from "../worker-node/cli/admin/commands.ts";
+import { main } from "../worker-node/cli/admin/main.ts";
 import { freePort, uniquePrefix } from "./support/redis.ts";
 import { until, Workers, type WorkerProcess } from "./support/worker.ts";
 
@@ -37,16 +40,36 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI to its exit; `env` overrides the run's REDIS_URL and EDGEQ_PREFIX. */
-function admin(args: string[], env: Record<string, string> = {}, entry = "worker-node/cli/admin.ts"): Promise<Run> {
+/** Runs the edgeq bin to its exit; `env` overrides the run's REDIS_URL and EDGEQ_PREFIX. */
+function edgeq(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", entry, ...args],
+      ["--import", "tsx", "worker-node/cli/edgeq.ts", ...args],
       { env: { ...process.env, REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix, ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
+}
+
+function admin(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return edgeq(["admin", ...args], env);
+}
+
+/** main() in this process, writing what the CLI would print a line at a time. */
+async function inProcess(args: string[]): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    out: (text) => {
+      stdout += `${text}\n`;
+    },
+    err: (text) => {
+      stderr += `${text}\n`;
+    },
+    env: { REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix },
+  });
+  return { code, stdout, stderr };
 }
 
 /** The row of a table the CLI printed, by its first cell, as { column: cell }. */
@@ -262,7 +285,7 @@ describe("admin CLI", () => {
     expect(elsewhere.stdout.trim()).toBe('no queues in use under prefix "nothing-here"');
     const named = await admin(["queues", "--prefix", prefix], { EDGEQ_PREFIX: "nothing-here" });
     expect(row(named.stdout, "mail").paused).toBe("no");
-    const viaBin = await admin(["admin", "queues", "--prefix", prefix], {}, "worker-node/cli/edgeq.ts");
+    const viaBin = await edgeq(["admin", "queues", "--prefix", prefix]);
     expect(viaBin.code).toBe(0);
     expect(row(viaBin.stdout, "mail").paused).toBe("no");
   });
@@ -316,5 +339,41 @@ describe("admin CLI", () => {
     const one = await admin(["clean", "--help"]);
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/^usage: edgeq admin clean <queue> --older-than <age> \[--status S\]$/m);
+  });
+});
+
+describe("admin main(), in this process", () => {
+  it("answers --help with 0 and every command", async () => {
+    const help = await inProcess(["--help"]);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^usage: edgeq admin <command> \[--json\] \[--prefix P\]\n/);
+    for (const command of Object.keys(COMMANDS)) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+    }
+  });
+
+  it("answers an unknown command with 2 and the usage", async () => {
+    const run = await inProcess(["frobnicate"]);
+    expect(run).toMatchObject({ code: 2, stdout: "" });
+    expect(run.stderr).toMatch(/^edgeq admin: no command "frobnicate"\n\nusage: edgeq admin <command> /);
+  });
+
+  it("answers a bad flag value with 2 and the help of its command", async () => {
+    const run = await inProcess(["jobs", "mail", "--status", "lost"]);
+    expect(run).toMatchObject({ code: 2, stdout: "" });
+    expect(run.stderr).toMatch(/^edgeq admin: --status must be one of queued, .+, not "lost"\n\n/);
+    expect(run.stderr).toMatch(/^usage: edgeq admin jobs <queue> --status S \[--limit N\] \[--cursor C\]$/m);
+  });
+
+  it("reads a queue's jobs with 0, and a missing job with 1", async () => {
+    const waiting = await queue("in-process").enqueue("echo", { n: 1 });
+    const listed = await inProcess(["jobs", "in-process", "--status", "queued"]);
+    expect(listed).toMatchObject({ code: 0, stderr: "" });
+    expect(row(listed.stdout, waiting.id)).toMatchObject({ task: "echo", attempts: "0" });
+    const json = await inProcess(["jobs", "in-process", "--status", "queued", "--json"]);
+    expect((JSON.parse(json.stdout) as { jobs: JobView[] }).jobs.map((j) => j.id)).toEqual([waiting.id]);
+
+    const missing = await inProcess(["job", "no-such-job"]);
+    expect(missing).toEqual({ code: 1, stdout: "", stderr: 'edgeq admin: no job with id "no-such-job"\n' });
   });
 });

@@ -133,9 +133,9 @@ describe("API_KEYS", () => {
 });
 
 describe("a process with bad settings stops at start", () => {
-  const run = async (file: string, env: Record<string, string>) => {
+  const run = async (file: string, env: Record<string, string>, args: string[] = []) => {
     try {
-      await promisify(execFile)(process.execPath, ["--import", "tsx", file], {
+      await promisify(execFile)(process.execPath, ["--import", "tsx", file, ...args], {
         env: { PATH: process.env.PATH, ...env },
         timeout: 20_000,
       });
@@ -166,7 +166,7 @@ describe("a process with bad settings stops at start", () => {
   });
 
   it("the admin CLI names a bad prefix", async () => {
-    const { code, stderr } = await run("worker-node/cli/admin.ts", { EDGEQ_PREFIX: "{oops}" });
+    const { code, stderr } = await run("worker-node/cli/edgeq.ts", { EDGEQ_PREFIX: "{oops}" }, ["admin"]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/EDGEQ_PREFIX: must be 1-64/);
   });

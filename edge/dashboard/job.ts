@@ -3,7 +3,8 @@
 // its stack, progress, meta), what it waits for, and its callback.
 import { html } from "hono/html";
 import { isTerminal, type Attempt, type JobError, type JobStatus, type JobView } from "../../shared/index.ts";
-import { badge, href, jobLinks, json, moment, panel, plural, span, time, type Html } from "./parts.ts";
+import { errorLine, ranMs } from "../../shared/display.ts";
+import { badge, capitalized, href, jobLinks, json, moment, panel, plural, span, time, type Html } from "./parts.ts";
 import { jobButton } from "./queue.ts";
 
 export interface JobData {
@@ -60,7 +61,7 @@ function progress(job: JobView): Html | "" {
 function errorBox(error: JobError, title: string): Html {
   return html`<section class="card error-box" aria-label="${title}"><header><h2>${title}</h2></header>
     <div class="body">
-      <p class="msg">${error.name}: ${error.message}</p>
+      <p class="msg">${errorLine(error)}</p>
       ${error.stack ? html`<pre class="code stack">${error.stack}</pre>` : ""}
     </div>
   </section>`;
@@ -78,8 +79,8 @@ function timeline(job: JobView, now: number): Html {
     ["Started", startedAt, startedAt !== null ? `waited ${span(startedAt - (enqueuedAt ?? createdAt))}` : ""],
   ];
   if (isTerminal(job.status)) {
-    const ran = endedAt !== null && startedAt !== null ? `ran ${span(endedAt - startedAt)}` : "";
-    steps.push([`${job.status[0]!.toUpperCase()}${job.status.slice(1)}`, endedAt, ran]);
+    const ran = ranMs(job);
+    steps.push([capitalized(job.status), endedAt, ran === null ? "" : `ran ${span(ran)}`]);
   } else if (job.status === "started" && startedAt !== null) {
     steps.push(["Running", null, `for ${span(now - startedAt)}`]);
   } else {
@@ -119,7 +120,7 @@ function attemptsPanel(attempts: Attempt[], now: number): Html {
   const rows = attempts.map((a) => {
     const ran = a.startedAt !== null ? span((a.endedAt ?? now) - a.startedAt) : "—";
     const outcome = a.error
-      ? html`<details id="attempt-${a.attempt}"><summary class="err">${a.error.name}: ${a.error.message}</summary>${
+      ? html`<details id="attempt-${a.attempt}"><summary class="err">${errorLine(a.error)}</summary>${
           a.error.stack ? html`<pre class="code">${a.error.stack}</pre>` : ""
         }</details>`
       : a.status === "finished"

@@ -3,6 +3,7 @@
 // (admin keys) the live workers, each once, and the callback outbox.
 import { html } from "hono/html";
 import { STATUSES, type JobStatus, type QueueInfo, type QueuesPage, type WorkerInfo } from "../../shared/index.ts";
+import { stateCounts, stateSummary, uniqueWorkers } from "../../shared/display.ts";
 import {
   ago,
   chartSlot,
@@ -57,12 +58,13 @@ function totals({ queues, outbox }: QueuesPage, workers: WorkerInfo[], admin: bo
   const failing = queues.filter((q) => q.counts.failed).length;
   const busy = workers.filter((w) => w.state === "busy").length;
   const oldest = outbox.oldestAt === null ? null : now - outbox.oldestAt;
+  const states = stateSummary(workers, count) || "none";
   return html`<section class="summary" aria-label="Totals">
     ${tile("Queues", count(queues.length), paused ? `${count(paused)} paused` : "none paused", paused ? "warn" : "")}
     ${tile("Waiting", count(waiting), `${count(total("queued"))} queued`)}
     ${tile("Running", count(total("started")), admin ? plural(busy, "busy worker") : "")}
     ${tile("Failed", count(total("failed")), failing ? `in ${plural(failing, "queue")}` : "none", failing ? "bad" : "")}
-    ${admin ? tile("Workers", count(workers.length), stateSummary(workers) || "none", workers.length ? "" : "bad") : ""}
+    ${admin ? tile("Workers", count(workers.length), states, workers.length ? "" : "bad") : ""}
     ${
       admin
         ? tile(
@@ -108,23 +110,8 @@ function card(q: QueueInfo, throughput: Throughput | undefined, admin: boolean, 
 
 /** Each worker once, though it listens on several queues; busy ones first, then by name. */
 function liveWorkers(queues: QueueInfo[]): WorkerInfo[] {
-  const byName = new Map<string, WorkerInfo>();
-  for (const w of queues.flatMap((q) => q.workers)) byName.set(w.name, w);
   const busyFirst = (w: WorkerInfo) => (w.state === "busy" ? 0 : 1);
-  return [...byName.values()].sort((a, b) => busyFirst(a) - busyFirst(b) || a.name.localeCompare(b.name));
-}
-
-function stateCounts(workers: WorkerInfo[]): [state: string, n: number][] {
-  const states = new Map<string, number>();
-  for (const w of workers) states.set(w.state, (states.get(w.state) ?? 0) + 1);
-  return [...states];
-}
-
-/** "2 busy, 1 idle"; empty without workers. */
-function stateSummary(workers: WorkerInfo[]): string {
-  return stateCounts(workers)
-    .map(([state, n]) => `${count(n)} ${state}`)
-    .join(", ");
+  return uniqueWorkers(queues).sort((a, b) => busyFirst(a) - busyFirst(b) || a.name.localeCompare(b.name));
 }
 
 function workersTable(workers: WorkerInfo[], now: number): Html {

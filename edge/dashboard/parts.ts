@@ -2,9 +2,11 @@
 // pagers, JSON, the per-minute chart and the buttons that act through the
 // HTTP API. Markup
 // goes through hono/html, which escapes every value it is given, so job
-// args, errors and names can hold anything.
+// args, errors and names can hold anything. Times are worded as the admin
+// CLI words them (shared/display.ts), spelled out for a page.
 import { html } from "hono/html";
 import type { JobStatus, JsonValue, QueueInfo } from "../../shared/index.ts";
+import { noun, PAGE_TIMES, timeWords } from "../../shared/display.ts";
 
 export type Html = ReturnType<typeof html>;
 
@@ -60,32 +62,12 @@ export function moment(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-const UNITS: [unit: string, ms: number][] = [
-  ["d", 86_400_000],
-  ["h", 3_600_000],
-  ["min", 60_000],
-  ["s", 1000],
-];
+/** "3 min ago", one unit, as a glance wants it; "5 min 3 s", a length in its largest unit or two. */
+export const { ago, span } = timeWords(PAGE_TIMES);
 
-/** "just now", "45 s ago", "3 min ago", "in 2 h": one unit, as a glance wants it. */
-export function ago(ms: number, now: number): string {
-  const delta = now - ms;
-  const size = Math.abs(delta);
-  if (size < 1500) return "just now";
-  const [unit, length] = UNITS.find(([, length]) => size >= length)!;
-  const n = Math.floor(size / length);
-  return delta > 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
-}
-
-/** A length of time in its largest unit or two: "350 ms", "4.2 s", "5 min 3 s", "2 h 5 min", "3 d 4 h". */
-export function span(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${+(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  const i = UNITS.findIndex(([, length]) => ms >= length);
-  const [big, bigLength] = UNITS[i]!;
-  const [small, smallLength] = UNITS[i + 1]!;
-  const rest = Math.floor((ms % bigLength) / smallLength);
-  return `${Math.floor(ms / bigLength)} ${big}${rest ? ` ${rest} ${small}` : ""}`;
+/** "Ended" for a heading, from "ended". */
+export function capitalized(word: string): string {
+  return `${word[0]!.toUpperCase()}${word.slice(1)}`;
 }
 
 export function count(n: number): string {
@@ -93,7 +75,7 @@ export function count(n: number): string {
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${count(n)} ${n === 1 ? one : many}`;
+  return `${count(n)} ${noun(n, one, many)}`;
 }
 
 /** A card with a heading (and a note beside it), its body padded unless it is a table. */

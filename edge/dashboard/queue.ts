@@ -11,9 +11,11 @@ import {
   type QueueInfo,
   type TerminalStatus,
 } from "../../shared/index.ts";
+import { errorLine, LISTED_AT, ranMs } from "../../shared/display.ts";
 import {
   api,
   button,
+  capitalized,
   chartSlot,
   count,
   href,
@@ -146,26 +148,16 @@ function toolbar(info: QueueInfo, status: TerminalStatus): Html {
   return html`<div class="toolbar">${requeue}<span class="grow"></span>${clean}</div>`;
 }
 
-/** The time that matters in each tab (a scheduled job's due time is not in its view). */
-const LISTED_AT: Record<JobStatus, [label: string, at: (job: JobView) => number | null]> = {
-  queued: ["Enqueued", (j) => j.enqueuedAt],
-  scheduled: ["Created", (j) => j.createdAt],
-  deferred: ["Created", (j) => j.createdAt],
-  started: ["Started", (j) => j.startedAt],
-  finished: ["Ended", (j) => j.endedAt],
-  failed: ["Ended", (j) => j.endedAt],
-  stopped: ["Ended", (j) => j.endedAt],
-  canceled: ["Ended", (j) => j.endedAt],
-};
-
 function jobsTable(jobs: JobView[], status: JobStatus, admin: boolean, now: number): Html {
-  const [label, at] = LISTED_AT[status];
+  const [listed, at] = LISTED_AT[status];
+  const label = capitalized(listed);
   const ran = status === "finished" || status === "failed";
   const running = status === "started";
   const rows = jobs.map((j) => {
     // the error under the id: the widest column holds what a failed row is about
-    const error = j.error && `${j.error.name}: ${j.error.message}`;
-    const took = j.startedAt !== null && j.endedAt !== null ? span(j.endedAt - j.startedAt) : "—";
+    const error = j.error && errorLine(j.error);
+    const ranFor = ranMs(j);
+    const took = ranFor === null ? "—" : span(ranFor);
     return html`<tr data-key="${j.id}">
       <td class="id"><a href="${href.job(j.id)}" title="${j.id}">${j.id}</a>${
         error ? html`<div class="err" title="${error}">${error}</div>` : ""

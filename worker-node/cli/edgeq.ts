@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 // The package's `edgeq` command: `edgeq worker|admin|gateway …`. Each
-// subcommand is the module that already runs it from the repository, imported
-// only when named, so that `edgeq admin` does not load esbuild nor `edgeq
-// gateway` the worker.
+// subcommand's module is imported only when named, so that `edgeq admin` does
+// not load esbuild nor `edgeq gateway` the worker. The worker and the gateway
+// run from their modules' top level, as `tsx worker-node/main.ts` does in the
+// repository; the admin CLI's main() answers with an exit code, and this
+// process is the one that exits with it.
 import process from "node:process";
 
 const COMMANDS: Record<string, [summary: string, run: () => Promise<unknown>]> = {
   worker: ["run jobs: edgeq worker --tasks ./tasks.ts [--queues high,default] …", () => import("../main.ts")],
-  admin: ["look at queues and jobs, cancel and requeue them", () => import("./admin.ts")],
+  admin: [
+    "look at queues and jobs, cancel and requeue them",
+    async () => {
+      const { main } = await import("./admin/main.ts");
+      process.exitCode = await main(process.argv.slice(2));
+    },
+  ],
   gateway: ["serve Upstash's REST protocol in front of a Redis, for the edge", () => import("../gateway/main.ts")],
 };
 
@@ -20,7 +28,7 @@ ${Object.entries(COMMANDS)
 const name = process.argv[2];
 const command = name === undefined ? undefined : COMMANDS[name];
 if (command) {
-  // the subcommand's module reads its own options from process.argv.slice(2)
+  // each subcommand reads its own options from process.argv.slice(2)
   process.argv.splice(2, 1);
   await command[1]();
 } else if (name === "--help" || name === "-h" || name === "help") {

@@ -1,0 +1,93 @@
+// The admin commands about queues as a whole: what every queue holds and who
+// works it, and the settings workers obey across the fleet (paused, a rate
+// limit, a concurrency limit).
+import { describeQueues, type QueueInfo, type QueuesPage, type SettingsPatch } from "../../../shared/index.ts";
+import { noun } from "../../../shared/display.ts";
+import { duration, required, UsageError, wholeNumber } from "./command-line.ts";
+import { queueOf, type Command, type Context, type Output } from "./command.ts";
+import { queuesText } from "./text.ts";
+
+export const queues: Command = {
+  synopsis: ["queues"],
+  summary: "jobs per status, paused, limits and workers of every queue",
+  about:
+    "Every queue in use: its jobs per status, whether it is paused, its limits and its workers;\n" +
+    "then the live workers, and the callback outbox.",
+  args: [],
+  flags: [],
+  run: async (ctx) => {
+    const page = await allQueues(ctx);
+    return { json: page, text: queuesText(page, ctx.prefix, ctx.now) };
+  },
+};
+
+export const pause: Command = {
+  synopsis: ["pause <queue>"],
+  summary: "stop workers starting the queue's jobs",
+  about: "Pauses a queue: across the fleet, no worker starts one of its jobs until it is resumed. It still takes jobs.",
+  args: ["queue"],
+  flags: [],
+  run: (ctx, [name]) =>
+    settle(ctx, name!, { paused: true }, `paused queue "${name}": no worker starts its jobs until resume`),
+};
+
+export const resume: Command = {
+  synopsis: ["resume <queue>"],
+  summary: "let workers start the queue's jobs again",
+  about: "Resumes a paused queue.",
+  args: ["queue"],
+  flags: [],
+  run: (ctx, [name]) => settle(ctx, name!, { paused: null }, `resumed queue "${name}"`),
+};
+
+export const limit: Command = {
+  synopsis: ["limit <queue> --max N --per <time>", "limit <queue> --off"],
+  summary: "limit how many jobs start per time",
+  about:
+    "At most N of the queue's jobs started in any window of <time> (500ms, 1s, 1m), across the fleet.\n" +
+    "--off removes the limit.",
+  args: ["queue"],
+  flags: ["max", "per", "off"],
+  run: (ctx, [name], flags) => {
+    if (flags.off) {
+      if (flags.max !== undefined || flags.per !== undefined) throw new UsageError("--off takes no --max or --per");
+      return settle(ctx, name!, { limit: null }, `queue "${name}" has no rate limit now`);
+    }
+    const max = wholeNumber(required(flags.max, "--max"), "--max");
+    const per = required(flags.per, "--per");
+    const text = `queue "${name}": at most ${max} ${noun(max, "job")} started per ${per}, across the fleet`;
+    return settle(ctx, name!, { limit: { max, perMs: duration(per, "--per") } }, text);
+  },
+};
+
+export const concurrency: Command = {
+  synopsis: ["concurrency <queue> N", "concurrency <queue> --off"],
+  summary: "limit how many jobs run at once",
+  about: "At most N of the queue's jobs running at once, across the fleet. --off removes the limit.",
+  args: ["queue", "N"],
+  flags: ["off"],
+  run: (ctx, [name, n], flags) => {
+    if (flags.off) return settle(ctx, name!, { concurrency: null }, `queue "${name}" has no concurrency limit now`);
+    const concurrency = wholeNumber(required(n, "N"), "N");
+    return settle(ctx, name!, { concurrency }, `queue "${name}": at most ${concurrency} running at once`);
+  },
+};
+
+/** Every page of queues in use (a CLI may read them all; the edge pages them). */
+async function allQueues(ctx: Context): Promise<QueuesPage> {
+  const queues: QueueInfo[] = [];
+  let page = await describeQueues(ctx.redis, ctx.keys);
+  queues.push(...page.queues);
+  while (page.nextCursor) {
+    page = await describeQueues(ctx.redis, ctx.keys, { cursor: page.nextCursor });
+    queues.push(...page.queues);
+  }
+  return { queues, nextCursor: null, outbox: page.outbox };
+}
+
+/** Changes one setting and answers with the queue as it is then. */
+async function settle(ctx: Context, name: string, patch: SettingsPatch, text: string): Promise<Output> {
+  const queue = queueOf(ctx, name);
+  await queue.configure(patch);
+  return { json: await queue.info(), text };
+}
