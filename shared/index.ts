@@ -15,7 +15,18 @@ export type {
   ChunkOptions,
   Reach,
 } from "./queue.ts";
-export type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+export type {
+  Attempt,
+  Chunk,
+  QueueSettings,
+  SettingsPatch,
+  GroupPolicy,
+  GroupPolicyPatch,
+  GroupInfo,
+  GroupLoad,
+} from "./scripts/index.ts";
+export { groupPolicySchema, defaultPolicySchema, limitSchema } from "./group.ts";
+export type { GroupsListing, GroupPolicyView } from "./group.ts";
 export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
@@ -24,6 +35,7 @@ export {
   queueNameSchema,
   jobIdSchema,
   taskNameSchema,
+  groupNameSchema,
 } from "./job.ts";
 export { DEFAULTS, PREFIX } from "./defaults.ts";
 export { STATUSES, TERMINAL_STATUSES, isTerminal, type JobStatus, type TerminalStatus } from "./status.ts";
@@ -35,6 +47,7 @@ export {
   IdempotencyConflictError,
   JobIdTakenError,
   ScheduleNotFoundError,
+  InvalidPolicyError,
 } from "./errors.ts";
 export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts";
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";

@@ -20,11 +20,30 @@ import {
   type JobView,
   type NewJob,
 } from "./job.ts";
+import {
+  concurrencySchema,
+  configureGroup,
+  defaultPolicySchema,
+  limitSchema,
+  listGroups,
+  parsePolicy,
+  type GroupPolicyView,
+  type GroupsListing,
+} from "./group.ts";
 import { Keys } from "./keys.ts";
 import { scriptRunner, subscriber, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type { Attempt, Chunk, EnqueueReply, EnqueueSpec, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import type {
+  Attempt,
+  Chunk,
+  EnqueueReply,
+  EnqueueSpec,
+  GroupLoad,
+  GroupPolicyPatch,
+  QueueSettings,
+  SettingsPatch,
+} from "./scripts/index.ts";
 import { isTerminal, STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import {
   declarationsOf,
@@ -63,9 +82,13 @@ export interface Reach {
 }
 
 export interface Submitted {
-  /** false when an existing job was returned (same id, or an idempotent replay). */
+  /** false when an existing job was returned (same id, an idempotent replay, a debounce or a dedupe key). */
   created: boolean;
   job: JobView;
+  /** The call was gathered into a waiting job with its debounce key: its args replaced, its start moved. */
+  debounced?: true;
+  /** The call was answered with the job its dedupe key made within the key's window. */
+  deduplicated?: true;
 }
 
 export interface WaitOptions {
@@ -113,6 +136,8 @@ export interface QueueInfo extends QueueSettings {
   stats?: QueueStats;
   /** For queues asked for by name: the tasks their workers declared in the last day (see shared/tasks.ts). */
   tasks?: TaskDeclaration[];
+  /** With stats, in a grouped queue: its most loaded groups (for metrics). */
+  topGroups?: GroupLoad[];
 }
 
 /** Counters the scripts that end jobs keep per queue, in Redis, for the whole fleet. */
@@ -201,7 +226,14 @@ export class Queue<T extends TaskMap = AnyTasks> {
       throw new ValidationError([{ field, message: `no job with id "${reply.id}"` }]);
     }
     return reply.jobs.map((j, i) => {
-      if (!j.created) return { created: false, job: viewOf(j.job) };
+      if (!j.created) {
+        return {
+          created: false,
+          job: viewOf(j.job),
+          ...(j.debounced && { debounced: true as const }),
+          ...(j.deduplicated && { deduplicated: true as const }),
+        };
+      }
       const fields = specs[i]!.fields;
       // filled from empty: spreading j.set first made this object several times slower to build
       const hash: Record<string, unknown> = {};
@@ -300,11 +332,27 @@ export class Queue<T extends TaskMap = AnyTasks> {
   /**
    * Changes the queue's settings, which every claim across the fleet obeys
    * at once: `limit` (at most max jobs started in any window of perMs),
-   * `concurrency` (at most N started at once), `paused`. null removes one.
+   * `concurrency` (at most N started at once), `paused`, and `groups`, the
+   * policy of each group unless it has its own (`{ concurrency?, limit? }`,
+   * for each group separately). null removes one. Numbers out of range are
+   * an InvalidPolicyError (HTTP 422).
    */
   async configure(settings: SettingsPatch): Promise<QueueSettings> {
-    const patch = parseOrThrow(settingsSchema, settings);
+    const patch = parsePolicy(settingsSchema, settings);
     return scripts.configureQueue.run(this.#redis, this.keys, { queue: this.name, settings: patch });
+  }
+
+  /**
+   * Gives one group of the queue its own policy over the queue's default (`concurrency`, `limit`), or pauses it
+   * (`paused: true`) while the queue's other groups go on. null removes a field.
+   */
+  configureGroup(group: string, policy: GroupPolicyPatch): Promise<GroupPolicyView> {
+    return configureGroup(this.#redis, this.keys, this.name, group, policy);
+  }
+
+  /** A page of the queue's groups, most loaded first, with their counts and policies. */
+  groups(options: { limit?: number; cursor?: string | null } = {}): Promise<GroupsListing> {
+    return listGroups(this.#redis, this.keys, this.name, options);
   }
 
   /** Puts every failed (or stopped, or canceled) job back in the queue, a bounded chunk per call. */
@@ -346,8 +394,8 @@ export class Queue<T extends TaskMap = AnyTasks> {
  * flight pays one round trip, and Redis one script run, for all of them.
  * With no call in flight they go as two, so that Redis runs one while the
  * producer takes the answer of the other (one call for all would have each
- * wait for the other). The groups of a call hold a bounded number of jobs
- * together; a larger group goes alone.
+ * wait for the other). The batches of one script call hold a bounded number
+ * of jobs together; a larger batch goes alone.
  */
 class Enqueues {
   #waiting: EnqueueCall[] = [];
@@ -358,10 +406,10 @@ class Enqueues {
     readonly keys: Keys,
   ) {}
 
-  add(group: EnqueueGroup): Promise<EnqueueReply> {
+  add(batch: EnqueueBatch): Promise<EnqueueReply> {
     return new Promise((resolve, reject) => {
       if (this.#waiting.length === 0) queueMicrotask(() => this.#send());
-      this.#waiting.push({ group, resolve, reject });
+      this.#waiting.push({ batch, resolve, reject });
     });
   }
 
@@ -369,8 +417,8 @@ class Enqueues {
     const half = this.#inFlight === 0 && this.#waiting.length > 1 ? Math.ceil(this.#waiting.length / 2) : Infinity;
     while (this.#waiting.length > 0) {
       let taken = 1;
-      for (let jobs = this.#waiting[0]!.group.jobs.length; taken < Math.min(half, this.#waiting.length); taken++) {
-        jobs += this.#waiting[taken]!.group.jobs.length;
+      for (let jobs = this.#waiting[0]!.batch.jobs.length; taken < Math.min(half, this.#waiting.length); taken++) {
+        jobs += this.#waiting[taken]!.batch.jobs.length;
         if (jobs > DEFAULTS.scriptBatch) break;
       }
       void this.#call(this.#waiting.splice(0, taken));
@@ -381,7 +429,7 @@ class Enqueues {
     this.#inFlight++;
     let replies: EnqueueReply[];
     try {
-      replies = await scripts.enqueue.run(this.redis, this.keys, { groups: calls.map((call) => call.group) });
+      replies = await scripts.enqueue.run(this.redis, this.keys, { calls: calls.map((call) => call.batch) });
     } catch (error) {
       for (const call of calls) call.reject(error);
       return;
@@ -392,8 +440,8 @@ class Enqueues {
   }
 }
 
-type EnqueueGroup = { now: number; jobs: EnqueueSpec[] };
-type EnqueueCall = { group: EnqueueGroup; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };
+type EnqueueBatch = { now: number; jobs: EnqueueSpec[] };
+type EnqueueCall = { batch: EnqueueBatch; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };
 
 export interface JobPage {
   jobs: JobView[];
@@ -428,17 +476,9 @@ const listSchema = z.object({
 
 const settingsSchema = z.strictObject({
   paused: z.literal(true).nullish(),
-  limit: z
-    .strictObject({
-      max: z.number().int().min(1).max(1_000_000),
-      perMs: z
-        .number()
-        .int()
-        .min(1)
-        .max(24 * 3600 * 1000),
-    })
-    .nullish(),
-  concurrency: z.number().int().min(1).max(100_000).nullish(),
+  limit: limitSchema.nullish(),
+  concurrency: concurrencySchema.nullish(),
+  groups: defaultPolicySchema.nullish(),
 });
 
 const cleanSchema = z.object({
@@ -493,10 +533,12 @@ export async function describeQueues(
       paused: q.settings.paused === true,
       ...(q.settings.limit && { limit: q.settings.limit }),
       ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
+      ...(q.settings.groups && { groups: q.settings.groups }),
       workers: q.workers.map(workerInfo),
       schedules: q.schedules,
       ...(q.stats && { stats: statsOf(q.stats) }),
       ...(q.tasks && { tasks: declarationsOf(q.tasks) }),
+      ...(q.topGroups && { topGroups: q.topGroups }),
     })),
     nextCursor: reply.nextCursor,
     outbox: reply.outbox,

@@ -29,6 +29,7 @@ const VIEW_FIELDS = [
   "createdAt",
   "dependsOn",
   "endedAt",
+  "group",
   "enqueuedAt",
   "error",
   "id",

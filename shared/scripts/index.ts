@@ -61,6 +61,10 @@ export interface EnqueueSpec {
   idempotencyKey?: string;
   fingerprint?: string;
   idempotencyTtlSec?: number;
+  /** The group within its queue; its name is in fields too. */
+  group?: string;
+  debounce?: { key: string; delayMs: number; maxDelayMs?: number };
+  dedupe?: { key: string; ttlMs: number };
 }
 
 export type EnqueueReply =
@@ -68,23 +72,33 @@ export type EnqueueReply =
       ok: true;
       jobs: (
         | { created: true; set: { status: JobStatus; enqueuedAt?: number; error?: string } }
-        | { created: false; job: Job }
+        | { created: false; job: Job; debounced?: boolean; deduplicated?: boolean }
       )[];
     }
   | { ok: false; error: "dependency_not_found" | "idempotency_conflict" | "id_in_other_queue"; id: string; at: number };
 
 export const enqueue = new Transition(
   lua.enqueue,
-  /** groups: each all or none on its own, taken in order, with the time its call was made (see enqueue.lua) */
-  (p: { groups: { now: number; jobs: EnqueueSpec[] }[] }) => [JSON.stringify(p.groups)],
+  /** calls: each all or none on its own, taken in order, with the time it was made (see enqueue.lua) */
+  (p: { calls: { now: number; jobs: EnqueueSpec[] }[] }) => [JSON.stringify(p.calls)],
   (reply): EnqueueReply[] =>
     asArray(reply as { error?: string; id: string; at: number; jobs?: unknown }[]).map((r) => {
       if (r.error) return { ok: false, error: r.error as never, id: r.id, at: r.at };
-      const jobs = asArray(r.jobs as { created: boolean; set?: object; job?: Record<string, unknown> }[]);
+      const jobs = asArray(
+        r.jobs as {
+          created: boolean;
+          set?: object;
+          job?: Record<string, unknown>;
+          debounced?: boolean;
+          deduplicated?: boolean;
+        }[],
+      );
       return {
         ok: true,
-        jobs: jobs.map((j) =>
-          j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) },
+        jobs: jobs.map(({ created, set, job, debounced, deduplicated }) =>
+          created
+            ? { created: true, set: set as never }
+            : { created: false, job: jobFromHash(job!), debounced, deduplicated },
         ),
       };
     }),
@@ -355,6 +369,30 @@ export interface QueueSettings {
   limit?: { max: number; perMs: number };
   /** At most this many jobs of the queue started at once, across the fleet. */
   concurrency?: number;
+  /** The policy each group of the queue has unless it has its own (see configureGroup). */
+  groups?: Omit<GroupPolicy, "paused">;
+}
+
+/** What limits one group within its queue (the queue's own settings hold on top). */
+export interface GroupPolicy {
+  /** At most this many of the group's jobs started at once, across the fleet. */
+  concurrency?: number;
+  /** At most `max` of the group's jobs started in any window of `perMs`. */
+  limit?: { max: number; perMs: number };
+  /** No worker claims the group's jobs; the queue's other groups go on. */
+  paused?: boolean;
+}
+
+/** Settings as stored, without the scripts' own mark that a queue turned grouped; cjson writes {} as []. */
+function settingsOf(raw: unknown): QueueSettings {
+  if (!raw || Array.isArray(raw)) return {};
+  const { grouped: _, ...settings } = raw as QueueSettings & { grouped?: boolean };
+  return settings;
+}
+
+/** A policy as stored; cjson writes {} as []. */
+function policyOf(raw: unknown): GroupPolicy {
+  return !raw || Array.isArray(raw) ? {} : (raw as GroupPolicy);
 }
 
 /** The queues named, or a page (by name) of every queue in use. */
@@ -372,6 +410,15 @@ export interface QueueCounts {
   schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
   /** For queues asked for by name: the declared tasks as stored (name, JSON text, …); see shared/tasks.ts. */
   tasks?: string[];
+  /** With stats, in a grouped queue: its most loaded groups (see DEFAULTS.metricsTopGroups). */
+  topGroups?: GroupLoad[];
+}
+
+/** How many of a group's jobs wait and how many are started. */
+export interface GroupLoad {
+  name: string;
+  waiting: number;
+  started: number;
 }
 
 export interface CountsReply {
@@ -395,7 +442,7 @@ export const counts = new Transition(
       queues: asArray(r.queues as QueueCounts[]).map((q) => ({
         name: q.name,
         counts: q.counts,
-        settings: Array.isArray(q.settings) ? {} : (q.settings ?? {}),
+        settings: settingsOf(q.settings),
         workers: asArray(q.workers),
         schedules: asArray(q.schedules).map((x) => ({
           name: x.name,
@@ -406,6 +453,7 @@ export const counts = new Transition(
         ...(q.stats && {
           stats: Object.fromEntries(Object.entries(q.stats).map(([field, value]) => [field, Number(value)])),
         }),
+        ...(q.topGroups && { topGroups: asArray(q.topGroups) }),
       })),
       nextCursor: r.nextCursor ?? null,
       outbox: { size: r.outbox?.size ?? 0, oldestAt: r.outbox?.oldestAt ?? null },
@@ -467,10 +515,7 @@ export type SettingsPatch = { [K in keyof QueueSettings]?: QueueSettings[K] | nu
 export const configureQueue = new Transition(
   lua.configureQueue,
   (p: { queue: string; settings: SettingsPatch }) => [p.queue, JSON.stringify(p.settings)],
-  (reply) => {
-    const settings = (reply as { settings?: unknown }).settings;
-    return (Array.isArray(settings) ? {} : (settings ?? {})) as QueueSettings;
-  },
+  (reply) => settingsOf((reply as { settings?: unknown }).settings),
 );
 
 export const requeueAll = new Transition(
@@ -617,4 +662,55 @@ export const fireSchedule = new Transition(
     JSON.stringify(p.job),
   ],
   (reply) => reply as { fired: boolean; jobId?: string },
+);
+
+// ---- groups ------------------------------------------------------------------
+
+/** A change of one group's own policy: a field set to null is removed. */
+export type GroupPolicyPatch = { [K in keyof GroupPolicy]?: GroupPolicy[K] | null };
+
+export const configureGroup = new Transition(
+  lua.configureGroup,
+  (p: { queue: string; group: string; policy: GroupPolicyPatch }) => [p.queue, p.group, JSON.stringify(p.policy)],
+  (reply) => {
+    const r = reply as { policy?: unknown; effective?: unknown };
+    return { policy: policyOf(r.policy), effective: policyOf(r.effective) };
+  },
+);
+
+/** A group as a listing shows it: its load, its own policy and the one it obeys (with the queue's default). */
+export interface GroupInfo extends GroupLoad {
+  policy: GroupPolicy;
+  effective: GroupPolicy;
+}
+
+export interface GroupsPage {
+  groups: GroupInfo[];
+  /** Groups in the queue's index (with jobs, or with a policy of their own). */
+  total: number;
+  /** Where the next page starts (groups listed so far); null on the last. */
+  next: number | null;
+  /** With the first page: the queue's jobs without a group, and its default policy. */
+  ungrouped?: { waiting: number; started: number };
+  default?: GroupPolicy;
+}
+
+export const groups = new Transition(
+  lua.groups,
+  (p: { queue: string; limit: number; offset: number }) => [p.queue, p.limit, p.offset],
+  (reply): GroupsPage => {
+    const r = reply as { groups?: unknown; total: number; next?: number; ungrouped?: GroupLoad; default?: unknown };
+    return {
+      groups: asArray(r.groups as GroupInfo[]).map((g) => ({
+        name: g.name,
+        waiting: g.waiting,
+        started: g.started,
+        policy: policyOf(g.policy),
+        effective: policyOf(g.effective),
+      })),
+      total: r.total,
+      next: r.next ?? null,
+      ...(r.ungrouped && { ungrouped: r.ungrouped, default: policyOf(r.default) }),
+    };
+  },
 );
