@@ -121,7 +121,7 @@ export const jobOptionsSchema = jobOptionsFields
     (o) => !o.debounce || (o.runAt === undefined && o.delayMs === undefined && !o.dependsOn && o.id === undefined),
     {
       message:
-        "sets a job's start (delayMs after the latest call) and its id (the first call's): no runAt, delayMs, dependsOn or id",
+        "sets the start (delayMs after the latest call) and the id (the first call's): no runAt, delayMs, dependsOn or id",
       path: ["debounce"],
     },
   )

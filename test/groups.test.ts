@@ -103,7 +103,7 @@ describe("claiming in turn across groups", () => {
 });
 
 describe("per-group limits", () => {
-  it("starts at most the default concurrency of each group, and the next of a group once one of its jobs ends", async () => {
+  it("starts at most the default concurrency of each group, and a group's next once one of its jobs ends", async () => {
     const { queue, keys } = fresh();
     await queue.configure({ groups: { concurrency: 2 } });
     await fill(queue, "a", 5);
