@@ -121,7 +121,7 @@ export const jobOptionsSchema = jobOptionsFields
     (o) => !o.debounce || (o.runAt === undefined && o.delayMs === undefined && !o.dependsOn && o.id === undefined),
     {
       message:
-        "sets the start (delayMs after the latest call) and the id (the first call's): no runAt, delayMs, dependsOn or id",
+        "sets the start (delayMs after the latest call) and id (the first call's): no runAt, delayMs, dependsOn, id",
       path: ["debounce"],
     },
   )
