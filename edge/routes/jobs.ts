@@ -63,7 +63,7 @@ jobs.openapi(
       201: json(enqueuedSchema, "created; Location names the job"),
       200: json(
         enqueuedSchema,
-        "an existing job: an idempotent replay, a client-chosen id that exists, or the job a debounce or dedupe key names",
+        "an existing job: an idempotent replay, a client-chosen id that exists, or a debounce or dedupe key's job",
       ),
       ...problems(400, 401, 403, 409, 413, 415, 422),
     },
