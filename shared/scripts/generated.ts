@@ -335,7 +335,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "581e4d97dace19663f3f19c1b41b41bc6a502799",
+  sha: "3746a24ef35def5bd2f3a7037d63ca0cc68f305d",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -361,11 +361,11 @@ export const claim: ScriptSource = {
     [361,"shared/scripts/includes/window.lua",1],
     [373,"shared/scripts/includes/room.lua",3],
     [391,"shared/scripts/includes/policy_of.lua",3],
-    [403,"shared/scripts/includes/group_waiting.lua",2],
-    [408,"shared/scripts/includes/claim_jobs.lua",15],
-    [573,"shared/scripts/includes/worker_step.lua",2],
-    [586,"shared/scripts/includes/step.lua",7],
-    [626,"shared/scripts/claim.lua",24],
+    [411,"shared/scripts/includes/group_waiting.lua",2],
+    [416,"shared/scripts/includes/claim_jobs.lua",15],
+    [583,"shared/scripts/includes/worker_step.lua",2],
+    [596,"shared/scripts/includes/step.lua",7],
+    [636,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -758,15 +758,23 @@ local function room(queue, settings, now)
   return left, nil
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
 -- A group's policy: the queue's default (settings.groups), overridden field
 -- by field by the group's own.
 local function policy_of(queue, group)
-  local base = settings_of({ queue })[queue].groups or {}
-  local own = redis.call('HGET', K.groupPolicies(queue), group)
-  if not own then return base end
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
   local policy = {}
-  for field, value in pairs(base) do policy[field] = value end
-  for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
   return policy
 end
 
@@ -856,12 +864,14 @@ end
 -- more for another worker.
 local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
   local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
-  local opened = redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)
-  for _, group in ipairs(opened) do
-    redis.call('ZREM', limited, group)
-    list_group(queue, group)
-  end
   local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
   local turn, idle = redis.call('LLEN', ready), 0
   while left > 0 and #jobs < want and budget > 0 and idle < turn do
     local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
@@ -1070,7 +1080,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "4f86e77f0446cafb641d5f14d8602878fbc579a2",
+  sha: "321aa4967382bacdc286b856c2c332c4636aff07",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1101,10 +1111,10 @@ export const complete: ScriptSource = {
     [419,"shared/scripts/includes/window.lua",1],
     [431,"shared/scripts/includes/room.lua",3],
     [449,"shared/scripts/includes/policy_of.lua",3],
-    [461,"shared/scripts/includes/claim_jobs.lua",15],
-    [626,"shared/scripts/includes/worker_step.lua",2],
-    [639,"shared/scripts/includes/step.lua",7],
-    [679,"shared/scripts/complete.lua",19],
+    [469,"shared/scripts/includes/claim_jobs.lua",15],
+    [636,"shared/scripts/includes/worker_step.lua",2],
+    [649,"shared/scripts/includes/step.lua",7],
+    [689,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1555,15 +1565,23 @@ local function room(queue, settings, now)
   return left, nil
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
 -- A group's policy: the queue's default (settings.groups), overridden field
 -- by field by the group's own.
 local function policy_of(queue, group)
-  local base = settings_of({ queue })[queue].groups or {}
-  local own = redis.call('HGET', K.groupPolicies(queue), group)
-  if not own then return base end
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
   local policy = {}
-  for field, value in pairs(base) do policy[field] = value end
-  for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
   return policy
 end
 
@@ -1648,12 +1666,14 @@ end
 -- more for another worker.
 local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
   local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
-  local opened = redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)
-  for _, group in ipairs(opened) do
-    redis.call('ZREM', limited, group)
-    list_group(queue, group)
-  end
   local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
   local turn, idle = redis.call('LLEN', ready), 0
   while left > 0 and #jobs < want and budget > 0 and idle < turn do
     local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
@@ -1797,7 +1817,7 @@ end, 2)
 
 export const configureGroup: ScriptSource = {
   name: "configure-group",
-  sha: "3667a6b438c07f7ffbec77b3f717cbfd9e742bde",
+  sha: "cdf8f6ba34bfd58504916c16d87a032af117d970",
   lines: [
     [1,"shared/scripts/configure-group.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -1805,9 +1825,9 @@ export const configureGroup: ScriptSource = {
     [37,"shared/scripts/includes/settings_of.lua",2],
     [60,"shared/scripts/includes/tally.lua",2],
     [69,"shared/scripts/includes/policy_of.lua",3],
-    [81,"shared/scripts/includes/list_group.lua",2],
-    [94,"shared/scripts/includes/group_waiting.lua",2],
-    [99,"shared/scripts/configure-group.lua",19],
+    [89,"shared/scripts/includes/list_group.lua",2],
+    [102,"shared/scripts/includes/group_waiting.lua",2],
+    [107,"shared/scripts/configure-group.lua",19],
   ],
   source: `-- configure-group: changes one group's own policy in a queue, over the
 -- queue's default (settings.groups): concurrency (at most this many of the
@@ -1878,15 +1898,23 @@ local function tally(queue, group, delta)
   end
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
 -- A group's policy: the queue's default (settings.groups), overridden field
 -- by field by the group's own.
 local function policy_of(queue, group)
-  local base = settings_of({ queue })[queue].groups or {}
-  local own = redis.call('HGET', K.groupPolicies(queue), group)
-  if not own then return base end
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
   local policy = {}
-  for field, value in pairs(base) do policy[field] = value end
-  for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
   return policy
 end
 
@@ -3093,7 +3121,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "afd1aa0b6e1f51eee99dfebf12747b2396c32043",
+  sha: "e0a99d5a7186ffffc3ca296c6f33457640f620cb",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -3125,10 +3153,10 @@ export const fail: ScriptSource = {
     [450,"shared/scripts/includes/window.lua",1],
     [462,"shared/scripts/includes/room.lua",3],
     [480,"shared/scripts/includes/policy_of.lua",3],
-    [492,"shared/scripts/includes/claim_jobs.lua",15],
-    [657,"shared/scripts/includes/worker_step.lua",2],
-    [670,"shared/scripts/includes/step.lua",7],
-    [710,"shared/scripts/fail.lua",16],
+    [500,"shared/scripts/includes/claim_jobs.lua",15],
+    [667,"shared/scripts/includes/worker_step.lua",2],
+    [680,"shared/scripts/includes/step.lua",7],
+    [720,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3610,15 +3638,23 @@ local function room(queue, settings, now)
   return left, nil
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
 -- A group's policy: the queue's default (settings.groups), overridden field
 -- by field by the group's own.
 local function policy_of(queue, group)
-  local base = settings_of({ queue })[queue].groups or {}
-  local own = redis.call('HGET', K.groupPolicies(queue), group)
-  if not own then return base end
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
   local policy = {}
-  for field, value in pairs(base) do policy[field] = value end
-  for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
   return policy
 end
 
@@ -3703,12 +3739,14 @@ end
 -- more for another worker.
 local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
   local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
-  local opened = redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)
-  for _, group in ipairs(opened) do
-    redis.call('ZREM', limited, group)
-    list_group(queue, group)
-  end
   local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
   local turn, idle = redis.call('LLEN', ready), 0
   while left > 0 and #jobs < want and budget > 0 and idle < turn do
     local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
@@ -4404,13 +4442,13 @@ return cjson.encode(out)
 
 export const groups: ScriptSource = {
   name: "groups",
-  sha: "75782b2942f99c86666e4841d0cdb2375f311604",
+  sha: "4844d2de5b906f74dcc12d16b02f70453442aa1c",
   lines: [
     [1,"shared/scripts/groups.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [23,"shared/scripts/includes/settings_of.lua",2],
     [46,"shared/scripts/includes/policy_of.lua",3],
-    [58,"shared/scripts/groups.lua",16],
+    [66,"shared/scripts/groups.lua",16],
   ],
   source: `-- groups: a page of a queue's groups, most loaded first (waiting + started
 -- jobs; groups with a policy of their own are listed with none), each with
@@ -4458,15 +4496,23 @@ local function settings_of(queues)
   return out
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
 -- A group's policy: the queue's default (settings.groups), overridden field
 -- by field by the group's own.
 local function policy_of(queue, group)
-  local base = settings_of({ queue })[queue].groups or {}
-  local own = redis.call('HGET', K.groupPolicies(queue), group)
-  if not own then return base end
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
   local policy = {}
-  for field, value in pairs(base) do policy[field] = value end
-  for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
   return policy
 end
 

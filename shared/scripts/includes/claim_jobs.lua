@@ -94,12 +94,14 @@ end
 -- more for another worker.
 local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
   local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
-  local opened = redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)
-  for _, group in ipairs(opened) do
-    redis.call('ZREM', limited, group)
-    list_group(queue, group)
-  end
   local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
   local turn, idle = redis.call('LLEN', ready), 0
   while left > 0 and #jobs < want and budget > 0 and idle < turn do
     local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
