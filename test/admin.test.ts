@@ -358,6 +358,22 @@ describe("admin main(), in this process", () => {
     expect(run.stderr).toMatch(/^edgeq admin: no command "frobnicate"\n\nusage: edgeq admin <command> /);
   });
 
+  it("answers a name every object inherits as an unknown command, not a crash", async () => {
+    for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      const run = await inProcess([name, "mail"]);
+      expect(run).toMatchObject({ code: 2, stdout: "" });
+      expect(run.stderr).toMatch(new RegExp(`^edgeq admin: no command "${name}"\n\nusage: edgeq admin <command> `));
+      // the help of no command is the help of all of them
+      const help = await inProcess(["help", name]);
+      expect(help).toMatchObject({ code: 0, stderr: "" });
+      expect(help.stdout).toMatch(/^usage: edgeq admin <command> /);
+    }
+    // the edgeq bin looks its subcommands up the same way
+    const bin = await edgeq(["toString"]);
+    expect(bin.code).toBe(2);
+    expect(bin.stderr).toMatch(/^edgeq: no command "toString"\n/);
+  });
+
   it("answers a bad flag value with 2 and the help of its command", async () => {
     const run = await inProcess(["jobs", "mail", "--status", "lost"]);
     expect(run).toMatchObject({ code: 2, stdout: "" });
