@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue, Schedules, type JobView, type QueueInfo } from "../shared/index.ts";
 import { COMMANDS } from "../worker-node/cli/admin/commands.ts";
 import { main } from "../worker-node/cli/admin/main.ts";
-import { freePort, uniquePrefix } from "./support/redis.ts";
+import { freePort } from "./support/redis.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 import { until, Workers, type WorkerProcess } from "./support/worker.ts";
 
 const prefix = uniquePrefix("admin");

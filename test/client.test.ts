@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../shared/index.ts";
 import { EdgeqApiError, EdgeqClient, type JobView } from "../shared/client.ts";
 import { startEdge, type EdgeServer } from "./support/edge.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 import { Workers } from "./support/worker.ts";
 
 const prefix = uniquePrefix("client");

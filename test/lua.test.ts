@@ -8,7 +8,7 @@ import { scriptRunner } from "../shared/redis.ts";
 import { Script } from "../shared/script.ts";
 import { STATUSES, TRANSITIONS, CREATED_AS, type JobStatus } from "../shared/status.ts";
 import { compileLua } from "../tools/lua.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 
 let redis: Redis;
 const keys = Keys.forPrefix(uniquePrefix("lua"));

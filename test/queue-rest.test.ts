@@ -9,7 +9,7 @@ import { JobNotFoundError, JobStateError, Queue, ValidationError } from "../shar
 import { scriptRunner } from "../shared/redis.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 
 const token = randomBytes(12).toString("hex");
 const prefix = uniquePrefix("rest");

@@ -10,7 +10,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../../shared/index.ts";
 import { startEdge, type EdgeServer } from "../support/edge.ts";
-import { uniquePrefix } from "../support/redis.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
 import { until, Workers } from "../support/worker.ts";
 import { launchChromium, type Browser } from "./chromium.ts";
 

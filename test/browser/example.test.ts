@@ -13,7 +13,8 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../../shared/index.ts";
 import { startEdge, type EdgeServer } from "../support/edge.ts";
-import { freePort, uniquePrefix } from "../support/redis.ts";
+import { freePort } from "../support/redis.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
 import { Workers } from "../support/worker.ts";
 import { launchChromium, type Browser } from "./chromium.ts";
 
