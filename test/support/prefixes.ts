@@ -1,6 +1,6 @@
-// Key prefixes for tests that share the run's redis-server: one per test file,
-// and under it one per test, so that no test reads another's keys and a
-// worker started for one test sees only that test's jobs.
+// Key prefixes for tests that share the run's Redis (the edge tests in workerd
+// too): one per test file, and under it one per test, so that no test reads
+// another's keys and a worker started for one test sees only that test's jobs.
 import { Queue, type QueueOptions, type RedisClient, type TaskMap } from "../../shared/index.ts";
 import type { AnyTasks } from "../../shared/tasks.ts";
 
