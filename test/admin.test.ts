@@ -9,7 +9,7 @@ import { Queue, Schedules, type JobView, type QueueInfo } from "../shared/index.
 import { COMMANDS } from "../worker-node/cli/admin/commands.ts";
 import { main } from "../worker-node/cli/admin/main.ts";
 import { freePort } from "./support/redis.ts";
-import { uniquePrefix } from "./support/prefixes.ts";
+import { deleteKeys, uniquePrefix } from "./support/prefixes.ts";
 import { until, Workers, type WorkerProcess } from "./support/worker.ts";
 
 const prefix = uniquePrefix("admin");
@@ -30,8 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await workers.killAll();
-  const keys = await redis.keys(`{${prefix}}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   await redis.quit();
 });
 

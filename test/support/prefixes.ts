@@ -1,6 +1,8 @@
 // Key prefixes for tests that share the run's Redis (the edge tests in workerd
 // too): one per test file, and under it one per test, so that no test reads
-// another's keys and a worker started for one test sees only that test's jobs.
+// another's keys and a worker started for one test sees only that test's jobs;
+// and the keys under a prefix deleted, for files that clean up after themselves.
+import type { Redis } from "ioredis";
 import { Queue, type QueueOptions, type RedisClient, type TaskMap } from "../../shared/index.ts";
 import type { AnyTasks } from "../../shared/tasks.ts";
 
@@ -27,4 +29,10 @@ export function freshQueues<T extends TaskMap = AnyTasks>(label: string, redis: 
     const queue = new Queue<T>(name, { redis: redis(), prefix, ...options });
     return { prefix, queue, keys: queue.keys };
   };
+}
+
+/** Deletes every key under the prefix: what a test file that shares the Redis leaves behind, it removes. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`{${prefix}}:*`);
+  if (keys.length > 0) await redis.del(...keys);
 }
