@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isGeneratedCurrent, lintLua } from "./lua.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAX_LINE = 120;
 const CODE = /\.(ts|tsx|js|mjs|lua|html|css)$/;
 
