@@ -319,7 +319,7 @@ export const SCRIPT = `// @ts-check
   }
 
   /**
-   * What an element with an action says in its data- attributes (parts.ts writes them): the method and URL, the
+   * What an element with an action says in its data- attributes (parts.ts, queue.ts): the method and URL, the
    * toast when done, and optionally a confirmation, what of the form to send, and whether to repeat while \`more\`.
    * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", bulk?: string }} Action
    */
