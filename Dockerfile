@@ -17,6 +17,8 @@ COPY tsconfig.json ./
 COPY shared shared
 COPY edge edge
 COPY worker-node worker-node
+# prepack runs `npm run build`, which is tools/build.ts
+COPY tools tools
 RUN npm pack --pack-destination /tmp && mv /tmp/edgeq-*.tgz /tmp/edgeq.tgz
 
 # Stage 2: that tarball installed with its runtime dependencies alone, as a user

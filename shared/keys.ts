@@ -198,7 +198,7 @@ export class Keys {
 
 /**
  * Parameter names for the Lua twins of the methods above, which
- * worker-node/cli/lua.ts generates into the "keys" include; the type makes a
+ * tools/lua.ts generates into the "keys" include; the type makes a
  * new method without an entry here a compile error.
  */
 export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {

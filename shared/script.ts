@@ -40,7 +40,7 @@ export const KEY_LOCKING_SHEBANG = "#!lua flags=allow-key-locking\n";
 /** Line `line` of the assembled source is line `fileLine` of `file`, and so on until the next mark. */
 export type LineMark = [line: number, file: string, fileLine: number];
 
-/** One assembled script, as worker-node/cli/lua.ts writes it into generated.ts. */
+/** One assembled script, as tools/lua.ts writes it into generated.ts. */
 export interface ScriptSource {
   name: string;
   sha: string;

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue, Schedules, type JobView, type QueueInfo } from "../shared/index.ts";
 import { COMMANDS } from "../worker-node/cli/admin/commands.ts";
 import { main } from "../worker-node/cli/admin/main.ts";
-import { freePort, uniquePrefix } from "./support/redis.ts";
+import { freePort } from "./support/redis.ts";
+import { deleteKeys, uniquePrefix } from "./support/prefixes.ts";
 import { until, Workers, type WorkerProcess } from "./support/worker.ts";
 
 const prefix = uniquePrefix("admin");
@@ -29,8 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await workers.killAll();
-  const keys = await redis.keys(`{${prefix}}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   await redis.quit();
 });
 
@@ -356,6 +356,22 @@ describe("admin main(), in this process", () => {
     const run = await inProcess(["frobnicate"]);
     expect(run).toMatchObject({ code: 2, stdout: "" });
     expect(run.stderr).toMatch(/^edgeq admin: no command "frobnicate"\n\nusage: edgeq admin <command> /);
+  });
+
+  it("answers a name every object inherits as an unknown command, not a crash", async () => {
+    for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      const run = await inProcess([name, "mail"]);
+      expect(run).toMatchObject({ code: 2, stdout: "" });
+      expect(run.stderr).toMatch(new RegExp(`^edgeq admin: no command "${name}"\n\nusage: edgeq admin <command> `));
+      // the help of no command is the help of all of them
+      const help = await inProcess(["help", name]);
+      expect(help).toMatchObject({ code: 0, stderr: "" });
+      expect(help.stdout).toMatch(/^usage: edgeq admin <command> /);
+    }
+    // the edgeq bin looks its subcommands up the same way
+    const bin = await edgeq(["toString"]);
+    expect(bin.code).toBe(2);
+    expect(bin.stderr).toMatch(/^edgeq: no command "toString"\n/);
   });
 
   it("answers a bad flag value with 2 and the help of its command", async () => {

@@ -8,19 +8,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { describeQueues, Keys, Queue, type JobView } from "../shared/index.ts";
+import { describeQueues, Queue, type JobView } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { CallbackAllowlist } from "../worker-node/callback.ts";
 import { backoffMs } from "../worker-node/outbox.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 import { test, until, type WorkerSpec } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("callback");
 const secret = `whsec_${randomBytes(24).toString("base64")}`;
 let redis: Redis;
-let seq = 0;
 
 interface Received {
   headers: IncomingMessage["headers"];
@@ -89,10 +87,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function fresh() {
-  const prefix = `${filePrefix}-${++seq}`;
-  return { prefix, queue: new Queue("default", { redis, prefix }), keys: Keys.forPrefix(prefix) };
-}
+const fresh = freshQueues("callback", () => redis);
 
 /** A worker that may call receivers on loopback, retrying fast. */
 function allowed(prefix: string, env: Record<string, string> = {}): WorkerSpec {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../shared/index.ts";
 import { EdgeqApiError, EdgeqClient, type JobView } from "../shared/client.ts";
 import { startEdge, type EdgeServer } from "./support/edge.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { deleteKeys, uniquePrefix } from "./support/prefixes.ts";
 import { Workers } from "./support/worker.ts";
 
 const prefix = uniquePrefix("client");
@@ -39,8 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers.killAll();
   await edge?.close();
-  const keys = await redis.keys(`{${prefix}}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   await redis.quit();
 });
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
     GATEWAY_PORT: String(await freePort()),
   };
   delete env.REDIS_URL;
-  dev = spawn(process.execPath, ["--import", "tsx", "worker-node/cli/dev.ts"], {
+  dev = spawn(process.execPath, ["--import", "tsx", "tools/dev.ts"], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -4,13 +4,11 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue, type JobView } from "../shared/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 import { test } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("fleet");
 let redis: Redis;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(redisUrl);
@@ -20,10 +18,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function fresh(name = "default") {
-  const prefix = `${filePrefix}-${++seq}`;
-  return { prefix, queue: new Queue(name, { redis, prefix }) };
-}
+const fresh = freshQueues("fleet", () => redis);
 
 const waitAll = (queue: Queue, jobs: JobView[]) =>
   Promise.all(jobs.map((j) => queue.waitFor(j.id, { timeoutMs: 20_000 })));

@@ -3,14 +3,12 @@
 // all decided inside the claim and enqueue scripts.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
-import { Queue, type JobView } from "../shared/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import type { Queue, JobView } from "../shared/index.ts";
+import { freshQueues } from "./support/prefixes.ts";
 import { test } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("flow");
 let redis: Redis;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(redisUrl);
@@ -20,10 +18,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function fresh() {
-  const prefix = `${filePrefix}-${++seq}`;
-  return { prefix, queue: new Queue("default", { redis, prefix }) };
-}
+const fresh = freshQueues("flow", () => redis);
 
 const waitAll = (queue: Queue, jobs: JobView[], timeoutMs = 30_000) =>
   Promise.all(jobs.map((j) => queue.waitFor(j.id, { timeoutMs })));

@@ -15,7 +15,8 @@ import { ConfigError } from "../shared/settings.ts";
 import { readGatewayEnv } from "../worker-node/config.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
 import { next, openStream, restCaller } from "./support/gateway.ts";
-import { type RedisServer, startRedisServer, uniquePrefix } from "./support/redis.ts";
+import { type RedisServer, startRedisServer } from "./support/redis.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 import { until } from "./support/worker.ts";
 
 const TOKEN = `gw-${randomBytes(12).toString("hex")}`;

@@ -4,20 +4,18 @@
 // driven with explicit `now` values instead of sleeps.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { InvalidPolicyError, Queue, ValidationError } from "../shared/index.ts";
+import { InvalidPolicyError, type Queue, ValidationError } from "../shared/index.ts";
 import type { Keys } from "../shared/keys.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 import { until } from "./support/until.ts";
 
-const filePrefix = uniquePrefix("groups");
 const LEASE = 30_000;
 
 let redis: Redis;
 let runner: ScriptRunner;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(inject("redisUrl"));
@@ -28,11 +26,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function fresh() {
-  const prefix = `${filePrefix}-${++seq}`;
-  const queue = new Queue("default", { redis, prefix });
-  return { prefix, queue, keys: queue.keys };
-}
+const fresh = freshQueues("groups", () => redis);
 
 async function claim(keys: Keys, now: number, max = 100, worker = "w1") {
   const step = await scripts.claim.run(runner, keys, {

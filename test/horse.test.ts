@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { DEFAULTS, Queue, type JobView } from "../shared/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { prefixesFor } from "./support/prefixes.ts";
 import { test, until, type WorkerProcess, type WorkerSpec } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("horse");
+const freshPrefix = prefixesFor("horse");
 const TASKS = "test/fixtures/horse-tasks.ts";
 const HORSES = ["process", "thread"] as const;
 let redis: Redis;
@@ -34,7 +34,7 @@ afterAll(async () => {
 
 /** A prefix and queue of the test's own, and the spec of a worker on them running the horse fixtures. */
 function setup(flags: string[], env: Record<string, string> = {}): { queue: Queue; spec: WorkerSpec } {
-  const prefix = `${filePrefix}-${++seq}`;
+  const prefix = freshPrefix();
   return {
     queue: new Queue("default", { redis, prefix }),
     spec: { redis, redisUrl, prefix, tasks: TASKS, flags, env },

@@ -15,7 +15,7 @@ import * as scripts from "../shared/scripts/index.ts";
 import { declareTasks } from "../shared/tasks.ts";
 import { withoutKeyLocking } from "../worker-node/gateway/key-locking.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 
 const url = inject("redisUrl");
 const prefix = uniquePrefix("key-locking");

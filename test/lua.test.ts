@@ -1,4 +1,4 @@
-// The Lua build (worker-node/cli/lua.ts) and the rules it carries into every
+// The Lua build (tools/lua.ts) and the rules it carries into every
 // script: the status map of shared/status.ts is enforced by move(), and an
 // error Redis reports names the line of the .lua file it came from.
 import { Redis } from "ioredis";
@@ -7,8 +7,8 @@ import { Keys } from "../shared/keys.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { Script } from "../shared/script.ts";
 import { STATUSES, TRANSITIONS, CREATED_AS, type JobStatus } from "../shared/status.ts";
-import { compileLua } from "../worker-node/cli/lua.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { compileLua } from "../tools/lua.ts";
+import { uniquePrefix } from "./support/prefixes.ts";
 
 let redis: Redis;
 const keys = Keys.forPrefix(uniquePrefix("lua"));

@@ -9,13 +9,11 @@ import { DEFAULTS, Queue, ValidationError, type JobStatus } from "../shared/inde
 import { scriptRunner } from "../shared/redis.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 
 const url = inject("redisUrl");
-const filePrefix = uniquePrefix("operate");
 let redis: Redis;
 let runner: ScriptRunner;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(url);
@@ -26,11 +24,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function fresh(name = "default") {
-  const prefix = `${filePrefix}-${++seq}`;
-  const queue = new Queue(name, { redis, prefix });
-  return { prefix, queue, keys: queue.keys };
-}
+const fresh = freshQueues("operate", () => redis);
 
 async function claim(queue: Queue, max: number, now = Date.now(), worker = "w1") {
   return scripts.claim.run(runner, queue.keys, {

@@ -191,6 +191,8 @@ describe("the package", () => {
     expect(files).toEqual(expect.arrayContaining(["package/package.json", "package/README.md"]));
     const others = files.filter((f) => !["package/package.json", "package/README.md"].includes(f));
     expect(others.filter((f) => !/^package\/dist\/.+\.(js|d\.ts)$/.test(f))).toEqual([]);
+    // the developer tooling (build, lint, the Lua generator, the dev runner) stays in the repository
+    expect(files.filter((f) => f.startsWith("package/dist/tools/"))).toEqual([]);
     for (const entry of ["shared/index", "shared/client", "edge/index", "worker-node/index", "worker-node/cli/edgeq"]) {
       expect(files).toContain(`package/dist/${entry}.js`);
       expect(files).toContain(`package/dist/${entry}.d.ts`);

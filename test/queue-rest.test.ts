@@ -9,7 +9,7 @@ import { JobNotFoundError, JobStateError, Queue, ValidationError } from "../shar
 import { scriptRunner } from "../shared/redis.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { deleteKeys, uniquePrefix } from "./support/prefixes.ts";
 
 const token = randomBytes(12).toString("hex");
 const prefix = uniquePrefix("rest");
@@ -27,8 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
-  const keys = await tcp.keys(`{${prefix}}:*`);
-  if (keys.length > 0) await tcp.del(...keys);
+  await deleteKeys(tcp, prefix);
   await tcp.quit();
 });
 

@@ -11,17 +11,16 @@ import {
   Queue,
   ValidationError,
   type JobOptions,
-  type QueueOptions,
 } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import type { Keys } from "../shared/keys.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import { startRedisServer, uniquePrefix } from "./support/redis.ts";
+import { startRedisServer } from "./support/redis.ts";
+import { freshQueues, uniquePrefix } from "./support/prefixes.ts";
 import { until } from "./support/worker.ts";
 
 const url = inject("redisUrl");
-const filePrefix = uniquePrefix("queue");
 const VIEW_FIELDS = [
   "args",
   "attempts",
@@ -46,7 +45,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 let redis: Redis;
 let other: Redis;
 let runner: ScriptRunner;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(url);
@@ -60,11 +58,7 @@ afterAll(async () => {
 });
 
 /** A queue under a key prefix of its own, so every test starts from an empty keyspace. */
-function fresh(name = "default", options: Partial<QueueOptions> = {}) {
-  const prefix = `${filePrefix}-${++seq}`;
-  const queue = new Queue(name, { redis, prefix, ...options });
-  return { prefix, queue, keys: queue.keys };
-}
+const fresh = freshQueues("queue", () => redis);
 
 /** Every key under the prefix with its type, content and whether it expires. */
 async function snapshot(prefix: string): Promise<Record<string, unknown>> {
@@ -774,7 +768,7 @@ describe("waitFor", () => {
     const client = new Redis(server.url);
     const worker = new Redis(server.url);
     try {
-      const queue = new Queue("default", { redis: client, prefix: `${filePrefix}-wait` });
+      const queue = new Queue("default", { redis: client, prefix: uniquePrefix("queue-wait") });
       const job = await queue.enqueue("t");
       const before = await commandCalls(worker);
       const waiting = queue.waitFor(job.id, { timeoutMs: 60_000 });

@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue, type JobOptions } from "../shared/index.ts";
-import { startRedisServer, uniquePrefix } from "./support/redis.ts";
+import { startRedisServer } from "./support/redis.ts";
+import { prefixesFor } from "./support/prefixes.ts";
 import { isAlive, pidFrom, test, until, type Workers } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("recovery");
+const freshPrefix = prefixesFor("recovery");
 let redis: Redis;
 let dir: string;
 let seq = 0;
@@ -34,9 +35,9 @@ afterAll(async () => {
  * SIGKILL, as when the machine under them dies, and worker B is started.
  */
 async function killMidJob(workers: Workers, options: JobOptions) {
-  const prefix = `${filePrefix}-${++seq}`;
+  const prefix = freshPrefix();
   const queue = new Queue("default", { redis, prefix });
-  const pidFile = join(dir, `horse-${seq}.pid`);
+  const pidFile = join(dir, `horse-${++seq}.pid`);
   const a = await workers.start({ redis, redisUrl, prefix });
   // a second attempt returns at once, so that a re-run can finish
   const job = await queue.enqueue("hang", { pidFile, ms: 60_000, quickFromAttempt: 2 }, options);
@@ -73,9 +74,9 @@ describe.concurrent("a worker frozen past its lease", () => {
   test("loses its job to recovery, kills its horse when it wakes, and does not overwrite the outcome", async ({
     workers,
   }) => {
-    const prefix = `${filePrefix}-${++seq}`;
+    const prefix = freshPrefix();
     const queue = new Queue("default", { redis, prefix });
-    const pidFile = join(dir, `horse-${seq}.pid`);
+    const pidFile = join(dir, `horse-${++seq}.pid`);
     const a = await workers.start({ redis, redisUrl, prefix });
     const job = await queue.enqueue("hang", { pidFile, ms: 60_000, quickFromAttempt: 2 }, { retry: { max: 1 } });
     const horse = await pidFrom(pidFile);
@@ -106,7 +107,7 @@ describe.concurrent("leases", () => {
   test("a job that runs for several leases keeps its lease and is never recovered from its live worker", async ({
     workers,
   }) => {
-    const prefix = `${filePrefix}-${++seq}`;
+    const prefix = freshPrefix();
     const queue = new Queue("default", { redis, prefix });
     // two workers: whichever does not take the job runs maintenance passes beside it
     await Promise.all([0, 1].map(() => workers.start({ redis, redisUrl, prefix })));
@@ -123,9 +124,9 @@ describe.concurrent("Redis restarts", () => {
     const client = new Redis(server.url, { maxRetriesPerRequest: null });
     client.on("error", () => {}); // it reconnects on its own
     try {
-      const prefix = `${filePrefix}-${++seq}`;
+      const prefix = freshPrefix();
       const queue = new Queue("default", { redis: client, prefix });
-      const pidFile = join(dir, `horse-${seq}.pid`);
+      const pidFile = join(dir, `horse-${++seq}.pid`);
       const doneFile = join(dir, `done-${seq}`);
       const worker = await workers.start({ redis: client, redisUrl: server.url, prefix });
       const job = await queue.enqueue("hang", { pidFile, doneFile, ms: 1_500 });

@@ -6,13 +6,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue, ScheduleNotFoundError, Schedules, ValidationError } from "../shared/index.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { fireDueSchedules, Ticks } from "../shared/schedule.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 import { test, until } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("schedule");
 let redis: Redis;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(redisUrl);
@@ -22,9 +20,11 @@ afterAll(async () => {
   await redis.quit();
 });
 
+const freshQueue = freshQueues("schedule", () => redis);
+
 function fresh() {
-  const prefix = `${filePrefix}-${++seq}`;
-  return { prefix, schedules: new Schedules({ redis, prefix }), queue: new Queue("default", { redis, prefix }) };
+  const { prefix, queue } = freshQueue();
+  return { prefix, schedules: new Schedules({ redis, prefix }), queue };
 }
 
 const at = (iso: string) => Date.parse(iso);

@@ -10,16 +10,14 @@ import type { Keys } from "../shared/keys.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { execPipeline, type ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 
 const url = inject("redisUrl");
-const filePrefix = uniquePrefix("scripts");
 const LEASE = 30_000;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 let redis: Redis;
 let runner: ScriptRunner;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(url);
@@ -31,11 +29,13 @@ afterAll(async () => {
 });
 
 /** Queues under a key prefix of their own, so every test starts from an empty keyspace. */
+const freshQueue = freshQueues("scripts", () => redis);
+
+/** A queue of the test's own, and other queues on its prefix by name. */
 function fresh(options: Partial<QueueOptions> = {}) {
-  const prefix = `${filePrefix}-${++seq}`;
-  const queue = new Queue("default", { redis, prefix, ...options });
-  const named = (name: string) => new Queue(name, { redis, prefix, ...options });
-  return { prefix, queue, named, keys: queue.keys };
+  const own = freshQueue("default", options);
+  const named = (name: string) => new Queue(name, { redis, prefix: own.prefix, ...options });
+  return { ...own, named };
 }
 
 async function claimJobs(

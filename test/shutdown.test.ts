@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue } from "../shared/index.ts";
-import { startRedisServer, uniquePrefix } from "./support/redis.ts";
+import { startRedisServer } from "./support/redis.ts";
+import { prefixesFor } from "./support/prefixes.ts";
 import { isAlive, pidFrom, test, until, type WorkerProcess } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("shutdown");
+const freshPrefix = prefixesFor("shutdown");
 let redis: Redis;
 let dir: string;
 let seq = 0;
@@ -29,8 +30,8 @@ afterAll(async () => {
 });
 
 function setup(): { prefix: string; queue: Queue; pidFile: string } {
-  const prefix = `${filePrefix}-${++seq}`;
-  return { prefix, queue: new Queue("default", { redis, prefix }), pidFile: join(dir, `horse-${seq}.pid`) };
+  const prefix = freshPrefix();
+  return { prefix, queue: new Queue("default", { redis, prefix }), pidFile: join(dir, `horse-${++seq}.pid`) };
 }
 
 /** Until the worker's own entry in Redis says it is shutting down warm. */

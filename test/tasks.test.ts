@@ -9,14 +9,12 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue } from "../shared/index.ts";
 import type { tasks } from "./fixtures/typed-tasks.ts";
-import { uniquePrefix } from "./support/redis.ts";
+import { freshQueues } from "./support/prefixes.ts";
 import { test, until } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("tasks");
 const TYPED_TASKS = "test/fixtures/typed-tasks.ts";
 let redis: Redis;
-let seq = 0;
 
 beforeAll(() => {
   redis = new Redis(redisUrl);
@@ -26,10 +24,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function fresh() {
-  const prefix = `${filePrefix}-${++seq}`;
-  return { prefix, queue: new Queue<typeof tasks>("default", { redis, prefix }) };
-}
+const fresh = freshQueues<typeof tasks>("tasks", () => redis);
 
 describe.concurrent("a worker and its declared tasks", () => {
   for (const isolation of ["process", "thread", "inline"]) {

@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { DEFAULTS, Queue, type JobView } from "../shared/index.ts";
-import { startRedisServer, uniquePrefix, type RedisServer } from "./support/redis.ts";
+import { startRedisServer, type RedisServer } from "./support/redis.ts";
+import { prefixesFor } from "./support/prefixes.ts";
 import { horsesOf, isAlive, pidFrom, test, until, Workers, type WorkerProcess } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-const filePrefix = uniquePrefix("worker");
+const freshPrefix = prefixesFor("worker");
 let redis: Redis;
 let dir: string;
 let seq = 0;
@@ -25,11 +26,6 @@ afterAll(async () => {
   await redis.quit();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A key prefix of the test's own, so that its worker sees only its jobs. */
-function freshPrefix(): string {
-  return `${filePrefix}-${++seq}`;
-}
 
 /** A file path for a fixture task to leave its pid in. */
 function pidFile(): string {

@@ -15,13 +15,12 @@ import { parseOrThrow, queueNameSchema } from "../../shared/job.ts";
 import { can, reaches, requireScope } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
 import { redactAttempts, redactJob, redactQueue } from "../redact.ts";
-import { SCRIPT } from "./client.ts";
+import { SCRIPT, STYLE } from "./assets.generated.ts";
 import { jobView } from "./job.ts";
 import { overview } from "./overview.ts";
 import { ICON, PAGE } from "./page.ts";
 import { href, type Html, type Throughput } from "./parts.ts";
 import { firstTab, queueView } from "./queue.ts";
-import { STYLE } from "./style.ts";
 
 export const dashboard = new Hono<AppEnv>();
 

@@ -10,7 +10,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../../shared/index.ts";
 import { startEdge, type EdgeServer } from "../support/edge.ts";
-import { uniquePrefix } from "../support/redis.ts";
+import { deleteKeys, uniquePrefix } from "../support/prefixes.ts";
 import { until, Workers } from "../support/worker.ts";
 import { launchChromium, type Browser } from "./chromium.ts";
 
@@ -54,8 +54,7 @@ afterAll(async () => {
   await browser?.close();
   await workers.killAll();
   await edge?.close();
-  const keys = await redis.keys(`{${prefix}}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   await redis.quit();
 });
 

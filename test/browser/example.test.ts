@@ -13,7 +13,8 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue } from "../../shared/index.ts";
 import { startEdge, type EdgeServer } from "../support/edge.ts";
-import { freePort, uniquePrefix } from "../support/redis.ts";
+import { freePort } from "../support/redis.ts";
+import { deleteKeys, uniquePrefix } from "../support/prefixes.ts";
 import { Workers } from "../support/worker.ts";
 import { launchChromium, type Browser } from "./chromium.ts";
 
@@ -99,8 +100,7 @@ afterAll(async () => {
   for (const child of servers) child.kill();
   await workers.killAll();
   await edge?.close();
-  const keys = await redis.keys(`{${prefix}}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   await redis.quit();
   await rm(dir, { recursive: true, force: true });
 });

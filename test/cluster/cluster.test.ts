@@ -6,7 +6,7 @@ import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { Queue, type JobView } from "../../shared/index.ts";
 import { startRedisCluster, type RedisClusterHandle } from "../support/cluster.ts";
-import { uniquePrefix } from "../support/redis.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
 import { test, until } from "../support/worker.ts";
 
 let cluster: RedisClusterHandle;

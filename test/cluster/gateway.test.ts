@@ -12,7 +12,7 @@ import { Queue } from "../../shared/index.ts";
 import { startGateway, type Gateway } from "../../worker-node/gateway/server.ts";
 import { startRedisCluster, type RedisClusterHandle } from "../support/cluster.ts";
 import { next, openStream, restCaller } from "../support/gateway.ts";
-import { uniquePrefix } from "../support/redis.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
 import { test, until } from "../support/worker.ts";
 
 const TOKEN = `gw-${randomBytes(12).toString("hex")}`;

@@ -7,18 +7,8 @@ import { createApp } from "../../edge/app.ts";
 import { Keys } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
 import * as scripts from "../../shared/scripts/index.ts";
-import {
-  API_KEYS,
-  call,
-  expectProblem,
-  failJob,
-  jsonOf,
-  KEYS,
-  makeApp,
-  redis,
-  start,
-  uniquePrefix,
-} from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { API_KEYS, call, expectProblem, failJob, jsonOf, KEYS, makeApp, redis, start } from "./support.ts";
 
 const prefix = uniquePrefix("app");
 const app = makeApp(prefix, { corsOrigins: ["https://app.example"] });

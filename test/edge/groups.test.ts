@@ -4,7 +4,8 @@
 // Every refusal names its field and writes nothing.
 import { describe, expect, it } from "vitest";
 import type { ApiKeyConfig } from "../../edge/config.ts";
-import { API_KEYS, call, expectProblem, jsonOf, KEYS, makeApp, queue, snapshot, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { API_KEYS, call, expectProblem, jsonOf, KEYS, makeApp, queue, snapshot } from "./support.ts";
 
 const TENANT = "tenant-key-0123456789abcdef0123456789";
 const PLAIN = "plain-key-0123456789abcdef01234567890";

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import type { HookConfig } from "../../edge/config.ts";
 import { Keys } from "../../shared/index.ts";
-import { call, expectProblem, finish, jsonOf, KEYS, makeApp, queue, redis, start, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { call, expectProblem, finish, jsonOf, KEYS, makeApp, queue, redis, start } from "./support.ts";
 
 const STANDARD_KEY = "standard-webhooks-key-0123456789";
 const SECRETS = {

@@ -1,19 +1,8 @@
 // The job routes' happy paths, inside workerd against the real gateway and Redis.
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../shared/index.ts";
-import {
-  call,
-  expectProblem,
-  failJob,
-  finish,
-  jsonOf,
-  KEYS,
-  makeApp,
-  queue,
-  report,
-  start,
-  uniquePrefix,
-} from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, report, start } from "./support.ts";
 
 const prefix = uniquePrefix("jobs");
 const app = makeApp(prefix);

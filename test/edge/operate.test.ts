@@ -4,7 +4,8 @@
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, type JobView, type QueueInfo } from "../../shared/index.ts";
-import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start } from "./support.ts";
 
 const prefix = uniquePrefix("operate");
 const app = makeApp(prefix);

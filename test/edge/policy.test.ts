@@ -5,7 +5,8 @@ import type { ApiKeyConfig } from "../../edge/config.ts";
 import { Keys } from "../../shared/index.ts";
 import { scriptRunner } from "../../shared/redis.ts";
 import * as scripts from "../../shared/scripts/index.ts";
-import { API_KEYS, call, expectProblem, jsonOf, KEYS, makeApp, redis, snapshot, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { API_KEYS, call, expectProblem, jsonOf, KEYS, makeApp, redis, snapshot } from "./support.ts";
 
 const STRICT = "strict-key-0123456789abcdef0123456789";
 const LIMITED = "limited-key-0123456789abcdef012345678";

@@ -5,7 +5,8 @@
 // get past authentication and validation into the routes themselves.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { API_KEYS, call, jsonOf, KEYS, makeApp, redis, snapshot, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { API_KEYS, call, jsonOf, KEYS, makeApp, redis, snapshot } from "./support.ts";
 
 const LIMITED = "property-limited-key-0123456789abcdef";
 const HOOK_SECRET = "property-hook-secret";

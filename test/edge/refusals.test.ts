@@ -1,6 +1,7 @@
 // Bad requests: each gets the right 4xx as problem+json and writes nothing.
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectProblem, jsonOf, KEYS, makeApp, snapshot, uniquePrefix, type Call } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { call, expectProblem, jsonOf, KEYS, makeApp, snapshot, type Call } from "./support.ts";
 
 const prefix = uniquePrefix("refusals");
 const app = makeApp(prefix);

@@ -32,11 +32,6 @@ export const API_KEYS: ApiKeyConfig[] = [
   { name: "scraper", key: KEYS.scraper, scopes: ["metrics"] },
 ];
 
-/** A key prefix of its own per test file, so files share one Redis without colliding. */
-export function uniquePrefix(label: string): string {
-  return `edgeq-edge-${label}-${crypto.randomUUID().slice(0, 8)}`;
-}
-
 export function makeApp(
   prefix: string,
   extra: Partial<Pick<AppConfig, "apiKeys" | "hooks" | "corsOrigins" | "maxBodyBytes">> = {},

@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Keys, type QueueInfo } from "../../shared/index.ts";
 import { declareTasks } from "../../shared/tasks.ts";
-import { call, expectProblem, jsonOf, KEYS, makeApp, queue, redis, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { call, expectProblem, jsonOf, KEYS, makeApp, queue, redis } from "./support.ts";
 
 const prefix = uniquePrefix("tasks");
 const keys = Keys.forPrefix(prefix);

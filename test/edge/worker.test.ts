@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import worker from "../../edge/workers-entry.ts";
 import type { EdgeEnv } from "../../edge/config.ts";
-import { expectProblem, jsonOf, queue, uniquePrefix } from "./support.ts";
+import { uniquePrefix } from "../support/prefixes.ts";
+import { expectProblem, jsonOf, queue } from "./support.ts";
 
 const KEY = "worker-entry-key-0123456789abcdef0123";
 const prefix = uniquePrefix("worker");

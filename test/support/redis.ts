@@ -78,8 +78,3 @@ export async function startRedisServer(options: { appendonly?: boolean } = {}): 
     },
   };
 }
-
-/** A key prefix no other test file shares, for tests against the shared server. */
-export function uniquePrefix(label: string): string {
-  return `edgeq-test-${label}-${Math.random().toString(36).slice(2, 8)}`;
-}

@@ -26,7 +26,8 @@ ${Object.entries(COMMANDS)
 "edgeq <command> --help" says more about each.`;
 
 const name = process.argv[2];
-const command = name === undefined ? undefined : COMMANDS[name];
+// own keys only: "edgeq toString" names no command
+const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
 if (command) {
   // each subcommand reads its own options from process.argv.slice(2)
   process.argv.splice(2, 1);

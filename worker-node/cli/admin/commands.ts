@@ -40,9 +40,14 @@ ${Object.values(COMMANDS)
 Redis comes from REDIS_URL (default ${DEFAULTS.redisUrl}), or REDIS_CLUSTER_NODES for a cluster.
 Exit codes: 0 done, 1 failed (the message says why), 2 usage.`;
 
+/** The command of that name; own keys only, so that "toString" or "__proto__" names no command. */
+function commandNamed(name: string | undefined): Command | undefined {
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
 /** The help of the named command, or all of it when the name is none of theirs. */
 export function help(name: string | undefined): string {
-  const command = name === undefined ? undefined : COMMANDS[name];
+  const command = commandNamed(name);
   if (!command) return USAGE;
   return `usage: ${command.synopsis.map((s) => `edgeq admin ${s}`).join("\n       ")}
 
@@ -53,7 +58,7 @@ Every command also takes --json and --prefix P; "edgeq admin --help" lists the c
 /** The command the line names, with the positionals and flags it takes, or a UsageError. */
 export function resolve({ name, args, flags }: CommandLine): Command {
   if (name === undefined) throw new UsageError("which command?");
-  const command = COMMANDS[name];
+  const command = commandNamed(name);
   if (!command) throw new UsageError(`no command "${name}"`);
   const stray = (Object.keys(flags) as Flag[]).filter((f) => !GLOBAL_FLAGS.includes(f) && !command.flags.includes(f));
   if (stray.length) throw new UsageError(`${name} takes no ${stray.map((f) => `--${f}`).join(", ")}`, name);

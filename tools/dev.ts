@@ -10,14 +10,14 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import pretty from "pino-pretty";
-import { DEFAULTS } from "../../shared/defaults.ts";
-import { readListenEnv } from "../../edge/config.ts";
-import { orExit, readGatewayEnv } from "../config.ts";
-import { errorMessage } from "../gateway/protocol.ts";
-import { startGateway, type Gateway } from "../gateway/server.ts";
-import { freePort, redisServerArgs } from "../local-redis.ts";
+import { DEFAULTS } from "../shared/defaults.ts";
+import { readListenEnv } from "../edge/config.ts";
+import { orExit, readGatewayEnv } from "../worker-node/config.ts";
+import { errorMessage } from "../worker-node/gateway/protocol.ts";
+import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
+import { freePort, redisServerArgs } from "../worker-node/local-redis.ts";
 
-const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const DATA_DIR = resolve(process.env.EDGEQ_DEV_DIR ?? join(ROOT, ".edgeq"));
 const { EDGE_PORT } = orExit("npm run dev", () => readListenEnv(process.env));
 

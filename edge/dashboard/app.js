@@ -1,3 +1,4 @@
+// @ts-check
 // The dashboard's only script, served as /dashboard/app.js (the CSP allows
 // scripts from this origin and no inline one). It is small on purpose: the
 // edge renders every view as HTML for the key that asks (so what a key may do
@@ -8,22 +9,32 @@
 //     place so that scroll, focus, open details and a form being filled in stay;
 //   - sends actions to the HTTP API after a confirmation, repeating bulk ones
 //     while the API answers `more`.
-// Plain JavaScript in a string, since the edge has no build step and a
-// Worker cannot read files; the browser tests run every path of it.
-export const SCRIPT = String.raw`"use strict";
+// A Worker cannot read files, so `npm run generate` (tools/dashboard.ts) copies
+// this file as it is into assets.generated.ts; the browser tests run every path
+// of it. Plain browser JavaScript, checked by tsc (edge/dashboard/tsconfig.json).
+// biome-ignore lint/suspicious/noRedundantUseStrict: the page loads this as a classic script, not a module
+"use strict";
 (() => {
   const STORE = "edgeq.dashboard.key";
   // charts count per minute and cost a Redis call per queue: redrawn every half minute, not at every refresh
   const CHARTS_EVERY_MS = 30000;
-  const byId = (id) => document.getElementById(id);
+  /**
+   * An element of the page (page.ts), which holds every id this script asks for.
+   * @template {HTMLElement} [T=HTMLElement]
+   * @param {string} id
+   * @returns {T}
+   */
+  const byId = (id) => /** @type {T} */ (document.getElementById(id));
   const view = byId("view");
   const signin = byId("signin");
   const signinForm = byId("signin-form");
+  /** @type {HTMLInputElement} */
   const keyInput = byId("key");
   const signinError = byId("signin-error");
   const session = byId("session");
   const live = byId("live");
   const who = byId("who");
+  /** @type {HTMLDialogElement} */
   const dialog = byId("confirm");
   const toast = byId("toast");
   let timer = 0;
@@ -35,18 +46,29 @@ export const SCRIPT = String.raw`"use strict";
 
   const key = () => sessionStorage.getItem(STORE);
 
+  /**
+   * @param {string} path
+   * @param {RequestInit} [init]
+   */
   function call(path, init = {}) {
-    const headers = Object.assign({}, init.headers, { Authorization: "Bearer " + key() });
-    return fetch(path, Object.assign({}, init, { headers, cache: "no-store", credentials: "omit" }));
+    const headers = Object.assign({}, init.headers, { Authorization: `Bearer ${key()}` });
+    /** @type {RequestInit} */
+    const always = { headers, cache: "no-store", credentials: "omit" };
+    return fetch(path, Object.assign({}, init, always));
   }
 
-  /** The detail of a problem+json answer, or what can be said without one. */
+  /**
+   * The detail of a problem+json answer, or what can be said without one.
+   * @param {string} text
+   * @param {number} status
+   * @returns {string}
+   */
   function reason(text, status) {
     try {
       const problem = JSON.parse(text);
-      return problem.detail || problem.title || "the server answered " + status;
+      return problem.detail || problem.title || `the server answered ${status}`;
     } catch {
-      return "the server answered " + status;
+      return `the server answered ${status}`;
     }
   }
 
@@ -55,11 +77,16 @@ export const SCRIPT = String.raw`"use strict";
     return /^\/(queues|jobs)(\/|\?|$)/.test(hash) ? hash : "/queues";
   }
 
+  /** @param {number} ms */
   function later(ms) {
     clearTimeout(timer);
     timer = setTimeout(refresh, ms);
   }
 
+  /**
+   * @param {"idle" | "live" | "offline" | "slow"} state
+   * @param {string} text
+   */
   function status(state, text) {
     live.dataset.state = state;
     live.textContent = text;
@@ -73,7 +100,7 @@ export const SCRIPT = String.raw`"use strict";
     const mine = ++sequence;
     const path = route();
     const charts = path !== drawnRoute || Date.now() - chartsAt > CHARTS_EVERY_MS;
-    const url = "dashboard/view" + path + (path.includes("?") ? "&" : "?") + "charts=" + (charts ? "1" : "0");
+    const url = `dashboard/view${path}${path.includes("?") ? "&" : "?"}charts=${charts ? "1" : "0"}`;
     let response;
     let text;
     try {
@@ -89,11 +116,11 @@ export const SCRIPT = String.raw`"use strict";
     if (mine !== sequence) return;
     if (response.status === 401) {
       sessionStorage.removeItem(STORE);
-      return showSignin("The API key was not accepted: " + reason(text, 401));
+      return showSignin(`The API key was not accepted: ${reason(text, 401)}`);
     }
     if (response.status === 429) {
       const seconds = Number(response.headers.get("Retry-After")) || 5;
-      status("slow", "Rate limited, retrying in " + seconds + " s");
+      status("slow", `Rate limited, retrying in ${seconds} s`);
       return later(seconds * 1000);
     }
     if (!response.ok) {
@@ -103,12 +130,18 @@ export const SCRIPT = String.raw`"use strict";
     draw(text, path, charts);
   }
 
+  /**
+   * @param {string} text a view as the edge renders it: one element whose data- attributes say how to show it
+   * @param {string} path
+   * @param {boolean} charts
+   */
   function draw(text, path, charts) {
     const template = document.createElement("template");
     template.innerHTML = text;
-    const root = template.content.firstElementChild;
-    document.title = root.dataset.title + " · edgeq";
-    who.textContent = root.dataset.who;
+    const root = /** @type {HTMLElement} */ (template.content.firstElementChild);
+    const about = /** @type {{ title: string, who: string, refresh: string }} */ (root.dataset);
+    document.title = `${about.title} · edgeq`;
+    who.textContent = about.who;
     if (path !== drawnRoute) {
       view.replaceChildren(...root.childNodes);
       window.scrollTo(0, 0);
@@ -120,12 +153,17 @@ export const SCRIPT = String.raw`"use strict";
     if (charts) chartsAt = Date.now();
     // a queue that appeared since the last chart has a placeholder: draw charts at the next refresh
     if (view.querySelector("[data-keep]:empty")) chartsAt = 0;
-    for (const time of view.querySelectorAll("time[datetime]")) time.title = new Date(time.dateTime).toLocaleString();
-    status("live", "Live · " + new Date().toLocaleTimeString());
-    later(Number(root.dataset.refresh) || 5000);
+    const times = /** @type {NodeListOf<HTMLTimeElement>} */ (view.querySelectorAll("time[datetime]"));
+    for (const time of times) time.title = new Date(time.dateTime).toLocaleString();
+    status("live", `Live · ${new Date().toLocaleTimeString()}`);
+    later(Number(about.refresh) || 5000);
   }
 
-  /** Makes the children of into look like those of from, touching only what changed. */
+  /**
+   * Makes the children of into look like those of from, touching only what changed.
+   * @param {Node} into
+   * @param {Node} from
+   */
   function patchChildren(into, from) {
     const before = Array.from(into.childNodes);
     const after = Array.from(from.childNodes);
@@ -138,13 +176,35 @@ export const SCRIPT = String.raw`"use strict";
     for (const extra of before.slice(after.length)) extra.remove();
   }
 
+  /**
+   * An element, HTML or SVG (the charts): both have the id, dataset and attributes used here.
+   * @param {Node} node
+   * @returns {node is HTMLElement}
+   */
+  const isElement = (node) => node.nodeType === 1;
+
+  /**
+   * @param {Node} node
+   * @returns {node is HTMLInputElement}
+   */
+  const isInput = (node) => node.nodeName === "INPUT";
+
+  /**
+   * @param {Node} a
+   * @param {Node} b
+   */
   function same(a, b) {
     if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
-    return a.nodeType !== 1 || (a.id === b.id && a.dataset.key === b.dataset.key);
+    return !isElement(a) || !isElement(b) || (a.id === b.id && a.dataset.key === b.dataset.key);
   }
 
+  /**
+   * Makes old look like node, which same() matched with it.
+   * @param {Node} old
+   * @param {Node} node
+   */
   function patch(old, node) {
-    if (old.nodeType !== 1) {
+    if (!isElement(old) || !isElement(node)) {
       if (old.nodeValue !== node.nodeValue) old.nodeValue = node.nodeValue;
       return;
     }
@@ -158,25 +218,30 @@ export const SCRIPT = String.raw`"use strict";
       if (old.getAttribute(attribute.name) !== attribute.value) old.setAttribute(attribute.name, attribute.value);
     }
     // once typed in, a field shows its value property, not its attribute: a setting changed elsewhere shows too
-    if (old.tagName === "INPUT" && old.value !== node.value) old.value = node.value;
+    if (isInput(old) && isInput(node) && old.value !== node.value) old.value = node.value;
     patchChildren(old, node);
   }
 
+  /**
+   * @param {number} code
+   * @param {string} detail
+   */
   function drawProblem(code, detail) {
     const card = document.createElement("section");
     card.className = "card problem";
     const heading = code === 403 ? "Not allowed" : code === 404 ? "Not found" : "The view could not be loaded";
     card.innerHTML =
       '<header><h2></h2></header><div class="body"><p></p><p class="note"><a href="#/queues">All queues</a></p></div>';
-    card.querySelector("h2").textContent = heading;
-    card.querySelector("p").textContent = detail;
+    /** @type {HTMLElement} */ (card.querySelector("h2")).textContent = heading;
+    /** @type {HTMLElement} */ (card.querySelector("p")).textContent = detail;
     view.replaceChildren(card);
-    document.title = heading + " · edgeq";
+    document.title = `${heading} · edgeq`;
     drawnText = "";
     drawnRoute = "";
-    status("live", "Live · " + new Date().toLocaleTimeString());
+    status("live", `Live · ${new Date().toLocaleTimeString()}`);
   }
 
+  /** @param {string} message */
   function showSignin(message) {
     clearTimeout(timer);
     sequence++;
@@ -191,16 +256,29 @@ export const SCRIPT = String.raw`"use strict";
     keyInput.focus();
   }
 
+  /**
+   * @param {string} text
+   * @param {"ok" | "error"} kind
+   */
   function say(text, kind) {
     toast.textContent = text;
     toast.dataset.kind = kind;
     toast.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => {
-      toast.hidden = true;
-    }, kind === "error" ? 8000 : 4000);
+    toastTimer = setTimeout(
+      () => {
+        toast.hidden = true;
+      },
+      kind === "error" ? 8000 : 4000,
+    );
   }
 
+  /**
+   * @param {string} text
+   * @param {string} label
+   * @param {boolean} danger
+   * @returns {Promise<boolean>}
+   */
   function confirmed(text, label, danger) {
     byId("confirm-text").textContent = text;
     const ok = byId("confirm-ok");
@@ -214,10 +292,15 @@ export const SCRIPT = String.raw`"use strict";
     });
   }
 
-  /** A form's fields as JSON: numbers as numbers, empty as null, "limit.max" nested; all-empty objects null. */
+  /**
+   * A form's fields as JSON: numbers as numbers, empty as null, "limit.max" nested; all-empty objects null.
+   * @param {HTMLFormElement} form
+   */
   function fields(form) {
+    /** @type {Record<string, any>} */
     const body = {};
-    for (const field of form.elements) {
+    // inputs, selects and buttons alike have a name, a value and a type
+    for (const field of /** @type {Iterable<HTMLInputElement>} */ (form.elements)) {
       if (!field.name) continue;
       const raw = field.value.trim();
       const value = raw === "" ? null : field.type === "number" ? Number(raw) : raw;
@@ -232,8 +315,19 @@ export const SCRIPT = String.raw`"use strict";
     return body;
   }
 
+  /**
+   * What an element with an action says in its data- attributes (parts.ts, queue.ts): the method and URL, the
+   * toast when done, and optionally a confirmation, what of the form to send, and whether to repeat while `more`.
+   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", bulk?: string }} Action
+   */
+
+  /**
+   * @param {HTMLElement} element
+   * @param {HTMLButtonElement | null} button
+   * @param {HTMLFormElement | null} form
+   */
   async function act(element, button, form) {
-    const data = element.dataset;
+    const data = /** @type {Action} */ (element.dataset);
     if (data.confirm) {
       const label = button ? button.textContent.trim() : "Confirm";
       if (!(await confirmed(data.confirm, label, !!button && button.classList.contains("danger")))) return;
@@ -241,8 +335,11 @@ export const SCRIPT = String.raw`"use strict";
     const space = data.act.indexOf(" ");
     const method = data.act.slice(0, space);
     let url = data.act.slice(space + 1);
+    /** @type {{ method: string, headers: Record<string, string>, body?: string }} */
     const init = { method, headers: {} };
-    if (form && data.send === "query") url += (url.includes("?") ? "&" : "?") + new URLSearchParams(new FormData(form));
+    // a form's entries are strings here (it has no file input), which the DOM types cannot know
+    const query = (/** @type {FormData} */ f) => new URLSearchParams(/** @type {any} */ (f));
+    if (form && data.send === "query") url += (url.includes("?") ? "&" : "?") + query(new FormData(form));
     if (form && data.send === "json") {
       init.body = JSON.stringify(fields(form));
       init.headers["Content-Type"] = "application/json";
@@ -260,37 +357,50 @@ export const SCRIPT = String.raw`"use strict";
         // an action that keeps what it walks past (clean) says where to go on
         if (more && typeof answer.cursor === "number") {
           const rest = url.replace(/([?&])cursor=\d*(&|$)/, "$1").replace(/[?&]$/, "");
-          url = rest + (rest.includes("?") ? "&" : "?") + "cursor=" + answer.cursor;
+          url = `${rest}${rest.includes("?") ? "&" : "?"}cursor=${answer.cursor}`;
         }
       }
       say(data.done.replace("{count}", moved.toLocaleString()).replace("{jobs}", moved === 1 ? "job" : "jobs"), "ok");
       if (form) delete form.dataset.dirty;
     } catch (error) {
-      say(error.message, "error");
+      say(/** @type {Error} */ (error).message, "error");
     } finally {
       if (button) button.disabled = false;
       refresh();
     }
   }
 
+  /**
+   * The element an event happened in, or the nearest one around it, that matches selector.
+   * @template {Element} T
+   * @param {Event} event
+   * @param {string} selector
+   * @returns {T | null}
+   */
+  const nearest = (event, selector) => /** @type {Element} */ (event.target).closest(selector);
+
   document.addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-act]");
+    /** @type {HTMLButtonElement | null} */
+    const button = nearest(event, "button[data-act]");
     if (!button) return;
     event.preventDefault();
     act(button, button, null);
   });
   document.addEventListener("submit", (event) => {
-    const form = event.target.closest("form[data-act]");
+    /** @type {HTMLFormElement | null} */
+    const form = nearest(event, "form[data-act]");
     if (!form) return;
     event.preventDefault();
-    act(form, form.querySelector("[type=submit]"), form);
+    act(form, /** @type {HTMLButtonElement | null} */ (form.querySelector("[type=submit]")), form);
   });
   document.addEventListener("input", (event) => {
-    const form = event.target.closest("form[data-act]");
+    /** @type {HTMLFormElement | null} */
+    const form = nearest(event, "form[data-act]");
     if (form) form.dataset.dirty = "1";
   });
   dialog.addEventListener("click", (event) => {
-    const button = event.target.closest("button[value]");
+    /** @type {HTMLButtonElement | null} */
+    const button = nearest(event, "button[value]");
     if (button) dialog.close(button.value);
   });
   signinForm.addEventListener("submit", (event) => {
@@ -321,4 +431,3 @@ export const SCRIPT = String.raw`"use strict";
     showSignin("");
   }
 })();
-`;
