@@ -16,7 +16,7 @@ export type {
   Reach,
 } from "./queue.ts";
 export type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
-export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
+export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
   jsonValueSchema,
@@ -43,7 +43,6 @@ export { Keys } from "./keys.ts";
 export type { RedisClient } from "./redis.ts";
 export type {
   ArgsOf,
-  JobId,
   JobRequestOf,
   JsonSchema,
   ResultOf,

@@ -15,6 +15,7 @@ import {
   parseOrThrow,
   queueNameSchema,
   viewOf,
+  type JobId,
   type JobOptions,
   type JsonValue,
   type JobView,
@@ -24,13 +25,12 @@ import { Keys } from "./keys.ts";
 import { scriptRunner, subscriber, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type { Attempt, Chunk, EnqueueReply, EnqueueSpec, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import type { Attempt, Chunk, EnqueueReply, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 import { isTerminal, STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import {
   declarationsOf,
   type AnyTasks,
   type EnqueueArgs,
-  type JobId,
   type JobRequestOf,
   type ResultOf,
   type TaskDeclaration,
@@ -392,7 +392,7 @@ class Enqueues {
   }
 }
 
-type EnqueueGroup = { now: number; jobs: EnqueueSpec[] };
+type EnqueueGroup = { now: number; jobs: NewJob[] };
 type EnqueueCall = { group: EnqueueGroup; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };
 
 export interface JobPage {

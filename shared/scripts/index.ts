@@ -4,7 +4,7 @@
 // script (the producer API, the worker, the tests) goes through here; the
 // ARGV order each script expects is spelled once, below, beside its header in
 // the .lua file.
-import { jobFromHash, type Job, type JobError, type JsonValue } from "../job.ts";
+import { jobFromHash, type Job, type JobError, type JsonValue, type NewJob } from "../job.ts";
 import type { Keys } from "../keys.ts";
 import { Script, type Call, type ScriptRunner } from "../script.ts";
 import type { JobStatus, TerminalStatus } from "../status.ts";
@@ -46,23 +46,6 @@ export function asArray<T>(value: T[] | object | undefined | null): T[] {
 
 // ---- enqueue ---------------------------------------------------------------
 
-/** One job for the enqueue script, as shared/job.ts lays it out. */
-export interface EnqueueSpec {
-  id: string;
-  queue: string;
-  /** The hash's fields, flat: name, value, name, value … */
-  fields: string[];
-  runAt?: number;
-  atFront?: boolean;
-  priority?: number;
-  dependsOn?: string[];
-  /** The queues a dependency may be in: a caller limited to some queues cannot reach others' jobs. */
-  dependencyQueues?: string[];
-  idempotencyKey?: string;
-  fingerprint?: string;
-  idempotencyTtlSec?: number;
-}
-
 export type EnqueueReply =
   | {
       ok: true;
@@ -76,7 +59,7 @@ export type EnqueueReply =
 export const enqueue = new Transition(
   lua.enqueue,
   /** groups: each all or none on its own, taken in order, with the time its call was made (see enqueue.lua) */
-  (p: { groups: { now: number; jobs: EnqueueSpec[] }[] }) => [JSON.stringify(p.groups)],
+  (p: { groups: { now: number; jobs: NewJob[] }[] }) => [JSON.stringify(p.groups)],
   (reply): EnqueueReply[] =>
     asArray(reply as { error?: string; id: string; at: number; jobs?: unknown }[]).map((r) => {
       if (r.error) return { ok: false, error: r.error as never, id: r.id, at: r.at };
@@ -608,7 +591,7 @@ export const dueSchedules = new Transition(
 
 export const fireSchedule = new Transition(
   lua.fireSchedule,
-  (p: { now: number; name: string; dueAt: number; tick: number; nextAt: number | null; job: EnqueueSpec }) => [
+  (p: { now: number; name: string; dueAt: number; tick: number; nextAt: number | null; job: NewJob }) => [
     p.now,
     p.name,
     p.dueAt,
