@@ -1,22 +1,11 @@
 // The public producer API: import it in a Worker, a Node service or a script.
-export { Queue, describeQueues, getJob, waitForJob } from "./queue.ts";
-export type {
-  WaitOptions,
-  QueueOptions,
-  JobRequest,
-  Idempotency,
-  Submitted,
-  StatusCounts,
-  QueueInfo,
-  QueuesPage,
-  QueueStats,
-  WorkerInfo,
-  JobPage,
-  ChunkOptions,
-  Reach,
-} from "./queue.ts";
+export { Queue } from "./queue.ts";
+export type { QueueOptions, JobRequest, Idempotency, Submitted, JobPage, ChunkOptions, Reach } from "./queue.ts";
+export { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
+export { describeQueues } from "./queue-info.ts";
+export type { StatusCounts, QueueInfo, QueuesPage, QueueStats, WorkerInfo } from "./queue-info.ts";
 export type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
-export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
+export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
   jsonValueSchema,
@@ -43,7 +32,6 @@ export { Keys } from "./keys.ts";
 export type { RedisClient } from "./redis.ts";
 export type {
   ArgsOf,
-  JobId,
   JobRequestOf,
   JsonSchema,
   ResultOf,
