@@ -2,12 +2,9 @@
 // never compared as text: both sides are hashed with SHA-256 and the digests
 // compared in constant time against every configured key, so neither the
 // match nor its position shows in the timing.
-import type { MiddlewareHandler } from "hono";
 import type { ApiKeyConfig, Scope } from "./config.ts";
 import { fromHex, sha256, timingSafeEqual, toHex } from "./crypto.ts";
-import { keyPolicy, limitRequests, type KeyPolicy } from "./policy.ts";
-import { Problem } from "./problem.ts";
-import type { AppEnv } from "./context.ts";
+import { keyPolicy, type KeyPolicy } from "./policy.ts";
 
 /** Who is calling: what a key may do, never the key itself. */
 export interface Principal {
@@ -58,41 +55,4 @@ export function can(principal: Principal, scope: Scope): boolean {
 
 export function reaches(principal: Principal, queue: string): boolean {
   return principal.queues === null || principal.queues.has(queue);
-}
-
-/** RFC 6750's b64token: what a bearer token may be made of, and so what an API key may be made of. */
-export const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-const BEARER = /^Bearer +(\S+) *$/i;
-
-function unauthorized(detail: string, error?: "invalid_token"): Problem {
-  // RFC 6750: say which scheme is wanted, and whether the token was the problem.
-  const challenge = error ? `Bearer realm="edgeq", error="${error}"` : `Bearer realm="edgeq"`;
-  return new Problem(401, "unauthorized", "Authentication required", detail, { "WWW-Authenticate": challenge });
-}
-
-/**
- * Route middleware: the caller must present a key with `scope` (admin has
- * every scope) and, on a route with a `:queue` parameter, a key that reaches
- * that queue. Routes that find the queue only later (jobs by id) check with
- * `reaches` themselves. Only then does the request count against the key's
- * rate limit: a refusal so far has cost no Redis call, so it need not be counted.
- */
-export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const header = c.req.header("Authorization");
-    if (!header) throw unauthorized("send an API key as `Authorization: Bearer <key>`");
-    const token = BEARER.exec(header)?.[1];
-    const principal = token && TOKEN.test(token) ? await c.var.keyring.identify(token) : null;
-    if (!principal) throw unauthorized("the API key is not valid", "invalid_token");
-    if (!can(principal, scope)) {
-      throw new Problem(403, "forbidden", "Not allowed", `this API key lacks the "${scope}" scope`);
-    }
-    const queue = c.req.param("queue");
-    if (queue !== undefined && !reaches(principal, queue)) {
-      throw new Problem(403, "forbidden", "Not allowed", `this API key cannot use queue "${queue}"`);
-    }
-    await limitRequests(c.var.store, principal);
-    c.set("principal", principal);
-    await next();
-  };
 }

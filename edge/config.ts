@@ -4,8 +4,7 @@
 import { z } from "zod";
 import { DEFAULTS, groupNameSchema, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
 import { prefixSchema } from "../shared/job.ts";
-import { ConfigError, jsonVariable, portSetting, readSettings } from "../shared/settings.ts";
-import { TOKEN } from "./auth.ts";
+import { ConfigError, jsonVariable, readSettings } from "../shared/settings.ts";
 import { fromBase64 } from "./crypto.ts";
 
 export { ConfigError };
@@ -13,6 +12,9 @@ export { ConfigError };
 /** metrics: GET /metrics only, for a Prometheus scraper. admin implies every other scope. */
 export const SCOPES = ["enqueue", "read", "admin", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/** RFC 6750's b64token: what a bearer token may be made of, and so what an API key may be made of. */
+export const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 const originSchema = z.url({ protocol: /^https?$/, error: "must be an http(s) origin" }).refine((text) => {
   const url = new URL(text);
@@ -68,6 +70,8 @@ export const apiKeySchema = z
     path: ["group"],
   });
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
+/** At most `requests` requests in each window of `perSec` seconds (edge/policy.ts counts them). */
+export type RateLimit = NonNullable<ApiKeyConfig["rateLimit"]>;
 
 /** A dotted path into a JSON body, e.g. "repository.full_name". */
 export const payloadPathSchema = z
@@ -167,14 +171,4 @@ export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: st
     prefix: s.EDGEQ_PREFIX,
     maxBodyBytes: s.MAX_BODY_BYTES,
   };
-}
-
-const listenSettings = z.object({
-  EDGE_PORT: portSetting(DEFAULTS.edgePort),
-  EDGE_HOST: z.string().default(DEFAULTS.edgeHost),
-});
-
-/** Where the Node entry listens (and `npm run dev` runs the edge): EDGE_PORT and EDGE_HOST, checked. */
-export function readListenEnv(env: Record<string, string | undefined>): z.output<typeof listenSettings> {
-  return readSettings(listenSettings, { EDGE_PORT: env.EDGE_PORT, EDGE_HOST: env.EDGE_HOST });
 }

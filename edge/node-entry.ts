@@ -7,7 +7,8 @@
 import { serve } from "@hono/node-server";
 import { Redis } from "@upstash/redis";
 import { createApp } from "./app.ts";
-import { ConfigError, readEnv, readListenEnv } from "./config.ts";
+import { ConfigError, readListenEnv } from "../shared/settings.ts";
+import { readEnv } from "./config.ts";
 
 const [settings, listen] = (() => {
   try {

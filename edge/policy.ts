@@ -4,23 +4,17 @@
 // time, Redis memory, metered Redis calls) and where its jobs may call back to.
 import { DEFAULTS, ValidationError, type EnqueueRequest, type FieldIssue } from "../shared/index.ts";
 import { scheduledAt } from "../shared/job.ts";
-import type { Principal } from "./auth.ts";
-import type { ApiKeyConfig } from "./config.ts";
+import type { ApiKeyConfig, RateLimit } from "./config.ts";
 import { Problem } from "./problem.ts";
 import { SCHEDULE_JOB_PREFIX } from "../shared/schedule.ts";
 import { HOOK_JOB_PREFIX } from "./signatures.ts";
+import type { Store } from "./store.ts";
 
 /** Job ids that only edgeq itself hands out. */
 const RESERVED_ID_PREFIXES = [
   [HOOK_JOB_PREFIX, "the webhook intake's"],
   [SCHEDULE_JOB_PREFIX, "the schedules'"],
 ] as const;
-import type { Store } from "./store.ts";
-
-export interface RateLimit {
-  requests: number;
-  perSec: number;
-}
 
 export interface KeyPolicy {
   /** null: unlimited. */
@@ -34,6 +28,13 @@ export interface KeyPolicy {
   group: string | null;
   /** Flow-control options the key may not set. */
   forbid: ReadonlySet<string>;
+}
+
+/** The caller as a policy sees it: auth.ts's Principal is one, so that this module needs nothing of auth. */
+export interface Caller {
+  /** Names the key's counters. */
+  id: string;
+  policy: KeyPolicy;
 }
 
 /** A key's policy, with the global ceilings of shared/defaults.ts where it sets none. */
@@ -50,7 +51,7 @@ export function keyPolicy(key: ApiKeyConfig): KeyPolicy {
 }
 
 /** Counts a request against the key's limit; when the limit is spent, a 429 saying when to come back. */
-export async function limitRequests(store: Store, principal: Principal, now: number = Date.now()): Promise<void> {
+export async function limitRequests(store: Store, principal: Caller, now: number = Date.now()): Promise<void> {
   const limit = principal.policy.rateLimit;
   if (!limit) return;
   const counted = await store.countRequest(principal.id, limit, now);
@@ -66,7 +67,7 @@ export async function limitRequests(store: Store, principal: Principal, now: num
 }
 
 /** The job as this key may enqueue it, or a refusal naming the field (see `admitBatch`). */
-export function admitJob(principal: Principal, request: EnqueueRequest, now: number = Date.now()): EnqueueRequest {
+export function admitJob(principal: Caller, request: EnqueueRequest, now: number = Date.now()): EnqueueRequest {
   return admit(principal, [request], () => "options", now)[0]!;
 }
 
@@ -77,16 +78,12 @@ export function admitJob(principal: Principal, request: EnqueueRequest, now: num
  * the default gets the key's ceiling when that is lower, and a key with a
  * group of its own puts every job into it.
  */
-export function admitBatch(
-  principal: Principal,
-  requests: EnqueueRequest[],
-  now: number = Date.now(),
-): EnqueueRequest[] {
+export function admitBatch(principal: Caller, requests: EnqueueRequest[], now: number = Date.now()): EnqueueRequest[] {
   return admit(principal, requests, (i) => `jobs.${i}.options`, now);
 }
 
 function admit(
-  principal: Principal,
+  principal: Caller,
   requests: EnqueueRequest[],
   optionsField: (index: number) => string,
   now: number,

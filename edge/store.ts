@@ -17,7 +17,7 @@ import { scriptRunner, subscriber, type Subscription } from "../shared/redis.ts"
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { declaredTasks } from "../shared/tasks.ts";
-import type { RateLimit } from "./policy.ts";
+import type { RateLimit } from "./config.ts";
 import { TaskCatalog } from "./tasks.ts";
 
 export class Store {

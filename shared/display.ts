@@ -5,7 +5,7 @@
 // density alone, which each picks as a TimeStyle: a terminal table wants
 // "5m 3s ago", a glance at a page "5 min ago".
 import type { JobError, JobView } from "./job.ts";
-import type { QueueInfo, WorkerInfo } from "./queue.ts";
+import type { QueueInfo, WorkerInfo } from "./queue-info.ts";
 import type { JobStatus } from "./status.ts";
 
 type Unit = "d" | "h" | "m" | "s";

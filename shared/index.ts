@@ -1,20 +1,9 @@
 // The public producer API: import it in a Worker, a Node service or a script.
-export { Queue, describeQueues, getJob, waitForJob } from "./queue.ts";
-export type {
-  WaitOptions,
-  QueueOptions,
-  JobRequest,
-  Idempotency,
-  Submitted,
-  StatusCounts,
-  QueueInfo,
-  QueuesPage,
-  QueueStats,
-  WorkerInfo,
-  JobPage,
-  ChunkOptions,
-  Reach,
-} from "./queue.ts";
+export { Queue } from "./queue.ts";
+export type { QueueOptions, JobRequest, Idempotency, Submitted, JobPage, ChunkOptions, Reach } from "./queue.ts";
+export { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
+export { describeQueues } from "./queue-info.ts";
+export type { StatusCounts, QueueInfo, QueuesPage, QueueStats, WorkerInfo } from "./queue-info.ts";
 export type {
   Attempt,
   Chunk,
@@ -27,7 +16,7 @@ export type {
 } from "./scripts/index.ts";
 export { groupPolicySchema, defaultPolicySchema, limitSchema } from "./group.ts";
 export type { GroupsListing, GroupPolicyView } from "./group.ts";
-export type { JobView, Job, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
+export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
   jsonValueSchema,
@@ -56,7 +45,6 @@ export { Keys } from "./keys.ts";
 export type { RedisClient } from "./redis.ts";
 export type {
   ArgsOf,
-  JobId,
   JobRequestOf,
   JsonSchema,
   ResultOf,

@@ -4,9 +4,7 @@
 import { z } from "zod";
 import { DEFAULTS, PREFIX } from "./defaults.ts";
 import { ValidationError, type FieldIssue } from "./errors.ts";
-import type { EnqueueSpec } from "./scripts/index.ts";
 import type { JobStatus } from "./status.ts";
-import type { JobId } from "./tasks.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -143,6 +141,10 @@ export const enqueueRequestSchema = z.strictObject({
 });
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 
+declare const resultType: unique symbol;
+/** A job id that remembers its task's result type, so that waitFor and getJob return it typed; any string will do. */
+export type JobId<R = JsonValue> = string & { readonly [resultType]?: R };
+
 export interface JobError {
   name: string;
   message: string;
@@ -220,8 +222,26 @@ export function byteLength(text: string): number {
   return utf8.encode(text).byteLength;
 }
 
-/** A job ready to be written: its id, queue and the flat hash fields. */
-export type NewJob = EnqueueSpec;
+/** A job ready to be written, as the enqueue script takes it: its id, queue and the flat hash fields. */
+export interface NewJob {
+  id: string;
+  queue: string;
+  /** The hash's fields, flat: name, value, name, value … */
+  fields: string[];
+  runAt?: number;
+  atFront?: boolean;
+  priority?: number;
+  dependsOn?: string[];
+  /** The queues a dependency may be in: a caller limited to some queues cannot reach others' jobs. */
+  dependencyQueues?: string[];
+  idempotencyKey?: string;
+  fingerprint?: string;
+  idempotencyTtlSec?: number;
+  /** The group within its queue; its name is in fields too. */
+  group?: string;
+  debounce?: { key: string; delayMs: number; maxDelayMs?: number };
+  dedupe?: { key: string; ttlMs: number };
+}
 
 /**
  * Validates one job and lays it out for the enqueue script. Throws

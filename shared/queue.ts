@@ -15,11 +15,13 @@ import {
   parseOrThrow,
   queueNameSchema,
   viewOf,
+  type JobId,
   type JobOptions,
   type JsonValue,
   type JobView,
   type NewJob,
 } from "./job.ts";
+import { Enqueues } from "./enqueues.ts";
 import {
   concurrencySchema,
   configureGroup,
@@ -31,31 +33,14 @@ import {
   type GroupsListing,
 } from "./group.ts";
 import { Keys } from "./keys.ts";
-import { scriptRunner, subscriber, type RedisClient } from "./redis.ts";
+import { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
+import { describeQueues, type QueueInfo, type StatusCounts } from "./queue-info.ts";
+import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type {
-  Attempt,
-  Chunk,
-  EnqueueReply,
-  EnqueueSpec,
-  GroupLoad,
-  GroupPolicyPatch,
-  QueueSettings,
-  SettingsPatch,
-} from "./scripts/index.ts";
-import { isTerminal, STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
-import {
-  declarationsOf,
-  type AnyTasks,
-  type EnqueueArgs,
-  type JobId,
-  type JobRequestOf,
-  type ResultOf,
-  type TaskDeclaration,
-  type TaskMap,
-  type TaskName,
-} from "./tasks.ts";
+import type { Attempt, Chunk, GroupPolicyPatch, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import { STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
+import type { AnyTasks, EnqueueArgs, JobRequestOf, ResultOf, TaskMap, TaskName } from "./tasks.ts";
 
 export interface QueueOptions {
   /** An ioredis client (TCP) or an @upstash/redis client (REST). */
@@ -89,71 +74,6 @@ export interface Submitted {
   debounced?: true;
   /** The call was answered with the job its dedupe key made within the key's window. */
   deduplicated?: true;
-}
-
-export interface WaitOptions {
-  /** Give up after this long and return the latest state. Default 30 s. */
-  timeoutMs?: number;
-  /** Should pub/sub be unavailable: the first pause between polls, each next 1.5 times longer. Default 5 ms. */
-  pollMs?: number;
-  /** Should pub/sub be unavailable: the longest pause between polls. Default 500 ms. */
-  maxPollMs?: number;
-  /** Stop waiting (returning the latest state) when it aborts. */
-  signal?: AbortSignal;
-}
-
-export type StatusCounts = Record<JobStatus, number>;
-
-/** A live worker, as its entry in Redis says: written by its heartbeat and by every step it takes. */
-export interface WorkerInfo {
-  name: string;
-  queues: string[];
-  /** idle | busy | warm (finishing its jobs) | cold | starting */
-  state: string;
-  /** The jobs it runs now. */
-  currentJobs: string[];
-  pid: number | null;
-  host: string | null;
-  concurrency: number | null;
-  isolation: string | null;
-  /** Jobs it finished, and jobs whose attempt failed, since it started. */
-  processed: number;
-  failed: number;
-  startedAt: number | null;
-  /** Its last heartbeat, epoch ms. */
-  heartbeat: number;
-}
-
-export interface QueueInfo extends QueueSettings {
-  name: string;
-  counts: StatusCounts;
-  /** Whether workers may claim from it (see Queue.pause). */
-  paused: boolean;
-  workers: WorkerInfo[];
-  /** Schedules that enqueue to it (the first 50 by name): when each next fires and last fired. */
-  schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
-  /** When asked for: counters kept since the queue was first used (for metrics). */
-  stats?: QueueStats;
-  /** For queues asked for by name: the tasks their workers declared in the last day (see shared/tasks.ts). */
-  tasks?: TaskDeclaration[];
-  /** With stats, in a grouped queue: its most loaded groups (for metrics). */
-  topGroups?: GroupLoad[];
-}
-
-/** Counters the scripts that end jobs keep per queue, in Redis, for the whole fleet. */
-export interface QueueStats {
-  /** Jobs that ended, by how. */
-  ended: Record<TerminalStatus, number>;
-  /** Run times of jobs that ran: counts per bucket (upper bound in seconds, not cumulative), and their sum. */
-  durations: { buckets: [le: number, count: number][]; sumMs: number };
-}
-
-export interface QueuesPage {
-  queues: QueueInfo[];
-  /** Pass as `cursor` for the next page; null on the last. */
-  nextCursor: string | null;
-  /** Callback deliveries waiting or in flight (the whole deployment's), and when the oldest was created. */
-  outbox: { size: number; oldestAt: number | null };
 }
 
 /**
@@ -387,62 +307,6 @@ export class Queue<T extends TaskMap = AnyTasks> {
   }
 }
 
-/**
- * Enqueue calls made in the same moment (before the event loop moves on) go
- * to Redis in one script call, each still all or none on its own and taken
- * in the order made, as if sent one by one: a producer with several in
- * flight pays one round trip, and Redis one script run, for all of them.
- * With no call in flight they go as two, so that Redis runs one while the
- * producer takes the answer of the other (one call for all would have each
- * wait for the other). The batches of one script call hold a bounded number
- * of jobs together; a larger batch goes alone.
- */
-class Enqueues {
-  #waiting: EnqueueCall[] = [];
-  #inFlight = 0;
-
-  constructor(
-    readonly redis: ScriptRunner,
-    readonly keys: Keys,
-  ) {}
-
-  add(batch: EnqueueBatch): Promise<EnqueueReply> {
-    return new Promise((resolve, reject) => {
-      if (this.#waiting.length === 0) queueMicrotask(() => this.#send());
-      this.#waiting.push({ batch, resolve, reject });
-    });
-  }
-
-  #send(): void {
-    const half = this.#inFlight === 0 && this.#waiting.length > 1 ? Math.ceil(this.#waiting.length / 2) : Infinity;
-    while (this.#waiting.length > 0) {
-      let taken = 1;
-      for (let jobs = this.#waiting[0]!.batch.jobs.length; taken < Math.min(half, this.#waiting.length); taken++) {
-        jobs += this.#waiting[taken]!.batch.jobs.length;
-        if (jobs > DEFAULTS.scriptBatch) break;
-      }
-      void this.#call(this.#waiting.splice(0, taken));
-    }
-  }
-
-  async #call(calls: EnqueueCall[]): Promise<void> {
-    this.#inFlight++;
-    let replies: EnqueueReply[];
-    try {
-      replies = await scripts.enqueue.run(this.redis, this.keys, { calls: calls.map((call) => call.batch) });
-    } catch (error) {
-      for (const call of calls) call.reject(error);
-      return;
-    } finally {
-      this.#inFlight--;
-    }
-    for (const [i, call] of calls.entries()) call.resolve(replies[i]!);
-  }
-}
-
-type EnqueueBatch = { now: number; jobs: EnqueueSpec[] };
-type EnqueueCall = { batch: EnqueueBatch; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };
-
 export interface JobPage {
   jobs: JobView[];
   /** Pass as `cursor` for the next page; null on the last. */
@@ -506,162 +370,6 @@ function decodeCursor(text: string): scripts.ListCursor {
     // refused below
   }
   throw new ValidationError([{ field: "cursor", message: "is not a cursor this listing gave out" }]);
-}
-
-/** A job by id, whatever its queue; null when there is none. */
-export async function getJob(redis: RedisClient, keys: Keys, id: string): Promise<JobView | null> {
-  parseOrThrow(jobIdSchema, id, "id");
-  const job = await scripts.getJob.run(scriptRunner(redis), keys, { id });
-  return job && viewOf(job);
-}
-
-/**
- * Counts, settings and workers for the queues named, or a page (by name) of
- * every queue in use; and the callback outbox.
- */
-export async function describeQueues(
-  redis: RedisClient,
-  keys: Keys,
-  which: scripts.QueueSelection = {},
-  { stats = false }: { stats?: boolean } = {},
-): Promise<QueuesPage> {
-  const reply = await scripts.counts.run(scriptRunner(redis), keys, { now: Date.now(), stats, ...which });
-  return {
-    queues: reply.queues.map((q) => ({
-      name: q.name,
-      counts: q.counts,
-      paused: q.settings.paused === true,
-      ...(q.settings.limit && { limit: q.settings.limit }),
-      ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
-      ...(q.settings.groups && { groups: q.settings.groups }),
-      workers: q.workers.map(workerInfo),
-      schedules: q.schedules,
-      ...(q.stats && { stats: statsOf(q.stats) }),
-      ...(q.tasks && { tasks: declarationsOf(q.tasks) }),
-      ...(q.topGroups && { topGroups: q.topGroups }),
-    })),
-    nextCursor: reply.nextCursor,
-    outbox: reply.outbox,
-  };
-}
-
-/**
- * Waits for a job to end without polling: it subscribes to the job's channel
- * (the scripts publish every status change), reads the job once, and returns
- * the job its ending was published with (to_terminal.lua); should the ending
- * come bare, it reads the job again. Over ioredis the read goes with the
- * SUBSCRIBE, in one round trip. When the job ends during the wait that is two
- * Redis commands, over TCP and over REST alike. `visible` lets a caller
- * refuse a job it may not show (it is then "not found"). Should the
- * subscription fail, it polls with backoff.
- */
-export async function waitForJob(
-  redis: RedisClient,
-  keys: Keys,
-  id: string,
-  options: WaitOptions & { visible?: (job: JobView) => boolean } = {},
-): Promise<JobView> {
-  parseOrThrow(jobIdSchema, id, "id");
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let ended: (job: JobView | null) => void = () => {};
-  let ending = new Promise<JobView | null>((resolve) => {
-    ended = resolve;
-  });
-  const subscription = subscriber(redis)(keys.events(id), (message) => {
-    const job = endingOf(message);
-    if (job !== undefined) ended(job);
-  });
-  try {
-    // undefined: not read yet (a RESP2 connection refuses the read while subscribed)
-    let read = subscription.runner && (await getJob(subscription.runner, keys, id).catch(() => undefined));
-    const subscribed = await within(
-      subscription.ready.then(() => true),
-      deadline - Date.now(),
-      options.signal,
-    );
-    let pause = options.pollMs ?? 5;
-    for (;;) {
-      const job = read === undefined ? await getJob(redis, keys, id) : read;
-      read = undefined;
-      if (!job || (options.visible && !options.visible(job))) throw new JobNotFoundError(id);
-      const left = deadline - Date.now();
-      if (isTerminal(job.status) || left <= 0 || options.signal?.aborted) return job;
-      if (subscribed) {
-        read = (await within(ending, left, options.signal)) ?? undefined;
-        ending = new Promise<JobView | null>((resolve) => {
-          ended = resolve;
-        });
-      } else {
-        await within(new Promise((resolve) => setTimeout(resolve, Math.min(pause, left))), left, options.signal);
-        pause = Math.min(pause * 1.5, options.maxPollMs ?? 500);
-      }
-    }
-  } finally {
-    // the caller has its answer: the unsubscribe's round trip is not waited for
-    subscription.close().catch(() => {});
-  }
-}
-
-/**
- * What a message on a job's channel says of its ending: the job it was
- * published with, null for a bare terminal status (the job must be read), or
- * undefined for any other message (a status on the way, progress).
- */
-function endingOf(message: string): JobView | null | undefined {
-  const space = message.indexOf(" ");
-  const status = space < 0 ? message : message.slice(0, space);
-  if (!(TERMINAL_STATUSES as readonly string[]).includes(status)) return undefined;
-  if (space < 0) return null;
-  try {
-    return viewOf(jobFromHash(JSON.parse(message.slice(space + 1)) as Record<string, unknown>));
-  } catch {
-    return null;
-  }
-}
-
-/** Settles with the promise, or with undefined after `ms` or when the signal aborts (whichever comes first). */
-function within<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const done = (value?: T) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", aborted);
-      resolve(value);
-    };
-    const aborted = () => done();
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener("abort", aborted, { once: true });
-    promise.then(done, () => done());
-  });
-}
-
-function statsOf(raw: Record<string, number>): QueueStats {
-  const ended = Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, raw[s] ?? 0])) as Record<TerminalStatus, number>;
-  const buckets = Object.entries(raw)
-    .filter(([field]) => field.startsWith("le:"))
-    .map(([field, n]): [number, number] => [field === "le:+Inf" ? Number.POSITIVE_INFINITY : Number(field.slice(3)), n])
-    .sort(([a], [b]) => a - b);
-  return { ended, durations: { buckets, sumMs: raw.durationMs ?? 0 } };
-}
-
-/** A worker entry's fields are strings in Redis: typed here, once, for every view. */
-function workerInfo(w: Record<string, unknown>): WorkerInfo {
-  const text = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
-  const count = (v: unknown) => (text(v) === null ? null : Number(v));
-  const list = (v: unknown) => (text(v) ?? "").split(",").filter(Boolean);
-  return {
-    name: String(w.name),
-    queues: list(w.queues),
-    state: text(w.state) ?? "unknown",
-    currentJobs: list(w.currentJobs),
-    pid: count(w.pid),
-    host: text(w.host),
-    concurrency: count(w.concurrency),
-    isolation: text(w.isolation),
-    processed: count(w.processed) ?? 0,
-    failed: count(w.failed) ?? 0,
-    startedAt: count(w.startedAt),
-    heartbeat: Number(w.heartbeat),
-  };
 }
 
 function refuseUnless(reply: scripts.MoveReply, id: string, action: string): void {

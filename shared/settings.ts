@@ -3,6 +3,7 @@
 // value stops the process at start with a message naming every bad variable
 // and the form it expects, never the value itself (it may be a secret).
 import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
 import { issuesOf } from "./job.ts";
 
 export class ConfigError extends Error {
@@ -45,3 +46,17 @@ export const portSetting = (fallback: number) =>
     .min(0, "must be a port number")
     .max(65_535, "must be a port number")
     .default(fallback);
+
+const listenSettings = z.object({
+  EDGE_PORT: portSetting(DEFAULTS.edgePort),
+  EDGE_HOST: z.string().default(DEFAULTS.edgeHost),
+});
+
+/**
+ * Where the edge's Node entry listens: EDGE_PORT and EDGE_HOST, checked. Here
+ * rather than in edge/config.ts because `npm run dev` (worker-node/cli/dev.ts)
+ * reads EDGE_PORT too, to run the edge there.
+ */
+export function readListenEnv(env: Record<string, string | undefined>): z.output<typeof listenSettings> {
+  return readSettings(listenSettings, { EDGE_PORT: env.EDGE_PORT, EDGE_HOST: env.EDGE_HOST });
+}

@@ -82,10 +82,6 @@ export type ResultOf<D> = D extends { run: (...a: never[]) => infer R }
     ? Awaited<R>
     : JsonValue;
 
-declare const resultType: unique symbol;
-/** A job id that remembers its task's result type, so that waitFor and getJob return it typed; any string will do. */
-export type JobId<R = JsonValue> = string & { readonly [resultType]?: R };
-
 /** args may be left out only when the task accepts undefined. */
 type ArgsField<A> = undefined extends A ? { args?: A } : { args: A };
 

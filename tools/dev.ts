@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import pretty from "pino-pretty";
 import { DEFAULTS } from "../shared/defaults.ts";
-import { readListenEnv } from "../edge/config.ts";
+import { readListenEnv } from "../shared/settings.ts";
 import { orExit, readGatewayEnv } from "../worker-node/config.ts";
 import { errorMessage } from "../worker-node/gateway/protocol.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";

@@ -4,11 +4,13 @@
 //     edge/dashboard/assets.generated.ts with app.js and app.css
 //   - luacheck on every assembled script, with zero warnings
 //   - no line of code over 120 characters (the formatter cannot break strings)
+//   - imports between shared/, edge/ and worker-node/ point the allowed way (tools/imports.ts)
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDashboardCurrent } from "./dashboard.ts";
+import { importDirectionProblems } from "./imports.ts";
 import { isGeneratedCurrent, lintLua } from "./lua.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -33,19 +35,25 @@ if (!isDashboardCurrent()) {
 }
 if (lintLua() > 0) fail("luacheck found problems in the Lua scripts");
 
-const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+const listed = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
   cwd: ROOT,
   encoding: "utf8",
-})
-  .split("\n")
-  .filter((file) => CODE.test(file));
-for (const file of files) {
-  let text: string;
+}).split("\n");
+/** A listed file's text; undefined when it is deleted in the working tree. */
+const read = (file: string): string | undefined => {
   try {
-    text = readFileSync(join(ROOT, file), "utf8");
+    return readFileSync(join(ROOT, file), "utf8");
   } catch {
-    continue; // deleted in the working tree
+    return undefined;
   }
+};
+
+for (const problem of importDirectionProblems(listed, (file) => read(file) ?? "")) fail(problem);
+
+const files = listed.filter((file) => CODE.test(file));
+for (const file of files) {
+  const text = read(file);
+  if (text === undefined) continue;
   text.split("\n").forEach((line, i) => {
     if ([...line].length > MAX_LINE)
       fail(`${file}:${i + 1}: line is ${[...line].length} characters (at most ${MAX_LINE})`);
@@ -53,4 +61,5 @@ for (const file of files) {
 }
 
 if (failed) process.exit(1);
-console.log(`lint: clean (biome, generated files, luacheck, ${files.length} files within ${MAX_LINE} characters)`);
+const checks = "biome, generated files, luacheck, import directions";
+console.log(`lint: clean (${checks}, ${files.length} files within ${MAX_LINE} characters)`);

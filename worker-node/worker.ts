@@ -4,7 +4,8 @@
 // the started registry inside one script, so nothing is lost between pop and
 // start. This file is its claim loop and its shutdown; where a job runs is
 // executor.ts, a running job running.ts, the blocking wait wait.ts, the
-// periodic work heartbeat.ts, the options and their defaults options.ts.
+// script calls that report ended jobs report.ts, the periodic work
+// heartbeat.ts, the options and their defaults options.ts.
 //
 // Round trips: while busy, finishing a job and claiming the next is one
 // script call (complete/fail claim too), and jobs that end in the same turn
@@ -17,15 +18,16 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
-import { isTerminal, Keys, type Job } from "../shared/index.ts";
+import { Keys, type Job } from "../shared/index.ts";
 import type { Call } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import type { Completion, Failure, Step } from "../shared/scripts/index.ts";
+import type { Step } from "../shared/scripts/index.ts";
 import { ScriptConnection, workerConnection, type Connection } from "./connection.ts";
 import { executorFor, type Executor } from "./executor.ts";
 import { Heartbeat, type WorkerState } from "./heartbeat.ts";
 import { settingsOf, outboxOptionsOf, type Settings, type WorkerOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
+import { Report, type Ended } from "./report.ts";
 import { Deadlines, Running, type RunningContext } from "./running.ts";
 import { BlockingWait } from "./wait.ts";
 import type { Outcome } from "./task.ts";
@@ -49,7 +51,7 @@ export class Worker {
   readonly #heartbeat: Heartbeat;
   readonly #outbox: Outbox;
   /** Jobs that ended and are not reported yet: those ending in one turn of the event loop go in one call. */
-  #ended: { running: Running; outcome: Outcome }[] = [];
+  #ended: Ended[] = [];
   #reportSoon: NodeJS.Immediate | undefined;
   /** Report calls in flight. */
   #reporting = 0;
@@ -296,48 +298,14 @@ export class Worker {
     const free = Math.max(0, this.#free() - this.#ended.length);
     const want = this.accepting ? free : 0;
     const base = { now, worker: this.name, running: [...this.#running.keys()], stopping: this.#stopping() };
-    const completions: Completion[] = [];
-    const failures: Failure[] = [];
-    // the jobs of completions and of failures, in the same order
-    const completed: Job[] = [];
-    const failed: Job[] = [];
-    const jobIds: string[] = [];
-    // the tasks' last progress goes ahead of their outcomes, in the same round trip
-    const calls: Call<unknown>[] = [];
-    for (const { running, outcome } of batch) {
-      const { job } = running;
-      const { id } = job;
-      // another worker owns a lost job now: report nothing
-      if (running.interrupted === "lost") continue;
-      jobIds.push(id);
-      const progress = running.progressCall();
-      if (progress) calls.push(progress);
-      if (running.interrupted === "shutdown") {
-        calls.push(scripts.requeue.call(this.keys, { now, id, worker: this.name }));
-      } else if (outcome.ok) {
-        completions.push({ id, result: outcome.result });
-        completed.push(job);
-      } else {
-        failures.push({ id, error: outcome.error, retryable: outcome.retryable });
-        failed.push(job);
-      }
-    }
-    // the last report claims the next jobs; with none, a plain claim does
     const next = want > 0 ? this.#wants(want) : undefined;
-    const reports: Call<Step>[] = [];
-    if (completions.length > 0) {
-      const claims = failures.length === 0 ? next : undefined;
-      reports.push(scripts.complete.call(this.keys, { ...base, jobs: completions, next: claims }));
-    }
-    if (failures.length > 0) reports.push(scripts.fail.call(this.keys, { ...base, jobs: failures, next }));
-    if (reports.length === 0 && next) reports.push(this.#claimCall(want));
-    calls.push(...reports);
+    const report = new Report(this.keys, batch, base, next, () => this.#claimCall(want));
+    const { calls, jobIds } = report;
     this.#reserved += want;
     this.#reporting++;
     let steps: Step[] = [];
     try {
-      const replies = calls.length > 0 ? await this.#whileStopping(this.#redis.run(calls, 10), jobIds) : [];
-      steps = (replies?.slice(calls.length - reports.length) ?? []) as Step[];
+      steps = report.steps(calls.length > 0 ? await this.#whileStopping(this.#redis.run(calls, 10), jobIds) : []);
     } catch (error) {
       // their leases run out and recovery retries them: nothing is lost
       this.#log.error({ jobIds, err: error }, "could not report the outcomes of jobs");
@@ -345,19 +313,8 @@ export class Worker {
       this.#reserved -= want;
       this.#reporting--;
     }
-    let poke = false;
-    steps.forEach((step, i) => {
-      // the steps follow the reports: complete (if any), then fail
-      const jobs = i === 0 && completions.length > 0 ? completed : failed;
-      step.reported.forEach(({ ok, status }, j) => {
-        const job = jobs[j];
-        if (!job) return;
-        if (!ok) this.#log.warn({ jobId: job.id, status }, "the job's lease was lost before its outcome was reported");
-        // the script put the callback in the outbox: this worker takes it first
-        else if (job.callbackUrl && status !== "missing" && isTerminal(status)) poke = true;
-      });
-    });
-    if (poke) this.#outbox.poke();
+    // the script put the callback in the outbox: this worker takes it first
+    if (report.settle(steps, this.#log)) this.#outbox.poke();
     if (want > 0) this.#afterClaim(steps.at(-1), want);
     this.#maybeExit();
   }

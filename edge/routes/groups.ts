@@ -4,7 +4,7 @@ import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { groupNameSchema, queueNameSchema } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
-import { requireScope } from "../auth.ts";
+import { requireScope } from "../bearer.ts";
 import { validationHook } from "../problem.ts";
 import { BEARER, groupPolicySchema, json, limitSchema, problems } from "../schemas.ts";
 

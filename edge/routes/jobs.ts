@@ -14,7 +14,8 @@ import {
   type Submitted,
 } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
-import { reaches, requireScope, type Principal } from "../auth.ts";
+import { reaches, type Principal } from "../auth.ts";
+import { requireScope } from "../bearer.ts";
 import { sha256, toHex } from "../crypto.ts";
 import { admitBatch, admitJob } from "../policy.ts";
 import { validationHook } from "../problem.ts";

@@ -6,7 +6,7 @@
 // of queue pages.
 import { Hono } from "hono";
 import { DEFAULTS, STATUSES, type QueueInfo, type QueuesPage } from "../../shared/index.ts";
-import { requireScope } from "../auth.ts";
+import { requireScope } from "../bearer.ts";
 import type { AppEnv } from "../context.ts";
 
 export const metrics = new Hono<AppEnv>();

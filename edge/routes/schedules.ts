@@ -10,7 +10,8 @@ import {
   scheduleSpecSchema,
   type ScheduleView,
 } from "../../shared/index.ts";
-import { reaches, requireScope } from "../auth.ts";
+import { reaches } from "../auth.ts";
+import { requireScope } from "../bearer.ts";
 import type { AppEnv } from "../context.ts";
 import { validationHook } from "../problem.ts";
 import { BEARER, json, problems } from "../schemas.ts";

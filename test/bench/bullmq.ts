@@ -6,10 +6,9 @@
 // BullMQ's docs ask.
 import { Queue } from "bullmq";
 import type { Context } from "./context.ts";
-import type { Enqueuer } from "./enqueue.ts";
-import { BATCH } from "./enqueue.ts";
+import { BATCH, type Enqueuer } from "./enqueuer.ts";
 import type { Contender } from "./measure.ts";
-import { spanOf, throughputContender, type Backend } from "./process.ts";
+import { spanOf, throughputContender, type Backend } from "./throughput.ts";
 import { once } from "./util.ts";
 
 function connection(ctx: Context) {

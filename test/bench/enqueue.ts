@@ -8,26 +8,12 @@ import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis } from "ioredis";
 import { Queue, type JobRequest } from "../../shared/index.ts";
 import { bullmqEnqueuer } from "./bullmq.ts";
+import { BATCH, type Enqueuer } from "./enqueuer.ts";
 import { IN_FLIGHT } from "./ceilings.ts";
 import { startHost, type Child } from "./children.ts";
 import { PREFIX, type Context } from "./context.ts";
-import { loadContender, type Plan, type Scenario } from "./measure.ts";
+import { loadContender, type Plan } from "./measure.ts";
 import { once } from "./util.ts";
-
-export const BATCH = 100;
-
-/** One way of enqueuing a no-op job, and a batch of them. */
-export interface Enqueuer {
-  key: string;
-  scenario: Scenario;
-  label: string;
-  batchLabel: string;
-  /** Idempotent: the first call starts what it needs. */
-  start(): Promise<void>;
-  one(): Promise<unknown>;
-  batch(): Promise<unknown>;
-  close(): Promise<void>;
-}
 
 const HOSTS = {
   gateway: fileURLToPath(new URL("./hosts/gateway.ts", import.meta.url)),

@@ -3,7 +3,8 @@
 // Upstash does. The reference is the official @upstash/redis client with its
 // defaults: auto-pipelining (nearly every call arrives as POST /pipeline),
 // `Upstash-Encoding: base64`, and read-your-writes (it echoes the
-// `upstash-sync-token` of the last response). main.ts is its entry point.
+// `upstash-sync-token` of the last response). main.ts is its entry point;
+// commands.ts runs what a request asks for.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
@@ -11,18 +12,15 @@ import pino from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import { type Connection, connect, type RedisTarget } from "../connection.ts";
 import { type AclMode, gatewayUser } from "./acl.ts";
-import { type Call, type ClusterCommands, clusterCommands, nodeUrl, opened } from "./cluster.ts";
-import { KeyLockingScripts } from "./key-locking.ts";
+import { type ClusterCommands, clusterCommands, nodeUrl, opened } from "./cluster.ts";
+import { Commands } from "./commands.ts";
 import {
   encodeError,
-  encodeResult,
   errorMessage,
   HttpError,
   isReplyError,
   readOnlyCommands,
-  refusal,
   type SubscribeCommand,
-  takeName,
   toCommand,
   toCommands,
 } from "./protocol.ts";
@@ -158,20 +156,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw new Error(`cannot read Redis's command table (COMMAND), which the gateway needs: ${errorMessage(err)}`);
     }
   }
-  let nextConnection = 0;
-  const pick = (): Connection => pool[nextConnection++ % poolSize] as Connection;
-  const run = (redis: Connection, name: string, args: string[]): Promise<unknown> =>
-    cluster ? cluster.call(redis as Cluster, name, args) : redis.callBuffer(name, args);
-  const keyLocking = new KeyLockingScripts();
-  /** The command's name, taken off its arguments, which are adapted to Redis. */
-  const commandOf = (args: string[]): string => {
-    const name = takeName(args);
-    keyLocking.adapt(name, args);
-    return name;
-  };
-  // The gateway's own refusals, then the cluster's.
-  const refused = (name: string, args: string[], readable?: Set<string>): string | undefined =>
-    refusal(name, args, readable) ?? cluster?.refusal(name);
+  const commands = new Commands(pool, cluster);
   let nextNode = 0;
   // A subscription holds a connection that sends nothing but SUBSCRIBE, and
   // on a cluster any node serves it, since PUBLISH reaches every node: a
@@ -241,83 +226,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       req.once("error", () => reject(new HttpError(400, "Request body could not be read")));
     });
 
-  // `readable`: the commands a read-only token may run; undefined for a full token.
-  const runPipeline = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
-    const entries: string[] = new Array(commands.length);
-    const calls: (Call & { at: number })[] = [];
-    for (let at = 0; at < commands.length; at++) {
-      const args = commands[at] as string[];
-      const name = commandOf(args);
-      const reason = refused(name, args, readable);
-      if (reason !== undefined) entries[at] = encodeError(reason);
-      else calls.push({ at, name, args });
-    }
-    const redis = pick();
-    // Auto-pipelining often sends a batch of one: skip ioredis's Pipeline. On
-    // a cluster, a pipeline whose keys span slots cannot go to one node: its
-    // commands run one after another, in order, as Upstash runs a pipeline.
-    if (calls.length === 1 || cluster?.apart(calls) !== undefined) {
-      for (const { at, name, args } of calls) {
-        entries[at] = await run(redis, name, args).then(
-          (reply) => encodeResult(reply, base64),
-          (err: unknown) => encodeError(errorMessage(err)),
-        );
-      }
-    } else if (calls.length > 0) {
-      const pipeline = redis.pipeline();
-      for (const { name, args } of calls) pipeline.callBuffer(name, args);
-      const replies = (await pipeline.exec()) ?? [];
-      calls.forEach(({ at }, j) => {
-        const [err, reply] = replies[j] ?? [new Error("no reply"), null];
-        entries[at] = err ? encodeError(err.message) : encodeResult(reply, base64);
-      });
-    }
-    return `[${entries.join(",")}]`;
-  };
-
-  const runTransaction = async (commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> => {
-    const calls = commands.map((args): Call => {
-      const name = commandOf(args);
-      const reason = refused(name, args, readable);
-      if (reason !== undefined) throw new HttpError(400, reason);
-      return { name, args };
-    });
-    // Refused before anything is sent, so none of it runs, as Redis Cluster refuses EXEC across slots.
-    const apart = cluster?.apart(calls);
-    if (apart !== undefined) throw new HttpError(400, apart);
-    const transaction = pick().multi();
-    for (const { name, args } of calls) transaction.callBuffer(name, args);
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await transaction.exec();
-    } catch (err) {
-      if (!isReplyError(err)) throw err;
-      // EXECABORT alone does not say which command Redis refused.
-      const causes = (err as Error & { previousErrors?: Error[] }).previousErrors ?? [];
-      if (causes.length === 0) throw new HttpError(400, err.message);
-      const detail = causes.map((cause) => cause.message.trim()).join("; ");
-      throw new HttpError(400, `${err.message.replace(/\.$/, "")}: ${detail}`);
-    }
-    if (replies === null) throw new HttpError(400, "EXECABORT Transaction aborted");
-    let out = "[";
-    for (let i = 0; i < replies.length; i++) {
-      const [err, reply] = replies[i] as [Error | null, unknown];
-      if (i > 0) out += ",";
-      out += err ? encodeError(err.message) : encodeResult(reply, base64);
-    }
-    return `${out}]`;
-  };
-
-  // Redis errors reject and become 400 in handle(); so do refusals: Upstash
-  // answers 400 to a command it will not run, and @upstash/redis throws the
-  // `error` of any answer that is not 2xx.
-  const runOne = async (args: string[], base64: boolean, readable?: Set<string>): Promise<string> => {
-    const name = commandOf(args);
-    const reason = refused(name, args, readable);
-    if (reason !== undefined) throw new HttpError(400, reason);
-    return encodeResult(await run(pick(), name, args), base64);
-  };
-
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
@@ -338,7 +246,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         return await streams.stream(res, streamed, pathArguments(path).slice(1), nextSyncToken());
       }
       if (req.method === "GET" && path.length > 1) {
-        return send(res, 200, await runOne(pathArguments(path), base64, limit));
+        return send(res, 200, await commands.one(pathArguments(path), base64, limit));
       }
       if (req.method !== "POST" || (path !== "/" && path !== "/pipeline" && path !== "/multi-exec")) {
         return send(res, 404, '{"error":"Not found"}');
@@ -357,9 +265,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         throw new HttpError(400, "Request body is not valid JSON");
       }
       let out: string;
-      if (path === "/") out = await runOne(toCommand(body), base64, limit);
-      else if (path === "/pipeline") out = await runPipeline(toCommands(body), base64, limit);
-      else out = await runTransaction(toCommands(body), base64, limit);
+      if (path === "/") out = await commands.one(toCommand(body), base64, limit);
+      else if (path === "/pipeline") out = await commands.pipeline(toCommands(body), base64, limit);
+      else out = await commands.transaction(toCommands(body), base64, limit);
       send(res, 200, out);
     } catch (err) {
       if (err instanceof HttpError) return send(res, err.status, encodeError(err.message));
