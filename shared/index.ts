@@ -16,7 +16,7 @@ export type {
 } from "./scripts/index.ts";
 export { groupPolicySchema, defaultPolicySchema, limitSchema } from "./group.ts";
 export type { GroupsListing, GroupPolicyView } from "./group.ts";
-export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
+export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, Enqueued, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
   jsonValueSchema,

@@ -184,6 +184,9 @@ export interface JobView<R = JsonValue> {
   group: string | null;
 }
 
+/** A job as an enqueue over HTTP answers it: with how a debounce or dedupe key answered the call. */
+export type Enqueued<R = JsonValue> = JobView<R> & { debounced?: true; deduplicated?: true };
+
 /** The whole stored job: the view plus the options a worker needs. */
 export interface Job extends JobView {
   timeoutMs: number;
