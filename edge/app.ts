@@ -13,6 +13,7 @@ import type { AppEnv } from "./context.ts";
 import { jsonDepthLimit } from "./json-depth.ts";
 import { serveOpenApi } from "./openapi.ts";
 import { notFound, onError, problem, validationHook } from "./problem.ts";
+import { groups } from "./routes/groups.ts";
 import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
 import { metrics } from "./routes/metrics.ts";
@@ -73,6 +74,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.route("/", jobs);
   app.route("/", queues);
+  app.route("/", groups);
   app.route("/", hooks);
   app.route("/", metrics);
   app.route("/", schedules);

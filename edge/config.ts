@@ -2,7 +2,7 @@
 // and secrets) and on Node (process.env). A bad setting stops the app with an
 // error that names the variable and the field, never the secret's value.
 import { z } from "zod";
-import { DEFAULTS, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
+import { DEFAULTS, groupNameSchema, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
 import { prefixSchema } from "../shared/job.ts";
 import { ConfigError, jsonVariable, readSettings } from "../shared/settings.ts";
 import { fromBase64 } from "./crypto.ts";
@@ -20,6 +20,9 @@ const originSchema = z.url({ protocol: /^https?$/, error: "must be an http(s) or
   const url = new URL(text);
   return url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
 }, "must be an origin alone, scheme://host[:port], without a path");
+
+/** The flow-control options a key's policy may forbid (`forbid`) or, for group, force (`group`). */
+export const FLOW_OPTIONS = ["group", "debounce", "dedupe"] as const;
 
 /**
  * One entry of API_KEYS. `key` is the bearer token itself; `sha256` (hex of
@@ -55,11 +58,25 @@ export const apiKeySchema = z
     maxTimeoutMs: z.number().int().min(1).max(DEFAULTS.maxTimeoutMs).optional(),
     maxRetries: z.number().int().min(0).max(DEFAULTS.maxRetries).optional(),
     maxDelaySec: z.number().int().min(0).max(DEFAULTS.maxDelaySec).optional(),
+    group: z
+      .union([groupNameSchema, z.literal(true)])
+      .optional()
+      .describe("every job the key enqueues goes into this group (true: the key's name); another group is refused"),
+    forbid: z.array(z.enum(FLOW_OPTIONS)).min(1).optional().describe("job options the key may not set"),
   })
-  .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), { message: "give key or sha256, exactly one" });
+  .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), { message: "give key or sha256, exactly one" })
+  .refine((k) => k.group !== true || k.name !== undefined, {
+    message: "group: true names the key's group after the key: give the key a name",
+    path: ["group"],
+  });
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
 /** At most `requests` requests in each window of `perSec` seconds (edge/policy.ts counts them). */
 export type RateLimit = NonNullable<ApiKeyConfig["rateLimit"]>;
+
+/** A dotted path into a JSON body, e.g. "repository.full_name". */
+export const payloadPathSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/, "must be a dotted path such as repository.full_name");
 
 export const HOOK_SCHEMES = ["standard", "github", "stripe", "hmac"] as const;
 export type HookScheme = (typeof HOOK_SCHEMES)[number];
@@ -80,6 +97,9 @@ export const hookSchema = z
       .min(1)
       .max(30 * 86_400)
       .optional(),
+    group: payloadPathSchema
+      .optional()
+      .describe("the job's group: the value at this path of the JSON body (a delivery without it has no group)"),
   })
   .refine(
     (h) => h.scheme !== "standard" || [h.secret].flat().every((s) => fromBase64(s.replace(/^whsec_/, ""))?.length),

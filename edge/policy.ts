@@ -24,6 +24,10 @@ export interface KeyPolicy {
   maxTimeoutMs: number;
   maxRetries: number;
   maxDelaySec: number;
+  /** The group every job of the key goes into; null: any group the job names. */
+  group: string | null;
+  /** Flow-control options the key may not set. */
+  forbid: ReadonlySet<string>;
 }
 
 /** The caller as a policy sees it: auth.ts's Principal is one, so that this module needs nothing of auth. */
@@ -41,6 +45,8 @@ export function keyPolicy(key: ApiKeyConfig): KeyPolicy {
     maxTimeoutMs: key.maxTimeoutMs ?? DEFAULTS.maxTimeoutMs,
     maxRetries: key.maxRetries ?? DEFAULTS.maxRetries,
     maxDelaySec: key.maxDelaySec ?? DEFAULTS.maxDelaySec,
+    group: key.group === true ? key.name! : (key.group ?? null),
+    forbid: new Set(key.forbid),
   };
 }
 
@@ -69,7 +75,8 @@ export function admitJob(principal: Caller, request: EnqueueRequest, now: number
  * The jobs as this key may enqueue them: an id in the webhook intake's
  * namespace is refused for everyone (400), an option beyond the key's policy
  * is refused (422), each naming its field; a job that leaves its timeout to
- * the default gets the key's ceiling when that is lower.
+ * the default gets the key's ceiling when that is lower, and a key with a
+ * group of its own puts every job into it.
  */
 export function admitBatch(principal: Caller, requests: EnqueueRequest[], now: number = Date.now()): EnqueueRequest[] {
   return admit(principal, requests, (i) => `jobs.${i}.options`, now);
@@ -114,8 +121,22 @@ function admit(
         message: `must be at most ${policy.maxDelaySec} s ahead for this API key`,
       });
     }
-    if (options.timeoutMs !== undefined || policy.maxTimeoutMs >= DEFAULTS.timeoutMs) return request;
-    return { ...request, options: { ...options, timeoutMs: policy.maxTimeoutMs } };
+    for (const option of policy.forbid) {
+      if (options[option as keyof typeof options] !== undefined) {
+        refused.push({ field: field(option), message: "is not allowed for this API key" });
+      }
+    }
+    if (policy.group !== null && options.group !== undefined && options.group !== policy.group) {
+      refused.push({ field: field("group"), message: `must be "${policy.group}" (or left out) for this API key` });
+    }
+    const forced = {
+      ...(options.timeoutMs === undefined &&
+        policy.maxTimeoutMs < DEFAULTS.timeoutMs && {
+          timeoutMs: policy.maxTimeoutMs,
+        }),
+      ...(policy.group !== null && { group: policy.group }),
+    };
+    return Object.keys(forced).length ? { ...request, options: { ...options, ...forced } } : request;
   });
   if (reserved.length) throw new ValidationError(reserved);
   if (refused.length) {

@@ -5,7 +5,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { EdgeqError, ValidationError, type FieldIssue } from "../shared/index.ts";
+import { EdgeqError, InvalidPolicyError, ValidationError, type FieldIssue } from "../shared/index.ts";
 import { issuesOf } from "../shared/job.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -41,6 +41,7 @@ const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   JobStateError: ["job-state", "The job's status does not allow this"],
   IdempotencyConflictError: ["idempotency-conflict", "Idempotency-Key reused with a different request"],
   JobIdTakenError: ["job-id-taken", "The job id is taken in another queue"],
+  InvalidPolicyError: ["invalid-policy", "The limits asked for are out of range"],
 };
 
 /** A problem the edge raises itself; thrown, and rendered by `onError`. */
@@ -101,7 +102,7 @@ export const onError: ErrorHandler = (error, c) => {
   }
   if (error instanceof EdgeqError) {
     const [slug, title] = EDGEQ_PROBLEMS[error.name] ?? [undefined, undefined];
-    const errors = error instanceof ValidationError ? error.issues : undefined;
+    const errors = error instanceof ValidationError || error instanceof InvalidPolicyError ? error.issues : undefined;
     return problem(c, error.status as ContentfulStatusCode, { slug, title, detail: error.message, errors });
   }
   if (error instanceof HTTPException) {

@@ -47,8 +47,32 @@ export const jobSchema = z
       })
       .nullable()
       .describe("the delivery to its callbackUrl, once it ended"),
+    group: z.string().nullable().describe("the group within its queue that claims take turns over"),
   })
   .meta({ id: "Job" });
+
+/** An enqueue's answer: the job, and whether the call was gathered into one that waits. */
+export const enqueuedSchema = jobSchema
+  .extend({
+    debounced: z
+      .literal(true)
+      .optional()
+      .describe("the call was gathered into this waiting job by its debounce key: args replaced, start moved"),
+    deduplicated: z.literal(true).optional().describe("the call was answered with the job its dedupe key made"),
+  })
+  .meta({ id: "EnqueuedJob" });
+
+/** At most max starts in any window of perMs (ranges are checked by the producer API: 422). */
+export const limitSchema = z.strictObject({ max: z.number().int(), perMs: z.number().int() });
+
+/** A group's policy as stored and as it is obeyed. */
+export const groupPolicySchema = z
+  .object({
+    concurrency: z.number().int().optional().describe("at most this many of the group's jobs started at once"),
+    limit: limitSchema.optional().describe("at most max of the group's jobs started in any window of perMs"),
+    paused: z.boolean().optional().describe("no worker claims the group's jobs"),
+  })
+  .meta({ id: "GroupPolicy" });
 
 export const attemptSchema = z
   .object({
@@ -72,6 +96,7 @@ export const queueSchema = z
       .optional()
       .describe("at most max jobs started in any window of perMs, across the fleet"),
     concurrency: z.number().int().optional().describe("at most this many jobs started at once, across the fleet"),
+    groups: groupPolicySchema.optional().describe("the policy of each group unless it has its own"),
     workers: z
       .array(z.looseObject({ state: z.string(), heartbeat: z.number() }))
       .describe("live workers on the queue; names, hosts and pids only for admin keys"),
@@ -108,7 +133,9 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: "the job's status does not allow this, or its id is taken in another queue",
   413: "the body is larger than MAX_BODY_BYTES",
   415: "the body is not JSON",
-  422: "Idempotency-Key reused with a different request, or an option this API key may not set",
+  422:
+    "Idempotency-Key reused with a different request, an option this API key may not set, " +
+    "or limits out of range (a concurrency below 1, a window past a day)",
   429: "this API key's request limit is spent; Retry-After says when to try again",
 };
 

@@ -2,11 +2,11 @@
 // from "edgeq/client"`. It needs fetch and nothing else, and imports only
 // types, so its compiled file is one small ES module a page can load as it is.
 import type { FieldIssue } from "./errors.ts";
-import type { EnqueueRequest, JobId, JobView } from "./job.ts";
+import type { Enqueued, EnqueueRequest, JobId, JobView } from "./job.ts";
 import type { JobStatus, TerminalStatus } from "./status.ts";
 import type { AnyTasks, JobRequestOf, ResultOf, TaskMap, TaskName, TaskRequest } from "./tasks.ts";
 
-export type { EnqueueRequest, FieldIssue, JobStatus, JobView };
+export type { Enqueued, EnqueueRequest, FieldIssue, JobStatus, JobView };
 
 export interface ClientOptions {
   /** Where the API answers: "https://edgeq.example.workers.dev", or a path on this origin ("/queue"). */
@@ -134,7 +134,7 @@ export class EdgeqClient<T extends TaskMap = AnyTasks> {
     queue: string,
     job: TaskRequest<T, K>,
     options: EnqueueOptions = {},
-  ): Promise<JobView<ResultOf<T[K]>>> {
+  ): Promise<Enqueued<ResultOf<T[K]>>> {
     const key = options.idempotencyKey ?? randomKey();
     return this.#json("POST", jobsOf(queue), {
       ...options,
@@ -149,9 +149,9 @@ export class EdgeqClient<T extends TaskMap = AnyTasks> {
     queue: string,
     jobs: JobRequestOf<T>[],
     options: RequestOptions = {},
-  ): Promise<JobView<ResultOf<T[TaskName<T>]>>[]> {
+  ): Promise<Enqueued<ResultOf<T[TaskName<T>]>>[]> {
     const retry = jobs.every((job) => job.options?.id !== undefined);
-    const page = await this.#json<{ jobs: JobView<ResultOf<T[TaskName<T>]>>[] }>("POST", `${jobsOf(queue)}/batch`, {
+    const page = await this.#json<{ jobs: Enqueued<ResultOf<T[TaskName<T>]>>[] }>("POST", `${jobsOf(queue)}/batch`, {
       ...options,
       body: { jobs },
       retry,

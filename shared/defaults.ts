@@ -46,6 +46,10 @@ export const DEFAULTS = {
 
   /** The most items one script call pops, moves or visits: every script does bounded work. */
   scriptBatch: 100,
+  /** The most loaded groups of a queue that /metrics shows: a million tenants must not make a million series. */
+  metricsTopGroups: 10,
+  /** How long a debounce key outlives its job's latest start, should the job wait longer in a busy queue. */
+  debounceGraceMs: DAY_SEC * SECOND,
   /** How long the per-minute counters of a queue (the dashboard's chart) are kept. */
   minuteStatsTtlSec: 2 * 3600,
 

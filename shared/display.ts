@@ -132,3 +132,15 @@ export function stateSummary(workers: WorkerInfo[], count: (n: number) => string
     .map(([state, n]) => `${count(n)} ${state}`)
     .join(", ");
 }
+
+/** A queue's or a group's limits in words ("paused, 10 per 1s, 2 at once"), or "" where it has none. */
+export function policyWords(
+  policy: { paused?: boolean; concurrency?: number; limit?: { max: number; perMs: number } },
+  span: (ms: number) => string,
+): string {
+  const parts = [];
+  if (policy.paused) parts.push("paused");
+  if (policy.limit) parts.push(`${policy.limit.max} per ${span(policy.limit.perMs)}`);
+  if (policy.concurrency) parts.push(`${policy.concurrency} at once`);
+  return parts.join(", ");
+}

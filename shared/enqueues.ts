@@ -14,8 +14,8 @@ import type { EnqueueReply } from "./scripts/index.ts";
  * flight pays one round trip, and Redis one script run, for all of them.
  * With no call in flight they go as two, so that Redis runs one while the
  * producer takes the answer of the other (one call for all would have each
- * wait for the other). The groups of a call hold a bounded number of jobs
- * together; a larger group goes alone.
+ * wait for the other). The batches of one script call hold a bounded number
+ * of jobs together; a larger batch goes alone.
  */
 export class Enqueues {
   #waiting: EnqueueCall[] = [];
@@ -26,10 +26,10 @@ export class Enqueues {
     readonly keys: Keys,
   ) {}
 
-  add(group: EnqueueGroup): Promise<EnqueueReply> {
+  add(batch: EnqueueBatch): Promise<EnqueueReply> {
     return new Promise((resolve, reject) => {
       if (this.#waiting.length === 0) queueMicrotask(() => this.#send());
-      this.#waiting.push({ group, resolve, reject });
+      this.#waiting.push({ batch, resolve, reject });
     });
   }
 
@@ -37,8 +37,8 @@ export class Enqueues {
     const half = this.#inFlight === 0 && this.#waiting.length > 1 ? Math.ceil(this.#waiting.length / 2) : Infinity;
     while (this.#waiting.length > 0) {
       let taken = 1;
-      for (let jobs = this.#waiting[0]!.group.jobs.length; taken < Math.min(half, this.#waiting.length); taken++) {
-        jobs += this.#waiting[taken]!.group.jobs.length;
+      for (let jobs = this.#waiting[0]!.batch.jobs.length; taken < Math.min(half, this.#waiting.length); taken++) {
+        jobs += this.#waiting[taken]!.batch.jobs.length;
         if (jobs > DEFAULTS.scriptBatch) break;
       }
       void this.#call(this.#waiting.splice(0, taken));
@@ -49,7 +49,7 @@ export class Enqueues {
     this.#inFlight++;
     let replies: EnqueueReply[];
     try {
-      replies = await scripts.enqueue.run(this.redis, this.keys, { groups: calls.map((call) => call.group) });
+      replies = await scripts.enqueue.run(this.redis, this.keys, { calls: calls.map((call) => call.batch) });
     } catch (error) {
       for (const call of calls) call.reject(error);
       return;
@@ -60,5 +60,5 @@ export class Enqueues {
   }
 }
 
-type EnqueueGroup = { now: number; jobs: NewJob[] };
-type EnqueueCall = { group: EnqueueGroup; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };
+type EnqueueBatch = { now: number; jobs: NewJob[] };
+type EnqueueCall = { batch: EnqueueBatch; resolve: (reply: EnqueueReply) => void; reject: (error: unknown) => void };

@@ -67,3 +67,12 @@ export class JobIdTakenError extends EdgeqError {
     super(`job id "${jobId}" is taken by a job in another queue`);
   }
 }
+
+/** A policy whose numbers are out of range (a concurrency below 1, a window past a day): well-formed, not usable. */
+export class InvalidPolicyError extends EdgeqError {
+  override readonly status = 422;
+  override name = "InvalidPolicyError";
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join("; "));
+  }
+}

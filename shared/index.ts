@@ -4,8 +4,19 @@ export type { QueueOptions, JobRequest, Idempotency, Submitted, JobPage, ChunkOp
 export { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
 export { describeQueues } from "./queue-info.ts";
 export type { StatusCounts, QueueInfo, QueuesPage, QueueStats, WorkerInfo } from "./queue-info.ts";
-export type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
-export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, JsonValue } from "./job.ts";
+export type {
+  Attempt,
+  Chunk,
+  QueueSettings,
+  SettingsPatch,
+  GroupPolicy,
+  GroupPolicyPatch,
+  GroupInfo,
+  GroupLoad,
+} from "./scripts/index.ts";
+export { groupPolicySchema, defaultPolicySchema, limitSchema } from "./group.ts";
+export type { GroupsListing, GroupPolicyView } from "./group.ts";
+export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, Enqueued, JsonValue } from "./job.ts";
 export {
   enqueueRequestSchema,
   jsonValueSchema,
@@ -13,6 +24,7 @@ export {
   queueNameSchema,
   jobIdSchema,
   taskNameSchema,
+  groupNameSchema,
 } from "./job.ts";
 export { DEFAULTS, PREFIX } from "./defaults.ts";
 export { STATUSES, TERMINAL_STATUSES, isTerminal, type JobStatus, type TerminalStatus } from "./status.ts";
@@ -24,6 +36,7 @@ export {
   IdempotencyConflictError,
   JobIdTakenError,
   ScheduleNotFoundError,
+  InvalidPolicyError,
 } from "./errors.ts";
 export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts";
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";

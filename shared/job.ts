@@ -23,6 +23,34 @@ export const taskNameSchema = z
   .string()
   .regex(TASK_NAME, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
 
+/** A group within a queue (a tenant, a user, an API key): the id alphabet. */
+export const groupNameSchema = jobIdSchema;
+
+/** A debounce or dedupe key: the id alphabet too. */
+const flowKeySchema = jobIdSchema;
+
+export const debounceSchema = z.strictObject({
+  key: flowKeySchema,
+  delayMs: z.number().int().min(0).max(DAY_MS).describe("the job starts this long after the latest call"),
+  maxDelayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(DEFAULTS.maxDelaySec * 1000)
+    .optional()
+    .describe("at the latest this long after the first call, however many follow"),
+});
+
+export const dedupeSchema = z.strictObject({
+  key: flowKeySchema,
+  ttlMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(DEFAULTS.maxDelaySec * 1000)
+    .describe("how long the key answers the first job"),
+});
+
 export const prefixSchema = z.string().regex(PREFIX, "must be 1-64 letters, digits, '_', '.', ':' or '-'");
 
 /** Any JSON value; one instance, so tools that annotate it (OpenAPI) do it once. */
@@ -75,6 +103,11 @@ export const jobOptionsFields = z.strictObject({
     .max(2048)
     .optional(),
   meta: z.record(z.string().max(128), jsonValueSchema).optional(),
+  group: groupNameSchema.optional().describe("the group within its queue that claims take turns over"),
+  debounce: debounceSchema
+    .optional()
+    .describe("while a job with this key waits, a new call replaces its args and moves its start"),
+  dedupe: dedupeSchema.optional().describe("for ttlMs after a job with this key was made, a call answers it"),
 });
 
 export const jobOptionsSchema = jobOptionsFields
@@ -82,6 +115,15 @@ export const jobOptionsSchema = jobOptionsFields
     message: "give runAt or delayMs, not both",
     path: ["delayMs"],
   })
+  .refine(
+    (o) => !o.debounce || (o.runAt === undefined && o.delayMs === undefined && !o.dependsOn && o.id === undefined),
+    {
+      message:
+        "sets the start (delayMs after the latest call) and id (the first call's): no runAt, delayMs, dependsOn, id",
+      path: ["debounce"],
+    },
+  )
+  .refine((o) => !o.debounce || !o.dedupe, { message: "give debounce or dedupe, not both", path: ["dedupe"] })
   // a job parked for decades is storage nobody will reclaim
   .refine((o) => o.runAt === undefined || scheduledAt(o, Date.now())! <= Date.now() + DEFAULTS.maxDelaySec * 1000, {
     message: `must be at most ${DEFAULTS.maxDelaySec / 86_400} days ahead`,
@@ -138,7 +180,12 @@ export interface JobView<R = JsonValue> {
   dependsOn: string[];
   /** The delivery of its callbackUrl, once it ended; null without one. */
   callback: CallbackState | null;
+  /** The group within its queue, or null. */
+  group: string | null;
 }
+
+/** A job as an enqueue over HTTP answers it: with how a debounce or dedupe key answered the call. */
+export type Enqueued<R = JsonValue> = JobView<R> & { debounced?: true; deduplicated?: true };
 
 /** The whole stored job: the view plus the options a worker needs. */
 export interface Job extends JobView {
@@ -193,6 +240,10 @@ export interface NewJob {
   idempotencyKey?: string;
   fingerprint?: string;
   idempotencyTtlSec?: number;
+  /** The group within its queue; its name is in fields too. */
+  group?: string;
+  debounce?: { key: string; delayMs: number; maxDelayMs?: number };
+  dedupe?: { key: string; ttlMs: number };
 }
 
 /**
@@ -251,9 +302,11 @@ export function newJob(
     ["atFront", opts.atFront ? 1 : undefined],
     ["priority", opts.priority],
     ["callbackUrl", opts.callbackUrl],
+    ["group", opts.group],
   ];
   for (const [field, value] of optional) if (value !== undefined) fields.push(field, String(value));
-  return { id, queue, fields, runAt, atFront: opts.atFront, priority: opts.priority, dependsOn: opts.dependsOn };
+  const { atFront, priority, dependsOn, group, debounce, dedupe } = opts;
+  return { id, queue, fields, runAt, atFront, priority, dependsOn, group, debounce, dedupe };
 }
 
 /** Deeper args are left to the schema, whose checks recurse too. */
@@ -350,6 +403,7 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
     atFront: h.atFront === "1",
     priority: num(h.priority),
     callbackUrl: h.callbackUrl ?? null,
+    group: h.group ?? null,
     workerName: h.workerName ?? null,
     stopRequested: h.stopRequested === "1",
   };
@@ -374,5 +428,6 @@ export function viewOf(job: Job): JobView {
     progress: job.progress,
     dependsOn: job.dependsOn,
     callback: job.callback,
+    group: job.group,
   };
 }

@@ -25,6 +25,53 @@ export class Keys {
   waiting(queue: string): string {
     return `${this.root}:waiting:${queue}`;
   }
+  /** Sorted set of one group's waiting job ids, scored as waiting's; jobs without a group stay in waiting. */
+  groupWaiting(queue: string, group: string): string {
+    return `${this.root}:group-waiting:${queue}:${group}`;
+  }
+  /** Sorted set of every grouped waiting job of a queue, scored as waiting's: what lists and counts read. */
+  grouped(queue: string): string {
+    return `${this.root}:grouped:${queue}`;
+  }
+  /**
+   * List of the groups a claim may take from, in turn ('' stands for the jobs without a group): a claim takes the
+   * head and puts it at the tail, which is what makes claiming round-robin.
+   */
+  groupsReady(queue: string): string {
+    return `${this.root}:groups-ready:${queue}`;
+  }
+  /** Set of the groups in groupsReady, so that none is listed twice. */
+  groupsListed(queue: string): string {
+    return `${this.root}:groups-listed:${queue}`;
+  }
+  /** Sorted set of the groups out of turn until their rate window opens, scored by when it does. */
+  groupsLimited(queue: string): string {
+    return `${this.root}:groups-limited:${queue}`;
+  }
+  /** Hash of group → how many of its jobs are started across the fleet. */
+  groupActive(queue: string): string {
+    return `${this.root}:group-active:${queue}`;
+  }
+  /** Sorted set of a queue's groups scored by load (waiting + started jobs), and those with a policy of their own. */
+  groups(queue: string): string {
+    return `${this.root}:groups:${queue}`;
+  }
+  /** Hash of group → its own policy as JSON (concurrency, limit, paused), over the queue's default. */
+  groupPolicies(queue: string): string {
+    return `${this.root}:group-policies:${queue}`;
+  }
+  /** Sorted set of a rate-limited group's starts within its window, scored by start time. */
+  groupRate(queue: string, group: string): string {
+    return `${this.root}:group-rate:${queue}:${group}`;
+  }
+  /** The id of the job a debounce key gathers calls into while it waits; it expires with the job's wait. */
+  debounce(queue: string, key: string): string {
+    return `${this.root}:debounce:${queue}:${key}`;
+  }
+  /** The id of the job a dedupe key answers with, for the key's window. */
+  dedupe(queue: string, key: string): string {
+    return `${this.root}:dedupe:${queue}:${key}`;
+  }
   /** Hash of per-queue arrival counters, for FIFO order within a priority. */
   sequence(): string {
     return `${this.root}:sequence`;
@@ -157,6 +204,17 @@ export class Keys {
 export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   queues: [],
   waiting: ["queue"],
+  groupWaiting: ["queue", "group"],
+  grouped: ["queue"],
+  groupsReady: ["queue"],
+  groupsListed: ["queue"],
+  groupsLimited: ["queue"],
+  groupActive: ["queue"],
+  groups: ["queue"],
+  groupPolicies: ["queue"],
+  groupRate: ["queue", "group"],
+  debounce: ["queue", "key"],
+  dedupe: ["queue", "key"],
   sequence: [],
   settings: [],
   rate: ["queue"],

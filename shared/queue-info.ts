@@ -4,7 +4,7 @@
 import type { Keys } from "./keys.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import * as scripts from "./scripts/index.ts";
-import type { QueueSettings } from "./scripts/index.ts";
+import type { GroupLoad, QueueSettings } from "./scripts/index.ts";
 import { TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import { declarationsOf, type TaskDeclaration } from "./tasks.ts";
 
@@ -42,6 +42,8 @@ export interface QueueInfo extends QueueSettings {
   stats?: QueueStats;
   /** For queues asked for by name: the tasks their workers declared in the last day (see shared/tasks.ts). */
   tasks?: TaskDeclaration[];
+  /** With stats, in a grouped queue: its most loaded groups (for metrics). */
+  topGroups?: GroupLoad[];
 }
 
 /** Counters the scripts that end jobs keep per queue, in Redis, for the whole fleet. */
@@ -78,10 +80,12 @@ export async function describeQueues(
       paused: q.settings.paused === true,
       ...(q.settings.limit && { limit: q.settings.limit }),
       ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
+      ...(q.settings.groups && { groups: q.settings.groups }),
       workers: q.workers.map(workerInfo),
       schedules: q.schedules,
       ...(q.stats && { stats: statsOf(q.stats) }),
       ...(q.tasks && { tasks: declarationsOf(q.tasks) }),
+      ...(q.topGroups && { topGroups: q.topGroups }),
     })),
     nextCursor: reply.nextCursor,
     outbox: reply.outbox,

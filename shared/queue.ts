@@ -22,13 +22,23 @@ import {
   type NewJob,
 } from "./job.ts";
 import { Enqueues } from "./enqueues.ts";
+import {
+  concurrencySchema,
+  configureGroup,
+  defaultPolicySchema,
+  limitSchema,
+  listGroups,
+  parsePolicy,
+  type GroupPolicyView,
+  type GroupsListing,
+} from "./group.ts";
 import { Keys } from "./keys.ts";
 import { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
 import { describeQueues, type QueueInfo, type StatusCounts } from "./queue-info.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type { Attempt, Chunk, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import type { Attempt, Chunk, GroupPolicyPatch, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 import { STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import type { AnyTasks, EnqueueArgs, JobRequestOf, ResultOf, TaskMap, TaskName } from "./tasks.ts";
 
@@ -57,9 +67,13 @@ export interface Reach {
 }
 
 export interface Submitted {
-  /** false when an existing job was returned (same id, or an idempotent replay). */
+  /** false when an existing job was returned (same id, an idempotent replay, a debounce or a dedupe key). */
   created: boolean;
   job: JobView;
+  /** The call was gathered into a waiting job with its debounce key: its args replaced, its start moved. */
+  debounced?: true;
+  /** The call was answered with the job its dedupe key made within the key's window. */
+  deduplicated?: true;
 }
 
 /**
@@ -132,7 +146,14 @@ export class Queue<T extends TaskMap = AnyTasks> {
       throw new ValidationError([{ field, message: `no job with id "${reply.id}"` }]);
     }
     return reply.jobs.map((j, i) => {
-      if (!j.created) return { created: false, job: viewOf(j.job) };
+      if (!j.created) {
+        return {
+          created: false,
+          job: viewOf(j.job),
+          ...(j.debounced && { debounced: true as const }),
+          ...(j.deduplicated && { deduplicated: true as const }),
+        };
+      }
       const fields = specs[i]!.fields;
       // filled from empty: spreading j.set first made this object several times slower to build
       const hash: Record<string, unknown> = {};
@@ -231,11 +252,27 @@ export class Queue<T extends TaskMap = AnyTasks> {
   /**
    * Changes the queue's settings, which every claim across the fleet obeys
    * at once: `limit` (at most max jobs started in any window of perMs),
-   * `concurrency` (at most N started at once), `paused`. null removes one.
+   * `concurrency` (at most N started at once), `paused`, and `groups`, the
+   * policy of each group unless it has its own (`{ concurrency?, limit? }`,
+   * for each group separately). null removes one. Numbers out of range are
+   * an InvalidPolicyError (HTTP 422).
    */
   async configure(settings: SettingsPatch): Promise<QueueSettings> {
-    const patch = parseOrThrow(settingsSchema, settings);
+    const patch = parsePolicy(settingsSchema, settings);
     return scripts.configureQueue.run(this.#redis, this.keys, { queue: this.name, settings: patch });
+  }
+
+  /**
+   * Gives one group of the queue its own policy over the queue's default (`concurrency`, `limit`), or pauses it
+   * (`paused: true`) while the queue's other groups go on. null removes a field.
+   */
+  configureGroup(group: string, policy: GroupPolicyPatch): Promise<GroupPolicyView> {
+    return configureGroup(this.#redis, this.keys, this.name, group, policy);
+  }
+
+  /** A page of the queue's groups, most loaded first, with their counts and policies. */
+  groups(options: { limit?: number; cursor?: string | null } = {}): Promise<GroupsListing> {
+    return listGroups(this.#redis, this.keys, this.name, options);
   }
 
   /** Puts every failed (or stopped, or canceled) job back in the queue, a bounded chunk per call. */
@@ -303,17 +340,9 @@ const listSchema = z.object({
 
 const settingsSchema = z.strictObject({
   paused: z.literal(true).nullish(),
-  limit: z
-    .strictObject({
-      max: z.number().int().min(1).max(1_000_000),
-      perMs: z
-        .number()
-        .int()
-        .min(1)
-        .max(24 * 3600 * 1000),
-    })
-    .nullish(),
-  concurrency: z.number().int().min(1).max(100_000).nullish(),
+  limit: limitSchema.nullish(),
+  concurrency: concurrencySchema.nullish(),
+  groups: defaultPolicySchema.nullish(),
 });
 
 const cleanSchema = z.object({

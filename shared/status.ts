@@ -38,7 +38,12 @@ export const CREATED_AS: Partial<Record<JobStatus, string>> = {
 
 /** status → the statuses it may move to, and the script that moves it. */
 export const TRANSITIONS: Record<JobStatus, Partial<Record<JobStatus, string>>> = {
-  queued: { started: "claim", failed: "claim (its ttlSec ran out)", canceled: "cancel" },
+  queued: {
+    started: "claim",
+    failed: "claim (its ttlSec ran out)",
+    canceled: "cancel",
+    scheduled: "enqueue (a debounced call moves its start)",
+  },
   scheduled: { queued: "claim (promotes due jobs) / recover", canceled: "cancel" },
   deferred: {
     queued: "complete (its last dependency finished)",

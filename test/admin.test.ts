@@ -381,6 +381,46 @@ describe("admin main(), in this process", () => {
     expect(run.stderr).toMatch(/^usage: edgeq admin jobs <queue> --status S \[--limit N\] \[--cursor C\]$/m);
   });
 
+  it("lists a queue's groups with their counts and policies, and sets, pauses and resumes one", async () => {
+    const tenants = queue("tenants");
+    await tenants.configure({ groups: { concurrency: 2 } });
+    await tenants.enqueueMany([
+      { task: "echo", options: { group: "acme" } },
+      { task: "echo", options: { group: "acme" } },
+      { task: "echo", options: { group: "globex" } },
+      { task: "echo" },
+    ]);
+    const set = await inProcess(["group", "tenants", "acme", "--max", "5", "--per", "1m", "--pause"]);
+    expect(set).toMatchObject({ code: 0, stderr: "" });
+    expect(set.stdout).toBe(
+      'group "acme" of queue "tenants": own policy paused, 5 per 1m; obeys paused, 5 per 1m, 2 at once\n',
+    );
+    const listed = await inProcess(["groups", "tenants"]);
+    expect(listed.stdout).toMatch(/^queue "tenants": 2 groups; each group's default policy: 2 at once$/m);
+    expect(listed.stdout).toMatch(/^jobs without a group: 1 waiting, 0 started$/m);
+    expect(row(listed.stdout.split("\n").slice(2).join("\n"), "acme")).toEqual({
+      group: "acme",
+      waiting: "2",
+      started: "0",
+      "own policy": "paused, 5 per 1m",
+      obeys: "paused, 5 per 1m, 2 at once",
+    });
+    await inProcess(["group", "tenants", "acme", "--resume", "--per", "none", "--concurrency", "1"]);
+    const json = JSON.parse((await inProcess(["groups", "tenants", "--json", "--limit", "1"])).stdout);
+    expect(json).toMatchObject({ groups: [{ name: "acme", policy: { concurrency: 1 } }], nextCursor: "1" });
+    expect((await tenants.groups()).groups[0]!.effective).toEqual({ concurrency: 1 });
+  });
+
+  it("refuses a group change it cannot make: 2 for the command line, 1 for limits out of range", async () => {
+    const nothing = await inProcess(["group", "tenants", "acme"]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/^edgeq admin: say what to change: /);
+    expect((await inProcess(["group", "tenants", "acme", "--max", "3"])).code).toBe(2);
+    const zero = await inProcess(["group", "tenants", "acme", "--concurrency", "0"]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(/concurrency: /);
+  });
+
   it("reads a queue's jobs with 0, and a missing job with 1", async () => {
     const waiting = await queue("in-process").enqueue("echo", { n: 1 });
     const listed = await inProcess(["jobs", "in-process", "--status", "queued"]);

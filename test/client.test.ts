@@ -122,6 +122,14 @@ describe("EdgeqClient", () => {
     ]);
   });
 
+  it("says when a debounce key gathered an enqueue into its waiting job", async () => {
+    const debounce = { key: "client-draft", delayMs: 60_000 };
+    const first = await browser.enqueue("work", { task: "echo", args: 1, options: { debounce } });
+    expect(first.debounced).toBeUndefined();
+    const again = await browser.enqueue("work", { task: "echo", args: 2, options: { debounce } });
+    expect(again).toMatchObject({ id: first.id, debounced: true, args: 2, status: "scheduled" });
+  });
+
   it("lists a queue's jobs of one status, page by page", async () => {
     const ids = [];
     for (let n = 0; n < 3; n++) ids.push((await server.enqueue("idle-list", { task: "echo", args: n })).id);

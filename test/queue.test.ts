@@ -28,6 +28,7 @@ const VIEW_FIELDS = [
   "createdAt",
   "dependsOn",
   "endedAt",
+  "group",
   "enqueuedAt",
   "error",
   "id",

@@ -95,6 +95,8 @@ function limitsInclude(): string {
     max_backoff_ms: DEFAULTS.maxBackoffMs,
     attempts_kept: DEFAULTS.attemptsKept,
     minute_ttl_sec: DEFAULTS.minuteStatsTtlSec,
+    top_groups: DEFAULTS.metricsTopGroups,
+    debounce_grace_ms: DEFAULTS.debounceGraceMs,
   };
   return [
     "-- Generated from shared/defaults.ts: the bounds every script keeps.",

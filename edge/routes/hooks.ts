@@ -7,6 +7,7 @@ import { z } from "zod";
 import { STATUSES } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
 import { deliveryArgs, deliveryJobId, replayWindowSec, verifyDelivery } from "../signatures.ts";
+import { nameAt } from "../payload.ts";
 import { Problem, validationHook } from "../problem.ts";
 import { json, problems } from "../schemas.ts";
 
@@ -46,7 +47,9 @@ hooks.openapi(
     const seen = await store.seenDelivery(id);
     if (seen.seen) return c.json({ id, status: seen.status }, 202);
     // enqueued before it is remembered: if remembering fails, the sender's retry finds the job by its id
-    const job = { task: hook.task, args: deliveryArgs(headers, body), options: { id, meta: { hook: name, delivery } } };
+    const args = deliveryArgs(headers, body);
+    const group = hook.group === undefined ? undefined : nameAt(args.body, hook.group);
+    const job = { task: hook.task, args, options: { id, meta: { hook: name, delivery }, ...(group && { group }) } };
     await store.checkTasks(hook.queue, [job], () => "");
     const [submitted] = await store.queue(hook.queue).submit([job]);
     await store.rememberDelivery(id, replayWindowSec(hook));

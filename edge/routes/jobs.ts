@@ -11,6 +11,7 @@ import {
   JobNotFoundError,
   type JobView,
   type Reach,
+  type Submitted,
 } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
 import { reaches, type Principal } from "../auth.ts";
@@ -23,6 +24,7 @@ import {
   attemptSchema,
   BEARER,
   batchRequestSchema,
+  enqueuedSchema,
   jobParams,
   jobSchema,
   json,
@@ -59,8 +61,11 @@ jobs.openapi(
       body: { required: true, content: { "application/json": { schema: enqueueRequestSchema } } },
     },
     responses: {
-      201: json(jobSchema, "created; Location names the job"),
-      200: json(jobSchema, "an existing job: an idempotent replay, or a client-chosen id that exists"),
+      201: json(enqueuedSchema, "created; Location names the job"),
+      200: json(
+        enqueuedSchema,
+        "an existing job: an idempotent replay, a client-chosen id that exists, or a debounce or dedupe key's job",
+      ),
       ...problems(400, 401, 403, 409, 413, 415, 422),
     },
   }),
@@ -73,7 +78,7 @@ jobs.openapi(
     await c.var.store.checkTasks(queue, [admitted], () => "");
     const [submitted] = await c.var.store.queue(queue).submit([admitted], idempotency, reachOf(c.var.principal));
     const { created } = submitted!;
-    const job = redactJob(submitted!.job, c.var.principal);
+    const job = enqueued(submitted!, c.var.principal);
     c.header("Location", jobPath(job.id));
     if (key !== undefined) {
       c.header("Idempotency-Key", key);
@@ -96,8 +101,8 @@ jobs.openapi(
     },
     responses: {
       201: json(
-        z.object({ jobs: z.array(jobSchema) }),
-        "the jobs, in order (existing ones for client-chosen ids that exist)",
+        z.object({ jobs: z.array(enqueuedSchema) }),
+        "the jobs, in order (existing ones for client-chosen ids that exist, and for debounce and dedupe keys)",
       ),
       ...problems(400, 401, 403, 409, 413, 415, 422),
     },
@@ -107,7 +112,7 @@ jobs.openapi(
     const admitted = admitBatch(c.var.principal, c.req.valid("json").jobs);
     await c.var.store.checkTasks(queue, admitted, (i) => `jobs.${i}`);
     const submitted = await c.var.store.queue(queue).submit(admitted, undefined, reachOf(c.var.principal));
-    return c.json({ jobs: submitted.map((s) => redactJob(s.job, c.var.principal)) }, 201);
+    return c.json({ jobs: submitted.map((s) => enqueued(s, c.var.principal)) }, 201);
   },
 );
 
@@ -317,4 +322,9 @@ async function fingerprint(value: unknown): Promise<string> {
 function sorted(value: unknown): unknown {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
   return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** An enqueued job as its caller may see it, with how a debounce or dedupe key answered the call. */
+function enqueued({ job, debounced, deduplicated }: Submitted, principal: Principal) {
+  return { ...redactJob(job, principal), ...(debounced && { debounced }), ...(deduplicated && { deduplicated }) };
 }

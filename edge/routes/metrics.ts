@@ -1,7 +1,9 @@
 // GET /metrics: Prometheus text. The counters and the run-time histogram are
 // kept in Redis by the scripts that end jobs (no round trip of their own), so
 // they add up across the fleet and survive restarts; the gauges are the
-// queue counts. A scrape reads a bounded number of queue pages.
+// queue counts, and those of each queue's most loaded groups (a million
+// tenants must not make a million series). A scrape reads a bounded number
+// of queue pages.
 import { Hono } from "hono";
 import { DEFAULTS, STATUSES, type QueueInfo, type QueuesPage } from "../../shared/index.ts";
 import { requireScope } from "../bearer.ts";
@@ -73,6 +75,18 @@ export function render(queues: QueueInfo[], outbox: QueuesPage["outbox"] | null,
     out.push(`edgeq_job_duration_seconds_sum${labelText({ queue: q.name })} ${sumMs / 1000}`);
     out.push(`edgeq_job_duration_seconds_count${labelText({ queue: q.name })} ${cumulative}`);
   }
+  family(
+    out,
+    "edgeq_group_jobs",
+    "gauge",
+    `Jobs of a queue's most loaded groups (the top ${DEFAULTS.metricsTopGroups}), waiting or started.`,
+    each((q) =>
+      (q.topGroups ?? []).flatMap((g): Sample[] => [
+        [{ queue: q.name, group: g.name, status: "waiting" }, g.waiting],
+        [{ queue: q.name, group: g.name, status: "started" }, g.started],
+      ]),
+    ),
+  );
   family(
     out,
     "edgeq_workers",

@@ -9,7 +9,7 @@ import { can } from "../auth.ts";
 import { requireScope } from "../bearer.ts";
 import { validationHook } from "../problem.ts";
 import { redactJob, redactQueue } from "../redact.ts";
-import { BEARER, jobSchema, json, problems, queueParams, queueSchema, statusQuery } from "../schemas.ts";
+import { BEARER, jobSchema, json, limitSchema, problems, queueParams, queueSchema, statusQuery } from "../schemas.ts";
 
 export const queues = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -130,12 +130,16 @@ queues.openapi(
 const settingsBody = z
   .strictObject({
     paused: z.boolean().optional(),
-    limit: z
-      .strictObject({ max: z.number().int().min(1), perMs: z.number().int().min(1) })
+    limit: limitSchema
       .nullable()
       .optional()
       .describe("at most max jobs started in any window of perMs, across the fleet; null removes it"),
-    concurrency: z.number().int().min(1).nullable().optional().describe("null removes it"),
+    concurrency: z.number().int().nullable().optional().describe("null removes it"),
+    groups: z
+      .strictObject({ concurrency: z.number().int().optional(), limit: limitSchema.optional() })
+      .nullable()
+      .optional()
+      .describe("the policy of each group of the queue unless it has its own, for each group apart; null removes it"),
   })
   .meta({ id: "QueueSettings" });
 
@@ -143,7 +147,7 @@ queues.openapi(
   createRoute({
     method: "patch",
     path: "/v1/queues/{queue}",
-    summary: "Change a queue's settings: paused, rate limit, fleet-wide concurrency",
+    summary: "Change a queue's settings: paused, rate limit, fleet-wide concurrency, its groups' default policy",
     description: "Stored in Redis and decided inside every claim, so the whole fleet obeys at once.",
     security: BEARER,
     middleware: [requireScope("admin")] as const,
@@ -151,7 +155,7 @@ queues.openapi(
       params: queueParams,
       body: { required: true, content: { "application/json": { schema: settingsBody } } },
     },
-    responses: { 200: json(queueSchema, "the queue"), ...problems(400, 401, 403, 415) },
+    responses: { 200: json(queueSchema, "the queue"), ...problems(400, 401, 403, 415, 422) },
   }),
   async (c) => {
     const { queue } = c.req.valid("param");

@@ -12,11 +12,12 @@
 --- @include "keys"
 --- @include "to_terminal"
 --- @include "cancel_dependents"
+--- @include "unqueue"
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'workerName')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -26,7 +27,7 @@ if status == 'started' then
   return cjson.encode({ status = 'started', before = status })
 end
 if status == 'queued' then
-  redis.call('ZREM', K.waiting(queue), id)
+  unqueue(id, queue, f[4])
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))

@@ -9,7 +9,8 @@
 -- ARGV[5] with '': the page's size at most
 -- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
 -- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash,
--- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name),
+-- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name), topGroups? = [ { name, waiting,
+-- started } ] (the most loaded groups, with stats),
 -- tasks? = [ name, declaration (JSON text), … ] for queues named } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 --- @include "keys"
@@ -39,7 +40,7 @@ end
 local settings = #names > 0 and settings_of(names) or {}
 local out = {}
 for _, queue in ipairs(names) do
-  local c = { queued = redis.call('ZCARD', K.waiting(queue)) }
+  local c = { queued = redis.call('ZCARD', K.waiting(queue)) + redis.call('ZCARD', K.grouped(queue)) }
   for _, status in ipairs(STATUS.registries) do
     local key = K.registry(status, queue)
     if STATUS.terminal[status] then
@@ -66,7 +67,19 @@ for _, queue in ipairs(names) do
   local entry = { name = queue, counts = c, settings = settings[queue], workers = listening, schedules = schedules }
   -- declarations carry JSON Schemas: only for queues asked for by name, not for pages of them
   if ARGV[3] ~= '' then entry.tasks = redis.call('HGETALL', K.tasks(queue)) end
-  if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
+  if ARGV[6] == '1' then
+    entry.stats = hash_table(redis.call('HGETALL', K.stats(queue)))
+    -- the most loaded groups only: a million tenants must not make a million series
+    local top = redis.call('ZREVRANGE', K.groups(queue), 0, LIMITS.top_groups - 1)
+    if #top > 0 then
+      local active = redis.call('HMGET', K.groupActive(queue), unpack(top))
+      entry.topGroups = {}
+      for i, group in ipairs(top) do
+        local waiting = redis.call('ZCARD', K.groupWaiting(queue, group))
+        table.insert(entry.topGroups, { name = group, waiting = waiting, started = tonumber(active[i]) or 0 })
+      end
+    end
+  end
   table.insert(out, entry)
 end
 local oldest = redis.call('ZRANGE', K.outboxAge(), 0, 0, 'WITHSCORES')[2]

@@ -8,21 +8,28 @@
 -- Returns { count = jobs canceled, more = whether jobs still wait }
 --- @include "keys"
 --- @include "limits"
---- @include "job_get"
+--- @include "unqueue"
+--- @include "has_waiting"
 --- @include "to_terminal"
 --- @include "cancel_dependents"
 
 local now, queue = tonumber(ARGV[2]), ARGV[3]
-local key = K.waiting(queue)
-local ids = redis.call('ZRANGE', key, 0, LIMITS.batch - 1)
-local count = 0
 local err = cjson.encode({ name = 'JobCanceledError', message = 'canceled before it started: its queue was emptied' })
+local count = 0
+-- a batch a call, of the jobs without a group first, then of the grouped ones
+local ids = redis.call('ZRANGE', K.waiting(queue), 0, LIMITS.batch - 1)
+if #ids == 0 then ids = redis.call('ZRANGE', K.grouped(queue), 0, LIMITS.batch - 1) end
 for _, id in ipairs(ids) do
-  redis.call('ZREM', key, id)
-  if job_get(id, 'status') == 'queued' then
+  local f = redis.call('HMGET', K.job(id), 'status', 'group')
+  if f[1] == 'queued' then
+    unqueue(id, queue, f[2])
     to_terminal(id, queue, 'queued', 'canceled', now, { 'error', err })
     cancel_dependents(id, now)
     count = count + 1
+  else
+    -- a stale id: its job moved on without it, and only the id goes
+    redis.call('ZREM', K.waiting(queue), id)
+    redis.call('ZREM', K.grouped(queue), id)
   end
 end
-return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
+return cjson.encode({ count = count, more = has_waiting(queue) })

@@ -1,23 +1,25 @@
--- enqueue: creates jobs in groups, each atomically: all of a group or none.
--- A group is what one producer call asked for (a job, or a batch); groups
--- that calls made at the same moment come in one script call, and are
--- taken in order, each as if it were a call of its own.
+-- enqueue: creates jobs by calls, each atomically: all of a call or none.
+-- A call is what one producer call asked for (a job, or a batch); calls
+-- made at the same moment come in one script call, and are taken in order,
+-- each as if it were alone.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
--- ARGV[2] JSON array of groups, each { now = when its call was made (epoch
---         ms), jobs = [ { id, queue, fields (flat hash fields), runAt?,
---         atFront?, priority?, dependsOn?, dependencyQueues? (the queues a
+-- ARGV[2] JSON array of calls, each { now = when it was made (epoch ms),
+--         jobs = [ { id, queue, fields (flat hash fields), runAt?, atFront?,
+--         priority?, group?, dependsOn?, dependencyQueues? (the queues a
 --         dependency may be in: a caller limited to some queues cannot reach
---         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? } ] }
--- Returns, per group, { jobs = [ { created = true, set = fields the script
--- decided } | { created = false, job = the existing hash } ] }, or { error =
--- 'dependency_not_found' | 'idempotency_conflict' | 'id_in_other_queue', id,
--- at = index of the job in the group (0-based) } having written nothing of
--- that group.
+--         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec?,
+--         debounce? = { key, delayMs, maxDelayMs? }, dedupe? = { key, ttlMs } } ] }
+-- Returns, per call, { jobs = [ { created = true, set = fields the script
+-- decided } | { created = false, job = the existing hash, debounced?,
+-- deduplicated? } ] }, or { error = 'dependency_not_found' |
+-- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
+-- the call (0-based) } having written nothing of that call.
 --- @include "keys"
 --- @include "job_get"
 --- @include "job_table"
 --- @include "create_job"
+--- @include "gather"
 
 local function reachable(dep, allowed)
   local queue = job_get(dep, 'queue')
@@ -29,7 +31,7 @@ local function reachable(dep, allowed)
   return false
 end
 
--- Why a group must be refused, before anything of it is written; and for
+-- Why a call must be refused, before anything of it is written; and for
 -- each job, whether its id is taken (a job's hash always holds its queue).
 local function refusal(specs, owners)
   for i, spec in ipairs(specs) do
@@ -65,8 +67,14 @@ local function enqueue(specs, now)
     if spec.idempotencyKey then
       replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
     end
+    local gathered = nil
+    if spec.debounce then gathered = debounce_into(spec, now) elseif spec.dedupe then gathered = deduplicated(spec) end
     if replay and redis.call('EXISTS', K.job(replay)) == 1 then
       table.insert(out, { created = false, job = job_table(replay) })
+    elseif gathered then
+      table.insert(out, {
+        created = false, job = gathered, debounced = spec.debounce ~= nil, deduplicated = spec.dedupe ~= nil,
+      })
     elseif owners[i] then
       -- a client-chosen id names one job: enqueuing it again is a no-op
       table.insert(out, { created = false, job = job_table(id) })
@@ -76,6 +84,7 @@ local function enqueue(specs, now)
         redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
         redis.call('EXPIRE', key, spec.idempotencyTtlSec)
       end
+      hold_keys(spec, now)
       table.insert(out, { created = true, set = create_job(spec, now) })
     end
   end
@@ -83,5 +92,5 @@ local function enqueue(specs, now)
 end
 
 local replies = {}
-for _, group in ipairs(cjson.decode(ARGV[2])) do table.insert(replies, enqueue(group.jobs, group.now)) end
+for _, call in ipairs(cjson.decode(ARGV[2])) do table.insert(replies, enqueue(call.jobs, call.now)) end
 return cjson.encode(replies)

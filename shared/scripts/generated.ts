@@ -3,21 +3,23 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "4b8710124dc7552f607ba940bf2ce340c1d36be6",
+  sha: "319bb29d3ed3d90222041835a40064003dd0dee3",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [30,"shared/defaults.ts (generated include \"limits\")",1],
-    [37,"shared/status.ts (generated include \"statuses\")",1],
-    [52,"shared/scripts/includes/move.lua",3],
-    [67,"shared/scripts/includes/hash_table.lua",1],
-    [73,"shared/scripts/includes/job_table.lua",3],
-    [80,"shared/scripts/includes/outbox_push.lua",3],
-    [96,"shared/scripts/includes/to_terminal.lua",6],
-    [161,"shared/scripts/includes/job_get.lua",2],
-    [166,"shared/scripts/includes/cascade.lua",3],
-    [176,"shared/scripts/includes/cancel_dependents.lua",5],
-    [204,"shared/scripts/cancel.lua",15],
+    [34,"shared/defaults.ts (generated include \"limits\")",1],
+    [43,"shared/status.ts (generated include \"statuses\")",1],
+    [58,"shared/scripts/includes/move.lua",3],
+    [73,"shared/scripts/includes/hash_table.lua",1],
+    [79,"shared/scripts/includes/job_table.lua",3],
+    [86,"shared/scripts/includes/outbox_push.lua",3],
+    [102,"shared/scripts/includes/to_terminal.lua",6],
+    [167,"shared/scripts/includes/job_get.lua",2],
+    [172,"shared/scripts/includes/cascade.lua",3],
+    [182,"shared/scripts/includes/cancel_dependents.lua",5],
+    [210,"shared/scripts/includes/tally.lua",2],
+    [219,"shared/scripts/includes/unqueue.lua",3],
+    [231,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -34,6 +36,10 @@ export const cancel: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -54,13 +60,15 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -223,10 +231,31 @@ local function cancel_dependents(id, now)
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Takes a queued job out of its waiting sets (a cancel, an emptying, a
+-- debounced job put back on schedule).
+local function unqueue(id, queue, group)
+  if group and group ~= '' then
+    redis.call('ZREM', K.groupWaiting(queue, group), id)
+    redis.call('ZREM', K.grouped(queue), id)
+    tally(queue, group, -1)
+  else
+    redis.call('ZREM', K.waiting(queue), id)
+  end
+end
+
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'workerName')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -236,7 +265,7 @@ if status == 'started' then
   return cjson.encode({ status = 'started', before = status })
 end
 if status == 'queued' then
-  redis.call('ZREM', K.waiting(queue), id)
+  unqueue(id, queue, f[4])
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))
@@ -306,32 +335,37 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "d478a0b0b04a351a50a196e52d7a2af54acf0685",
+  sha: "3746a24ef35def5bd2f3a7037d63ca0cc68f305d",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/includes/job_get.lua",2],
-    [50,"shared/scripts/includes/owned_job.lua",2],
-    [58,"shared/scripts/includes/split.lua",1],
-    [65,"shared/scripts/includes/settings_of.lua",2],
-    [88,"shared/defaults.ts (generated include \"limits\")",1],
-    [95,"shared/scripts/includes/arm.lua",2],
-    [108,"shared/status.ts (generated include \"statuses\")",1],
-    [123,"shared/scripts/includes/move.lua",3],
-    [138,"shared/scripts/includes/hash_table.lua",1],
-    [144,"shared/scripts/includes/job_table.lua",3],
-    [151,"shared/scripts/includes/push_waiting.lua",4],
-    [169,"shared/scripts/includes/requeue_waiting.lua",2],
-    [175,"shared/scripts/includes/promote_due.lua",4],
-    [190,"shared/scripts/includes/outbox_push.lua",3],
-    [206,"shared/scripts/includes/to_terminal.lua",6],
-    [271,"shared/scripts/includes/cascade.lua",3],
-    [281,"shared/scripts/includes/cancel_dependents.lua",5],
-    [309,"shared/scripts/includes/room.lua",2],
-    [332,"shared/scripts/includes/claim_jobs.lua",11],
-    [405,"shared/scripts/includes/worker_step.lua",2],
-    [418,"shared/scripts/includes/step.lua",7],
-    [458,"shared/scripts/claim.lua",24],
+    [54,"shared/scripts/includes/job_get.lua",2],
+    [59,"shared/scripts/includes/owned_job.lua",2],
+    [67,"shared/scripts/includes/split.lua",1],
+    [74,"shared/scripts/includes/settings_of.lua",2],
+    [97,"shared/defaults.ts (generated include \"limits\")",1],
+    [106,"shared/scripts/includes/arm.lua",2],
+    [119,"shared/status.ts (generated include \"statuses\")",1],
+    [134,"shared/scripts/includes/move.lua",3],
+    [149,"shared/scripts/includes/hash_table.lua",1],
+    [155,"shared/scripts/includes/job_table.lua",3],
+    [162,"shared/scripts/includes/list_group.lua",2],
+    [175,"shared/scripts/includes/tally.lua",2],
+    [184,"shared/scripts/includes/push_waiting.lua",7],
+    [220,"shared/scripts/includes/requeue_waiting.lua",2],
+    [227,"shared/scripts/includes/promote_due.lua",4],
+    [242,"shared/scripts/includes/outbox_push.lua",3],
+    [258,"shared/scripts/includes/to_terminal.lua",6],
+    [323,"shared/scripts/includes/cascade.lua",3],
+    [333,"shared/scripts/includes/cancel_dependents.lua",5],
+    [361,"shared/scripts/includes/window.lua",1],
+    [373,"shared/scripts/includes/room.lua",3],
+    [391,"shared/scripts/includes/policy_of.lua",3],
+    [411,"shared/scripts/includes/group_waiting.lua",2],
+    [416,"shared/scripts/includes/claim_jobs.lua",15],
+    [583,"shared/scripts/includes/worker_step.lua",2],
+    [596,"shared/scripts/includes/step.lua",7],
+    [636,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -358,6 +392,15 @@ export const claim: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupsLimited(queue) return ROOT .. ":groups-limited:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.groupRate(queue, group) return ROOT .. ":group-rate:" .. queue .. ":" .. group end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
 function K.rate(queue) return ROOT .. ":rate:" .. queue end
@@ -426,6 +469,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -445,7 +490,7 @@ local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -484,6 +529,36 @@ local function job_table(id)
   return hash_table(flat)
 end
 
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -492,20 +567,31 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 
--- push_waiting for a job that already exists: its own priority and atFront.
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
 local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2])
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
@@ -641,6 +727,18 @@ local function cancel_dependents(id, now)
   end
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
+-- A sliding window of starts (limit = { max, perMs }) kept in a sorted set
+-- of start times: how many more starts it allows now, and, when it allows
+-- none, when it opens again. A queue's limit and a group's use the same.
+local function window_room(key, limit, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - limit.perMs)
+  local starts = redis.call('ZCARD', key)
+  if starts >= limit.max then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return 0, tonumber(oldest[2]) + limit.perMs
+  end
+  return limit.max - starts, nil
+end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
 -- concurrency: its cap less the jobs it has started across the fleet; limit:
@@ -653,20 +751,72 @@ local function room(queue, settings, now)
     left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
   end
   if settings.limit then
-    local key = K.rate(queue)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
-    local starts = redis.call('ZCARD', key)
-    if starts >= settings.limit.max then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      return 0, tonumber(oldest[2]) + settings.limit.perMs
-    end
-    left = math.min(left, settings.limit.max - starts)
+    local starts_left, opens_at = window_room(K.rate(queue), settings.limit, now)
+    if starts_left == 0 then return 0, opens_at end
+    left = math.min(left, starts_left)
   end
   return left, nil
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
+-- A group's policy: the queue's default (settings.groups), overridden field
+-- by field by the group's own.
+local function policy_of(queue, group)
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
+  local policy = {}
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
+  return policy
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Counts a start in a window; the set expires when the window has passed.
+local function count_start(key, limit, now, member)
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, limit.perMs)
+end
+
+-- Takes a group out of the rotation; a claim does so just after it moved
+-- the group to the tail, where LREM finds it at once.
+local function unlist_group(queue, group)
+  redis.call('LREM', K.groupsReady(queue), -1, group)
+  redis.call('SREM', K.groupsListed(queue), group)
+end
+
+-- How many more of a group's jobs may start now, or 0 and why not:
+-- 'paused', 'busy' (at its concurrency) or 'limited' with when its window
+-- opens.
+local function group_room(queue, group, policy, now)
+  if policy.paused then return 0, 'paused' end
+  local left = math.huge
+  if policy.concurrency then
+    left = policy.concurrency - (tonumber(redis.call('HGET', K.groupActive(queue), group)) or 0)
+    if left <= 0 then return 0, 'busy' end
+  end
+  if policy.limit then
+    local starts_left, opens_at = window_room(K.groupRate(queue, group), policy.limit, now)
+    if starts_left == 0 then return 0, 'limited', opens_at end
+    left = math.min(left, starts_left)
+  end
+  return left
+end
+
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and a rate-limited queue counts the start in its window.
+-- it (strings), and the queue's rate window and the job's group (in a
+-- grouped queue: its count of started jobs and its window) count the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
@@ -674,9 +824,12 @@ local function start(job, queue, now, lease, worker, settings)
   move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
-  if settings.limit then
-    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
-    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
+  if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
+  if settings.grouped then
+    local group = job.group or ''
+    redis.call('HINCRBY', K.groupActive(queue), group, 1)
+    local policy = policy_of(queue, group)
+    if policy.limit then count_start(K.groupRate(queue, group), policy.limit, now, id .. ':' .. job.attempts) end
   end
 end
 
@@ -685,10 +838,70 @@ local function expired(job, now)
   return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
 end
 
+-- A popped id: started and answered, or failed for waiting past its ttlSec,
+-- or dropped (any other status, or a missing hash, is a stale id).
+local function claim_popped(id, queue, settings, now, lease, worker)
+  local job = job_table(id)
+  if not job or job.status ~= 'queued' then return nil end
+  local late, ttl = expired(job, now)
+  if late then
+    local err = cjson.encode({ name = 'JobExpiredError', message = 'waited longer than its ttlSec of ' .. ttl .. ' s' })
+    to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+    cancel_dependents(job.id, now)
+    return nil
+  end
+  start(job, queue, now, lease, worker, settings)
+  return job
+end
+
+-- A grouped queue's claim: one job a turn from the group at the head of the
+-- rotation, which then goes to the tail. A group that cannot start a job
+-- leaves the rotation (its jobs stay): a paused one until it is resumed, a
+-- busy one until one of its jobs ends, a limited one until its window opens
+-- (groupsLimited, read once a call). The claim stops after a full turn in
+-- which nothing started. Answers what is left of the queue's room and of
+-- the budget, when a window opens next, and whether the rotation may hold
+-- more for another worker.
+local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
+  local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
+  local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
+  local turn, idle = redis.call('LLEN', ready), 0
+  while left > 0 and #jobs < want and budget > 0 and idle < turn do
+    local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
+    if not group then break end
+    budget, idle = budget - 1, idle + 1
+    local group_left, why, opens_at = group_room(queue, group, policy_of(queue, group), now)
+    local popped = group_left > 0 and redis.call('ZPOPMIN', group_waiting(queue, group)) or {}
+    if why == 'limited' then
+      redis.call('ZADD', limited, opens_at, group)
+      if not wake_at or opens_at < wake_at then wake_at = opens_at end
+    end
+    if #popped == 0 then
+      if group ~= '' then unlist_group(queue, group) end
+    else
+      if group ~= '' then redis.call('ZREM', K.grouped(queue), popped[1]) end
+      local job = claim_popped(popped[1], queue, settings, now, lease, worker)
+      if job then
+        table.insert(jobs, job)
+        left, idle = left - 1, 0
+      end
+    end
+  end
+  return left, budget, wake_at, idle < turn
+end
+
 -- Takes up to want jobs for a worker from its queues in the order given
--- (the worker's priority), lowest score first within a queue; complete and
--- fail call it too, so finishing one job and taking the next is one call.
--- Visits at most a batch of waiting ids per call (expired and stale ones
+-- (the worker's priority), lowest score first within a queue (within a
+-- group, taking groups in turn, in a grouped queue); complete and fail call
+-- it too, so finishing one job and taking the next is one call. Visits at
+-- most a batch of waiting ids (or groups) per call (expired and stale ones
 -- count): more = true says another call may find more. nextDueAt is the
 -- earliest time a wait should end: a scheduled job falls due, or a rate
 -- window opens.
@@ -698,42 +911,41 @@ local function claim_jobs(now, lease, worker, want, queues)
   local budget = LIMITS.batch
   local more = false
   local wake_at = nil
+  local function wake_by(at)
+    if at and (not wake_at or at < wake_at) then wake_at = at end
+  end
   for _, queue in ipairs(queues) do
     local s = settings[queue]
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
-    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
-    while left > 0 and #jobs < want and budget > 0 do
-      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
-      if #popped == 0 then break end
-      for i = 1, #popped, 2 do
-        budget = budget - 1
-        local job = job_table(popped[i])
-        -- any other status, or a missing hash, is a stale id: it is dropped
-        if job and job.status == 'queued' then
-          local late, ttl = expired(job, now)
-          if late then
-            local err = cjson.encode({
-              name = 'JobExpiredError',
-              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-            })
-            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
-            cancel_dependents(job.id, now)
-          else
-            start(job, queue, now, lease, worker, s)
+    wake_by(opens_at)
+    local claimable
+    if s.grouped then
+      local group_opens
+      left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
+      wake_by(group_opens)
+    else
+      while left > 0 and #jobs < want and budget > 0 do
+        local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+        if #popped == 0 then break end
+        for i = 1, #popped, 2 do
+          budget = budget - 1
+          local job = claim_popped(popped[i], queue, s, now, lease, worker)
+          if job then
             table.insert(jobs, job)
             left = left - 1
           end
         end
       end
+      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
     end
     if budget == 0 and #jobs < want then more = true end
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    if due and (not wake_at or due < wake_at) then wake_at = due end
+    if left > 0 and claimable then arm(queue) end
+    wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
 end
@@ -808,12 +1020,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "da7900396c5063205f5b4df848315c4c910cb9ad",
+  sha: "38783c23dd7bc3e34459bb1b2c70acbc54fb7673",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
     [18,"shared/defaults.ts (generated include \"limits\")",1],
-    [25,"shared/scripts/clean.lua",14],
+    [27,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -838,6 +1050,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 local queue, status, before = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -866,35 +1080,41 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "f00e345e7cca2d9c7d5624e8a37499f9e164d4de",
+  sha: "321aa4967382bacdc286b856c2c332c4636aff07",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [37,"shared/scripts/includes/arm.lua",2],
-    [50,"shared/scripts/includes/settings_of.lua",2],
-    [73,"shared/scripts/includes/leave_started.lua",4],
-    [84,"shared/defaults.ts (generated include \"limits\")",1],
-    [91,"shared/status.ts (generated include \"statuses\")",1],
-    [106,"shared/scripts/includes/move.lua",3],
-    [121,"shared/scripts/includes/hash_table.lua",1],
-    [127,"shared/scripts/includes/job_table.lua",3],
-    [134,"shared/scripts/includes/outbox_push.lua",3],
-    [150,"shared/scripts/includes/to_terminal.lua",6],
-    [215,"shared/scripts/includes/job_get.lua",2],
-    [220,"shared/scripts/includes/push_waiting.lua",4],
-    [238,"shared/scripts/includes/requeue_waiting.lua",2],
-    [244,"shared/scripts/includes/schedule.lua",4],
-    [253,"shared/scripts/includes/cascade.lua",3],
-    [263,"shared/scripts/includes/release_dependents.lua",6],
-    [289,"shared/scripts/includes/owned_job.lua",2],
-    [297,"shared/scripts/includes/split.lua",1],
-    [304,"shared/scripts/includes/promote_due.lua",4],
-    [319,"shared/scripts/includes/cancel_dependents.lua",5],
-    [347,"shared/scripts/includes/room.lua",2],
-    [370,"shared/scripts/includes/claim_jobs.lua",11],
-    [443,"shared/scripts/includes/worker_step.lua",2],
-    [456,"shared/scripts/includes/step.lua",7],
-    [496,"shared/scripts/complete.lua",19],
+    [46,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/scripts/includes/settings_of.lua",2],
+    [82,"shared/scripts/includes/list_group.lua",2],
+    [95,"shared/scripts/includes/tally.lua",2],
+    [104,"shared/scripts/includes/group_waiting.lua",2],
+    [109,"shared/scripts/includes/has_waiting.lua",2],
+    [114,"shared/scripts/includes/leave_started.lua",8],
+    [135,"shared/defaults.ts (generated include \"limits\")",1],
+    [144,"shared/status.ts (generated include \"statuses\")",1],
+    [159,"shared/scripts/includes/move.lua",3],
+    [174,"shared/scripts/includes/hash_table.lua",1],
+    [180,"shared/scripts/includes/job_table.lua",3],
+    [187,"shared/scripts/includes/outbox_push.lua",3],
+    [203,"shared/scripts/includes/to_terminal.lua",6],
+    [268,"shared/scripts/includes/job_get.lua",2],
+    [273,"shared/scripts/includes/push_waiting.lua",7],
+    [309,"shared/scripts/includes/requeue_waiting.lua",2],
+    [316,"shared/scripts/includes/schedule.lua",4],
+    [325,"shared/scripts/includes/cascade.lua",3],
+    [335,"shared/scripts/includes/release_dependents.lua",6],
+    [361,"shared/scripts/includes/owned_job.lua",2],
+    [369,"shared/scripts/includes/split.lua",1],
+    [376,"shared/scripts/includes/promote_due.lua",4],
+    [391,"shared/scripts/includes/cancel_dependents.lua",5],
+    [419,"shared/scripts/includes/window.lua",1],
+    [431,"shared/scripts/includes/room.lua",3],
+    [449,"shared/scripts/includes/policy_of.lua",3],
+    [469,"shared/scripts/includes/claim_jobs.lua",15],
+    [636,"shared/scripts/includes/worker_step.lua",2],
+    [649,"shared/scripts/includes/step.lua",7],
+    [689,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -913,6 +1133,15 @@ export const complete: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupsLimited(queue) return ROOT .. ":groups-limited:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.groupRate(queue, group) return ROOT .. ":group-rate:" .. queue .. ":" .. group end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
 function K.rate(queue) return ROOT .. ":rate:" .. queue end
@@ -969,15 +1198,57 @@ local function settings_of(queues)
   return out
 end
 
--- A job leaves the started registries (its queue's and the fleet's leases).
--- A queue whose fleet-wide concurrency is capped now has room for one more:
--- its idle workers are woken, since no claim re-arms a queue at its cap.
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
-    arm(queue)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
   end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -985,13 +1256,15 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -1116,6 +1389,14 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -1124,20 +1405,31 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 
--- push_waiting for a job that already exists: its own priority and atFront.
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
 local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2])
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -1242,6 +1534,18 @@ local function cancel_dependents(id, now)
   end
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
+-- A sliding window of starts (limit = { max, perMs }) kept in a sorted set
+-- of start times: how many more starts it allows now, and, when it allows
+-- none, when it opens again. A queue's limit and a group's use the same.
+local function window_room(key, limit, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - limit.perMs)
+  local starts = redis.call('ZCARD', key)
+  if starts >= limit.max then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return 0, tonumber(oldest[2]) + limit.perMs
+  end
+  return limit.max - starts, nil
+end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
 -- concurrency: its cap less the jobs it has started across the fleet; limit:
@@ -1254,20 +1558,67 @@ local function room(queue, settings, now)
     left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
   end
   if settings.limit then
-    local key = K.rate(queue)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
-    local starts = redis.call('ZCARD', key)
-    if starts >= settings.limit.max then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      return 0, tonumber(oldest[2]) + settings.limit.perMs
-    end
-    left = math.min(left, settings.limit.max - starts)
+    local starts_left, opens_at = window_room(K.rate(queue), settings.limit, now)
+    if starts_left == 0 then return 0, opens_at end
+    left = math.min(left, starts_left)
   end
   return left, nil
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
+-- A group's policy: the queue's default (settings.groups), overridden field
+-- by field by the group's own.
+local function policy_of(queue, group)
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
+  local policy = {}
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
+  return policy
+end
+
+-- Counts a start in a window; the set expires when the window has passed.
+local function count_start(key, limit, now, member)
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, limit.perMs)
+end
+
+-- Takes a group out of the rotation; a claim does so just after it moved
+-- the group to the tail, where LREM finds it at once.
+local function unlist_group(queue, group)
+  redis.call('LREM', K.groupsReady(queue), -1, group)
+  redis.call('SREM', K.groupsListed(queue), group)
+end
+
+-- How many more of a group's jobs may start now, or 0 and why not:
+-- 'paused', 'busy' (at its concurrency) or 'limited' with when its window
+-- opens.
+local function group_room(queue, group, policy, now)
+  if policy.paused then return 0, 'paused' end
+  local left = math.huge
+  if policy.concurrency then
+    left = policy.concurrency - (tonumber(redis.call('HGET', K.groupActive(queue), group)) or 0)
+    if left <= 0 then return 0, 'busy' end
+  end
+  if policy.limit then
+    local starts_left, opens_at = window_room(K.groupRate(queue, group), policy.limit, now)
+    if starts_left == 0 then return 0, 'limited', opens_at end
+    left = math.min(left, starts_left)
+  end
+  return left
+end
+
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and a rate-limited queue counts the start in its window.
+-- it (strings), and the queue's rate window and the job's group (in a
+-- grouped queue: its count of started jobs and its window) count the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
@@ -1275,9 +1626,12 @@ local function start(job, queue, now, lease, worker, settings)
   move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
-  if settings.limit then
-    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
-    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
+  if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
+  if settings.grouped then
+    local group = job.group or ''
+    redis.call('HINCRBY', K.groupActive(queue), group, 1)
+    local policy = policy_of(queue, group)
+    if policy.limit then count_start(K.groupRate(queue, group), policy.limit, now, id .. ':' .. job.attempts) end
   end
 end
 
@@ -1286,10 +1640,70 @@ local function expired(job, now)
   return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
 end
 
+-- A popped id: started and answered, or failed for waiting past its ttlSec,
+-- or dropped (any other status, or a missing hash, is a stale id).
+local function claim_popped(id, queue, settings, now, lease, worker)
+  local job = job_table(id)
+  if not job or job.status ~= 'queued' then return nil end
+  local late, ttl = expired(job, now)
+  if late then
+    local err = cjson.encode({ name = 'JobExpiredError', message = 'waited longer than its ttlSec of ' .. ttl .. ' s' })
+    to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+    cancel_dependents(job.id, now)
+    return nil
+  end
+  start(job, queue, now, lease, worker, settings)
+  return job
+end
+
+-- A grouped queue's claim: one job a turn from the group at the head of the
+-- rotation, which then goes to the tail. A group that cannot start a job
+-- leaves the rotation (its jobs stay): a paused one until it is resumed, a
+-- busy one until one of its jobs ends, a limited one until its window opens
+-- (groupsLimited, read once a call). The claim stops after a full turn in
+-- which nothing started. Answers what is left of the queue's room and of
+-- the budget, when a window opens next, and whether the rotation may hold
+-- more for another worker.
+local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
+  local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
+  local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
+  local turn, idle = redis.call('LLEN', ready), 0
+  while left > 0 and #jobs < want and budget > 0 and idle < turn do
+    local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
+    if not group then break end
+    budget, idle = budget - 1, idle + 1
+    local group_left, why, opens_at = group_room(queue, group, policy_of(queue, group), now)
+    local popped = group_left > 0 and redis.call('ZPOPMIN', group_waiting(queue, group)) or {}
+    if why == 'limited' then
+      redis.call('ZADD', limited, opens_at, group)
+      if not wake_at or opens_at < wake_at then wake_at = opens_at end
+    end
+    if #popped == 0 then
+      if group ~= '' then unlist_group(queue, group) end
+    else
+      if group ~= '' then redis.call('ZREM', K.grouped(queue), popped[1]) end
+      local job = claim_popped(popped[1], queue, settings, now, lease, worker)
+      if job then
+        table.insert(jobs, job)
+        left, idle = left - 1, 0
+      end
+    end
+  end
+  return left, budget, wake_at, idle < turn
+end
+
 -- Takes up to want jobs for a worker from its queues in the order given
--- (the worker's priority), lowest score first within a queue; complete and
--- fail call it too, so finishing one job and taking the next is one call.
--- Visits at most a batch of waiting ids per call (expired and stale ones
+-- (the worker's priority), lowest score first within a queue (within a
+-- group, taking groups in turn, in a grouped queue); complete and fail call
+-- it too, so finishing one job and taking the next is one call. Visits at
+-- most a batch of waiting ids (or groups) per call (expired and stale ones
 -- count): more = true says another call may find more. nextDueAt is the
 -- earliest time a wait should end: a scheduled job falls due, or a rate
 -- window opens.
@@ -1299,42 +1713,41 @@ local function claim_jobs(now, lease, worker, want, queues)
   local budget = LIMITS.batch
   local more = false
   local wake_at = nil
+  local function wake_by(at)
+    if at and (not wake_at or at < wake_at) then wake_at = at end
+  end
   for _, queue in ipairs(queues) do
     local s = settings[queue]
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
-    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
-    while left > 0 and #jobs < want and budget > 0 do
-      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
-      if #popped == 0 then break end
-      for i = 1, #popped, 2 do
-        budget = budget - 1
-        local job = job_table(popped[i])
-        -- any other status, or a missing hash, is a stale id: it is dropped
-        if job and job.status == 'queued' then
-          local late, ttl = expired(job, now)
-          if late then
-            local err = cjson.encode({
-              name = 'JobExpiredError',
-              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-            })
-            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
-            cancel_dependents(job.id, now)
-          else
-            start(job, queue, now, lease, worker, s)
+    wake_by(opens_at)
+    local claimable
+    if s.grouped then
+      local group_opens
+      left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
+      wake_by(group_opens)
+    else
+      while left > 0 and #jobs < want and budget > 0 do
+        local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+        if #popped == 0 then break end
+        for i = 1, #popped, 2 do
+          budget = budget - 1
+          local job = claim_popped(popped[i], queue, s, now, lease, worker)
+          if job then
             table.insert(jobs, job)
             left = left - 1
           end
         end
       end
+      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
     end
     if budget == 0 and #jobs < want then more = true end
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    if due and (not wake_at or due < wake_at) then wake_at = due end
+    if left > 0 and claimable then arm(queue) end
+    wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
 end
@@ -1402,30 +1815,41 @@ end, 2)
 `,
 };
 
-export const configureQueue: ScriptSource = {
-  name: "configure-queue",
-  sha: "80f27097ee8c16bee7cd5c2f567f3ce6fb002a37",
+export const configureGroup: ScriptSource = {
+  name: "configure-group",
+  sha: "cdf8f6ba34bfd58504916c16d87a032af117d970",
   lines: [
-    [1,"shared/scripts/configure-queue.lua",1],
-    [11,"shared/keys.ts (generated include \"keys\")",1],
-    [18,"shared/scripts/includes/arm.lua",2],
-    [31,"shared/scripts/configure-queue.lua",13],
+    [1,"shared/scripts/configure-group.lua",1],
+    [12,"shared/keys.ts (generated include \"keys\")",1],
+    [24,"shared/scripts/includes/arm.lua",2],
+    [37,"shared/scripts/includes/settings_of.lua",2],
+    [60,"shared/scripts/includes/tally.lua",2],
+    [69,"shared/scripts/includes/policy_of.lua",3],
+    [89,"shared/scripts/includes/list_group.lua",2],
+    [102,"shared/scripts/includes/group_waiting.lua",2],
+    [107,"shared/scripts/configure-group.lua",19],
   ],
-  source: `-- configure-queue: changes a queue's settings, which every claim across the
--- fleet reads: paused (no worker claims from it; it still takes jobs), limit
--- ({ max, perMs }: at most max starts in any window of perMs) and concurrency
--- (at most this many started at once). A field set to null is removed. A
--- queue that may start jobs again gets its wake marker, so idle workers come.
+  source: `-- configure-group: changes one group's own policy in a queue, over the
+-- queue's default (settings.groups): concurrency (at most this many of the
+-- group's jobs started at once across the fleet), limit ({ max, perMs }) and
+-- paused. A field set to null is removed. A group that may start jobs again
+-- takes its turn in the rotation, and the queue gets its wake marker.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] queue name
--- ARGV[3] the settings to change, a JSON object
--- Returns { settings = the queue's settings now }
+-- ARGV[3] group name
+-- ARGV[4] the policy fields to change, a JSON object
+-- Returns { policy = the group's own policy now, effective = with the queue's default }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.settings() return ROOT .. ":settings" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
 
@@ -1442,11 +1866,157 @@ local function arm(queue)
   end
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
+-- A group's policy: the queue's default (settings.groups), overridden field
+-- by field by the group's own.
+local function policy_of(queue, group)
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
+  local policy = {}
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
+  return policy
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+local queue, group = ARGV[2], ARGV[3]
+local policies = K.groupPolicies(queue)
+local current = redis.call('HGET', policies, group)
+local policy = current and cjson.decode(current) or {}
+for field, value in pairs(cjson.decode(ARGV[4])) do
+  if value == cjson.null or value == false then policy[field] = nil else policy[field] = value end
+end
+if next(policy) then
+  redis.call('HSET', policies, group, cjson.encode(policy))
+  redis.call('ZADD', K.groups(queue), 'NX', 0, group)
+else
+  redis.call('HDEL', policies, group)
+  tally(queue, group, 0)
+end
+redis.call('ZADD', K.queues(), 'NX', 0, queue)
+local effective = policy_of(queue, group)
+if not effective.paused and redis.call('EXISTS', group_waiting(queue, group)) == 1 then
+  list_group(queue, group)
+  arm(queue)
+end
+return cjson.encode({ policy = policy, effective = effective })
+`,
+};
+
+export const configureQueue: ScriptSource = {
+  name: "configure-queue",
+  sha: "13d58037b365a38da16dc49fdd3e01f00870df49",
+  lines: [
+    [1,"shared/scripts/configure-queue.lua",1],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [21,"shared/scripts/includes/arm.lua",2],
+    [34,"shared/scripts/includes/has_waiting.lua",2],
+    [39,"shared/scripts/configure-queue.lua",16],
+  ],
+  source: `-- configure-queue: changes a queue's settings, which every claim across the
+-- fleet reads: paused (no worker claims from it; it still takes jobs), limit
+-- ({ max, perMs }: at most max starts in any window of perMs) and concurrency
+-- (at most this many started at once), and groups (the default policy of
+-- each group of a grouped queue: { concurrency?, limit? }). A field set to
+-- null is removed. A
+-- queue that may start jobs again gets its wake marker, so idle workers come.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] the settings to change, a JSON object
+-- Returns { settings = the queue's settings now }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
 local queue = ARGV[2]
 local current = redis.call('HGET', K.settings(), queue)
 local settings = current and cjson.decode(current) or {}
 for field, value in pairs(cjson.decode(ARGV[3])) do
-  if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
+  -- grouped says the queue turned grouped: the scripts' own, not a caller's
+  if field ~= 'grouped' then
+    if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
+  end
 end
 if next(settings) then
   redis.call('HSET', K.settings(), queue, cjson.encode(settings))
@@ -1454,7 +2024,7 @@ else
   redis.call('HDEL', K.settings(), queue)
 end
 redis.call('ZADD', K.queues(), 'NX', 0, queue)
-if not settings.paused and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
+if not settings.paused and has_waiting(queue) then arm(queue) end
 return cjson.encode({ settings = settings })
 `,
 };
@@ -1501,16 +2071,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "31aaa7f629808aa940dc6af7f031d1fa22ac6805",
+  sha: "f8558c85be791105c3e0c105a554625c02d175d6",
   lines: [
     [1,"shared/scripts/counts.lua",1],
-    [15,"shared/keys.ts (generated include \"keys\")",1],
-    [31,"shared/status.ts (generated include \"statuses\")",1],
-    [36,"shared/defaults.ts (generated include \"limits\")",1],
-    [43,"shared/scripts/includes/hash_table.lua",1],
-    [49,"shared/scripts/includes/split.lua",1],
-    [56,"shared/scripts/includes/settings_of.lua",2],
-    [79,"shared/scripts/counts.lua",21],
+    [16,"shared/keys.ts (generated include \"keys\")",1],
+    [36,"shared/status.ts (generated include \"statuses\")",1],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [50,"shared/scripts/includes/hash_table.lua",1],
+    [56,"shared/scripts/includes/split.lua",1],
+    [63,"shared/scripts/includes/settings_of.lua",2],
+    [86,"shared/scripts/counts.lua",22],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -1523,7 +2093,8 @@ export const counts: ScriptSource = {
 -- ARGV[5] with '': the page's size at most
 -- ARGV[6] '1' to add each queue's counters (jobs ended per status, the run-time histogram), for metrics
 -- Returns { queues = [ { name, counts = {status = n}, settings, workers = [hash], stats? = hash,
--- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name),
+-- schedules = [ { name, nextAt, lastAt } ] (the first 50 by name), topGroups? = [ { name, waiting,
+-- started } ] (the most loaded groups, with stats),
 -- tasks? = [ name, declaration (JSON text), … ] for queues named } ],
 -- nextCursor = the last name when more may follow, outbox = { size, oldestAt } }
 -- Generated from shared/keys.ts: every key a script builds.
@@ -1531,6 +2102,10 @@ local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
 function K.settings() return ROOT .. ":settings" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.workers() return ROOT .. ":workers" end
@@ -1553,6 +2128,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -1611,7 +2188,7 @@ end
 local settings = #names > 0 and settings_of(names) or {}
 local out = {}
 for _, queue in ipairs(names) do
-  local c = { queued = redis.call('ZCARD', K.waiting(queue)) }
+  local c = { queued = redis.call('ZCARD', K.waiting(queue)) + redis.call('ZCARD', K.grouped(queue)) }
   for _, status in ipairs(STATUS.registries) do
     local key = K.registry(status, queue)
     if STATUS.terminal[status] then
@@ -1638,7 +2215,19 @@ for _, queue in ipairs(names) do
   local entry = { name = queue, counts = c, settings = settings[queue], workers = listening, schedules = schedules }
   -- declarations carry JSON Schemas: only for queues asked for by name, not for pages of them
   if ARGV[3] ~= '' then entry.tasks = redis.call('HGETALL', K.tasks(queue)) end
-  if ARGV[6] == '1' then entry.stats = hash_table(redis.call('HGETALL', K.stats(queue))) end
+  if ARGV[6] == '1' then
+    entry.stats = hash_table(redis.call('HGETALL', K.stats(queue)))
+    -- the most loaded groups only: a million tenants must not make a million series
+    local top = redis.call('ZREVRANGE', K.groups(queue), 0, LIMITS.top_groups - 1)
+    if #top > 0 then
+      local active = redis.call('HMGET', K.groupActive(queue), unpack(top))
+      entry.topGroups = {}
+      for i, group in ipairs(top) do
+        local waiting = redis.call('ZCARD', K.groupWaiting(queue, group))
+        table.insert(entry.topGroups, { name = group, waiting = waiting, started = tonumber(active[i]) or 0 })
+      end
+    end
+  end
   table.insert(out, entry)
 end
 local oldest = redis.call('ZRANGE', K.outboxAge(), 0, 0, 'WITHSCORES')[2]
@@ -1701,12 +2290,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "24a967eac5ba4291ab32bc17c147fcf7765ae374",
+  sha: "10b67c8b3f7a935c1546df9acd1773d630956bc6",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
     [13,"shared/defaults.ts (generated include \"limits\")",1],
-    [20,"shared/scripts/due-schedules.lua",10],
+    [22,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -1726,6 +2315,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 local now = tonumber(ARGV[2])
@@ -1746,21 +2337,24 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "f9882b520fc6cb895c1a48cbcaf397734a59acb0",
+  sha: "55434e3035af1b3e09d70134685095436425ef68",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [26,"shared/defaults.ts (generated include \"limits\")",1],
-    [33,"shared/scripts/includes/job_get.lua",2],
-    [38,"shared/status.ts (generated include \"statuses\")",1],
-    [53,"shared/scripts/includes/move.lua",3],
-    [68,"shared/scripts/includes/hash_table.lua",1],
-    [74,"shared/scripts/includes/job_table.lua",3],
-    [81,"shared/scripts/includes/outbox_push.lua",3],
-    [97,"shared/scripts/includes/to_terminal.lua",6],
-    [162,"shared/scripts/includes/cascade.lua",3],
-    [172,"shared/scripts/includes/cancel_dependents.lua",5],
-    [200,"shared/scripts/empty.lua",14],
+    [30,"shared/defaults.ts (generated include \"limits\")",1],
+    [39,"shared/scripts/includes/tally.lua",2],
+    [48,"shared/scripts/includes/unqueue.lua",3],
+    [60,"shared/scripts/includes/has_waiting.lua",2],
+    [65,"shared/status.ts (generated include \"statuses\")",1],
+    [80,"shared/scripts/includes/move.lua",3],
+    [95,"shared/scripts/includes/hash_table.lua",1],
+    [101,"shared/scripts/includes/job_table.lua",3],
+    [108,"shared/scripts/includes/outbox_push.lua",3],
+    [124,"shared/scripts/includes/to_terminal.lua",6],
+    [189,"shared/scripts/includes/job_get.lua",2],
+    [194,"shared/scripts/includes/cascade.lua",3],
+    [204,"shared/scripts/includes/cancel_dependents.lua",5],
+    [232,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -1774,6 +2368,10 @@ export const empty: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -1793,18 +2391,41 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
--- One field of a job's hash.
-local function job_get(id, field)
-  return redis.call('HGET', K.job(id), field)
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Takes a queued job out of its waiting sets (a cancel, an emptying, a
+-- debounced job put back on schedule).
+local function unqueue(id, queue, group)
+  if group and group ~= '' then
+    redis.call('ZREM', K.groupWaiting(queue, group), id)
+    redis.call('ZREM', K.grouped(queue), id)
+    tally(queue, group, -1)
+  else
+    redis.call('ZREM', K.waiting(queue), id)
+  end
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -1924,6 +2545,11 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
 end
 
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+
 -- Dependents one script call may cancel or release, summed over every job
 -- it ends: past it, the parents wait in the cascade list for maintenance,
 -- so neither one fan-out nor many small ones make a single call long.
@@ -1963,64 +2589,85 @@ local function cancel_dependents(id, now)
 end
 
 local now, queue = tonumber(ARGV[2]), ARGV[3]
-local key = K.waiting(queue)
-local ids = redis.call('ZRANGE', key, 0, LIMITS.batch - 1)
-local count = 0
 local err = cjson.encode({ name = 'JobCanceledError', message = 'canceled before it started: its queue was emptied' })
+local count = 0
+-- a batch a call, of the jobs without a group first, then of the grouped ones
+local ids = redis.call('ZRANGE', K.waiting(queue), 0, LIMITS.batch - 1)
+if #ids == 0 then ids = redis.call('ZRANGE', K.grouped(queue), 0, LIMITS.batch - 1) end
 for _, id in ipairs(ids) do
-  redis.call('ZREM', key, id)
-  if job_get(id, 'status') == 'queued' then
+  local f = redis.call('HMGET', K.job(id), 'status', 'group')
+  if f[1] == 'queued' then
+    unqueue(id, queue, f[2])
     to_terminal(id, queue, 'queued', 'canceled', now, { 'error', err })
     cancel_dependents(id, now)
     count = count + 1
+  else
+    -- a stale id: its job moved on without it, and only the id goes
+    redis.call('ZREM', K.waiting(queue), id)
+    redis.call('ZREM', K.grouped(queue), id)
   end
 end
-return cjson.encode({ count = count, more = redis.call('ZCARD', key) > 0 })
+return cjson.encode({ count = count, more = has_waiting(queue) })
 `,
 };
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "c33b96360d5576f5ce7b53c0b807955ad3cecacb",
+  sha: "b9943555c850cc56e6a1e704f2f6f2370c7ca180",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
-    [17,"shared/keys.ts (generated include \"keys\")",1],
-    [37,"shared/scripts/includes/job_get.lua",2],
-    [42,"shared/scripts/includes/hash_table.lua",1],
-    [48,"shared/scripts/includes/job_table.lua",3],
-    [55,"shared/status.ts (generated include \"statuses\")",1],
-    [71,"shared/scripts/includes/move.lua",3],
-    [86,"shared/defaults.ts (generated include \"limits\")",1],
-    [93,"shared/scripts/includes/outbox_push.lua",3],
-    [109,"shared/scripts/includes/to_terminal.lua",6],
-    [174,"shared/scripts/includes/arm.lua",2],
-    [187,"shared/scripts/includes/schedule.lua",4],
-    [196,"shared/scripts/includes/push_waiting.lua",4],
-    [214,"shared/scripts/includes/create_job.lua",8],
-    [263,"shared/scripts/enqueue.lua",21],
+    [18,"shared/keys.ts (generated include \"keys\")",1],
+    [47,"shared/scripts/includes/job_get.lua",2],
+    [52,"shared/scripts/includes/hash_table.lua",1],
+    [58,"shared/scripts/includes/job_table.lua",3],
+    [65,"shared/status.ts (generated include \"statuses\")",1],
+    [81,"shared/scripts/includes/move.lua",3],
+    [96,"shared/defaults.ts (generated include \"limits\")",1],
+    [105,"shared/scripts/includes/outbox_push.lua",3],
+    [121,"shared/scripts/includes/to_terminal.lua",6],
+    [186,"shared/scripts/includes/arm.lua",2],
+    [199,"shared/scripts/includes/schedule.lua",4],
+    [208,"shared/scripts/includes/settings_of.lua",2],
+    [231,"shared/scripts/includes/list_group.lua",2],
+    [244,"shared/scripts/includes/tally.lua",2],
+    [253,"shared/scripts/includes/push_waiting.lua",7],
+    [289,"shared/scripts/includes/create_job.lua",8],
+    [338,"shared/scripts/includes/unqueue.lua",3],
+    [350,"shared/scripts/includes/gather.lua",6],
+    [407,"shared/scripts/enqueue.lua",23],
   ],
-  source: `-- enqueue: creates jobs in groups, each atomically: all of a group or none.
--- A group is what one producer call asked for (a job, or a batch); groups
--- that calls made at the same moment come in one script call, and are
--- taken in order, each as if it were a call of its own.
+  source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
+-- A call is what one producer call asked for (a job, or a batch); calls
+-- made at the same moment come in one script call, and are taken in order,
+-- each as if it were alone.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
--- ARGV[2] JSON array of groups, each { now = when its call was made (epoch
---         ms), jobs = [ { id, queue, fields (flat hash fields), runAt?,
---         atFront?, priority?, dependsOn?, dependencyQueues? (the queues a
+-- ARGV[2] JSON array of calls, each { now = when it was made (epoch ms),
+--         jobs = [ { id, queue, fields (flat hash fields), runAt?, atFront?,
+--         priority?, group?, dependsOn?, dependencyQueues? (the queues a
 --         dependency may be in: a caller limited to some queues cannot reach
---         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec? } ] }
--- Returns, per group, { jobs = [ { created = true, set = fields the script
--- decided } | { created = false, job = the existing hash } ] }, or { error =
--- 'dependency_not_found' | 'idempotency_conflict' | 'id_in_other_queue', id,
--- at = index of the job in the group (0-based) } having written nothing of
--- that group.
+--         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec?,
+--         debounce? = { key, delayMs, maxDelayMs? }, dedupe? = { key, ttlMs } } ] }
+-- Returns, per call, { jobs = [ { created = true, set = fields the script
+-- decided } | { created = false, job = the existing hash, debounced?,
+-- deduplicated? } ] }, or { error = 'dependency_not_found' |
+-- 'idempotency_conflict' | 'id_in_other_queue', id, at = index of the job in
+-- the call (0-based) } having written nothing of that call.
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.debounce(queue, key) return ROOT .. ":debounce:" .. queue .. ":" .. key end
+function K.dedupe(queue, key) return ROOT .. ":dedupe:" .. queue .. ":" .. key end
 function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
@@ -2059,7 +2706,7 @@ local STATUS = {
   unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -2090,6 +2737,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
@@ -2195,6 +2844,59 @@ local function schedule(id, queue, from, run_at, ...)
   arm(queue)
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -2203,13 +2905,23 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 
@@ -2258,8 +2970,77 @@ local function create_job(spec, now)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, unpack(fields))
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
   return { status = 'queued', enqueuedAt = now }
+end
+
+-- Takes a queued job out of its waiting sets (a cancel, an emptying, a
+-- debounced job put back on schedule).
+local function unqueue(id, queue, group)
+  if group and group ~= '' then
+    redis.call('ZREM', K.groupWaiting(queue, group), id)
+    redis.call('ZREM', K.grouped(queue), id)
+    tally(queue, group, -1)
+  else
+    redis.call('ZREM', K.waiting(queue), id)
+  end
+end
+
+-- Debounce and dedupe keys (options.debounce, options.dedupe): an enqueue
+-- whose key names a job may answer that job instead of making one.
+
+-- A field's value in a flat list of hash fields.
+local function field_value(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+-- Gathers a debounced enqueue into the job its key names, while that job
+-- waits and has never started: its args and meta become this call's, and its
+-- start moves to delayMs from now (no later than maxDelayMs after the job was
+-- made). Answers the job, or nil when a new job must be made.
+local function debounce_into(spec, now)
+  local d = spec.debounce
+  local key = K.debounce(spec.queue, d.key)
+  local id = redis.call('GET', key)
+  if not id then return nil end
+  local f = redis.call('HMGET', K.job(id), 'status', 'attempts', 'createdAt', 'group', 'queue')
+  if (f[1] ~= 'queued' and f[1] ~= 'scheduled') or f[2] ~= '0' or f[5] ~= spec.queue then return nil end
+  local at = now + d.delayMs
+  if d.maxDelayMs then at = math.min(at, tonumber(f[3]) + d.maxDelayMs) end
+  redis.call('HSET', K.job(id), 'args', field_value(spec.fields, 'args'), 'meta', field_value(spec.fields, 'meta'))
+  if at > now then
+    if f[1] == 'queued' then
+      unqueue(id, spec.queue, f[4])
+      schedule(id, spec.queue, 'queued', at)
+    else
+      redis.call('HSET', K.job(id), 'runAt', at)
+      redis.call('ZADD', K.registry('scheduled', spec.queue), at, id)
+    end
+  end
+  redis.call('PEXPIRE', key, math.max(at - now, 0) + LIMITS.debounce_grace_ms)
+  return job_table(id)
+end
+
+-- The job a dedupe key answers with, within its window.
+local function deduplicated(spec)
+  local id = redis.call('GET', K.dedupe(spec.queue, spec.dedupe.key))
+  return id and job_table(id) or nil
+end
+
+-- Keeps the new job's keys: the debounce key until the job may have started,
+-- the dedupe key for its window. A debounced job starts delayMs from now.
+local function hold_keys(spec, now)
+  if spec.debounce then
+    local longest = spec.debounce.maxDelayMs or spec.debounce.delayMs
+    redis.call('SET', K.debounce(spec.queue, spec.debounce.key), spec.id, 'PX', longest + LIMITS.debounce_grace_ms)
+    spec.runAt = now + spec.debounce.delayMs
+  end
+  if spec.dedupe then
+    redis.call('SET', K.dedupe(spec.queue, spec.dedupe.key), spec.id, 'PX', spec.dedupe.ttlMs)
+  end
 end
 
 local function reachable(dep, allowed)
@@ -2272,7 +3053,7 @@ local function reachable(dep, allowed)
   return false
 end
 
--- Why a group must be refused, before anything of it is written; and for
+-- Why a call must be refused, before anything of it is written; and for
 -- each job, whether its id is taken (a job's hash always holds its queue).
 local function refusal(specs, owners)
   for i, spec in ipairs(specs) do
@@ -2308,8 +3089,14 @@ local function enqueue(specs, now)
     if spec.idempotencyKey then
       replay = redis.call('HGET', K.idempotency(spec.queue, spec.idempotencyKey), 'id')
     end
+    local gathered = nil
+    if spec.debounce then gathered = debounce_into(spec, now) elseif spec.dedupe then gathered = deduplicated(spec) end
     if replay and redis.call('EXISTS', K.job(replay)) == 1 then
       table.insert(out, { created = false, job = job_table(replay) })
+    elseif gathered then
+      table.insert(out, {
+        created = false, job = gathered, debounced = spec.debounce ~= nil, deduplicated = spec.dedupe ~= nil,
+      })
     elseif owners[i] then
       -- a client-chosen id names one job: enqueuing it again is a no-op
       table.insert(out, { created = false, job = job_table(id) })
@@ -2319,6 +3106,7 @@ local function enqueue(specs, now)
         redis.call('HSET', key, 'id', id, 'fingerprint', spec.fingerprint)
         redis.call('EXPIRE', key, spec.idempotencyTtlSec)
       end
+      hold_keys(spec, now)
       table.insert(out, { created = true, set = create_job(spec, now) })
     end
   end
@@ -2326,43 +3114,49 @@ local function enqueue(specs, now)
 end
 
 local replies = {}
-for _, group in ipairs(cjson.decode(ARGV[2])) do table.insert(replies, enqueue(group.jobs, group.now)) end
+for _, call in ipairs(cjson.decode(ARGV[2])) do table.insert(replies, enqueue(call.jobs, call.now)) end
 return cjson.encode(replies)
 `,
 };
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "cd1522d3c8a4cca5acce6de04025001357f6e7b6",
+  sha: "e0a99d5a7186ffffc3ca296c6f33457640f620cb",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [37,"shared/defaults.ts (generated include \"limits\")",1],
-    [44,"shared/scripts/includes/arm.lua",2],
-    [57,"shared/scripts/includes/settings_of.lua",2],
-    [80,"shared/scripts/includes/leave_started.lua",4],
-    [91,"shared/status.ts (generated include \"statuses\")",1],
-    [106,"shared/scripts/includes/move.lua",3],
-    [121,"shared/scripts/includes/hash_table.lua",1],
-    [127,"shared/scripts/includes/job_table.lua",3],
-    [134,"shared/scripts/includes/outbox_push.lua",3],
-    [150,"shared/scripts/includes/to_terminal.lua",6],
-    [215,"shared/scripts/includes/job_get.lua",2],
-    [220,"shared/scripts/includes/cascade.lua",3],
-    [230,"shared/scripts/includes/cancel_dependents.lua",5],
-    [258,"shared/scripts/includes/push_waiting.lua",4],
-    [276,"shared/scripts/includes/requeue_waiting.lua",2],
-    [282,"shared/scripts/includes/schedule.lua",4],
-    [291,"shared/scripts/includes/keep_attempt.lua",3],
-    [309,"shared/scripts/includes/fail_or_retry.lua",9],
-    [348,"shared/scripts/includes/owned_job.lua",2],
-    [356,"shared/scripts/includes/split.lua",1],
-    [363,"shared/scripts/includes/promote_due.lua",4],
-    [378,"shared/scripts/includes/room.lua",2],
-    [401,"shared/scripts/includes/claim_jobs.lua",11],
-    [474,"shared/scripts/includes/worker_step.lua",2],
-    [487,"shared/scripts/includes/step.lua",7],
-    [527,"shared/scripts/fail.lua",16],
+    [46,"shared/defaults.ts (generated include \"limits\")",1],
+    [55,"shared/scripts/includes/arm.lua",2],
+    [68,"shared/scripts/includes/settings_of.lua",2],
+    [91,"shared/scripts/includes/list_group.lua",2],
+    [104,"shared/scripts/includes/tally.lua",2],
+    [113,"shared/scripts/includes/group_waiting.lua",2],
+    [118,"shared/scripts/includes/has_waiting.lua",2],
+    [123,"shared/scripts/includes/leave_started.lua",8],
+    [144,"shared/status.ts (generated include \"statuses\")",1],
+    [159,"shared/scripts/includes/move.lua",3],
+    [174,"shared/scripts/includes/hash_table.lua",1],
+    [180,"shared/scripts/includes/job_table.lua",3],
+    [187,"shared/scripts/includes/outbox_push.lua",3],
+    [203,"shared/scripts/includes/to_terminal.lua",6],
+    [268,"shared/scripts/includes/job_get.lua",2],
+    [273,"shared/scripts/includes/cascade.lua",3],
+    [283,"shared/scripts/includes/cancel_dependents.lua",5],
+    [311,"shared/scripts/includes/push_waiting.lua",7],
+    [347,"shared/scripts/includes/requeue_waiting.lua",2],
+    [354,"shared/scripts/includes/schedule.lua",4],
+    [363,"shared/scripts/includes/keep_attempt.lua",3],
+    [381,"shared/scripts/includes/fail_or_retry.lua",9],
+    [420,"shared/scripts/includes/owned_job.lua",2],
+    [428,"shared/scripts/includes/split.lua",1],
+    [435,"shared/scripts/includes/promote_due.lua",4],
+    [450,"shared/scripts/includes/window.lua",1],
+    [462,"shared/scripts/includes/room.lua",3],
+    [480,"shared/scripts/includes/policy_of.lua",3],
+    [500,"shared/scripts/includes/claim_jobs.lua",15],
+    [667,"shared/scripts/includes/worker_step.lua",2],
+    [680,"shared/scripts/includes/step.lua",7],
+    [720,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -2381,6 +3175,15 @@ export const fail: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupsLimited(queue) return ROOT .. ":groups-limited:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.groupRate(queue, group) return ROOT .. ":group-rate:" .. queue .. ":" .. group end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
 function K.rate(queue) return ROOT .. ":rate:" .. queue end
@@ -2406,6 +3209,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -2444,22 +3249,64 @@ local function settings_of(queues)
   return out
 end
 
--- A job leaves the started registries (its queue's and the fleet's leases).
--- A queue whose fleet-wide concurrency is capped now has room for one more:
--- its idle workers are woken, since no claim re-arms a queue at its cap.
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
-    arm(queue)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
   end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -2622,6 +3469,14 @@ local function cancel_dependents(id, now)
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -2630,20 +3485,31 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 
--- push_waiting for a job that already exists: its own priority and atFront.
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
 local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2])
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -2741,6 +3607,18 @@ local function promote_due(queue, now)
   end
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
+-- A sliding window of starts (limit = { max, perMs }) kept in a sorted set
+-- of start times: how many more starts it allows now, and, when it allows
+-- none, when it opens again. A queue's limit and a group's use the same.
+local function window_room(key, limit, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - limit.perMs)
+  local starts = redis.call('ZCARD', key)
+  if starts >= limit.max then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return 0, tonumber(oldest[2]) + limit.perMs
+  end
+  return limit.max - starts, nil
+end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
 -- concurrency: its cap less the jobs it has started across the fleet; limit:
@@ -2753,20 +3631,67 @@ local function room(queue, settings, now)
     left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
   end
   if settings.limit then
-    local key = K.rate(queue)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
-    local starts = redis.call('ZCARD', key)
-    if starts >= settings.limit.max then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      return 0, tonumber(oldest[2]) + settings.limit.perMs
-    end
-    left = math.min(left, settings.limit.max - starts)
+    local starts_left, opens_at = window_room(K.rate(queue), settings.limit, now)
+    if starts_left == 0 then return 0, opens_at end
+    left = math.min(left, starts_left)
   end
   return left, nil
 end
 
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
+-- A group's policy: the queue's default (settings.groups), overridden field
+-- by field by the group's own.
+local function policy_of(queue, group)
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
+  local policy = {}
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
+  return policy
+end
+
+-- Counts a start in a window; the set expires when the window has passed.
+local function count_start(key, limit, now, member)
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, limit.perMs)
+end
+
+-- Takes a group out of the rotation; a claim does so just after it moved
+-- the group to the tail, where LREM finds it at once.
+local function unlist_group(queue, group)
+  redis.call('LREM', K.groupsReady(queue), -1, group)
+  redis.call('SREM', K.groupsListed(queue), group)
+end
+
+-- How many more of a group's jobs may start now, or 0 and why not:
+-- 'paused', 'busy' (at its concurrency) or 'limited' with when its window
+-- opens.
+local function group_room(queue, group, policy, now)
+  if policy.paused then return 0, 'paused' end
+  local left = math.huge
+  if policy.concurrency then
+    left = policy.concurrency - (tonumber(redis.call('HGET', K.groupActive(queue), group)) or 0)
+    if left <= 0 then return 0, 'busy' end
+  end
+  if policy.limit then
+    local starts_left, opens_at = window_room(K.groupRate(queue, group), policy.limit, now)
+    if starts_left == 0 then return 0, 'limited', opens_at end
+    left = math.min(left, starts_left)
+  end
+  return left
+end
+
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and a rate-limited queue counts the start in its window.
+-- it (strings), and the queue's rate window and the job's group (in a
+-- grouped queue: its count of started jobs and its window) count the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
@@ -2774,9 +3699,12 @@ local function start(job, queue, now, lease, worker, settings)
   move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
-  if settings.limit then
-    redis.call('ZADD', K.rate(queue), now, id .. ':' .. job.attempts)
-    redis.call('PEXPIRE', K.rate(queue), settings.limit.perMs)
+  if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
+  if settings.grouped then
+    local group = job.group or ''
+    redis.call('HINCRBY', K.groupActive(queue), group, 1)
+    local policy = policy_of(queue, group)
+    if policy.limit then count_start(K.groupRate(queue, group), policy.limit, now, id .. ':' .. job.attempts) end
   end
 end
 
@@ -2785,10 +3713,70 @@ local function expired(job, now)
   return ttl and tonumber(job.enqueuedAt) + ttl * 1000 < now, ttl
 end
 
+-- A popped id: started and answered, or failed for waiting past its ttlSec,
+-- or dropped (any other status, or a missing hash, is a stale id).
+local function claim_popped(id, queue, settings, now, lease, worker)
+  local job = job_table(id)
+  if not job or job.status ~= 'queued' then return nil end
+  local late, ttl = expired(job, now)
+  if late then
+    local err = cjson.encode({ name = 'JobExpiredError', message = 'waited longer than its ttlSec of ' .. ttl .. ' s' })
+    to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
+    cancel_dependents(job.id, now)
+    return nil
+  end
+  start(job, queue, now, lease, worker, settings)
+  return job
+end
+
+-- A grouped queue's claim: one job a turn from the group at the head of the
+-- rotation, which then goes to the tail. A group that cannot start a job
+-- leaves the rotation (its jobs stay): a paused one until it is resumed, a
+-- busy one until one of its jobs ends, a limited one until its window opens
+-- (groupsLimited, read once a call). The claim stops after a full turn in
+-- which nothing started. Answers what is left of the queue's room and of
+-- the budget, when a window opens next, and whether the rotation may hold
+-- more for another worker.
+local function claim_grouped(queue, settings, now, lease, worker, jobs, want, left, budget)
+  local limited, ready = K.groupsLimited(queue), K.groupsReady(queue)
+  local wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  if wake_at and wake_at <= now then
+    for _, group in ipairs(redis.call('ZRANGEBYSCORE', limited, '-inf', now, 'LIMIT', 0, LIMITS.batch)) do
+      redis.call('ZREM', limited, group)
+      list_group(queue, group)
+    end
+    wake_at = tonumber(redis.call('ZRANGE', limited, 0, 0, 'WITHSCORES')[2])
+  end
+  local turn, idle = redis.call('LLEN', ready), 0
+  while left > 0 and #jobs < want and budget > 0 and idle < turn do
+    local group = redis.call('LMOVE', ready, ready, 'LEFT', 'RIGHT')
+    if not group then break end
+    budget, idle = budget - 1, idle + 1
+    local group_left, why, opens_at = group_room(queue, group, policy_of(queue, group), now)
+    local popped = group_left > 0 and redis.call('ZPOPMIN', group_waiting(queue, group)) or {}
+    if why == 'limited' then
+      redis.call('ZADD', limited, opens_at, group)
+      if not wake_at or opens_at < wake_at then wake_at = opens_at end
+    end
+    if #popped == 0 then
+      if group ~= '' then unlist_group(queue, group) end
+    else
+      if group ~= '' then redis.call('ZREM', K.grouped(queue), popped[1]) end
+      local job = claim_popped(popped[1], queue, settings, now, lease, worker)
+      if job then
+        table.insert(jobs, job)
+        left, idle = left - 1, 0
+      end
+    end
+  end
+  return left, budget, wake_at, idle < turn
+end
+
 -- Takes up to want jobs for a worker from its queues in the order given
--- (the worker's priority), lowest score first within a queue; complete and
--- fail call it too, so finishing one job and taking the next is one call.
--- Visits at most a batch of waiting ids per call (expired and stale ones
+-- (the worker's priority), lowest score first within a queue (within a
+-- group, taking groups in turn, in a grouped queue); complete and fail call
+-- it too, so finishing one job and taking the next is one call. Visits at
+-- most a batch of waiting ids (or groups) per call (expired and stale ones
 -- count): more = true says another call may find more. nextDueAt is the
 -- earliest time a wait should end: a scheduled job falls due, or a rate
 -- window opens.
@@ -2798,42 +3786,41 @@ local function claim_jobs(now, lease, worker, want, queues)
   local budget = LIMITS.batch
   local more = false
   local wake_at = nil
+  local function wake_by(at)
+    if at and (not wake_at or at < wake_at) then wake_at = at end
+  end
   for _, queue in ipairs(queues) do
     local s = settings[queue]
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
     local left, opens_at = room(queue, s, now)
-    if opens_at and (not wake_at or opens_at < wake_at) then wake_at = opens_at end
-    while left > 0 and #jobs < want and budget > 0 do
-      local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
-      if #popped == 0 then break end
-      for i = 1, #popped, 2 do
-        budget = budget - 1
-        local job = job_table(popped[i])
-        -- any other status, or a missing hash, is a stale id: it is dropped
-        if job and job.status == 'queued' then
-          local late, ttl = expired(job, now)
-          if late then
-            local err = cjson.encode({
-              name = 'JobExpiredError',
-              message = 'waited longer than its ttlSec of ' .. ttl .. ' s',
-            })
-            to_terminal(job.id, queue, 'queued', 'failed', now, { 'error', err })
-            cancel_dependents(job.id, now)
-          else
-            start(job, queue, now, lease, worker, s)
+    wake_by(opens_at)
+    local claimable
+    if s.grouped then
+      local group_opens
+      left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
+      wake_by(group_opens)
+    else
+      while left > 0 and #jobs < want and budget > 0 do
+        local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
+        if #popped == 0 then break end
+        for i = 1, #popped, 2 do
+          budget = budget - 1
+          local job = claim_popped(popped[i], queue, s, now, lease, worker)
+          if job then
             table.insert(jobs, job)
             left = left - 1
           end
         end
       end
+      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
     end
     if budget == 0 and #jobs < want then more = true end
     -- leave the wake marker set for the next worker while this queue has jobs
     -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and redis.call('ZCARD', K.waiting(queue)) > 0 then arm(queue) end
-    if due and (not wake_at or due < wake_at) then wake_at = due end
+    if left > 0 and claimable then arm(queue) end
+    wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
 end
@@ -2900,23 +3887,26 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "6f63b00fad6ac3d1c051ef1a06ae19bace860911",
+  sha: "fd5c52f2778e1b6c2a856a738e2470ae14091a44",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [36,"shared/scripts/includes/job_get.lua",2],
-    [41,"shared/status.ts (generated include \"statuses\")",1],
-    [57,"shared/scripts/includes/move.lua",3],
-    [72,"shared/defaults.ts (generated include \"limits\")",1],
-    [79,"shared/scripts/includes/hash_table.lua",1],
-    [85,"shared/scripts/includes/job_table.lua",3],
-    [92,"shared/scripts/includes/outbox_push.lua",3],
-    [108,"shared/scripts/includes/to_terminal.lua",6],
-    [173,"shared/scripts/includes/arm.lua",2],
-    [186,"shared/scripts/includes/schedule.lua",4],
-    [195,"shared/scripts/includes/push_waiting.lua",4],
-    [213,"shared/scripts/includes/create_job.lua",8],
-    [262,"shared/scripts/fire-schedule.lua",18],
+    [43,"shared/scripts/includes/job_get.lua",2],
+    [48,"shared/status.ts (generated include \"statuses\")",1],
+    [64,"shared/scripts/includes/move.lua",3],
+    [79,"shared/defaults.ts (generated include \"limits\")",1],
+    [88,"shared/scripts/includes/hash_table.lua",1],
+    [94,"shared/scripts/includes/job_table.lua",3],
+    [101,"shared/scripts/includes/outbox_push.lua",3],
+    [117,"shared/scripts/includes/to_terminal.lua",6],
+    [182,"shared/scripts/includes/arm.lua",2],
+    [195,"shared/scripts/includes/schedule.lua",4],
+    [204,"shared/scripts/includes/settings_of.lua",2],
+    [227,"shared/scripts/includes/list_group.lua",2],
+    [240,"shared/scripts/includes/tally.lua",2],
+    [249,"shared/scripts/includes/push_waiting.lua",7],
+    [285,"shared/scripts/includes/create_job.lua",8],
+    [334,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -2937,7 +3927,14 @@ local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
@@ -2964,7 +3961,7 @@ local STATUS = {
   unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -2995,6 +3992,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -3113,6 +4112,59 @@ local function schedule(id, queue, from, run_at, ...)
   arm(queue)
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -3121,13 +4173,23 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 
@@ -3176,7 +4238,7 @@ local function create_job(spec, now)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, unpack(fields))
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -3278,13 +4340,13 @@ return cjson.encode({ job = job_table(ARGV[2]) })
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "aca9d5bd638cf7b600b423e50c73df951ab4d12a",
+  sha: "395780f78884a689f519108dc68654ea274fe6eb",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
     [14,"shared/defaults.ts (generated include \"limits\")",1],
-    [21,"shared/scripts/includes/split.lua",1],
-    [28,"shared/scripts/get-schedules.lua",12],
+    [23,"shared/scripts/includes/split.lua",1],
+    [30,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -3305,6 +4367,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -3376,16 +4440,123 @@ return cjson.encode(out)
 `,
 };
 
+export const groups: ScriptSource = {
+  name: "groups",
+  sha: "4844d2de5b906f74dcc12d16b02f70453442aa1c",
+  lines: [
+    [1,"shared/scripts/groups.lua",1],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [23,"shared/scripts/includes/settings_of.lua",2],
+    [46,"shared/scripts/includes/policy_of.lua",3],
+    [66,"shared/scripts/groups.lua",16],
+  ],
+  source: `-- groups: a page of a queue's groups, most loaded first (waiting + started
+-- jobs; groups with a policy of their own are listed with none), each with
+-- its counts and its policy; with the first page, the jobs without a group
+-- and the queue's default policy. Costs O(log n + limit) a page.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] how many at most
+-- ARGV[4] where the page starts: how many groups earlier pages held
+-- Returns { groups = [ { name, waiting, started, policy = own, effective } ],
+-- total = groups in the index, next = the next page's start when more may
+-- follow, ungrouped? = { waiting, started }, default? = policy }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.settings() return ROOT .. ":settings" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- The policies read in this call, by queue and group: a claim reads a
+-- group's policy when the group takes its turn and again when its job starts.
+local policies_read = {}
+
+-- A group's policy: the queue's default (settings.groups), overridden field
+-- by field by the group's own.
+local function policy_of(queue, group)
+  local read = policies_read[queue] or {}
+  policies_read[queue] = read
+  if read[group] then return read[group] end
+  local policy = {}
+  for field, value in pairs(settings_of({ queue })[queue].groups or {}) do policy[field] = value end
+  local own = redis.call('HGET', K.groupPolicies(queue), group)
+  if own then
+    for field, value in pairs(cjson.decode(own)) do policy[field] = value end
+  end
+  read[group] = policy
+  return policy
+end
+
+local queue = ARGV[2]
+local limit, offset = tonumber(ARGV[3]), tonumber(ARGV[4])
+local names = redis.call('ZREVRANGE', K.groups(queue), offset, offset + limit - 1)
+local out = {}
+if #names > 0 then
+  local active = redis.call('HMGET', K.groupActive(queue), unpack(names))
+  local own = redis.call('HMGET', K.groupPolicies(queue), unpack(names))
+  for i, group in ipairs(names) do
+    table.insert(out, {
+      name = group,
+      waiting = redis.call('ZCARD', K.groupWaiting(queue, group)),
+      started = tonumber(active[i]) or 0,
+      policy = own[i] and cjson.decode(own[i]) or {},
+      effective = policy_of(queue, group),
+    })
+  end
+end
+local reply = { groups = out, total = redis.call('ZCARD', K.groups(queue)) }
+if #names == limit then reply.next = offset + limit end
+if offset == 0 then
+  local settings = settings_of({ queue })[queue]
+  -- before a queue turns grouped, its started jobs are all without a group
+  local started = settings.grouped and redis.call('HGET', K.groupActive(queue), '')
+    or redis.call('ZCARD', K.registry('started', queue))
+  reply.ungrouped = { waiting = redis.call('ZCARD', K.waiting(queue)), started = tonumber(started) or 0 }
+  reply.default = settings.groups or {}
+end
+return cjson.encode(reply)
+`,
+};
+
 export const list: ScriptSource = {
   name: "list",
-  sha: "99d0f92f37750452e9418450c0f2c615eecac40a",
+  sha: "8b12386450ce1ddb397d878dae9737dc6f2c4b78",
   lines: [
     [1,"shared/scripts/list.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
-    [23,"shared/status.ts (generated include \"statuses\")",1],
-    [27,"shared/scripts/includes/hash_table.lua",1],
-    [33,"shared/scripts/includes/job_table.lua",3],
-    [40,"shared/scripts/list.lua",20],
+    [24,"shared/status.ts (generated include \"statuses\")",1],
+    [28,"shared/scripts/includes/hash_table.lua",1],
+    [34,"shared/scripts/includes/job_table.lua",3],
+    [41,"shared/scripts/list.lua",20],
   ],
   source: `-- list: a page of a queue's jobs in one status, in the order an operator
 -- reads them: queued in the order they will be claimed, scheduled by due
@@ -3407,6 +4578,7 @@ export const list: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -3437,6 +4609,27 @@ local entries
 if newest_first then
   -- entries past their job's TTL linger until maintenance drops them: not listed
   entries = redis.call('ZREVRANGEBYSCORE', key, from ~= '' and from or '+inf', now, 'WITHSCORES', 'LIMIT', skip, limit)
+elseif status == 'queued' and redis.call('EXISTS', K.grouped(queue)) == 1 then
+  -- a grouped queue's waiting jobs are in two sets that share the queue's
+  -- arrival counter, so no two of them have one score: a page merges the next
+  -- scores of both, after the cursor's
+  local after = from ~= '' and '(' .. from or '-inf'
+  local a = redis.call('ZRANGEBYSCORE', key, after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  local b = redis.call('ZRANGEBYSCORE', K.grouped(queue), after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  entries = {}
+  local i, j = 1, 1
+  while #entries < 2 * limit and (i <= #a or j <= #b) do
+    if j > #b or (i <= #a and tonumber(a[i + 1]) < tonumber(b[j + 1])) then
+      table.insert(entries, a[i])
+      table.insert(entries, a[i + 1])
+      i = i + 2
+    else
+      table.insert(entries, b[j])
+      table.insert(entries, b[j + 1])
+      j = j + 2
+    end
+  end
+  from, skip = nil, 0
 else
   entries = redis.call('ZRANGEBYSCORE', key, from ~= '' and from or '-inf', '+inf', 'WITHSCORES', 'LIMIT', skip, limit)
 end
@@ -3559,32 +4752,37 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "132a88814299265c8b7ce34b3efcea2aa514eea1",
+  sha: "f27e4af11db573550c6a13f68700e9f1306a1282",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/status.ts (generated include \"statuses\")",1],
-    [63,"shared/defaults.ts (generated include \"limits\")",1],
-    [70,"shared/scripts/includes/job_get.lua",2],
-    [75,"shared/scripts/includes/arm.lua",2],
-    [88,"shared/scripts/includes/move.lua",3],
-    [103,"shared/scripts/includes/push_waiting.lua",4],
-    [121,"shared/scripts/includes/requeue_waiting.lua",2],
-    [127,"shared/scripts/includes/promote_due.lua",4],
-    [142,"shared/scripts/includes/settings_of.lua",2],
-    [165,"shared/scripts/includes/leave_started.lua",4],
-    [176,"shared/scripts/includes/hash_table.lua",1],
-    [182,"shared/scripts/includes/job_table.lua",3],
-    [189,"shared/scripts/includes/outbox_push.lua",3],
-    [205,"shared/scripts/includes/to_terminal.lua",6],
-    [270,"shared/scripts/includes/cascade.lua",3],
-    [280,"shared/scripts/includes/cancel_dependents.lua",5],
-    [308,"shared/scripts/includes/schedule.lua",4],
-    [317,"shared/scripts/includes/keep_attempt.lua",3],
-    [335,"shared/scripts/includes/fail_or_retry.lua",9],
-    [374,"shared/scripts/includes/release_dependents.lua",6],
-    [400,"shared/scripts/includes/room.lua",2],
-    [423,"shared/scripts/recover.lua",32],
+    [53,"shared/status.ts (generated include \"statuses\")",1],
+    [70,"shared/defaults.ts (generated include \"limits\")",1],
+    [79,"shared/scripts/includes/job_get.lua",2],
+    [84,"shared/scripts/includes/arm.lua",2],
+    [97,"shared/scripts/includes/move.lua",3],
+    [112,"shared/scripts/includes/settings_of.lua",2],
+    [135,"shared/scripts/includes/list_group.lua",2],
+    [148,"shared/scripts/includes/tally.lua",2],
+    [157,"shared/scripts/includes/push_waiting.lua",7],
+    [193,"shared/scripts/includes/requeue_waiting.lua",2],
+    [200,"shared/scripts/includes/promote_due.lua",4],
+    [215,"shared/scripts/includes/group_waiting.lua",2],
+    [220,"shared/scripts/includes/has_waiting.lua",2],
+    [225,"shared/scripts/includes/leave_started.lua",8],
+    [246,"shared/scripts/includes/hash_table.lua",1],
+    [252,"shared/scripts/includes/job_table.lua",3],
+    [259,"shared/scripts/includes/outbox_push.lua",3],
+    [275,"shared/scripts/includes/to_terminal.lua",6],
+    [340,"shared/scripts/includes/cascade.lua",3],
+    [350,"shared/scripts/includes/cancel_dependents.lua",5],
+    [378,"shared/scripts/includes/schedule.lua",4],
+    [387,"shared/scripts/includes/keep_attempt.lua",3],
+    [405,"shared/scripts/includes/fail_or_retry.lua",9],
+    [444,"shared/scripts/includes/release_dependents.lua",6],
+    [470,"shared/scripts/includes/window.lua",1],
+    [482,"shared/scripts/includes/room.lua",3],
+    [500,"shared/scripts/recover.lua",34],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -3610,6 +4808,13 @@ local ROOT = ARGV[1]
 local K = {}
 function K.queues() return ROOT .. ":queues" end
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
 function K.rate(queue) return ROOT .. ":rate:" .. queue end
@@ -3638,7 +4843,7 @@ local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -3654,6 +4859,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 -- One field of a job's hash.
@@ -3689,45 +4896,6 @@ local function move(id, from, to, ...)
   if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
--- A waiting job's score: its priority's band (2^32 wide; no priority is band
--- 0, before priority 1, as in BullMQ), and within the band its arrival from a
--- per-queue counter: after the band's middle in order of arrival (FIFO), or
--- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
--- up to 2^21 - 1, so every score is an integer a double holds exactly; the
--- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
-local BAND, MIDDLE = 4294967296, 2147483648
-
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
-  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
-  arm(queue)
-end
-
--- push_waiting for a job that already exists: its own priority and atFront.
-local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2])
-end
-
--- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
--- call; answers how many, whether more are due, and when the earliest one
--- left falls due (nil: none). Most calls find nothing due: one read then.
-local function promote_due(queue, now)
-  local key = K.registry('scheduled', queue)
-  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
-  if not first or first > now then return 0, false, first end
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
-  for _, id in ipairs(due) do
-    redis.call('ZREM', key, id)
-    requeue_waiting(id, queue, 'scheduled', now)
-  end
-  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
-end
-
 -- The settings of each queue as this call read them: no script that reads
 -- them in a hot path changes them, so one read a call is enough.
 local settings_read = {}
@@ -3751,15 +4919,115 @@ local function settings_of(queues)
   return out
 end
 
--- A job leaves the started registries (its queue's and the fleet's leases).
--- A queue whose fleet-wide concurrency is capped now has room for one more:
--- its idle workers are woken, since no claim re-arms a queue at its cap.
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- Moves a queue's due scheduled jobs to its waiting set, a bounded number per
+-- call; answers how many, whether more are due, and when the earliest one
+-- left falls due (nil: none). Most calls find nothing due: one read then.
+local function promote_due(queue, now)
+  local key = K.registry('scheduled', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', key, id)
+    requeue_waiting(id, queue, 'scheduled', now)
+  end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
-    arm(queue)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
   end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -3985,6 +5253,18 @@ local function release_dependents(id, now)
   end
   if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
 end
+-- A sliding window of starts (limit = { max, perMs }) kept in a sorted set
+-- of start times: how many more starts it allows now, and, when it allows
+-- none, when it opens again. A queue's limit and a group's use the same.
+local function window_room(key, limit, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - limit.perMs)
+  local starts = redis.call('ZCARD', key)
+  if starts >= limit.max then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return 0, tonumber(oldest[2]) + limit.perMs
+  end
+  return limit.max - starts, nil
+end
 
 -- How many more jobs a queue may start now under its settings (paused: none;
 -- concurrency: its cap less the jobs it has started across the fleet; limit:
@@ -3997,14 +5277,9 @@ local function room(queue, settings, now)
     left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
   end
   if settings.limit then
-    local key = K.rate(queue)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
-    local starts = redis.call('ZCARD', key)
-    if starts >= settings.limit.max then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      return 0, tonumber(oldest[2]) + settings.limit.perMs
-    end
-    left = math.min(left, settings.limit.max - starts)
+    local starts_left, opens_at = window_room(K.rate(queue), settings.limit, now)
+    if starts_left == 0 then return 0, opens_at end
+    left = math.min(left, starts_left)
   end
   return left, nil
 end
@@ -4047,7 +5322,7 @@ more = more or redis.call('LLEN', K.cascade()) > 0
 
 -- Whether a queue holds nothing at all, and so may leave the queues set.
 local function unused(queue)
-  if redis.call('ZCARD', K.waiting(queue)) > 0 then return false end
+  if has_waiting(queue) then return false end
   for _, status in ipairs(STATUS.registries) do
     if redis.call('ZCARD', K.registry(status, queue)) > 0 then return false end
   end
@@ -4071,8 +5346,10 @@ for _, queue in ipairs(queues) do
     redis.call('ZREM', K.queues(), queue)
     redis.call('HDEL', K.sequence(), queue)
     redis.call('DEL', K.stats(queue))
-  elseif redis.call('ZCARD', K.waiting(queue)) > 0 and room(queue, settings[queue], now) > 0 then
-    arm(queue)
+  else
+    -- jobs without a group are listed for good in a grouped queue (see includes/group.lua)
+    if settings[queue].grouped then list_group(queue, '') end
+    if has_waiting(queue) and room(queue, settings[queue], now) > 0 then arm(queue) end
   end
 end
 if #queues == QUEUES_PER_PASS then
@@ -4232,19 +5509,22 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "4ef2edfd2a637674e0791d92ebde405d894bbdc2",
+  sha: "3f78eb2d37a4dcdf192daa47eef40b2f7e4dffd9",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [20,"shared/defaults.ts (generated include \"limits\")",1],
-    [27,"shared/scripts/includes/job_get.lua",2],
-    [32,"shared/scripts/includes/arm.lua",2],
-    [45,"shared/status.ts (generated include \"statuses\")",1],
-    [60,"shared/scripts/includes/move.lua",3],
-    [75,"shared/scripts/includes/push_waiting.lua",4],
-    [93,"shared/scripts/includes/keep_attempt.lua",3],
-    [111,"shared/scripts/includes/requeue_ended.lua",4],
-    [125,"shared/scripts/requeue-all.lua",14],
+    [27,"shared/defaults.ts (generated include \"limits\")",1],
+    [36,"shared/scripts/includes/job_get.lua",2],
+    [41,"shared/scripts/includes/arm.lua",2],
+    [54,"shared/status.ts (generated include \"statuses\")",1],
+    [69,"shared/scripts/includes/move.lua",3],
+    [84,"shared/scripts/includes/settings_of.lua",2],
+    [107,"shared/scripts/includes/list_group.lua",2],
+    [120,"shared/scripts/includes/tally.lua",2],
+    [129,"shared/scripts/includes/push_waiting.lua",7],
+    [165,"shared/scripts/includes/keep_attempt.lua",3],
+    [183,"shared/scripts/includes/requeue_ended.lua",4],
+    [198,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -4259,7 +5539,14 @@ export const requeueAll: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
 function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -4271,6 +5558,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 -- One field of a job's hash.
@@ -4295,7 +5584,7 @@ local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -4321,6 +5610,59 @@ local function move(id, from, to, ...)
   if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -4329,13 +5671,23 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 
@@ -4368,7 +5720,8 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  push_waiting(id, queue, status, now, false, redis.call('HGET', key, 'priority'))
+  local f = redis.call('HMGET', key, 'priority', 'group')
+  push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
 local now, queue, status = tonumber(ARGV[2]), ARGV[3], ARGV[4]
@@ -4389,21 +5742,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "92dc28df48e39cdaf27c113d6dccef6b83d4f961",
+  sha: "37231022dd63986a106c4f33aa4ea9553d31aa1b",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [25,"shared/status.ts (generated include \"statuses\")",1],
-    [41,"shared/scripts/includes/owned_job.lua",2],
-    [49,"shared/scripts/includes/arm.lua",2],
-    [62,"shared/scripts/includes/settings_of.lua",2],
-    [85,"shared/scripts/includes/leave_started.lua",4],
-    [96,"shared/scripts/includes/move.lua",3],
-    [111,"shared/scripts/includes/push_waiting.lua",4],
-    [129,"shared/defaults.ts (generated include \"limits\")",1],
-    [136,"shared/scripts/includes/keep_attempt.lua",3],
-    [154,"shared/scripts/includes/requeue_ended.lua",4],
-    [168,"shared/scripts/requeue.lua",19],
+    [32,"shared/status.ts (generated include \"statuses\")",1],
+    [48,"shared/scripts/includes/owned_job.lua",2],
+    [56,"shared/scripts/includes/arm.lua",2],
+    [69,"shared/scripts/includes/settings_of.lua",2],
+    [92,"shared/scripts/includes/list_group.lua",2],
+    [105,"shared/scripts/includes/tally.lua",2],
+    [114,"shared/scripts/includes/group_waiting.lua",2],
+    [119,"shared/scripts/includes/has_waiting.lua",2],
+    [124,"shared/scripts/includes/leave_started.lua",8],
+    [145,"shared/scripts/includes/move.lua",3],
+    [160,"shared/scripts/includes/push_waiting.lua",7],
+    [196,"shared/defaults.ts (generated include \"limits\")",1],
+    [205,"shared/scripts/includes/keep_attempt.lua",3],
+    [223,"shared/scripts/includes/requeue_ended.lua",4],
+    [238,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -4421,6 +5778,13 @@ export const requeue: ScriptSource = {
 local ROOT = ARGV[1]
 local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
 function K.sequence() return ROOT .. ":sequence" end
 function K.settings() return ROOT .. ":settings" end
 function K.leases() return ROOT .. ":leases" end
@@ -4435,7 +5799,7 @@ local STATUS = {
   unsuccessful = { failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
   moves = {
-    queued = { started = true, failed = true, canceled = true },
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
@@ -4490,15 +5854,57 @@ local function settings_of(queues)
   return out
 end
 
--- A job leaves the started registries (its queue's and the fleet's leases).
--- A queue whose fleet-wide concurrency is capped now has room for one more:
--- its idle workers are woken, since no claim re-arms a queue at its cap.
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
 local function leave_started(id, queue)
   redis.call('ZREM', K.registry('started', queue), id)
   redis.call('ZREM', K.leases(), id)
-  if settings_of({ queue })[queue].concurrency and redis.call('ZCARD', K.waiting(queue)) > 0 then
-    arm(queue)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
   end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
 
 -- Every status change goes through here and is checked against the map in
@@ -4516,6 +5922,14 @@ local function move(id, from, to, ...)
   if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
 -- A waiting job's score: its priority's band (2^32 wide; no priority is band
 -- 0, before priority 1, as in BullMQ), and within the band its arrival from a
 -- per-queue counter: after the band's middle in order of arrival (FIFO), or
@@ -4524,13 +5938,23 @@ end
 -- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
 local BAND, MIDDLE = 4294967296, 2147483648
 
--- Puts a job in its queue's waiting set, setting further fields (...) with
--- its status. Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, ...)
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, from, 'queued', 'enqueuedAt', now, ...)
-  redis.call('ZADD', K.waiting(queue), score, id)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
   arm(queue)
 end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
@@ -4539,6 +5963,8 @@ local LIMITS = {
   max_backoff_ms = 86400000,
   attempts_kept = 20,
   minute_ttl_sec = 7200,
+  top_groups = 10,
+  debounce_grace_ms = 86400000,
 }
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
@@ -4570,14 +5996,15 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  push_waiting(id, queue, status, now, false, redis.call('HGET', key, 'priority'))
+  local f = redis.call('HMGET', key, 'priority', 'group')
+  push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local worker = ARGV[4]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'priority')
+local f = redis.call('HMGET', key, 'status', 'queue', 'priority', 'group')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -4586,7 +6013,7 @@ if worker ~= '' then
   leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
-  push_waiting(id, queue, status, now, true, f[3])
+  push_waiting(id, queue, status, now, true, f[3], f[4])
   return cjson.encode({ status = 'queued', before = status })
 end
 

@@ -14,3 +14,4 @@ export * from "./queues.ts";
 export * from "./deliveries.ts";
 export * from "./requests.ts";
 export * from "./schedules.ts";
+export * from "./groups.ts";

@@ -14,23 +14,33 @@ export type EnqueueReply =
       ok: true;
       jobs: (
         | { created: true; set: { status: JobStatus; enqueuedAt?: number; error?: string } }
-        | { created: false; job: Job }
+        | { created: false; job: Job; debounced?: boolean; deduplicated?: boolean }
       )[];
     }
   | { ok: false; error: "dependency_not_found" | "idempotency_conflict" | "id_in_other_queue"; id: string; at: number };
 
 export const enqueue = new Transition(
   lua.enqueue,
-  /** groups: each all or none on its own, taken in order, with the time its call was made (see enqueue.lua) */
-  (p: { groups: { now: number; jobs: NewJob[] }[] }) => [JSON.stringify(p.groups)],
+  /** calls: each all or none on its own, taken in order, with the time it was made (see enqueue.lua) */
+  (p: { calls: { now: number; jobs: NewJob[] }[] }) => [JSON.stringify(p.calls)],
   (reply): EnqueueReply[] =>
     asArray(reply as { error?: string; id: string; at: number; jobs?: unknown }[]).map((r) => {
       if (r.error) return { ok: false, error: r.error as never, id: r.id, at: r.at };
-      const jobs = asArray(r.jobs as { created: boolean; set?: object; job?: Record<string, unknown> }[]);
+      const jobs = asArray(
+        r.jobs as {
+          created: boolean;
+          set?: object;
+          job?: Record<string, unknown>;
+          debounced?: boolean;
+          deduplicated?: boolean;
+        }[],
+      );
       return {
         ok: true,
-        jobs: jobs.map((j) =>
-          j.created ? { created: true, set: j.set as never } : { created: false, job: jobFromHash(j.job!) },
+        jobs: jobs.map(({ created, set, job, debounced, deduplicated }) =>
+          created
+            ? { created: true, set: set as never }
+            : { created: false, job: jobFromHash(job!), debounced, deduplicated },
         ),
       };
     }),

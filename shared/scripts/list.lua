@@ -28,6 +28,27 @@ local entries
 if newest_first then
   -- entries past their job's TTL linger until maintenance drops them: not listed
   entries = redis.call('ZREVRANGEBYSCORE', key, from ~= '' and from or '+inf', now, 'WITHSCORES', 'LIMIT', skip, limit)
+elseif status == 'queued' and redis.call('EXISTS', K.grouped(queue)) == 1 then
+  -- a grouped queue's waiting jobs are in two sets that share the queue's
+  -- arrival counter, so no two of them have one score: a page merges the next
+  -- scores of both, after the cursor's
+  local after = from ~= '' and '(' .. from or '-inf'
+  local a = redis.call('ZRANGEBYSCORE', key, after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  local b = redis.call('ZRANGEBYSCORE', K.grouped(queue), after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  entries = {}
+  local i, j = 1, 1
+  while #entries < 2 * limit and (i <= #a or j <= #b) do
+    if j > #b or (i <= #a and tonumber(a[i + 1]) < tonumber(b[j + 1])) then
+      table.insert(entries, a[i])
+      table.insert(entries, a[i + 1])
+      i = i + 2
+    else
+      table.insert(entries, b[j])
+      table.insert(entries, b[j + 1])
+      j = j + 2
+    end
+  end
+  from, skip = nil, 0
 else
   entries = redis.call('ZRANGEBYSCORE', key, from ~= '' and from or '-inf', '+inf', 'WITHSCORES', 'LIMIT', skip, limit)
 end

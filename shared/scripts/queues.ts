@@ -4,6 +4,7 @@
 import { jobFromHash } from "../job.ts";
 import type { JobStatus, TerminalStatus } from "../status.ts";
 import * as lua from "./generated.ts";
+import type { GroupLoad, GroupPolicy } from "./groups.ts";
 import { Transition, asArray } from "./transition.ts";
 
 // ---- reads ------------------------------------------------------------------------
@@ -15,6 +16,15 @@ export interface QueueSettings {
   limit?: { max: number; perMs: number };
   /** At most this many jobs of the queue started at once, across the fleet. */
   concurrency?: number;
+  /** The policy each group of the queue has unless it has its own (see configureGroup). */
+  groups?: Omit<GroupPolicy, "paused">;
+}
+
+/** Settings as stored, without the scripts' own mark that a queue turned grouped; cjson writes {} as []. */
+function settingsOf(raw: unknown): QueueSettings {
+  if (!raw || Array.isArray(raw)) return {};
+  const { grouped: _, ...settings } = raw as QueueSettings & { grouped?: boolean };
+  return settings;
 }
 
 /** The queues named, or a page (by name) of every queue in use. */
@@ -32,6 +42,8 @@ export interface QueueCounts {
   schedules: { name: string; nextAt: number | null; lastAt: number | null }[];
   /** For queues asked for by name: the declared tasks as stored (name, JSON text, …); see shared/tasks.ts. */
   tasks?: string[];
+  /** With stats, in a grouped queue: its most loaded groups (see DEFAULTS.metricsTopGroups). */
+  topGroups?: GroupLoad[];
 }
 
 export interface CountsReply {
@@ -55,7 +67,7 @@ export const counts = new Transition(
       queues: asArray(r.queues as QueueCounts[]).map((q) => ({
         name: q.name,
         counts: q.counts,
-        settings: Array.isArray(q.settings) ? {} : (q.settings ?? {}),
+        settings: settingsOf(q.settings),
         workers: asArray(q.workers),
         schedules: asArray(q.schedules).map((x) => ({
           name: x.name,
@@ -66,6 +78,7 @@ export const counts = new Transition(
         ...(q.stats && {
           stats: Object.fromEntries(Object.entries(q.stats).map(([field, value]) => [field, Number(value)])),
         }),
+        ...(q.topGroups && { topGroups: asArray(q.topGroups) }),
       })),
       nextCursor: r.nextCursor ?? null,
       outbox: { size: r.outbox?.size ?? 0, oldestAt: r.outbox?.oldestAt ?? null },
@@ -127,10 +140,7 @@ export type SettingsPatch = { [K in keyof QueueSettings]?: QueueSettings[K] | nu
 export const configureQueue = new Transition(
   lua.configureQueue,
   (p: { queue: string; settings: SettingsPatch }) => [p.queue, JSON.stringify(p.settings)],
-  (reply) => {
-    const settings = (reply as { settings?: unknown }).settings;
-    return (Array.isArray(settings) ? {} : (settings ?? {})) as QueueSettings;
-  },
+  (reply) => settingsOf((reply as { settings?: unknown }).settings),
 );
 
 export const requeueAll = new Transition(

@@ -29,6 +29,8 @@
 --- @include "cascade"
 --- @include "settings_of"
 --- @include "room"
+--- @include "list_group"
+--- @include "has_waiting"
 
 -- Queues visited per pass: each visit costs a few commands per status.
 local QUEUES_PER_PASS = 50
@@ -68,7 +70,7 @@ more = more or redis.call('LLEN', K.cascade()) > 0
 
 -- Whether a queue holds nothing at all, and so may leave the queues set.
 local function unused(queue)
-  if redis.call('ZCARD', K.waiting(queue)) > 0 then return false end
+  if has_waiting(queue) then return false end
   for _, status in ipairs(STATUS.registries) do
     if redis.call('ZCARD', K.registry(status, queue)) > 0 then return false end
   end
@@ -92,8 +94,10 @@ for _, queue in ipairs(queues) do
     redis.call('ZREM', K.queues(), queue)
     redis.call('HDEL', K.sequence(), queue)
     redis.call('DEL', K.stats(queue))
-  elseif redis.call('ZCARD', K.waiting(queue)) > 0 and room(queue, settings[queue], now) > 0 then
-    arm(queue)
+  else
+    -- jobs without a group are listed for good in a grouped queue (see includes/group.lua)
+    if settings[queue].grouped then list_group(queue, '') end
+    if has_waiting(queue) and room(queue, settings[queue], now) > 0 then arm(queue) end
   end
 end
 if #queues == QUEUES_PER_PASS then

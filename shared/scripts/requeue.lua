@@ -21,7 +21,7 @@ local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local worker = ARGV[4]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'priority')
+local f = redis.call('HMGET', key, 'status', 'queue', 'priority', 'group')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -30,7 +30,7 @@ if worker ~= '' then
   leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
-  push_waiting(id, queue, status, now, true, f[3])
+  push_waiting(id, queue, status, now, true, f[3], f[4])
   return cjson.encode({ status = 'queued', before = status })
 end
 

@@ -63,6 +63,8 @@ describe("public routes", () => {
         "POST /v1/queues/{queue}/requeue",
         "POST /v1/queues/{queue}/empty",
         "POST /v1/queues/{queue}/clean",
+        "GET /v1/queues/{queue}/groups",
+        "PATCH /v1/queues/{queue}/groups/{group}",
         "POST /v1/hooks/{hook}",
         "PUT /v1/schedules/{name}",
         "GET /v1/schedules",

@@ -18,6 +18,14 @@ const HOOKS: Record<string, HookConfig> = {
   std: { queue: "hooks", task: "standard.event", scheme: "standard", secret: SECRETS.standard },
   // a rotation in progress: the old secret still passes
   gh: { queue: "hooks", task: "github.push", scheme: "github", secret: ["github-old-secret", SECRETS.github] },
+  // one group per repository, so that one busy repository cannot hold up the others
+  "gh-repos": {
+    queue: "repos",
+    task: "github.push",
+    scheme: "github",
+    secret: SECRETS.github,
+    group: "repository.full_name",
+  },
   stripe: { queue: "hooks", task: "stripe.event", scheme: "stripe", secret: SECRETS.stripe, toleranceSec: 60 },
   plain: { queue: "hooks", task: "plain.event", scheme: "hmac", secret: SECRETS.hmac },
   // the replay tests run their jobs to the end, so they have a queue of their own
@@ -138,6 +146,18 @@ describe("signed deliveries", () => {
     const second = await jsonOf<{ id: string }>(await deliver("gh", body, headers), 202);
     expect(second.id).toBe(first.id);
     expect(await hooksQueue.counts()).toEqual(before);
+  });
+
+  it("puts a delivery into the group its body names at the hook's path, in the id alphabet", async () => {
+    const body = JSON.stringify({ repository: { full_name: "acme/web app" } });
+    const res = await deliver("gh-repos", body, await sign.github(body, { delivery: "gh-group-1" }));
+    expect(await jobOf((await jsonOf<{ id: string }>(res, 202)).id)).toMatchObject({ group: "acme_web_app" });
+    // a body without the path, or with an object there, makes a job without a group
+    for (const [n, payload] of [{}, { repository: { full_name: { x: 1 } } }, { repository: "flat" }].entries()) {
+      const text = JSON.stringify(payload);
+      const sent = await deliver("gh-repos", text, await sign.github(text, { delivery: `gh-group-none-${n}` }));
+      expect(await jobOf((await jsonOf<{ id: string }>(sent, 202)).id)).toMatchObject({ group: null });
+    }
   });
 
   it("maps a delivery id that does not fit the id pattern to a stable digest", async () => {

@@ -3,7 +3,7 @@
 // actions, a job's attempts, and /metrics read with a Prometheus parser.
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
-import type { JobView, QueueInfo } from "../../shared/index.ts";
+import { DEFAULTS, type JobView, type QueueInfo } from "../../shared/index.ts";
 import { uniquePrefix } from "../support/prefixes.ts";
 import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start } from "./support.ts";
 
@@ -163,6 +163,21 @@ describe("/metrics", () => {
     expect(families.map((f) => f.name)).toEqual(
       expect.arrayContaining(["edgeq_workers", "edgeq_callback_outbox_size", "edgeq_callback_outbox_oldest_seconds"]),
     );
+  });
+
+  it("shows the most loaded groups of a queue only, each waiting and started", async () => {
+    const q = queue(prefix, "tenants");
+    const jobs = Array.from({ length: DEFAULTS.metricsTopGroups + 2 }, (_, g) =>
+      Array.from({ length: g + 1 }, () => ({ task: "t", options: { group: `tenant-${g}` } })),
+    ).flat();
+    await q.enqueueMany(jobs);
+    const families = parsePrometheusTextFormat(await (await call(app, "GET", "/metrics", admin)).text()) as Family[];
+    const groups = families.find((f) => f.name === "edgeq_group_jobs")!;
+    const waiting = groups.metrics.filter((m) => m.labels?.queue === "tenants" && m.labels.status === "waiting");
+    expect(waiting).toHaveLength(DEFAULTS.metricsTopGroups);
+    expect(waiting[0]!.labels).toMatchObject({ group: `tenant-${DEFAULTS.metricsTopGroups + 1}` });
+    expect(waiting[0]!.value).toBe(String(DEFAULTS.metricsTopGroups + 2));
+    expect(waiting.map((m) => m.labels!.group)).not.toContain("tenant-0");
   });
 
   it("shows a key limited to some queues those queues alone, and not the fleet's outbox", async () => {

@@ -51,6 +51,6 @@ local function create_job(spec, now)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, unpack(fields))
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
   return { status = 'queued', enqueuedAt = now }
 end

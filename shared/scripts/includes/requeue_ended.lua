@@ -13,5 +13,6 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  push_waiting(id, queue, status, now, false, redis.call('HGET', key, 'priority'))
+  local f = redis.call('HMGET', key, 'priority', 'group')
+  push_waiting(id, queue, status, now, false, f[1], f[2])
 end

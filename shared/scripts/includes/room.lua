@@ -1,4 +1,5 @@
 --- @include "keys"
+--- @include "window"
 
 -- How many more jobs a queue may start now under its settings (paused: none;
 -- concurrency: its cap less the jobs it has started across the fleet; limit:
@@ -11,14 +12,9 @@ local function room(queue, settings, now)
     left = math.max(0, settings.concurrency - redis.call('ZCARD', K.registry('started', queue)))
   end
   if settings.limit then
-    local key = K.rate(queue)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - settings.limit.perMs)
-    local starts = redis.call('ZCARD', key)
-    if starts >= settings.limit.max then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      return 0, tonumber(oldest[2]) + settings.limit.perMs
-    end
-    left = math.min(left, settings.limit.max - starts)
+    local starts_left, opens_at = window_room(K.rate(queue), settings.limit, now)
+    if starts_left == 0 then return 0, opens_at end
+    left = math.min(left, starts_left)
   end
   return left, nil
 end

@@ -26,6 +26,9 @@ const OPTIONS = {
   tz: { type: "string" },
   every: { type: "string" },
   delete: { type: "boolean" },
+  concurrency: { type: "string" },
+  pause: { type: "boolean" },
+  resume: { type: "boolean" },
 } as const;
 export type Flag = keyof typeof OPTIONS;
 export type Flags = { [F in Flag]?: (typeof OPTIONS)[F]["type"] extends "boolean" ? boolean : string };

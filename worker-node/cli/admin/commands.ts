@@ -4,6 +4,7 @@
 import { DEFAULTS } from "../../../shared/index.ts";
 import { GLOBAL_FLAGS, UsageError, type CommandLine, type Flag } from "./command-line.ts";
 import type { Command } from "./command.ts";
+import { group, groups } from "./groups.ts";
 import { attempts, cancel, clean, empty, job, jobs, requeue } from "./jobs.ts";
 import { concurrency, limit, pause, queues, resume } from "./queues.ts";
 import { schedule, schedules } from "./schedules.ts";
@@ -23,6 +24,8 @@ export const COMMANDS: Record<string, Command> = {
   resume,
   limit,
   concurrency,
+  groups,
+  group,
 };
 
 export const USAGE = `usage: edgeq admin <command> [--json] [--prefix P]

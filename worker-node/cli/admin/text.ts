@@ -4,6 +4,8 @@
 import {
   STATUSES,
   type Attempt,
+  type GroupPolicyView,
+  type GroupsListing,
   type JobStatus,
   type JobView,
   type QueueInfo,
@@ -14,6 +16,7 @@ import {
   errorLine,
   LISTED_AT,
   noun,
+  policyWords,
   ranMs,
   stateSummary,
   TERMINAL_TIMES,
@@ -71,10 +74,33 @@ export function queuesText(page: QueuesPage, prefix: string, now: number): strin
 }
 
 function limits(q: QueueInfo): string {
+  return policyWords({ limit: q.limit, concurrency: q.concurrency }, span) || "—";
+}
+
+export function groupsText(queue: string, page: GroupsListing): string {
+  const rows = page.groups.map((g) => [
+    g.name,
+    String(g.waiting),
+    String(g.started),
+    policyWords(g.policy, span) || "—",
+    policyWords(g.effective, span) || "—",
+  ]);
   const parts = [];
-  if (q.limit) parts.push(`${q.limit.max} per ${span(q.limit.perMs)}`);
-  if (q.concurrency) parts.push(`${q.concurrency} at once`);
-  return parts.join(", ") || "—";
+  if (page.ungrouped) {
+    const { waiting, started } = page.ungrouped;
+    const policy = policyWords(page.default ?? {}, span) || "none";
+    parts.push(`queue "${queue}": ${page.total} ${noun(page.total, "group")}; each group's default policy: ${policy}`);
+    parts.push(`jobs without a group: ${waiting} waiting, ${started} started`);
+  }
+  parts.push(rows.length ? table(["group", "waiting", "started", "own policy", "obeys"], rows) : "no groups here");
+  if (page.nextCursor) parts.push(`more: --cursor ${page.nextCursor}`);
+  return parts.join("\n");
+}
+
+export function policyText(queue: string, view: GroupPolicyView): string {
+  const own = policyWords(view.policy, span) || "none (the queue's default)";
+  const obeys = policyWords(view.effective, span) || "no limit";
+  return `group "${view.group}" of queue "${queue}": own policy ${own}; obeys ${obeys}`;
 }
 
 export function schedulesTable(schedules: ScheduleView[], now: number): string {
