@@ -4,7 +4,7 @@
 // and the form it expects, never the value itself (it may be a secret).
 import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
-import { issuesOf } from "./job.ts";
+import { issuesOf } from "./errors.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
