@@ -254,8 +254,10 @@
 
   /**
    * What an element with an action says in its data- attributes (parts.ts, queue.ts): the method and URL, the
-   * toast when done, and optionally a confirmation, what of the form to send, and whether to repeat while `more`.
-   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", bulk?: string }} Action
+   * toast when done, and optionally a confirmation, what of the form to send or a button's JSON body, and whether
+   * to repeat while `more`.
+   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", body?: string,
+   *   bulk?: string }} Action
    */
 
   /**
@@ -277,8 +279,9 @@
     // a form's entries are strings here (it has no file input), which the DOM types cannot know
     const query = (/** @type {FormData} */ f) => new URLSearchParams(/** @type {any} */ (f));
     if (form && data.send === "query") url += (url.includes("?") ? "&" : "?") + query(new FormData(form));
-    if (form && data.send === "json") {
-      init.body = JSON.stringify(fields(form));
+    const body = form && data.send === "json" ? JSON.stringify(fields(form)) : data.body;
+    if (body !== undefined) {
+      init.body = body;
       init.headers["Content-Type"] = "application/json";
     }
     if (button) button.disabled = true;

@@ -332,8 +332,10 @@ const patchChildren = (() => {
 
   /**
    * What an element with an action says in its data- attributes (parts.ts, queue.ts): the method and URL, the
-   * toast when done, and optionally a confirmation, what of the form to send, and whether to repeat while \`more\`.
-   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", bulk?: string }} Action
+   * toast when done, and optionally a confirmation, what of the form to send or a button's JSON body, and whether
+   * to repeat while \`more\`.
+   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", body?: string,
+   *   bulk?: string }} Action
    */
 
   /**
@@ -355,8 +357,9 @@ const patchChildren = (() => {
     // a form's entries are strings here (it has no file input), which the DOM types cannot know
     const query = (/** @type {FormData} */ f) => new URLSearchParams(/** @type {any} */ (f));
     if (form && data.send === "query") url += (url.includes("?") ? "&" : "?") + query(new FormData(form));
-    if (form && data.send === "json") {
-      init.body = JSON.stringify(fields(form));
+    const body = form && data.send === "json" ? JSON.stringify(fields(form)) : data.body;
+    if (body !== undefined) {
+      init.body = body;
       init.headers["Content-Type"] = "application/json";
     }
     if (button) button.disabled = true;
@@ -685,7 +688,8 @@ main {
 .view > *,
 .split > *,
 .grid2 > *,
-.side > * {
+.side > *,
+.column > * {
   min-width: 0;
 }
 /* The dashboard's controls: the sign-in form, fields, buttons, and the
@@ -1280,8 +1284,10 @@ td.act {
   white-space: nowrap;
   width: 1%;
 }
-/* One queue's page: its heading, the tabs of its jobs, the side panels and
-   the settings form. */
+/* One queue's page: its heading, the tabs of its jobs, its groups, the side
+   panels and the settings form. */
+/* biome-ignore-all lint/style/noDescendingSpecificity: the rules go in the page's order, part by part;
+   sorted by specificity instead, each part's rules would be scattered over the file */
 .page-head {
   display: flex;
   align-items: center;
@@ -1341,7 +1347,8 @@ td.act {
   gap: 20px;
   align-items: start;
 }
-.side {
+.side,
+.column {
   display: grid;
   gap: 16px;
 }
@@ -1403,6 +1410,54 @@ dl.facts dd {
   font-size: 12px;
   font-weight: 500;
   gap: 3px;
+}
+
+/* its groups: what the page holds besides them, then the table, each name cut short before its paused badge */
+.group-summary {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 8px 40px;
+  margin: 0;
+  padding: 12px 16px 14px;
+  font-size: 14px;
+}
+.group-summary dt {
+  font-size: 12px;
+  font-weight: 650;
+  color: var(--muted);
+  text-transform: uppercase;
+  letter-spacing: 0.03em;
+}
+.group-summary dd {
+  margin: 3px 0 0;
+}
+table.groups {
+  border-top: 1px solid var(--line);
+}
+table.groups .name {
+  width: 100%;
+  max-width: 0;
+}
+.group-name {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 4px 8px;
+}
+.group-name .text {
+  overflow: hidden;
+  text-overflow: ellipsis;
+  white-space: nowrap;
+  font-family: var(--mono);
+  font-size: 13px;
+}
+/* one line a row, the buttons' height: the text centred beside them */
+table.groups td {
+  white-space: nowrap;
+  vertical-align: middle;
+}
+td.zero {
+  color: var(--faint);
 }
 /* One job's page: its heading, progress, timeline, code blocks and errors. */
 /* biome-ignore-all lint/style/noDescendingSpecificity: the rules go in the page's order, part by part;
@@ -1557,7 +1612,7 @@ details pre.code {
 }
 /* Narrower screens, last so that it overrides every part: one column below
    1000px, and on a phone smaller type, the tabs wrapped and the actions of
-   table rows left to the job's own page. */
+   a job's row left to the job's own page. */
 @media (max-width: 1000px) {
   .split,
   .grid2 {
@@ -1608,6 +1663,14 @@ details pre.code {
   .hide-narrow,
   .act {
     display: none;
+  }
+  /* a group has no page of its own to pause it from; its name wraps rather than vanish behind an ellipsis */
+  table.groups .act {
+    display: table-cell;
+  }
+  .group-name .text {
+    white-space: normal;
+    overflow-wrap: anywhere;
   }
   /* every status at once, wrapped, rather than a strip that hides the chosen one off screen */
   .tabs {
