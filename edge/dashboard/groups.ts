@@ -61,8 +61,9 @@ export function groupsPanel({ queue, status, jobsCursor, listing, cursor, admin 
 /** With the first page: the jobs that take their turn as one group of their own, and each group's default. */
 function summary({ ungrouped, default: defaults }: GroupsListing): Html | "" {
   if (!ungrouped) return "";
+  const { waiting, started } = ungrouped;
   return html`<dl class="group-summary">
-    <div><dt>Without a group</dt><dd>${count(ungrouped.waiting)} waiting · ${count(ungrouped.started)} started</dd></div>
+    <div><dt>Without a group</dt><dd>${count(waiting)} waiting · ${count(started)} started</dd></div>
     <div><dt>Each group by default</dt><dd>${limits(defaults ?? {}, "no limit")}</dd></div>
   </dl>`;
 }
