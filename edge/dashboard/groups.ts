@@ -27,7 +27,7 @@ export interface GroupsData {
 export function groupsPanel({ queue, status, jobsCursor, listing, cursor, admin }: GroupsData): Html | "" {
   if (!listing.total && !limits(listing.default ?? {}, "") && cursor === undefined) return "";
   const rows = listing.groups.map(
-    (g) => html`<tr data-key="${g.name}"${g.effective.paused ? html` class="paused"` : ""}>
+    (g) => html`<tr data-key="${g.name}">
       <td class="name"><div class="group-name"><span class="text" title="${g.name}">${g.name}</span>${
         g.effective.paused ? pausedBadge : ""
       }</div></td>
