@@ -106,6 +106,10 @@ export class Keys {
   attempts(id: string): string {
     return `${this.root}:attempts:${id}`;
   }
+  /** Hash of a durable job's recorded steps: step id → JSON { n, startedAt, endedAt, result }; gone with the job. */
+  steps(id: string): string {
+    return `${this.root}:steps:${id}`;
+  }
   /** Pub/sub channel of a job's changes: its status, its progress. */
   events(id: string): string {
     return `${this.root}:events:${id}`;
@@ -224,6 +228,7 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   registry: ["status", "queue"],
   job: ["id"],
   attempts: ["id"],
+  steps: ["id"],
   events: ["id"],
   dependencies: ["id"],
   dependents: ["id"],

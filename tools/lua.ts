@@ -96,6 +96,7 @@ function limitsInclude(): string {
     attempts_kept: DEFAULTS.attemptsKept,
     minute_ttl_sec: DEFAULTS.minuteStatsTtlSec,
     top_groups: DEFAULTS.metricsTopGroups,
+    max_steps: DEFAULTS.maxSteps,
     debounce_grace_ms: DEFAULTS.debounceGraceMs,
   };
   return [

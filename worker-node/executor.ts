@@ -88,7 +88,7 @@ class HorseExecutor implements Executor {
       running.horse = horse;
       // interrupted while it waited for a horse to be ready
       if (running.interrupted) this.#terminate(running);
-      const outcome = await horse.run(running.job, (update) => running.report(update));
+      const outcome = await horse.run(running.job, running);
       if (!running.interrupted) pool.release(horse);
       // a horse killed before its last job had no successor booted for it
       else if (this.worker.accepting) pool.fill();

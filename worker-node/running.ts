@@ -11,7 +11,7 @@ import type { ProgressUpdate } from "../shared/scripts/index.ts";
 import type { ScriptConnection } from "./connection.ts";
 import { JobAbort } from "./horse/abort.ts";
 import type { Horse } from "./horse/horse.ts";
-import type { Outcome, TaskHost } from "./task.ts";
+import type { Answer, Ask, Outcome, TaskHost } from "./task.ts";
 
 /** Why the worker ends a job early. */
 export type Interruption = "timeout" | "stop" | "lost" | "shutdown";
@@ -101,6 +101,29 @@ export class Running extends JobAbort implements TaskHost {
         redis.run([call]).catch((error: Error) => log.warn({ err: error.message }, "progress not written"));
       }
     }, DEFAULTS.progressIntervalMs);
+  }
+
+  /**
+   * What the task asks of Redis: a step recorded while this worker holds the job (record-step.lua refuses a worker
+   * whose lease ran out), or the results of the jobs it depended on.
+   */
+  async ask(request: Ask): Promise<Answer> {
+    const { redis, keys, worker, log } = this.#context;
+    try {
+      if (request.kind === "record") {
+        const { step, result, startedAt, endedAt } = request;
+        const [reply] = await redis.run([
+          scripts.recordStep.call(keys, { id: this.job.id, worker, step, result, startedAt, endedAt }),
+        ]);
+        return reply.ok ? { ok: true } : reply;
+      }
+      const ids = this.job.dependsOn;
+      const jobs = ids.length ? await redis.run(ids.map((id) => scripts.getJob.call(keys, { id }))) : [];
+      return { ok: true, results: Object.fromEntries(ids.map((id, i) => [id, jobs[i]?.result ?? null])) };
+    } catch (error) {
+      log.warn({ jobId: this.job.id, err: (error as Error).message }, `could not answer the task's ${request.kind}`);
+      return { ok: false, error: "unreachable" };
+    }
   }
 
   /** The write of the job's pending progress, if it has any; it is no longer pending. */

@@ -28,6 +28,27 @@ export interface TaskContext {
   progress(value: JsonValue): void;
   /** Merges fields into the job's meta, as progress is written. */
   setMeta(patch: Record<string, JsonValue>): void;
+  /**
+   * Runs `fn` once for this job: its JSON result is recorded in Redis as soon as it returns, and a later attempt (a
+   * crash, a timeout, a retry) gets the recorded result without calling `fn` again. A step that throws is not
+   * recorded. Ids are unique within a job and must be the same on every run (no random or time-based ids).
+   */
+  step<T>(id: string, fn: () => T | Promise<T>): Promise<T>;
+  /** The results of the jobs it depended on (dependsOn), by id: all of them finished before it was queued. */
+  dependencies(): Promise<Record<string, JsonValue>>;
+}
+
+/** What a task asks of the worker that holds its job, and waits for: what only the worker can write or read. */
+export type Ask =
+  | { kind: "record"; step: string; result: string; startedAt: number; endedAt: number }
+  | { kind: "dependencies" };
+export type Answer =
+  | { ok: true; results?: Record<string, JsonValue> }
+  | { ok: false; error: "lost" | "recorded" | "too_many" | "unreachable" };
+
+/** A step that could not be recorded: its job goes on failing or retrying as any job does. */
+export class StepError extends Error {
+  override name = "StepError";
 }
 
 /** What runs a task provides it with, in a horse or in the worker. */
@@ -37,6 +58,8 @@ export interface TaskHost {
   logger: () => Logger;
   /** Passes a progress update on to the worker. */
   report: (update: ProgressUpdate) => void;
+  /** Asks the worker, which answers once Redis has. */
+  ask: (request: Ask) => Promise<Answer>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each task declares the args it takes
@@ -143,8 +166,19 @@ function jsonOf(value: unknown, what: string, maxBytes: number): string {
   return text;
 }
 
+const STEP_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+const STEP_REFUSED: Record<string, string> = {
+  lost: "the worker no longer holds the job (its lease ran out): another worker may run it",
+  recorded: "a step with this id is recorded already (a step id is used once a job)",
+  too_many: `the job has recorded ${DEFAULTS.maxSteps} steps, the most a job may`,
+  unreachable: "Redis did not answer",
+};
+
 function contextFor(job: Job, host: TaskHost): TaskContext {
   let made: Logger | undefined;
+  const recorded = new Map((job.steps ?? []).map((s) => [s.id, s.result]));
+  const used = new Set<string>();
   return {
     job,
     // read when the task reads it: a horse makes the signal on first use
@@ -166,6 +200,27 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
         throw new TypeError("ctx.setMeta() takes an object of fields to merge into meta");
       }
       host.report({ meta: JSON.parse(jsonOf(patch, "ctx.setMeta()", DEFAULTS.maxProgressBytes)) });
+    },
+    async step(id, fn) {
+      if (typeof id !== "string" || !STEP_ID.test(id)) {
+        throw new TypeError(
+          `ctx.step(${JSON.stringify(id)}): a step id is 1-128 letters, digits, '_', '.', ':' or '-'`,
+        );
+      }
+      if (used.has(id)) throw new StepError(`ctx.step("${id}"): this job has a step with this id already`);
+      used.add(id);
+      if (recorded.has(id)) return recorded.get(id) as never;
+      const startedAt = Date.now();
+      const value = await fn();
+      const result = jsonOf(value, `the result of step "${id}"`, DEFAULTS.maxResultBytes);
+      const answer = await host.ask({ kind: "record", step: id, result, startedAt, endedAt: Date.now() });
+      if (!answer.ok) throw new StepError(`ctx.step("${id}") was not recorded: ${STEP_REFUSED[answer.error]}`);
+      return JSON.parse(result);
+    },
+    async dependencies() {
+      const answer = await host.ask({ kind: "dependencies" });
+      if (!answer.ok) throw new StepError(`ctx.dependencies(): ${STEP_REFUSED[answer.error]}`);
+      return answer.results ?? {};
     },
   };
 }

@@ -158,7 +158,8 @@ jobs.openapi(
     summary: "Follow a job's status as server-sent events",
     description:
       "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
-      "`progress` events (data: { progress, meta }) as the task reports them. " +
+      "`progress` events (data: { progress, meta }) as the task reports them, " +
+      "`step` events (data: { step, n }) as a durable task records each step. " +
       "Browsers read it with fetch() and a streaming response body, not EventSource: EventSource cannot send " +
       "the Authorization header. A stream that ends before a terminal status is resumed by asking again with " +
       "Last-Event-ID set to the last event's id; naming a terminal state, the answer is 204.",
@@ -213,8 +214,9 @@ jobs.openapi(
           }
           let statusChanged = false;
           for (const message of changes.splice(0)) {
-            // progress arrives whole in its message; a status change needs the job read
-            if (message.startsWith("{")) await stream.writeSSE({ event: "progress", data: message });
+            // progress and steps arrive whole in their message; a status change needs the job read
+            if (message.startsWith('{"step"')) await stream.writeSSE({ event: "step", data: message });
+            else if (message.startsWith("{")) await stream.writeSSE({ event: "progress", data: message });
             else statusChanged = true;
           }
           if (statusChanged) {

@@ -3,23 +3,23 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "319bb29d3ed3d90222041835a40064003dd0dee3",
+  sha: "4619e2f01daef5da656f38c5383fde630a859c3e",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [34,"shared/defaults.ts (generated include \"limits\")",1],
-    [43,"shared/status.ts (generated include \"statuses\")",1],
-    [58,"shared/scripts/includes/move.lua",3],
-    [73,"shared/scripts/includes/hash_table.lua",1],
-    [79,"shared/scripts/includes/job_table.lua",3],
-    [86,"shared/scripts/includes/outbox_push.lua",3],
-    [102,"shared/scripts/includes/to_terminal.lua",6],
-    [167,"shared/scripts/includes/job_get.lua",2],
-    [172,"shared/scripts/includes/cascade.lua",3],
-    [182,"shared/scripts/includes/cancel_dependents.lua",5],
-    [210,"shared/scripts/includes/tally.lua",2],
-    [219,"shared/scripts/includes/unqueue.lua",3],
-    [231,"shared/scripts/cancel.lua",16],
+    [35,"shared/defaults.ts (generated include \"limits\")",1],
+    [45,"shared/status.ts (generated include \"statuses\")",1],
+    [60,"shared/scripts/includes/move.lua",3],
+    [75,"shared/scripts/includes/hash_table.lua",1],
+    [81,"shared/scripts/includes/job_table.lua",3],
+    [88,"shared/scripts/includes/outbox_push.lua",3],
+    [104,"shared/scripts/includes/to_terminal.lua",6],
+    [171,"shared/scripts/includes/job_get.lua",2],
+    [176,"shared/scripts/includes/cascade.lua",3],
+    [186,"shared/scripts/includes/cancel_dependents.lua",5],
+    [214,"shared/scripts/includes/tally.lua",2],
+    [223,"shared/scripts/includes/unqueue.lua",3],
+    [235,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -44,6 +44,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -61,6 +62,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -171,18 +173,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -335,37 +339,37 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "3746a24ef35def5bd2f3a7037d63ca0cc68f305d",
+  sha: "06c19f9f5a488ad7de9912b83e44c6f5b35451a1",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [54,"shared/scripts/includes/job_get.lua",2],
-    [59,"shared/scripts/includes/owned_job.lua",2],
-    [67,"shared/scripts/includes/split.lua",1],
-    [74,"shared/scripts/includes/settings_of.lua",2],
-    [97,"shared/defaults.ts (generated include \"limits\")",1],
-    [106,"shared/scripts/includes/arm.lua",2],
-    [119,"shared/status.ts (generated include \"statuses\")",1],
-    [134,"shared/scripts/includes/move.lua",3],
-    [149,"shared/scripts/includes/hash_table.lua",1],
-    [155,"shared/scripts/includes/job_table.lua",3],
-    [162,"shared/scripts/includes/list_group.lua",2],
-    [175,"shared/scripts/includes/tally.lua",2],
-    [184,"shared/scripts/includes/push_waiting.lua",7],
-    [220,"shared/scripts/includes/requeue_waiting.lua",2],
-    [227,"shared/scripts/includes/promote_due.lua",4],
-    [242,"shared/scripts/includes/outbox_push.lua",3],
-    [258,"shared/scripts/includes/to_terminal.lua",6],
-    [323,"shared/scripts/includes/cascade.lua",3],
-    [333,"shared/scripts/includes/cancel_dependents.lua",5],
-    [361,"shared/scripts/includes/window.lua",1],
-    [373,"shared/scripts/includes/room.lua",3],
-    [391,"shared/scripts/includes/policy_of.lua",3],
-    [411,"shared/scripts/includes/group_waiting.lua",2],
-    [416,"shared/scripts/includes/claim_jobs.lua",15],
-    [583,"shared/scripts/includes/worker_step.lua",2],
-    [596,"shared/scripts/includes/step.lua",7],
-    [636,"shared/scripts/claim.lua",24],
+    [55,"shared/scripts/includes/job_get.lua",2],
+    [60,"shared/scripts/includes/owned_job.lua",2],
+    [68,"shared/scripts/includes/split.lua",1],
+    [75,"shared/scripts/includes/settings_of.lua",2],
+    [98,"shared/defaults.ts (generated include \"limits\")",1],
+    [108,"shared/scripts/includes/arm.lua",2],
+    [121,"shared/status.ts (generated include \"statuses\")",1],
+    [136,"shared/scripts/includes/move.lua",3],
+    [151,"shared/scripts/includes/hash_table.lua",1],
+    [157,"shared/scripts/includes/job_table.lua",3],
+    [164,"shared/scripts/includes/list_group.lua",2],
+    [177,"shared/scripts/includes/tally.lua",2],
+    [186,"shared/scripts/includes/push_waiting.lua",7],
+    [222,"shared/scripts/includes/requeue_waiting.lua",2],
+    [229,"shared/scripts/includes/promote_due.lua",4],
+    [244,"shared/scripts/includes/outbox_push.lua",3],
+    [260,"shared/scripts/includes/to_terminal.lua",6],
+    [327,"shared/scripts/includes/cascade.lua",3],
+    [337,"shared/scripts/includes/cancel_dependents.lua",5],
+    [365,"shared/scripts/includes/window.lua",1],
+    [377,"shared/scripts/includes/room.lua",3],
+    [395,"shared/scripts/includes/policy_of.lua",3],
+    [415,"shared/scripts/includes/group_waiting.lua",2],
+    [420,"shared/scripts/includes/claim_jobs.lua",15],
+    [589,"shared/scripts/includes/worker_step.lua",2],
+    [602,"shared/scripts/includes/step.lua",7],
+    [642,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -410,6 +414,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -470,6 +475,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -673,18 +679,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -851,6 +859,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -1020,12 +1030,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "38783c23dd7bc3e34459bb1b2c70acbc54fb7673",
+  sha: "c458b711134cdf21a9652ae08ea08a772817168c",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [18,"shared/defaults.ts (generated include \"limits\")",1],
-    [27,"shared/scripts/clean.lua",14],
+    [19,"shared/defaults.ts (generated include \"limits\")",1],
+    [29,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -1044,6 +1054,7 @@ local K = {}
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -1051,6 +1062,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -1065,7 +1077,7 @@ for _, id in ipairs(ids) do
     -- gone, moved on, or old enough: the registry entry goes, and the job with it if it was this one
     redis.call('ZREM', key, id)
     if f[1] == status then
-      redis.call('DEL', K.job(id), K.attempts(id))
+      redis.call('DEL', K.job(id), K.attempts(id), K.steps(id))
       count = count + 1
     end
   else
@@ -1080,41 +1092,41 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "321aa4967382bacdc286b856c2c332c4636aff07",
+  sha: "9adb7e14eb8c28a8b9d811ee54c56e7900a10ac2",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/includes/arm.lua",2],
-    [59,"shared/scripts/includes/settings_of.lua",2],
-    [82,"shared/scripts/includes/list_group.lua",2],
-    [95,"shared/scripts/includes/tally.lua",2],
-    [104,"shared/scripts/includes/group_waiting.lua",2],
-    [109,"shared/scripts/includes/has_waiting.lua",2],
-    [114,"shared/scripts/includes/leave_started.lua",8],
-    [135,"shared/defaults.ts (generated include \"limits\")",1],
-    [144,"shared/status.ts (generated include \"statuses\")",1],
-    [159,"shared/scripts/includes/move.lua",3],
-    [174,"shared/scripts/includes/hash_table.lua",1],
-    [180,"shared/scripts/includes/job_table.lua",3],
-    [187,"shared/scripts/includes/outbox_push.lua",3],
-    [203,"shared/scripts/includes/to_terminal.lua",6],
-    [268,"shared/scripts/includes/job_get.lua",2],
-    [273,"shared/scripts/includes/push_waiting.lua",7],
-    [309,"shared/scripts/includes/requeue_waiting.lua",2],
-    [316,"shared/scripts/includes/schedule.lua",4],
-    [325,"shared/scripts/includes/cascade.lua",3],
-    [335,"shared/scripts/includes/release_dependents.lua",6],
-    [361,"shared/scripts/includes/owned_job.lua",2],
-    [369,"shared/scripts/includes/split.lua",1],
-    [376,"shared/scripts/includes/promote_due.lua",4],
-    [391,"shared/scripts/includes/cancel_dependents.lua",5],
-    [419,"shared/scripts/includes/window.lua",1],
-    [431,"shared/scripts/includes/room.lua",3],
-    [449,"shared/scripts/includes/policy_of.lua",3],
-    [469,"shared/scripts/includes/claim_jobs.lua",15],
-    [636,"shared/scripts/includes/worker_step.lua",2],
-    [649,"shared/scripts/includes/step.lua",7],
-    [689,"shared/scripts/complete.lua",19],
+    [47,"shared/scripts/includes/arm.lua",2],
+    [60,"shared/scripts/includes/settings_of.lua",2],
+    [83,"shared/scripts/includes/list_group.lua",2],
+    [96,"shared/scripts/includes/tally.lua",2],
+    [105,"shared/scripts/includes/group_waiting.lua",2],
+    [110,"shared/scripts/includes/has_waiting.lua",2],
+    [115,"shared/scripts/includes/leave_started.lua",8],
+    [136,"shared/defaults.ts (generated include \"limits\")",1],
+    [146,"shared/status.ts (generated include \"statuses\")",1],
+    [161,"shared/scripts/includes/move.lua",3],
+    [176,"shared/scripts/includes/hash_table.lua",1],
+    [182,"shared/scripts/includes/job_table.lua",3],
+    [189,"shared/scripts/includes/outbox_push.lua",3],
+    [205,"shared/scripts/includes/to_terminal.lua",6],
+    [272,"shared/scripts/includes/job_get.lua",2],
+    [277,"shared/scripts/includes/push_waiting.lua",7],
+    [313,"shared/scripts/includes/requeue_waiting.lua",2],
+    [320,"shared/scripts/includes/schedule.lua",4],
+    [329,"shared/scripts/includes/cascade.lua",3],
+    [339,"shared/scripts/includes/release_dependents.lua",6],
+    [365,"shared/scripts/includes/owned_job.lua",2],
+    [373,"shared/scripts/includes/split.lua",1],
+    [380,"shared/scripts/includes/promote_due.lua",4],
+    [395,"shared/scripts/includes/cancel_dependents.lua",5],
+    [423,"shared/scripts/includes/window.lua",1],
+    [435,"shared/scripts/includes/room.lua",3],
+    [453,"shared/scripts/includes/policy_of.lua",3],
+    [473,"shared/scripts/includes/claim_jobs.lua",15],
+    [642,"shared/scripts/includes/worker_step.lua",2],
+    [655,"shared/scripts/includes/step.lua",7],
+    [695,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1151,6 +1163,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -1257,6 +1270,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -1367,18 +1381,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -1653,6 +1669,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -2071,16 +2089,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "f8558c85be791105c3e0c105a554625c02d175d6",
+  sha: "2ff330facc19cd6d2ac0ded1dead027b2e1a2d66",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [50,"shared/scripts/includes/hash_table.lua",1],
-    [56,"shared/scripts/includes/split.lua",1],
-    [63,"shared/scripts/includes/settings_of.lua",2],
-    [86,"shared/scripts/counts.lua",22],
+    [51,"shared/scripts/includes/hash_table.lua",1],
+    [57,"shared/scripts/includes/split.lua",1],
+    [64,"shared/scripts/includes/settings_of.lua",2],
+    [87,"shared/scripts/counts.lua",22],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -2129,6 +2147,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
@@ -2290,12 +2309,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "10b67c8b3f7a935c1546df9acd1773d630956bc6",
+  sha: "24b640a9439c729b64ec37c57b3fbfcc4b7b8534",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
     [13,"shared/defaults.ts (generated include \"limits\")",1],
-    [22,"shared/scripts/due-schedules.lua",10],
+    [23,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -2316,6 +2335,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -2337,24 +2357,24 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "55434e3035af1b3e09d70134685095436425ef68",
+  sha: "d897fae724f4547bc45969e53c8212322575e9eb",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [30,"shared/defaults.ts (generated include \"limits\")",1],
-    [39,"shared/scripts/includes/tally.lua",2],
-    [48,"shared/scripts/includes/unqueue.lua",3],
-    [60,"shared/scripts/includes/has_waiting.lua",2],
-    [65,"shared/status.ts (generated include \"statuses\")",1],
-    [80,"shared/scripts/includes/move.lua",3],
-    [95,"shared/scripts/includes/hash_table.lua",1],
-    [101,"shared/scripts/includes/job_table.lua",3],
-    [108,"shared/scripts/includes/outbox_push.lua",3],
-    [124,"shared/scripts/includes/to_terminal.lua",6],
-    [189,"shared/scripts/includes/job_get.lua",2],
-    [194,"shared/scripts/includes/cascade.lua",3],
-    [204,"shared/scripts/includes/cancel_dependents.lua",5],
-    [232,"shared/scripts/empty.lua",15],
+    [31,"shared/defaults.ts (generated include \"limits\")",1],
+    [41,"shared/scripts/includes/tally.lua",2],
+    [50,"shared/scripts/includes/unqueue.lua",3],
+    [62,"shared/scripts/includes/has_waiting.lua",2],
+    [67,"shared/status.ts (generated include \"statuses\")",1],
+    [82,"shared/scripts/includes/move.lua",3],
+    [97,"shared/scripts/includes/hash_table.lua",1],
+    [103,"shared/scripts/includes/job_table.lua",3],
+    [110,"shared/scripts/includes/outbox_push.lua",3],
+    [126,"shared/scripts/includes/to_terminal.lua",6],
+    [193,"shared/scripts/includes/job_get.lua",2],
+    [198,"shared/scripts/includes/cascade.lua",3],
+    [208,"shared/scripts/includes/cancel_dependents.lua",5],
+    [236,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2376,6 +2396,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -2392,6 +2413,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -2528,18 +2550,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -2613,28 +2637,28 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "b9943555c850cc56e6a1e704f2f6f2370c7ca180",
+  sha: "37d3c665cb233473367b6a09f552c231655d863d",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/includes/job_get.lua",2],
-    [52,"shared/scripts/includes/hash_table.lua",1],
-    [58,"shared/scripts/includes/job_table.lua",3],
-    [65,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/scripts/includes/move.lua",3],
-    [96,"shared/defaults.ts (generated include \"limits\")",1],
-    [105,"shared/scripts/includes/outbox_push.lua",3],
-    [121,"shared/scripts/includes/to_terminal.lua",6],
-    [186,"shared/scripts/includes/arm.lua",2],
-    [199,"shared/scripts/includes/schedule.lua",4],
-    [208,"shared/scripts/includes/settings_of.lua",2],
-    [231,"shared/scripts/includes/list_group.lua",2],
-    [244,"shared/scripts/includes/tally.lua",2],
-    [253,"shared/scripts/includes/push_waiting.lua",7],
-    [289,"shared/scripts/includes/create_job.lua",8],
-    [338,"shared/scripts/includes/unqueue.lua",3],
-    [350,"shared/scripts/includes/gather.lua",6],
-    [407,"shared/scripts/enqueue.lua",23],
+    [48,"shared/scripts/includes/job_get.lua",2],
+    [53,"shared/scripts/includes/hash_table.lua",1],
+    [59,"shared/scripts/includes/job_table.lua",3],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [82,"shared/scripts/includes/move.lua",3],
+    [97,"shared/defaults.ts (generated include \"limits\")",1],
+    [107,"shared/scripts/includes/outbox_push.lua",3],
+    [123,"shared/scripts/includes/to_terminal.lua",6],
+    [190,"shared/scripts/includes/arm.lua",2],
+    [203,"shared/scripts/includes/schedule.lua",4],
+    [212,"shared/scripts/includes/settings_of.lua",2],
+    [235,"shared/scripts/includes/list_group.lua",2],
+    [248,"shared/scripts/includes/tally.lua",2],
+    [257,"shared/scripts/includes/push_waiting.lua",7],
+    [293,"shared/scripts/includes/create_job.lua",8],
+    [342,"shared/scripts/includes/unqueue.lua",3],
+    [354,"shared/scripts/includes/gather.lua",6],
+    [411,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -2673,6 +2697,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -2738,6 +2763,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -2805,18 +2831,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -3121,42 +3149,42 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "e0a99d5a7186ffffc3ca296c6f33457640f620cb",
+  sha: "8f15a63dc5f09d9bae711c6193e13e097c0c2e42",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/defaults.ts (generated include \"limits\")",1],
-    [55,"shared/scripts/includes/arm.lua",2],
-    [68,"shared/scripts/includes/settings_of.lua",2],
-    [91,"shared/scripts/includes/list_group.lua",2],
-    [104,"shared/scripts/includes/tally.lua",2],
-    [113,"shared/scripts/includes/group_waiting.lua",2],
-    [118,"shared/scripts/includes/has_waiting.lua",2],
-    [123,"shared/scripts/includes/leave_started.lua",8],
-    [144,"shared/status.ts (generated include \"statuses\")",1],
-    [159,"shared/scripts/includes/move.lua",3],
-    [174,"shared/scripts/includes/hash_table.lua",1],
-    [180,"shared/scripts/includes/job_table.lua",3],
-    [187,"shared/scripts/includes/outbox_push.lua",3],
-    [203,"shared/scripts/includes/to_terminal.lua",6],
-    [268,"shared/scripts/includes/job_get.lua",2],
-    [273,"shared/scripts/includes/cascade.lua",3],
-    [283,"shared/scripts/includes/cancel_dependents.lua",5],
-    [311,"shared/scripts/includes/push_waiting.lua",7],
-    [347,"shared/scripts/includes/requeue_waiting.lua",2],
-    [354,"shared/scripts/includes/schedule.lua",4],
-    [363,"shared/scripts/includes/keep_attempt.lua",3],
-    [381,"shared/scripts/includes/fail_or_retry.lua",9],
-    [420,"shared/scripts/includes/owned_job.lua",2],
-    [428,"shared/scripts/includes/split.lua",1],
-    [435,"shared/scripts/includes/promote_due.lua",4],
-    [450,"shared/scripts/includes/window.lua",1],
-    [462,"shared/scripts/includes/room.lua",3],
-    [480,"shared/scripts/includes/policy_of.lua",3],
-    [500,"shared/scripts/includes/claim_jobs.lua",15],
-    [667,"shared/scripts/includes/worker_step.lua",2],
-    [680,"shared/scripts/includes/step.lua",7],
-    [720,"shared/scripts/fail.lua",16],
+    [47,"shared/defaults.ts (generated include \"limits\")",1],
+    [57,"shared/scripts/includes/arm.lua",2],
+    [70,"shared/scripts/includes/settings_of.lua",2],
+    [93,"shared/scripts/includes/list_group.lua",2],
+    [106,"shared/scripts/includes/tally.lua",2],
+    [115,"shared/scripts/includes/group_waiting.lua",2],
+    [120,"shared/scripts/includes/has_waiting.lua",2],
+    [125,"shared/scripts/includes/leave_started.lua",8],
+    [146,"shared/status.ts (generated include \"statuses\")",1],
+    [161,"shared/scripts/includes/move.lua",3],
+    [176,"shared/scripts/includes/hash_table.lua",1],
+    [182,"shared/scripts/includes/job_table.lua",3],
+    [189,"shared/scripts/includes/outbox_push.lua",3],
+    [205,"shared/scripts/includes/to_terminal.lua",6],
+    [272,"shared/scripts/includes/job_get.lua",2],
+    [277,"shared/scripts/includes/cascade.lua",3],
+    [287,"shared/scripts/includes/cancel_dependents.lua",5],
+    [315,"shared/scripts/includes/push_waiting.lua",7],
+    [351,"shared/scripts/includes/requeue_waiting.lua",2],
+    [358,"shared/scripts/includes/schedule.lua",4],
+    [367,"shared/scripts/includes/keep_attempt.lua",3],
+    [385,"shared/scripts/includes/fail_or_retry.lua",9],
+    [424,"shared/scripts/includes/owned_job.lua",2],
+    [432,"shared/scripts/includes/split.lua",1],
+    [439,"shared/scripts/includes/promote_due.lua",4],
+    [454,"shared/scripts/includes/window.lua",1],
+    [466,"shared/scripts/includes/room.lua",3],
+    [484,"shared/scripts/includes/policy_of.lua",3],
+    [504,"shared/scripts/includes/claim_jobs.lua",15],
+    [673,"shared/scripts/includes/worker_step.lua",2],
+    [686,"shared/scripts/includes/step.lua",7],
+    [726,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3193,6 +3221,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -3210,6 +3239,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -3409,18 +3439,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -3726,6 +3758,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -3887,26 +3921,26 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "fd5c52f2778e1b6c2a856a738e2470ae14091a44",
+  sha: "eb207c58c5c1ecd43167d641ad07ff77cc5af556",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/includes/job_get.lua",2],
-    [48,"shared/status.ts (generated include \"statuses\")",1],
-    [64,"shared/scripts/includes/move.lua",3],
-    [79,"shared/defaults.ts (generated include \"limits\")",1],
-    [88,"shared/scripts/includes/hash_table.lua",1],
-    [94,"shared/scripts/includes/job_table.lua",3],
-    [101,"shared/scripts/includes/outbox_push.lua",3],
-    [117,"shared/scripts/includes/to_terminal.lua",6],
-    [182,"shared/scripts/includes/arm.lua",2],
-    [195,"shared/scripts/includes/schedule.lua",4],
-    [204,"shared/scripts/includes/settings_of.lua",2],
-    [227,"shared/scripts/includes/list_group.lua",2],
-    [240,"shared/scripts/includes/tally.lua",2],
-    [249,"shared/scripts/includes/push_waiting.lua",7],
-    [285,"shared/scripts/includes/create_job.lua",8],
-    [334,"shared/scripts/fire-schedule.lua",18],
+    [44,"shared/scripts/includes/job_get.lua",2],
+    [49,"shared/status.ts (generated include \"statuses\")",1],
+    [65,"shared/scripts/includes/move.lua",3],
+    [80,"shared/defaults.ts (generated include \"limits\")",1],
+    [90,"shared/scripts/includes/hash_table.lua",1],
+    [96,"shared/scripts/includes/job_table.lua",3],
+    [103,"shared/scripts/includes/outbox_push.lua",3],
+    [119,"shared/scripts/includes/to_terminal.lua",6],
+    [186,"shared/scripts/includes/arm.lua",2],
+    [199,"shared/scripts/includes/schedule.lua",4],
+    [208,"shared/scripts/includes/settings_of.lua",2],
+    [231,"shared/scripts/includes/list_group.lua",2],
+    [244,"shared/scripts/includes/tally.lua",2],
+    [253,"shared/scripts/includes/push_waiting.lua",7],
+    [289,"shared/scripts/includes/create_job.lua",8],
+    [338,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -3940,6 +3974,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -3993,6 +4028,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
@@ -4073,18 +4109,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -4299,27 +4337,28 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "17a175901f3781626e8acd080ea2c9f8d022627c",
-  keyLockingSha: "4c2eb8545ee37a42f4f623a6af082a57c9244fad",
+  sha: "77ccd1a2e3b5aa5f68da689bada8822bb1952047",
+  keyLockingSha: "95d5763a5cbc264c5474a6b1807ac1b495d449c8",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [13,"shared/scripts/includes/hash_table.lua",1],
-    [19,"shared/scripts/includes/job_table.lua",3],
-    [26,"shared/scripts/get-job.lua",10],
+    [14,"shared/scripts/includes/hash_table.lua",1],
+    [20,"shared/scripts/includes/job_table.lua",3],
+    [27,"shared/scripts/get-job.lua",10],
   ],
-  source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
--- snapshot per call, and the same minimal client interface (EVALSHA) for
--- both runtimes.
--- KEYS[1] the job's hash: all it touches (key-locking)
+  source: `-- get-job: a job's hash, and a durable job's recorded steps. Reads go
+-- through scripts too: one consistent snapshot per call, and the same
+-- minimal client interface (EVALSHA) for both runtimes.
+-- KEYS[1] the job's hash, KEYS[2] its steps: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] job id
--- Returns { job = hash } or { job = nil }
+-- Returns { job = hash (with recorded = the steps hash, flat, when it has steps) } or { job = nil }
 --- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -4334,19 +4373,21 @@ local function job_table(id)
   return hash_table(flat)
 end
 
-return cjson.encode({ job = job_table(ARGV[2]) })
+local job = job_table(ARGV[2])
+if job and job.steps then job.recorded = redis.call('HGETALL', K.steps(ARGV[2])) end
+return cjson.encode({ job = job })
 `,
 };
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "395780f78884a689f519108dc68654ea274fe6eb",
+  sha: "7b3953f8890e0d40837592528bee8dc82189901c",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
     [14,"shared/defaults.ts (generated include \"limits\")",1],
-    [23,"shared/scripts/includes/split.lua",1],
-    [30,"shared/scripts/get-schedules.lua",12],
+    [24,"shared/scripts/includes/split.lua",1],
+    [31,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -4368,6 +4409,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -4750,39 +4792,103 @@ return cjson.encode({ ok = true })
 `,
 };
 
+export const recordStep: ScriptSource = {
+  name: "record-step",
+  sha: "f84f0aecb9f9fcd26de715343c834b8d5d6e0311",
+  lines: [
+    [1,"shared/scripts/record-step.lua",1],
+    [16,"shared/keys.ts (generated include \"keys\")",1],
+    [22,"shared/defaults.ts (generated include \"limits\")",1],
+    [32,"shared/scripts/includes/owned_job.lua",2],
+    [40,"shared/scripts/record-step.lua",19],
+  ],
+  source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
+-- its function returned, so that a later attempt or a resumption gets the
+-- result without running it again. Written only while the worker still
+-- holds the job: a worker whose lease ran out (a zombie) records nothing.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] worker name (the job must still be held by it)
+-- ARGV[4] step id
+-- ARGV[5] the step's result, JSON text (checked by the worker)
+-- ARGV[6] when the step began, epoch ms
+-- ARGV[7] when it returned, epoch ms
+-- Returns { ok = true, n = its place among the job's steps } or { ok = false,
+-- error = 'lost' (the worker no longer holds the job) | 'recorded' (a step
+-- with this id was) | 'too_many' (the job has LIMITS.max_steps) }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+
+local id, step = ARGV[2], ARGV[4]
+if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false, error = 'lost' }) end
+local steps = K.steps(id)
+if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
+local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
+if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
+redis.call('HSET', K.job(id), 'steps', n)
+local entry = '{"n":' .. n .. ',"startedAt":' .. ARGV[6] .. ',"endedAt":' .. ARGV[7] .. ',"result":' .. ARGV[5] .. '}'
+redis.call('HSET', steps, step, entry)
+redis.call('PUBLISH', K.events(id), '{"step":' .. cjson.encode(step) .. ',"n":' .. n .. '}')
+return cjson.encode({ ok = true, n = n })
+`,
+};
+
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "f27e4af11db573550c6a13f68700e9f1306a1282",
+  sha: "e5174cb2f94868966e500a8452f3af136de1c10b",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [53,"shared/status.ts (generated include \"statuses\")",1],
-    [70,"shared/defaults.ts (generated include \"limits\")",1],
-    [79,"shared/scripts/includes/job_get.lua",2],
-    [84,"shared/scripts/includes/arm.lua",2],
-    [97,"shared/scripts/includes/move.lua",3],
-    [112,"shared/scripts/includes/settings_of.lua",2],
-    [135,"shared/scripts/includes/list_group.lua",2],
-    [148,"shared/scripts/includes/tally.lua",2],
-    [157,"shared/scripts/includes/push_waiting.lua",7],
-    [193,"shared/scripts/includes/requeue_waiting.lua",2],
-    [200,"shared/scripts/includes/promote_due.lua",4],
-    [215,"shared/scripts/includes/group_waiting.lua",2],
-    [220,"shared/scripts/includes/has_waiting.lua",2],
-    [225,"shared/scripts/includes/leave_started.lua",8],
-    [246,"shared/scripts/includes/hash_table.lua",1],
-    [252,"shared/scripts/includes/job_table.lua",3],
-    [259,"shared/scripts/includes/outbox_push.lua",3],
-    [275,"shared/scripts/includes/to_terminal.lua",6],
-    [340,"shared/scripts/includes/cascade.lua",3],
-    [350,"shared/scripts/includes/cancel_dependents.lua",5],
-    [378,"shared/scripts/includes/schedule.lua",4],
-    [387,"shared/scripts/includes/keep_attempt.lua",3],
-    [405,"shared/scripts/includes/fail_or_retry.lua",9],
-    [444,"shared/scripts/includes/release_dependents.lua",6],
-    [470,"shared/scripts/includes/window.lua",1],
-    [482,"shared/scripts/includes/room.lua",3],
-    [500,"shared/scripts/recover.lua",34],
+    [54,"shared/status.ts (generated include \"statuses\")",1],
+    [71,"shared/defaults.ts (generated include \"limits\")",1],
+    [81,"shared/scripts/includes/job_get.lua",2],
+    [86,"shared/scripts/includes/arm.lua",2],
+    [99,"shared/scripts/includes/move.lua",3],
+    [114,"shared/scripts/includes/settings_of.lua",2],
+    [137,"shared/scripts/includes/list_group.lua",2],
+    [150,"shared/scripts/includes/tally.lua",2],
+    [159,"shared/scripts/includes/push_waiting.lua",7],
+    [195,"shared/scripts/includes/requeue_waiting.lua",2],
+    [202,"shared/scripts/includes/promote_due.lua",4],
+    [217,"shared/scripts/includes/group_waiting.lua",2],
+    [222,"shared/scripts/includes/has_waiting.lua",2],
+    [227,"shared/scripts/includes/leave_started.lua",8],
+    [248,"shared/scripts/includes/hash_table.lua",1],
+    [254,"shared/scripts/includes/job_table.lua",3],
+    [261,"shared/scripts/includes/outbox_push.lua",3],
+    [277,"shared/scripts/includes/to_terminal.lua",6],
+    [344,"shared/scripts/includes/cascade.lua",3],
+    [354,"shared/scripts/includes/cancel_dependents.lua",5],
+    [382,"shared/scripts/includes/schedule.lua",4],
+    [391,"shared/scripts/includes/keep_attempt.lua",3],
+    [409,"shared/scripts/includes/fail_or_retry.lua",9],
+    [448,"shared/scripts/includes/release_dependents.lua",6],
+    [474,"shared/scripts/includes/window.lua",1],
+    [486,"shared/scripts/includes/room.lua",3],
+    [504,"shared/scripts/recover.lua",34],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -4824,6 +4930,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -4860,6 +4967,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -5107,18 +5215,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
@@ -5509,22 +5619,22 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "3f78eb2d37a4dcdf192daa47eef40b2f7e4dffd9",
+  sha: "905352fd1c1ec93663ac19c08115298137e41ffb",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [27,"shared/defaults.ts (generated include \"limits\")",1],
-    [36,"shared/scripts/includes/job_get.lua",2],
-    [41,"shared/scripts/includes/arm.lua",2],
-    [54,"shared/status.ts (generated include \"statuses\")",1],
-    [69,"shared/scripts/includes/move.lua",3],
-    [84,"shared/scripts/includes/settings_of.lua",2],
-    [107,"shared/scripts/includes/list_group.lua",2],
-    [120,"shared/scripts/includes/tally.lua",2],
-    [129,"shared/scripts/includes/push_waiting.lua",7],
-    [165,"shared/scripts/includes/keep_attempt.lua",3],
-    [183,"shared/scripts/includes/requeue_ended.lua",4],
-    [198,"shared/scripts/requeue-all.lua",14],
+    [28,"shared/defaults.ts (generated include \"limits\")",1],
+    [38,"shared/scripts/includes/job_get.lua",2],
+    [43,"shared/scripts/includes/arm.lua",2],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [71,"shared/scripts/includes/move.lua",3],
+    [86,"shared/scripts/includes/settings_of.lua",2],
+    [109,"shared/scripts/includes/list_group.lua",2],
+    [122,"shared/scripts/includes/tally.lua",2],
+    [131,"shared/scripts/includes/push_waiting.lua",7],
+    [167,"shared/scripts/includes/keep_attempt.lua",3],
+    [185,"shared/scripts/includes/requeue_ended.lua",4],
+    [202,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -5551,6 +5661,7 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -5559,6 +5670,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -5711,7 +5823,8 @@ end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
--- in its history.
+-- in its history. Its recorded steps stay, so that it goes on where it
+-- failed rather than running them again.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -5720,7 +5833,8 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
@@ -5742,25 +5856,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "37231022dd63986a106c4f33aa4ea9553d31aa1b",
+  sha: "4d7837347a5a6c3a5d9051039ee62b50e23baf58",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [32,"shared/status.ts (generated include \"statuses\")",1],
-    [48,"shared/scripts/includes/owned_job.lua",2],
-    [56,"shared/scripts/includes/arm.lua",2],
-    [69,"shared/scripts/includes/settings_of.lua",2],
-    [92,"shared/scripts/includes/list_group.lua",2],
-    [105,"shared/scripts/includes/tally.lua",2],
-    [114,"shared/scripts/includes/group_waiting.lua",2],
-    [119,"shared/scripts/includes/has_waiting.lua",2],
-    [124,"shared/scripts/includes/leave_started.lua",8],
-    [145,"shared/scripts/includes/move.lua",3],
-    [160,"shared/scripts/includes/push_waiting.lua",7],
-    [196,"shared/defaults.ts (generated include \"limits\")",1],
-    [205,"shared/scripts/includes/keep_attempt.lua",3],
-    [223,"shared/scripts/includes/requeue_ended.lua",4],
-    [238,"shared/scripts/requeue.lua",19],
+    [33,"shared/status.ts (generated include \"statuses\")",1],
+    [49,"shared/scripts/includes/owned_job.lua",2],
+    [57,"shared/scripts/includes/arm.lua",2],
+    [70,"shared/scripts/includes/settings_of.lua",2],
+    [93,"shared/scripts/includes/list_group.lua",2],
+    [106,"shared/scripts/includes/tally.lua",2],
+    [115,"shared/scripts/includes/group_waiting.lua",2],
+    [120,"shared/scripts/includes/has_waiting.lua",2],
+    [125,"shared/scripts/includes/leave_started.lua",8],
+    [146,"shared/scripts/includes/move.lua",3],
+    [161,"shared/scripts/includes/push_waiting.lua",7],
+    [197,"shared/defaults.ts (generated include \"limits\")",1],
+    [207,"shared/scripts/includes/keep_attempt.lua",3],
+    [225,"shared/scripts/includes/requeue_ended.lua",4],
+    [242,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -5792,6 +5906,7 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -5964,6 +6079,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -5987,7 +6103,8 @@ end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
--- in its history.
+-- in its history. Its recorded steps stay, so that it goes on where it
+-- failed rather than running them again.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -5996,7 +6113,8 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 

@@ -219,7 +219,7 @@ export const getJob = new Transition(
     const job = (reply as { job?: Record<string, unknown> }).job;
     return job ? jobFromHash(job) : null;
   },
-  (keys, p) => [keys.job(p.id)],
+  (keys, p) => [keys.job(p.id), keys.steps(p.id)],
 );
 
 /** One attempt of a job: how it ended, where and when. */
@@ -253,4 +253,21 @@ export const getAttempts = new Transition(
     return { job: r.job ? jobFromHash(r.job) : null, earlier };
   },
   (keys, p) => [keys.job(p.id), keys.attempts(p.id)],
+);
+
+// ---- durable steps -------------------------------------------------------------
+
+export type RecordStepReply = { ok: true; n: number } | { ok: false; error: "lost" | "recorded" | "too_many" };
+
+export const recordStep = new Transition(
+  lua.recordStep,
+  (p: { id: string; worker: string; step: string; result: string; startedAt: number; endedAt: number }) => [
+    p.id,
+    p.worker,
+    p.step,
+    p.result,
+    p.startedAt,
+    p.endedAt,
+  ],
+  (reply) => reply as RecordStepReply,
 );

@@ -81,6 +81,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 

@@ -52,18 +52,20 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
   publish_ending(id, status)
