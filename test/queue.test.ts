@@ -29,6 +29,7 @@ const VIEW_FIELDS = [
   "dependsOn",
   "endedAt",
   "group",
+  "stepCount",
   "enqueuedAt",
   "error",
   "id",

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { scriptRunner } from "../shared/redis.ts";
+import { main } from "../worker-node/cli/admin/main.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import { freshQueues } from "./support/prefixes.ts";
 import { pidFrom, test, until } from "./support/worker.ts";
@@ -69,6 +70,22 @@ describe("recording a step", () => {
     expect(Math.abs(ttl - (await redis.pttl(keys.job(durable.id))))).toBeLessThan(1000);
     expect((await queue.getJob(plain.id))!).toMatchObject({ stepCount: 0 });
     expect((await queue.getJob(plain.id))!.steps).toBeUndefined();
+  });
+});
+
+describe("a job's steps in the admin CLI", () => {
+  test("one line a step: its place, id, when it was recorded and how long it took", async () => {
+    const { prefix, queue, keys } = fresh();
+    const job = await queue.enqueue("echo", 1);
+    const next = { leaseMs: 30_000, max: 1, queues: ["default"] };
+    await scripts.claim.run(scriptRunner(redis), keys, { now: Date.now(), worker: "w1", next });
+    const now = Date.now();
+    const call = { id: job.id, worker: "w1", step: "charge", result: "1", startedAt: now - 1_500, endedAt: now };
+    await scripts.recordStep.run(scriptRunner(redis), keys, call);
+    let out = "";
+    const io = { out: (text: string) => void (out += `${text}\n`), err: () => {}, env: { REDIS_URL: redisUrl } };
+    expect(await main(["job", job.id, "--prefix", prefix], io)).toBe(0);
+    expect(out).toMatch(/^step 1\s+charge {2}.+ {2}took 1\.5 ?s$/m);
   });
 });
 

@@ -30,6 +30,7 @@ import {
   json,
   problems,
   queueParams,
+  stepSchema,
 } from "../schemas.ts";
 
 // A stream's budget: a Worker may make only so many subrequests (50 on the
@@ -292,6 +293,27 @@ jobs.openapi(
     const attempts = await c.var.store.queue(job.queue).attempts(id);
     if (!attempts) throw new JobNotFoundError(id);
     return c.json({ attempts: redactAttempts(attempts, job, c.var.principal) }, 200);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/jobs/{id}/steps",
+    summary: "A durable job's recorded steps, in the order its task recorded them",
+    description: "Each step's result is shown to admin keys only, as stacks are.",
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: { params: jobParams },
+    responses: {
+      200: json(z.object({ steps: z.array(stepSchema) }), "the steps (none for a job that records none)"),
+      ...problems(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const job = redactJob(await getVisibleJob(c, id), c.var.principal);
+    return c.json({ steps: job.steps ?? [] }, 200);
   },
 );
 
