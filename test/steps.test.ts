@@ -82,10 +82,10 @@ describe("a job's steps in the admin CLI", () => {
     const now = Date.now();
     const call = { id: job.id, worker: "w1", step: "charge", result: "1", startedAt: now - 1_500, endedAt: now };
     await scripts.recordStep.run(scriptRunner(redis), keys, call);
-    let out = "";
-    const io = { out: (text: string) => void (out += `${text}\n`), err: () => {}, env: { REDIS_URL: redisUrl } };
+    const lines: string[] = [];
+    const io = { out: (text: string) => lines.push(text), err: () => {}, env: { REDIS_URL: redisUrl } };
     expect(await main(["job", job.id, "--prefix", prefix], io)).toBe(0);
-    expect(out).toMatch(/^step 1\s+charge {2}.+ {2}took 1\.5 ?s$/m);
+    expect(lines.join("\n")).toMatch(/^step 1\s+charge {2}.+ {2}took 1\.5 ?s$/m);
   });
 });
 

@@ -1568,6 +1568,14 @@ progress::-moz-progress-bar {
   background: var(--s);
   border-color: var(--s);
 }
+/* a durable job's steps are all recorded alike; their ids may be longer than a status's name */
+.timeline.steps li {
+  grid-template-columns: 16px minmax(88px, max-content) 1fr;
+}
+.timeline.steps li.done:last-child::before {
+  background: var(--faint);
+  border-color: var(--faint);
+}
 .timeline li.now::before {
   border-color: var(--s);
   animation: pulse 1.4s ease-in-out infinite;
