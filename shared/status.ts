@@ -55,7 +55,7 @@ export const TRANSITIONS: Record<JobStatus, Partial<Record<JobStatus, string>>> 
     failed: "fail / recover (lease expired, no retry left)",
     stopped: "fail (stop requested)",
     queued: "fail (retry now) / recover (lease expired) / requeue (cold shutdown)",
-    scheduled: "fail (retry with backoff) / recover",
+    scheduled: "fail (retry with backoff) / recover / suspend (ctx.sleep)",
   },
   finished: {},
   failed: { queued: "requeue" },

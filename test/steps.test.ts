@@ -137,6 +137,26 @@ describe.concurrent("durable steps in real workers", () => {
     }
   });
 
+  test("a sleeping job frees its worker's one slot for others, then resumes and finishes", async ({ workers }) => {
+    const { prefix, queue } = fresh();
+    const log = join(dir, `nap-${++seq}`);
+    await writeFile(log, "");
+    await workers.start({ redis, redisUrl, prefix, flags: ["--concurrency", "1"] });
+    const sleeper = await queue.enqueue("nap", { ms: 1_500, log });
+    await until("the job to sleep", 10_000, async () => (await queue.getJob(sleeper.id))?.status === "scheduled");
+    // with its one slot free, the worker runs others while the sleeper waits for its time
+    const others = await queue.enqueueMany([1, 2, 3].map((n) => ({ task: "echo", args: n })));
+    const done = await Promise.all(others.map((j) => queue.waitFor(j.id, { timeoutMs: 10_000 })));
+    expect(done.map((j) => j.status)).toEqual(["finished", "finished", "finished"]);
+    expect((await queue.getJob(sleeper.id))!.status).toBe("scheduled");
+    const woke = await queue.waitFor(sleeper.id, { timeoutMs: 15_000 });
+    for (const j of done) expect(j.endedAt!).toBeLessThanOrEqual(woke.startedAt!);
+    expect(woke).toMatchObject({ status: "finished", attempts: 1, result: { attempts: 1 } });
+    expect((woke.result as { slept: number }).slept).toBeGreaterThanOrEqual(1_500);
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(["before", "after"]);
+    expect((await queue.getJob(sleeper.id))!.steps!.map((s) => s.id)).toEqual(["before", "nap", "after"]);
+  });
+
   test("a dependent job reads its dependencies' results; a step id used twice fails the job naming it", async ({
     workers,
   }) => {

@@ -84,6 +84,14 @@ export class Running extends JobAbort implements TaskHost {
     );
   }
 
+  /** Logs that the job left its worker to sleep (ctx.sleep), if its start was logged; its progress waits no more. */
+  logSuspended(): void {
+    clearTimeout(this.#progressTimer);
+    if (this.#began === undefined) return;
+    const { job } = this;
+    this.#context.log.info({ jobId: job.id, task: job.task, queue: job.queue }, "job suspended");
+  }
+
   /**
    * Keeps a task's progress for the next write: a few writes a second at
    * most per job, merged in between, and the last one always goes out with
@@ -104,8 +112,8 @@ export class Running extends JobAbort implements TaskHost {
   }
 
   /**
-   * What the task asks of Redis: a step recorded while this worker holds the job (record-step.lua refuses a worker
-   * whose lease ran out), or the results of the jobs it depended on.
+   * What the task asks of Redis: a step recorded, or the job suspended for a sleep, while this worker holds the job
+   * (the scripts refuse a worker whose lease ran out); or the results of the jobs it depended on.
    */
   async ask(request: Ask): Promise<Answer> {
     const { redis, keys, worker, log } = this.#context;
@@ -115,6 +123,12 @@ export class Running extends JobAbort implements TaskHost {
         const [reply] = await redis.run([
           scripts.recordStep.call(keys, { id: this.job.id, worker, step, result, startedAt, endedAt }),
         ]);
+        return reply.ok ? { ok: true } : reply;
+      }
+      if (request.kind === "sleep") {
+        const { step, until } = request;
+        const now = Date.now();
+        const [reply] = await redis.run([scripts.suspend.call(keys, { id: this.job.id, worker, now, step, until })]);
         return reply.ok ? { ok: true } : reply;
       }
       const ids = this.job.dependsOn;

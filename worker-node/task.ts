@@ -36,12 +36,21 @@ export interface TaskContext {
   step<T>(id: string, fn: () => T | Promise<T>): Promise<T>;
   /** The results of the jobs it depended on (dependsOn), by id: all of them finished before it was queued. */
   dependencies(): Promise<Record<string, JsonValue>>;
+  /**
+   * Suspends the job for `ms` (at most a year): it leaves its worker, whose slot is free at once, and is scheduled
+   * until then; a worker then runs it again, from the top, and the sleep with this id returns at once. A resumption
+   * is not an attempt, and timeoutMs bounds each run between suspensions.
+   */
+  sleep(id: string, ms: number): Promise<void>;
+  /** ctx.sleep until a moment (a Date or epoch ms). */
+  sleepUntil(id: string, until: Date | number): Promise<void>;
 }
 
 /** What a task asks of the worker that holds its job, and waits for: what only the worker can write or read. */
 export type Ask =
   | { kind: "record"; step: string; result: string; startedAt: number; endedAt: number }
-  | { kind: "dependencies" };
+  | { kind: "dependencies" }
+  | { kind: "sleep"; step: string; until: number };
 export type Answer =
   | { ok: true; results?: Record<string, JsonValue> }
   | { ok: false; error: "lost" | "recorded" | "too_many" | "unreachable" };
@@ -75,6 +84,9 @@ export interface TaskEntry {
 export type TaskModule = { default?: Record<string, unknown> } & Record<string, unknown>;
 
 export type Outcome = { ok: true; result: string } | { ok: false; error: JobError; retryable: boolean };
+
+/** How a run ends: with the job's outcome, or suspended (ctx.sleep), the job moved on by the script that did it. */
+export type RunEnd = Outcome | { suspended: true };
 
 /**
  * A task whose args are checked before it runs: against `args`, any
@@ -175,10 +187,35 @@ const STEP_REFUSED: Record<string, string> = {
   unreachable: "Redis did not answer",
 };
 
-function contextFor(job: Job, host: TaskHost): TaskContext {
+/** A step id as a task gave it, checked, and the step's record if there is one; a second use is refused. */
+function stepOf(id: unknown, used: Set<string>, what: string): string {
+  if (typeof id !== "string" || !STEP_ID.test(id)) {
+    throw new TypeError(`${what}(${JSON.stringify(id)}): a step id is 1-128 letters, digits, '_', '.', ':' or '-'`);
+  }
+  if (used.has(id)) throw new StepError(`${what}("${id}"): this job has a step with this id already`);
+  used.add(id);
+  return id;
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContext {
   let made: Logger | undefined;
   const recorded = new Map((job.steps ?? []).map((s) => [s.id, s.result]));
   const used = new Set<string>();
+  const sleepUntil = async (id: string, until: Date | number) => {
+    const step = stepOf(id, used, "ctx.sleep");
+    if (recorded.has(step)) return;
+    const at = until instanceof Date ? until.getTime() : until;
+    if (!Number.isFinite(at) || at > Date.now() + YEAR_MS) {
+      throw new RangeError(`ctx.sleep("${step}"): a sleep ends within a year, at a real time`);
+    }
+    const answer = await host.ask({ kind: "sleep", step, until: Math.round(at) });
+    if (!answer.ok) throw new StepError(`ctx.sleep("${step}") did not suspend the job: ${STEP_REFUSED[answer.error]}`);
+    suspended();
+    // the job is the scheduler's now: nothing of this run may go on
+    await new Promise<never>(() => {});
+  };
   return {
     job,
     // read when the task reads it: a horse makes the signal on first use
@@ -202,13 +239,7 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
       host.report({ meta: JSON.parse(jsonOf(patch, "ctx.setMeta()", DEFAULTS.maxProgressBytes)) });
     },
     async step(id, fn) {
-      if (typeof id !== "string" || !STEP_ID.test(id)) {
-        throw new TypeError(
-          `ctx.step(${JSON.stringify(id)}): a step id is 1-128 letters, digits, '_', '.', ':' or '-'`,
-        );
-      }
-      if (used.has(id)) throw new StepError(`ctx.step("${id}"): this job has a step with this id already`);
-      used.add(id);
+      stepOf(id, used, "ctx.step");
       if (recorded.has(id)) return recorded.get(id) as never;
       const startedAt = Date.now();
       const value = await fn();
@@ -217,6 +248,11 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
       if (!answer.ok) throw new StepError(`ctx.step("${id}") was not recorded: ${STEP_REFUSED[answer.error]}`);
       return JSON.parse(result);
     },
+    sleep: (id, ms) => {
+      if (typeof ms !== "number" || !(ms >= 0)) throw new RangeError(`ctx.sleep("${id}", ${ms}): ms is 0 or more`);
+      return sleepUntil(id, Date.now() + ms);
+    },
+    sleepUntil,
     async dependencies() {
       const answer = await host.ask({ kind: "dependencies" });
       if (!answer.ok) throw new StepError(`ctx.dependencies(): ${STEP_REFUSED[answer.error]}`);
@@ -225,8 +261,10 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
   };
 }
 
-/** Runs one job's task; never throws. The result travels as JSON text, within the size limit. */
-export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: TaskHost): Promise<Outcome> {
+const SUSPENDED = Symbol("suspended");
+
+/** Runs one job's task; never throws. The result travels as JSON text, within the size limit; a suspension has none. */
+export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: TaskHost): Promise<RunEnd> {
   const task = tasks.get(job.task);
   if (!task) {
     return {
@@ -247,7 +285,12 @@ export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: Tas
     if (!args.ok) return { ok: false, retryable: false, error: { name: "InvalidArgsError", message: args.message } };
     // called bare, not as task.run(): a stack then names the task's own function
     const run = task.run;
-    value = await run(args.value, contextFor(job, host));
+    let suspend = () => {};
+    const suspension = new Promise<typeof SUSPENDED>((resolve) => {
+      suspend = () => resolve(SUSPENDED);
+    });
+    value = await Promise.race([run(args.value, contextFor(job, host, suspend)), suspension]);
+    if (value === SUSPENDED) return { suspended: true };
   } catch (error) {
     return { ok: false, retryable: true, error: errorOf(error) };
   }

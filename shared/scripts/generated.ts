@@ -6275,3 +6275,220 @@ end
 return cjson.encode({ ok = true })
 `,
 };
+
+export const suspend: ScriptSource = {
+  name: "suspend",
+  sha: "6604be088aefb5d806c0ad52785f42bdfdf4ea95",
+  lines: [
+    [1,"shared/scripts/suspend.lua",1],
+    [16,"shared/keys.ts (generated include \"keys\")",1],
+    [34,"shared/defaults.ts (generated include \"limits\")",1],
+    [44,"shared/scripts/includes/owned_job.lua",2],
+    [52,"shared/scripts/includes/arm.lua",2],
+    [65,"shared/scripts/includes/settings_of.lua",2],
+    [88,"shared/scripts/includes/list_group.lua",2],
+    [101,"shared/scripts/includes/tally.lua",2],
+    [110,"shared/scripts/includes/group_waiting.lua",2],
+    [115,"shared/scripts/includes/has_waiting.lua",2],
+    [120,"shared/scripts/includes/leave_started.lua",8],
+    [141,"shared/status.ts (generated include \"statuses\")",1],
+    [156,"shared/scripts/includes/move.lua",3],
+    [171,"shared/scripts/includes/schedule.lua",4],
+    [180,"shared/scripts/suspend.lua",21],
+  ],
+  source: `-- suspend: started -> scheduled for a durable task that sleeps (ctx.sleep):
+-- the job leaves its worker, whose slot is free at once, and is queued again
+-- when it is due, by the claim that promotes due jobs. Its sleep is
+-- recorded as a step in the same call, so that its replay goes past it; and
+-- resuming is not an attempt: the count the claim added is taken back.
+-- Written only while the worker still holds the job.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] worker name (the job must still be held by it)
+-- ARGV[4] now, epoch ms
+-- ARGV[5] step id of the sleep
+-- ARGV[6] until, epoch ms
+-- Returns { ok = true, n = its place among the steps } or { ok = false,
+-- error = 'lost' | 'recorded' | 'too_many' } having changed nothing
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.settings() return ROOT .. ":settings" end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
+  end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
+  arm(queue)
+end
+
+local id, worker, now, step, until_at = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local queue = owned_job(id, worker)
+if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
+local steps = K.steps(id)
+if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
+local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
+if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
+local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. until_at .. ',"result":null}'
+redis.call('HSET', steps, step, entry)
+leave_started(id, queue)
+redis.call('HINCRBY', K.job(id), 'attempts', -1)
+redis.call('HDEL', K.job(id), 'workerName')
+schedule(id, queue, 'started', until_at, 'steps', n)
+return cjson.encode({ ok = true, n = n })
+`,
+};

@@ -271,3 +271,15 @@ export const recordStep = new Transition(
   ],
   (reply) => reply as RecordStepReply,
 );
+
+export const suspend = new Transition(
+  lua.suspend,
+  (p: { id: string; worker: string; now: number; step: string; until: number }) => [
+    p.id,
+    p.worker,
+    p.now,
+    p.step,
+    p.until,
+  ],
+  (reply) => reply as RecordStepReply,
+);

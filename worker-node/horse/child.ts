@@ -137,7 +137,7 @@ export function serveJobs(module: TaskModule): void {
     });
     // the job was failed already, and the horse is on its way out
     if (retiring) return;
-    if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
+    if ("error" in outcome && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
     if (current.aborted) process.exit(143);
     running = undefined;
     lastJob = job.id;

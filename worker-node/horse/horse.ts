@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import type { Job, JobError } from "../../shared/index.ts";
 import type { ProgressUpdate } from "../../shared/scripts/index.ts";
 import type { TaskDescription } from "../../shared/tasks.ts";
-import type { Answer, Ask, Outcome, TaskHost } from "../task.ts";
+import type { Answer, Ask, RunEnd, TaskHost } from "../task.ts";
 
 export type ToHorse =
   | { type: "run"; job: Job }
@@ -32,7 +32,7 @@ export type FromHorse =
   | { type: "tasks"; tasks: TaskDescription[] }
   | { type: "progress"; id: string; update: ProgressUpdate }
   | { type: "ask"; seq: number; request: Ask }
-  | { type: "done"; id: string; outcome: Outcome }
+  | { type: "done"; id: string; outcome: RunEnd }
   | { type: "retiring"; stray?: { error: JobError; lastJob?: string } };
 
 /** How every horse of a worker is made. */
@@ -73,7 +73,7 @@ export abstract class Horse {
   served = 0;
   #readied!: () => void;
   #failed!: (error: Error) => void;
-  #settle: ((outcome: Outcome | null) => void) | undefined;
+  #settle: ((outcome: RunEnd | null) => void) | undefined;
   /** The running job reached the horse's channel: a death from now on is the job's. */
   #sent = false;
   /** The running job's host on the worker's side: where its progress and its asks go. */
@@ -128,7 +128,7 @@ export abstract class Horse {
    * the horse died while it waited in the pool, before its exit was noticed,
    * or it was retiring.
    */
-  run(job: Job, host: Pick<TaskHost, "report" | "ask">): Promise<Outcome | null> {
+  run(job: Job, host: Pick<TaskHost, "report" | "ask">): Promise<RunEnd | null> {
     this.served++;
     this.#host = host;
     this.#sent = false;
@@ -205,7 +205,7 @@ export abstract class Horse {
     }
   }
 
-  #deliver(outcome: Outcome | null): void {
+  #deliver(outcome: RunEnd | null): void {
     const settle = this.#settle;
     this.#settle = undefined;
     this.#host = undefined;
