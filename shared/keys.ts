@@ -110,6 +110,10 @@ export class Keys {
   steps(id: string): string {
     return `${this.root}:steps:${id}`;
   }
+  /** Set of the ids of a queue's jobs that wait (ctx.waitForEvent) for an event, with this key ('' for any key). */
+  eventWaiters(queue: string, event: string, key: string): string {
+    return `${this.root}:event-waiters:${queue}:${event}:${key}`;
+  }
   /** Pub/sub channel of a job's changes: its status, its progress. */
   events(id: string): string {
     return `${this.root}:events:${id}`;
@@ -229,6 +233,7 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   job: ["id"],
   attempts: ["id"],
   steps: ["id"],
+  eventWaiters: ["queue", "event", "key"],
   events: ["id"],
   dependencies: ["id"],
   dependents: ["id"],

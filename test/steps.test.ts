@@ -157,6 +157,43 @@ describe.concurrent("durable steps in real workers", () => {
     expect((await queue.getJob(sleeper.id))!.steps!.map((s) => s.id)).toEqual(["before", "nap", "after"]);
   });
 
+  test("a job waits for its event without holding a worker, and goes on with its data", async ({ workers }) => {
+    const { prefix, queue } = fresh();
+    await workers.start({ redis, redisUrl, prefix, flags: ["--concurrency", "1", "--isolation", "inline"] });
+    const [order7, order8] = await queue.enqueueMany([
+      { task: "awaitPayment", args: { order: "o-7", timeoutMs: 60_000 } },
+      { task: "awaitPayment", args: { order: "o-8", timeoutMs: 60_000 } },
+    ]);
+    await until("both jobs to wait", 10_000, async () => (await queue.counts()).awaiting === 2);
+    expect(await queue.sendEvent("payment.succeeded", { key: "o-other", data: { amount: 1 } })).toEqual({
+      resumed: 0,
+      more: false,
+    });
+    expect(await queue.sendEvent("payment.succeeded", { key: "o-7", data: { amount: 42 } })).toEqual({
+      resumed: 1,
+      more: false,
+    });
+    const done = await queue.waitFor(order7!.id, { timeoutMs: 10_000 });
+    expect(done).toMatchObject({ status: "finished", attempts: 1 });
+    expect(done.result).toEqual({ paid: { amount: 42 }, receipt: "receipt for 42", attempts: 1 });
+    expect((await queue.getJob(order8!.id))!.status).toBe("awaiting");
+    expect((await queue.list("awaiting")).jobs.map((j) => j.id)).toEqual([order8!.id]);
+    expect(await queue.cancel(order8!.id)).toMatchObject({ status: "canceled" });
+    expect(await queue.sendEvent("payment.succeeded", { key: "o-8" })).toEqual({ resumed: 0, more: false });
+  });
+
+  test("a wait whose timeoutMs passes first goes on with null", async ({ workers }) => {
+    const { prefix, queue } = fresh();
+    await workers.start({ redis, redisUrl, prefix, flags: ["--isolation", "inline"] });
+    const job = await queue.enqueue("awaitPayment", { order: "late", timeoutMs: 500 });
+    const done = await queue.waitFor(job.id, { timeoutMs: 10_000 });
+    expect(done).toMatchObject({ status: "finished", result: { paid: null, receipt: "no payment" } });
+    expect((await queue.getJob(job.id))!.steps!.map((s) => [s.id, s.result])).toEqual([
+      ["paid", null],
+      ["receipt", "no payment"],
+    ]);
+  });
+
   test("a dependent job reads its dependencies' results; a step id used twice fails the job naming it", async ({
     workers,
   }) => {

@@ -125,10 +125,10 @@ export class Running extends JobAbort implements TaskHost {
         ]);
         return reply.ok ? { ok: true } : reply;
       }
-      if (request.kind === "sleep") {
-        const { step, until } = request;
-        const now = Date.now();
-        const [reply] = await redis.run([scripts.suspend.call(keys, { id: this.job.id, worker, now, step, until })]);
+      if (request.kind === "sleep" || request.kind === "wait") {
+        const { kind: _, ...suspension } = request;
+        const call = scripts.suspend.call(keys, { id: this.job.id, worker, now: Date.now(), ...suspension });
+        const [reply] = await redis.run([call]);
         return reply.ok ? { ok: true } : reply;
       }
       const ids = this.job.dependsOn;

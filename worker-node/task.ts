@@ -44,13 +44,24 @@ export interface TaskContext {
   sleep(id: string, ms: number): Promise<void>;
   /** ctx.sleep until a moment (a Date or epoch ms). */
   sleepUntil(id: string, until: Date | number): Promise<void>;
+  /**
+   * Suspends the job until an event with this name (and key, when given) is sent to its queue
+   * (queue.sendEvent, POST /v1/queues/:queue/events/:event, a webhook), and answers its data; or null once
+   * `timeoutMs` (at most a year) has passed. While it waits the job is `awaiting`, holding no worker. An event sent
+   * before the wait began does not count.
+   */
+  waitForEvent<T extends JsonValue = JsonValue>(
+    id: string,
+    wait: { event: string; key?: string; timeoutMs: number },
+  ): Promise<T | null>;
 }
 
 /** What a task asks of the worker that holds its job, and waits for: what only the worker can write or read. */
 export type Ask =
   | { kind: "record"; step: string; result: string; startedAt: number; endedAt: number }
   | { kind: "dependencies" }
-  | { kind: "sleep"; step: string; until: number };
+  | { kind: "sleep"; step: string; until: number }
+  | { kind: "wait"; step: string; until: number; event: string; key: string };
 export type Answer =
   | { ok: true; results?: Record<string, JsonValue> }
   | { ok: false; error: "lost" | "recorded" | "too_many" | "unreachable" };
@@ -203,18 +214,21 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
   let made: Logger | undefined;
   const recorded = new Map((job.steps ?? []).map((s) => [s.id, s.result]));
   const used = new Set<string>();
+  /** Asks the worker to suspend the job; once it has, this run goes no further (its promise never settles). */
+  const suspend = async (what: string, request: Extract<Ask, { kind: "sleep" | "wait" }>): Promise<never> => {
+    if (!Number.isFinite(request.until) || request.until > Date.now() + YEAR_MS) {
+      throw new RangeError(`${what}("${request.step}"): it ends within a year, at a real time`);
+    }
+    const answer = await host.ask(request);
+    if (!answer.ok) throw new StepError(`${what}("${request.step}") did not suspend the job: ${STEP_REFUSED[answer.error]}`);
+    suspended();
+    return new Promise<never>(() => {});
+  };
   const sleepUntil = async (id: string, until: Date | number) => {
     const step = stepOf(id, used, "ctx.sleep");
     if (recorded.has(step)) return;
-    const at = until instanceof Date ? until.getTime() : until;
-    if (!Number.isFinite(at) || at > Date.now() + YEAR_MS) {
-      throw new RangeError(`ctx.sleep("${step}"): a sleep ends within a year, at a real time`);
-    }
-    const answer = await host.ask({ kind: "sleep", step, until: Math.round(at) });
-    if (!answer.ok) throw new StepError(`ctx.sleep("${step}") did not suspend the job: ${STEP_REFUSED[answer.error]}`);
-    suspended();
-    // the job is the scheduler's now: nothing of this run may go on
-    await new Promise<never>(() => {});
+    const at = Math.round(until instanceof Date ? until.getTime() : until);
+    await suspend("ctx.sleep", { kind: "sleep", step, until: at });
   };
   return {
     job,
@@ -253,6 +267,22 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
       return sleepUntil(id, Date.now() + ms);
     },
     sleepUntil,
+    async waitForEvent(id, { event, key, timeoutMs }) {
+      const step = stepOf(id, used, "ctx.waitForEvent");
+      if (recorded.has(step)) return recorded.get(step) as never;
+      for (const [name, value] of [
+        ["event", event],
+        ["key", key ?? "any"],
+      ]) {
+        if (!STEP_ID.test(value ?? "")) {
+          throw new TypeError(`ctx.waitForEvent("${step}"): ${name} is 1-128 letters, digits, '_', '.', ':' or '-'`);
+        }
+      }
+      if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+        throw new RangeError(`ctx.waitForEvent("${step}"): timeoutMs is 0 or more`);
+      }
+      return suspend("ctx.waitForEvent", { kind: "wait", step, until: Date.now() + timeoutMs, event, key: key ?? "" });
+    },
     async dependencies() {
       const answer = await host.ask({ kind: "dependencies" });
       if (!answer.ok) throw new StepError(`ctx.dependencies(): ${STEP_REFUSED[answer.error]}`);

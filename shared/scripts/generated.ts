@@ -3,25 +3,25 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "4619e2f01daef5da656f38c5383fde630a859c3e",
+  sha: "159dc553aa20cebd93b7d319f191044c7953e95a",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [35,"shared/defaults.ts (generated include \"limits\")",1],
-    [45,"shared/status.ts (generated include \"statuses\")",1],
-    [60,"shared/scripts/includes/move.lua",3],
-    [75,"shared/scripts/includes/hash_table.lua",1],
-    [81,"shared/scripts/includes/job_table.lua",3],
-    [88,"shared/scripts/includes/outbox_push.lua",3],
-    [104,"shared/scripts/includes/to_terminal.lua",6],
-    [171,"shared/scripts/includes/job_get.lua",2],
-    [176,"shared/scripts/includes/cascade.lua",3],
-    [186,"shared/scripts/includes/cancel_dependents.lua",5],
-    [214,"shared/scripts/includes/tally.lua",2],
-    [223,"shared/scripts/includes/unqueue.lua",3],
-    [235,"shared/scripts/cancel.lua",16],
+    [36,"shared/defaults.ts (generated include \"limits\")",1],
+    [46,"shared/status.ts (generated include \"statuses\")",1],
+    [62,"shared/scripts/includes/move.lua",3],
+    [77,"shared/scripts/includes/hash_table.lua",1],
+    [83,"shared/scripts/includes/job_table.lua",3],
+    [90,"shared/scripts/includes/outbox_push.lua",3],
+    [106,"shared/scripts/includes/to_terminal.lua",6],
+    [173,"shared/scripts/includes/job_get.lua",2],
+    [178,"shared/scripts/includes/cascade.lua",3],
+    [188,"shared/scripts/includes/cancel_dependents.lua",5],
+    [216,"shared/scripts/includes/tally.lua",2],
+    [225,"shared/scripts/includes/unqueue.lua",3],
+    [237,"shared/scripts/cancel.lua",16],
   ],
-  source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
+  source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
 -- to its worker (which also finds the mark at its next lease renewal, should
 -- it miss the message).
@@ -45,6 +45,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -73,7 +74,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -259,7 +261,7 @@ end
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group', 'waitEvent', 'waitKey')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -270,6 +272,9 @@ if status == 'started' then
 end
 if status == 'queued' then
   unqueue(id, queue, f[4])
+elseif status == 'awaiting' then
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[5], f[6] or ''), id)
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))
@@ -339,37 +344,39 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "06c19f9f5a488ad7de9912b83e44c6f5b35451a1",
+  sha: "9d77be95f274178a8a149bb1fbc28b47d180bfdd",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [55,"shared/scripts/includes/job_get.lua",2],
-    [60,"shared/scripts/includes/owned_job.lua",2],
-    [68,"shared/scripts/includes/split.lua",1],
-    [75,"shared/scripts/includes/settings_of.lua",2],
-    [98,"shared/defaults.ts (generated include \"limits\")",1],
-    [108,"shared/scripts/includes/arm.lua",2],
-    [121,"shared/status.ts (generated include \"statuses\")",1],
-    [136,"shared/scripts/includes/move.lua",3],
-    [151,"shared/scripts/includes/hash_table.lua",1],
-    [157,"shared/scripts/includes/job_table.lua",3],
-    [164,"shared/scripts/includes/list_group.lua",2],
-    [177,"shared/scripts/includes/tally.lua",2],
-    [186,"shared/scripts/includes/push_waiting.lua",7],
-    [222,"shared/scripts/includes/requeue_waiting.lua",2],
-    [229,"shared/scripts/includes/promote_due.lua",4],
-    [244,"shared/scripts/includes/outbox_push.lua",3],
-    [260,"shared/scripts/includes/to_terminal.lua",6],
-    [327,"shared/scripts/includes/cascade.lua",3],
-    [337,"shared/scripts/includes/cancel_dependents.lua",5],
-    [365,"shared/scripts/includes/window.lua",1],
-    [377,"shared/scripts/includes/room.lua",3],
-    [395,"shared/scripts/includes/policy_of.lua",3],
-    [415,"shared/scripts/includes/group_waiting.lua",2],
-    [420,"shared/scripts/includes/claim_jobs.lua",15],
-    [589,"shared/scripts/includes/worker_step.lua",2],
-    [602,"shared/scripts/includes/step.lua",7],
-    [642,"shared/scripts/claim.lua",24],
+    [56,"shared/scripts/includes/job_get.lua",2],
+    [61,"shared/scripts/includes/owned_job.lua",2],
+    [69,"shared/scripts/includes/split.lua",1],
+    [76,"shared/scripts/includes/settings_of.lua",2],
+    [99,"shared/defaults.ts (generated include \"limits\")",1],
+    [109,"shared/scripts/includes/arm.lua",2],
+    [122,"shared/status.ts (generated include \"statuses\")",1],
+    [138,"shared/scripts/includes/move.lua",3],
+    [153,"shared/scripts/includes/hash_table.lua",1],
+    [159,"shared/scripts/includes/job_table.lua",3],
+    [166,"shared/scripts/includes/list_group.lua",2],
+    [179,"shared/scripts/includes/tally.lua",2],
+    [188,"shared/scripts/includes/push_waiting.lua",7],
+    [224,"shared/scripts/includes/requeue_waiting.lua",2],
+    [231,"shared/scripts/includes/promote_due.lua",4],
+    [246,"shared/scripts/includes/resume_wait.lua",3],
+    [262,"shared/scripts/includes/resume_due_waits.lua",4],
+    [274,"shared/scripts/includes/outbox_push.lua",3],
+    [290,"shared/scripts/includes/to_terminal.lua",6],
+    [357,"shared/scripts/includes/cascade.lua",3],
+    [367,"shared/scripts/includes/cancel_dependents.lua",5],
+    [395,"shared/scripts/includes/window.lua",1],
+    [407,"shared/scripts/includes/room.lua",3],
+    [425,"shared/scripts/includes/policy_of.lua",3],
+    [445,"shared/scripts/includes/group_waiting.lua",2],
+    [450,"shared/scripts/includes/claim_jobs.lua",16],
+    [624,"shared/scripts/includes/worker_step.lua",2],
+    [637,"shared/scripts/includes/step.lua",7],
+    [677,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -415,6 +422,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -499,7 +507,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -612,6 +621,34 @@ local function promote_due(queue, now)
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
@@ -929,6 +966,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
@@ -1092,41 +1134,43 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "9adb7e14eb8c28a8b9d811ee54c56e7900a10ac2",
+  sha: "02e0afe164172e500a36bcb06b4118039b110d49",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/includes/arm.lua",2],
-    [60,"shared/scripts/includes/settings_of.lua",2],
-    [83,"shared/scripts/includes/list_group.lua",2],
-    [96,"shared/scripts/includes/tally.lua",2],
-    [105,"shared/scripts/includes/group_waiting.lua",2],
-    [110,"shared/scripts/includes/has_waiting.lua",2],
-    [115,"shared/scripts/includes/leave_started.lua",8],
-    [136,"shared/defaults.ts (generated include \"limits\")",1],
-    [146,"shared/status.ts (generated include \"statuses\")",1],
-    [161,"shared/scripts/includes/move.lua",3],
-    [176,"shared/scripts/includes/hash_table.lua",1],
-    [182,"shared/scripts/includes/job_table.lua",3],
-    [189,"shared/scripts/includes/outbox_push.lua",3],
-    [205,"shared/scripts/includes/to_terminal.lua",6],
-    [272,"shared/scripts/includes/job_get.lua",2],
-    [277,"shared/scripts/includes/push_waiting.lua",7],
-    [313,"shared/scripts/includes/requeue_waiting.lua",2],
-    [320,"shared/scripts/includes/schedule.lua",4],
-    [329,"shared/scripts/includes/cascade.lua",3],
-    [339,"shared/scripts/includes/release_dependents.lua",6],
-    [365,"shared/scripts/includes/owned_job.lua",2],
-    [373,"shared/scripts/includes/split.lua",1],
-    [380,"shared/scripts/includes/promote_due.lua",4],
-    [395,"shared/scripts/includes/cancel_dependents.lua",5],
-    [423,"shared/scripts/includes/window.lua",1],
-    [435,"shared/scripts/includes/room.lua",3],
-    [453,"shared/scripts/includes/policy_of.lua",3],
-    [473,"shared/scripts/includes/claim_jobs.lua",15],
-    [642,"shared/scripts/includes/worker_step.lua",2],
-    [655,"shared/scripts/includes/step.lua",7],
-    [695,"shared/scripts/complete.lua",19],
+    [48,"shared/scripts/includes/arm.lua",2],
+    [61,"shared/scripts/includes/settings_of.lua",2],
+    [84,"shared/scripts/includes/list_group.lua",2],
+    [97,"shared/scripts/includes/tally.lua",2],
+    [106,"shared/scripts/includes/group_waiting.lua",2],
+    [111,"shared/scripts/includes/has_waiting.lua",2],
+    [116,"shared/scripts/includes/leave_started.lua",8],
+    [137,"shared/defaults.ts (generated include \"limits\")",1],
+    [147,"shared/status.ts (generated include \"statuses\")",1],
+    [163,"shared/scripts/includes/move.lua",3],
+    [178,"shared/scripts/includes/hash_table.lua",1],
+    [184,"shared/scripts/includes/job_table.lua",3],
+    [191,"shared/scripts/includes/outbox_push.lua",3],
+    [207,"shared/scripts/includes/to_terminal.lua",6],
+    [274,"shared/scripts/includes/job_get.lua",2],
+    [279,"shared/scripts/includes/push_waiting.lua",7],
+    [315,"shared/scripts/includes/requeue_waiting.lua",2],
+    [322,"shared/scripts/includes/schedule.lua",4],
+    [331,"shared/scripts/includes/cascade.lua",3],
+    [341,"shared/scripts/includes/release_dependents.lua",6],
+    [367,"shared/scripts/includes/owned_job.lua",2],
+    [375,"shared/scripts/includes/split.lua",1],
+    [382,"shared/scripts/includes/promote_due.lua",4],
+    [397,"shared/scripts/includes/resume_wait.lua",3],
+    [413,"shared/scripts/includes/resume_due_waits.lua",4],
+    [425,"shared/scripts/includes/cancel_dependents.lua",5],
+    [453,"shared/scripts/includes/window.lua",1],
+    [465,"shared/scripts/includes/room.lua",3],
+    [483,"shared/scripts/includes/policy_of.lua",3],
+    [503,"shared/scripts/includes/claim_jobs.lua",16],
+    [677,"shared/scripts/includes/worker_step.lua",2],
+    [690,"shared/scripts/includes/step.lua",7],
+    [730,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1164,6 +1208,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -1281,7 +1326,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -1523,6 +1569,34 @@ local function promote_due(queue, now)
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
 -- A job that will never finish takes the jobs waiting for it down with it,
 -- transitively, so no deferred job waits forever, within the call's cascade
 -- budget: what is left waits in the cascade list for the next maintenance
@@ -1739,6 +1813,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
@@ -1980,7 +2059,7 @@ return cjson.encode({ policy = policy, effective = effective })
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "13d58037b365a38da16dc49fdd3e01f00870df49",
+  sha: "4b4b43d77bbfd825b427e5e659d9f4710c8adab1",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -2031,8 +2110,8 @@ local queue = ARGV[2]
 local current = redis.call('HGET', K.settings(), queue)
 local settings = current and cjson.decode(current) or {}
 for field, value in pairs(cjson.decode(ARGV[3])) do
-  -- grouped says the queue turned grouped: the scripts' own, not a caller's
-  if field ~= 'grouped' then
+  -- grouped and waits say the queue turned grouped, or had a job wait for an event: the scripts' own
+  if field ~= 'grouped' and field ~= 'waits' then
     if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
   end
 end
@@ -2089,7 +2168,7 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "2ff330facc19cd6d2ac0ded1dead027b2e1a2d66",
+  sha: "ccdd032eb96cd4cbac4c893f1145741422f9e762",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
@@ -2137,7 +2216,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  registries = { 'scheduled', 'deferred', 'awaiting', 'started', 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
 }
 -- Generated from shared/defaults.ts: the bounds every script keeps.
@@ -2357,7 +2436,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "d897fae724f4547bc45969e53c8212322575e9eb",
+  sha: "796ff742d2019d09060ec694fc5f0cdd37e4a81a",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2366,15 +2445,15 @@ export const empty: ScriptSource = {
     [50,"shared/scripts/includes/unqueue.lua",3],
     [62,"shared/scripts/includes/has_waiting.lua",2],
     [67,"shared/status.ts (generated include \"statuses\")",1],
-    [82,"shared/scripts/includes/move.lua",3],
-    [97,"shared/scripts/includes/hash_table.lua",1],
-    [103,"shared/scripts/includes/job_table.lua",3],
-    [110,"shared/scripts/includes/outbox_push.lua",3],
-    [126,"shared/scripts/includes/to_terminal.lua",6],
-    [193,"shared/scripts/includes/job_get.lua",2],
-    [198,"shared/scripts/includes/cascade.lua",3],
-    [208,"shared/scripts/includes/cancel_dependents.lua",5],
-    [236,"shared/scripts/empty.lua",15],
+    [83,"shared/scripts/includes/move.lua",3],
+    [98,"shared/scripts/includes/hash_table.lua",1],
+    [104,"shared/scripts/includes/job_table.lua",3],
+    [111,"shared/scripts/includes/outbox_push.lua",3],
+    [127,"shared/scripts/includes/to_terminal.lua",6],
+    [194,"shared/scripts/includes/job_get.lua",2],
+    [199,"shared/scripts/includes/cascade.lua",3],
+    [209,"shared/scripts/includes/cancel_dependents.lua",5],
+    [237,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2450,7 +2529,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -2637,7 +2717,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "37d3c665cb233473367b6a09f552c231655d863d",
+  sha: "1e7645ef1c2e738d9008b25f146a53424598b009",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -2645,20 +2725,20 @@ export const enqueue: ScriptSource = {
     [53,"shared/scripts/includes/hash_table.lua",1],
     [59,"shared/scripts/includes/job_table.lua",3],
     [66,"shared/status.ts (generated include \"statuses\")",1],
-    [82,"shared/scripts/includes/move.lua",3],
-    [97,"shared/defaults.ts (generated include \"limits\")",1],
-    [107,"shared/scripts/includes/outbox_push.lua",3],
-    [123,"shared/scripts/includes/to_terminal.lua",6],
-    [190,"shared/scripts/includes/arm.lua",2],
-    [203,"shared/scripts/includes/schedule.lua",4],
-    [212,"shared/scripts/includes/settings_of.lua",2],
-    [235,"shared/scripts/includes/list_group.lua",2],
-    [248,"shared/scripts/includes/tally.lua",2],
-    [257,"shared/scripts/includes/push_waiting.lua",7],
-    [293,"shared/scripts/includes/create_job.lua",8],
-    [342,"shared/scripts/includes/unqueue.lua",3],
-    [354,"shared/scripts/includes/gather.lua",6],
-    [411,"shared/scripts/enqueue.lua",23],
+    [83,"shared/scripts/includes/move.lua",3],
+    [98,"shared/defaults.ts (generated include \"limits\")",1],
+    [108,"shared/scripts/includes/outbox_push.lua",3],
+    [124,"shared/scripts/includes/to_terminal.lua",6],
+    [191,"shared/scripts/includes/arm.lua",2],
+    [204,"shared/scripts/includes/schedule.lua",4],
+    [213,"shared/scripts/includes/settings_of.lua",2],
+    [236,"shared/scripts/includes/list_group.lua",2],
+    [249,"shared/scripts/includes/tally.lua",2],
+    [258,"shared/scripts/includes/push_waiting.lua",7],
+    [294,"shared/scripts/includes/create_job.lua",8],
+    [343,"shared/scripts/includes/unqueue.lua",3],
+    [355,"shared/scripts/includes/gather.lua",6],
+    [412,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -2734,7 +2814,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -3149,42 +3230,44 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "8f15a63dc5f09d9bae711c6193e13e097c0c2e42",
+  sha: "4f07980ce7fd10125d68a7ad15749a5180fdab1c",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/defaults.ts (generated include \"limits\")",1],
-    [57,"shared/scripts/includes/arm.lua",2],
-    [70,"shared/scripts/includes/settings_of.lua",2],
-    [93,"shared/scripts/includes/list_group.lua",2],
-    [106,"shared/scripts/includes/tally.lua",2],
-    [115,"shared/scripts/includes/group_waiting.lua",2],
-    [120,"shared/scripts/includes/has_waiting.lua",2],
-    [125,"shared/scripts/includes/leave_started.lua",8],
-    [146,"shared/status.ts (generated include \"statuses\")",1],
-    [161,"shared/scripts/includes/move.lua",3],
-    [176,"shared/scripts/includes/hash_table.lua",1],
-    [182,"shared/scripts/includes/job_table.lua",3],
-    [189,"shared/scripts/includes/outbox_push.lua",3],
-    [205,"shared/scripts/includes/to_terminal.lua",6],
-    [272,"shared/scripts/includes/job_get.lua",2],
-    [277,"shared/scripts/includes/cascade.lua",3],
-    [287,"shared/scripts/includes/cancel_dependents.lua",5],
-    [315,"shared/scripts/includes/push_waiting.lua",7],
-    [351,"shared/scripts/includes/requeue_waiting.lua",2],
-    [358,"shared/scripts/includes/schedule.lua",4],
-    [367,"shared/scripts/includes/keep_attempt.lua",3],
-    [385,"shared/scripts/includes/fail_or_retry.lua",9],
-    [424,"shared/scripts/includes/owned_job.lua",2],
-    [432,"shared/scripts/includes/split.lua",1],
-    [439,"shared/scripts/includes/promote_due.lua",4],
-    [454,"shared/scripts/includes/window.lua",1],
-    [466,"shared/scripts/includes/room.lua",3],
-    [484,"shared/scripts/includes/policy_of.lua",3],
-    [504,"shared/scripts/includes/claim_jobs.lua",15],
-    [673,"shared/scripts/includes/worker_step.lua",2],
-    [686,"shared/scripts/includes/step.lua",7],
-    [726,"shared/scripts/fail.lua",16],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [58,"shared/scripts/includes/arm.lua",2],
+    [71,"shared/scripts/includes/settings_of.lua",2],
+    [94,"shared/scripts/includes/list_group.lua",2],
+    [107,"shared/scripts/includes/tally.lua",2],
+    [116,"shared/scripts/includes/group_waiting.lua",2],
+    [121,"shared/scripts/includes/has_waiting.lua",2],
+    [126,"shared/scripts/includes/leave_started.lua",8],
+    [147,"shared/status.ts (generated include \"statuses\")",1],
+    [163,"shared/scripts/includes/move.lua",3],
+    [178,"shared/scripts/includes/hash_table.lua",1],
+    [184,"shared/scripts/includes/job_table.lua",3],
+    [191,"shared/scripts/includes/outbox_push.lua",3],
+    [207,"shared/scripts/includes/to_terminal.lua",6],
+    [274,"shared/scripts/includes/job_get.lua",2],
+    [279,"shared/scripts/includes/cascade.lua",3],
+    [289,"shared/scripts/includes/cancel_dependents.lua",5],
+    [317,"shared/scripts/includes/push_waiting.lua",7],
+    [353,"shared/scripts/includes/requeue_waiting.lua",2],
+    [360,"shared/scripts/includes/schedule.lua",4],
+    [369,"shared/scripts/includes/keep_attempt.lua",3],
+    [387,"shared/scripts/includes/fail_or_retry.lua",9],
+    [426,"shared/scripts/includes/owned_job.lua",2],
+    [434,"shared/scripts/includes/split.lua",1],
+    [441,"shared/scripts/includes/promote_due.lua",4],
+    [456,"shared/scripts/includes/resume_wait.lua",3],
+    [472,"shared/scripts/includes/resume_due_waits.lua",4],
+    [484,"shared/scripts/includes/window.lua",1],
+    [496,"shared/scripts/includes/room.lua",3],
+    [514,"shared/scripts/includes/policy_of.lua",3],
+    [534,"shared/scripts/includes/claim_jobs.lua",16],
+    [708,"shared/scripts/includes/worker_step.lua",2],
+    [721,"shared/scripts/includes/step.lua",7],
+    [761,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3222,6 +3305,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -3339,7 +3423,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -3639,6 +3724,34 @@ local function promote_due(queue, now)
   end
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
 -- A sliding window of starts (limit = { max, perMs }) kept in a sorted set
 -- of start times: how many more starts it allows now, and, when it allows
 -- none, when it opens again. A queue's limit and a group's use the same.
@@ -3828,6 +3941,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
@@ -3921,26 +4039,26 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "eb207c58c5c1ecd43167d641ad07ff77cc5af556",
+  sha: "bca220c2014781f9e1226a3cba43ec6de5ea9b09",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [44,"shared/scripts/includes/job_get.lua",2],
     [49,"shared/status.ts (generated include \"statuses\")",1],
-    [65,"shared/scripts/includes/move.lua",3],
-    [80,"shared/defaults.ts (generated include \"limits\")",1],
-    [90,"shared/scripts/includes/hash_table.lua",1],
-    [96,"shared/scripts/includes/job_table.lua",3],
-    [103,"shared/scripts/includes/outbox_push.lua",3],
-    [119,"shared/scripts/includes/to_terminal.lua",6],
-    [186,"shared/scripts/includes/arm.lua",2],
-    [199,"shared/scripts/includes/schedule.lua",4],
-    [208,"shared/scripts/includes/settings_of.lua",2],
-    [231,"shared/scripts/includes/list_group.lua",2],
-    [244,"shared/scripts/includes/tally.lua",2],
-    [253,"shared/scripts/includes/push_waiting.lua",7],
-    [289,"shared/scripts/includes/create_job.lua",8],
-    [338,"shared/scripts/fire-schedule.lua",18],
+    [66,"shared/scripts/includes/move.lua",3],
+    [81,"shared/defaults.ts (generated include \"limits\")",1],
+    [91,"shared/scripts/includes/hash_table.lua",1],
+    [97,"shared/scripts/includes/job_table.lua",3],
+    [104,"shared/scripts/includes/outbox_push.lua",3],
+    [120,"shared/scripts/includes/to_terminal.lua",6],
+    [187,"shared/scripts/includes/arm.lua",2],
+    [200,"shared/scripts/includes/schedule.lua",4],
+    [209,"shared/scripts/includes/settings_of.lua",2],
+    [232,"shared/scripts/includes/list_group.lua",2],
+    [245,"shared/scripts/includes/tally.lua",2],
+    [254,"shared/scripts/includes/push_waiting.lua",7],
+    [290,"shared/scripts/includes/create_job.lua",8],
+    [339,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -3999,7 +4117,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -4858,37 +4977,39 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "e5174cb2f94868966e500a8452f3af136de1c10b",
+  sha: "635e63c91fd58669e4d853f7cec4a14875a45391",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [54,"shared/status.ts (generated include \"statuses\")",1],
-    [71,"shared/defaults.ts (generated include \"limits\")",1],
-    [81,"shared/scripts/includes/job_get.lua",2],
-    [86,"shared/scripts/includes/arm.lua",2],
-    [99,"shared/scripts/includes/move.lua",3],
-    [114,"shared/scripts/includes/settings_of.lua",2],
-    [137,"shared/scripts/includes/list_group.lua",2],
-    [150,"shared/scripts/includes/tally.lua",2],
-    [159,"shared/scripts/includes/push_waiting.lua",7],
-    [195,"shared/scripts/includes/requeue_waiting.lua",2],
-    [202,"shared/scripts/includes/promote_due.lua",4],
-    [217,"shared/scripts/includes/group_waiting.lua",2],
-    [222,"shared/scripts/includes/has_waiting.lua",2],
-    [227,"shared/scripts/includes/leave_started.lua",8],
-    [248,"shared/scripts/includes/hash_table.lua",1],
-    [254,"shared/scripts/includes/job_table.lua",3],
-    [261,"shared/scripts/includes/outbox_push.lua",3],
-    [277,"shared/scripts/includes/to_terminal.lua",6],
-    [344,"shared/scripts/includes/cascade.lua",3],
-    [354,"shared/scripts/includes/cancel_dependents.lua",5],
-    [382,"shared/scripts/includes/schedule.lua",4],
-    [391,"shared/scripts/includes/keep_attempt.lua",3],
-    [409,"shared/scripts/includes/fail_or_retry.lua",9],
-    [448,"shared/scripts/includes/release_dependents.lua",6],
-    [474,"shared/scripts/includes/window.lua",1],
-    [486,"shared/scripts/includes/room.lua",3],
-    [504,"shared/scripts/recover.lua",34],
+    [55,"shared/status.ts (generated include \"statuses\")",1],
+    [73,"shared/defaults.ts (generated include \"limits\")",1],
+    [83,"shared/scripts/includes/job_get.lua",2],
+    [88,"shared/scripts/includes/arm.lua",2],
+    [101,"shared/scripts/includes/move.lua",3],
+    [116,"shared/scripts/includes/settings_of.lua",2],
+    [139,"shared/scripts/includes/list_group.lua",2],
+    [152,"shared/scripts/includes/tally.lua",2],
+    [161,"shared/scripts/includes/push_waiting.lua",7],
+    [197,"shared/scripts/includes/requeue_waiting.lua",2],
+    [204,"shared/scripts/includes/promote_due.lua",4],
+    [219,"shared/scripts/includes/resume_wait.lua",3],
+    [235,"shared/scripts/includes/resume_due_waits.lua",4],
+    [247,"shared/scripts/includes/group_waiting.lua",2],
+    [252,"shared/scripts/includes/has_waiting.lua",2],
+    [257,"shared/scripts/includes/leave_started.lua",8],
+    [278,"shared/scripts/includes/hash_table.lua",1],
+    [284,"shared/scripts/includes/job_table.lua",3],
+    [291,"shared/scripts/includes/outbox_push.lua",3],
+    [307,"shared/scripts/includes/to_terminal.lua",6],
+    [374,"shared/scripts/includes/cascade.lua",3],
+    [384,"shared/scripts/includes/cancel_dependents.lua",5],
+    [412,"shared/scripts/includes/schedule.lua",4],
+    [421,"shared/scripts/includes/keep_attempt.lua",3],
+    [439,"shared/scripts/includes/fail_or_retry.lua",9],
+    [478,"shared/scripts/includes/release_dependents.lua",6],
+    [504,"shared/scripts/includes/window.lua",1],
+    [516,"shared/scripts/includes/room.lua",3],
+    [534,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -4931,6 +5052,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -4945,7 +5067,7 @@ function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  registries = { 'scheduled', 'deferred', 'awaiting', 'started', 'finished', 'failed', 'stopped', 'canceled' },
   terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
@@ -4953,7 +5075,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -5104,6 +5227,34 @@ local function promote_due(queue, now)
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
@@ -5446,6 +5597,11 @@ for _, queue in ipairs(queues) do
   local count, more_due = promote_due(queue, now)
   promoted = promoted + count
   more = more or more_due
+  if settings[queue].waits then
+    local resumed, more_waits = resume_due_waits(queue, now)
+    promoted = promoted + resumed
+    more = more or more_waits
+  end
   for _, status in ipairs(STATUS.terminal_list) do
     local key = K.registry(status, queue)
     local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
@@ -5619,7 +5775,7 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "905352fd1c1ec93663ac19c08115298137e41ffb",
+  sha: "ef608c97d184e5cfb334ea196dc890485be1a047",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
@@ -5627,14 +5783,14 @@ export const requeueAll: ScriptSource = {
     [38,"shared/scripts/includes/job_get.lua",2],
     [43,"shared/scripts/includes/arm.lua",2],
     [56,"shared/status.ts (generated include \"statuses\")",1],
-    [71,"shared/scripts/includes/move.lua",3],
-    [86,"shared/scripts/includes/settings_of.lua",2],
-    [109,"shared/scripts/includes/list_group.lua",2],
-    [122,"shared/scripts/includes/tally.lua",2],
-    [131,"shared/scripts/includes/push_waiting.lua",7],
-    [167,"shared/scripts/includes/keep_attempt.lua",3],
-    [185,"shared/scripts/includes/requeue_ended.lua",4],
-    [202,"shared/scripts/requeue-all.lua",14],
+    [72,"shared/scripts/includes/move.lua",3],
+    [87,"shared/scripts/includes/settings_of.lua",2],
+    [110,"shared/scripts/includes/list_group.lua",2],
+    [123,"shared/scripts/includes/tally.lua",2],
+    [132,"shared/scripts/includes/push_waiting.lua",7],
+    [168,"shared/scripts/includes/keep_attempt.lua",3],
+    [186,"shared/scripts/includes/requeue_ended.lua",4],
+    [203,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -5699,7 +5855,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -5856,25 +6013,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "4d7837347a5a6c3a5d9051039ee62b50e23baf58",
+  sha: "f9391393fc02588e188e7edf1e132ad0a525bc34",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [33,"shared/status.ts (generated include \"statuses\")",1],
-    [49,"shared/scripts/includes/owned_job.lua",2],
-    [57,"shared/scripts/includes/arm.lua",2],
-    [70,"shared/scripts/includes/settings_of.lua",2],
-    [93,"shared/scripts/includes/list_group.lua",2],
-    [106,"shared/scripts/includes/tally.lua",2],
-    [115,"shared/scripts/includes/group_waiting.lua",2],
-    [120,"shared/scripts/includes/has_waiting.lua",2],
-    [125,"shared/scripts/includes/leave_started.lua",8],
-    [146,"shared/scripts/includes/move.lua",3],
-    [161,"shared/scripts/includes/push_waiting.lua",7],
-    [197,"shared/defaults.ts (generated include \"limits\")",1],
-    [207,"shared/scripts/includes/keep_attempt.lua",3],
-    [225,"shared/scripts/includes/requeue_ended.lua",4],
-    [242,"shared/scripts/requeue.lua",19],
+    [50,"shared/scripts/includes/owned_job.lua",2],
+    [58,"shared/scripts/includes/arm.lua",2],
+    [71,"shared/scripts/includes/settings_of.lua",2],
+    [94,"shared/scripts/includes/list_group.lua",2],
+    [107,"shared/scripts/includes/tally.lua",2],
+    [116,"shared/scripts/includes/group_waiting.lua",2],
+    [121,"shared/scripts/includes/has_waiting.lua",2],
+    [126,"shared/scripts/includes/leave_started.lua",8],
+    [147,"shared/scripts/includes/move.lua",3],
+    [162,"shared/scripts/includes/push_waiting.lua",7],
+    [198,"shared/defaults.ts (generated include \"limits\")",1],
+    [208,"shared/scripts/includes/keep_attempt.lua",3],
+    [226,"shared/scripts/includes/requeue_ended.lua",4],
+    [243,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -5917,7 +6074,8 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -6220,6 +6378,239 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 `,
 };
 
+export const sendEvent: ScriptSource = {
+  name: "send-event",
+  sha: "c38f2bcc181480fd883f9e7df9b00f41ad4646f6",
+  lines: [
+    [1,"shared/scripts/send-event.lua",1],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [33,"shared/defaults.ts (generated include \"limits\")",1],
+    [43,"shared/scripts/includes/arm.lua",2],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [72,"shared/scripts/includes/move.lua",3],
+    [87,"shared/scripts/includes/settings_of.lua",2],
+    [110,"shared/scripts/includes/list_group.lua",2],
+    [123,"shared/scripts/includes/tally.lua",2],
+    [132,"shared/scripts/includes/push_waiting.lua",7],
+    [168,"shared/scripts/includes/requeue_waiting.lua",2],
+    [175,"shared/scripts/includes/resume_wait.lua",3],
+    [191,"shared/scripts/send-event.lua",18],
+  ],
+  source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
+-- event (ctx.waitForEvent): those that wait for its key, and those that wait
+-- for the event whatever its key. Each gets the event's data as the result
+-- of its wait. A batch of jobs a call: the caller repeats while more = true.
+-- An event that no job waits for is dropped: it resumes the jobs waiting
+-- when it is sent.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] queue name
+-- ARGV[4] event name
+-- ARGV[5] key ('' for none)
+-- ARGV[6] data, JSON text
+-- Returns { resumed = n, more = whether jobs still wait for it }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
+function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+local now, queue, event, key, data = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local sets = { K.eventWaiters(queue, event, key) }
+if key ~= '' then table.insert(sets, K.eventWaiters(queue, event, '')) end
+local resumed, budget = 0, LIMITS.batch
+for _, set in ipairs(sets) do
+  if budget > 0 then
+    local ids = redis.call('SPOP', set, budget)
+    budget = budget - #ids
+    for _, id in ipairs(ids) do
+      local f = redis.call('HMGET', K.job(id), 'status', 'waitEvent', 'queue')
+      -- a stale id (canceled meanwhile, or waiting anew for something else) only goes
+      if f[1] == 'awaiting' and f[2] == event and f[3] == queue then
+        resume_wait(id, queue, now, data)
+        resumed = resumed + 1
+      end
+    end
+  end
+end
+local more = false
+for _, set in ipairs(sets) do more = more or redis.call('SCARD', set) > 0 end
+return cjson.encode({ resumed = resumed, more = more })
+`,
+};
+
 export const settleDelivery: ScriptSource = {
   name: "settle-delivery",
   sha: "30a61a13b9695e5644e3e43a07d48c0bb83e643c",
@@ -6278,29 +6669,31 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "6604be088aefb5d806c0ad52785f42bdfdf4ea95",
+  sha: "0811b3e16a35e029554d748cd08833f77967aa89",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
-    [16,"shared/keys.ts (generated include \"keys\")",1],
-    [34,"shared/defaults.ts (generated include \"limits\")",1],
-    [44,"shared/scripts/includes/owned_job.lua",2],
-    [52,"shared/scripts/includes/arm.lua",2],
-    [65,"shared/scripts/includes/settings_of.lua",2],
-    [88,"shared/scripts/includes/list_group.lua",2],
-    [101,"shared/scripts/includes/tally.lua",2],
-    [110,"shared/scripts/includes/group_waiting.lua",2],
-    [115,"shared/scripts/includes/has_waiting.lua",2],
-    [120,"shared/scripts/includes/leave_started.lua",8],
-    [141,"shared/status.ts (generated include \"statuses\")",1],
-    [156,"shared/scripts/includes/move.lua",3],
-    [171,"shared/scripts/includes/schedule.lua",4],
-    [180,"shared/scripts/suspend.lua",21],
+    [20,"shared/keys.ts (generated include \"keys\")",1],
+    [39,"shared/defaults.ts (generated include \"limits\")",1],
+    [49,"shared/scripts/includes/owned_job.lua",2],
+    [57,"shared/status.ts (generated include \"statuses\")",1],
+    [73,"shared/scripts/includes/move.lua",3],
+    [88,"shared/scripts/includes/arm.lua",2],
+    [101,"shared/scripts/includes/settings_of.lua",2],
+    [124,"shared/scripts/includes/list_group.lua",2],
+    [137,"shared/scripts/includes/tally.lua",2],
+    [146,"shared/scripts/includes/group_waiting.lua",2],
+    [151,"shared/scripts/includes/has_waiting.lua",2],
+    [156,"shared/scripts/includes/leave_started.lua",8],
+    [177,"shared/scripts/includes/schedule.lua",4],
+    [186,"shared/scripts/suspend.lua",28],
   ],
-  source: `-- suspend: started -> scheduled for a durable task that sleeps (ctx.sleep):
--- the job leaves its worker, whose slot is free at once, and is queued again
--- when it is due, by the claim that promotes due jobs. Its sleep is
--- recorded as a step in the same call, so that its replay goes past it; and
--- resuming is not an attempt: the count the claim added is taken back.
+  source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
+-- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
+-- queued again when due by the claim that promotes due jobs, its sleep
+-- recorded as a step now so that its replay goes past it; started -> awaiting
+-- for an event (ctx.waitForEvent), until send-event brings the event or its
+-- timeout passes (the wait's step is recorded then, with the event's data or
+-- null). Resuming is not an attempt: the count the claim added is taken back.
 -- Written only while the worker still holds the job.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
@@ -6308,7 +6701,9 @@ export const suspend: ScriptSource = {
 -- ARGV[3] worker name (the job must still be held by it)
 -- ARGV[4] now, epoch ms
 -- ARGV[5] step id of the sleep
--- ARGV[6] until, epoch ms
+-- ARGV[6] until, epoch ms: the sleep's end, or the wait's timeout
+-- ARGV[7] the event waited for ('' for a sleep)
+-- ARGV[8] the event's key waited for ('' for any)
 -- Returns { ok = true, n = its place among the steps } or { ok = false,
 -- error = 'lost' | 'recorded' | 'too_many' } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -6328,6 +6723,7 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -6346,6 +6742,37 @@ local function owned_job(id, worker)
   local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
   if f[1] ~= 'started' or f[2] ~= worker then return nil end
   return f[3]
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    awaiting = { queued = true, canceled = true },
+    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -6436,36 +6863,6 @@ local function leave_started(id, queue)
   end
   if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
--- Generated from shared/status.ts: the statuses and the moves between them.
-local STATUS = {
-  terminal = { finished = true, failed = true, stopped = true, canceled = true },
-  created = { queued = true, scheduled = true, deferred = true, canceled = true },
-  moves = {
-    queued = { started = true, failed = true, canceled = true, scheduled = true },
-    scheduled = { queued = true, canceled = true },
-    deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
-    finished = {  },
-    failed = { queued = true },
-    stopped = { queued = true },
-    canceled = { queued = true },
-  },
-}
-
--- Every status change goes through here and is checked against the map in
--- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor) as the
--- status's bare name; not a new job's, since nothing follows a job that does
--- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
-  local allowed = from and STATUS.moves[from] or STATUS.created
-  if not allowed[to] then
-    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
-  end
-  redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
-end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
@@ -6476,18 +6873,32 @@ local function schedule(id, queue, from, run_at, ...)
   arm(queue)
 end
 
-local id, worker, now, step, until_at = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local queue = owned_job(id, worker)
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 local steps = K.steps(id)
 if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
 local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
 if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
-local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. until_at .. ',"result":null}'
-redis.call('HSET', steps, step, entry)
 leave_started(id, queue)
 redis.call('HINCRBY', K.job(id), 'attempts', -1)
 redis.call('HDEL', K.job(id), 'workerName')
+if event ~= '' then
+  local settings = settings_of({ queue })[queue]
+  -- claims look for waits that ran out only in queues that have had one
+  if not settings.waits then
+    settings.waits = true
+    redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  end
+  redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
+  redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
+  move(id, 'started', 'awaiting', 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now)
+  -- wake an idle worker so it sizes its blocking wait to the new timeout
+  arm(queue)
+  return cjson.encode({ ok = true, n = n })
+end
+local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. until_at .. ',"result":null}'
+redis.call('HSET', steps, step, entry)
 schedule(id, queue, 'started', until_at, 'steps', n)
 return cjson.encode({ ok = true, n = n })
 `,

@@ -274,12 +274,27 @@ export const recordStep = new Transition(
 
 export const suspend = new Transition(
   lua.suspend,
-  (p: { id: string; worker: string; now: number; step: string; until: number }) => [
+  /** event: what a wait (ctx.waitForEvent) waits for, and its key; none for a sleep */
+  (p: { id: string; worker: string; now: number; step: string; until: number; event?: string; key?: string }) => [
     p.id,
     p.worker,
     p.now,
     p.step,
     p.until,
+    p.event ?? "",
+    p.key ?? "",
   ],
   (reply) => reply as RecordStepReply,
+);
+
+export const sendEvent = new Transition(
+  lua.sendEvent,
+  (p: { now: number; queue: string; event: string; key?: string; data: string }) => [
+    p.now,
+    p.queue,
+    p.event,
+    p.key ?? "",
+    p.data,
+  ],
+  (reply) => reply as { resumed: number; more: boolean },
 );

@@ -4,6 +4,7 @@
 --- @include "move"
 --- @include "job_table"
 --- @include "promote_due"
+--- @include "resume_due_waits"
 --- @include "to_terminal"
 --- @include "cancel_dependents"
 --- @include "settings_of"
@@ -151,6 +152,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
