@@ -220,7 +220,9 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
       throw new RangeError(`${what}("${request.step}"): it ends within a year, at a real time`);
     }
     const answer = await host.ask(request);
-    if (!answer.ok) throw new StepError(`${what}("${request.step}") did not suspend the job: ${STEP_REFUSED[answer.error]}`);
+    if (!answer.ok) {
+      throw new StepError(`${what}("${request.step}") did not suspend the job: ${STEP_REFUSED[answer.error]}`);
+    }
     suspended();
     return new Promise<never>(() => {});
   };
