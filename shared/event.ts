@@ -1,7 +1,7 @@
 // Events that durable jobs wait for (ctx.waitForEvent): sending one to a
 // queue resumes its jobs that wait for it, in bounded calls.
 import { DEFAULTS } from "./defaults.ts";
-import { parseOrThrow, ValidationError } from "./errors.ts";
+import { EdgeqError, parseOrThrow, type FieldIssue } from "./errors.ts";
 import { byteLength } from "./job.ts";
 import type { Keys } from "./keys.ts";
 import { eventNameSchema, jsonValueSchema, type JsonValue } from "./names.ts";
@@ -24,8 +24,14 @@ export interface EventSent {
   more: boolean;
 }
 
-/** The error for event data larger than a job's result may be: the edge answers it with 413. */
-export class EventTooLargeError extends ValidationError {}
+/** Event data larger than a job's result may be: the edge answers it with 413. */
+export class EventTooLargeError extends EdgeqError {
+  override readonly status = 413;
+  override name = "EventTooLargeError";
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join("; "));
+  }
+}
 
 /** Sends an event to a queue: every job of it that waits for the event (and key) goes on with its data. */
 export async function sendEvent(

@@ -54,6 +54,7 @@ describe("public routes", () => {
         "POST /v1/jobs/{id}/requeue",
         "GET /v1/jobs/{id}/attempts",
         "GET /v1/jobs/{id}/steps",
+        "POST /v1/queues/{queue}/events/{event}",
         "GET /v1/queues",
         "GET /v1/queues/{queue}",
         "PATCH /v1/queues/{queue}",

@@ -121,6 +121,12 @@ export async function recordStep(prefix: string, id: string, step: string, resul
   expect(await scripts.recordStep.run(runner, Keys.forPrefix(prefix), call)).toMatchObject({ ok: true });
 }
 
+/** Suspends a started job to await an event, as its worker does for ctx.waitForEvent. */
+export async function awaitEvent(prefix: string, id: string, step: string, event: string, key = ""): Promise<void> {
+  const call = { id, worker: WORKER, now: Date.now(), step, until: Date.now() + 60_000, event, key };
+  expect(await scripts.suspend.run(runner, Keys.forPrefix(prefix), call)).toMatchObject({ ok: true });
+}
+
 /** Fails a started job as its worker would; retryable errors follow the job's retry policy. */
 export async function failJob(prefix: string, id: string, error: string | JobError, retryable = false): Promise<void> {
   const report = {
