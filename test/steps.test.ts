@@ -86,6 +86,20 @@ describe("a job's steps in the admin CLI", () => {
     const io = { out: (text: string) => lines.push(text), err: () => {}, env: { REDIS_URL: redisUrl } };
     expect(await main(["job", job.id, "--prefix", prefix], io)).toBe(0);
     expect(lines.join("\n")).toMatch(/^step 1\s+charge {2}.+ {2}took 1\.5 ?s$/m);
+    lines.length = 0;
+    const sent = [
+      "event",
+      "default",
+      "payment.succeeded",
+      "--key",
+      "o-1",
+      "--data",
+      '{"amount":1}',
+      "--prefix",
+      prefix,
+    ];
+    expect(await main(sent, io)).toBe(0);
+    expect(lines).toEqual(['event "payment.succeeded" sent to queue "default": 0 jobs resumed']);
   });
 });
 
