@@ -3,7 +3,7 @@
 // error that names the variable and the field, never the secret's value.
 import { z } from "zod";
 import { DEFAULTS, groupNameSchema, queueNameSchema, taskNameSchema, type RedisClient } from "../shared/index.ts";
-import { prefixSchema } from "../shared/job.ts";
+import { prefixSchema } from "../shared/names.ts";
 import { ConfigError, jsonVariable, readSettings } from "../shared/settings.ts";
 import { fromBase64 } from "./crypto.ts";
 

@@ -3,7 +3,7 @@
 // strangers hold; these bound what a stranger can cost the deployment (worker
 // time, Redis memory, metered Redis calls) and where its jobs may call back to.
 import { DEFAULTS, ValidationError, type EnqueueRequest, type FieldIssue } from "../shared/index.ts";
-import { scheduledAt } from "../shared/job.ts";
+import { scheduledAt } from "../shared/options.ts";
 import type { ApiKeyConfig, RateLimit } from "./config.ts";
 import { Problem } from "./problem.ts";
 import { SCHEDULE_JOB_PREFIX } from "../shared/schedule.ts";

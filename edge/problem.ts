@@ -6,7 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { EdgeqError, InvalidPolicyError, ValidationError, type FieldIssue } from "../shared/index.ts";
-import { issuesOf } from "../shared/job.ts";
+import { issuesOf } from "../shared/errors.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 

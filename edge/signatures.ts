@@ -5,7 +5,7 @@
 // and a replay cannot pass for a new delivery: a header the sender does not
 // sign (X-GitHub-Delivery, X-Delivery-Id) can be changed by anyone.
 import { DEFAULTS } from "../shared/defaults.ts";
-import { JOB_ID } from "../shared/job.ts";
+import { JOB_ID } from "../shared/names.ts";
 import type { HookConfig } from "./config.ts";
 import { bytes, fromBase64, fromHex, hmacSha256, sha256, timingSafeEqual, toHex } from "./crypto.ts";
 import { Problem } from "./problem.ts";

@@ -2,7 +2,8 @@
 // from "edgeq/client"`. It needs fetch and nothing else, and imports only
 // types, so its compiled file is one small ES module a page can load as it is.
 import type { FieldIssue } from "./errors.ts";
-import type { Enqueued, EnqueueRequest, JobId, JobView } from "./job.ts";
+import type { Enqueued, JobId, JobView } from "./job.ts";
+import type { EnqueueRequest } from "./options.ts";
 import type { JobStatus, TerminalStatus } from "./status.ts";
 import type { AnyTasks, JobRequestOf, ResultOf, TaskMap, TaskName, TaskRequest } from "./tasks.ts";
 

@@ -1,6 +1,8 @@
 // Errors the producer API throws. Each says what is wrong in words a person
 // can act on; the edge maps them to problem+json responses by `status`.
 
+import type { z } from "zod";
+
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. "options.retry.max". */
   field: string;
@@ -75,4 +77,22 @@ export class InvalidPolicyError extends EdgeqError {
   constructor(readonly issues: FieldIssue[]) {
     super(issues.map((i) => `${i.field}: ${i.message}`).join("; "));
   }
+}
+
+/** A schema's refusal as field issues, each field named by its dotted path under `root`. */
+export function issuesOf(error: z.ZodError, root = ""): FieldIssue[] {
+  const field = (path: PropertyKey[]) => [root, ...path.map(String)].filter(Boolean).join(".");
+  return error.issues.flatMap((issue) =>
+    // name each unknown field itself, not the object that holds it
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ field: field([...issue.path, key]), message: "is not a known field" }))
+      : [{ field: field(issue.path), message: issue.message }],
+  );
+}
+
+/** Parses with a schema, or throws a ValidationError naming every bad field. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, root = ""): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, root));
+  return parsed.data;
 }

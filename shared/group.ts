@@ -4,7 +4,8 @@
 // shared/scripts/includes/claim_jobs.lua); here are the checks and the calls.
 import { z } from "zod";
 import { InvalidPolicyError, ValidationError } from "./errors.ts";
-import { groupNameSchema, issuesOf, parseOrThrow } from "./job.ts";
+import { issuesOf, parseOrThrow } from "./errors.ts";
+import { groupNameSchema } from "./names.ts";
 import type { Keys } from "./keys.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";

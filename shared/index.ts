@@ -16,16 +16,11 @@ export type {
 } from "./scripts/index.ts";
 export { groupPolicySchema, defaultPolicySchema, limitSchema } from "./group.ts";
 export type { GroupsListing, GroupPolicyView } from "./group.ts";
-export type { JobView, Job, JobId, JobOptions, JobError, EnqueueRequest, Enqueued, JsonValue } from "./job.ts";
-export {
-  enqueueRequestSchema,
-  jsonValueSchema,
-  jobOptionsSchema,
-  queueNameSchema,
-  jobIdSchema,
-  taskNameSchema,
-  groupNameSchema,
-} from "./job.ts";
+export type { JobView, Job, JobId, JobError, Enqueued } from "./job.ts";
+export type { JsonValue } from "./names.ts";
+export type { JobOptions, EnqueueRequest } from "./options.ts";
+export { jsonValueSchema, queueNameSchema, jobIdSchema, taskNameSchema, groupNameSchema } from "./names.ts";
+export { enqueueRequestSchema, jobOptionsSchema } from "./options.ts";
 export { DEFAULTS, PREFIX } from "./defaults.ts";
 export { STATUSES, TERMINAL_STATUSES, isTerminal, type JobStatus, type TerminalStatus } from "./status.ts";
 export {

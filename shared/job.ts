@@ -1,145 +1,12 @@
-// The job: its schema, its validation, and how it is stored in a Redis hash.
-// A job is data, never code: a task name the worker has registered, and JSON
-// arguments.
+// The job: what producers see of it, how one is laid out for the enqueue
+// script, and how it is read back from its Redis hash. A job is data, never
+// code: a task name the worker has registered, and JSON arguments.
 import { z } from "zod";
-import { DEFAULTS, PREFIX } from "./defaults.ts";
-import { ValidationError, type FieldIssue } from "./errors.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { parseOrThrow, ValidationError } from "./errors.ts";
+import { jsonValueSchema, queueNameSchema, QUEUE_NAME, TASK_NAME, taskNameSchema, type JsonValue } from "./names.ts";
+import { jobOptionsSchema, type retrySchema, scheduledAt, type JobOptions } from "./options.ts";
 import type { JobStatus } from "./status.ts";
-
-export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-export const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-export const TASK_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-const DAY_MS = 24 * 3600 * 1000;
-const YEAR_SEC = 365 * 24 * 3600;
-
-export const queueNameSchema = z
-  .string()
-  .regex(QUEUE_NAME, "must be 1-64 characters of letters, digits, '_', '.' or '-'");
-export const jobIdSchema = z
-  .string()
-  .regex(JOB_ID, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
-export const taskNameSchema = z
-  .string()
-  .regex(TASK_NAME, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
-
-/** A group within a queue (a tenant, a user, an API key): the id alphabet. */
-export const groupNameSchema = jobIdSchema;
-
-/** A debounce or dedupe key: the id alphabet too. */
-const flowKeySchema = jobIdSchema;
-
-export const debounceSchema = z.strictObject({
-  key: flowKeySchema,
-  delayMs: z.number().int().min(0).max(DAY_MS).describe("the job starts this long after the latest call"),
-  maxDelayMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(DEFAULTS.maxDelaySec * 1000)
-    .optional()
-    .describe("at the latest this long after the first call, however many follow"),
-});
-
-export const dedupeSchema = z.strictObject({
-  key: flowKeySchema,
-  ttlMs: z
-    .number()
-    .int()
-    .min(1)
-    .max(DEFAULTS.maxDelaySec * 1000)
-    .describe("how long the key answers the first job"),
-});
-
-export const prefixSchema = z.string().regex(PREFIX, "must be 1-64 letters, digits, '_', '.', ':' or '-'");
-
-/** Any JSON value; one instance, so tools that annotate it (OpenAPI) do it once. */
-export const jsonValueSchema = z.json();
-
-export const retrySchema = z.strictObject({
-  max: z.number().int().min(0).max(DEFAULTS.maxRetries).describe("retries after the first attempt"),
-  backoff: z
-    .strictObject({
-      type: z.enum(["fixed", "exponential"]),
-      delayMs: z.number().int().min(0).max(DAY_MS),
-    })
-    .optional(),
-});
-
-/** The job options, field by field (jobOptionsSchema adds the checks across fields). */
-export const jobOptionsFields = z.strictObject({
-  id: jobIdSchema.optional().describe("client-chosen id; enqueuing the same id again returns the existing job"),
-  timeoutMs: z.number().int().min(1).max(DEFAULTS.maxTimeoutMs).optional(),
-  resultTtlSec: z.number().int().min(1).max(YEAR_SEC).optional(),
-  failureTtlSec: z
-    .number()
-    .int()
-    .min(1)
-    .max(10 * YEAR_SEC)
-    .optional(),
-  ttlSec: z.number().int().min(1).max(YEAR_SEC).optional().describe("max time waiting in the queue"),
-  retry: retrySchema.optional(),
-  runAt: z
-    .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
-    .optional()
-    .describe("epoch ms or an ISO 8601 date-time, at most a year ahead"),
-  delayMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(DEFAULTS.maxDelaySec * 1000)
-    .optional(),
-  dependsOn: z.array(jobIdSchema).max(100).optional(),
-  atFront: z.boolean().optional(),
-  priority: z
-    .number()
-    .int()
-    .min(1)
-    .max(DEFAULTS.maxPriority)
-    .optional()
-    .describe("1 is the highest; jobs without one come first, as in BullMQ; FIFO within a priority"),
-  callbackUrl: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
-    .optional(),
-  meta: z.record(z.string().max(128), jsonValueSchema).optional(),
-  group: groupNameSchema.optional().describe("the group within its queue that claims take turns over"),
-  debounce: debounceSchema
-    .optional()
-    .describe("while a job with this key waits, a new call replaces its args and moves its start"),
-  dedupe: dedupeSchema.optional().describe("for ttlMs after a job with this key was made, a call answers it"),
-});
-
-export const jobOptionsSchema = jobOptionsFields
-  .refine((o) => o.runAt === undefined || o.delayMs === undefined, {
-    message: "give runAt or delayMs, not both",
-    path: ["delayMs"],
-  })
-  .refine(
-    (o) => !o.debounce || (o.runAt === undefined && o.delayMs === undefined && !o.dependsOn && o.id === undefined),
-    {
-      message:
-        "sets the start (delayMs after the latest call) and id (the first call's): no runAt, delayMs, dependsOn, id",
-      path: ["debounce"],
-    },
-  )
-  .refine((o) => !o.debounce || !o.dedupe, { message: "give debounce or dedupe, not both", path: ["dedupe"] })
-  // a job parked for decades is storage nobody will reclaim
-  .refine((o) => o.runAt === undefined || scheduledAt(o, Date.now())! <= Date.now() + DEFAULTS.maxDelaySec * 1000, {
-    message: `must be at most ${DEFAULTS.maxDelaySec / 86_400} days ahead`,
-    path: ["runAt"],
-  });
-
-export type JobOptions = Omit<z.input<typeof jobOptionsSchema>, "runAt"> & { runAt?: number | string | Date };
-export type JsonValue = z.infer<typeof jsonValueSchema>;
-
-/** The body of `POST /v1/queues/:queue/jobs`, and one entry of a batch. */
-export const enqueueRequestSchema = z.strictObject({
-  task: taskNameSchema,
-  args: jsonValueSchema.optional(),
-  options: jobOptionsSchema.optional(),
-});
-export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 
 declare const resultType: unique symbol;
 /** A job id that remembers its task's result type, so that waitFor and getJob return it typed; any string will do. */
@@ -200,23 +67,6 @@ export interface Job extends JobView {
   callbackUrl: string | null;
   workerName: string | null;
   stopRequested: boolean;
-}
-
-export function issuesOf(error: z.ZodError, root = ""): FieldIssue[] {
-  const field = (path: PropertyKey[]) => [root, ...path.map(String)].filter(Boolean).join(".");
-  return error.issues.flatMap((issue) =>
-    // name each unknown field itself, not the object that holds it
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ field: field([...issue.path, key]), message: "is not a known field" }))
-      : [{ field: field(issue.path), message: issue.message }],
-  );
-}
-
-/** Parses with a schema, or throws a ValidationError naming every bad field. */
-export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, root = ""): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, root));
-  return parsed.data;
 }
 
 const utf8 = new TextEncoder();
@@ -342,12 +192,6 @@ function isJson(value: unknown, depth: number): boolean {
     default:
       return false;
   }
-}
-
-/** When options put a job off, epoch ms; undefined when they do not. */
-export function scheduledAt(options: { runAt?: number | string; delayMs?: number }, now: number): number | undefined {
-  if (options.delayMs !== undefined) return now + options.delayMs;
-  return typeof options.runAt === "string" ? Date.parse(options.runAt) : options.runAt;
 }
 
 // One schema for the whole job, so a refusal names every bad field at once.

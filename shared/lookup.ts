@@ -2,7 +2,9 @@
 // waited for until it ends (waitForJob). Queue's methods of the same names
 // and the edge's routes by id both come here.
 import { JobNotFoundError } from "./errors.ts";
-import { jobFromHash, jobIdSchema, parseOrThrow, viewOf, type JobView } from "./job.ts";
+import { parseOrThrow } from "./errors.ts";
+import { jobFromHash, viewOf, type JobView } from "./job.ts";
+import { jobIdSchema } from "./names.ts";
 import type { Keys } from "./keys.ts";
 import { scriptRunner, subscriber, type RedisClient } from "./redis.ts";
 import * as scripts from "./scripts/index.ts";

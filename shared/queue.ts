@@ -8,19 +8,10 @@ import {
   JobStateError,
   ValidationError,
 } from "./errors.ts";
-import {
-  jobFromHash,
-  jobIdSchema,
-  newJob,
-  parseOrThrow,
-  queueNameSchema,
-  viewOf,
-  type JobId,
-  type JobOptions,
-  type JsonValue,
-  type JobView,
-  type NewJob,
-} from "./job.ts";
+import { parseOrThrow } from "./errors.ts";
+import { jobFromHash, newJob, viewOf, type JobId, type JobView, type NewJob } from "./job.ts";
+import { jobIdSchema, queueNameSchema, type JsonValue } from "./names.ts";
+import type { JobOptions } from "./options.ts";
 import { Enqueues } from "./enqueues.ts";
 import {
   concurrencySchema,

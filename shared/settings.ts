@@ -4,7 +4,7 @@
 // and the form it expects, never the value itself (it may be a secret).
 import { z } from "zod";
 import { DEFAULTS } from "./defaults.ts";
-import { issuesOf } from "./job.ts";
+import { issuesOf } from "./errors.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -54,7 +54,7 @@ const listenSettings = z.object({
 
 /**
  * Where the edge's Node entry listens: EDGE_PORT and EDGE_HOST, checked. Here
- * rather than in edge/config.ts because `npm run dev` (worker-node/cli/dev.ts)
+ * rather than in edge/config.ts because `npm run dev` (tools/dev.ts)
  * reads EDGE_PORT too, to run the edge there.
  */
 export function readListenEnv(env: Record<string, string | undefined>): z.output<typeof listenSettings> {

@@ -8,7 +8,8 @@
 //   - the edge refuses a job whose task no worker declared, or whose args do
 //     not match, before it is queued (edge/tasks.ts).
 import { DEFAULTS } from "./defaults.ts";
-import type { JobOptions, JsonValue } from "./job.ts";
+import type { JsonValue } from "./names.ts";
+import type { JobOptions } from "./options.ts";
 import type { Keys } from "./keys.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import * as scripts from "./scripts/index.ts";

@@ -7,7 +7,7 @@ import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULTS } from "../shared/defaults.ts";
-import { prefixSchema } from "../shared/job.ts";
+import { prefixSchema } from "../shared/names.ts";
 import { ConfigError, portSetting, readSettings } from "../shared/settings.ts";
 
 export { ConfigError };

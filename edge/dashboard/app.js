@@ -1,19 +1,19 @@
 // @ts-check
-// The dashboard's only script, served as /dashboard/app.js (the CSP allows
-// scripts from this origin and no inline one). It is small on purpose: the
-// edge renders every view as HTML for the key that asks (so what a key may do
-// is decided where the key is checked), and this script only
+// The dashboard's script, served as /dashboard/app.js after patch.js (the CSP
+// allows scripts from this origin and no inline one). It is small on purpose:
+// the edge renders every view as HTML for the key that asks (so what a key may
+// do is decided where the key is checked), and this script only
 //   - keeps the key in sessionStorage and sends it as a bearer header, never in a URL;
 //   - maps the page's hash (#/queues/mail?status=failed) to a view and fetches it;
 //   - redraws it every few seconds while the tab is visible, patching the DOM in
-//     place so that scroll, focus, open details and a form being filled in stay;
+//     place (patch.js) so that scroll, focus, open details and a form being filled in stay;
 //   - sends actions to the HTTP API after a confirmation, repeating bulk ones
 //     while the API answers `more`.
-// A Worker cannot read files, so `npm run generate` (tools/dashboard.ts) copies
-// this file as it is into assets.generated.ts; the browser tests run every path
-// of it. Plain browser JavaScript, checked by tsc (edge/dashboard/tsconfig.json).
-// biome-ignore lint/suspicious/noRedundantUseStrict: the page loads this as a classic script, not a module
-"use strict";
+// A Worker cannot read files, so `npm run generate` (tools/dashboard.ts) joins
+// patch.js and this file, as they are, into assets.generated.ts; the browser
+// tests run every path of them. Plain browser JavaScript, checked by tsc
+// (edge/dashboard/tsconfig.json); the served script is strict from patch.js's
+// directive on.
 (() => {
   const STORE = "edgeq.dashboard.key";
   // charts count per minute and cost a Redis call per queue: redrawn every half minute, not at every refresh
@@ -160,69 +160,6 @@
   }
 
   /**
-   * Makes the children of into look like those of from, touching only what changed.
-   * @param {Node} into
-   * @param {Node} from
-   */
-  function patchChildren(into, from) {
-    const before = Array.from(into.childNodes);
-    const after = Array.from(from.childNodes);
-    after.forEach((node, i) => {
-      const old = before[i];
-      if (!old) into.appendChild(node);
-      else if (same(old, node)) patch(old, node);
-      else into.replaceChild(node, old);
-    });
-    for (const extra of before.slice(after.length)) extra.remove();
-  }
-
-  /**
-   * An element, HTML or SVG (the charts): both have the id, dataset and attributes used here.
-   * @param {Node} node
-   * @returns {node is HTMLElement}
-   */
-  const isElement = (node) => node.nodeType === 1;
-
-  /**
-   * @param {Node} node
-   * @returns {node is HTMLInputElement}
-   */
-  const isInput = (node) => node.nodeName === "INPUT";
-
-  /**
-   * @param {Node} a
-   * @param {Node} b
-   */
-  function same(a, b) {
-    if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
-    return !isElement(a) || !isElement(b) || (a.id === b.id && a.dataset.key === b.dataset.key);
-  }
-
-  /**
-   * Makes old look like node, which same() matched with it.
-   * @param {Node} old
-   * @param {Node} node
-   */
-  function patch(old, node) {
-    if (!isElement(old) || !isElement(node)) {
-      if (old.nodeValue !== node.nodeValue) old.nodeValue = node.nodeValue;
-      return;
-    }
-    // a chart left out of this refresh, or a form someone is filling in
-    if (node.hasAttribute("data-keep") || old.dataset.dirty) return;
-    for (const attribute of Array.from(old.attributes)) {
-      // an open <details> stays open
-      if (!node.hasAttribute(attribute.name) && attribute.name !== "open") old.removeAttribute(attribute.name);
-    }
-    for (const attribute of Array.from(node.attributes)) {
-      if (old.getAttribute(attribute.name) !== attribute.value) old.setAttribute(attribute.name, attribute.value);
-    }
-    // once typed in, a field shows its value property, not its attribute: a setting changed elsewhere shows too
-    if (isInput(old) && isInput(node) && old.value !== node.value) old.value = node.value;
-    patchChildren(old, node);
-  }
-
-  /**
    * @param {number} code
    * @param {string} detail
    */
@@ -317,8 +254,10 @@
 
   /**
    * What an element with an action says in its data- attributes (parts.ts, queue.ts): the method and URL, the
-   * toast when done, and optionally a confirmation, what of the form to send, and whether to repeat while `more`.
-   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", bulk?: string }} Action
+   * toast when done, and optionally a confirmation, what of the form to send or a button's JSON body, and whether
+   * to repeat while `more`.
+   * @typedef {{ act: string, done: string, confirm?: string, send?: "query" | "json", body?: string,
+   *   bulk?: string }} Action
    */
 
   /**
@@ -340,8 +279,9 @@
     // a form's entries are strings here (it has no file input), which the DOM types cannot know
     const query = (/** @type {FormData} */ f) => new URLSearchParams(/** @type {any} */ (f));
     if (form && data.send === "query") url += (url.includes("?") ? "&" : "?") + query(new FormData(form));
-    if (form && data.send === "json") {
-      init.body = JSON.stringify(fields(form));
+    const body = form && data.send === "json" ? JSON.stringify(fields(form)) : data.body;
+    if (body !== undefined) {
+      init.body = body;
       init.headers["Content-Type"] = "application/json";
     }
     if (button) button.disabled = true;

@@ -11,7 +11,8 @@ import { html } from "hono/html";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { isTerminal, JobNotFoundError, STATUSES, type QueuesPage } from "../../shared/index.ts";
-import { parseOrThrow, queueNameSchema } from "../../shared/job.ts";
+import { parseOrThrow } from "../../shared/errors.ts";
+import { queueNameSchema } from "../../shared/names.ts";
 import { can, reaches } from "../auth.ts";
 import { requireScope } from "../bearer.ts";
 import type { AppEnv } from "../context.ts";
@@ -45,6 +46,8 @@ dashboard.use("/dashboard/*", policy);
 /** Queues per overview page: each brings a throughput read when the charts are drawn. */
 const QUEUES_PER_PAGE = 20;
 const JOBS_PER_PAGE = 50;
+/** Groups on a queue's page, most loaded first: the ones an operator looks for; the rest a page at a time. */
+const GROUPS_PER_PAGE = 10;
 /** How often the page redraws a view (ms): a running job sooner, an ended one rarely. */
 const REFRESH = { queues: 5000, queue: 5000, runningJob: 2000, endedJob: 10_000 };
 
@@ -82,19 +85,21 @@ dashboard.get("/dashboard/view/queues", requireScope("read"), async (c) => {
 dashboard.get("/dashboard/view/queues/:queue", requireScope("read"), async (c) => {
   const queue = c.var.store.queue(c.req.param("queue"));
   const cursor = optional(c.req.query("cursor"), z.string().max(200), "cursor");
+  const groupsCursor = optional(c.req.query("groups"), z.string().max(16), "groups");
   const asked = optional(c.req.query("status"), z.enum(STATUSES), "status");
   const {
     queues: [found],
   } = await c.var.store.describe({ queues: [queue.name] });
   const info = redactQueue(found!, c.var.principal);
   const status = asked ?? firstTab(info);
-  const [page, throughput] = await Promise.all([
+  const [page, groups, throughput] = await Promise.all([
     queue.list(status, { limit: JOBS_PER_PAGE, cursor }),
+    queue.groups({ limit: GROUPS_PER_PAGE, cursor: groupsCursor }),
     charted(c) ? queue.throughput() : undefined,
   ]);
   page.jobs = page.jobs.map((job) => redactJob(job, c.var.principal));
   const admin = can(c.var.principal, "admin");
-  const body = queueView({ info, status, page, cursor, throughput, admin, now: Date.now() });
+  const body = queueView({ info, status, page, cursor, groups, groupsCursor, throughput, admin, now: Date.now() });
   return view(c, `${queue.name} · ${status}`, REFRESH.queue, html`${crumbs()}${body}`);
 });
 

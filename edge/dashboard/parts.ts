@@ -20,10 +20,12 @@ export interface Throughput {
 /** Hash routes of the page (the API key never goes in a URL; these hold only names and ids). */
 export const href = {
   queues: (cursor?: string | null) => `#/queues${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`,
-  queue: (name: string, status?: JobStatus, cursor?: string | null) => {
+  /** A queue's page: a tab, the page of its jobs (cursor) and the page of its groups (groups, their cursor). */
+  queue: (name: string, status?: JobStatus, cursor?: string | null, groups?: string | null) => {
     const query = new URLSearchParams();
     if (status) query.set("status", status);
     if (cursor) query.set("cursor", cursor);
+    if (groups) query.set("groups", groups);
     const search = query.toString();
     return `#/queues/${encodeURIComponent(name)}${search ? `?${search}` : ""}`;
   },
@@ -33,6 +35,7 @@ export const href = {
 /** The path of an API route relative to the page, so the dashboard works wherever the app is mounted. */
 export const api = {
   queue: (name: string) => `v1/queues/${encodeURIComponent(name)}`,
+  group: (queue: string, group: string) => `${api.queue(queue)}/groups/${encodeURIComponent(group)}`,
   job: (id: string) => `v1/jobs/${encodeURIComponent(id)}`,
 };
 
@@ -107,6 +110,8 @@ export function json(value: JsonValue | undefined): Html {
 export interface Action {
   /** "POST v1/queues/mail/pause": what the page sends, with the key, when it is confirmed. */
   request: string;
+  /** Sent as the request's JSON body (a button's action has no form to send). */
+  body?: JsonValue;
   label: string;
   /** Asked before anything is sent; the button that confirms repeats the label. */
   confirm?: string;
@@ -121,6 +126,7 @@ export interface Action {
 export function button(a: Action): Html {
   const kind = `btn${a.danger ? " danger" : ""}${a.small ? " small" : ""}`;
   return html`<button type="button" class="${kind}" data-act="${a.request}" data-done="${a.done}"
+    ${a.body === undefined ? "" : html`data-body="${JSON.stringify(a.body)}"`}
     ${a.confirm ? html`data-confirm="${a.confirm}"` : ""} ${a.bulk ? "data-bulk" : ""}>${a.label}</button>`;
 }
 

@@ -1,10 +1,12 @@
 // One queue in the dashboard: a tab per status with a page of its jobs and
-// the actions on them; beside it the last hour, the queue's settings, its
-// workers, schedules and declared tasks.
+// the actions on them, and under them its groups (groups.ts) when it has any;
+// beside them the last hour, the queue's settings, its workers, schedules and
+// declared tasks.
 import { html } from "hono/html";
 import {
   isTerminal,
   STATUSES,
+  type GroupsListing,
   type JobPage,
   type JobStatus,
   type JobView,
@@ -12,6 +14,7 @@ import {
   type TerminalStatus,
 } from "../../shared/index.ts";
 import { errorLine, LISTED_AT, ranMs } from "../../shared/display.ts";
+import { groupsPanel } from "./groups.ts";
 import {
   api,
   button,
@@ -36,6 +39,9 @@ export interface QueueData {
   status: JobStatus;
   page: JobPage;
   cursor?: string;
+  /** A page of its groups, and where it starts (undefined on the first). */
+  groups: GroupsListing;
+  groupsCursor?: string;
   throughput?: Throughput;
   admin: boolean;
   now: number;
@@ -48,7 +54,8 @@ export function firstTab(info: QueueInfo): JobStatus {
   return FIRST_TABS.find((s) => info.counts[s] > 0) ?? "queued";
 }
 
-export function queueView({ info, status, page, cursor, throughput, admin, now }: QueueData): Html {
+export function queueView(data: QueueData): Html {
+  const { info, status, page, cursor, groups, groupsCursor, throughput, admin, now } = data;
   const name = info.name;
   const head = html`<header class="page-head">
     <h1>${name}</h1>${info.paused ? pausedBadge : ""}${limitChips(info)}
@@ -69,7 +76,15 @@ export function queueView({ info, status, page, cursor, throughput, admin, now }
     }
     ${pager(href.queue(name, status), next, cursor !== undefined)}
   </section>`;
-  return html`${head}<div class="split">${listing}<aside class="side">
+  const grouped = groupsPanel({
+    queue: name,
+    status,
+    jobsCursor: cursor,
+    listing: groups,
+    cursor: groupsCursor,
+    admin,
+  });
+  return html`${head}<div class="split"><div class="column">${listing}${grouped}</div><aside class="side">
     ${panel("Last hour", chartSlot(name, throughput, now))}
     ${settings(info, admin)}
     ${workers(info, now)}

@@ -4752,7 +4752,7 @@ return cjson.encode({ ok = true })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "f27e4af11db573550c6a13f68700e9f1306a1282",
+  sha: "c2795233b07e8c3049d0a90772609aca9be0bb50",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -5347,7 +5347,7 @@ for _, queue in ipairs(queues) do
     redis.call('HDEL', K.sequence(), queue)
     redis.call('DEL', K.stats(queue))
   else
-    -- jobs without a group are listed for good in a grouped queue (see includes/group.lua)
+    -- jobs without a group are listed for good in a grouped queue (see includes/list_group.lua)
     if settings[queue].grouped then list_group(queue, '') end
     if has_waiting(queue) and room(queue, settings[queue], now) > 0 then arm(queue) end
   end

@@ -2,7 +2,8 @@
 // complete, fail), cancel and requeue, leases and recovery, progress, and the
 // reads of one job. Each names its parameters and decodes its reply; see
 // index.ts for why this layer exists.
-import { jobFromHash, type Job, type JobError, type JsonValue, type NewJob } from "../job.ts";
+import { jobFromHash, type Job, type JobError, type NewJob } from "../job.ts";
+import type { JsonValue } from "../names.ts";
 import type { JobStatus } from "../status.ts";
 import * as lua from "./generated.ts";
 import { Transition, asArray } from "./transition.ts";

@@ -79,6 +79,8 @@ async function signIn(page: Page, key: string): Promise<void> {
 
 /** The page at both sizes, whole; back at the desktop size after. */
 async function shoot(page: Page, name: string): Promise<void> {
+  // the sticky bar is drawn where the page is scrolled to: at the top, where it belongs
+  await page.evaluate(() => window.scrollTo(0, 0));
   for (const [size, viewport] of Object.entries(SIZES)) {
     await page.setViewportSize(viewport);
     await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`), fullPage: true });
@@ -242,6 +244,66 @@ describe("dashboard", () => {
     await page.click(".tab[data-status=canceled]");
     await act(page, page.locator(".toolbar button", { hasText: "Requeue all canceled" }), "Requeued 3 canceled jobs");
     expect(await tidy.counts()).toMatchObject({ queued: 3, canceled: 0 });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a queue's groups, most loaded first, a page at a time, and pauses and resumes one", async () => {
+    // no worker listens on "tenants": the counts stay as enqueued
+    const tenants = queue("tenants");
+    const into = (group: string, n: number) => Array.from({ length: n }, () => ({ task: "echo", options: { group } }));
+    const few = Array.from({ length: 10 }, (_, i) => into(`tenant-${String(i + 1).padStart(2, "0")}`, 1)).flat();
+    await tenants.enqueueMany([...into("acme", 5), ...into("globex", 3), ...into("initech", 2), ...few]);
+    await tenants.enqueueMany([{ task: "echo" }, { task: "echo" }]);
+    await tenants.configure({ groups: { concurrency: 2 } });
+    await tenants.configureGroup("globex", { limit: { max: 60, perMs: 60_000 } });
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${edge.url}/dashboard#/queues/tenants`);
+    const section = page.locator("section[aria-label=Groups]");
+    const rows = section.locator("tbody tr");
+    await section.waitFor();
+
+    expect(await section.locator("header").textContent()).toContain("13 groups, most loaded first");
+    expect(await section.locator(".group-summary").textContent()).toMatch(
+      /Without a group\s*2 waiting · 0 started\s*Each group by default\s*2 at once/,
+    );
+    expect(await rows.count()).toBe(10);
+    expect((await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-key")))).slice(0, 3)).toEqual([
+      "acme",
+      "globex",
+      "initech",
+    ]);
+    const cells = (group: string) => section.locator(`tr[data-key="${group}"] td`).allInnerTexts();
+    expect((await cells("acme")).slice(0, 5)).toEqual(["acme", "5", "0", "default", "2 at once"]);
+    expect((await cells("globex")).slice(0, 5)).toEqual([
+      "globex",
+      "3",
+      "0",
+      "60 per 1 min",
+      "60 per 1 min, 2 at once",
+    ]);
+
+    await act(page, section.locator('tr[data-key="acme"] button', { hasText: "Pause" }), "Paused group acme");
+    const acme = async () => (await tenants.groups()).groups.find((g) => g.name === "acme")!;
+    expect((await acme()).policy.paused).toBe(true);
+    await section.locator('tr[data-key="acme"] .badge.paused').waitFor();
+    await shoot(page, "queue-groups");
+    await act(page, section.locator('tr[data-key="acme"] button', { hasText: "Resume" }), "Resumed group acme");
+    expect((await acme()).policy.paused).toBeUndefined();
+    await expect.poll(() => section.locator(".badge.paused").count()).toBe(0);
+
+    // the next page: the three least loaded groups, without what only the first page says
+    await section.locator(".pager a", { hasText: "Next page" }).click();
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await section.locator(".group-summary").count()).toBe(0);
+    await section.locator(".pager a", { hasText: "First page" }).click();
+    await expect.poll(() => rows.count()).toBe(10);
+
+    // a queue that has never used groups has no such section
+    await page.goto(`${edge.url}/dashboard#/queues/mail`);
+    await page.locator(".page-head h1", { hasText: "mail" }).waitFor();
+    expect(await page.locator("section[aria-label=Groups]").count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -4,7 +4,7 @@
 // the help of the command it was for.
 import { parseArgs } from "node:util";
 import type { JsonValue } from "../../../shared/index.ts";
-import { prefixSchema } from "../../../shared/job.ts";
+import { prefixSchema } from "../../../shared/names.ts";
 
 /** Every flag any command takes; each command names the ones it accepts. */
 const OPTIONS = {
