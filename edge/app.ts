@@ -1,5 +1,6 @@
 // The edge app: a plain Hono app over web-standard Request/Response, so the
-// same object serves Cloudflare Workers (worker.ts), Node (node.ts) and tests.
+// same object serves Cloudflare Workers (workers-entry.ts), Node (node-entry.ts)
+// and tests.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";

@@ -143,7 +143,7 @@ export class Keys {
   maintenanceCursor(): string {
     return `${this.root}:maintenance-cursor`;
   }
-  /** List of jobs whose dependents are still to be canceled (a fan-out too large for one call). */
+  /** List of jobs whose dependents are still to be canceled or released (a fan-out too large for one call). */
   cascade(): string {
     return `${this.root}:cascade`;
   }

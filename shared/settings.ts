@@ -54,7 +54,7 @@ const listenSettings = z.object({
 
 /**
  * Where the edge's Node entry listens: EDGE_PORT and EDGE_HOST, checked. Here
- * rather than in edge/config.ts because `npm run dev` (worker-node/cli/dev.ts)
+ * rather than in edge/config.ts because `npm run dev` (tools/dev.ts)
  * reads EDGE_PORT too, to run the edge there.
  */
 export function readListenEnv(env: Record<string, string | undefined>): z.output<typeof listenSettings> {

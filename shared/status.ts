@@ -18,7 +18,7 @@ export type JobStatus = (typeof STATUSES)[number];
 export const TERMINAL_STATUSES = ["finished", "failed", "stopped", "canceled"] as const satisfies readonly JobStatus[];
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
-/** Statuses kept in a sorted set per queue (a registry); queued jobs wait in a list. */
+/** Statuses kept in a sorted set per queue (a registry); queued jobs wait in the queue's waiting set. */
 export const REGISTRY_STATUSES = STATUSES.filter((s) => s !== "queued") as Exclude<JobStatus, "queued">[];
 export type RegistryStatus = Exclude<JobStatus, "queued">;
 

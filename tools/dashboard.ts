@@ -5,7 +5,7 @@
 // writes into one module.
 //
 //   npm run generate   writes edge/dashboard/assets.generated.ts (checked in)
-//   npm run lint       fails when that module is out of date (cli/lint.ts)
+//   npm run lint       fails when that module is out of date (tools/lint.ts)
 //
 // Each string is its files joined in a fixed order, byte for byte: the
 // browser's devtools show the lines the editor does.

@@ -4977,7 +4977,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "635e63c91fd58669e4d853f7cec4a14875a45391",
+  sha: "ea237928376f8d12af0040b55dce1c7a903bd04e",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -5613,7 +5613,7 @@ for _, queue in ipairs(queues) do
     redis.call('HDEL', K.sequence(), queue)
     redis.call('DEL', K.stats(queue))
   else
-    -- jobs without a group are listed for good in a grouped queue (see includes/group.lua)
+    -- jobs without a group are listed for good in a grouped queue (see includes/list_group.lua)
     if settings[queue].grouped then list_group(queue, '') end
     if has_waiting(queue) and room(queue, settings[queue], now) > 0 then arm(queue) end
   end

@@ -101,7 +101,7 @@ for _, queue in ipairs(queues) do
     redis.call('HDEL', K.sequence(), queue)
     redis.call('DEL', K.stats(queue))
   else
-    -- jobs without a group are listed for good in a grouped queue (see includes/group.lua)
+    -- jobs without a group are listed for good in a grouped queue (see includes/list_group.lua)
     if settings[queue].grouped then list_group(queue, '') end
     if has_waiting(queue) and room(queue, settings[queue], now) > 0 then arm(queue) end
   end

@@ -1,10 +1,12 @@
 // A real redis-server for tests: started on a free port in a temporary
-// directory, so a test may stop and restart it without touching anyone else's.
+// directory, so a test may stop and restart it without touching anyone else's;
+// and the calls per command it has counted, for tests that measure traffic.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
+import type { Redis } from "ioredis";
 import { freePort, redisServerArgs } from "../../worker-node/local-redis.ts";
 
 export { freePort };
@@ -77,4 +79,17 @@ export async function startRedisServer(options: { appendonly?: boolean } = {}): 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Calls per command on the server, leaving out INFO and CLIENT, which the
+ * tests send themselves to look. Commands that scripts run count too.
+ */
+export async function commandCalls(client: Redis): Promise<Record<string, number>> {
+  const info = await client.info("commandstats");
+  const calls: Record<string, number> = {};
+  for (const [, command, n] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (command !== "info" && !command!.startsWith("client")) calls[command!] = Number(n);
+  }
+  return calls;
 }

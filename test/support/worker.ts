@@ -9,9 +9,12 @@
 // the file's tests run concurrently.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { test as base } from "vitest";
+import { afterAll, beforeAll, test as base } from "vitest";
 import { Queue } from "../../shared/index.ts";
 import { until } from "./until.ts";
 
@@ -239,6 +242,22 @@ export function horsesOf(worker: WorkerProcess): number[] {
       return false;
     }
   });
+}
+
+/**
+ * A new path at each call for a fixture task to leave its pid in, in a folder
+ * made before the calling file's tests and removed after them.
+ */
+export function pidFiles(): () => string {
+  let dir: string | undefined;
+  let seq = 0;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "edgeq-pids-"));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return () => join(dir!, `horse-${++seq}.pid`);
 }
 
 /** The horse pid a fixture task wrote to its pidFile, once it has. */

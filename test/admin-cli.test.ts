@@ -1,13 +1,10 @@
 // The admin CLI as an operator runs it: `node --import tsx worker-node/cli/edgeq.ts admin …`
 // as its own process, against the run's redis-server and a real worker. Each
 // test asserts what Redis holds after a command, not only what it printed.
-// Its main() runs in this process too, as code that imports it would.
-import { execFile } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Queue, Schedules, type JobView, type QueueInfo } from "../shared/index.ts";
-import { COMMANDS } from "../worker-node/cli/admin/commands.ts";
-import { main } from "../worker-node/cli/admin/main.ts";
+import { adminRunners, row } from "./support/admin.ts";
 import { freePort } from "./support/redis.ts";
 import { deleteKeys, uniquePrefix } from "./support/prefixes.ts";
 import { until, Workers, type WorkerProcess } from "./support/worker.ts";
@@ -17,6 +14,7 @@ let redis: Redis;
 let worker: WorkerProcess;
 const workers = new Workers();
 const queue = (name: string) => new Queue(name, { redis, prefix });
+const { edgeq, admin } = adminRunners(prefix);
 
 beforeAll(async () => {
   redis = new Redis(inject("redisUrl"));
@@ -33,54 +31,6 @@ afterAll(async () => {
   await deleteKeys(redis, prefix);
   await redis.quit();
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the edgeq bin to its exit; `env` overrides the run's REDIS_URL and EDGEQ_PREFIX. */
-function edgeq(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "worker-node/cli/edgeq.ts", ...args],
-      { env: { ...process.env, REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix, ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function admin(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return edgeq(["admin", ...args], env);
-}
-
-/** main() in this process, writing what the CLI would print a line at a time. */
-async function inProcess(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    out: (text) => {
-      stdout += `${text}\n`;
-    },
-    err: (text) => {
-      stderr += `${text}\n`;
-    },
-    env: { REDIS_URL: inject("redisUrl"), EDGEQ_PREFIX: prefix },
-  });
-  return { code, stdout, stderr };
-}
-
-/** The row of a table the CLI printed, by its first cell, as { column: cell }. */
-function row(text: string, first: string): Record<string, string> {
-  // cells are two spaces apart at least; counts are aligned right, so a line may start with spaces
-  const lines = text.split("\n").map((line) => line.trim().split(/\s{2,}/));
-  const header = lines[0]!;
-  const cells = lines.find((cells) => cells[0] === first);
-  if (!cells) throw new Error(`no row "${first}" in:\n${text}`);
-  return Object.fromEntries(header.map((name, i) => [name, cells[i] ?? ""]));
-}
 
 async function ended(q: Queue, id: string): Promise<JobView> {
   return q.waitFor(id, { timeoutMs: 20_000 });
@@ -339,97 +289,5 @@ describe("admin CLI", () => {
     const one = await admin(["clean", "--help"]);
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/^usage: edgeq admin clean <queue> --older-than <age> \[--status S\]$/m);
-  });
-});
-
-describe("admin main(), in this process", () => {
-  it("answers --help with 0 and every command", async () => {
-    const help = await inProcess(["--help"]);
-    expect(help).toMatchObject({ code: 0, stderr: "" });
-    expect(help.stdout).toMatch(/^usage: edgeq admin <command> \[--json\] \[--prefix P\]\n/);
-    for (const command of Object.keys(COMMANDS)) {
-      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
-    }
-  });
-
-  it("answers an unknown command with 2 and the usage", async () => {
-    const run = await inProcess(["frobnicate"]);
-    expect(run).toMatchObject({ code: 2, stdout: "" });
-    expect(run.stderr).toMatch(/^edgeq admin: no command "frobnicate"\n\nusage: edgeq admin <command> /);
-  });
-
-  it("answers a name every object inherits as an unknown command, not a crash", async () => {
-    for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
-      const run = await inProcess([name, "mail"]);
-      expect(run).toMatchObject({ code: 2, stdout: "" });
-      expect(run.stderr).toMatch(new RegExp(`^edgeq admin: no command "${name}"\n\nusage: edgeq admin <command> `));
-      // the help of no command is the help of all of them
-      const help = await inProcess(["help", name]);
-      expect(help).toMatchObject({ code: 0, stderr: "" });
-      expect(help.stdout).toMatch(/^usage: edgeq admin <command> /);
-    }
-    // the edgeq bin looks its subcommands up the same way
-    const bin = await edgeq(["toString"]);
-    expect(bin.code).toBe(2);
-    expect(bin.stderr).toMatch(/^edgeq: no command "toString"\n/);
-  });
-
-  it("answers a bad flag value with 2 and the help of its command", async () => {
-    const run = await inProcess(["jobs", "mail", "--status", "lost"]);
-    expect(run).toMatchObject({ code: 2, stdout: "" });
-    expect(run.stderr).toMatch(/^edgeq admin: --status must be one of queued, .+, not "lost"\n\n/);
-    expect(run.stderr).toMatch(/^usage: edgeq admin jobs <queue> --status S \[--limit N\] \[--cursor C\]$/m);
-  });
-
-  it("lists a queue's groups with their counts and policies, and sets, pauses and resumes one", async () => {
-    const tenants = queue("tenants");
-    await tenants.configure({ groups: { concurrency: 2 } });
-    await tenants.enqueueMany([
-      { task: "echo", options: { group: "acme" } },
-      { task: "echo", options: { group: "acme" } },
-      { task: "echo", options: { group: "globex" } },
-      { task: "echo" },
-    ]);
-    const set = await inProcess(["group", "tenants", "acme", "--max", "5", "--per", "1m", "--pause"]);
-    expect(set).toMatchObject({ code: 0, stderr: "" });
-    expect(set.stdout).toBe(
-      'group "acme" of queue "tenants": own policy paused, 5 per 1m; obeys paused, 5 per 1m, 2 at once\n',
-    );
-    const listed = await inProcess(["groups", "tenants"]);
-    expect(listed.stdout).toMatch(/^queue "tenants": 2 groups; each group's default policy: 2 at once$/m);
-    expect(listed.stdout).toMatch(/^jobs without a group: 1 waiting, 0 started$/m);
-    expect(row(listed.stdout.split("\n").slice(2).join("\n"), "acme")).toEqual({
-      group: "acme",
-      waiting: "2",
-      started: "0",
-      "own policy": "paused, 5 per 1m",
-      obeys: "paused, 5 per 1m, 2 at once",
-    });
-    await inProcess(["group", "tenants", "acme", "--resume", "--per", "none", "--concurrency", "1"]);
-    const json = JSON.parse((await inProcess(["groups", "tenants", "--json", "--limit", "1"])).stdout);
-    expect(json).toMatchObject({ groups: [{ name: "acme", policy: { concurrency: 1 } }], nextCursor: "1" });
-    expect((await tenants.groups()).groups[0]!.effective).toEqual({ concurrency: 1 });
-  });
-
-  it("refuses a group change it cannot make: 2 for the command line, 1 for limits out of range", async () => {
-    const nothing = await inProcess(["group", "tenants", "acme"]);
-    expect(nothing.code).toBe(2);
-    expect(nothing.stderr).toMatch(/^edgeq admin: say what to change: /);
-    expect((await inProcess(["group", "tenants", "acme", "--max", "3"])).code).toBe(2);
-    const zero = await inProcess(["group", "tenants", "acme", "--concurrency", "0"]);
-    expect(zero.code).toBe(1);
-    expect(zero.stderr).toMatch(/concurrency: /);
-  });
-
-  it("reads a queue's jobs with 0, and a missing job with 1", async () => {
-    const waiting = await queue("in-process").enqueue("echo", { n: 1 });
-    const listed = await inProcess(["jobs", "in-process", "--status", "queued"]);
-    expect(listed).toMatchObject({ code: 0, stderr: "" });
-    expect(row(listed.stdout, waiting.id)).toMatchObject({ task: "echo", attempts: "0" });
-    const json = await inProcess(["jobs", "in-process", "--status", "queued", "--json"]);
-    expect((JSON.parse(json.stdout) as { jobs: JobView[] }).jobs.map((j) => j.id)).toEqual([waiting.id]);
-
-    const missing = await inProcess(["job", "no-such-job"]);
-    expect(missing).toEqual({ code: 1, stdout: "", stderr: 'edgeq admin: no job with id "no-such-job"\n' });
   });
 });
