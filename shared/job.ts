@@ -63,6 +63,9 @@ export interface StepView {
   endedAt: number;
   /** Left out for keys without admin, as stacks are: a step's result may hold what its task fetched. */
   result?: JsonValue;
+  /** For a step that invoked a child job (ctx.invoke): the child's id, and its error if it did not finish. */
+  child?: string;
+  error?: JobError;
 }
 
 /** A job as an enqueue over HTTP answers it: with how a debounce or dedupe key answered the call. */

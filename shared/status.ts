@@ -47,7 +47,7 @@ export const TRANSITIONS: Record<JobStatus, Partial<Record<JobStatus, string>>> 
   },
   scheduled: { queued: "claim (promotes due jobs) / recover", canceled: "cancel" },
   deferred: {
-    queued: "complete (its last dependency finished)",
+    queued: "complete (its last dependency finished) / any ending of a child it invoked (ctx.invoke)",
     scheduled: "complete (its last dependency finished; runAt still ahead)",
     canceled: "cancel / fail (a dependency did not finish)",
   },
@@ -62,6 +62,7 @@ export const TRANSITIONS: Record<JobStatus, Partial<Record<JobStatus, string>>> 
     queued: "fail (retry now) / recover (lease expired) / requeue (cold shutdown)",
     scheduled: "fail (retry with backoff) / recover / suspend (ctx.sleep)",
     awaiting: "suspend (ctx.waitForEvent)",
+    deferred: "invoke (ctx.invoke)",
   },
   finished: {},
   failed: { queued: "requeue" },

@@ -208,6 +208,22 @@ describe.concurrent("durable steps in real workers", () => {
     ]);
   });
 
+  test("a parent with one slot invokes a child and gets its result, or its failure, without a deadlock", async ({
+    workers,
+  }) => {
+    const { prefix, queue } = fresh();
+    await workers.start({ redis, redisUrl, prefix, flags: ["--concurrency", "1", "--isolation", "inline"] });
+    const ok = await queue.enqueue("parent", { task: "echo", args: 7 });
+    const done = await queue.waitFor(ok.id, { timeoutMs: 15_000 });
+    expect(done).toMatchObject({ status: "finished", result: { got: 7, attempts: 1 } });
+    expect(await queue.getJob(`${ok.id}:child`)).toMatchObject({ status: "finished", task: "echo", result: 7 });
+    expect((await queue.getJob(ok.id))!.steps!.map((s) => [s.id, s.result])).toEqual([["child", 7]]);
+    const bad = await queue.enqueue("parent", { task: "fail", args: "x" });
+    const failed = await queue.waitFor(bad.id, { timeoutMs: 15_000 });
+    expect(failed).toMatchObject({ status: "finished", result: { child: `${bad.id}:child` } });
+    expect((failed.result as { failed: string }).failed).toBe("failed on purpose");
+  });
+
   test("a dependent job reads its dependencies' results; a step id used twice fails the job naming it", async ({
     workers,
   }) => {

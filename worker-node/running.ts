@@ -4,7 +4,8 @@
 // job's timeout.
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
-import type { Job, Keys } from "../shared/index.ts";
+import { ValidationError, type Job, type Keys } from "../shared/index.ts";
+import { newJob } from "../shared/job.ts";
 import type { Call } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
@@ -131,11 +132,22 @@ export class Running extends JobAbort implements TaskHost {
         const [reply] = await redis.run([call]);
         return reply.ok ? { ok: true } : reply;
       }
+      if (request.kind === "invoke") {
+        const { step, task, args, options } = request;
+        const queue = request.queue ?? this.job.queue;
+        const now = Date.now();
+        // the child's id is its parent's and the step's: made once, however often the parent replays
+        const limits = { maxArgsBytes: DEFAULTS.maxArgsBytes, now };
+        const child = newJob(queue, task, args, { ...options, id: `${this.job.id}:${step}` }, limits);
+        const [reply] = await redis.run([scripts.invoke.call(keys, { id: this.job.id, worker, now, step, child })]);
+        return reply.ok ? { ok: true } : reply;
+      }
       const ids = this.job.dependsOn;
       const jobs = ids.length ? await redis.run(ids.map((id) => scripts.getJob.call(keys, { id }))) : [];
       return { ok: true, results: Object.fromEntries(ids.map((id, i) => [id, jobs[i]?.result ?? null])) };
     } catch (error) {
       log.warn({ jobId: this.job.id, err: (error as Error).message }, `could not answer the task's ${request.kind}`);
+      if (error instanceof ValidationError) return { ok: false, error: "invalid", detail: error.message };
       return { ok: false, error: "unreachable" };
     }
   }

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 // defaults.ts, not index.ts: this module is bundled into every horse, and
 // index.ts would bring zod and the rest of the producer API into each boot
 import { DEFAULTS } from "../shared/defaults.ts";
-import type { Job, JobError, JsonValue } from "../shared/index.ts";
+import type { Job, JobError, JobOptions, JsonValue } from "../shared/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
 import type {
   ArgsSchema,
@@ -54,6 +54,28 @@ export interface TaskContext {
     id: string,
     wait: { event: string; key?: string; timeoutMs: number },
   ): Promise<T | null>;
+  /**
+   * Enqueues a child job (in this queue, or `options.queue`) once however often this task replays, suspends this
+   * job (`deferred`, holding no worker) until the child ends, and answers the child's result; a child that did not
+   * finish throws ChildJobFailedError with its error.
+   */
+  invoke<R extends JsonValue = JsonValue>(
+    id: string,
+    task: string,
+    args?: JsonValue,
+    options?: Omit<JobOptions, "id" | "dependsOn" | "debounce" | "dedupe"> & { queue?: string },
+  ): Promise<R>;
+}
+
+/** A child job a task invoked (ctx.invoke) that failed, was stopped or canceled: its error, and its id. */
+export class ChildJobFailedError extends Error {
+  override name = "ChildJobFailedError";
+  constructor(
+    readonly childId: string,
+    readonly childError: JobError,
+  ) {
+    super(`child job "${childId}" did not finish: ${childError.name}: ${childError.message}`);
+  }
 }
 
 /** What a task asks of the worker that holds its job, and waits for: what only the worker can write or read. */
@@ -61,10 +83,15 @@ export type Ask =
   | { kind: "record"; step: string; result: string; startedAt: number; endedAt: number }
   | { kind: "dependencies" }
   | { kind: "sleep"; step: string; until: number }
-  | { kind: "wait"; step: string; until: number; event: string; key: string };
+  | { kind: "wait"; step: string; until: number; event: string; key: string }
+  | { kind: "invoke"; step: string; queue?: string; task: string; args?: JsonValue; options?: JobOptions };
 export type Answer =
   | { ok: true; results?: Record<string, JsonValue> }
-  | { ok: false; error: "lost" | "recorded" | "too_many" | "unreachable" };
+  | {
+      ok: false;
+      error: "lost" | "recorded" | "too_many" | "unreachable" | "id_in_other_queue" | "invalid";
+      detail?: string;
+    };
 
 /** A step that could not be recorded: its job goes on failing or retrying as any job does. */
 export class StepError extends Error {
@@ -196,6 +223,8 @@ const STEP_REFUSED: Record<string, string> = {
   recorded: "a step with this id is recorded already (a step id is used once a job)",
   too_many: `the job has recorded ${DEFAULTS.maxSteps} steps, the most a job may`,
   unreachable: "Redis did not answer",
+  id_in_other_queue: "a job with the child's id is in another queue",
+  invalid: "the child job was refused",
 };
 
 /** A step id as a task gave it, checked, and the step's record if there is one; a second use is refused. */
@@ -212,16 +241,17 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContext {
   let made: Logger | undefined;
-  const recorded = new Map((job.steps ?? []).map((s) => [s.id, s.result]));
+  const recorded = new Map((job.steps ?? []).map((s) => [s.id, s]));
   const used = new Set<string>();
   /** Asks the worker to suspend the job; once it has, this run goes no further (its promise never settles). */
-  const suspend = async (what: string, request: Extract<Ask, { kind: "sleep" | "wait" }>): Promise<never> => {
-    if (!Number.isFinite(request.until) || request.until > Date.now() + YEAR_MS) {
+  const suspend = async (what: string, request: Extract<Ask, { kind: "sleep" | "wait" | "invoke" }>) => {
+    if ("until" in request && (!Number.isFinite(request.until) || request.until > Date.now() + YEAR_MS)) {
       throw new RangeError(`${what}("${request.step}"): it ends within a year, at a real time`);
     }
     const answer = await host.ask(request);
     if (!answer.ok) {
-      throw new StepError(`${what}("${request.step}") did not suspend the job: ${STEP_REFUSED[answer.error]}`);
+      const why = `${STEP_REFUSED[answer.error]}${answer.detail ? `: ${answer.detail}` : ""}`;
+      throw new StepError(`${what}("${request.step}") did not suspend the job: ${why}`);
     }
     suspended();
     return new Promise<never>(() => {});
@@ -256,7 +286,7 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
     },
     async step(id, fn) {
       stepOf(id, used, "ctx.step");
-      if (recorded.has(id)) return recorded.get(id) as never;
+      if (recorded.has(id)) return recorded.get(id)!.result as never;
       const startedAt = Date.now();
       const value = await fn();
       const result = jsonOf(value, `the result of step "${id}"`, DEFAULTS.maxResultBytes);
@@ -271,7 +301,7 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
     sleepUntil,
     async waitForEvent(id, { event, key, timeoutMs }) {
       const step = stepOf(id, used, "ctx.waitForEvent");
-      if (recorded.has(step)) return recorded.get(step) as never;
+      if (recorded.has(step)) return (recorded.get(step)!.result ?? null) as never;
       for (const [name, value] of [
         ["event", event],
         ["key", key ?? "any"],
@@ -284,6 +314,14 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
         throw new RangeError(`ctx.waitForEvent("${step}"): timeoutMs is 0 or more`);
       }
       return suspend("ctx.waitForEvent", { kind: "wait", step, until: Date.now() + timeoutMs, event, key: key ?? "" });
+    },
+    async invoke(id, task, args, options) {
+      const step = stepOf(id, used, "ctx.invoke");
+      const done = recorded.get(step);
+      if (done?.error) throw new ChildJobFailedError(done.child ?? `${job.id}:${step}`, done.error);
+      if (done) return done.result as never;
+      const { queue, ...childOptions } = options ?? {};
+      return suspend("ctx.invoke", { kind: "invoke", step, queue, task, args, options: childOptions });
     },
     async dependencies() {
       const answer = await host.ask({ kind: "dependencies" });

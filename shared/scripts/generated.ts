@@ -3,23 +3,29 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "159dc553aa20cebd93b7d319f191044c7953e95a",
+  sha: "2f481d57a61e3ed836e711c55ab0c1cddd3ea581",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [36,"shared/defaults.ts (generated include \"limits\")",1],
-    [46,"shared/status.ts (generated include \"statuses\")",1],
-    [62,"shared/scripts/includes/move.lua",3],
-    [77,"shared/scripts/includes/hash_table.lua",1],
-    [83,"shared/scripts/includes/job_table.lua",3],
-    [90,"shared/scripts/includes/outbox_push.lua",3],
-    [106,"shared/scripts/includes/to_terminal.lua",6],
-    [173,"shared/scripts/includes/job_get.lua",2],
-    [178,"shared/scripts/includes/cascade.lua",3],
-    [188,"shared/scripts/includes/cancel_dependents.lua",5],
-    [216,"shared/scripts/includes/tally.lua",2],
-    [225,"shared/scripts/includes/unqueue.lua",3],
-    [237,"shared/scripts/cancel.lua",16],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [51,"shared/status.ts (generated include \"statuses\")",1],
+    [75,"shared/scripts/includes/move.lua",3],
+    [90,"shared/scripts/includes/hash_table.lua",1],
+    [96,"shared/scripts/includes/job_table.lua",3],
+    [103,"shared/scripts/includes/outbox_push.lua",3],
+    [119,"shared/scripts/includes/arm.lua",2],
+    [132,"shared/scripts/includes/settings_of.lua",2],
+    [155,"shared/scripts/includes/list_group.lua",2],
+    [168,"shared/scripts/includes/tally.lua",2],
+    [177,"shared/scripts/includes/push_waiting.lua",7],
+    [213,"shared/scripts/includes/requeue_waiting.lua",2],
+    [220,"shared/scripts/includes/resume_parent.lua",3],
+    [242,"shared/scripts/includes/to_terminal.lua",7],
+    [311,"shared/scripts/includes/job_get.lua",2],
+    [316,"shared/scripts/includes/cascade.lua",3],
+    [326,"shared/scripts/includes/cancel_dependents.lua",5],
+    [354,"shared/scripts/includes/unqueue.lua",3],
+    [366,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -38,8 +44,13 @@ local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
 function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
 function K.groups(queue) return ROOT .. ":groups:" .. queue end
 function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -75,7 +86,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -125,6 +144,129 @@ local function outbox_push(id, now, url)
   redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
   redis.call('HDEL', K.job(id), 'callbackError')
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
 end
 
 local TTL_FIELD = {
@@ -179,9 +321,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -191,6 +334,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -235,15 +379,6 @@ local function cancel_dependents(id, now)
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
-end
-
--- Keeps a group's load (waiting + started jobs) in the queue's index of
--- groups; a group with no load and no policy of its own leaves it.
-local function tally(queue, group, delta)
-  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
-  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
-    redis.call('ZREM', K.groups(queue), group)
-  end
 end
 
 -- Takes a queued job out of its waiting sets (a cancel, an emptying, a
@@ -344,7 +479,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "9d77be95f274178a8a149bb1fbc28b47d180bfdd",
+  sha: "298219ec0a7f15b2646d09b73baf42abbbe75456",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -355,28 +490,29 @@ export const claim: ScriptSource = {
     [99,"shared/defaults.ts (generated include \"limits\")",1],
     [109,"shared/scripts/includes/arm.lua",2],
     [122,"shared/status.ts (generated include \"statuses\")",1],
-    [138,"shared/scripts/includes/move.lua",3],
-    [153,"shared/scripts/includes/hash_table.lua",1],
-    [159,"shared/scripts/includes/job_table.lua",3],
-    [166,"shared/scripts/includes/list_group.lua",2],
-    [179,"shared/scripts/includes/tally.lua",2],
-    [188,"shared/scripts/includes/push_waiting.lua",7],
-    [224,"shared/scripts/includes/requeue_waiting.lua",2],
-    [231,"shared/scripts/includes/promote_due.lua",4],
-    [246,"shared/scripts/includes/resume_wait.lua",3],
-    [262,"shared/scripts/includes/resume_due_waits.lua",4],
-    [274,"shared/scripts/includes/outbox_push.lua",3],
-    [290,"shared/scripts/includes/to_terminal.lua",6],
-    [357,"shared/scripts/includes/cascade.lua",3],
-    [367,"shared/scripts/includes/cancel_dependents.lua",5],
-    [395,"shared/scripts/includes/window.lua",1],
-    [407,"shared/scripts/includes/room.lua",3],
-    [425,"shared/scripts/includes/policy_of.lua",3],
-    [445,"shared/scripts/includes/group_waiting.lua",2],
-    [450,"shared/scripts/includes/claim_jobs.lua",16],
-    [624,"shared/scripts/includes/worker_step.lua",2],
-    [637,"shared/scripts/includes/step.lua",7],
-    [677,"shared/scripts/claim.lua",24],
+    [146,"shared/scripts/includes/move.lua",3],
+    [161,"shared/scripts/includes/hash_table.lua",1],
+    [167,"shared/scripts/includes/job_table.lua",3],
+    [174,"shared/scripts/includes/list_group.lua",2],
+    [187,"shared/scripts/includes/tally.lua",2],
+    [196,"shared/scripts/includes/push_waiting.lua",7],
+    [232,"shared/scripts/includes/requeue_waiting.lua",2],
+    [239,"shared/scripts/includes/promote_due.lua",4],
+    [254,"shared/scripts/includes/resume_wait.lua",3],
+    [270,"shared/scripts/includes/resume_due_waits.lua",4],
+    [282,"shared/scripts/includes/outbox_push.lua",3],
+    [298,"shared/scripts/includes/resume_parent.lua",3],
+    [320,"shared/scripts/includes/to_terminal.lua",7],
+    [389,"shared/scripts/includes/cascade.lua",3],
+    [399,"shared/scripts/includes/cancel_dependents.lua",5],
+    [427,"shared/scripts/includes/window.lua",1],
+    [439,"shared/scripts/includes/room.lua",3],
+    [457,"shared/scripts/includes/policy_of.lua",3],
+    [477,"shared/scripts/includes/group_waiting.lua",2],
+    [482,"shared/scripts/includes/claim_jobs.lua",16],
+    [656,"shared/scripts/includes/worker_step.lua",2],
+    [669,"shared/scripts/includes/step.lua",7],
+    [709,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -508,7 +644,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -668,6 +812,28 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -720,9 +886,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -732,6 +899,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -1134,7 +1302,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "02e0afe164172e500a36bcb06b4118039b110d49",
+  sha: "2b85b2485637267cf03698d29524df9e6049ba04",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1147,30 +1315,31 @@ export const complete: ScriptSource = {
     [116,"shared/scripts/includes/leave_started.lua",8],
     [137,"shared/defaults.ts (generated include \"limits\")",1],
     [147,"shared/status.ts (generated include \"statuses\")",1],
-    [163,"shared/scripts/includes/move.lua",3],
-    [178,"shared/scripts/includes/hash_table.lua",1],
-    [184,"shared/scripts/includes/job_table.lua",3],
-    [191,"shared/scripts/includes/outbox_push.lua",3],
-    [207,"shared/scripts/includes/to_terminal.lua",6],
-    [274,"shared/scripts/includes/job_get.lua",2],
-    [279,"shared/scripts/includes/push_waiting.lua",7],
-    [315,"shared/scripts/includes/requeue_waiting.lua",2],
-    [322,"shared/scripts/includes/schedule.lua",4],
-    [331,"shared/scripts/includes/cascade.lua",3],
-    [341,"shared/scripts/includes/release_dependents.lua",6],
-    [367,"shared/scripts/includes/owned_job.lua",2],
-    [375,"shared/scripts/includes/split.lua",1],
-    [382,"shared/scripts/includes/promote_due.lua",4],
-    [397,"shared/scripts/includes/resume_wait.lua",3],
-    [413,"shared/scripts/includes/resume_due_waits.lua",4],
-    [425,"shared/scripts/includes/cancel_dependents.lua",5],
-    [453,"shared/scripts/includes/window.lua",1],
-    [465,"shared/scripts/includes/room.lua",3],
-    [483,"shared/scripts/includes/policy_of.lua",3],
-    [503,"shared/scripts/includes/claim_jobs.lua",16],
-    [677,"shared/scripts/includes/worker_step.lua",2],
-    [690,"shared/scripts/includes/step.lua",7],
-    [730,"shared/scripts/complete.lua",19],
+    [171,"shared/scripts/includes/move.lua",3],
+    [186,"shared/scripts/includes/hash_table.lua",1],
+    [192,"shared/scripts/includes/job_table.lua",3],
+    [199,"shared/scripts/includes/outbox_push.lua",3],
+    [215,"shared/scripts/includes/push_waiting.lua",7],
+    [251,"shared/scripts/includes/requeue_waiting.lua",2],
+    [258,"shared/scripts/includes/resume_parent.lua",3],
+    [280,"shared/scripts/includes/to_terminal.lua",7],
+    [349,"shared/scripts/includes/job_get.lua",2],
+    [354,"shared/scripts/includes/schedule.lua",4],
+    [363,"shared/scripts/includes/cascade.lua",3],
+    [373,"shared/scripts/includes/release_dependents.lua",6],
+    [399,"shared/scripts/includes/owned_job.lua",2],
+    [407,"shared/scripts/includes/split.lua",1],
+    [414,"shared/scripts/includes/promote_due.lua",4],
+    [429,"shared/scripts/includes/resume_wait.lua",3],
+    [445,"shared/scripts/includes/resume_due_waits.lua",4],
+    [457,"shared/scripts/includes/cancel_dependents.lua",5],
+    [485,"shared/scripts/includes/window.lua",1],
+    [497,"shared/scripts/includes/room.lua",3],
+    [515,"shared/scripts/includes/policy_of.lua",3],
+    [535,"shared/scripts/includes/claim_jobs.lua",16],
+    [709,"shared/scripts/includes/worker_step.lua",2],
+    [722,"shared/scripts/includes/step.lua",7],
+    [762,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1327,7 +1496,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -1377,6 +1554,71 @@ local function outbox_push(id, now, url)
   redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
   redis.call('HDEL', K.job(id), 'callbackError')
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
 end
 
 local TTL_FIELD = {
@@ -1431,9 +1673,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -1443,55 +1686,13 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
 -- One field of a job's hash.
 local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
-end
-
--- Marks a queue grouped (settings.grouped, read by every claim) and lists
--- its jobs without a group.
-local function make_grouped(queue, settings)
-  settings.grouped = true
-  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
-  list_group(queue, '')
-end
-
--- A waiting job's score: its priority's band (2^32 wide; no priority is band
--- 0, before priority 1, as in BullMQ), and within the band its arrival from a
--- per-queue counter: after the band's middle in order of arrival (FIFO), or
--- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
--- up to 2^21 - 1, so every score is an integer a double holds exactly; the
--- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
-local BAND, MIDDLE = 4294967296, 2147483648
-
--- Puts a job in its queue's waiting set (a grouped job: its group's, and the
--- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
-  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
-  if group and group ~= '' then
-    local settings = settings_of({ queue })[queue]
-    if not settings.grouped then make_grouped(queue, settings) end
-    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
-    redis.call('ZADD', K.grouped(queue), score, id)
-    list_group(queue, group)
-    tally(queue, group, 1)
-  else
-    redis.call('ZADD', K.waiting(queue), score, id)
-  end
-  arm(queue)
-end
-
--- push_waiting for a job that already exists: its own priority, atFront and
--- group.
-local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -2436,24 +2637,30 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "796ff742d2019d09060ec694fc5f0cdd37e4a81a",
+  sha: "7214e3f832fd0ca0a36f2a16b2d128124efb745e",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [31,"shared/defaults.ts (generated include \"limits\")",1],
-    [41,"shared/scripts/includes/tally.lua",2],
-    [50,"shared/scripts/includes/unqueue.lua",3],
-    [62,"shared/scripts/includes/has_waiting.lua",2],
-    [67,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/move.lua",3],
-    [98,"shared/scripts/includes/hash_table.lua",1],
-    [104,"shared/scripts/includes/job_table.lua",3],
-    [111,"shared/scripts/includes/outbox_push.lua",3],
-    [127,"shared/scripts/includes/to_terminal.lua",6],
-    [194,"shared/scripts/includes/job_get.lua",2],
-    [199,"shared/scripts/includes/cascade.lua",3],
-    [209,"shared/scripts/includes/cancel_dependents.lua",5],
-    [237,"shared/scripts/empty.lua",15],
+    [36,"shared/defaults.ts (generated include \"limits\")",1],
+    [46,"shared/scripts/includes/tally.lua",2],
+    [55,"shared/scripts/includes/unqueue.lua",3],
+    [67,"shared/scripts/includes/has_waiting.lua",2],
+    [72,"shared/status.ts (generated include \"statuses\")",1],
+    [96,"shared/scripts/includes/move.lua",3],
+    [111,"shared/scripts/includes/hash_table.lua",1],
+    [117,"shared/scripts/includes/job_table.lua",3],
+    [124,"shared/scripts/includes/outbox_push.lua",3],
+    [140,"shared/scripts/includes/arm.lua",2],
+    [153,"shared/scripts/includes/settings_of.lua",2],
+    [176,"shared/scripts/includes/list_group.lua",2],
+    [189,"shared/scripts/includes/push_waiting.lua",7],
+    [225,"shared/scripts/includes/requeue_waiting.lua",2],
+    [232,"shared/scripts/includes/resume_parent.lua",3],
+    [254,"shared/scripts/includes/to_terminal.lua",7],
+    [323,"shared/scripts/includes/job_get.lua",2],
+    [328,"shared/scripts/includes/cascade.lua",3],
+    [338,"shared/scripts/includes/cancel_dependents.lua",5],
+    [366,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2469,8 +2676,13 @@ local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
 function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
 function K.groups(queue) return ROOT .. ":groups:" .. queue end
 function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
@@ -2530,7 +2742,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -2580,6 +2800,120 @@ local function outbox_push(id, now, url)
   redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
   redis.call('HDEL', K.job(id), 'callbackError')
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
 end
 
 local TTL_FIELD = {
@@ -2634,9 +2968,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -2646,6 +2981,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -2717,7 +3053,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "1e7645ef1c2e738d9008b25f146a53424598b009",
+  sha: "2a5e3cda470b03ddd3edacd38df0ec236b8082a5",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -2725,20 +3061,22 @@ export const enqueue: ScriptSource = {
     [53,"shared/scripts/includes/hash_table.lua",1],
     [59,"shared/scripts/includes/job_table.lua",3],
     [66,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/move.lua",3],
-    [98,"shared/defaults.ts (generated include \"limits\")",1],
-    [108,"shared/scripts/includes/outbox_push.lua",3],
-    [124,"shared/scripts/includes/to_terminal.lua",6],
-    [191,"shared/scripts/includes/arm.lua",2],
-    [204,"shared/scripts/includes/schedule.lua",4],
-    [213,"shared/scripts/includes/settings_of.lua",2],
-    [236,"shared/scripts/includes/list_group.lua",2],
-    [249,"shared/scripts/includes/tally.lua",2],
-    [258,"shared/scripts/includes/push_waiting.lua",7],
-    [294,"shared/scripts/includes/create_job.lua",8],
-    [343,"shared/scripts/includes/unqueue.lua",3],
-    [355,"shared/scripts/includes/gather.lua",6],
-    [412,"shared/scripts/enqueue.lua",23],
+    [91,"shared/scripts/includes/move.lua",3],
+    [106,"shared/defaults.ts (generated include \"limits\")",1],
+    [116,"shared/scripts/includes/outbox_push.lua",3],
+    [132,"shared/scripts/includes/arm.lua",2],
+    [145,"shared/scripts/includes/settings_of.lua",2],
+    [168,"shared/scripts/includes/list_group.lua",2],
+    [181,"shared/scripts/includes/tally.lua",2],
+    [190,"shared/scripts/includes/push_waiting.lua",7],
+    [226,"shared/scripts/includes/requeue_waiting.lua",2],
+    [233,"shared/scripts/includes/resume_parent.lua",3],
+    [255,"shared/scripts/includes/to_terminal.lua",7],
+    [324,"shared/scripts/includes/schedule.lua",4],
+    [333,"shared/scripts/includes/create_job.lua",8],
+    [382,"shared/scripts/includes/unqueue.lua",3],
+    [394,"shared/scripts/includes/gather.lua",6],
+    [451,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -2815,7 +3153,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -2864,73 +3210,6 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
-local TTL_FIELD = {
-  finished = 'resultTtlSec',
-  failed = 'failureTtlSec',
-  stopped = 'failureTtlSec',
-  canceled = 'failureTtlSec',
-}
-
--- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
-local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
-
--- Counts the ending for the metrics and the dashboard: per status, per minute
--- (finished and failed, in a key that expires), and the run time of a job
--- that ran.
-local function count_ending(queue, status, now, started_at)
-  local stats = K.stats(queue)
-  redis.call('HINCRBY', stats, status, 1)
-  if status ~= 'finished' and status ~= 'failed' then return end
-  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
-  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
-  if not started_at then return end
-  local ms = math.max(0, now - tonumber(started_at))
-  local bucket = '+Inf'
-  for _, le in ipairs(BUCKETS) do
-    if ms <= le * 1000 then
-      bucket = tostring(le)
-      break
-    end
-  end
-  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
-  redis.call('HINCRBY', stats, 'durationMs', ms)
-end
-
--- An ending is published with the job as it ended, "<status> <hash as JSON>",
--- when anyone listens on its channel, so that a waiter has what it waited
--- for without a read; as the bare status when nobody listens here (PUBSUB
--- counts this node's subscribers alone: on a cluster, one elsewhere reads).
--- pcall: a server that refused PUBSUB in a script must not stop a call that
--- has written already.
-local function publish_ending(id, status)
-  local channel = K.events(id)
-  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
-  local message = status
-  if type(listening) == 'table' and tonumber(listening[2]) then
-    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
-  end
-  redis.call('PUBLISH', channel, message)
-end
-
--- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
--- 'fields' are set, 'drop' removed, besides what every terminal job loses.
-local function to_terminal(id, queue, from, status, now, fields, drop)
-  local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
-  local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
-  redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
-  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
-  count_ending(queue, status, now, from == 'started' and f[2] or nil)
-  if f[3] then outbox_push(id, now, f[3]) end
-  publish_ending(id, status)
-end
-
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
@@ -2942,15 +3221,6 @@ local function arm(queue)
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
-end
-
--- Puts a job in its queue's scheduled registry until run_at (epoch ms),
--- setting further fields (...) with its status.
-local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
-  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
-  -- wake an idle worker so it sizes its blocking wait to the new due time
-  arm(queue)
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -3031,6 +3301,113 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
   else
     redis.call('ZADD', K.waiting(queue), score, id)
   end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
+  publish_ending(id, status)
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
 end
 
@@ -3230,7 +3607,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "4f07980ce7fd10125d68a7ad15749a5180fdab1c",
+  sha: "a7871e90253061465f0f13d713d2ca43307a1a04",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -3243,31 +3620,32 @@ export const fail: ScriptSource = {
     [121,"shared/scripts/includes/has_waiting.lua",2],
     [126,"shared/scripts/includes/leave_started.lua",8],
     [147,"shared/status.ts (generated include \"statuses\")",1],
-    [163,"shared/scripts/includes/move.lua",3],
-    [178,"shared/scripts/includes/hash_table.lua",1],
-    [184,"shared/scripts/includes/job_table.lua",3],
-    [191,"shared/scripts/includes/outbox_push.lua",3],
-    [207,"shared/scripts/includes/to_terminal.lua",6],
-    [274,"shared/scripts/includes/job_get.lua",2],
-    [279,"shared/scripts/includes/cascade.lua",3],
-    [289,"shared/scripts/includes/cancel_dependents.lua",5],
-    [317,"shared/scripts/includes/push_waiting.lua",7],
-    [353,"shared/scripts/includes/requeue_waiting.lua",2],
-    [360,"shared/scripts/includes/schedule.lua",4],
-    [369,"shared/scripts/includes/keep_attempt.lua",3],
-    [387,"shared/scripts/includes/fail_or_retry.lua",9],
-    [426,"shared/scripts/includes/owned_job.lua",2],
-    [434,"shared/scripts/includes/split.lua",1],
-    [441,"shared/scripts/includes/promote_due.lua",4],
-    [456,"shared/scripts/includes/resume_wait.lua",3],
-    [472,"shared/scripts/includes/resume_due_waits.lua",4],
-    [484,"shared/scripts/includes/window.lua",1],
-    [496,"shared/scripts/includes/room.lua",3],
-    [514,"shared/scripts/includes/policy_of.lua",3],
-    [534,"shared/scripts/includes/claim_jobs.lua",16],
-    [708,"shared/scripts/includes/worker_step.lua",2],
-    [721,"shared/scripts/includes/step.lua",7],
-    [761,"shared/scripts/fail.lua",16],
+    [171,"shared/scripts/includes/move.lua",3],
+    [186,"shared/scripts/includes/hash_table.lua",1],
+    [192,"shared/scripts/includes/job_table.lua",3],
+    [199,"shared/scripts/includes/outbox_push.lua",3],
+    [215,"shared/scripts/includes/push_waiting.lua",7],
+    [251,"shared/scripts/includes/requeue_waiting.lua",2],
+    [258,"shared/scripts/includes/resume_parent.lua",3],
+    [280,"shared/scripts/includes/to_terminal.lua",7],
+    [349,"shared/scripts/includes/job_get.lua",2],
+    [354,"shared/scripts/includes/cascade.lua",3],
+    [364,"shared/scripts/includes/cancel_dependents.lua",5],
+    [392,"shared/scripts/includes/schedule.lua",4],
+    [401,"shared/scripts/includes/keep_attempt.lua",3],
+    [419,"shared/scripts/includes/fail_or_retry.lua",9],
+    [458,"shared/scripts/includes/owned_job.lua",2],
+    [466,"shared/scripts/includes/split.lua",1],
+    [473,"shared/scripts/includes/promote_due.lua",4],
+    [488,"shared/scripts/includes/resume_wait.lua",3],
+    [504,"shared/scripts/includes/resume_due_waits.lua",4],
+    [516,"shared/scripts/includes/window.lua",1],
+    [528,"shared/scripts/includes/room.lua",3],
+    [546,"shared/scripts/includes/policy_of.lua",3],
+    [566,"shared/scripts/includes/claim_jobs.lua",16],
+    [740,"shared/scripts/includes/worker_step.lua",2],
+    [753,"shared/scripts/includes/step.lua",7],
+    [793,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3424,7 +3802,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -3474,6 +3860,71 @@ local function outbox_push(id, now, url)
   redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
   redis.call('HDEL', K.job(id), 'callbackError')
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
 end
 
 local TTL_FIELD = {
@@ -3528,9 +3979,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -3540,6 +3992,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -3584,49 +4037,6 @@ local function cancel_dependents(id, now)
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
-end
-
--- Marks a queue grouped (settings.grouped, read by every claim) and lists
--- its jobs without a group.
-local function make_grouped(queue, settings)
-  settings.grouped = true
-  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
-  list_group(queue, '')
-end
-
--- A waiting job's score: its priority's band (2^32 wide; no priority is band
--- 0, before priority 1, as in BullMQ), and within the band its arrival from a
--- per-queue counter: after the band's middle in order of arrival (FIFO), or
--- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
--- up to 2^21 - 1, so every score is an integer a double holds exactly; the
--- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
-local BAND, MIDDLE = 4294967296, 2147483648
-
--- Puts a job in its queue's waiting set (a grouped job: its group's, and the
--- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
-  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
-  if group and group ~= '' then
-    local settings = settings_of({ queue })[queue]
-    if not settings.grouped then make_grouped(queue, settings) end
-    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
-    redis.call('ZADD', K.grouped(queue), score, id)
-    list_group(queue, group)
-    tally(queue, group, 1)
-  else
-    redis.call('ZADD', K.waiting(queue), score, id)
-  end
-  arm(queue)
-end
-
--- push_waiting for a job that already exists: its own priority, atFront and
--- group.
-local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -4039,26 +4449,28 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "bca220c2014781f9e1226a3cba43ec6de5ea9b09",
+  sha: "35825b1d04c43bd1d10afa9f31bea1dcdee4d917",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [44,"shared/scripts/includes/job_get.lua",2],
     [49,"shared/status.ts (generated include \"statuses\")",1],
-    [66,"shared/scripts/includes/move.lua",3],
-    [81,"shared/defaults.ts (generated include \"limits\")",1],
-    [91,"shared/scripts/includes/hash_table.lua",1],
-    [97,"shared/scripts/includes/job_table.lua",3],
-    [104,"shared/scripts/includes/outbox_push.lua",3],
-    [120,"shared/scripts/includes/to_terminal.lua",6],
-    [187,"shared/scripts/includes/arm.lua",2],
-    [200,"shared/scripts/includes/schedule.lua",4],
-    [209,"shared/scripts/includes/settings_of.lua",2],
-    [232,"shared/scripts/includes/list_group.lua",2],
-    [245,"shared/scripts/includes/tally.lua",2],
-    [254,"shared/scripts/includes/push_waiting.lua",7],
-    [290,"shared/scripts/includes/create_job.lua",8],
-    [339,"shared/scripts/fire-schedule.lua",18],
+    [74,"shared/scripts/includes/move.lua",3],
+    [89,"shared/defaults.ts (generated include \"limits\")",1],
+    [99,"shared/scripts/includes/hash_table.lua",1],
+    [105,"shared/scripts/includes/job_table.lua",3],
+    [112,"shared/scripts/includes/outbox_push.lua",3],
+    [128,"shared/scripts/includes/arm.lua",2],
+    [141,"shared/scripts/includes/settings_of.lua",2],
+    [164,"shared/scripts/includes/list_group.lua",2],
+    [177,"shared/scripts/includes/tally.lua",2],
+    [186,"shared/scripts/includes/push_waiting.lua",7],
+    [222,"shared/scripts/includes/requeue_waiting.lua",2],
+    [229,"shared/scripts/includes/resume_parent.lua",3],
+    [251,"shared/scripts/includes/to_terminal.lua",7],
+    [320,"shared/scripts/includes/schedule.lua",4],
+    [329,"shared/scripts/includes/create_job.lua",8],
+    [378,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -4118,7 +4530,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -4180,73 +4600,6 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
-local TTL_FIELD = {
-  finished = 'resultTtlSec',
-  failed = 'failureTtlSec',
-  stopped = 'failureTtlSec',
-  canceled = 'failureTtlSec',
-}
-
--- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
-local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
-
--- Counts the ending for the metrics and the dashboard: per status, per minute
--- (finished and failed, in a key that expires), and the run time of a job
--- that ran.
-local function count_ending(queue, status, now, started_at)
-  local stats = K.stats(queue)
-  redis.call('HINCRBY', stats, status, 1)
-  if status ~= 'finished' and status ~= 'failed' then return end
-  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
-  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
-  if not started_at then return end
-  local ms = math.max(0, now - tonumber(started_at))
-  local bucket = '+Inf'
-  for _, le in ipairs(BUCKETS) do
-    if ms <= le * 1000 then
-      bucket = tostring(le)
-      break
-    end
-  end
-  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
-  redis.call('HINCRBY', stats, 'durationMs', ms)
-end
-
--- An ending is published with the job as it ended, "<status> <hash as JSON>",
--- when anyone listens on its channel, so that a waiter has what it waited
--- for without a read; as the bare status when nobody listens here (PUBSUB
--- counts this node's subscribers alone: on a cluster, one elsewhere reads).
--- pcall: a server that refused PUBSUB in a script must not stop a call that
--- has written already.
-local function publish_ending(id, status)
-  local channel = K.events(id)
-  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
-  local message = status
-  if type(listening) == 'table' and tonumber(listening[2]) then
-    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
-  end
-  redis.call('PUBLISH', channel, message)
-end
-
--- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
--- 'fields' are set, 'drop' removed, besides what every terminal job loses.
-local function to_terminal(id, queue, from, status, now, fields, drop)
-  local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
-  local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
-  redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
-  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
-  count_ending(queue, status, now, from == 'started' and f[2] or nil)
-  if f[3] then outbox_push(id, now, f[3]) end
-  publish_ending(id, status)
-end
-
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
@@ -4258,15 +4611,6 @@ local function arm(queue)
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
-end
-
--- Puts a job in its queue's scheduled registry until run_at (epoch ms),
--- setting further fields (...) with its status.
-local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
-  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
-  -- wake an idle worker so it sizes its blocking wait to the new due time
-  arm(queue)
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -4347,6 +4691,113 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
   else
     redis.call('ZADD', K.waiting(queue), score, id)
   end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
+  publish_ending(id, status)
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
 end
 
@@ -4708,6 +5159,489 @@ return cjson.encode(reply)
 `,
 };
 
+export const invoke: ScriptSource = {
+  name: "invoke",
+  sha: "add859ed3a26420cab6ec8034b73cdd02c02a460",
+  lines: [
+    [1,"shared/scripts/invoke.lua",1],
+    [19,"shared/keys.ts (generated include \"keys\")",1],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [58,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/owned_job.lua",2],
+    [91,"shared/scripts/includes/arm.lua",2],
+    [104,"shared/scripts/includes/settings_of.lua",2],
+    [127,"shared/scripts/includes/list_group.lua",2],
+    [140,"shared/scripts/includes/tally.lua",2],
+    [149,"shared/scripts/includes/group_waiting.lua",2],
+    [154,"shared/scripts/includes/has_waiting.lua",2],
+    [159,"shared/scripts/includes/leave_started.lua",8],
+    [180,"shared/scripts/includes/move.lua",3],
+    [195,"shared/scripts/includes/job_get.lua",2],
+    [200,"shared/scripts/includes/hash_table.lua",1],
+    [206,"shared/scripts/includes/job_table.lua",3],
+    [213,"shared/scripts/includes/outbox_push.lua",3],
+    [229,"shared/scripts/includes/push_waiting.lua",7],
+    [265,"shared/scripts/includes/requeue_waiting.lua",2],
+    [272,"shared/scripts/includes/resume_parent.lua",3],
+    [294,"shared/scripts/includes/to_terminal.lua",7],
+    [363,"shared/scripts/includes/schedule.lua",4],
+    [372,"shared/scripts/includes/create_job.lua",8],
+    [421,"shared/scripts/invoke.lua",27],
+  ],
+  source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
+-- without holding its worker: the child is made once, under the id
+-- "<parent>:<step>", however often the parent replays, with its parent named
+-- in its hash; the parent goes started -> deferred until the child ends,
+-- when the child's ending records its outcome as the parent's step and
+-- queues the parent again (includes/resume_parent.lua). A child that has
+-- ended already (the parent replays after it) has its outcome recorded
+-- at once, and the parent is queued again at once to replay past it.
+-- Written only while the worker still holds the parent.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] parent job id
+-- ARGV[3] worker name (the parent must still be held by it)
+-- ARGV[4] now, epoch ms
+-- ARGV[5] step id
+-- ARGV[6] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
+-- Returns { ok = true } (the parent left its worker) or { ok = false, error =
+-- 'lost' | 'recorded' | 'too_many' | 'id_in_other_queue' } having changed nothing
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
+  end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
+end
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
+  publish_ending(id, status)
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
+  arm(queue)
+end
+
+-- Creates one job from an enqueue spec (its hash fields, queue, runAt,
+-- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
+-- runAt, deferred until its dependencies finish, or canceled at once when
+-- one of them did not. The hash is written with the status, in one HSET.
+-- Answers the fields the script decided (the caller has the others).
+local registered = {}
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- a batch names its queue once
+  if not registered[queue] then
+    registered[queue] = true
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  end
+  local waiting = 0
+  for _, dep in ipairs(spec.dependsOn or {}) do
+    local status = job_get(dep, 'status')
+    if STATUS.unsuccessful[status] then
+      waiting = -1
+      break
+    elseif status ~= 'finished' then
+      redis.call('SADD', K.dependencies(id), dep)
+      redis.call('SADD', K.dependents(dep), id)
+      waiting = waiting + 1
+    end
+  end
+  if waiting < 0 then
+    redis.call('DEL', K.dependencies(id))
+    -- to_terminal reads the job's TTLs from its hash
+    redis.call('HSET', K.job(id), unpack(fields))
+    local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
+    to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+    return { status = 'canceled', error = err }
+  elseif waiting > 0 then
+    -- runAt is kept for when the last dependency finishes
+    if spec.runAt then
+      table.insert(fields, 'runAt')
+      table.insert(fields, spec.runAt)
+    end
+    move(id, nil, 'deferred', unpack(fields))
+    redis.call('ZADD', K.registry('deferred', queue), now, id)
+    return { status = 'deferred' }
+  elseif spec.runAt and tonumber(spec.runAt) > now then
+    schedule(id, queue, nil, spec.runAt, unpack(fields))
+    return { status = 'scheduled' }
+  end
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  return { status = 'queued', enqueuedAt = now }
+end
+
+local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local spec = cjson.decode(ARGV[6])
+local queue = owned_job(id, worker)
+if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
+if redis.call('HEXISTS', K.steps(id), step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
+if (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) >= LIMITS.max_steps then
+  return cjson.encode({ ok = false, error = 'too_many' })
+end
+local child = redis.call('HMGET', K.job(spec.id), 'status', 'queue', 'result', 'error')
+if child[1] and child[2] ~= spec.queue then return cjson.encode({ ok = false, error = 'id_in_other_queue' }) end
+leave_started(id, queue)
+redis.call('HINCRBY', K.job(id), 'attempts', -1)
+redis.call('HDEL', K.job(id), 'workerName')
+move(id, 'started', 'deferred', 'waitFor', spec.id)
+redis.call('ZADD', K.registry('deferred', queue), now, id)
+if not child[1] then
+  table.insert(spec.fields, 'parent')
+  table.insert(spec.fields, id)
+  table.insert(spec.fields, 'parentStep')
+  table.insert(spec.fields, step)
+  create_job(spec, now)
+  return cjson.encode({ ok = true })
+end
+if STATUS.terminal[child[1]] then
+  -- ended before this replay: the parent is queued again with the outcome, and the worker runs it on
+  resume_parent(id, step, spec.id, now, { 'result', child[3] or 'null', 'error', child[4] })
+  return cjson.encode({ ok = true })
+end
+redis.call('HSET', K.job(spec.id), 'parent', id, 'parentStep', step)
+return cjson.encode({ ok = true })
+`,
+};
+
 export const list: ScriptSource = {
   name: "list",
   sha: "8b12386450ce1ddb397d878dae9737dc6f2c4b78",
@@ -4977,39 +5911,40 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "ea237928376f8d12af0040b55dce1c7a903bd04e",
+  sha: "837915b6430f590d23f63edeb0724f460ae6d789",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
     [55,"shared/status.ts (generated include \"statuses\")",1],
-    [73,"shared/defaults.ts (generated include \"limits\")",1],
-    [83,"shared/scripts/includes/job_get.lua",2],
-    [88,"shared/scripts/includes/arm.lua",2],
-    [101,"shared/scripts/includes/move.lua",3],
-    [116,"shared/scripts/includes/settings_of.lua",2],
-    [139,"shared/scripts/includes/list_group.lua",2],
-    [152,"shared/scripts/includes/tally.lua",2],
-    [161,"shared/scripts/includes/push_waiting.lua",7],
-    [197,"shared/scripts/includes/requeue_waiting.lua",2],
-    [204,"shared/scripts/includes/promote_due.lua",4],
-    [219,"shared/scripts/includes/resume_wait.lua",3],
-    [235,"shared/scripts/includes/resume_due_waits.lua",4],
-    [247,"shared/scripts/includes/group_waiting.lua",2],
-    [252,"shared/scripts/includes/has_waiting.lua",2],
-    [257,"shared/scripts/includes/leave_started.lua",8],
-    [278,"shared/scripts/includes/hash_table.lua",1],
-    [284,"shared/scripts/includes/job_table.lua",3],
-    [291,"shared/scripts/includes/outbox_push.lua",3],
-    [307,"shared/scripts/includes/to_terminal.lua",6],
-    [374,"shared/scripts/includes/cascade.lua",3],
-    [384,"shared/scripts/includes/cancel_dependents.lua",5],
-    [412,"shared/scripts/includes/schedule.lua",4],
-    [421,"shared/scripts/includes/keep_attempt.lua",3],
-    [439,"shared/scripts/includes/fail_or_retry.lua",9],
-    [478,"shared/scripts/includes/release_dependents.lua",6],
-    [504,"shared/scripts/includes/window.lua",1],
-    [516,"shared/scripts/includes/room.lua",3],
-    [534,"shared/scripts/recover.lua",35],
+    [81,"shared/defaults.ts (generated include \"limits\")",1],
+    [91,"shared/scripts/includes/job_get.lua",2],
+    [96,"shared/scripts/includes/arm.lua",2],
+    [109,"shared/scripts/includes/move.lua",3],
+    [124,"shared/scripts/includes/settings_of.lua",2],
+    [147,"shared/scripts/includes/list_group.lua",2],
+    [160,"shared/scripts/includes/tally.lua",2],
+    [169,"shared/scripts/includes/push_waiting.lua",7],
+    [205,"shared/scripts/includes/requeue_waiting.lua",2],
+    [212,"shared/scripts/includes/promote_due.lua",4],
+    [227,"shared/scripts/includes/resume_wait.lua",3],
+    [243,"shared/scripts/includes/resume_due_waits.lua",4],
+    [255,"shared/scripts/includes/group_waiting.lua",2],
+    [260,"shared/scripts/includes/has_waiting.lua",2],
+    [265,"shared/scripts/includes/leave_started.lua",8],
+    [286,"shared/scripts/includes/hash_table.lua",1],
+    [292,"shared/scripts/includes/job_table.lua",3],
+    [299,"shared/scripts/includes/outbox_push.lua",3],
+    [315,"shared/scripts/includes/resume_parent.lua",3],
+    [337,"shared/scripts/includes/to_terminal.lua",7],
+    [406,"shared/scripts/includes/cascade.lua",3],
+    [416,"shared/scripts/includes/cancel_dependents.lua",5],
+    [444,"shared/scripts/includes/schedule.lua",4],
+    [453,"shared/scripts/includes/keep_attempt.lua",3],
+    [471,"shared/scripts/includes/fail_or_retry.lua",9],
+    [510,"shared/scripts/includes/release_dependents.lua",6],
+    [536,"shared/scripts/includes/window.lua",1],
+    [548,"shared/scripts/includes/room.lua",3],
+    [566,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -5076,7 +6011,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -5318,6 +6261,28 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -5370,9 +6335,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -5382,6 +6348,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -5775,7 +6742,7 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "ef608c97d184e5cfb334ea196dc890485be1a047",
+  sha: "522d86adac9cb56a723984c815295fbb0f5141ce",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
@@ -5783,14 +6750,14 @@ export const requeueAll: ScriptSource = {
     [38,"shared/scripts/includes/job_get.lua",2],
     [43,"shared/scripts/includes/arm.lua",2],
     [56,"shared/status.ts (generated include \"statuses\")",1],
-    [72,"shared/scripts/includes/move.lua",3],
-    [87,"shared/scripts/includes/settings_of.lua",2],
-    [110,"shared/scripts/includes/list_group.lua",2],
-    [123,"shared/scripts/includes/tally.lua",2],
-    [132,"shared/scripts/includes/push_waiting.lua",7],
-    [168,"shared/scripts/includes/keep_attempt.lua",3],
-    [186,"shared/scripts/includes/requeue_ended.lua",4],
-    [203,"shared/scripts/requeue-all.lua",14],
+    [80,"shared/scripts/includes/move.lua",3],
+    [95,"shared/scripts/includes/settings_of.lua",2],
+    [118,"shared/scripts/includes/list_group.lua",2],
+    [131,"shared/scripts/includes/tally.lua",2],
+    [140,"shared/scripts/includes/push_waiting.lua",7],
+    [176,"shared/scripts/includes/keep_attempt.lua",3],
+    [194,"shared/scripts/includes/requeue_ended.lua",4],
+    [211,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -5856,7 +6823,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -6013,25 +6988,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "f9391393fc02588e188e7edf1e132ad0a525bc34",
+  sha: "f8b7365d6eb1915e277a33be93d1fa21968db153",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [33,"shared/status.ts (generated include \"statuses\")",1],
-    [50,"shared/scripts/includes/owned_job.lua",2],
-    [58,"shared/scripts/includes/arm.lua",2],
-    [71,"shared/scripts/includes/settings_of.lua",2],
-    [94,"shared/scripts/includes/list_group.lua",2],
-    [107,"shared/scripts/includes/tally.lua",2],
-    [116,"shared/scripts/includes/group_waiting.lua",2],
-    [121,"shared/scripts/includes/has_waiting.lua",2],
-    [126,"shared/scripts/includes/leave_started.lua",8],
-    [147,"shared/scripts/includes/move.lua",3],
-    [162,"shared/scripts/includes/push_waiting.lua",7],
-    [198,"shared/defaults.ts (generated include \"limits\")",1],
-    [208,"shared/scripts/includes/keep_attempt.lua",3],
-    [226,"shared/scripts/includes/requeue_ended.lua",4],
-    [243,"shared/scripts/requeue.lua",19],
+    [58,"shared/scripts/includes/owned_job.lua",2],
+    [66,"shared/scripts/includes/arm.lua",2],
+    [79,"shared/scripts/includes/settings_of.lua",2],
+    [102,"shared/scripts/includes/list_group.lua",2],
+    [115,"shared/scripts/includes/tally.lua",2],
+    [124,"shared/scripts/includes/group_waiting.lua",2],
+    [129,"shared/scripts/includes/has_waiting.lua",2],
+    [134,"shared/scripts/includes/leave_started.lua",8],
+    [155,"shared/scripts/includes/move.lua",3],
+    [170,"shared/scripts/includes/push_waiting.lua",7],
+    [206,"shared/defaults.ts (generated include \"limits\")",1],
+    [216,"shared/scripts/includes/keep_attempt.lua",3],
+    [234,"shared/scripts/includes/requeue_ended.lua",4],
+    [251,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -6075,7 +7050,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -6380,21 +7363,21 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "c38f2bcc181480fd883f9e7df9b00f41ad4646f6",
+  sha: "71cc45006c58d36f38bdc6c60526a2a396b20a6d",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [33,"shared/defaults.ts (generated include \"limits\")",1],
     [43,"shared/scripts/includes/arm.lua",2],
     [56,"shared/status.ts (generated include \"statuses\")",1],
-    [72,"shared/scripts/includes/move.lua",3],
-    [87,"shared/scripts/includes/settings_of.lua",2],
-    [110,"shared/scripts/includes/list_group.lua",2],
-    [123,"shared/scripts/includes/tally.lua",2],
-    [132,"shared/scripts/includes/push_waiting.lua",7],
-    [168,"shared/scripts/includes/requeue_waiting.lua",2],
-    [175,"shared/scripts/includes/resume_wait.lua",3],
-    [191,"shared/scripts/send-event.lua",18],
+    [80,"shared/scripts/includes/move.lua",3],
+    [95,"shared/scripts/includes/settings_of.lua",2],
+    [118,"shared/scripts/includes/list_group.lua",2],
+    [131,"shared/scripts/includes/tally.lua",2],
+    [140,"shared/scripts/includes/push_waiting.lua",7],
+    [176,"shared/scripts/includes/requeue_waiting.lua",2],
+    [183,"shared/scripts/includes/resume_wait.lua",3],
+    [199,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -6460,7 +7443,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -6669,23 +7660,23 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "0811b3e16a35e029554d748cd08833f77967aa89",
+  sha: "697c1f2d3dc08749232b0a9ea6f17613fe6096d3",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
     [39,"shared/defaults.ts (generated include \"limits\")",1],
     [49,"shared/scripts/includes/owned_job.lua",2],
     [57,"shared/status.ts (generated include \"statuses\")",1],
-    [73,"shared/scripts/includes/move.lua",3],
-    [88,"shared/scripts/includes/arm.lua",2],
-    [101,"shared/scripts/includes/settings_of.lua",2],
-    [124,"shared/scripts/includes/list_group.lua",2],
-    [137,"shared/scripts/includes/tally.lua",2],
-    [146,"shared/scripts/includes/group_waiting.lua",2],
-    [151,"shared/scripts/includes/has_waiting.lua",2],
-    [156,"shared/scripts/includes/leave_started.lua",8],
-    [177,"shared/scripts/includes/schedule.lua",4],
-    [186,"shared/scripts/suspend.lua",28],
+    [81,"shared/scripts/includes/move.lua",3],
+    [96,"shared/scripts/includes/arm.lua",2],
+    [109,"shared/scripts/includes/settings_of.lua",2],
+    [132,"shared/scripts/includes/list_group.lua",2],
+    [145,"shared/scripts/includes/tally.lua",2],
+    [154,"shared/scripts/includes/group_waiting.lua",2],
+    [159,"shared/scripts/includes/has_waiting.lua",2],
+    [164,"shared/scripts/includes/leave_started.lua",8],
+    [185,"shared/scripts/includes/schedule.lua",4],
+    [194,"shared/scripts/suspend.lua",28],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -6752,7 +7743,15 @@ local STATUS = {
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
     awaiting = { queued = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true, awaiting = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },

@@ -298,3 +298,15 @@ export const sendEvent = new Transition(
   ],
   (reply) => reply as { resumed: number; more: boolean },
 );
+
+export const invoke = new Transition(
+  lua.invoke,
+  (p: { id: string; worker: string; now: number; step: string; child: NewJob }) => [
+    p.id,
+    p.worker,
+    p.now,
+    p.step,
+    JSON.stringify(p.child),
+  ],
+  (reply) => reply as { ok: true } | { ok: false; error: "lost" | "recorded" | "too_many" | "id_in_other_queue" },
+);

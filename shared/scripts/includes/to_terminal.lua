@@ -3,6 +3,7 @@
 --- @include "move"
 --- @include "job_table"
 --- @include "outbox_push"
+--- @include "resume_parent"
 
 local TTL_FIELD = {
   finished = 'resultTtlSec',
@@ -56,9 +57,10 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -68,5 +70,6 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
