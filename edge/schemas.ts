@@ -59,6 +59,13 @@ export const jobSchema = z
       .describe("the delivery to its callbackUrl, once it ended"),
     group: z.string().nullable().describe("the group within its queue that claims take turns over"),
     stepCount: z.number().int().describe("how many durable steps (ctx.step) its task has recorded"),
+    waitingFor: z
+      .union([
+        z.object({ event: z.string(), key: z.string().nullable(), until: z.number().int() }),
+        z.object({ child: z.string() }),
+      ])
+      .nullable()
+      .describe("what a suspended durable job waits for: an event (until its timeout), or a child job it invoked"),
     steps: z
       .array(stepSchema)
       .optional()

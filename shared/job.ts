@@ -51,6 +51,8 @@ export interface JobView<R = JsonValue> {
   group: string | null;
   /** How many steps (ctx.step) the task has recorded. */
   stepCount: number;
+  /** What a suspended durable job waits for: an event (its key, or null for any, until when), or a child job. */
+  waitingFor: { event: string; key: string | null; until: number } | { child: string } | null;
   /** The recorded steps in the order they were recorded: on a read of one job (getJob), not in listings. */
   steps?: StepView[];
 }
@@ -266,6 +268,11 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
     callbackUrl: h.callbackUrl ?? null,
     group: h.group ?? null,
     stepCount: num(h.steps) ?? 0,
+    waitingFor: h.waitEvent
+      ? { event: h.waitEvent, key: h.waitKey || null, until: num(h.waitUntil)! }
+      : h.waitFor
+        ? { child: h.waitFor }
+        : null,
     ...(h.recorded !== undefined && { steps: stepsOf(json(h.recorded, [])) }),
     workerName: h.workerName ?? null,
     stopRequested: h.stopRequested === "1",
@@ -293,6 +300,7 @@ export function viewOf(job: Job): JobView {
     callback: job.callback,
     group: job.group,
     stepCount: job.stepCount,
+    waitingFor: job.waitingFor,
     ...(job.steps && { steps: job.steps }),
   };
 }

@@ -20,6 +20,7 @@ const VIEW_FIELDS = [
   "endedAt",
   "group",
   "stepCount",
+  "waitingFor",
   "enqueuedAt",
   "error",
   "id",

@@ -190,7 +190,9 @@ describe.concurrent("durable steps in real workers", () => {
     const done = await queue.waitFor(order7!.id, { timeoutMs: 10_000 });
     expect(done).toMatchObject({ status: "finished", attempts: 1 });
     expect(done.result).toEqual({ paid: { amount: 42 }, receipt: "receipt for 42", attempts: 1 });
-    expect((await queue.getJob(order8!.id))!.status).toBe("awaiting");
+    const waiting = (await queue.getJob(order8!.id))!;
+    expect(waiting.status).toBe("awaiting");
+    expect(waiting.waitingFor).toEqual({ event: "payment.succeeded", key: "o-8", until: expect.any(Number) });
     expect((await queue.list("awaiting")).jobs.map((j) => j.id)).toEqual([order8!.id]);
     expect(await queue.cancel(order8!.id)).toMatchObject({ status: "canceled" });
     expect(await queue.sendEvent("payment.succeeded", { key: "o-8" })).toEqual({ resumed: 0, more: false });

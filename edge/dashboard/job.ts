@@ -110,6 +110,16 @@ function stepsPanel(job: JobView, now: number): Html | "" {
   return panel(`Steps (${job.steps.length})`, html`<ol class="timeline steps">${items}</ol>`);
 }
 
+/** What a suspended durable job waits for: an event until its timeout, or the child job it invoked. */
+function waitsFor(job: JobView): Html | "" {
+  const waits = job.waitingFor;
+  if (!waits) return "";
+  if ("child" in waits) return html`<dt>Waits for</dt><dd>${jobLinks([waits.child])}</dd>`;
+  const key = waits.key ? html` · key <span class="mono">${waits.key}</span>` : "";
+  const event = html`event <span class="mono">${waits.event}</span>${key}`;
+  return html`<dt>Waits for</dt><dd>${event} until ${moment(waits.until)}</dd>`;
+}
+
 function details(job: JobView): Html {
   const callback = job.callback;
   return html`<dl class="facts">
@@ -117,6 +127,7 @@ function details(job: JobView): Html {
     <dt>Queue</dt><dd><a href="${href.queue(job.queue)}">${job.queue}</a></dd>
     <dt>Attempts</dt><dd>${job.attempts}</dd>
     ${job.group ? html`<dt>Group</dt><dd class="mono">${job.group}</dd>` : ""}
+    ${waitsFor(job)}
     <dt>Depends on</dt>
     <dd>${job.dependsOn.length ? jobLinks(job.dependsOn) : html`<span class="faint">nothing</span>`}</dd>
     <dt>Callback</dt><dd>${

@@ -479,7 +479,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "298219ec0a7f15b2646d09b73baf42abbbe75456",
+  sha: "898a6d981f460b396ae5390adf2892c92b053679",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -779,7 +779,7 @@ local function resume_wait(id, queue, now, data)
   local n = (tonumber(f[5]) or 0) + 1
   local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
   redis.call('HSET', K.steps(id), f[3], entry)
-  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
   redis.call('HSET', key, 'steps', n)
   requeue_waiting(id, queue, 'awaiting', now)
 end
@@ -1302,7 +1302,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "2b85b2485637267cf03698d29524df9e6049ba04",
+  sha: "7f80566c03fd64f796f39431749940be6aeb70e6",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1781,7 +1781,7 @@ local function resume_wait(id, queue, now, data)
   local n = (tonumber(f[5]) or 0) + 1
   local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
   redis.call('HSET', K.steps(id), f[3], entry)
-  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
   redis.call('HSET', key, 'steps', n)
   requeue_waiting(id, queue, 'awaiting', now)
 end
@@ -3607,7 +3607,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "a7871e90253061465f0f13d713d2ca43307a1a04",
+  sha: "1959701f07f2978763715874ee6e747a274a90fd",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -4146,7 +4146,7 @@ local function resume_wait(id, queue, now, data)
   local n = (tonumber(f[5]) or 0) + 1
   local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
   redis.call('HSET', K.steps(id), f[3], entry)
-  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
   redis.call('HSET', key, 'steps', n)
   requeue_waiting(id, queue, 'awaiting', now)
 end
@@ -5911,7 +5911,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "837915b6430f590d23f63edeb0724f460ae6d789",
+  sha: "1f05ed61b6c1e8254484413728304033887980ac",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -6184,7 +6184,7 @@ local function resume_wait(id, queue, now, data)
   local n = (tonumber(f[5]) or 0) + 1
   local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
   redis.call('HSET', K.steps(id), f[3], entry)
-  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
   redis.call('HSET', key, 'steps', n)
   requeue_waiting(id, queue, 'awaiting', now)
 end
@@ -7363,7 +7363,7 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "71cc45006c58d36f38bdc6c60526a2a396b20a6d",
+  sha: "8d947ecb2a2f6df93d5cca1aec33d9e01d7fbbd4",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -7573,7 +7573,7 @@ local function resume_wait(id, queue, now, data)
   local n = (tonumber(f[5]) or 0) + 1
   local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
   redis.call('HSET', K.steps(id), f[3], entry)
-  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
   redis.call('HSET', key, 'steps', n)
   requeue_waiting(id, queue, 'awaiting', now)
 end
@@ -7660,7 +7660,7 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "697c1f2d3dc08749232b0a9ea6f17613fe6096d3",
+  sha: "998200b45aeb3211efe0897e58b63ae1786a319b",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -7891,7 +7891,8 @@ if event ~= '' then
   end
   redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
-  move(id, 'started', 'awaiting', 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now)
+  local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
+  move(id, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)
   return cjson.encode({ ok = true, n = n })

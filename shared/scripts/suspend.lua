@@ -45,7 +45,8 @@ if event ~= '' then
   end
   redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
-  move(id, 'started', 'awaiting', 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now)
+  local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
+  move(id, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)
   return cjson.encode({ ok = true, n = n })

@@ -12,7 +12,7 @@ local function resume_wait(id, queue, now, data)
   local n = (tonumber(f[5]) or 0) + 1
   local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
   redis.call('HSET', K.steps(id), f[3], entry)
-  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince')
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
   redis.call('HSET', key, 'steps', n)
   requeue_waiting(id, queue, 'awaiting', now)
 end
