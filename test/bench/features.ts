@@ -70,6 +70,8 @@ const FEATURE_OF: Record<string, string> = {
   debounce: "debounce, dedupe",
   dedupe: "debounce, dedupe",
   steps: "durable steps",
+  "event-waiters": "durable steps",
+  awaiting: "durable steps",
 };
 /** Features a plain job does not use: the goal is that each costs it nothing. */
 const UNUSED = [
