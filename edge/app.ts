@@ -14,6 +14,7 @@ import type { AppEnv } from "./context.ts";
 import { jsonDepthLimit } from "./json-depth.ts";
 import { serveOpenApi } from "./openapi.ts";
 import { notFound, onError, problem, validationHook } from "./problem.ts";
+import { events } from "./routes/events.ts";
 import { groups } from "./routes/groups.ts";
 import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
@@ -76,6 +77,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.route("/", jobs);
   app.route("/", queues);
   app.route("/", groups);
+  app.route("/", events);
   app.route("/", hooks);
   app.route("/", metrics);
   app.route("/", schedules);

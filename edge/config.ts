@@ -86,7 +86,7 @@ export const hookNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be
 export const hookSchema = z
   .strictObject({
     queue: queueNameSchema,
-    task: taskNameSchema,
+    task: taskNameSchema.optional().describe("the task each delivery is enqueued as (a hook with event may have none)"),
     scheme: z.enum(HOOK_SCHEMES),
     // Several secrets during a rotation: a delivery signed with any of them passes.
     secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
@@ -100,7 +100,16 @@ export const hookSchema = z
     group: payloadPathSchema
       .optional()
       .describe("the job's group: the value at this path of the JSON body (a delivery without it has no group)"),
+    event: payloadPathSchema
+      .optional()
+      .describe("sends an event to the queue, named by the value at this path, its data the body (ctx.waitForEvent)"),
+    key: payloadPathSchema.optional().describe("the event's key: the value at this path of the JSON body"),
   })
+  .refine((h) => h.task !== undefined || h.event !== undefined, {
+    message: "a hook enqueues a task, sends an event, or both: give task or event",
+    path: ["task"],
+  })
+  .refine((h) => h.key === undefined || h.event !== undefined, { message: "key goes with event", path: ["key"] })
   .refine(
     (h) => h.scheme !== "standard" || [h.secret].flat().every((s) => fromBase64(s.replace(/^whsec_/, ""))?.length),
     {

@@ -5,7 +5,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { EdgeqError, InvalidPolicyError, ValidationError, type FieldIssue } from "../shared/index.ts";
+import { EdgeqError, ValidationError, type FieldIssue } from "../shared/index.ts";
 import { issuesOf } from "../shared/errors.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -42,6 +42,7 @@ const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   IdempotencyConflictError: ["idempotency-conflict", "Idempotency-Key reused with a different request"],
   JobIdTakenError: ["job-id-taken", "The job id is taken in another queue"],
   InvalidPolicyError: ["invalid-policy", "The limits asked for are out of range"],
+  EventTooLargeError: ["event-too-large", "The event's data is larger than a job's result may be"],
 };
 
 /** A problem the edge raises itself; thrown, and rendered by `onError`. */
@@ -102,7 +103,8 @@ export const onError: ErrorHandler = (error, c) => {
   }
   if (error instanceof EdgeqError) {
     const [slug, title] = EDGEQ_PROBLEMS[error.name] ?? [undefined, undefined];
-    const errors = error instanceof ValidationError || error instanceof InvalidPolicyError ? error.issues : undefined;
+    // the refusals that name fields carry them (ValidationError, InvalidPolicyError, EventTooLargeError)
+    const errors = "issues" in error ? (error.issues as FieldIssue[]) : undefined;
     return problem(c, error.status as ContentfulStatusCode, { slug, title, detail: error.message, errors });
   }
   if (error instanceof HTTPException) {

@@ -7,7 +7,9 @@ import { can, type Principal } from "./auth.ts";
 
 export function redactJob(job: JobView, principal: Principal): JobView {
   if (can(principal, "admin")) return job;
-  return { ...job, error: visibleError(job.error, job.task) };
+  // a step's result may hold what its task fetched with the deployment's own secrets, as a stack may name them
+  const steps = job.steps?.map(({ result: _result, ...step }) => step);
+  return { ...job, error: visibleError(job.error, job.task), ...(steps && { steps }) };
 }
 
 /** A job's attempts, each without its worker's name and with its error as redactJob shows it. */

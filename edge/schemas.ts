@@ -22,6 +22,16 @@ export const batchRequestSchema = z
   .strictObject({ jobs: z.array(enqueueRequestSchema).min(1).max(100) })
   .meta({ id: "BatchRequest" });
 
+export const stepSchema = z
+  .object({
+    id: z.string(),
+    n: z.number().int().describe("its place among the job's steps, from 1"),
+    startedAt: z.number().int().describe("epoch ms"),
+    endedAt: z.number().int().describe("epoch ms: when its function returned and it was recorded"),
+    result: jsonValue.optional().describe("what its function returned (admin keys only)"),
+  })
+  .meta({ id: "Step" });
+
 export const jobSchema = z
   .object({
     id: z.string(),
@@ -48,6 +58,18 @@ export const jobSchema = z
       .nullable()
       .describe("the delivery to its callbackUrl, once it ended"),
     group: z.string().nullable().describe("the group within its queue that claims take turns over"),
+    stepCount: z.number().int().describe("how many durable steps (ctx.step) its task has recorded"),
+    waitingFor: z
+      .union([
+        z.object({ event: z.string(), key: z.string().nullable(), until: z.number().int() }),
+        z.object({ child: z.string() }),
+      ])
+      .nullable()
+      .describe("what a suspended durable job waits for: an event (until its timeout), or a child job it invoked"),
+    steps: z
+      .array(stepSchema)
+      .optional()
+      .describe("the recorded steps, in order: on a read of one job, not in listings"),
   })
   .meta({ id: "Job" });
 

@@ -3,6 +3,7 @@
 // types, so its compiled file is one small ES module a page can load as it is.
 import type { FieldIssue } from "./errors.ts";
 import type { Enqueued, JobId, JobView } from "./job.ts";
+import type { JsonValue } from "./names.ts";
 import type { EnqueueRequest } from "./options.ts";
 import type { JobStatus, TerminalStatus } from "./status.ts";
 import type { AnyTasks, JobRequestOf, ResultOf, TaskMap, TaskName, TaskRequest } from "./tasks.ts";
@@ -225,6 +226,17 @@ export class EdgeqClient<T extends TaskMap = AnyTasks> {
   }
 
   /** Cancels a waiting job, or asks the worker running it to stop. */
+  /** Sends an event to a queue: its jobs that await it (ctx.waitForEvent) go on with its data. */
+  async sendEvent(
+    queue: string,
+    event: string,
+    body: { key?: string; data?: JsonValue } = {},
+    options: RequestOptions = {},
+  ): Promise<{ resumed: number; more: boolean }> {
+    const route = `/v1/queues/${encodeURIComponent(queue)}/events/${encodeURIComponent(event)}`;
+    return this.#json("POST", route, { ...options, body });
+  }
+
   async cancel(id: string, options: RequestOptions = {}): Promise<JobView> {
     return this.#json("DELETE", path(id), options);
   }

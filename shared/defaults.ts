@@ -46,6 +46,8 @@ export const DEFAULTS = {
 
   /** The most items one script call pops, moves or visits: every script does bounded work. */
   scriptBatch: 100,
+  /** The most steps (ctx.step) one job may record; each result within maxResultBytes. */
+  maxSteps: 1000,
   /** The most loaded groups of a queue that /metrics shows: a million tenants must not make a million series. */
   metricsTopGroups: 10,
   /** How long a debounce key outlives its job's latest start, should the job wait longer in a busy queue. */

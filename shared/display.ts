@@ -90,6 +90,7 @@ export const LISTED_AT: Record<JobStatus, [label: string, at: (job: JobView) => 
   queued: ["enqueued", (j) => j.enqueuedAt],
   scheduled: ["created", (j) => j.createdAt],
   deferred: ["created", (j) => j.createdAt],
+  awaiting: ["created", (j) => j.createdAt],
   started: ["started", (j) => j.startedAt],
   finished: ["ended", (j) => j.endedAt],
   failed: ["ended", (j) => j.endedAt],

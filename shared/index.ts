@@ -19,7 +19,14 @@ export type { GroupsListing, GroupPolicyView } from "./group.ts";
 export type { JobView, Job, JobId, JobError, Enqueued } from "./job.ts";
 export type { JsonValue } from "./names.ts";
 export type { JobOptions, EnqueueRequest } from "./options.ts";
-export { jsonValueSchema, queueNameSchema, jobIdSchema, taskNameSchema, groupNameSchema } from "./names.ts";
+export {
+  jsonValueSchema,
+  queueNameSchema,
+  jobIdSchema,
+  taskNameSchema,
+  groupNameSchema,
+  eventNameSchema,
+} from "./names.ts";
 export { enqueueRequestSchema, jobOptionsSchema } from "./options.ts";
 export { DEFAULTS, PREFIX } from "./defaults.ts";
 export { STATUSES, TERMINAL_STATUSES, isTerminal, type JobStatus, type TerminalStatus } from "./status.ts";
@@ -37,6 +44,7 @@ export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";
 export type { FieldIssue } from "./errors.ts";
 export { Keys } from "./keys.ts";
+export { EventTooLargeError, type EventOptions, type EventSent } from "./event.ts";
 export type { RedisClient } from "./redis.ts";
 export type {
   ArgsOf,

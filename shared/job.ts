@@ -49,6 +49,25 @@ export interface JobView<R = JsonValue> {
   callback: CallbackState | null;
   /** The group within its queue, or null. */
   group: string | null;
+  /** How many steps (ctx.step) the task has recorded. */
+  stepCount: number;
+  /** What a suspended durable job waits for: an event (its key, or null for any, until when), or a child job. */
+  waitingFor: { event: string; key: string | null; until: number } | { child: string } | null;
+  /** The recorded steps in the order they were recorded: on a read of one job (getJob), not in listings. */
+  steps?: StepView[];
+}
+
+/** A step a durable task recorded (ctx.step): its id, its place, when it ran and what it returned. */
+export interface StepView {
+  id: string;
+  n: number;
+  startedAt: number;
+  endedAt: number;
+  /** Left out for keys without admin, as stacks are: a step's result may hold what its task fetched. */
+  result?: JsonValue;
+  /** For a step that invoked a child job (ctx.invoke): the child's id, and its error if it did not finish. */
+  child?: string;
+  error?: JobError;
 }
 
 /** A job as an enqueue over HTTP answers it: with how a debounce or dedupe key answered the call. */
@@ -248,6 +267,13 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
     priority: num(h.priority),
     callbackUrl: h.callbackUrl ?? null,
     group: h.group ?? null,
+    stepCount: num(h.steps) ?? 0,
+    waitingFor: h.waitEvent
+      ? { event: h.waitEvent, key: h.waitKey || null, until: num(h.waitUntil)! }
+      : h.waitFor
+        ? { child: h.waitFor }
+        : null,
+    ...(h.recorded !== undefined && { steps: stepsOf(json(h.recorded, [])) }),
     workerName: h.workerName ?? null,
     stopRequested: h.stopRequested === "1",
   };
@@ -273,5 +299,18 @@ export function viewOf(job: Job): JobView {
     dependsOn: job.dependsOn,
     callback: job.callback,
     group: job.group,
+    stepCount: job.stepCount,
+    waitingFor: job.waitingFor,
+    ...(job.steps && { steps: job.steps }),
   };
+}
+
+/** The steps hash as a script answers it (flat: id, JSON, id, JSON …; cjson writes {} as []), in recorded order. */
+function stepsOf(flat: string[]): StepView[] {
+  const steps: StepView[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const entry = JSON.parse(flat[i + 1]!) as Omit<StepView, "id">;
+    steps.push({ id: flat[i]!, ...entry });
+  }
+  return steps.sort((a, b) => a.n - b.n);
 }

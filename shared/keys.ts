@@ -106,6 +106,14 @@ export class Keys {
   attempts(id: string): string {
     return `${this.root}:attempts:${id}`;
   }
+  /** Hash of a durable job's recorded steps: step id → JSON { n, startedAt, endedAt, result }; gone with the job. */
+  steps(id: string): string {
+    return `${this.root}:steps:${id}`;
+  }
+  /** Set of the ids of a queue's jobs that wait (ctx.waitForEvent) for an event, with this key ('' for any key). */
+  eventWaiters(queue: string, event: string, key: string): string {
+    return `${this.root}:event-waiters:${queue}:${event}:${key}`;
+  }
   /** Pub/sub channel of a job's changes: its status, its progress. */
   events(id: string): string {
     return `${this.root}:events:${id}`;
@@ -224,6 +232,8 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   registry: ["status", "queue"],
   job: ["id"],
   attempts: ["id"],
+  steps: ["id"],
+  eventWaiters: ["queue", "event", "key"],
   events: ["id"],
   dependencies: ["id"],
   dependents: ["id"],

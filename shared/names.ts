@@ -17,6 +17,11 @@ export const taskNameSchema = z
   .string()
   .regex(TASK_NAME, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
 
+/** An event a durable job waits for (ctx.waitForEvent), and its key: the id alphabet. */
+export const eventNameSchema = z
+  .string()
+  .regex(JOB_ID, "must be 1-128 characters of letters, digits, '_', '.', ':' or '-'");
+
 /** A group within a queue (a tenant, a user, an API key): the id alphabet. */
 export const groupNameSchema = jobIdSchema;
 

@@ -23,6 +23,7 @@ import {
   type GroupPolicyView,
   type GroupsListing,
 } from "./group.ts";
+import { sendEvent, type EventOptions, type EventSent } from "./event.ts";
 import { Keys } from "./keys.ts";
 import { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
 import { describeQueues, type QueueInfo, type StatusCounts } from "./queue-info.ts";
@@ -264,6 +265,11 @@ export class Queue<T extends TaskMap = AnyTasks> {
   /** A page of the queue's groups, most loaded first, with their counts and policies. */
   groups(options: { limit?: number; cursor?: string | null } = {}): Promise<GroupsListing> {
     return listGroups(this.#redis, this.keys, this.name, options);
+  }
+
+  /** Sends an event to the queue: its jobs that wait for it (ctx.waitForEvent) go on with its data. */
+  sendEvent(event: string, options: EventOptions = {}): Promise<EventSent> {
+    return sendEvent(this.#redis, this.keys, this.name, event, options);
   }
 
   /** Puts every failed (or stopped, or canceled) job back in the queue, a bounded chunk per call. */

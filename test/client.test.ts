@@ -130,6 +130,15 @@ describe("EdgeqClient", () => {
     expect(again).toMatchObject({ id: first.id, debounced: true, args: 2, status: "scheduled" });
   });
 
+  it("sends an event to a queue, and says how many waiting jobs it resumed", async () => {
+    expect(await browser.sendEvent("work", "nothing.waits", { key: "k", data: { n: 1 } })).toEqual({
+      resumed: 0,
+      more: false,
+    });
+    const refused = await browser.sendEvent("work", "bad name").catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 400 });
+  });
+
   it("lists a queue's jobs of one status, page by page", async () => {
     const ids = [];
     for (let n = 0; n < 3; n++) ids.push((await server.enqueue("idle-list", { task: "echo", args: n })).id);

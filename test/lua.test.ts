@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Keys } from "../shared/keys.ts";
 import { scriptRunner } from "../shared/redis.ts";
 import { Script } from "../shared/script.ts";
-import { STATUSES, TRANSITIONS, CREATED_AS, type JobStatus } from "../shared/status.ts";
+import { LUA_PARAMS } from "../shared/keys.ts";
+import { REGISTRY_STATUSES, STATUSES, TRANSITIONS, CREATED_AS, type JobStatus } from "../shared/status.ts";
 import { compileLua } from "../tools/lua.ts";
 import { uniquePrefix } from "./support/prefixes.ts";
 
@@ -42,6 +43,20 @@ async function tryMove(from: JobStatus | "", to: JobStatus): Promise<string> {
     return (error as Error).message;
   }
 }
+
+describe("key names", () => {
+  it("gives every kind of key a name of its own: no status's registry spells another key", () => {
+    const keys = new Keys("{p}");
+    const sample = keys as unknown as Record<string, (...args: string[]) => string>;
+    // each kind by the name it puts after the root, its parameters as "x"
+    const kinds = Object.entries(LUA_PARAMS)
+      .filter(([method]) => method !== "registry")
+      .map(([method, params]) => sample[method]!(...params.map(() => "x")).split(":")[1]!);
+    for (const status of REGISTRY_STATUSES)
+      expect(kinds, status).not.toContain(keys.registry(status, "x").split(":")[1]);
+    expect(new Set(kinds).size, kinds.join(", ")).toBe(kinds.length);
+  });
+});
 
 describe("move(), the one way a script changes a status", () => {
   it("makes exactly the moves status.ts lists, and refuses every other", async () => {

@@ -19,6 +19,8 @@ const VIEW_FIELDS = [
   "dependsOn",
   "endedAt",
   "group",
+  "stepCount",
+  "waitingFor",
   "enqueuedAt",
   "error",
   "id",

@@ -12,14 +12,14 @@ import { ProcessHorse } from "./horse/process.ts";
 import { ThreadHorse } from "./horse/thread.ts";
 import type { Settings } from "./options.ts";
 import type { Interrupter, Interruption, Running } from "./running.ts";
-import { describeTasks, runTask, tasksOf, type Outcome, type TaskEntry, type TaskModule } from "./task.ts";
+import { describeTasks, runTask, tasksOf, type Outcome, type RunEnd, type TaskEntry, type TaskModule } from "./task.ts";
 
 export interface Executor extends Interrupter {
   /** False: an interrupt can only ask a task to end (ctx.signal), which ends when it settles. */
   readonly stops: boolean;
   /** Loads the task module (the worker stops if it cannot) and says which tasks it defines, to declare. */
   start(): Promise<TaskDescription[]>;
-  run(running: Running): Promise<Outcome>;
+  run(running: Running): Promise<RunEnd>;
   /**
    * Ends a running job early: its signal is aborted, its horse terminated;
    * an inline task keeps its slot until it settles.
@@ -76,7 +76,7 @@ class HorseExecutor implements Executor {
     return described;
   }
 
-  async run(running: Running): Promise<Outcome> {
+  async run(running: Running): Promise<RunEnd> {
     const pool = this.#pool!;
     for (;;) {
       let horse: Horse;
@@ -88,7 +88,7 @@ class HorseExecutor implements Executor {
       running.horse = horse;
       // interrupted while it waited for a horse to be ready
       if (running.interrupted) this.#terminate(running);
-      const outcome = await horse.run(running.job, (update) => running.report(update));
+      const outcome = await horse.run(running.job, running);
       if (!running.interrupted) pool.release(horse);
       // a horse killed before its last job had no successor booted for it
       else if (this.worker.accepting) pool.fill();
@@ -140,7 +140,7 @@ class InlineExecutor implements Executor {
     return describeTasks(this.#tasks);
   }
 
-  run(running: Running): Promise<Outcome> {
+  run(running: Running): Promise<RunEnd> {
     return new Promise((settle) => {
       running.abandon = settle;
       runTask(this.#tasks, running.job, running).then(settle);

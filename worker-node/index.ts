@@ -3,5 +3,5 @@
 // module is written against.
 export { Worker } from "./worker.ts";
 export type { WorkerOptions, CallbackSettings } from "./options.ts";
-export { defineTask, defineTasks } from "./task.ts";
+export { defineTask, defineTasks, ChildJobFailedError, StepError } from "./task.ts";
 export type { Task, TaskContext, TaskModule } from "./task.ts";

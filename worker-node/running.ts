@@ -4,14 +4,15 @@
 // job's timeout.
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
-import type { Job, Keys } from "../shared/index.ts";
+import { ValidationError, type Job, type Keys } from "../shared/index.ts";
+import { newJob } from "../shared/job.ts";
 import type { Call } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
 import type { ScriptConnection } from "./connection.ts";
 import { JobAbort } from "./horse/abort.ts";
 import type { Horse } from "./horse/horse.ts";
-import type { Outcome, TaskHost } from "./task.ts";
+import type { Answer, Ask, Outcome, TaskHost } from "./task.ts";
 
 /** Why the worker ends a job early. */
 export type Interruption = "timeout" | "stop" | "lost" | "shutdown";
@@ -84,6 +85,14 @@ export class Running extends JobAbort implements TaskHost {
     );
   }
 
+  /** Logs that the job left its worker to sleep (ctx.sleep), if its start was logged; its progress waits no more. */
+  logSuspended(): void {
+    clearTimeout(this.#progressTimer);
+    if (this.#began === undefined) return;
+    const { job } = this;
+    this.#context.log.info({ jobId: job.id, task: job.task, queue: job.queue }, "job suspended");
+  }
+
   /**
    * Keeps a task's progress for the next write: a few writes a second at
    * most per job, merged in between, and the last one always goes out with
@@ -101,6 +110,46 @@ export class Running extends JobAbort implements TaskHost {
         redis.run([call]).catch((error: Error) => log.warn({ err: error.message }, "progress not written"));
       }
     }, DEFAULTS.progressIntervalMs);
+  }
+
+  /**
+   * What the task asks of Redis: a step recorded, or the job suspended for a sleep, while this worker holds the job
+   * (the scripts refuse a worker whose lease ran out); or the results of the jobs it depended on.
+   */
+  async ask(request: Ask): Promise<Answer> {
+    const { redis, keys, worker, log } = this.#context;
+    try {
+      if (request.kind === "record") {
+        const { step, result, startedAt, endedAt } = request;
+        const [reply] = await redis.run([
+          scripts.recordStep.call(keys, { id: this.job.id, worker, step, result, startedAt, endedAt }),
+        ]);
+        return reply.ok ? { ok: true } : reply;
+      }
+      if (request.kind === "sleep" || request.kind === "wait") {
+        const { kind: _, ...suspension } = request;
+        const call = scripts.suspend.call(keys, { id: this.job.id, worker, now: Date.now(), ...suspension });
+        const [reply] = await redis.run([call]);
+        return reply.ok ? { ok: true } : reply;
+      }
+      if (request.kind === "invoke") {
+        const { step, task, args, options } = request;
+        const queue = request.queue ?? this.job.queue;
+        const now = Date.now();
+        // the child's id is its parent's and the step's: made once, however often the parent replays
+        const limits = { maxArgsBytes: DEFAULTS.maxArgsBytes, now };
+        const child = newJob(queue, task, args, { ...options, id: `${this.job.id}:${step}` }, limits);
+        const [reply] = await redis.run([scripts.invoke.call(keys, { id: this.job.id, worker, now, step, child })]);
+        return reply.ok ? { ok: true } : reply;
+      }
+      const ids = this.job.dependsOn;
+      const jobs = ids.length ? await redis.run(ids.map((id) => scripts.getJob.call(keys, { id }))) : [];
+      return { ok: true, results: Object.fromEntries(ids.map((id, i) => [id, jobs[i]?.result ?? null])) };
+    } catch (error) {
+      log.warn({ jobId: this.job.id, err: (error as Error).message }, `could not answer the task's ${request.kind}`);
+      if (error instanceof ValidationError) return { ok: false, error: "invalid", detail: error.message };
+      return { ok: false, error: "unreachable" };
+    }
   }
 
   /** The write of the job's pending progress, if it has any; it is no longer pending. */

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 // defaults.ts, not index.ts: this module is bundled into every horse, and
 // index.ts would bring zod and the rest of the producer API into each boot
 import { DEFAULTS } from "../shared/defaults.ts";
-import type { Job, JobError, JsonValue } from "../shared/index.ts";
+import type { Job, JobError, JobOptions, JsonValue } from "../shared/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
 import type {
   ArgsSchema,
@@ -28,6 +28,74 @@ export interface TaskContext {
   progress(value: JsonValue): void;
   /** Merges fields into the job's meta, as progress is written. */
   setMeta(patch: Record<string, JsonValue>): void;
+  /**
+   * Runs `fn` once for this job: its JSON result is recorded in Redis as soon as it returns, and a later attempt (a
+   * crash, a timeout, a retry) gets the recorded result without calling `fn` again. A step that throws is not
+   * recorded. Ids are unique within a job and must be the same on every run (no random or time-based ids).
+   */
+  step<T>(id: string, fn: () => T | Promise<T>): Promise<T>;
+  /** The results of the jobs it depended on (dependsOn), by id: all of them finished before it was queued. */
+  dependencies(): Promise<Record<string, JsonValue>>;
+  /**
+   * Suspends the job for `ms` (at most a year): it leaves its worker, whose slot is free at once, and is scheduled
+   * until then; a worker then runs it again, from the top, and the sleep with this id returns at once. A resumption
+   * is not an attempt, and timeoutMs bounds each run between suspensions.
+   */
+  sleep(id: string, ms: number): Promise<void>;
+  /** ctx.sleep until a moment (a Date or epoch ms). */
+  sleepUntil(id: string, until: Date | number): Promise<void>;
+  /**
+   * Suspends the job until an event with this name (and key, when given) is sent to its queue
+   * (queue.sendEvent, POST /v1/queues/:queue/events/:event, a webhook), and answers its data; or null once
+   * `timeoutMs` (at most a year) has passed. While it waits the job is `awaiting`, holding no worker. An event sent
+   * before the wait began does not count.
+   */
+  waitForEvent<T extends JsonValue = JsonValue>(
+    id: string,
+    wait: { event: string; key?: string; timeoutMs: number },
+  ): Promise<T | null>;
+  /**
+   * Enqueues a child job (in this queue, or `options.queue`) once however often this task replays, suspends this
+   * job (`deferred`, holding no worker) until the child ends, and answers the child's result; a child that did not
+   * finish throws ChildJobFailedError with its error.
+   */
+  invoke<R extends JsonValue = JsonValue>(
+    id: string,
+    task: string,
+    args?: JsonValue,
+    options?: Omit<JobOptions, "id" | "dependsOn" | "debounce" | "dedupe"> & { queue?: string },
+  ): Promise<R>;
+}
+
+/** A child job a task invoked (ctx.invoke) that failed, was stopped or canceled: its error, and its id. */
+export class ChildJobFailedError extends Error {
+  override name = "ChildJobFailedError";
+  constructor(
+    readonly childId: string,
+    readonly childError: JobError,
+  ) {
+    super(`child job "${childId}" did not finish: ${childError.name}: ${childError.message}`);
+  }
+}
+
+/** What a task asks of the worker that holds its job, and waits for: what only the worker can write or read. */
+export type Ask =
+  | { kind: "record"; step: string; result: string; startedAt: number; endedAt: number }
+  | { kind: "dependencies" }
+  | { kind: "sleep"; step: string; until: number }
+  | { kind: "wait"; step: string; until: number; event: string; key: string }
+  | { kind: "invoke"; step: string; queue?: string; task: string; args?: JsonValue; options?: JobOptions };
+export type Answer =
+  | { ok: true; results?: Record<string, JsonValue> }
+  | {
+      ok: false;
+      error: "lost" | "recorded" | "too_many" | "unreachable" | "id_in_other_queue" | "invalid";
+      detail?: string;
+    };
+
+/** A step that could not be recorded: its job goes on failing or retrying as any job does. */
+export class StepError extends Error {
+  override name = "StepError";
 }
 
 /** What runs a task provides it with, in a horse or in the worker. */
@@ -37,6 +105,8 @@ export interface TaskHost {
   logger: () => Logger;
   /** Passes a progress update on to the worker. */
   report: (update: ProgressUpdate) => void;
+  /** Asks the worker, which answers once Redis has. */
+  ask: (request: Ask) => Promise<Answer>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each task declares the args it takes
@@ -52,6 +122,9 @@ export interface TaskEntry {
 export type TaskModule = { default?: Record<string, unknown> } & Record<string, unknown>;
 
 export type Outcome = { ok: true; result: string } | { ok: false; error: JobError; retryable: boolean };
+
+/** How a run ends: with the job's outcome, or suspended (ctx.sleep), the job moved on by the script that did it. */
+export type RunEnd = Outcome | { suspended: true };
 
 /**
  * A task whose args are checked before it runs: against `args`, any
@@ -143,8 +216,52 @@ function jsonOf(value: unknown, what: string, maxBytes: number): string {
   return text;
 }
 
-function contextFor(job: Job, host: TaskHost): TaskContext {
+const STEP_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+const STEP_REFUSED: Record<string, string> = {
+  lost: "the worker no longer holds the job (its lease ran out): another worker may run it",
+  recorded: "a step with this id is recorded already (a step id is used once a job)",
+  too_many: `the job has recorded ${DEFAULTS.maxSteps} steps, the most a job may`,
+  unreachable: "Redis did not answer",
+  id_in_other_queue: "a job with the child's id is in another queue",
+  invalid: "the child job was refused",
+};
+
+/** A step id as a task gave it, checked, and the step's record if there is one; a second use is refused. */
+function stepOf(id: unknown, used: Set<string>, what: string): string {
+  if (typeof id !== "string" || !STEP_ID.test(id)) {
+    throw new TypeError(`${what}(${JSON.stringify(id)}): a step id is 1-128 letters, digits, '_', '.', ':' or '-'`);
+  }
+  if (used.has(id)) throw new StepError(`${what}("${id}"): this job has a step with this id already`);
+  used.add(id);
+  return id;
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContext {
   let made: Logger | undefined;
+  const recorded = new Map((job.steps ?? []).map((s) => [s.id, s]));
+  const used = new Set<string>();
+  /** Asks the worker to suspend the job; once it has, this run goes no further (its promise never settles). */
+  const suspend = async (what: string, request: Extract<Ask, { kind: "sleep" | "wait" | "invoke" }>) => {
+    if ("until" in request && (!Number.isFinite(request.until) || request.until > Date.now() + YEAR_MS)) {
+      throw new RangeError(`${what}("${request.step}"): it ends within a year, at a real time`);
+    }
+    const answer = await host.ask(request);
+    if (!answer.ok) {
+      const why = `${STEP_REFUSED[answer.error]}${answer.detail ? `: ${answer.detail}` : ""}`;
+      throw new StepError(`${what}("${request.step}") did not suspend the job: ${why}`);
+    }
+    suspended();
+    return new Promise<never>(() => {});
+  };
+  const sleepUntil = async (id: string, until: Date | number) => {
+    const step = stepOf(id, used, "ctx.sleep");
+    if (recorded.has(step)) return;
+    const at = Math.round(until instanceof Date ? until.getTime() : until);
+    await suspend("ctx.sleep", { kind: "sleep", step, until: at });
+  };
   return {
     job,
     // read when the task reads it: a horse makes the signal on first use
@@ -167,11 +284,57 @@ function contextFor(job: Job, host: TaskHost): TaskContext {
       }
       host.report({ meta: JSON.parse(jsonOf(patch, "ctx.setMeta()", DEFAULTS.maxProgressBytes)) });
     },
+    async step(id, fn) {
+      stepOf(id, used, "ctx.step");
+      if (recorded.has(id)) return recorded.get(id)!.result as never;
+      const startedAt = Date.now();
+      const value = await fn();
+      const result = jsonOf(value, `the result of step "${id}"`, DEFAULTS.maxResultBytes);
+      const answer = await host.ask({ kind: "record", step: id, result, startedAt, endedAt: Date.now() });
+      if (!answer.ok) throw new StepError(`ctx.step("${id}") was not recorded: ${STEP_REFUSED[answer.error]}`);
+      return JSON.parse(result);
+    },
+    sleep: (id, ms) => {
+      if (typeof ms !== "number" || !(ms >= 0)) throw new RangeError(`ctx.sleep("${id}", ${ms}): ms is 0 or more`);
+      return sleepUntil(id, Date.now() + ms);
+    },
+    sleepUntil,
+    async waitForEvent(id, { event, key, timeoutMs }) {
+      const step = stepOf(id, used, "ctx.waitForEvent");
+      if (recorded.has(step)) return (recorded.get(step)!.result ?? null) as never;
+      for (const [name, value] of [
+        ["event", event],
+        ["key", key ?? "any"],
+      ]) {
+        if (!STEP_ID.test(value ?? "")) {
+          throw new TypeError(`ctx.waitForEvent("${step}"): ${name} is 1-128 letters, digits, '_', '.', ':' or '-'`);
+        }
+      }
+      if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+        throw new RangeError(`ctx.waitForEvent("${step}"): timeoutMs is 0 or more`);
+      }
+      return suspend("ctx.waitForEvent", { kind: "wait", step, until: Date.now() + timeoutMs, event, key: key ?? "" });
+    },
+    async invoke(id, task, args, options) {
+      const step = stepOf(id, used, "ctx.invoke");
+      const done = recorded.get(step);
+      if (done?.error) throw new ChildJobFailedError(done.child ?? `${job.id}:${step}`, done.error);
+      if (done) return done.result as never;
+      const { queue, ...childOptions } = options ?? {};
+      return suspend("ctx.invoke", { kind: "invoke", step, queue, task, args, options: childOptions });
+    },
+    async dependencies() {
+      const answer = await host.ask({ kind: "dependencies" });
+      if (!answer.ok) throw new StepError(`ctx.dependencies(): ${STEP_REFUSED[answer.error]}`);
+      return answer.results ?? {};
+    },
   };
 }
 
-/** Runs one job's task; never throws. The result travels as JSON text, within the size limit. */
-export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: TaskHost): Promise<Outcome> {
+const SUSPENDED = Symbol("suspended");
+
+/** Runs one job's task; never throws. The result travels as JSON text, within the size limit; a suspension has none. */
+export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: TaskHost): Promise<RunEnd> {
   const task = tasks.get(job.task);
   if (!task) {
     return {
@@ -192,7 +355,12 @@ export async function runTask(tasks: Map<string, TaskEntry>, job: Job, host: Tas
     if (!args.ok) return { ok: false, retryable: false, error: { name: "InvalidArgsError", message: args.message } };
     // called bare, not as task.run(): a stack then names the task's own function
     const run = task.run;
-    value = await run(args.value, contextFor(job, host));
+    let suspend = () => {};
+    const suspension = new Promise<typeof SUSPENDED>((resolve) => {
+      suspend = () => resolve(SUSPENDED);
+    });
+    value = await Promise.race([run(args.value, contextFor(job, host, suspend)), suspension]);
+    if (value === SUSPENDED) return { suspended: true };
   } catch (error) {
     return { ok: false, retryable: true, error: errorOf(error) };
   }

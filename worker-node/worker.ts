@@ -260,7 +260,15 @@ export class Worker {
     this.#deadlines.arm(running.deadline);
     this.#heartbeat.schedule();
     running.logStart();
-    const outcome = running.explain(await this.#executor.run(running), !this.#executor.stops);
+    const end = await this.#executor.run(running);
+    if ("suspended" in end) {
+      // suspend.lua moved the job on (ctx.sleep): its slot is free for the next
+      running.logSuspended();
+      this.#running.delete(job.id);
+      if (this.accepting) void this.#fill();
+      return;
+    }
+    const outcome = running.explain(end, !this.#executor.stops);
     running.logEnd(outcome);
     this.#report(running, outcome);
   }

@@ -498,6 +498,8 @@ export const STYLE = `/* The dashboard's stylesheet, first of its parts: the col
   --scheduled-bg: #efe8ff;
   --deferred: #4b5667;
   --deferred-bg: #e9edf2;
+  --awaiting: #6b4fa3;
+  --awaiting-bg: #efeaf8;
   --started: #1d5fd1;
   --started-bg: #e2ecff;
   --finished: #1f8a4c;
@@ -537,6 +539,8 @@ export const STYLE = `/* The dashboard's stylesheet, first of its parts: the col
     --scheduled-bg: #2a2145;
     --deferred: #a7b2c2;
     --deferred-bg: #252b35;
+    --awaiting: #c3b1ea;
+    --awaiting-bg: #2c2540;
     --started: #7fb0ff;
     --started-bg: #172a4a;
     --finished: #5ad08d;
@@ -942,6 +946,10 @@ dialog .actions {
 [data-status="deferred"] {
   --s: var(--deferred);
   --s-bg: var(--deferred-bg);
+}
+[data-status="awaiting"] {
+  --s: var(--awaiting);
+  --s-bg: var(--awaiting-bg);
 }
 [data-status="started"] {
   --s: var(--started);
@@ -1567,6 +1575,14 @@ progress::-moz-progress-bar {
 .timeline li.done:last-child::before {
   background: var(--s);
   border-color: var(--s);
+}
+/* a durable job's steps are all recorded alike; their ids may be longer than a status's name */
+.timeline.steps li {
+  grid-template-columns: 16px minmax(88px, max-content) 1fr;
+}
+.timeline.steps li.done:last-child::before {
+  background: var(--faint);
+  border-color: var(--faint);
 }
 .timeline li.now::before {
   border-color: var(--s);

@@ -1,6 +1,7 @@
 // One job in the dashboard: where it stands and how it got there (timeline,
 // attempts), what it was given and what came of it (args, result, error with
-// its stack, progress, meta), what it waits for, and its callback.
+// its stack, progress, meta), the steps a durable task recorded, what it
+// waits for, and its callback.
 import { html } from "hono/html";
 import { isTerminal, type Attempt, type JobError, type JobStatus, type JobView } from "../../shared/index.ts";
 import { errorLine, ranMs } from "../../shared/display.ts";
@@ -43,6 +44,7 @@ export function jobView({ job, attempts, admin, now }: JobData): Html {
       <div data-status="${job.status}">${panel("Timeline", timeline(job, now))}</div>
       ${panel("Details", details(job))}
     </div>
+    ${stepsPanel(job, now)}
     <div class="grid2">${panel("Arguments", json(job.args))}${panel("Result", result)}</div>
     ${Object.keys(job.meta).length ? panel("Meta", json(job.meta)) : ""}
     ${attemptsPanel(attempts, now)}`;
@@ -97,12 +99,35 @@ function timeline(job: JobView, now: number): Html {
   })}</ol>`;
 }
 
+/** A durable job's recorded steps, in order, as a timeline: when each was recorded and how long it took. */
+function stepsPanel(job: JobView, now: number): Html | "" {
+  if (!job.steps?.length) return "";
+  const items = job.steps.map((step) => {
+    const took = html`<span class="span">· took ${span(step.endedAt - step.startedAt)}</span>`;
+    const when = html`${time(step.endedAt, now)} ${took}<span class="at">${moment(step.endedAt)}</span>`;
+    return html`<li class="done"><span class="what mono">${step.n}. ${step.id}</span><span>${when}</span></li>`;
+  });
+  return panel(`Steps (${job.steps.length})`, html`<ol class="timeline steps">${items}</ol>`);
+}
+
+/** What a suspended durable job waits for: an event until its timeout, or the child job it invoked. */
+function waitsFor(job: JobView): Html | "" {
+  const waits = job.waitingFor;
+  if (!waits) return "";
+  if ("child" in waits) return html`<dt>Waits for</dt><dd>${jobLinks([waits.child])}</dd>`;
+  const key = waits.key ? html` · key <span class="mono">${waits.key}</span>` : "";
+  const event = html`event <span class="mono">${waits.event}</span>${key}`;
+  return html`<dt>Waits for</dt><dd>${event} until ${moment(waits.until)}</dd>`;
+}
+
 function details(job: JobView): Html {
   const callback = job.callback;
   return html`<dl class="facts">
     <dt>Task</dt><dd class="mono">${job.task}</dd>
     <dt>Queue</dt><dd><a href="${href.queue(job.queue)}">${job.queue}</a></dd>
     <dt>Attempts</dt><dd>${job.attempts}</dd>
+    ${job.group ? html`<dt>Group</dt><dd class="mono">${job.group}</dd>` : ""}
+    ${waitsFor(job)}
     <dt>Depends on</dt>
     <dd>${job.dependsOn.length ? jobLinks(job.dependsOn) : html`<span class="faint">nothing</span>`}</dd>
     <dt>Callback</dt><dd>${

@@ -54,7 +54,7 @@ export function overview({ page, throughput, admin, cursor, now }: OverviewData)
 function totals({ queues, outbox }: QueuesPage, workers: WorkerInfo[], admin: boolean, now: number): Html {
   const total = (status: JobStatus) => queues.reduce((n, q) => n + q.counts[status], 0);
   const paused = queues.filter((q) => q.paused).length;
-  const waiting = total("queued") + total("scheduled") + total("deferred");
+  const waiting = total("queued") + total("scheduled") + total("deferred") + total("awaiting");
   const failing = queues.filter((q) => q.counts.failed).length;
   const busy = workers.filter((w) => w.state === "busy").length;
   const oldest = outbox.oldestAt === null ? null : now - outbox.oldestAt;

@@ -48,7 +48,16 @@ export interface QueueData {
 }
 
 /** The tab a queue opens on, when none is asked for: where an operator is likely needed first. */
-const FIRST_TABS: JobStatus[] = ["failed", "started", "queued", "scheduled", "deferred", "stopped", "finished"];
+const FIRST_TABS: JobStatus[] = [
+  "failed",
+  "started",
+  "queued",
+  "awaiting",
+  "scheduled",
+  "deferred",
+  "stopped",
+  "finished",
+];
 
 export function firstTab(info: QueueInfo): JobStatus {
   return FIRST_TABS.find((s) => info.counts[s] > 0) ?? "queued";

@@ -30,6 +30,7 @@ import {
   json,
   problems,
   queueParams,
+  stepSchema,
 } from "../schemas.ts";
 
 // A stream's budget: a Worker may make only so many subrequests (50 on the
@@ -158,7 +159,8 @@ jobs.openapi(
     summary: "Follow a job's status as server-sent events",
     description:
       "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
-      "`progress` events (data: { progress, meta }) as the task reports them. " +
+      "`progress` events (data: { progress, meta }) as the task reports them, " +
+      "`step` events (data: { step, n }) as a durable task records each step. " +
       "Browsers read it with fetch() and a streaming response body, not EventSource: EventSource cannot send " +
       "the Authorization header. A stream that ends before a terminal status is resumed by asking again with " +
       "Last-Event-ID set to the last event's id; naming a terminal state, the answer is 204.",
@@ -213,8 +215,9 @@ jobs.openapi(
           }
           let statusChanged = false;
           for (const message of changes.splice(0)) {
-            // progress arrives whole in its message; a status change needs the job read
-            if (message.startsWith("{")) await stream.writeSSE({ event: "progress", data: message });
+            // progress and steps arrive whole in their message; a status change needs the job read
+            if (message.startsWith('{"step"')) await stream.writeSSE({ event: "step", data: message });
+            else if (message.startsWith("{")) await stream.writeSSE({ event: "progress", data: message });
             else statusChanged = true;
           }
           if (statusChanged) {
@@ -290,6 +293,27 @@ jobs.openapi(
     const attempts = await c.var.store.queue(job.queue).attempts(id);
     if (!attempts) throw new JobNotFoundError(id);
     return c.json({ attempts: redactAttempts(attempts, job, c.var.principal) }, 200);
+  },
+);
+
+jobs.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/jobs/{id}/steps",
+    summary: "A durable job's recorded steps, in the order its task recorded them",
+    description: "Each step's result is shown to admin keys only, as stacks are.",
+    security: BEARER,
+    middleware: [requireScope("read")] as const,
+    request: { params: jobParams },
+    responses: {
+      200: json(z.object({ steps: z.array(stepSchema) }), "the steps (none for a job that records none)"),
+      ...problems(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const job = redactJob(await getVisibleJob(c, id), c.var.principal);
+    return c.json({ steps: job.steps ?? [] }, 200);
   },
 );
 

@@ -1,4 +1,4 @@
--- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
+-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
 -- to its worker (which also finds the mark at its next lease renewal, should
 -- it miss the message).
@@ -17,7 +17,7 @@
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group', 'waitEvent', 'waitKey')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -28,6 +28,9 @@ if status == 'started' then
 end
 if status == 'queued' then
   unqueue(id, queue, f[4])
+elseif status == 'awaiting' then
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[5], f[6] or ''), id)
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))

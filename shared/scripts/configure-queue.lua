@@ -18,8 +18,8 @@ local queue = ARGV[2]
 local current = redis.call('HGET', K.settings(), queue)
 local settings = current and cjson.decode(current) or {}
 for field, value in pairs(cjson.decode(ARGV[3])) do
-  -- grouped says the queue turned grouped: the scripts' own, not a caller's
-  if field ~= 'grouped' then
+  -- grouped and waits say the queue turned grouped, or had a job wait for an event: the scripts' own
+  if field ~= 'grouped' and field ~= 'waits' then
     if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
   end
 end

@@ -3,25 +3,31 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "319bb29d3ed3d90222041835a40064003dd0dee3",
+  sha: "2f481d57a61e3ed836e711c55ab0c1cddd3ea581",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [34,"shared/defaults.ts (generated include \"limits\")",1],
-    [43,"shared/status.ts (generated include \"statuses\")",1],
-    [58,"shared/scripts/includes/move.lua",3],
-    [73,"shared/scripts/includes/hash_table.lua",1],
-    [79,"shared/scripts/includes/job_table.lua",3],
-    [86,"shared/scripts/includes/outbox_push.lua",3],
-    [102,"shared/scripts/includes/to_terminal.lua",6],
-    [167,"shared/scripts/includes/job_get.lua",2],
-    [172,"shared/scripts/includes/cascade.lua",3],
-    [182,"shared/scripts/includes/cancel_dependents.lua",5],
-    [210,"shared/scripts/includes/tally.lua",2],
-    [219,"shared/scripts/includes/unqueue.lua",3],
-    [231,"shared/scripts/cancel.lua",16],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [51,"shared/status.ts (generated include \"statuses\")",1],
+    [75,"shared/scripts/includes/move.lua",3],
+    [90,"shared/scripts/includes/hash_table.lua",1],
+    [96,"shared/scripts/includes/job_table.lua",3],
+    [103,"shared/scripts/includes/outbox_push.lua",3],
+    [119,"shared/scripts/includes/arm.lua",2],
+    [132,"shared/scripts/includes/settings_of.lua",2],
+    [155,"shared/scripts/includes/list_group.lua",2],
+    [168,"shared/scripts/includes/tally.lua",2],
+    [177,"shared/scripts/includes/push_waiting.lua",7],
+    [213,"shared/scripts/includes/requeue_waiting.lua",2],
+    [220,"shared/scripts/includes/resume_parent.lua",3],
+    [242,"shared/scripts/includes/to_terminal.lua",7],
+    [311,"shared/scripts/includes/job_get.lua",2],
+    [316,"shared/scripts/includes/cascade.lua",3],
+    [326,"shared/scripts/includes/cancel_dependents.lua",5],
+    [354,"shared/scripts/includes/unqueue.lua",3],
+    [366,"shared/scripts/cancel.lua",16],
   ],
-  source: `-- cancel: queued | scheduled | deferred -> canceled (jobs waiting for it are
+  source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
 -- to its worker (which also finds the mark at its next lease renewal, should
 -- it miss the message).
@@ -38,12 +44,19 @@ local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
 function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
 function K.groups(queue) return ROOT .. ":groups:" .. queue end
 function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -61,6 +74,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -71,7 +85,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -123,6 +146,129 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -171,20 +317,24 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -231,15 +381,6 @@ local function cancel_dependents(id, now)
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
 end
 
--- Keeps a group's load (waiting + started jobs) in the queue's index of
--- groups; a group with no load and no policy of its own leaves it.
-local function tally(queue, group, delta)
-  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
-  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
-    redis.call('ZREM', K.groups(queue), group)
-  end
-end
-
 -- Takes a queued job out of its waiting sets (a cancel, an emptying, a
 -- debounced job put back on schedule).
 local function unqueue(id, queue, group)
@@ -255,7 +396,7 @@ end
 local now = tonumber(ARGV[2])
 local id = ARGV[3]
 local key = K.job(id)
-local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group')
+local f = redis.call('HMGET', key, 'status', 'queue', 'workerName', 'group', 'waitEvent', 'waitKey')
 local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
@@ -266,6 +407,9 @@ if status == 'started' then
 end
 if status == 'queued' then
   unqueue(id, queue, f[4])
+elseif status == 'awaiting' then
+  redis.call('ZREM', K.registry(status, queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[5], f[6] or ''), id)
 elseif status == 'scheduled' or status == 'deferred' then
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('DEL', K.dependencies(id))
@@ -335,37 +479,40 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "3746a24ef35def5bd2f3a7037d63ca0cc68f305d",
+  sha: "898a6d981f460b396ae5390adf2892c92b053679",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [54,"shared/scripts/includes/job_get.lua",2],
-    [59,"shared/scripts/includes/owned_job.lua",2],
-    [67,"shared/scripts/includes/split.lua",1],
-    [74,"shared/scripts/includes/settings_of.lua",2],
-    [97,"shared/defaults.ts (generated include \"limits\")",1],
-    [106,"shared/scripts/includes/arm.lua",2],
-    [119,"shared/status.ts (generated include \"statuses\")",1],
-    [134,"shared/scripts/includes/move.lua",3],
-    [149,"shared/scripts/includes/hash_table.lua",1],
-    [155,"shared/scripts/includes/job_table.lua",3],
-    [162,"shared/scripts/includes/list_group.lua",2],
-    [175,"shared/scripts/includes/tally.lua",2],
-    [184,"shared/scripts/includes/push_waiting.lua",7],
-    [220,"shared/scripts/includes/requeue_waiting.lua",2],
-    [227,"shared/scripts/includes/promote_due.lua",4],
-    [242,"shared/scripts/includes/outbox_push.lua",3],
-    [258,"shared/scripts/includes/to_terminal.lua",6],
-    [323,"shared/scripts/includes/cascade.lua",3],
-    [333,"shared/scripts/includes/cancel_dependents.lua",5],
-    [361,"shared/scripts/includes/window.lua",1],
-    [373,"shared/scripts/includes/room.lua",3],
-    [391,"shared/scripts/includes/policy_of.lua",3],
-    [411,"shared/scripts/includes/group_waiting.lua",2],
-    [416,"shared/scripts/includes/claim_jobs.lua",15],
-    [583,"shared/scripts/includes/worker_step.lua",2],
-    [596,"shared/scripts/includes/step.lua",7],
-    [636,"shared/scripts/claim.lua",24],
+    [56,"shared/scripts/includes/job_get.lua",2],
+    [61,"shared/scripts/includes/owned_job.lua",2],
+    [69,"shared/scripts/includes/split.lua",1],
+    [76,"shared/scripts/includes/settings_of.lua",2],
+    [99,"shared/defaults.ts (generated include \"limits\")",1],
+    [109,"shared/scripts/includes/arm.lua",2],
+    [122,"shared/status.ts (generated include \"statuses\")",1],
+    [146,"shared/scripts/includes/move.lua",3],
+    [161,"shared/scripts/includes/hash_table.lua",1],
+    [167,"shared/scripts/includes/job_table.lua",3],
+    [174,"shared/scripts/includes/list_group.lua",2],
+    [187,"shared/scripts/includes/tally.lua",2],
+    [196,"shared/scripts/includes/push_waiting.lua",7],
+    [232,"shared/scripts/includes/requeue_waiting.lua",2],
+    [239,"shared/scripts/includes/promote_due.lua",4],
+    [254,"shared/scripts/includes/resume_wait.lua",3],
+    [270,"shared/scripts/includes/resume_due_waits.lua",4],
+    [282,"shared/scripts/includes/outbox_push.lua",3],
+    [298,"shared/scripts/includes/resume_parent.lua",3],
+    [320,"shared/scripts/includes/to_terminal.lua",7],
+    [389,"shared/scripts/includes/cascade.lua",3],
+    [399,"shared/scripts/includes/cancel_dependents.lua",5],
+    [427,"shared/scripts/includes/window.lua",1],
+    [439,"shared/scripts/includes/room.lua",3],
+    [457,"shared/scripts/includes/policy_of.lua",3],
+    [477,"shared/scripts/includes/group_waiting.lua",2],
+    [482,"shared/scripts/includes/claim_jobs.lua",16],
+    [656,"shared/scripts/includes/worker_step.lua",2],
+    [669,"shared/scripts/includes/step.lua",7],
+    [709,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -410,6 +557,8 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -470,6 +619,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -493,7 +643,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -609,6 +768,34 @@ local function promote_due(queue, now)
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
 -- the same call, with the job as it ended, so that whoever ended it (a
 -- worker, the edge, maintenance) leaves the callback to any worker, and a
@@ -623,6 +810,28 @@ local function outbox_push(id, now, url)
   redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
   redis.call('HDEL', K.job(id), 'callbackError')
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
 end
 
 local TTL_FIELD = {
@@ -673,20 +882,24 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -851,6 +1064,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -919,6 +1134,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
@@ -1020,12 +1240,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "38783c23dd7bc3e34459bb1b2c70acbc54fb7673",
+  sha: "c458b711134cdf21a9652ae08ea08a772817168c",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [18,"shared/defaults.ts (generated include \"limits\")",1],
-    [27,"shared/scripts/clean.lua",14],
+    [19,"shared/defaults.ts (generated include \"limits\")",1],
+    [29,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -1044,6 +1264,7 @@ local K = {}
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -1051,6 +1272,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -1065,7 +1287,7 @@ for _, id in ipairs(ids) do
     -- gone, moved on, or old enough: the registry entry goes, and the job with it if it was this one
     redis.call('ZREM', key, id)
     if f[1] == status then
-      redis.call('DEL', K.job(id), K.attempts(id))
+      redis.call('DEL', K.job(id), K.attempts(id), K.steps(id))
       count = count + 1
     end
   else
@@ -1080,41 +1302,44 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "321aa4967382bacdc286b856c2c332c4636aff07",
+  sha: "7f80566c03fd64f796f39431749940be6aeb70e6",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/scripts/includes/arm.lua",2],
-    [59,"shared/scripts/includes/settings_of.lua",2],
-    [82,"shared/scripts/includes/list_group.lua",2],
-    [95,"shared/scripts/includes/tally.lua",2],
-    [104,"shared/scripts/includes/group_waiting.lua",2],
-    [109,"shared/scripts/includes/has_waiting.lua",2],
-    [114,"shared/scripts/includes/leave_started.lua",8],
-    [135,"shared/defaults.ts (generated include \"limits\")",1],
-    [144,"shared/status.ts (generated include \"statuses\")",1],
-    [159,"shared/scripts/includes/move.lua",3],
-    [174,"shared/scripts/includes/hash_table.lua",1],
-    [180,"shared/scripts/includes/job_table.lua",3],
-    [187,"shared/scripts/includes/outbox_push.lua",3],
-    [203,"shared/scripts/includes/to_terminal.lua",6],
-    [268,"shared/scripts/includes/job_get.lua",2],
-    [273,"shared/scripts/includes/push_waiting.lua",7],
-    [309,"shared/scripts/includes/requeue_waiting.lua",2],
-    [316,"shared/scripts/includes/schedule.lua",4],
-    [325,"shared/scripts/includes/cascade.lua",3],
-    [335,"shared/scripts/includes/release_dependents.lua",6],
-    [361,"shared/scripts/includes/owned_job.lua",2],
-    [369,"shared/scripts/includes/split.lua",1],
-    [376,"shared/scripts/includes/promote_due.lua",4],
-    [391,"shared/scripts/includes/cancel_dependents.lua",5],
-    [419,"shared/scripts/includes/window.lua",1],
-    [431,"shared/scripts/includes/room.lua",3],
-    [449,"shared/scripts/includes/policy_of.lua",3],
-    [469,"shared/scripts/includes/claim_jobs.lua",15],
-    [636,"shared/scripts/includes/worker_step.lua",2],
-    [649,"shared/scripts/includes/step.lua",7],
-    [689,"shared/scripts/complete.lua",19],
+    [48,"shared/scripts/includes/arm.lua",2],
+    [61,"shared/scripts/includes/settings_of.lua",2],
+    [84,"shared/scripts/includes/list_group.lua",2],
+    [97,"shared/scripts/includes/tally.lua",2],
+    [106,"shared/scripts/includes/group_waiting.lua",2],
+    [111,"shared/scripts/includes/has_waiting.lua",2],
+    [116,"shared/scripts/includes/leave_started.lua",8],
+    [137,"shared/defaults.ts (generated include \"limits\")",1],
+    [147,"shared/status.ts (generated include \"statuses\")",1],
+    [171,"shared/scripts/includes/move.lua",3],
+    [186,"shared/scripts/includes/hash_table.lua",1],
+    [192,"shared/scripts/includes/job_table.lua",3],
+    [199,"shared/scripts/includes/outbox_push.lua",3],
+    [215,"shared/scripts/includes/push_waiting.lua",7],
+    [251,"shared/scripts/includes/requeue_waiting.lua",2],
+    [258,"shared/scripts/includes/resume_parent.lua",3],
+    [280,"shared/scripts/includes/to_terminal.lua",7],
+    [349,"shared/scripts/includes/job_get.lua",2],
+    [354,"shared/scripts/includes/schedule.lua",4],
+    [363,"shared/scripts/includes/cascade.lua",3],
+    [373,"shared/scripts/includes/release_dependents.lua",6],
+    [399,"shared/scripts/includes/owned_job.lua",2],
+    [407,"shared/scripts/includes/split.lua",1],
+    [414,"shared/scripts/includes/promote_due.lua",4],
+    [429,"shared/scripts/includes/resume_wait.lua",3],
+    [445,"shared/scripts/includes/resume_due_waits.lua",4],
+    [457,"shared/scripts/includes/cancel_dependents.lua",5],
+    [485,"shared/scripts/includes/window.lua",1],
+    [497,"shared/scripts/includes/room.lua",3],
+    [515,"shared/scripts/includes/policy_of.lua",3],
+    [535,"shared/scripts/includes/claim_jobs.lua",16],
+    [709,"shared/scripts/includes/worker_step.lua",2],
+    [722,"shared/scripts/includes/step.lua",7],
+    [762,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1151,6 +1376,8 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -1257,6 +1484,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -1267,7 +1495,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -1319,6 +1556,71 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -1367,69 +1669,30 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
 -- One field of a job's hash.
 local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
-end
-
--- Marks a queue grouped (settings.grouped, read by every claim) and lists
--- its jobs without a group.
-local function make_grouped(queue, settings)
-  settings.grouped = true
-  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
-  list_group(queue, '')
-end
-
--- A waiting job's score: its priority's band (2^32 wide; no priority is band
--- 0, before priority 1, as in BullMQ), and within the band its arrival from a
--- per-queue counter: after the band's middle in order of arrival (FIFO), or
--- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
--- up to 2^21 - 1, so every score is an integer a double holds exactly; the
--- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
-local BAND, MIDDLE = 4294967296, 2147483648
-
--- Puts a job in its queue's waiting set (a grouped job: its group's, and the
--- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
-  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
-  if group and group ~= '' then
-    local settings = settings_of({ queue })[queue]
-    if not settings.grouped then make_grouped(queue, settings) end
-    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
-    redis.call('ZADD', K.grouped(queue), score, id)
-    list_group(queue, group)
-    tally(queue, group, 1)
-  else
-    redis.call('ZADD', K.waiting(queue), score, id)
-  end
-  arm(queue)
-end
-
--- push_waiting for a job that already exists: its own priority, atFront and
--- group.
-local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -1504,6 +1767,34 @@ local function promote_due(queue, now)
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
@@ -1653,6 +1944,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -1721,6 +2014,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
@@ -1962,7 +2260,7 @@ return cjson.encode({ policy = policy, effective = effective })
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "13d58037b365a38da16dc49fdd3e01f00870df49",
+  sha: "4b4b43d77bbfd825b427e5e659d9f4710c8adab1",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -2013,8 +2311,8 @@ local queue = ARGV[2]
 local current = redis.call('HGET', K.settings(), queue)
 local settings = current and cjson.decode(current) or {}
 for field, value in pairs(cjson.decode(ARGV[3])) do
-  -- grouped says the queue turned grouped: the scripts' own, not a caller's
-  if field ~= 'grouped' then
+  -- grouped and waits say the queue turned grouped, or had a job wait for an event: the scripts' own
+  if field ~= 'grouped' and field ~= 'waits' then
     if value == cjson.null or value == false then settings[field] = nil else settings[field] = value end
   end
 end
@@ -2071,16 +2369,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "f8558c85be791105c3e0c105a554625c02d175d6",
+  sha: "ccdd032eb96cd4cbac4c893f1145741422f9e762",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [50,"shared/scripts/includes/hash_table.lua",1],
-    [56,"shared/scripts/includes/split.lua",1],
-    [63,"shared/scripts/includes/settings_of.lua",2],
-    [86,"shared/scripts/counts.lua",22],
+    [51,"shared/scripts/includes/hash_table.lua",1],
+    [57,"shared/scripts/includes/split.lua",1],
+    [64,"shared/scripts/includes/settings_of.lua",2],
+    [87,"shared/scripts/counts.lua",22],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -2119,7 +2417,7 @@ function K.queueSchedules(queue) return ROOT .. ":queue-schedules:" .. queue end
 function K.tasks(queue) return ROOT .. ":tasks:" .. queue end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  registries = { 'scheduled', 'deferred', 'awaiting', 'started', 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
 }
 -- Generated from shared/defaults.ts: the bounds every script keeps.
@@ -2129,6 +2427,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
@@ -2290,12 +2589,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "10b67c8b3f7a935c1546df9acd1773d630956bc6",
+  sha: "24b640a9439c729b64ec37c57b3fbfcc4b7b8534",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
     [13,"shared/defaults.ts (generated include \"limits\")",1],
-    [22,"shared/scripts/due-schedules.lua",10],
+    [23,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -2316,6 +2615,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -2337,24 +2637,30 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "55434e3035af1b3e09d70134685095436425ef68",
+  sha: "7214e3f832fd0ca0a36f2a16b2d128124efb745e",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [30,"shared/defaults.ts (generated include \"limits\")",1],
-    [39,"shared/scripts/includes/tally.lua",2],
-    [48,"shared/scripts/includes/unqueue.lua",3],
-    [60,"shared/scripts/includes/has_waiting.lua",2],
-    [65,"shared/status.ts (generated include \"statuses\")",1],
-    [80,"shared/scripts/includes/move.lua",3],
-    [95,"shared/scripts/includes/hash_table.lua",1],
-    [101,"shared/scripts/includes/job_table.lua",3],
-    [108,"shared/scripts/includes/outbox_push.lua",3],
-    [124,"shared/scripts/includes/to_terminal.lua",6],
-    [189,"shared/scripts/includes/job_get.lua",2],
-    [194,"shared/scripts/includes/cascade.lua",3],
-    [204,"shared/scripts/includes/cancel_dependents.lua",5],
-    [232,"shared/scripts/empty.lua",15],
+    [36,"shared/defaults.ts (generated include \"limits\")",1],
+    [46,"shared/scripts/includes/tally.lua",2],
+    [55,"shared/scripts/includes/unqueue.lua",3],
+    [67,"shared/scripts/includes/has_waiting.lua",2],
+    [72,"shared/status.ts (generated include \"statuses\")",1],
+    [96,"shared/scripts/includes/move.lua",3],
+    [111,"shared/scripts/includes/hash_table.lua",1],
+    [117,"shared/scripts/includes/job_table.lua",3],
+    [124,"shared/scripts/includes/outbox_push.lua",3],
+    [140,"shared/scripts/includes/arm.lua",2],
+    [153,"shared/scripts/includes/settings_of.lua",2],
+    [176,"shared/scripts/includes/list_group.lua",2],
+    [189,"shared/scripts/includes/push_waiting.lua",7],
+    [225,"shared/scripts/includes/requeue_waiting.lua",2],
+    [232,"shared/scripts/includes/resume_parent.lua",3],
+    [254,"shared/scripts/includes/to_terminal.lua",7],
+    [323,"shared/scripts/includes/job_get.lua",2],
+    [328,"shared/scripts/includes/cascade.lua",3],
+    [338,"shared/scripts/includes/cancel_dependents.lua",5],
+    [366,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2370,12 +2676,18 @@ local K = {}
 function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
 function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
 function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
 function K.groups(queue) return ROOT .. ":groups:" .. queue end
 function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -2392,6 +2704,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -2428,7 +2741,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -2480,6 +2802,120 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -2528,20 +2964,24 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -2613,28 +3053,30 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "b9943555c850cc56e6a1e704f2f6f2370c7ca180",
+  sha: "2a5e3cda470b03ddd3edacd38df0ec236b8082a5",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [47,"shared/scripts/includes/job_get.lua",2],
-    [52,"shared/scripts/includes/hash_table.lua",1],
-    [58,"shared/scripts/includes/job_table.lua",3],
-    [65,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/scripts/includes/move.lua",3],
-    [96,"shared/defaults.ts (generated include \"limits\")",1],
-    [105,"shared/scripts/includes/outbox_push.lua",3],
-    [121,"shared/scripts/includes/to_terminal.lua",6],
-    [186,"shared/scripts/includes/arm.lua",2],
-    [199,"shared/scripts/includes/schedule.lua",4],
-    [208,"shared/scripts/includes/settings_of.lua",2],
-    [231,"shared/scripts/includes/list_group.lua",2],
-    [244,"shared/scripts/includes/tally.lua",2],
-    [253,"shared/scripts/includes/push_waiting.lua",7],
-    [289,"shared/scripts/includes/create_job.lua",8],
-    [338,"shared/scripts/includes/unqueue.lua",3],
-    [350,"shared/scripts/includes/gather.lua",6],
-    [407,"shared/scripts/enqueue.lua",23],
+    [48,"shared/scripts/includes/job_get.lua",2],
+    [53,"shared/scripts/includes/hash_table.lua",1],
+    [59,"shared/scripts/includes/job_table.lua",3],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [91,"shared/scripts/includes/move.lua",3],
+    [106,"shared/defaults.ts (generated include \"limits\")",1],
+    [116,"shared/scripts/includes/outbox_push.lua",3],
+    [132,"shared/scripts/includes/arm.lua",2],
+    [145,"shared/scripts/includes/settings_of.lua",2],
+    [168,"shared/scripts/includes/list_group.lua",2],
+    [181,"shared/scripts/includes/tally.lua",2],
+    [190,"shared/scripts/includes/push_waiting.lua",7],
+    [226,"shared/scripts/includes/requeue_waiting.lua",2],
+    [233,"shared/scripts/includes/resume_parent.lua",3],
+    [255,"shared/scripts/includes/to_terminal.lua",7],
+    [324,"shared/scripts/includes/schedule.lua",4],
+    [333,"shared/scripts/includes/create_job.lua",8],
+    [382,"shared/scripts/includes/unqueue.lua",3],
+    [394,"shared/scripts/includes/gather.lua",6],
+    [451,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -2673,6 +3115,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -2709,7 +3152,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -2738,6 +3190,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -2757,71 +3210,6 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
-local TTL_FIELD = {
-  finished = 'resultTtlSec',
-  failed = 'failureTtlSec',
-  stopped = 'failureTtlSec',
-  canceled = 'failureTtlSec',
-}
-
--- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
-local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
-
--- Counts the ending for the metrics and the dashboard: per status, per minute
--- (finished and failed, in a key that expires), and the run time of a job
--- that ran.
-local function count_ending(queue, status, now, started_at)
-  local stats = K.stats(queue)
-  redis.call('HINCRBY', stats, status, 1)
-  if status ~= 'finished' and status ~= 'failed' then return end
-  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
-  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
-  if not started_at then return end
-  local ms = math.max(0, now - tonumber(started_at))
-  local bucket = '+Inf'
-  for _, le in ipairs(BUCKETS) do
-    if ms <= le * 1000 then
-      bucket = tostring(le)
-      break
-    end
-  end
-  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
-  redis.call('HINCRBY', stats, 'durationMs', ms)
-end
-
--- An ending is published with the job as it ended, "<status> <hash as JSON>",
--- when anyone listens on its channel, so that a waiter has what it waited
--- for without a read; as the bare status when nobody listens here (PUBSUB
--- counts this node's subscribers alone: on a cluster, one elsewhere reads).
--- pcall: a server that refused PUBSUB in a script must not stop a call that
--- has written already.
-local function publish_ending(id, status)
-  local channel = K.events(id)
-  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
-  local message = status
-  if type(listening) == 'table' and tonumber(listening[2]) then
-    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
-  end
-  redis.call('PUBLISH', channel, message)
-end
-
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
--- 'fields' are set, 'drop' removed, besides what every terminal job loses.
-local function to_terminal(id, queue, from, status, now, fields, drop)
-  local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
-  local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
-  redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
-  count_ending(queue, status, now, from == 'started' and f[2] or nil)
-  if f[3] then outbox_push(id, now, f[3]) end
-  publish_ending(id, status)
-end
-
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
@@ -2833,15 +3221,6 @@ local function arm(queue)
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
-end
-
--- Puts a job in its queue's scheduled registry until run_at (epoch ms),
--- setting further fields (...) with its status.
-local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
-  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
-  -- wake an idle worker so it sizes its blocking wait to the new due time
-  arm(queue)
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -2922,6 +3301,113 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
   else
     redis.call('ZADD', K.waiting(queue), score, id)
   end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
+  publish_ending(id, status)
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
 end
 
@@ -3121,42 +3607,45 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "e0a99d5a7186ffffc3ca296c6f33457640f620cb",
+  sha: "1959701f07f2978763715874ee6e747a274a90fd",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [46,"shared/defaults.ts (generated include \"limits\")",1],
-    [55,"shared/scripts/includes/arm.lua",2],
-    [68,"shared/scripts/includes/settings_of.lua",2],
-    [91,"shared/scripts/includes/list_group.lua",2],
-    [104,"shared/scripts/includes/tally.lua",2],
-    [113,"shared/scripts/includes/group_waiting.lua",2],
-    [118,"shared/scripts/includes/has_waiting.lua",2],
-    [123,"shared/scripts/includes/leave_started.lua",8],
-    [144,"shared/status.ts (generated include \"statuses\")",1],
-    [159,"shared/scripts/includes/move.lua",3],
-    [174,"shared/scripts/includes/hash_table.lua",1],
-    [180,"shared/scripts/includes/job_table.lua",3],
-    [187,"shared/scripts/includes/outbox_push.lua",3],
-    [203,"shared/scripts/includes/to_terminal.lua",6],
-    [268,"shared/scripts/includes/job_get.lua",2],
-    [273,"shared/scripts/includes/cascade.lua",3],
-    [283,"shared/scripts/includes/cancel_dependents.lua",5],
-    [311,"shared/scripts/includes/push_waiting.lua",7],
-    [347,"shared/scripts/includes/requeue_waiting.lua",2],
-    [354,"shared/scripts/includes/schedule.lua",4],
-    [363,"shared/scripts/includes/keep_attempt.lua",3],
-    [381,"shared/scripts/includes/fail_or_retry.lua",9],
-    [420,"shared/scripts/includes/owned_job.lua",2],
-    [428,"shared/scripts/includes/split.lua",1],
-    [435,"shared/scripts/includes/promote_due.lua",4],
-    [450,"shared/scripts/includes/window.lua",1],
-    [462,"shared/scripts/includes/room.lua",3],
-    [480,"shared/scripts/includes/policy_of.lua",3],
-    [500,"shared/scripts/includes/claim_jobs.lua",15],
-    [667,"shared/scripts/includes/worker_step.lua",2],
-    [680,"shared/scripts/includes/step.lua",7],
-    [720,"shared/scripts/fail.lua",16],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [58,"shared/scripts/includes/arm.lua",2],
+    [71,"shared/scripts/includes/settings_of.lua",2],
+    [94,"shared/scripts/includes/list_group.lua",2],
+    [107,"shared/scripts/includes/tally.lua",2],
+    [116,"shared/scripts/includes/group_waiting.lua",2],
+    [121,"shared/scripts/includes/has_waiting.lua",2],
+    [126,"shared/scripts/includes/leave_started.lua",8],
+    [147,"shared/status.ts (generated include \"statuses\")",1],
+    [171,"shared/scripts/includes/move.lua",3],
+    [186,"shared/scripts/includes/hash_table.lua",1],
+    [192,"shared/scripts/includes/job_table.lua",3],
+    [199,"shared/scripts/includes/outbox_push.lua",3],
+    [215,"shared/scripts/includes/push_waiting.lua",7],
+    [251,"shared/scripts/includes/requeue_waiting.lua",2],
+    [258,"shared/scripts/includes/resume_parent.lua",3],
+    [280,"shared/scripts/includes/to_terminal.lua",7],
+    [349,"shared/scripts/includes/job_get.lua",2],
+    [354,"shared/scripts/includes/cascade.lua",3],
+    [364,"shared/scripts/includes/cancel_dependents.lua",5],
+    [392,"shared/scripts/includes/schedule.lua",4],
+    [401,"shared/scripts/includes/keep_attempt.lua",3],
+    [419,"shared/scripts/includes/fail_or_retry.lua",9],
+    [458,"shared/scripts/includes/owned_job.lua",2],
+    [466,"shared/scripts/includes/split.lua",1],
+    [473,"shared/scripts/includes/promote_due.lua",4],
+    [488,"shared/scripts/includes/resume_wait.lua",3],
+    [504,"shared/scripts/includes/resume_due_waits.lua",4],
+    [516,"shared/scripts/includes/window.lua",1],
+    [528,"shared/scripts/includes/room.lua",3],
+    [546,"shared/scripts/includes/policy_of.lua",3],
+    [566,"shared/scripts/includes/claim_jobs.lua",16],
+    [740,"shared/scripts/includes/worker_step.lua",2],
+    [753,"shared/scripts/includes/step.lua",7],
+    [793,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3193,6 +3682,8 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -3210,6 +3701,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -3309,7 +3801,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -3361,6 +3862,71 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -3409,20 +3975,24 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -3467,49 +4037,6 @@ local function cancel_dependents(id, now)
     if redis.call('EXISTS', K.dependents(parent)) == 1 then table.insert(pending, parent) end
   end
   for _, parent in ipairs(pending) do cascade_later('cancel', parent) end
-end
-
--- Marks a queue grouped (settings.grouped, read by every claim) and lists
--- its jobs without a group.
-local function make_grouped(queue, settings)
-  settings.grouped = true
-  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
-  list_group(queue, '')
-end
-
--- A waiting job's score: its priority's band (2^32 wide; no priority is band
--- 0, before priority 1, as in BullMQ), and within the band its arrival from a
--- per-queue counter: after the band's middle in order of arrival (FIFO), or
--- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
--- up to 2^21 - 1, so every score is an integer a double holds exactly; the
--- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
-local BAND, MIDDLE = 4294967296, 2147483648
-
--- Puts a job in its queue's waiting set (a grouped job: its group's, and the
--- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
-local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
-  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
-  if group and group ~= '' then
-    local settings = settings_of({ queue })[queue]
-    if not settings.grouped then make_grouped(queue, settings) end
-    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
-    redis.call('ZADD', K.grouped(queue), score, id)
-    list_group(queue, group)
-    tally(queue, group, 1)
-  else
-    redis.call('ZADD', K.waiting(queue), score, id)
-  end
-  arm(queue)
-end
-
--- push_waiting for a job that already exists: its own priority, atFront and
--- group.
-local function requeue_waiting(id, queue, from, now)
-  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
-  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -3605,6 +4132,34 @@ local function promote_due(queue, now)
     redis.call('ZREM', key, id)
     requeue_waiting(id, queue, 'scheduled', now)
   end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 -- A sliding window of starts (limit = { max, perMs }) kept in a sorted set
@@ -3726,6 +4281,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -3794,6 +4351,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable
@@ -3887,26 +4449,28 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "fd5c52f2778e1b6c2a856a738e2470ae14091a44",
+  sha: "35825b1d04c43bd1d10afa9f31bea1dcdee4d917",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [43,"shared/scripts/includes/job_get.lua",2],
-    [48,"shared/status.ts (generated include \"statuses\")",1],
-    [64,"shared/scripts/includes/move.lua",3],
-    [79,"shared/defaults.ts (generated include \"limits\")",1],
-    [88,"shared/scripts/includes/hash_table.lua",1],
-    [94,"shared/scripts/includes/job_table.lua",3],
-    [101,"shared/scripts/includes/outbox_push.lua",3],
-    [117,"shared/scripts/includes/to_terminal.lua",6],
-    [182,"shared/scripts/includes/arm.lua",2],
-    [195,"shared/scripts/includes/schedule.lua",4],
-    [204,"shared/scripts/includes/settings_of.lua",2],
-    [227,"shared/scripts/includes/list_group.lua",2],
-    [240,"shared/scripts/includes/tally.lua",2],
-    [249,"shared/scripts/includes/push_waiting.lua",7],
-    [285,"shared/scripts/includes/create_job.lua",8],
-    [334,"shared/scripts/fire-schedule.lua",18],
+    [44,"shared/scripts/includes/job_get.lua",2],
+    [49,"shared/status.ts (generated include \"statuses\")",1],
+    [74,"shared/scripts/includes/move.lua",3],
+    [89,"shared/defaults.ts (generated include \"limits\")",1],
+    [99,"shared/scripts/includes/hash_table.lua",1],
+    [105,"shared/scripts/includes/job_table.lua",3],
+    [112,"shared/scripts/includes/outbox_push.lua",3],
+    [128,"shared/scripts/includes/arm.lua",2],
+    [141,"shared/scripts/includes/settings_of.lua",2],
+    [164,"shared/scripts/includes/list_group.lua",2],
+    [177,"shared/scripts/includes/tally.lua",2],
+    [186,"shared/scripts/includes/push_waiting.lua",7],
+    [222,"shared/scripts/includes/requeue_waiting.lua",2],
+    [229,"shared/scripts/includes/resume_parent.lua",3],
+    [251,"shared/scripts/includes/to_terminal.lua",7],
+    [320,"shared/scripts/includes/schedule.lua",4],
+    [329,"shared/scripts/includes/create_job.lua",8],
+    [378,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -3940,6 +4504,7 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -3964,7 +4529,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -3993,6 +4567,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
@@ -4025,71 +4600,6 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
-local TTL_FIELD = {
-  finished = 'resultTtlSec',
-  failed = 'failureTtlSec',
-  stopped = 'failureTtlSec',
-  canceled = 'failureTtlSec',
-}
-
--- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
-local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
-
--- Counts the ending for the metrics and the dashboard: per status, per minute
--- (finished and failed, in a key that expires), and the run time of a job
--- that ran.
-local function count_ending(queue, status, now, started_at)
-  local stats = K.stats(queue)
-  redis.call('HINCRBY', stats, status, 1)
-  if status ~= 'finished' and status ~= 'failed' then return end
-  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
-  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
-  if not started_at then return end
-  local ms = math.max(0, now - tonumber(started_at))
-  local bucket = '+Inf'
-  for _, le in ipairs(BUCKETS) do
-    if ms <= le * 1000 then
-      bucket = tostring(le)
-      break
-    end
-  end
-  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
-  redis.call('HINCRBY', stats, 'durationMs', ms)
-end
-
--- An ending is published with the job as it ended, "<status> <hash as JSON>",
--- when anyone listens on its channel, so that a waiter has what it waited
--- for without a read; as the bare status when nobody listens here (PUBSUB
--- counts this node's subscribers alone: on a cluster, one elsewhere reads).
--- pcall: a server that refused PUBSUB in a script must not stop a call that
--- has written already.
-local function publish_ending(id, status)
-  local channel = K.events(id)
-  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
-  local message = status
-  if type(listening) == 'table' and tonumber(listening[2]) then
-    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
-  end
-  redis.call('PUBLISH', channel, message)
-end
-
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
--- 'fields' are set, 'drop' removed, besides what every terminal job loses.
-local function to_terminal(id, queue, from, status, now, fields, drop)
-  local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
-  local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
-  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
-  redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
-  count_ending(queue, status, now, from == 'started' and f[2] or nil)
-  if f[3] then outbox_push(id, now, f[3]) end
-  publish_ending(id, status)
-end
-
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
@@ -4101,15 +4611,6 @@ local function arm(queue)
   if redis.call('LLEN', K.wake(queue)) == 0 then
     redis.call('RPUSH', K.wake(queue), '1')
   end
-end
-
--- Puts a job in its queue's scheduled registry until run_at (epoch ms),
--- setting further fields (...) with its status.
-local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
-  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
-  -- wake an idle worker so it sizes its blocking wait to the new due time
-  arm(queue)
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -4190,6 +4691,113 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
   else
     redis.call('ZADD', K.waiting(queue), score, id)
   end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
+  publish_ending(id, status)
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
 end
 
@@ -4299,27 +4907,28 @@ return cjson.encode({ job = job_table(id), attempts = redis.call('LRANGE', K.att
 
 export const getJob: ScriptSource = {
   name: "get-job",
-  sha: "17a175901f3781626e8acd080ea2c9f8d022627c",
-  keyLockingSha: "4c2eb8545ee37a42f4f623a6af082a57c9244fad",
+  sha: "77ccd1a2e3b5aa5f68da689bada8822bb1952047",
+  keyLockingSha: "95d5763a5cbc264c5474a6b1807ac1b495d449c8",
   lines: [
     [1,"shared/scripts/get-job.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [13,"shared/scripts/includes/hash_table.lua",1],
-    [19,"shared/scripts/includes/job_table.lua",3],
-    [26,"shared/scripts/get-job.lua",10],
+    [14,"shared/scripts/includes/hash_table.lua",1],
+    [20,"shared/scripts/includes/job_table.lua",3],
+    [27,"shared/scripts/get-job.lua",10],
   ],
-  source: `-- get-job: a job's hash. Reads go through scripts too: one consistent
--- snapshot per call, and the same minimal client interface (EVALSHA) for
--- both runtimes.
--- KEYS[1] the job's hash: all it touches (key-locking)
+  source: `-- get-job: a job's hash, and a durable job's recorded steps. Reads go
+-- through scripts too: one consistent snapshot per call, and the same
+-- minimal client interface (EVALSHA) for both runtimes.
+-- KEYS[1] the job's hash, KEYS[2] its steps: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] job id
--- Returns { job = hash } or { job = nil }
+-- Returns { job = hash (with recorded = the steps hash, flat, when it has steps) } or { job = nil }
 --- @key-locking
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -4334,19 +4943,21 @@ local function job_table(id)
   return hash_table(flat)
 end
 
-return cjson.encode({ job = job_table(ARGV[2]) })
+local job = job_table(ARGV[2])
+if job and job.steps then job.recorded = redis.call('HGETALL', K.steps(ARGV[2])) end
+return cjson.encode({ job = job })
 `,
 };
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "395780f78884a689f519108dc68654ea274fe6eb",
+  sha: "7b3953f8890e0d40837592528bee8dc82189901c",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
     [14,"shared/defaults.ts (generated include \"limits\")",1],
-    [23,"shared/scripts/includes/split.lua",1],
-    [30,"shared/scripts/get-schedules.lua",12],
+    [24,"shared/scripts/includes/split.lua",1],
+    [31,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -4368,6 +4979,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -4544,6 +5156,489 @@ if offset == 0 then
   reply.default = settings.groups or {}
 end
 return cjson.encode(reply)
+`,
+};
+
+export const invoke: ScriptSource = {
+  name: "invoke",
+  sha: "add859ed3a26420cab6ec8034b73cdd02c02a460",
+  lines: [
+    [1,"shared/scripts/invoke.lua",1],
+    [19,"shared/keys.ts (generated include \"keys\")",1],
+    [48,"shared/defaults.ts (generated include \"limits\")",1],
+    [58,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/owned_job.lua",2],
+    [91,"shared/scripts/includes/arm.lua",2],
+    [104,"shared/scripts/includes/settings_of.lua",2],
+    [127,"shared/scripts/includes/list_group.lua",2],
+    [140,"shared/scripts/includes/tally.lua",2],
+    [149,"shared/scripts/includes/group_waiting.lua",2],
+    [154,"shared/scripts/includes/has_waiting.lua",2],
+    [159,"shared/scripts/includes/leave_started.lua",8],
+    [180,"shared/scripts/includes/move.lua",3],
+    [195,"shared/scripts/includes/job_get.lua",2],
+    [200,"shared/scripts/includes/hash_table.lua",1],
+    [206,"shared/scripts/includes/job_table.lua",3],
+    [213,"shared/scripts/includes/outbox_push.lua",3],
+    [229,"shared/scripts/includes/push_waiting.lua",7],
+    [265,"shared/scripts/includes/requeue_waiting.lua",2],
+    [272,"shared/scripts/includes/resume_parent.lua",3],
+    [294,"shared/scripts/includes/to_terminal.lua",7],
+    [363,"shared/scripts/includes/schedule.lua",4],
+    [372,"shared/scripts/includes/create_job.lua",8],
+    [421,"shared/scripts/invoke.lua",27],
+  ],
+  source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
+-- without holding its worker: the child is made once, under the id
+-- "<parent>:<step>", however often the parent replays, with its parent named
+-- in its hash; the parent goes started -> deferred until the child ends,
+-- when the child's ending records its outcome as the parent's step and
+-- queues the parent again (includes/resume_parent.lua). A child that has
+-- ended already (the parent replays after it) has its outcome recorded
+-- at once, and the parent is queued again at once to replay past it.
+-- Written only while the worker still holds the parent.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] parent job id
+-- ARGV[3] worker name (the parent must still be held by it)
+-- ARGV[4] now, epoch ms
+-- ARGV[5] step id
+-- ARGV[6] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
+-- Returns { ok = true } (the parent left its worker) or { ok = false, error =
+-- 'lost' | 'recorded' | 'too_many' | 'id_in_other_queue' } having changed nothing
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queues() return ROOT .. ":queues" end
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.outboxWake() return ROOT .. ":outbox-wake" end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+function K.dependencies(id) return ROOT .. ":deps:" .. id end
+function K.dependents(id) return ROOT .. ":dependents:" .. id end
+function K.stats(queue) return ROOT .. ":stats:" .. queue end
+function K.minute(queue, minute) return ROOT .. ":minute:" .. queue .. ":" .. minute end
+function K.outbox() return ROOT .. ":outbox" end
+function K.outboxAge() return ROOT .. ":outbox-age" end
+function K.delivery(id) return ROOT .. ":delivery:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  unsuccessful = { failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
+  end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
+end
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+
+-- One field of a job's hash.
+local function job_get(id, field)
+  return redis.call('HGET', K.job(id), field)
+end
+-- A flat HGETALL reply as a Lua table.
+local function hash_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- A job's whole hash as a table, or nil when there is no such job.
+local function job_table(id)
+  local flat = redis.call('HGETALL', K.job(id))
+  if #flat == 0 then return nil end
+  return hash_table(flat)
+end
+
+-- A job with a callbackUrl just ended: its delivery goes to the outbox in
+-- the same call, with the job as it ended, so that whoever ended it (a
+-- worker, the edge, maintenance) leaves the callback to any worker, and a
+-- worker that dies mid-delivery loses nothing. The delivery id (the
+-- webhook-id the receiver sees, the same on every retry) names this ending.
+local function outbox_push(id, now, url)
+  local delivery = id .. '.' .. now
+  redis.call('HSET', K.delivery(delivery), 'id', delivery, 'jobId', id, 'url', url, 'job', cjson.encode(job_table(id)),
+    'attempts', 0, 'createdAt', now)
+  redis.call('ZADD', K.outbox(), now, delivery)
+  redis.call('ZADD', K.outboxAge(), now, delivery)
+  redis.call('HSET', K.job(id), 'callbackId', delivery, 'callbackStatus', 'pending', 'callbackAttempts', 0)
+  redis.call('HDEL', K.job(id), 'callbackError')
+  if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
+local TTL_FIELD = {
+  finished = 'resultTtlSec',
+  failed = 'failureTtlSec',
+  stopped = 'failureTtlSec',
+  canceled = 'failureTtlSec',
+}
+
+-- Run times (seconds) that bound the buckets of edgeq_job_duration_seconds.
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 }
+
+-- Counts the ending for the metrics and the dashboard: per status, per minute
+-- (finished and failed, in a key that expires), and the run time of a job
+-- that ran.
+local function count_ending(queue, status, now, started_at)
+  local stats = K.stats(queue)
+  redis.call('HINCRBY', stats, status, 1)
+  if status ~= 'finished' and status ~= 'failed' then return end
+  local minute = K.minute(queue, tostring(math.floor(now / 60000)))
+  if redis.call('HINCRBY', minute, status, 1) == 1 then redis.call('EXPIRE', minute, LIMITS.minute_ttl_sec) end
+  if not started_at then return end
+  local ms = math.max(0, now - tonumber(started_at))
+  local bucket = '+Inf'
+  for _, le in ipairs(BUCKETS) do
+    if ms <= le * 1000 then
+      bucket = tostring(le)
+      break
+    end
+  end
+  redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
+  redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- An ending is published with the job as it ended, "<status> <hash as JSON>",
+-- when anyone listens on its channel, so that a waiter has what it waited
+-- for without a read; as the bare status when nobody listens here (PUBSUB
+-- counts this node's subscribers alone: on a cluster, one elsewhere reads).
+-- pcall: a server that refused PUBSUB in a script must not stop a call that
+-- has written already.
+local function publish_ending(id, status)
+  local channel = K.events(id)
+  local listening = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  local message = status
+  if type(listening) == 'table' and tonumber(listening[2]) then
+    if tonumber(listening[2]) > 0 then message = status .. ' ' .. cjson.encode(job_table(id)) end
+  end
+  redis.call('PUBLISH', channel, message)
+end
+
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
+-- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
+local function to_terminal(id, queue, from, status, now, fields, drop)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local ttl_ms = tonumber(f[1]) * 1000
+  move(id, from, status, 'endedAt', now, unpack(fields))
+  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
+  publish_ending(id, status)
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
+  arm(queue)
+end
+
+-- Creates one job from an enqueue spec (its hash fields, queue, runAt,
+-- atFront, priority, dependsOn; see enqueue.lua): queued, scheduled until
+-- runAt, deferred until its dependencies finish, or canceled at once when
+-- one of them did not. The hash is written with the status, in one HSET.
+-- Answers the fields the script decided (the caller has the others).
+local registered = {}
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- a batch names its queue once
+  if not registered[queue] then
+    registered[queue] = true
+    redis.call('ZADD', K.queues(), 'NX', 0, queue)
+  end
+  local waiting = 0
+  for _, dep in ipairs(spec.dependsOn or {}) do
+    local status = job_get(dep, 'status')
+    if STATUS.unsuccessful[status] then
+      waiting = -1
+      break
+    elseif status ~= 'finished' then
+      redis.call('SADD', K.dependencies(id), dep)
+      redis.call('SADD', K.dependents(dep), id)
+      waiting = waiting + 1
+    end
+  end
+  if waiting < 0 then
+    redis.call('DEL', K.dependencies(id))
+    -- to_terminal reads the job's TTLs from its hash
+    redis.call('HSET', K.job(id), unpack(fields))
+    local err = cjson.encode({ name = 'DependencyFailedError', message = 'a dependency did not finish' })
+    to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
+    return { status = 'canceled', error = err }
+  elseif waiting > 0 then
+    -- runAt is kept for when the last dependency finishes
+    if spec.runAt then
+      table.insert(fields, 'runAt')
+      table.insert(fields, spec.runAt)
+    end
+    move(id, nil, 'deferred', unpack(fields))
+    redis.call('ZADD', K.registry('deferred', queue), now, id)
+    return { status = 'deferred' }
+  elseif spec.runAt and tonumber(spec.runAt) > now then
+    schedule(id, queue, nil, spec.runAt, unpack(fields))
+    return { status = 'scheduled' }
+  end
+  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  return { status = 'queued', enqueuedAt = now }
+end
+
+local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local spec = cjson.decode(ARGV[6])
+local queue = owned_job(id, worker)
+if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
+if redis.call('HEXISTS', K.steps(id), step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
+if (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) >= LIMITS.max_steps then
+  return cjson.encode({ ok = false, error = 'too_many' })
+end
+local child = redis.call('HMGET', K.job(spec.id), 'status', 'queue', 'result', 'error')
+if child[1] and child[2] ~= spec.queue then return cjson.encode({ ok = false, error = 'id_in_other_queue' }) end
+leave_started(id, queue)
+redis.call('HINCRBY', K.job(id), 'attempts', -1)
+redis.call('HDEL', K.job(id), 'workerName')
+move(id, 'started', 'deferred', 'waitFor', spec.id)
+redis.call('ZADD', K.registry('deferred', queue), now, id)
+if not child[1] then
+  table.insert(spec.fields, 'parent')
+  table.insert(spec.fields, id)
+  table.insert(spec.fields, 'parentStep')
+  table.insert(spec.fields, step)
+  create_job(spec, now)
+  return cjson.encode({ ok = true })
+end
+if STATUS.terminal[child[1]] then
+  -- ended before this replay: the parent is queued again with the outcome, and the worker runs it on
+  resume_parent(id, step, spec.id, now, { 'result', child[3] or 'null', 'error', child[4] })
+  return cjson.encode({ ok = true })
+end
+redis.call('HSET', K.job(spec.id), 'parent', id, 'parentStep', step)
+return cjson.encode({ ok = true })
 `,
 };
 
@@ -4750,39 +5845,106 @@ return cjson.encode({ ok = true })
 `,
 };
 
+export const recordStep: ScriptSource = {
+  name: "record-step",
+  sha: "f84f0aecb9f9fcd26de715343c834b8d5d6e0311",
+  lines: [
+    [1,"shared/scripts/record-step.lua",1],
+    [16,"shared/keys.ts (generated include \"keys\")",1],
+    [22,"shared/defaults.ts (generated include \"limits\")",1],
+    [32,"shared/scripts/includes/owned_job.lua",2],
+    [40,"shared/scripts/record-step.lua",19],
+  ],
+  source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
+-- its function returned, so that a later attempt or a resumption gets the
+-- result without running it again. Written only while the worker still
+-- holds the job: a worker whose lease ran out (a zombie) records nothing.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] worker name (the job must still be held by it)
+-- ARGV[4] step id
+-- ARGV[5] the step's result, JSON text (checked by the worker)
+-- ARGV[6] when the step began, epoch ms
+-- ARGV[7] when it returned, epoch ms
+-- Returns { ok = true, n = its place among the job's steps } or { ok = false,
+-- error = 'lost' (the worker no longer holds the job) | 'recorded' (a step
+-- with this id was) | 'too_many' (the job has LIMITS.max_steps) }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+
+local id, step = ARGV[2], ARGV[4]
+if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false, error = 'lost' }) end
+local steps = K.steps(id)
+if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
+local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
+if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
+redis.call('HSET', K.job(id), 'steps', n)
+local entry = '{"n":' .. n .. ',"startedAt":' .. ARGV[6] .. ',"endedAt":' .. ARGV[7] .. ',"result":' .. ARGV[5] .. '}'
+redis.call('HSET', steps, step, entry)
+redis.call('PUBLISH', K.events(id), '{"step":' .. cjson.encode(step) .. ',"n":' .. n .. '}')
+return cjson.encode({ ok = true, n = n })
+`,
+};
+
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "c2795233b07e8c3049d0a90772609aca9be0bb50",
+  sha: "1f05ed61b6c1e8254484413728304033887980ac",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [53,"shared/status.ts (generated include \"statuses\")",1],
-    [70,"shared/defaults.ts (generated include \"limits\")",1],
-    [79,"shared/scripts/includes/job_get.lua",2],
-    [84,"shared/scripts/includes/arm.lua",2],
-    [97,"shared/scripts/includes/move.lua",3],
-    [112,"shared/scripts/includes/settings_of.lua",2],
-    [135,"shared/scripts/includes/list_group.lua",2],
-    [148,"shared/scripts/includes/tally.lua",2],
-    [157,"shared/scripts/includes/push_waiting.lua",7],
-    [193,"shared/scripts/includes/requeue_waiting.lua",2],
-    [200,"shared/scripts/includes/promote_due.lua",4],
-    [215,"shared/scripts/includes/group_waiting.lua",2],
-    [220,"shared/scripts/includes/has_waiting.lua",2],
-    [225,"shared/scripts/includes/leave_started.lua",8],
-    [246,"shared/scripts/includes/hash_table.lua",1],
-    [252,"shared/scripts/includes/job_table.lua",3],
-    [259,"shared/scripts/includes/outbox_push.lua",3],
-    [275,"shared/scripts/includes/to_terminal.lua",6],
-    [340,"shared/scripts/includes/cascade.lua",3],
-    [350,"shared/scripts/includes/cancel_dependents.lua",5],
-    [378,"shared/scripts/includes/schedule.lua",4],
-    [387,"shared/scripts/includes/keep_attempt.lua",3],
-    [405,"shared/scripts/includes/fail_or_retry.lua",9],
-    [444,"shared/scripts/includes/release_dependents.lua",6],
-    [470,"shared/scripts/includes/window.lua",1],
-    [482,"shared/scripts/includes/room.lua",3],
-    [500,"shared/scripts/recover.lua",34],
+    [55,"shared/status.ts (generated include \"statuses\")",1],
+    [81,"shared/defaults.ts (generated include \"limits\")",1],
+    [91,"shared/scripts/includes/job_get.lua",2],
+    [96,"shared/scripts/includes/arm.lua",2],
+    [109,"shared/scripts/includes/move.lua",3],
+    [124,"shared/scripts/includes/settings_of.lua",2],
+    [147,"shared/scripts/includes/list_group.lua",2],
+    [160,"shared/scripts/includes/tally.lua",2],
+    [169,"shared/scripts/includes/push_waiting.lua",7],
+    [205,"shared/scripts/includes/requeue_waiting.lua",2],
+    [212,"shared/scripts/includes/promote_due.lua",4],
+    [227,"shared/scripts/includes/resume_wait.lua",3],
+    [243,"shared/scripts/includes/resume_due_waits.lua",4],
+    [255,"shared/scripts/includes/group_waiting.lua",2],
+    [260,"shared/scripts/includes/has_waiting.lua",2],
+    [265,"shared/scripts/includes/leave_started.lua",8],
+    [286,"shared/scripts/includes/hash_table.lua",1],
+    [292,"shared/scripts/includes/job_table.lua",3],
+    [299,"shared/scripts/includes/outbox_push.lua",3],
+    [315,"shared/scripts/includes/resume_parent.lua",3],
+    [337,"shared/scripts/includes/to_terminal.lua",7],
+    [406,"shared/scripts/includes/cascade.lua",3],
+    [416,"shared/scripts/includes/cancel_dependents.lua",5],
+    [444,"shared/scripts/includes/schedule.lua",4],
+    [453,"shared/scripts/includes/keep_attempt.lua",3],
+    [471,"shared/scripts/includes/fail_or_retry.lua",9],
+    [510,"shared/scripts/includes/release_dependents.lua",6],
+    [536,"shared/scripts/includes/window.lua",1],
+    [548,"shared/scripts/includes/room.lua",3],
+    [566,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -4824,6 +5986,8 @@ function K.outboxWake() return ROOT .. ":outbox-wake" end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -4838,7 +6002,7 @@ function K.outboxAge() return ROOT .. ":outbox-age" end
 function K.delivery(id) return ROOT .. ":delivery:" .. id end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
-  registries = { 'scheduled', 'deferred', 'started', 'finished', 'failed', 'stopped', 'canceled' },
+  registries = { 'scheduled', 'deferred', 'awaiting', 'started', 'finished', 'failed', 'stopped', 'canceled' },
   terminal_list = { 'finished', 'failed', 'stopped', 'canceled' },
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
   created = { queued = true, scheduled = true, deferred = true, canceled = true },
@@ -4846,7 +6010,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -4860,6 +6033,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -4999,6 +6173,34 @@ local function promote_due(queue, now)
   return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
 end
 
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+-- Resumes a queue's waits whose timeoutMs has passed, with null, a bounded
+-- number per call; answers how many, whether more are due, and when the
+-- earliest left runs out (nil: none).
+local function resume_due_waits(queue, now)
+  local key = K.registry('awaiting', queue)
+  local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  if not first or first > now then return 0, false, first end
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
+  for _, id in ipairs(due) do resume_wait(id, queue, now, 'null') end
+  return #due, #due == LIMITS.batch, tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+end
+
 -- The sorted set a group's waiting jobs are in.
 local function group_waiting(queue, group)
   return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
@@ -5059,6 +6261,28 @@ local function outbox_push(id, now, url)
   if redis.call('LLEN', K.outboxWake()) == 0 then redis.call('RPUSH', K.outboxWake(), '1') end
 end
 
+-- A job a durable task invoked (ctx.invoke) has ended: its outcome (result,
+-- or error) is recorded as the invoking step of its parent, and the parent,
+-- deferred until then, is queued again to replay up to it. \`fields\` are the
+-- ending's (to_terminal's), which hold the result or the error.
+local function resume_parent(parent, step, child, now, fields)
+  local f = redis.call('HMGET', K.job(parent), 'status', 'waitFor', 'queue', 'steps')
+  if f[1] ~= 'deferred' or f[2] ~= child then return end
+  local outcome = { result = 'null', error = nil }
+  for i = 1, #fields, 2 do
+    if fields[i] == 'result' then outcome.result = fields[i + 1] end
+    if fields[i] == 'error' then outcome.error = fields[i + 1] end
+  end
+  local n = (tonumber(f[4]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. now .. ',"result":' .. outcome.result
+  if outcome.error then entry = entry .. ',"error":' .. outcome.error end
+  redis.call('HSET', K.steps(parent), step, entry .. ',"child":' .. cjson.encode(child) .. '}')
+  redis.call('HSET', K.job(parent), 'steps', n)
+  redis.call('HDEL', K.job(parent), 'waitFor')
+  redis.call('ZREM', K.registry('deferred', f[3]), parent)
+  requeue_waiting(parent, f[3], 'deferred', now)
+end
+
 local TTL_FIELD = {
   finished = 'resultTtlSec',
   failed = 'failureTtlSec',
@@ -5107,20 +6331,24 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end
 
@@ -5336,6 +6564,11 @@ for _, queue in ipairs(queues) do
   local count, more_due = promote_due(queue, now)
   promoted = promoted + count
   more = more or more_due
+  if settings[queue].waits then
+    local resumed, more_waits = resume_due_waits(queue, now)
+    promoted = promoted + resumed
+    more = more or more_waits
+  end
   for _, status in ipairs(STATUS.terminal_list) do
     local key = K.registry(status, queue)
     local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)
@@ -5509,22 +6742,22 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "3f78eb2d37a4dcdf192daa47eef40b2f7e4dffd9",
+  sha: "522d86adac9cb56a723984c815295fbb0f5141ce",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [27,"shared/defaults.ts (generated include \"limits\")",1],
-    [36,"shared/scripts/includes/job_get.lua",2],
-    [41,"shared/scripts/includes/arm.lua",2],
-    [54,"shared/status.ts (generated include \"statuses\")",1],
-    [69,"shared/scripts/includes/move.lua",3],
-    [84,"shared/scripts/includes/settings_of.lua",2],
-    [107,"shared/scripts/includes/list_group.lua",2],
-    [120,"shared/scripts/includes/tally.lua",2],
-    [129,"shared/scripts/includes/push_waiting.lua",7],
-    [165,"shared/scripts/includes/keep_attempt.lua",3],
-    [183,"shared/scripts/includes/requeue_ended.lua",4],
-    [198,"shared/scripts/requeue-all.lua",14],
+    [28,"shared/defaults.ts (generated include \"limits\")",1],
+    [38,"shared/scripts/includes/job_get.lua",2],
+    [43,"shared/scripts/includes/arm.lua",2],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [80,"shared/scripts/includes/move.lua",3],
+    [95,"shared/scripts/includes/settings_of.lua",2],
+    [118,"shared/scripts/includes/list_group.lua",2],
+    [131,"shared/scripts/includes/tally.lua",2],
+    [140,"shared/scripts/includes/push_waiting.lua",7],
+    [176,"shared/scripts/includes/keep_attempt.lua",3],
+    [194,"shared/scripts/includes/requeue_ended.lua",4],
+    [211,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -5551,6 +6784,7 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -5559,6 +6793,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -5587,7 +6822,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -5711,7 +6955,8 @@ end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
--- in its history.
+-- in its history. Its recorded steps stay, so that it goes on where it
+-- failed rather than running them again.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -5720,7 +6965,8 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
@@ -5742,25 +6988,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "37231022dd63986a106c4f33aa4ea9553d31aa1b",
+  sha: "f8b7365d6eb1915e277a33be93d1fa21968db153",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [32,"shared/status.ts (generated include \"statuses\")",1],
-    [48,"shared/scripts/includes/owned_job.lua",2],
-    [56,"shared/scripts/includes/arm.lua",2],
-    [69,"shared/scripts/includes/settings_of.lua",2],
-    [92,"shared/scripts/includes/list_group.lua",2],
-    [105,"shared/scripts/includes/tally.lua",2],
-    [114,"shared/scripts/includes/group_waiting.lua",2],
-    [119,"shared/scripts/includes/has_waiting.lua",2],
-    [124,"shared/scripts/includes/leave_started.lua",8],
-    [145,"shared/scripts/includes/move.lua",3],
-    [160,"shared/scripts/includes/push_waiting.lua",7],
-    [196,"shared/defaults.ts (generated include \"limits\")",1],
-    [205,"shared/scripts/includes/keep_attempt.lua",3],
-    [223,"shared/scripts/includes/requeue_ended.lua",4],
-    [238,"shared/scripts/requeue.lua",19],
+    [33,"shared/status.ts (generated include \"statuses\")",1],
+    [58,"shared/scripts/includes/owned_job.lua",2],
+    [66,"shared/scripts/includes/arm.lua",2],
+    [79,"shared/scripts/includes/settings_of.lua",2],
+    [102,"shared/scripts/includes/list_group.lua",2],
+    [115,"shared/scripts/includes/tally.lua",2],
+    [124,"shared/scripts/includes/group_waiting.lua",2],
+    [129,"shared/scripts/includes/has_waiting.lua",2],
+    [134,"shared/scripts/includes/leave_started.lua",8],
+    [155,"shared/scripts/includes/move.lua",3],
+    [170,"shared/scripts/includes/push_waiting.lua",7],
+    [206,"shared/defaults.ts (generated include \"limits\")",1],
+    [216,"shared/scripts/includes/keep_attempt.lua",3],
+    [234,"shared/scripts/includes/requeue_ended.lua",4],
+    [251,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -5792,6 +7038,7 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -5802,7 +7049,16 @@ local STATUS = {
     queued = { started = true, failed = true, canceled = true, scheduled = true },
     scheduled = { queued = true, canceled = true },
     deferred = { queued = true, scheduled = true, canceled = true },
-    started = { finished = true, failed = true, stopped = true, queued = true, scheduled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
     finished = {  },
     failed = { queued = true },
     stopped = { queued = true },
@@ -5964,6 +7220,7 @@ local LIMITS = {
   attempts_kept = 20,
   minute_ttl_sec = 7200,
   top_groups = 10,
+  max_steps = 1000,
   debounce_grace_ms = 86400000,
 }
 
@@ -5987,7 +7244,8 @@ end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
--- in its history.
+-- in its history. Its recorded steps stay, so that it goes on where it
+-- failed rather than running them again.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -5996,7 +7254,8 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
@@ -6102,6 +7361,247 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 `,
 };
 
+export const sendEvent: ScriptSource = {
+  name: "send-event",
+  sha: "8d947ecb2a2f6df93d5cca1aec33d9e01d7fbbd4",
+  lines: [
+    [1,"shared/scripts/send-event.lua",1],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [33,"shared/defaults.ts (generated include \"limits\")",1],
+    [43,"shared/scripts/includes/arm.lua",2],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [80,"shared/scripts/includes/move.lua",3],
+    [95,"shared/scripts/includes/settings_of.lua",2],
+    [118,"shared/scripts/includes/list_group.lua",2],
+    [131,"shared/scripts/includes/tally.lua",2],
+    [140,"shared/scripts/includes/push_waiting.lua",7],
+    [176,"shared/scripts/includes/requeue_waiting.lua",2],
+    [183,"shared/scripts/includes/resume_wait.lua",3],
+    [199,"shared/scripts/send-event.lua",18],
+  ],
+  source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
+-- event (ctx.waitForEvent): those that wait for its key, and those that wait
+-- for the event whatever its key. Each gets the event's data as the result
+-- of its wait. A batch of jobs a call: the caller repeats while more = true.
+-- An event that no job waits for is dropped: it resumes the jobs waiting
+-- when it is sent.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] now, epoch ms
+-- ARGV[3] queue name
+-- ARGV[4] event name
+-- ARGV[5] key ('' for none)
+-- ARGV[6] data, JSON text
+-- Returns { resumed = n, more = whether jobs still wait for it }
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.sequence() return ROOT .. ":sequence" end
+function K.settings() return ROOT .. ":settings" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
+function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- Marks a queue grouped (settings.grouped, read by every claim) and lists
+-- its jobs without a group.
+local function make_grouped(queue, settings)
+  settings.grouped = true
+  redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  list_group(queue, '')
+end
+
+-- A waiting job's score: its priority's band (2^32 wide; no priority is band
+-- 0, before priority 1, as in BullMQ), and within the band its arrival from a
+-- per-queue counter: after the band's middle in order of arrival (FIFO), or
+-- before it in reverse order for atFront (LIFO, as LPUSH would). Priorities go
+-- up to 2^21 - 1, so every score is an integer a double holds exactly; the
+-- counter wraps after 2^31 arrivals, which costs one out-of-order pair.
+local BAND, MIDDLE = 4294967296, 2147483648
+
+-- Puts a job in its queue's waiting set (a grouped job: its group's, and the
+-- queue's set of grouped jobs), setting further fields (...) with its status.
+-- Claiming takes the lowest score.
+local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
+  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
+  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  if group and group ~= '' then
+    local settings = settings_of({ queue })[queue]
+    if not settings.grouped then make_grouped(queue, settings) end
+    redis.call('ZADD', K.groupWaiting(queue, group), score, id)
+    redis.call('ZADD', K.grouped(queue), score, id)
+    list_group(queue, group)
+    tally(queue, group, 1)
+  else
+    redis.call('ZADD', K.waiting(queue), score, id)
+  end
+  arm(queue)
+end
+
+-- push_waiting for a job that already exists: its own priority, atFront and
+-- group.
+local function requeue_waiting(id, queue, from, now)
+  local f = redis.call('HMGET', K.job(id), 'atFront', 'priority', 'group')
+  push_waiting(id, queue, from, now, f[1] == '1', f[2], f[3])
+end
+
+-- A job that waits for an event (ctx.waitForEvent) goes on: the event's data
+-- (or null, when its timeoutMs passed first) is recorded as the wait's step,
+-- so that its replay gets it, and the job is queued again.
+local function resume_wait(id, queue, now, data)
+  local key = K.job(id)
+  local f = redis.call('HMGET', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'steps')
+  redis.call('ZREM', K.registry('awaiting', queue), id)
+  redis.call('SREM', K.eventWaiters(queue, f[1], f[2] or ''), id)
+  local n = (tonumber(f[5]) or 0) + 1
+  local entry = '{"n":' .. n .. ',"startedAt":' .. f[4] .. ',"endedAt":' .. now .. ',"result":' .. data .. '}'
+  redis.call('HSET', K.steps(id), f[3], entry)
+  redis.call('HDEL', key, 'waitEvent', 'waitKey', 'waitStep', 'waitSince', 'waitUntil')
+  redis.call('HSET', key, 'steps', n)
+  requeue_waiting(id, queue, 'awaiting', now)
+end
+
+local now, queue, event, key, data = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local sets = { K.eventWaiters(queue, event, key) }
+if key ~= '' then table.insert(sets, K.eventWaiters(queue, event, '')) end
+local resumed, budget = 0, LIMITS.batch
+for _, set in ipairs(sets) do
+  if budget > 0 then
+    local ids = redis.call('SPOP', set, budget)
+    budget = budget - #ids
+    for _, id in ipairs(ids) do
+      local f = redis.call('HMGET', K.job(id), 'status', 'waitEvent', 'queue')
+      -- a stale id (canceled meanwhile, or waiting anew for something else) only goes
+      if f[1] == 'awaiting' and f[2] == event and f[3] == queue then
+        resume_wait(id, queue, now, data)
+        resumed = resumed + 1
+      end
+    end
+  end
+end
+local more = false
+for _, set in ipairs(sets) do more = more or redis.call('SCARD', set) > 0 end
+return cjson.encode({ resumed = resumed, more = more })
+`,
+};
+
 export const settleDelivery: ScriptSource = {
   name: "settle-delivery",
   sha: "30a61a13b9695e5644e3e43a07d48c0bb83e643c",
@@ -6155,5 +7655,251 @@ if current then
   end
 end
 return cjson.encode({ ok = true })
+`,
+};
+
+export const suspend: ScriptSource = {
+  name: "suspend",
+  sha: "998200b45aeb3211efe0897e58b63ae1786a319b",
+  lines: [
+    [1,"shared/scripts/suspend.lua",1],
+    [20,"shared/keys.ts (generated include \"keys\")",1],
+    [39,"shared/defaults.ts (generated include \"limits\")",1],
+    [49,"shared/scripts/includes/owned_job.lua",2],
+    [57,"shared/status.ts (generated include \"statuses\")",1],
+    [81,"shared/scripts/includes/move.lua",3],
+    [96,"shared/scripts/includes/arm.lua",2],
+    [109,"shared/scripts/includes/settings_of.lua",2],
+    [132,"shared/scripts/includes/list_group.lua",2],
+    [145,"shared/scripts/includes/tally.lua",2],
+    [154,"shared/scripts/includes/group_waiting.lua",2],
+    [159,"shared/scripts/includes/has_waiting.lua",2],
+    [164,"shared/scripts/includes/leave_started.lua",8],
+    [185,"shared/scripts/includes/schedule.lua",4],
+    [194,"shared/scripts/suspend.lua",28],
+  ],
+  source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
+-- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
+-- queued again when due by the claim that promotes due jobs, its sleep
+-- recorded as a step now so that its replay goes past it; started -> awaiting
+-- for an event (ctx.waitForEvent), until send-event brings the event or its
+-- timeout passes (the wait's step is recorded then, with the event's data or
+-- null). Resuming is not an attempt: the count the claim added is taken back.
+-- Written only while the worker still holds the job.
+-- KEYS[1] the queues set (routes to the hash slot)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] worker name (the job must still be held by it)
+-- ARGV[4] now, epoch ms
+-- ARGV[5] step id of the sleep
+-- ARGV[6] until, epoch ms: the sleep's end, or the wait's timeout
+-- ARGV[7] the event waited for ('' for a sleep)
+-- ARGV[8] the event's key waited for ('' for any)
+-- Returns { ok = true, n = its place among the steps } or { ok = false,
+-- error = 'lost' | 'recorded' | 'too_many' } having changed nothing
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.waiting(queue) return ROOT .. ":waiting:" .. queue end
+function K.groupWaiting(queue, group) return ROOT .. ":group-waiting:" .. queue .. ":" .. group end
+function K.grouped(queue) return ROOT .. ":grouped:" .. queue end
+function K.groupsReady(queue) return ROOT .. ":groups-ready:" .. queue end
+function K.groupsListed(queue) return ROOT .. ":groups-listed:" .. queue end
+function K.groupActive(queue) return ROOT .. ":group-active:" .. queue end
+function K.groups(queue) return ROOT .. ":groups:" .. queue end
+function K.groupPolicies(queue) return ROOT .. ":group-policies:" .. queue end
+function K.settings() return ROOT .. ":settings" end
+function K.leases() return ROOT .. ":leases" end
+function K.wake(queue) return ROOT .. ":wake:" .. queue end
+function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue end
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
+function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+}
+
+-- The job's queue if it is started and held by this worker, else nil: a
+-- worker whose lease ran out must not overwrite what recovery decided.
+local function owned_job(id, worker)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
+  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+  return f[3]
+end
+-- Generated from shared/status.ts: the statuses and the moves between them.
+local STATUS = {
+  terminal = { finished = true, failed = true, stopped = true, canceled = true },
+  created = { queued = true, scheduled = true, deferred = true, canceled = true },
+  moves = {
+    queued = { started = true, failed = true, canceled = true, scheduled = true },
+    scheduled = { queued = true, canceled = true },
+    deferred = { queued = true, scheduled = true, canceled = true },
+    awaiting = { queued = true, canceled = true },
+    started = {
+      finished = true,
+      failed = true,
+      stopped = true,
+      queued = true,
+      scheduled = true,
+      awaiting = true,
+      deferred = true,
+    },
+    finished = {  },
+    failed = { queued = true },
+    stopped = { queued = true },
+    canceled = { queued = true },
+  },
+}
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+local function move(id, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+end
+
+-- Idle workers block on a queue's wake list; it holds at most one element,
+-- so enqueuing many jobs costs no more than one. Only a worker's pop takes
+-- the element, never a script: once armed in a call, a queue stays armed
+-- until the call returns, and is not looked at again.
+local armed = {}
+local function arm(queue)
+  if armed[queue] then return end
+  armed[queue] = true
+  if redis.call('LLEN', K.wake(queue)) == 0 then
+    redis.call('RPUSH', K.wake(queue), '1')
+  end
+end
+
+-- The settings of each queue as this call read them: no script that reads
+-- them in a hot path changes them, so one read a call is enough.
+local settings_read = {}
+
+-- The settings of each queue (paused, limit, concurrency), in one read for
+-- however many queues not read before in this call: a table by queue name,
+-- empty for a queue with none.
+local function settings_of(queues)
+  local unread = {}
+  for _, queue in ipairs(queues) do
+    if not settings_read[queue] then table.insert(unread, queue) end
+  end
+  if #unread > 0 then
+    local raw = redis.call('HMGET', K.settings(), unpack(unread))
+    for i, queue in ipairs(unread) do
+      settings_read[queue] = raw[i] and cjson.decode(raw[i]) or {}
+    end
+  end
+  local out = {}
+  for _, queue in ipairs(queues) do out[queue] = settings_read[queue] end
+  return out
+end
+
+-- Groups within a queue (see shared/keys.ts): a queue turns grouped with its
+-- first grouped job and stays so; from then on claims take turns across
+-- groups from the groupsReady list, where '' stands for the jobs without a
+-- group (kept in the queue's own waiting set). '' is listed for good, so
+-- that a job without a group costs no more to enqueue than before.
+
+-- Puts a group in the rotation unless it is there; answers whether it was not.
+local function list_group(queue, group)
+  if redis.call('SADD', K.groupsListed(queue), group) == 0 then return false end
+  redis.call('RPUSH', K.groupsReady(queue), group)
+  return true
+end
+
+-- Keeps a group's load (waiting + started jobs) in the queue's index of
+-- groups; a group with no load and no policy of its own leaves it.
+local function tally(queue, group, delta)
+  local load = tonumber(redis.call('ZINCRBY', K.groups(queue), delta, group))
+  if load <= 0 and redis.call('HEXISTS', K.groupPolicies(queue), group) == 0 then
+    redis.call('ZREM', K.groups(queue), group)
+  end
+end
+
+-- The sorted set a group's waiting jobs are in.
+local function group_waiting(queue, group)
+  return group == '' and K.waiting(queue) or K.groupWaiting(queue, group)
+end
+
+-- Whether a queue has waiting jobs, grouped or not.
+local function has_waiting(queue)
+  return redis.call('ZCARD', K.waiting(queue)) > 0 or redis.call('EXISTS', K.grouped(queue)) == 1
+end
+
+-- A job leaves the started registries (its queue's and the fleet's leases),
+-- and in a grouped queue its group's count. A queue whose fleet-wide
+-- concurrency is capped now has room for one more: its idle workers are
+-- woken, since no claim re-arms a queue at its cap; so is a group that left
+-- the rotation (at its cap, say) while it has jobs waiting.
+local function leave_started(id, queue)
+  redis.call('ZREM', K.registry('started', queue), id)
+  redis.call('ZREM', K.leases(), id)
+  local settings = settings_of({ queue })[queue]
+  if settings.grouped then
+    local group = redis.call('HGET', K.job(id), 'group') or ''
+    -- a job started before its queue turned grouped was never counted
+    if redis.call('HINCRBY', K.groupActive(queue), group, -1) <= 0 then
+      redis.call('HDEL', K.groupActive(queue), group)
+    end
+    if group ~= '' then tally(queue, group, -1) end
+    if redis.call('EXISTS', group_waiting(queue, group)) == 1 and list_group(queue, group) then arm(queue) end
+  end
+  if settings.concurrency and has_waiting(queue) then arm(queue) end
+end
+
+-- Puts a job in its queue's scheduled registry until run_at (epoch ms),
+-- setting further fields (...) with its status.
+local function schedule(id, queue, from, run_at, ...)
+  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
+  -- wake an idle worker so it sizes its blocking wait to the new due time
+  arm(queue)
+end
+
+local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local queue = owned_job(id, worker)
+if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
+local steps = K.steps(id)
+if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
+local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
+if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
+leave_started(id, queue)
+redis.call('HINCRBY', K.job(id), 'attempts', -1)
+redis.call('HDEL', K.job(id), 'workerName')
+if event ~= '' then
+  local settings = settings_of({ queue })[queue]
+  -- claims look for waits that ran out only in queues that have had one
+  if not settings.waits then
+    settings.waits = true
+    redis.call('HSET', K.settings(), queue, cjson.encode(settings))
+  end
+  redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
+  redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
+  local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
+  move(id, 'started', 'awaiting', unpack(wait))
+  -- wake an idle worker so it sizes its blocking wait to the new timeout
+  arm(queue)
+  return cjson.encode({ ok = true, n = n })
+end
+local entry = '{"n":' .. n .. ',"startedAt":' .. now .. ',"endedAt":' .. until_at .. ',"result":null}'
+redis.call('HSET', steps, step, entry)
+schedule(id, queue, 'started', until_at, 'steps', n)
+return cjson.encode({ ok = true, n = n })
 `,
 };

@@ -219,7 +219,7 @@ export const getJob = new Transition(
     const job = (reply as { job?: Record<string, unknown> }).job;
     return job ? jobFromHash(job) : null;
   },
-  (keys, p) => [keys.job(p.id)],
+  (keys, p) => [keys.job(p.id), keys.steps(p.id)],
 );
 
 /** One attempt of a job: how it ended, where and when. */
@@ -253,4 +253,60 @@ export const getAttempts = new Transition(
     return { job: r.job ? jobFromHash(r.job) : null, earlier };
   },
   (keys, p) => [keys.job(p.id), keys.attempts(p.id)],
+);
+
+// ---- durable steps -------------------------------------------------------------
+
+export type RecordStepReply = { ok: true; n: number } | { ok: false; error: "lost" | "recorded" | "too_many" };
+
+export const recordStep = new Transition(
+  lua.recordStep,
+  (p: { id: string; worker: string; step: string; result: string; startedAt: number; endedAt: number }) => [
+    p.id,
+    p.worker,
+    p.step,
+    p.result,
+    p.startedAt,
+    p.endedAt,
+  ],
+  (reply) => reply as RecordStepReply,
+);
+
+export const suspend = new Transition(
+  lua.suspend,
+  /** event: what a wait (ctx.waitForEvent) waits for, and its key; none for a sleep */
+  (p: { id: string; worker: string; now: number; step: string; until: number; event?: string; key?: string }) => [
+    p.id,
+    p.worker,
+    p.now,
+    p.step,
+    p.until,
+    p.event ?? "",
+    p.key ?? "",
+  ],
+  (reply) => reply as RecordStepReply,
+);
+
+export const sendEvent = new Transition(
+  lua.sendEvent,
+  (p: { now: number; queue: string; event: string; key?: string; data: string }) => [
+    p.now,
+    p.queue,
+    p.event,
+    p.key ?? "",
+    p.data,
+  ],
+  (reply) => reply as { resumed: number; more: boolean },
+);
+
+export const invoke = new Transition(
+  lua.invoke,
+  (p: { id: string; worker: string; now: number; step: string; child: NewJob }) => [
+    p.id,
+    p.worker,
+    p.now,
+    p.step,
+    JSON.stringify(p.child),
+  ],
+  (reply) => reply as { ok: true } | { ok: false; error: "lost" | "recorded" | "too_many" | "id_in_other_queue" },
 );

@@ -20,10 +20,14 @@ export interface QueueSettings {
   groups?: Omit<GroupPolicy, "paused">;
 }
 
-/** Settings as stored, without the scripts' own mark that a queue turned grouped; cjson writes {} as []. */
+/** Settings as stored, without the scripts' own marks (a queue turned grouped, had a wait); cjson writes {} as []. */
 function settingsOf(raw: unknown): QueueSettings {
   if (!raw || Array.isArray(raw)) return {};
-  const { grouped: _, ...settings } = raw as QueueSettings & { grouped?: boolean };
+  const {
+    grouped: _grouped,
+    waits: _waits,
+    ...settings
+  } = raw as QueueSettings & { grouped?: boolean; waits?: boolean };
   return settings;
 }
 

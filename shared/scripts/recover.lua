@@ -23,6 +23,7 @@
 --- @include "job_get"
 --- @include "arm"
 --- @include "promote_due"
+--- @include "resume_due_waits"
 --- @include "fail_or_retry"
 --- @include "cancel_dependents"
 --- @include "release_dependents"
@@ -84,6 +85,11 @@ for _, queue in ipairs(queues) do
   local count, more_due = promote_due(queue, now)
   promoted = promoted + count
   more = more or more_due
+  if settings[queue].waits then
+    local resumed, more_waits = resume_due_waits(queue, now)
+    promoted = promoted + resumed
+    more = more or more_waits
+  end
   for _, status in ipairs(STATUS.terminal_list) do
     local key = K.registry(status, queue)
     local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, LIMITS.batch)

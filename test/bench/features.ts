@@ -69,6 +69,9 @@ const FEATURE_OF: Record<string, string> = {
   "group-rate": "groups",
   debounce: "debounce, dedupe",
   dedupe: "debounce, dedupe",
+  steps: "durable steps",
+  "event-waiters": "durable steps",
+  awaiting: "durable steps",
 };
 /** Features a plain job does not use: the goal is that each costs it nothing. */
 const UNUSED = [
@@ -81,6 +84,7 @@ const UNUSED = [
   "task declarations",
   "groups",
   "debounce, dedupe",
+  "durable steps",
 ];
 
 /** The feature a command run by Redis serves, from the first key-shaped argument. */

@@ -216,6 +216,24 @@ describe("dashboard", () => {
     await page.close();
   });
 
+  it("draws a durable job's recorded steps in order on its page", async () => {
+    const mail = queue("mail");
+    const job = await mail.enqueue("checkout", { order: "7" });
+    expect((await mail.waitFor(job.id, { timeoutMs: 15_000 })).status).toBe("finished");
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${edge.url}/dashboard#/jobs/${job.id}`);
+    await page.locator(".job-head .badge[data-status=finished]").waitFor({ timeout: 10_000 });
+    const steps = page.locator(".timeline.steps li");
+    expect(await steps.count()).toBe(2);
+    expect(await steps.nth(0).locator(".what").textContent()).toBe("1. charge");
+    expect(await steps.nth(1).locator(".what").textContent()).toBe("2. receipt");
+    expect(await page.textContent(".card:has(.timeline.steps) h2")).toBe("Steps (2)");
+    await shoot(page, "job-steps");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("changes a queue's limits, empties it, and requeues what that canceled, from its page", async () => {
     const tidy = queue("tidy");
     await tidy.enqueueMany([{ task: "echo" }, { task: "echo" }, { task: "echo" }]);

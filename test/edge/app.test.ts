@@ -53,6 +53,8 @@ describe("public routes", () => {
         "DELETE /v1/jobs/{id}",
         "POST /v1/jobs/{id}/requeue",
         "GET /v1/jobs/{id}/attempts",
+        "GET /v1/jobs/{id}/steps",
+        "POST /v1/queues/{queue}/events/{event}",
         "GET /v1/queues",
         "GET /v1/queues/{queue}",
         "PATCH /v1/queues/{queue}",

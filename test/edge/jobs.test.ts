@@ -225,6 +225,7 @@ describe("queues", () => {
       queued: 1,
       scheduled: 0,
       deferred: 0,
+      awaiting: 0,
       started: 0,
       finished: 0,
       failed: 0,

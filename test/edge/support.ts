@@ -115,6 +115,18 @@ export async function finish(prefix: string, id: string, result: unknown): Promi
   expect((await scripts.complete.run(runner, Keys.forPrefix(prefix), report)).reported[0]!.ok).toBe(true);
 }
 
+/** Records a step of a started job as its worker would (ctx.step). */
+export async function recordStep(prefix: string, id: string, step: string, result: unknown): Promise<void> {
+  const call = { id, worker: WORKER, step, result: JSON.stringify(result), startedAt: Date.now(), endedAt: Date.now() };
+  expect(await scripts.recordStep.run(runner, Keys.forPrefix(prefix), call)).toMatchObject({ ok: true });
+}
+
+/** Suspends a started job to await an event, as its worker does for ctx.waitForEvent. */
+export async function awaitEvent(prefix: string, id: string, step: string, event: string, key = ""): Promise<void> {
+  const call = { id, worker: WORKER, now: Date.now(), step, until: Date.now() + 60_000, event, key };
+  expect(await scripts.suspend.run(runner, Keys.forPrefix(prefix), call)).toMatchObject({ ok: true });
+}
+
 /** Fails a started job as its worker would; retryable errors follow the job's retry policy. */
 export async function failJob(prefix: string, id: string, error: string | JobError, retryable = false): Promise<void> {
   const report = {

@@ -11,7 +11,7 @@ import { isMainThread, parentPort, threadId } from "node:worker_threads";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import type { JobError } from "../../shared/job.ts";
-import { describeTasks, runTask, tasksOf, type TaskModule } from "../task.ts";
+import { describeTasks, runTask, tasksOf, type Answer, type TaskModule } from "../task.ts";
 import { JobAbort } from "./abort.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
 
@@ -107,8 +107,12 @@ export function serveJobs(module: TaskModule): void {
     process.on("SIGINT", () => {});
     process.on("disconnect", () => process.exit(0));
   }
+  // asks of the running job waiting for the worker's answer, by sequence number
+  const asked = new Map<number, (answer: Answer) => void>();
+  let seq = 0;
   channel.listen(async (message) => {
     if (message.type === "abort") return abort();
+    if (message.type === "answer") return asked.get(message.seq)?.(message.answer);
     if (message.type === "describe") return channel.send({ type: "tasks", tasks: describeTasks(tasks) });
     // a job sent while the horse was retiring: the worker gives it to another
     if (retiring) return;
@@ -121,10 +125,19 @@ export function serveJobs(module: TaskModule): void {
       },
       logger: () => logger().child({ jobId: job.id, task: job.task }),
       report: (update) => channel.send({ type: "progress", id: job.id, update }),
+      ask: (request) =>
+        new Promise<Answer>((resolve) => {
+          const n = ++seq;
+          asked.set(n, (answer) => {
+            asked.delete(n);
+            resolve(answer);
+          });
+          channel.send({ type: "ask", seq: n, request });
+        }),
     });
     // the job was failed already, and the horse is on its way out
     if (retiring) return;
-    if (!outcome.ok && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
+    if ("error" in outcome && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);
     if (current.aborted) process.exit(143);
     running = undefined;
     lastJob = job.id;

@@ -10,22 +10,29 @@
 //   horse → worker  { type: "tasks", tasks }                each task's JSON Schema, to declare
 //   worker → horse  { type: "run", job }
 //   horse → worker  { type: "progress", id, update }        ctx.progress / ctx.setMeta
+//   horse → worker  { type: "ask", seq, request }           ctx.step, ctx.dependencies: what only the worker can do
+//   worker → horse  { type: "answer", seq, answer }         once Redis has answered
 //   horse → worker  { type: "done", id, outcome }
 //   horse → worker  { type: "retiring", stray? }            an error escaped a task: no more jobs
 //   worker → horse  { type: "abort" }                       threads only (a process gets SIGTERM)
-// A job is one message each way: the smallest exchange there is.
+// A job without steps is one message each way: the smallest exchange there is.
 import type { Logger } from "pino";
 import type { Job, JobError } from "../../shared/index.ts";
 import type { ProgressUpdate } from "../../shared/scripts/index.ts";
 import type { TaskDescription } from "../../shared/tasks.ts";
-import type { Outcome } from "../task.ts";
+import type { Answer, Ask, RunEnd, TaskHost } from "../task.ts";
 
-export type ToHorse = { type: "run"; job: Job } | { type: "abort" } | { type: "describe" };
+export type ToHorse =
+  | { type: "run"; job: Job }
+  | { type: "abort" }
+  | { type: "describe" }
+  | { type: "answer"; seq: number; answer: Answer };
 export type FromHorse =
   | { type: "ready" }
   | { type: "tasks"; tasks: TaskDescription[] }
   | { type: "progress"; id: string; update: ProgressUpdate }
-  | { type: "done"; id: string; outcome: Outcome }
+  | { type: "ask"; seq: number; request: Ask }
+  | { type: "done"; id: string; outcome: RunEnd }
   | { type: "retiring"; stray?: { error: JobError; lastJob?: string } };
 
 /** How every horse of a worker is made. */
@@ -66,10 +73,11 @@ export abstract class Horse {
   served = 0;
   #readied!: () => void;
   #failed!: (error: Error) => void;
-  #settle: ((outcome: Outcome | null) => void) | undefined;
+  #settle: ((outcome: RunEnd | null) => void) | undefined;
   /** The running job reached the horse's channel: a death from now on is the job's. */
   #sent = false;
-  #onProgress: ((update: ProgressUpdate) => void) | undefined;
+  /** The running job's host on the worker's side: where its progress and its asks go. */
+  #host: Pick<TaskHost, "report" | "ask"> | undefined;
   #exit: string | undefined;
   /** The horse said it takes no more jobs; a job it was sent after that never ran. */
   #retiring = false;
@@ -120,9 +128,9 @@ export abstract class Horse {
    * the horse died while it waited in the pool, before its exit was noticed,
    * or it was retiring.
    */
-  run(job: Job, onProgress: (update: ProgressUpdate) => void): Promise<Outcome | null> {
+  run(job: Job, host: Pick<TaskHost, "report" | "ask">): Promise<RunEnd | null> {
     this.served++;
-    this.#onProgress = onProgress;
+    this.#host = host;
     this.#sent = false;
     return new Promise((resolveOutcome) => {
       this.#settle = resolveOutcome;
@@ -149,7 +157,8 @@ export abstract class Horse {
   protected received(message: FromHorse): void {
     if (message.type === "ready") this.#readied();
     else if (message.type === "tasks") this.#describing?.resolve(message.tasks);
-    else if (message.type === "progress") this.#onProgress?.(message.update);
+    else if (message.type === "progress") this.#host?.report(message.update);
+    else if (message.type === "ask") this.#answer(message.seq, message.request);
     else if (message.type === "done") this.#deliver(message.outcome);
     else if (message.type === "retiring") this.#retire(message.stray);
   }
@@ -176,6 +185,16 @@ export abstract class Horse {
     return maxMemoryMb === null ? "V8's default heap limit" : `its ${maxMemoryMb} MB ceiling (--horse-max-memory-mb)`;
   }
 
+  #answer(seq: number, request: Ask): void {
+    const host = this.#host;
+    if (!host) return;
+    void host.ask(request).then((answer) => {
+      // the job may have ended meanwhile (a timeout): its horse no longer waits for this
+      // a horse that died meanwhile is noticed by its exit: nothing to do for a lost answer
+      if (this.#host === host && this.alive) this.send({ type: "answer", seq, answer }, () => {});
+    });
+  }
+
   #retire(stray: { error: JobError; lastJob?: string } | undefined): void {
     this.#retiring = true;
     if (stray) {
@@ -186,10 +205,10 @@ export abstract class Horse {
     }
   }
 
-  #deliver(outcome: Outcome | null): void {
+  #deliver(outcome: RunEnd | null): void {
     const settle = this.#settle;
     this.#settle = undefined;
-    this.#onProgress = undefined;
+    this.#host = undefined;
     settle?.(outcome);
   }
 }

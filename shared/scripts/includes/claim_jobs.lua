@@ -4,6 +4,7 @@
 --- @include "move"
 --- @include "job_table"
 --- @include "promote_due"
+--- @include "resume_due_waits"
 --- @include "to_terminal"
 --- @include "cancel_dependents"
 --- @include "settings_of"
@@ -81,6 +82,8 @@ local function claim_popped(id, queue, settings, now, lease, worker)
     return nil
   end
   start(job, queue, now, lease, worker, settings)
+  -- a durable job resumes with the steps it recorded (a job without any pays nothing)
+  if job.steps then job.recorded = redis.call('HGETALL', K.steps(id)) end
   return job
 end
 
@@ -149,6 +152,11 @@ local function claim_jobs(now, lease, worker, want, queues)
     -- nothing a claim does afterwards changes what is scheduled
     local _, more_due, due = promote_due(queue, now)
     more = more or more_due
+    if s.waits then
+      local _, more_waits, runs_out = resume_due_waits(queue, now)
+      more = more or more_waits
+      wake_by(runs_out)
+    end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
     local claimable

@@ -4,7 +4,8 @@
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
--- in its history.
+-- in its history. Its recorded steps stay, so that it goes on where it
+-- failed rather than running them again.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -13,6 +14,7 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end

@@ -3,6 +3,7 @@
 --- @include "move"
 --- @include "job_table"
 --- @include "outbox_push"
+--- @include "resume_parent"
 
 local TTL_FIELD = {
   finished = 'resultTtlSec',
@@ -52,19 +53,23 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
--- Moves a job into a terminal registry; the job hash, its earlier attempts
--- and its registry entry all expire after the job's TTL for that outcome.
+-- Moves a job into a terminal registry; the job hash, its earlier attempts,
+-- its recorded steps and its registry entry all expire after the job's TTL
+-- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if f[3] then outbox_push(id, now, f[3]) end
+  if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
 end

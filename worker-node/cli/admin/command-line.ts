@@ -27,6 +27,8 @@ const OPTIONS = {
   every: { type: "string" },
   delete: { type: "boolean" },
   concurrency: { type: "string" },
+  key: { type: "string" },
+  data: { type: "string" },
   pause: { type: "boolean" },
   resume: { type: "boolean" },
 } as const;

@@ -1,9 +1,9 @@
 // The admin commands about queues as a whole: what every queue holds and who
-// works it, and the settings workers obey across the fleet (paused, a rate
-// limit, a concurrency limit).
+// works it, the settings workers obey across the fleet (paused, a rate
+// limit, a concurrency limit), and the events its durable jobs await.
 import { describeQueues, type QueueInfo, type QueuesPage, type SettingsPatch } from "../../../shared/index.ts";
 import { noun } from "../../../shared/display.ts";
-import { duration, required, UsageError, wholeNumber } from "./command-line.ts";
+import { duration, jsonFlag, required, UsageError, wholeNumber } from "./command-line.ts";
 import { queueOf, type Command, type Context, type Output } from "./command.ts";
 import { queuesText } from "./text.ts";
 
@@ -70,6 +70,22 @@ export const concurrency: Command = {
     if (flags.off) return settle(ctx, name!, { concurrency: null }, `queue "${name}" has no concurrency limit now`);
     const concurrency = wholeNumber(required(n, "N"), "N");
     return settle(ctx, name!, { concurrency }, `queue "${name}": at most ${concurrency} running at once`);
+  },
+};
+
+export const event: Command = {
+  synopsis: ["event <queue> <event> [--key K] [--data JSON]"],
+  summary: "send an event: the queue's jobs awaiting it go on",
+  about:
+    "Sends an event to a queue: its jobs that await it (ctx.waitForEvent) with this key, and those that await it\n" +
+    "whatever its key, go on with --data (JSON; null without it). An event no job awaits is dropped.",
+  args: ["queue", "event"],
+  flags: ["key", "data"],
+  run: async (ctx, [name, eventName], flags) => {
+    const data = flags.data === undefined ? undefined : jsonFlag(flags.data, "--data");
+    const sent = await queueOf(ctx, name!).sendEvent(eventName!, { key: flags.key, data });
+    const text = `event "${eventName}" sent to queue "${name}": ${sent.resumed} ${noun(sent.resumed, "job")} resumed`;
+    return { json: sent, text };
   },
 };
 

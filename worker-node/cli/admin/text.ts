@@ -164,6 +164,16 @@ export function jobText(job: JobView, now: number): string {
   ];
   if (job.progress !== null) fields.push(["progress", json(job.progress)]);
   if (job.dependsOn.length) fields.push(["depends on", job.dependsOn.join(", ")]);
+  if (job.group) fields.push(["group", job.group]);
+  const waits = job.waitingFor;
+  if (waits) {
+    const what =
+      "child" in waits ? `child job ${waits.child}` : `event ${waits.event}${waits.key ? ` (key ${waits.key})` : ""}`;
+    fields.push(["waits for", "child" in waits ? what : `${what} until ${at(waits.until)}`]);
+  }
+  for (const step of job.steps ?? []) {
+    fields.push([`step ${step.n}`, `${step.id}  ${at(step.endedAt)}  took ${span(step.endedAt - step.startedAt)}`]);
+  }
   if (job.callback) {
     const { status, attempts, lastError } = job.callback;
     const tries = `${attempts} ${noun(attempts, "try", "tries")}`;
