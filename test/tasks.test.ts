@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue } from "../shared/index.ts";
 import type { tasks } from "./fixtures/typed-tasks.ts";
+import type { TaskContext } from "../worker-node/task.ts";
 import { freshQueues } from "./support/prefixes.ts";
 import { test, until } from "./support/worker.ts";
 
@@ -96,3 +97,19 @@ async function typeChecks(queue: Queue<typeof tasks>): Promise<void> {
   ]);
 }
 void typeChecks;
+
+// Compile-time only: what a parent's TaskContext<typeof tasks> checks of the children it invokes. Never called.
+async function invokeChecks(ctx: TaskContext<typeof tasks>): Promise<void> {
+  // @ts-expect-error no such task
+  await ctx.invoke("a", "resise", { url: "u", width: 1 });
+  // @ts-expect-error width is a number
+  await ctx.invoke("b", "resize", { url: "u", width: "wide" });
+  const resized = await ctx.invoke("c", "resize", { url: "u", width: 1 }, { queue: "images" });
+  const url: string = resized.url;
+  // @ts-expect-error hello answers a string
+  const n: number = await ctx.invoke("d", "hello", { name: "x" });
+  const paid = await ctx.waitForEvent<{ amount: number }>("e", { event: "paid", timeoutMs: 1 });
+  const amount: number | undefined = paid?.amount;
+  void [url, n, amount];
+}
+void invokeChecks;

@@ -4,4 +4,4 @@
 export { Worker } from "./worker.ts";
 export type { WorkerOptions, CallbackSettings } from "./options.ts";
 export { defineTask, defineTasks, ChildJobFailedError, StepError } from "./task.ts";
-export type { Task, TaskContext, TaskModule } from "./task.ts";
+export type { Task, TaskContext, TaskModule, InvokeOptions } from "./task.ts";

@@ -7,15 +7,32 @@ import { DEFAULTS } from "../shared/defaults.ts";
 import type { Job, JobError, JobOptions, JsonValue } from "../shared/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
 import type {
+  AnyTasks,
+  ArgsOf,
   ArgsSchema,
   JsonSchema,
   OutputOf,
+  ResultOf,
   TaskDefinition,
   TaskDescription,
+  TaskName,
   TaskWithArgs,
 } from "../shared/tasks.ts";
 
-export interface TaskContext {
+/** The options of a child job (ctx.invoke): a job's, in this queue or `queue`; its id is the step's. */
+export type InvokeOptions = Omit<JobOptions, "id" | "dependsOn" | "debounce" | "dedupe"> & { queue?: string };
+
+/** ctx.invoke's parameters after the task name: args may be left out when the task accepts none. */
+type InvokeArgs<D> =
+  undefined extends ArgsOf<D>
+    ? [args?: ArgsOf<D>, options?: InvokeOptions]
+    : [args: ArgsOf<D>, options?: InvokeOptions];
+
+/**
+ * What a task is given. With the type of the task module its children come from (`TaskContext<typeof tasks>`,
+ * imported type-only from another module), ctx.invoke checks their names and args and answers their result types.
+ */
+export interface TaskContext<T = AnyTasks> {
   job: Job;
   /** Aborted when the job times out, is stopped, or the worker shuts down cold. */
   signal: AbortSignal;
@@ -59,12 +76,7 @@ export interface TaskContext {
    * job (`deferred`, holding no worker) until the child ends, and answers the child's result; a child that did not
    * finish throws ChildJobFailedError with its error.
    */
-  invoke<R extends JsonValue = JsonValue>(
-    id: string,
-    task: string,
-    args?: JsonValue,
-    options?: Omit<JobOptions, "id" | "dependsOn" | "debounce" | "dedupe"> & { queue?: string },
-  ): Promise<R>;
+  invoke<K extends TaskName<T>>(id: string, task: K, ...rest: InvokeArgs<T[K]>): Promise<ResultOf<T[K]>>;
 }
 
 /** A child job a task invoked (ctx.invoke) that failed, was stopped or canceled: its error, and its id. */
@@ -84,7 +96,7 @@ export type Ask =
   | { kind: "dependencies" }
   | { kind: "sleep"; step: string; until: number }
   | { kind: "wait"; step: string; until: number; event: string; key: string }
-  | { kind: "invoke"; step: string; queue?: string; task: string; args?: JsonValue; options?: JobOptions };
+  | { kind: "invoke"; step: string; queue?: string; task: string; args?: unknown; options?: JobOptions };
 export type Answer =
   | { ok: true; results?: Record<string, JsonValue> }
   | {
@@ -315,7 +327,7 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
       }
       return suspend("ctx.waitForEvent", { kind: "wait", step, until: Date.now() + timeoutMs, event, key: key ?? "" });
     },
-    async invoke(id, task, args, options) {
+    async invoke(id, task, ...[args, options]) {
       const step = stepOf(id, used, "ctx.invoke");
       const done = recorded.get(step);
       if (done?.error) throw new ChildJobFailedError(done.child ?? `${job.id}:${step}`, done.error);
