@@ -1,22 +1,14 @@
 // Flow control obeyed by real worker processes: claims in turn across groups,
 // per-group concurrency and windows, a paused group, and a debounced burst,
 // all decided inside the claim and enqueue scripts.
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject } from "vitest";
+import { describe, expect, inject } from "vitest";
 import type { Queue, JobView } from "../shared/index.ts";
+import { connectForFile, redis } from "./support/connection.ts";
 import { freshQueues } from "./support/prefixes.ts";
 import { test } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  await redis.quit();
-});
+connectForFile();
 
 const fresh = freshQueues("flow", () => redis);
 

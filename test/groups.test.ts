@@ -2,29 +2,17 @@
 // turns across a queue's groups, per-group concurrency, windows and pauses,
 // the group listing, and the debounce and dedupe keys of enqueue. Claims are
 // driven with explicit `now` values instead of sleeps.
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidPolicyError, type Queue, ValidationError } from "../shared/index.ts";
 import type { Keys } from "../shared/keys.ts";
-import { scriptRunner } from "../shared/redis.ts";
-import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
+import { connectForFile, redis, runner } from "./support/connection.ts";
 import { freshQueues } from "./support/prefixes.ts";
 import { until } from "./support/until.ts";
 
 const LEASE = 30_000;
 
-let redis: Redis;
-let runner: ScriptRunner;
-
-beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
-  runner = scriptRunner(redis);
-});
-
-afterAll(async () => {
-  await redis.quit();
-});
+connectForFile();
 
 const fresh = freshQueues("groups", () => redis);
 

@@ -6,39 +6,36 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
-import { scriptRunner } from "../shared/redis.ts";
-import { main } from "../worker-node/cli/admin/main.ts";
 import * as scripts from "../shared/scripts/index.ts";
+import { main } from "../worker-node/cli/admin/main.ts";
+import { connectForFile, redis, runner } from "./support/connection.ts";
 import { freshQueues } from "./support/prefixes.ts";
 import { pidFrom, test, until } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
-let redis: Redis;
 let dir: string;
+connectForFile();
 const fresh = freshQueues("steps", () => redis);
 
 beforeAll(async () => {
-  redis = new Redis(redisUrl);
   dir = await mkdtemp(join(tmpdir(), "edgeq-steps-"));
 });
 
 afterAll(async () => {
-  await redis.quit();
   await rm(dir, { recursive: true, force: true });
 });
 
 let seq = 0;
 const record = (keys: ReturnType<typeof fresh>["keys"], id: string, worker: string, step: string, result = "1") =>
-  scripts.recordStep.run(scriptRunner(redis), keys, { id, worker, step, result, startedAt: 1, endedAt: 2 });
+  scripts.recordStep.run(runner, keys, { id, worker, step, result, startedAt: 1, endedAt: 2 });
 
 describe("recording a step", () => {
   test("only for the worker that holds the job, once per id, at most the job's bound", async () => {
     const { queue, keys } = fresh();
     const job = await queue.enqueue("durable", {});
     expect(await record(keys, job.id, "w1", "a")).toEqual({ ok: false, error: "lost" });
-    await scripts.claim.run(scriptRunner(redis), keys, {
+    await scripts.claim.run(runner, keys, {
       now: Date.now(),
       worker: "w1",
       next: { leaseMs: 30_000, max: 1, queues: ["default"] },
@@ -58,7 +55,6 @@ describe("recording a step", () => {
     const { queue, keys } = fresh();
     const plain = await queue.enqueue("echo", 1);
     const durable = await queue.enqueue("echo", 2);
-    const runner = scriptRunner(redis);
     const next = { leaseMs: 30_000, max: 2, queues: ["default"] };
     await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w1", next });
     await record(keys, durable.id, "w1", "a");
@@ -78,10 +74,10 @@ describe("a job's steps in the admin CLI", () => {
     const { prefix, queue, keys } = fresh();
     const job = await queue.enqueue("echo", 1);
     const next = { leaseMs: 30_000, max: 1, queues: ["default"] };
-    await scripts.claim.run(scriptRunner(redis), keys, { now: Date.now(), worker: "w1", next });
+    await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w1", next });
     const now = Date.now();
     const call = { id: job.id, worker: "w1", step: "charge", result: "1", startedAt: now - 1_500, endedAt: now };
-    await scripts.recordStep.run(scriptRunner(redis), keys, call);
+    await scripts.recordStep.run(runner, keys, call);
     const lines: string[] = [];
     const io = { out: (text: string) => lines.push(text), err: () => {}, env: { REDIS_URL: redisUrl } };
     expect(await main(["job", job.id, "--prefix", prefix], io)).toBe(0);
