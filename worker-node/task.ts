@@ -239,7 +239,7 @@ const STEP_REFUSED: Record<string, string> = {
   invalid: "the child job was refused",
 };
 
-/** A step id as a task gave it, checked, and the step's record if there is one; a second use is refused. */
+/** A step id as a task gave it, checked: a second use of one in the same run is refused. */
 function stepOf(id: unknown, used: Set<string>, what: string): string {
   if (typeof id !== "string" || !STEP_ID.test(id)) {
     throw new TypeError(`${what}(${JSON.stringify(id)}): a step id is 1-128 letters, digits, '_', '.', ':' or '-'`);
