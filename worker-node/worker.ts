@@ -187,7 +187,8 @@ export class Worker {
     this.#afterClaim(step, want);
   }
 
-  #afterClaim(step: Step | undefined, wanted: number): void {
+  /** What a claim's step says: jobs to start, when to look again, and for a --burst worker whether it is done. */
+  #afterClaim(step: Step | undefined, wanted: number, behindWait = false): void {
     if (!step) {
       if (wanted > 0) this.#wait();
       return;
@@ -203,6 +204,12 @@ export class Worker {
     }
     if (step.jobs.length < wanted) {
       if (this.#opts.burst && this.#running.size === 0 && this.#nextDueAt === null) {
+        // a claim behind the wait ran on the other connection, maybe before this worker's last report scheduled a
+        // retry: a claim on this one, after every write of the worker, decides
+        if (behindWait) {
+          void this.#fill();
+          return;
+        }
         this.#log.info("burst: queues are empty, stopping");
         this.stop();
         return;
@@ -229,7 +236,7 @@ export class Worker {
     } finally {
       this.#reserved -= want;
     }
-    if (step) this.#afterClaim(step, want);
+    if (step) this.#afterClaim(step, want, true);
     else if (this.accepting) await this.#fill(true);
     this.#maybeExit();
   }
