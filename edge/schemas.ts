@@ -119,6 +119,10 @@ export const queueSchema = z
       .describe("at most max jobs started in any window of perMs, across the fleet"),
     concurrency: z.number().int().optional().describe("at most this many jobs started at once, across the fleet"),
     groups: groupPolicySchema.optional().describe("the policy of each group unless it has its own"),
+    keep: z
+      .object({ finished: z.number().int().optional(), failed: z.number().int().optional() })
+      .optional()
+      .describe("only the latest N finished (failed) jobs are kept"),
     workers: z
       .array(z.looseObject({ state: z.string(), heartbeat: z.number() }))
       .describe("live workers on the queue; names, hosts and pids only for admin keys"),

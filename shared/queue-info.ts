@@ -81,6 +81,7 @@ export async function describeQueues(
       ...(q.settings.limit && { limit: q.settings.limit }),
       ...(q.settings.concurrency && { concurrency: q.settings.concurrency }),
       ...(q.settings.groups && { groups: q.settings.groups }),
+      ...(q.settings.keep && { keep: q.settings.keep }),
       workers: q.workers.map(workerInfo),
       schedules: q.schedules,
       ...(q.stats && { stats: statsOf(q.stats) }),

@@ -246,7 +246,8 @@ export class Queue<T extends TaskMap = AnyTasks> {
    * at once: `limit` (at most max jobs started in any window of perMs),
    * `concurrency` (at most N started at once), `paused`, and `groups`, the
    * policy of each group unless it has its own (`{ concurrency?, limit? }`,
-   * for each group separately). null removes one. Numbers out of range are
+   * for each group separately), and `keep` (`{ finished?, failed? }`: only
+   * the latest N jobs of that status are kept). null removes one. Numbers out of range are
    * an InvalidPolicyError (HTTP 422).
    */
   async configure(settings: SettingsPatch): Promise<QueueSettings> {
@@ -340,6 +341,12 @@ const settingsSchema = z.strictObject({
   limit: limitSchema.nullish(),
   concurrency: concurrencySchema.nullish(),
   groups: defaultPolicySchema.nullish(),
+  keep: z
+    .strictObject({
+      finished: z.number().int().min(1).max(1_000_000).optional(),
+      failed: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .nullish(),
 });
 
 const cleanSchema = z.object({

@@ -1,6 +1,7 @@
 // How a job's attempts end in the Lua scripts against a real redis-server,
 // driven with explicit `now` values: fail.lua's retries and backoffs, and the
-// TTLs complete.lua and fail.lua give a finished or failed job.
+// TTLs complete.lua and fail.lua give a finished or failed job, and a
+// queue's keep: only its latest N ended jobs of a status.
 import { describe, expect, it } from "vitest";
 import { connectForFile, redis } from "./support/connection.ts";
 import { claimIds, claimJobs, completeJob, failJob, score, scriptQueues, stored } from "./support/scripts.ts";
@@ -161,5 +162,24 @@ describe("TTLs", () => {
     await completeJob(keys, longAgo, job.id);
     // its registry entry ran out 100 s ago (500 s result TTL)
     expect(await queue.counts()).toMatchObject({ finished: 0, started: 0 });
+  });
+});
+
+describe("keeping the latest N", () => {
+  it("keeps a queue's latest N finished and failed jobs, deleting the oldest as others end", async () => {
+    const { queue, keys } = fresh();
+    await queue.configure({ keep: { finished: 2, failed: 1 } });
+    expect((await queue.info()).keep).toEqual({ finished: 2, failed: 1 });
+    const jobs = await queue.enqueueMany([1, 2, 3, 4, 5, 6].map((n) => ({ task: "t", args: n })));
+    const now = Date.now();
+    await claimJobs(keys, now, { max: 6 });
+    for (const [i, job] of jobs.slice(0, 4).entries()) await completeJob(keys, now + i, job.id);
+    for (const [i, job] of jobs.slice(4).entries()) await failJob(keys, now + 10 + i, job.id, { retryable: false });
+    expect(await redis.zrange(keys.registry("finished", "default"), "0", "-1")).toEqual([jobs[2]!.id, jobs[3]!.id]);
+    expect(await redis.zrange(keys.registry("failed", "default"), "0", "-1")).toEqual([jobs[5]!.id]);
+    for (const gone of [jobs[0]!, jobs[1]!, jobs[4]!]) expect(await redis.exists(keys.job(gone.id))).toBe(0);
+    expect(await queue.counts()).toMatchObject({ finished: 2, failed: 1 });
+    const refused = await queue.configure({ keep: { finished: 0 } }).catch((e: unknown) => e);
+    expect((refused as { status: number }).status).toBe(422);
   });
 });

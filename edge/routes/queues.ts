@@ -140,6 +140,11 @@ const settingsBody = z
       .nullable()
       .optional()
       .describe("the policy of each group of the queue unless it has its own, for each group apart; null removes it"),
+    keep: z
+      .strictObject({ finished: z.number().int().optional(), failed: z.number().int().optional() })
+      .nullable()
+      .optional()
+      .describe("keep only the latest N finished (failed) jobs, beside their TTLs; null removes it"),
   })
   .meta({ id: "QueueSettings" });
 

@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "2f481d57a61e3ed836e711c55ab0c1cddd3ea581",
+  sha: "0d552a18d7ab774f6b5308964e8a6aa2efe97ec1",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -20,12 +20,12 @@ export const cancel: ScriptSource = {
     [177,"shared/scripts/includes/push_waiting.lua",7],
     [213,"shared/scripts/includes/requeue_waiting.lua",2],
     [220,"shared/scripts/includes/resume_parent.lua",3],
-    [242,"shared/scripts/includes/to_terminal.lua",7],
-    [311,"shared/scripts/includes/job_get.lua",2],
-    [316,"shared/scripts/includes/cascade.lua",3],
-    [326,"shared/scripts/includes/cancel_dependents.lua",5],
-    [354,"shared/scripts/includes/unqueue.lua",3],
-    [366,"shared/scripts/cancel.lua",16],
+    [242,"shared/scripts/includes/to_terminal.lua",8],
+    [331,"shared/scripts/includes/job_get.lua",2],
+    [336,"shared/scripts/includes/cascade.lua",3],
+    [346,"shared/scripts/includes/cancel_dependents.lua",5],
+    [374,"shared/scripts/includes/unqueue.lua",3],
+    [386,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -301,6 +301,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -333,6 +352,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -479,7 +499,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "898a6d981f460b396ae5390adf2892c92b053679",
+  sha: "e7465b066f5889d4742a07f175ba566d1f99e61e",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -502,17 +522,17 @@ export const claim: ScriptSource = {
     [270,"shared/scripts/includes/resume_due_waits.lua",4],
     [282,"shared/scripts/includes/outbox_push.lua",3],
     [298,"shared/scripts/includes/resume_parent.lua",3],
-    [320,"shared/scripts/includes/to_terminal.lua",7],
-    [389,"shared/scripts/includes/cascade.lua",3],
-    [399,"shared/scripts/includes/cancel_dependents.lua",5],
-    [427,"shared/scripts/includes/window.lua",1],
-    [439,"shared/scripts/includes/room.lua",3],
-    [457,"shared/scripts/includes/policy_of.lua",3],
-    [477,"shared/scripts/includes/group_waiting.lua",2],
-    [482,"shared/scripts/includes/claim_jobs.lua",16],
-    [656,"shared/scripts/includes/worker_step.lua",2],
-    [669,"shared/scripts/includes/step.lua",7],
-    [709,"shared/scripts/claim.lua",24],
+    [320,"shared/scripts/includes/to_terminal.lua",8],
+    [409,"shared/scripts/includes/cascade.lua",3],
+    [419,"shared/scripts/includes/cancel_dependents.lua",5],
+    [447,"shared/scripts/includes/window.lua",1],
+    [459,"shared/scripts/includes/room.lua",3],
+    [477,"shared/scripts/includes/policy_of.lua",3],
+    [497,"shared/scripts/includes/group_waiting.lua",2],
+    [502,"shared/scripts/includes/claim_jobs.lua",16],
+    [676,"shared/scripts/includes/worker_step.lua",2],
+    [689,"shared/scripts/includes/step.lua",7],
+    [729,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -866,6 +886,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -898,6 +937,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -1302,7 +1342,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "7f80566c03fd64f796f39431749940be6aeb70e6",
+  sha: "ded247cd155718cc027d4b978b764592b0446d78",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1322,24 +1362,24 @@ export const complete: ScriptSource = {
     [215,"shared/scripts/includes/push_waiting.lua",7],
     [251,"shared/scripts/includes/requeue_waiting.lua",2],
     [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",7],
-    [349,"shared/scripts/includes/job_get.lua",2],
-    [354,"shared/scripts/includes/schedule.lua",4],
-    [363,"shared/scripts/includes/cascade.lua",3],
-    [373,"shared/scripts/includes/release_dependents.lua",6],
-    [399,"shared/scripts/includes/owned_job.lua",2],
-    [407,"shared/scripts/includes/split.lua",1],
-    [414,"shared/scripts/includes/promote_due.lua",4],
-    [429,"shared/scripts/includes/resume_wait.lua",3],
-    [445,"shared/scripts/includes/resume_due_waits.lua",4],
-    [457,"shared/scripts/includes/cancel_dependents.lua",5],
-    [485,"shared/scripts/includes/window.lua",1],
-    [497,"shared/scripts/includes/room.lua",3],
-    [515,"shared/scripts/includes/policy_of.lua",3],
-    [535,"shared/scripts/includes/claim_jobs.lua",16],
-    [709,"shared/scripts/includes/worker_step.lua",2],
-    [722,"shared/scripts/includes/step.lua",7],
-    [762,"shared/scripts/complete.lua",19],
+    [280,"shared/scripts/includes/to_terminal.lua",8],
+    [369,"shared/scripts/includes/job_get.lua",2],
+    [374,"shared/scripts/includes/schedule.lua",4],
+    [383,"shared/scripts/includes/cascade.lua",3],
+    [393,"shared/scripts/includes/release_dependents.lua",6],
+    [419,"shared/scripts/includes/owned_job.lua",2],
+    [427,"shared/scripts/includes/split.lua",1],
+    [434,"shared/scripts/includes/promote_due.lua",4],
+    [449,"shared/scripts/includes/resume_wait.lua",3],
+    [465,"shared/scripts/includes/resume_due_waits.lua",4],
+    [477,"shared/scripts/includes/cancel_dependents.lua",5],
+    [505,"shared/scripts/includes/window.lua",1],
+    [517,"shared/scripts/includes/room.lua",3],
+    [535,"shared/scripts/includes/policy_of.lua",3],
+    [555,"shared/scripts/includes/claim_jobs.lua",16],
+    [729,"shared/scripts/includes/worker_step.lua",2],
+    [742,"shared/scripts/includes/step.lua",7],
+    [782,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1653,6 +1693,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -1685,6 +1744,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -2637,7 +2697,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "7214e3f832fd0ca0a36f2a16b2d128124efb745e",
+  sha: "0511bcbeb845432a6e0bd8640c1982699063dd2a",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2656,11 +2716,11 @@ export const empty: ScriptSource = {
     [189,"shared/scripts/includes/push_waiting.lua",7],
     [225,"shared/scripts/includes/requeue_waiting.lua",2],
     [232,"shared/scripts/includes/resume_parent.lua",3],
-    [254,"shared/scripts/includes/to_terminal.lua",7],
-    [323,"shared/scripts/includes/job_get.lua",2],
-    [328,"shared/scripts/includes/cascade.lua",3],
-    [338,"shared/scripts/includes/cancel_dependents.lua",5],
-    [366,"shared/scripts/empty.lua",15],
+    [254,"shared/scripts/includes/to_terminal.lua",8],
+    [343,"shared/scripts/includes/job_get.lua",2],
+    [348,"shared/scripts/includes/cascade.lua",3],
+    [358,"shared/scripts/includes/cancel_dependents.lua",5],
+    [386,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2948,6 +3008,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -2980,6 +3059,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -3053,7 +3133,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "2a5e3cda470b03ddd3edacd38df0ec236b8082a5",
+  sha: "5c71991776b0f5d741c8879a2e09b496c0c63633",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -3071,12 +3151,12 @@ export const enqueue: ScriptSource = {
     [190,"shared/scripts/includes/push_waiting.lua",7],
     [226,"shared/scripts/includes/requeue_waiting.lua",2],
     [233,"shared/scripts/includes/resume_parent.lua",3],
-    [255,"shared/scripts/includes/to_terminal.lua",7],
-    [324,"shared/scripts/includes/schedule.lua",4],
-    [333,"shared/scripts/includes/create_job.lua",8],
-    [382,"shared/scripts/includes/unqueue.lua",3],
-    [394,"shared/scripts/includes/gather.lua",6],
-    [451,"shared/scripts/enqueue.lua",23],
+    [255,"shared/scripts/includes/to_terminal.lua",8],
+    [344,"shared/scripts/includes/schedule.lua",4],
+    [353,"shared/scripts/includes/create_job.lua",8],
+    [402,"shared/scripts/includes/unqueue.lua",3],
+    [414,"shared/scripts/includes/gather.lua",6],
+    [471,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3365,6 +3445,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -3397,6 +3496,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -3607,7 +3707,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "1959701f07f2978763715874ee6e747a274a90fd",
+  sha: "ab262376c0f7b9b469dbdf21765e0ca13e9a522b",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -3627,25 +3727,25 @@ export const fail: ScriptSource = {
     [215,"shared/scripts/includes/push_waiting.lua",7],
     [251,"shared/scripts/includes/requeue_waiting.lua",2],
     [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",7],
-    [349,"shared/scripts/includes/job_get.lua",2],
-    [354,"shared/scripts/includes/cascade.lua",3],
-    [364,"shared/scripts/includes/cancel_dependents.lua",5],
-    [392,"shared/scripts/includes/schedule.lua",4],
-    [401,"shared/scripts/includes/keep_attempt.lua",3],
-    [419,"shared/scripts/includes/fail_or_retry.lua",9],
-    [458,"shared/scripts/includes/owned_job.lua",2],
-    [466,"shared/scripts/includes/split.lua",1],
-    [473,"shared/scripts/includes/promote_due.lua",4],
-    [488,"shared/scripts/includes/resume_wait.lua",3],
-    [504,"shared/scripts/includes/resume_due_waits.lua",4],
-    [516,"shared/scripts/includes/window.lua",1],
-    [528,"shared/scripts/includes/room.lua",3],
-    [546,"shared/scripts/includes/policy_of.lua",3],
-    [566,"shared/scripts/includes/claim_jobs.lua",16],
-    [740,"shared/scripts/includes/worker_step.lua",2],
-    [753,"shared/scripts/includes/step.lua",7],
-    [793,"shared/scripts/fail.lua",16],
+    [280,"shared/scripts/includes/to_terminal.lua",8],
+    [369,"shared/scripts/includes/job_get.lua",2],
+    [374,"shared/scripts/includes/cascade.lua",3],
+    [384,"shared/scripts/includes/cancel_dependents.lua",5],
+    [412,"shared/scripts/includes/schedule.lua",4],
+    [421,"shared/scripts/includes/keep_attempt.lua",3],
+    [439,"shared/scripts/includes/fail_or_retry.lua",9],
+    [478,"shared/scripts/includes/owned_job.lua",2],
+    [486,"shared/scripts/includes/split.lua",1],
+    [493,"shared/scripts/includes/promote_due.lua",4],
+    [508,"shared/scripts/includes/resume_wait.lua",3],
+    [524,"shared/scripts/includes/resume_due_waits.lua",4],
+    [536,"shared/scripts/includes/window.lua",1],
+    [548,"shared/scripts/includes/room.lua",3],
+    [566,"shared/scripts/includes/policy_of.lua",3],
+    [586,"shared/scripts/includes/claim_jobs.lua",16],
+    [760,"shared/scripts/includes/worker_step.lua",2],
+    [773,"shared/scripts/includes/step.lua",7],
+    [813,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3959,6 +4059,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -3991,6 +4110,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -4449,7 +4569,7 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "35825b1d04c43bd1d10afa9f31bea1dcdee4d917",
+  sha: "a23a10a3e67224aa4175c8bf6a215e8909f31daa",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4467,10 +4587,10 @@ export const fireSchedule: ScriptSource = {
     [186,"shared/scripts/includes/push_waiting.lua",7],
     [222,"shared/scripts/includes/requeue_waiting.lua",2],
     [229,"shared/scripts/includes/resume_parent.lua",3],
-    [251,"shared/scripts/includes/to_terminal.lua",7],
-    [320,"shared/scripts/includes/schedule.lua",4],
-    [329,"shared/scripts/includes/create_job.lua",8],
-    [378,"shared/scripts/fire-schedule.lua",18],
+    [251,"shared/scripts/includes/to_terminal.lua",8],
+    [340,"shared/scripts/includes/schedule.lua",4],
+    [349,"shared/scripts/includes/create_job.lua",8],
+    [398,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -4755,6 +4875,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -4787,6 +4926,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -5161,7 +5301,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "add859ed3a26420cab6ec8034b73cdd02c02a460",
+  sha: "4520cfbcb3bc2cde02c017022dfbbdb919d5d2a1",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -5183,10 +5323,10 @@ export const invoke: ScriptSource = {
     [229,"shared/scripts/includes/push_waiting.lua",7],
     [265,"shared/scripts/includes/requeue_waiting.lua",2],
     [272,"shared/scripts/includes/resume_parent.lua",3],
-    [294,"shared/scripts/includes/to_terminal.lua",7],
-    [363,"shared/scripts/includes/schedule.lua",4],
-    [372,"shared/scripts/includes/create_job.lua",8],
-    [421,"shared/scripts/invoke.lua",27],
+    [294,"shared/scripts/includes/to_terminal.lua",8],
+    [383,"shared/scripts/includes/schedule.lua",4],
+    [392,"shared/scripts/includes/create_job.lua",8],
+    [441,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5514,6 +5654,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -5546,6 +5705,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
@@ -5911,7 +6071,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "1f05ed61b6c1e8254484413728304033887980ac",
+  sha: "b8f0dbb63608d835dbf29890b770e242ec75752c",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -5935,16 +6095,16 @@ export const recover: ScriptSource = {
     [292,"shared/scripts/includes/job_table.lua",3],
     [299,"shared/scripts/includes/outbox_push.lua",3],
     [315,"shared/scripts/includes/resume_parent.lua",3],
-    [337,"shared/scripts/includes/to_terminal.lua",7],
-    [406,"shared/scripts/includes/cascade.lua",3],
-    [416,"shared/scripts/includes/cancel_dependents.lua",5],
-    [444,"shared/scripts/includes/schedule.lua",4],
-    [453,"shared/scripts/includes/keep_attempt.lua",3],
-    [471,"shared/scripts/includes/fail_or_retry.lua",9],
-    [510,"shared/scripts/includes/release_dependents.lua",6],
-    [536,"shared/scripts/includes/window.lua",1],
-    [548,"shared/scripts/includes/room.lua",3],
-    [566,"shared/scripts/recover.lua",35],
+    [337,"shared/scripts/includes/to_terminal.lua",8],
+    [426,"shared/scripts/includes/cascade.lua",3],
+    [436,"shared/scripts/includes/cancel_dependents.lua",5],
+    [464,"shared/scripts/includes/schedule.lua",4],
+    [473,"shared/scripts/includes/keep_attempt.lua",3],
+    [491,"shared/scripts/includes/fail_or_retry.lua",9],
+    [530,"shared/scripts/includes/release_dependents.lua",6],
+    [556,"shared/scripts/includes/window.lua",1],
+    [568,"shared/scripts/includes/room.lua",3],
+    [586,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6315,6 +6475,25 @@ local function count_ending(queue, status, now, started_at)
   redis.call('HINCRBY', stats, 'durationMs', ms)
 end
 
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
+end
+
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
 -- when anyone listens on its channel, so that a waiter has what it waited
 -- for without a read; as the bare status when nobody listens here (PUBSUB
@@ -6347,6 +6526,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)

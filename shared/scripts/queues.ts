@@ -16,6 +16,8 @@ export interface QueueSettings {
   limit?: { max: number; perMs: number };
   /** At most this many jobs of the queue started at once, across the fleet. */
   concurrency?: number;
+  /** Keep only the latest N finished (failed) jobs, beside their TTLs: the oldest past N are deleted as others end. */
+  keep?: { finished?: number; failed?: number };
   /** The policy each group of the queue has unless it has its own (see configureGroup). */
   groups?: Omit<GroupPolicy, "paused">;
 }

@@ -4,6 +4,7 @@
 --- @include "job_table"
 --- @include "outbox_push"
 --- @include "resume_parent"
+--- @include "settings_of"
 
 local TTL_FIELD = {
   finished = 'resultTtlSec',
@@ -35,6 +36,25 @@ local function count_ending(queue, status, now, started_at)
   end
   redis.call('HINCRBY', stats, 'le:' .. bucket, 1)
   redis.call('HINCRBY', stats, 'durationMs', ms)
+end
+
+-- A queue that keeps only its latest N jobs of a status (settings.keep, as
+-- BullMQ's removeOnComplete: { count }) drops the oldest past N, the job that
+-- just ended aside: a bounded number per ending, so a lowered N is reached
+-- over the next endings, never by a scan.
+local function keep_latest(id, queue, status)
+  local keep = settings_of({ queue })[queue].keep
+  local n = keep and keep[status]
+  if not n then return end
+  local registry = K.registry(status, queue)
+  local over = redis.call('ZCARD', registry) - n
+  if over <= 0 then return end
+  for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
+    if old ~= id then
+      redis.call('ZREM', registry, old)
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+    end
+  end
 end
 
 -- An ending is published with the job as it ended, "<status> <hash as JSON>",
@@ -69,6 +89,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
+  if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
