@@ -120,7 +120,8 @@ export class Running extends JobAbort implements TaskHost {
    * the writes go out holds no more in the worker than Redis would keep of it, and the drop is counted.
    */
   #buffer(pending: ProgressUpdate, lines: string[]): void {
-    const logs = (pending.logs ??= []);
+    pending.logs ??= [];
+    const logs = pending.logs;
     logs.push(...lines);
     for (const line of lines) this.#logBytes += line.length;
     let drop = 0;
