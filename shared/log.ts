@@ -11,12 +11,15 @@ import * as scripts from "./scripts/index.ts";
 /** Which lines: from the line numbered `offset` (0, the first the job wrote), `limit` of them. */
 export interface LogPage {
   offset?: number;
+  /** The last `limit` lines instead, whatever their numbers (offset left out). */
+  tail?: boolean;
   /** At most DEFAULTS.maxLogPage; default 100. */
   limit?: number;
 }
 
 export const logPageSchema = z.object({
   offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  tail: z.boolean().optional(),
   limit: z.number().int().min(1).max(DEFAULTS.maxLogPage).optional(),
 });
 
@@ -28,6 +31,6 @@ export async function readLog(
   page: LogPage,
 ): Promise<scripts.JobLog | null> {
   parseOrThrow(jobIdSchema, id, "id");
-  const { offset = 0, limit = 100 } = parseOrThrow(logPageSchema, page);
-  return scripts.getLogs.run(redis, keys, { id, offset, limit });
+  const { offset = 0, limit = 100, tail } = parseOrThrow(logPageSchema, page);
+  return scripts.getLogs.run(redis, keys, { id, offset: tail ? null : offset, limit });
 }

@@ -5133,8 +5133,8 @@ return cjson.encode({ job = job })
 
 export const getLogs: ScriptSource = {
   name: "get-logs",
-  sha: "50b88880d5c37077f2d673e43ea966a807191f22",
-  keyLockingSha: "54641ad8e9e0a93c57387a3f73f4e1d19b3d59ad",
+  sha: "d3db84a66b6b599010f2e8adb19acdadb50281ba",
+  keyLockingSha: "931a221f01cfa775cab37b14e1908316318609a1",
   lines: [
     [1,"shared/scripts/get-logs.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -5147,7 +5147,7 @@ export const getLogs: ScriptSource = {
 -- KEYS[1] the job's hash, KEYS[2] its log: all it touches (key-locking)
 -- ARGV[1] key root
 -- ARGV[2] job id
--- ARGV[3] offset: the number of the first line wanted
+-- ARGV[3] offset: the number of the first line wanted ('' for the last \`limit\` lines)
 -- ARGV[4] limit: how many lines at most
 -- Returns { found = false } or { found = true, total = lines ever written, held = lines kept,
 --   first = the number of the first line answered, lines = [JSON] }
@@ -5165,7 +5165,8 @@ local total = tonumber(f[2]) or 0
 if total == 0 then return cjson.encode({ found = true, total = 0, held = 0, first = 0 }) end
 local logs = K.logs(id)
 local held = redis.call('LLEN', logs)
-local from = math.min(math.max(offset - (total - held), 0), held)
+local from = math.max(held - limit, 0)
+if offset then from = math.min(math.max(offset - (total - held), 0), held) end
 local lines = {}
 if from < held then lines = redis.call('LRANGE', logs, from, from + limit - 1) end
 return cjson.encode({ found = true, total = total, held = held, first = total - held + from, lines = lines })

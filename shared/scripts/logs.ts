@@ -32,7 +32,8 @@ export interface JobLog {
 
 export const getLogs = new Transition(
   lua.getLogs,
-  (p: { id: string; offset: number; limit: number }) => [p.id, p.offset, p.limit],
+  /** offset null: the last `limit` lines */
+  (p: { id: string; offset: number | null; limit: number }) => [p.id, p.offset ?? "", p.limit],
   (reply): JobLog | null => {
     const r = reply as { found: boolean; total: number; held: number; first: number; lines?: string[] };
     if (!r.found) return null;
