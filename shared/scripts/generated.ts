@@ -6045,7 +6045,7 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "e74e9e64b1913bbb07eed15944d10ef41a0d520b",
+  sha: "b83d095cd39c386c324d756affd26955606a43f9",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -6121,7 +6121,7 @@ local added = #ARGV - 6
 if added == 0 and ARGV[6] == '0' then return cjson.encode({ ok = true }) end
 local logs = K.logs(id)
 local bytes = tonumber(redis.call('HGET', key, 'logBytes')) or 0
-local held = 0
+local held
 if added > 0 then
   for i = 7, #ARGV do bytes = bytes + #ARGV[i] end
   held = redis.call('RPUSH', logs, unpack(ARGV, 7))

@@ -43,7 +43,7 @@ local added = #ARGV - 6
 if added == 0 and ARGV[6] == '0' then return cjson.encode({ ok = true }) end
 local logs = K.logs(id)
 local bytes = tonumber(redis.call('HGET', key, 'logBytes')) or 0
-local held = 0
+local held
 if added > 0 then
   for i = 7, #ARGV do bytes = bytes + #ARGV[i] end
   held = redis.call('RPUSH', logs, unpack(ARGV, 7))
