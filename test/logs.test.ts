@@ -108,6 +108,22 @@ describe("a job's log", () => {
     ]);
   });
 
+  test("keeps the lines written before a task suspends (ctx.sleep), and those of its run after", async ({
+    workers,
+  }) => {
+    const { prefix, queue } = fresh();
+    await workers.start({ redis, redisUrl, prefix });
+    const job = await queue.enqueue("chatty", { lines: 1, napMs: 50 });
+    expect((await queue.waitFor(job.id, { timeoutMs: 20_000 })).status).toBe("finished");
+    const { lines } = (await queue.logs(job.id))!;
+    // the task runs again from the top after its sleep: a resumption is not an attempt
+    expect(lines.map((l) => `${l.attempt}: ${l.text}`)).toEqual([
+      "1: line 1 of attempt 1",
+      "1: line 1 of attempt 1",
+      "1: warned { attempts: 1 }",
+    ]);
+  });
+
   test("expires with its job, goes when the job is cleaned, and a job that logs nothing has none", async ({
     workers,
   }) => {
