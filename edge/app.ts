@@ -18,6 +18,7 @@ import { events } from "./routes/events.ts";
 import { groups } from "./routes/groups.ts";
 import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
+import { logs } from "./routes/logs.ts";
 import { metrics } from "./routes/metrics.ts";
 import { schedules } from "./routes/schedules.ts";
 import { queues } from "./routes/queues.ts";
@@ -75,6 +76,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.route("/", jobs);
+  app.route("/", logs);
   app.route("/", queues);
   app.route("/", groups);
   app.route("/", events);

@@ -108,6 +108,25 @@ export const attemptSchema = z
   })
   .meta({ id: "Attempt" });
 
+export const jobLogSchema = z
+  .object({
+    lines: z.array(
+      z
+        .object({
+          n: z.number().int().describe("the line's number among every line the job wrote, from 0"),
+          at: z.number().int().describe("epoch ms: when the task wrote it"),
+          attempt: z.number().int().describe("the attempt that wrote it"),
+          text: z.string(),
+          level: z.string().optional().describe("a ctx.logger line's level"),
+        })
+        .meta({ id: "LogLine" }),
+    ),
+    total: z.number().int().describe("lines the job has written in all"),
+    dropped: z.number().int().describe("the oldest lines, no longer kept"),
+    nextOffset: z.number().int().describe("the offset of the next page (total, once this one reaches the end)"),
+  })
+  .meta({ id: "JobLog" });
+
 export const queueSchema = z
   .object({
     name: z.string(),

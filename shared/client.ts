@@ -4,11 +4,12 @@
 import type { FieldIssue } from "./errors.ts";
 import type { Enqueued, JobId, JobView } from "./job.ts";
 import type { JsonValue } from "./names.ts";
+import type { JobLog, NumberedLogLine } from "./scripts/logs.ts";
 import type { EnqueueRequest } from "./options.ts";
 import type { JobStatus, TerminalStatus } from "./status.ts";
 import type { AnyTasks, JobRequestOf, ResultOf, TaskMap, TaskName, TaskRequest } from "./tasks.ts";
 
-export type { Enqueued, EnqueueRequest, FieldIssue, JobStatus, JobView };
+export type { Enqueued, EnqueueRequest, FieldIssue, JobLog, JobStatus, JobView, NumberedLogLine };
 
 export interface ClientOptions {
   /** Where the API answers: "https://edgeq.example.workers.dev", or a path on this origin ("/queue"). */
@@ -244,6 +245,14 @@ export class EdgeqClient<T extends TaskMap = AnyTasks> {
   /** Puts a failed, stopped or canceled job back in its queue. */
   async requeue(id: string, options: RequestOptions = {}): Promise<JobView> {
     return this.#json("POST", `${path(id)}/requeue`, options);
+  }
+
+  /** A page of a job's log lines (ctx.log), oldest first; admin keys only, since a line may hold a secret. */
+  async logs(id: string, options: RequestOptions & { offset?: number; limit?: number } = {}): Promise<JobLog> {
+    const query = new URLSearchParams();
+    if (options.offset) query.set("offset", String(options.offset));
+    if (options.limit) query.set("limit", String(options.limit));
+    return this.#json("GET", `${path(id)}/logs?${query}`, { ...options, retry: true });
   }
 
   /** A page of a queue's jobs in one status: waiting ones in the order workers take them, ended ones newest first. */

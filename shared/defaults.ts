@@ -48,6 +48,14 @@ export const DEFAULTS = {
   scriptBatch: 100,
   /** The most steps (ctx.step) one job may record; each result within maxResultBytes. */
   maxSteps: 1000,
+  /** A job's log (ctx.log) keeps its latest lines, this many at most, and the number it dropped. */
+  maxLogLines: 1000,
+  /** … and this many bytes at most, counted as stored (each line as JSON with its time and attempt). */
+  maxLogBytes: 256 * 1024,
+  /** Longest text of one log line, as UTF-8 bytes; a longer one is cut, and says so. */
+  maxLogLineBytes: 16 * 1024,
+  /** Most log lines one read (GET /v1/jobs/:id/logs, queue.logs) answers. */
+  maxLogPage: 1000,
   /** The most loaded groups of a queue that /metrics shows: a million tenants must not make a million series. */
   metricsTopGroups: 10,
   /** How long a debounce key outlives its job's latest start, should the job wait longer in a busy queue. */

@@ -2,11 +2,15 @@
 export { Queue } from "./queue.ts";
 export type { QueueOptions, JobRequest, Idempotency, Submitted, JobPage, ChunkOptions, Reach } from "./queue.ts";
 export { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
+export { readLog, logPageSchema, type LogPage } from "./log.ts";
 export { describeQueues } from "./queue-info.ts";
 export type { StatusCounts, QueueInfo, QueuesPage, QueueStats, WorkerInfo } from "./queue-info.ts";
 export type {
   Attempt,
   Chunk,
+  JobLog,
+  LogLine,
+  NumberedLogLine,
   QueueSettings,
   SettingsPatch,
   GroupPolicy,

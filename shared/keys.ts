@@ -110,6 +110,10 @@ export class Keys {
   steps(id: string): string {
     return `${this.root}:steps:${id}`;
   }
+  /** List of a job's log lines (ctx.log), oldest first, each JSON { at, attempt, text, level? }; gone with the job. */
+  logs(id: string): string {
+    return `${this.root}:logs:${id}`;
+  }
   /** Set of the ids of a queue's jobs that wait (ctx.waitForEvent) for an event, with this key ('' for any key). */
   eventWaiters(queue: string, event: string, key: string): string {
     return `${this.root}:event-waiters:${queue}:${event}:${key}`;
@@ -233,6 +237,7 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   job: ["id"],
   attempts: ["id"],
   steps: ["id"],
+  logs: ["id"],
   eventWaiters: ["queue", "event", "key"],
   events: ["id"],
   dependencies: ["id"],

@@ -25,12 +25,14 @@ import {
 } from "./group.ts";
 import { sendEvent, type EventOptions, type EventSent } from "./event.ts";
 import { Keys } from "./keys.ts";
+import { readLog, type LogPage } from "./log.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
 import { describeQueues, type QueueInfo, type StatusCounts } from "./queue-info.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
-import type { Attempt, Chunk, GroupPolicyPatch, QueueSettings, SettingsPatch } from "./scripts/index.ts";
+import type { Attempt, Chunk, GroupPolicyPatch, JobLog, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 import { STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import type { AnyTasks, EnqueueArgs, JobRequestOf, ResultOf, TaskMap, TaskName } from "./tasks.ts";
 
@@ -207,6 +209,11 @@ export class Queue<T extends TaskMap = AnyTasks> {
     return [{ attempt, status, worker, startedAt, endedAt, result, error }, ...earlier];
   }
 
+  /** A page of a job's log lines (ctx.log), oldest first, numbered from its first; null when there is no job. */
+  logs(id: string, page: LogPage = {}): Promise<JobLog | null> {
+    return readLog(this.#redis, this.keys, id, page);
+  }
+
   /**
    * A page of the queue's jobs in one status: queued in claim order,
    * scheduled by due time, started by lease, deferred by age, ended ones
@@ -354,27 +361,6 @@ const cleanSchema = z.object({
   olderThanMs: z.number().int().min(0),
   cursor: z.number().int().min(0).nullish(),
 });
-
-/** Cursors are opaque to callers: base64url of the script's own cursor. */
-function encodeCursor(cursor: scripts.ListCursor): string {
-  return btoa(JSON.stringify([cursor.score, cursor.count]))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-function decodeCursor(text: string): scripts.ListCursor {
-  try {
-    const [score, count] = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/"))) as [unknown, unknown];
-    const fine = typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= 1_000_000;
-    if (typeof score === "string" && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(score) && fine) {
-      return { score, count: count as number };
-    }
-  } catch {
-    // refused below
-  }
-  throw new ValidationError([{ field: "cursor", message: "is not a cursor this listing gave out" }]);
-}
 
 function refuseUnless(reply: scripts.MoveReply, id: string, action: string): void {
   if (reply.ok) return;

@@ -156,6 +156,15 @@ describe("EdgeqClient", () => {
     expect(await server.requeue(job.id)).toMatchObject({ id: job.id, status: "queued" });
   });
 
+  it("reads a job's log a page at a time, with an admin key only", async () => {
+    const job = await server.enqueue("work", { task: "chatty", args: { lines: 3 } });
+    await server.wait(job.id, { timeoutMs: 20_000 });
+    const page = await server.logs(job.id, { offset: 1, limit: 2 });
+    expect(page).toMatchObject({ total: 4, dropped: 0, nextOffset: 3 });
+    expect(page.lines.map((l) => l.text)).toEqual(["line 2 of attempt 1", "line 3 of attempt 1"]);
+    await expect(browser.logs(job.id)).rejects.toMatchObject({ status: 403 });
+  });
+
   it("throws the API's problems as EdgeqApiError with their fields", async () => {
     const invalid = await browser.enqueue("work", { task: "no spaces allowed" }).catch((error: unknown) => error);
     expect(invalid).toBeInstanceOf(EdgeqApiError);

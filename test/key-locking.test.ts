@@ -63,6 +63,18 @@ describe("scripts under key-level locks", () => {
     ["getJob", async () => scripts.getJob.call(keys, { id: (await queue.enqueue("t")).id })],
     ["getJob", async () => scripts.getJob.call(keys, { id: "no-such-job" })],
     ["getAttempts", async () => scripts.getAttempts.call(keys, { id: (await queue.enqueue("t")).id })],
+    [
+      "getLogs",
+      async () => {
+        const { id } = await queue.enqueue("t");
+        const runner = scriptRunner(redis);
+        const next = { leaseMs: 30_000, max: 100, queues: [queue.name] };
+        await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w", next });
+        const logs = [JSON.stringify({ at: 1, attempt: 1, text: "a" })];
+        expect(await scripts.progress.run(runner, keys, { id, worker: "w", update: { logs } })).toEqual({ ok: true });
+        return scripts.getLogs.call(keys, { id, offset: 0, limit: 10 });
+      },
+    ],
     ["seenDelivery", async () => scripts.seenDelivery.call(keys, { id: (await queue.enqueue("t")).id })],
     [
       "seenDelivery",

@@ -102,6 +102,8 @@ function limitsInclude(): string {
     minute_ttl_sec: DEFAULTS.minuteStatsTtlSec,
     top_groups: DEFAULTS.metricsTopGroups,
     max_steps: DEFAULTS.maxSteps,
+    max_log_lines: DEFAULTS.maxLogLines,
+    max_log_bytes: DEFAULTS.maxLogBytes,
     debounce_grace_ms: DEFAULTS.debounceGraceMs,
   };
   return [

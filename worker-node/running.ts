@@ -40,6 +40,8 @@ export class Running extends JobAbort implements TaskHost {
   /** Progress the task reported that is not written yet, and when it will be. */
   #pending?: ProgressUpdate;
   #progressTimer?: NodeJS.Timeout;
+  /** The length of the log lines pending, as JSON text. */
+  #logBytes = 0;
   /** When the job began (performance.now()), if its start was logged: then its end is too. */
   #began?: number;
   readonly #context: RunningContext;
@@ -102,6 +104,7 @@ export class Running extends JobAbort implements TaskHost {
     const pending: ProgressUpdate = this.#pending ?? {};
     if (update.progress !== undefined) pending.progress = update.progress;
     if (update.meta) pending.meta = { ...pending.meta, ...update.meta };
+    if (update.logs) this.#buffer(pending, update.logs);
     this.#pending = pending;
     this.#progressTimer ??= setTimeout(() => {
       const call = this.progressCall();
@@ -110,6 +113,24 @@ export class Running extends JobAbort implements TaskHost {
         redis.run([call]).catch((error: Error) => log.warn({ err: error.message }, "progress not written"));
       }
     }, DEFAULTS.progressIntervalMs);
+  }
+
+  /**
+   * Adds log lines to the next write, keeping the latest within the log's own bounds: a task that logs faster than
+   * the writes go out holds no more in the worker than Redis would keep of it, and the drop is counted.
+   */
+  #buffer(pending: ProgressUpdate, lines: string[]): void {
+    pending.logs ??= [];
+    const logs = pending.logs;
+    logs.push(...lines);
+    for (const line of lines) this.#logBytes += line.length;
+    let drop = 0;
+    while (drop < logs.length && (logs.length - drop > DEFAULTS.maxLogLines || this.#logBytes > DEFAULTS.maxLogBytes)) {
+      this.#logBytes -= logs[drop++]!.length;
+    }
+    if (drop === 0) return;
+    logs.splice(0, drop);
+    pending.logsDropped = (pending.logsDropped ?? 0) + drop;
   }
 
   /**
@@ -129,8 +150,7 @@ export class Running extends JobAbort implements TaskHost {
       if (request.kind === "sleep" || request.kind === "wait") {
         const { kind: _, ...suspension } = request;
         const call = scripts.suspend.call(keys, { id: this.job.id, worker, now: Date.now(), ...suspension });
-        const [reply] = await redis.run([call]);
-        return reply.ok ? { ok: true } : reply;
+        return this.#suspend(call);
       }
       if (request.kind === "invoke") {
         const { step, task, args, options } = request;
@@ -139,8 +159,7 @@ export class Running extends JobAbort implements TaskHost {
         // the child's id is its parent's and the step's: made once, however often the parent replays
         const limits = { maxArgsBytes: DEFAULTS.maxArgsBytes, now };
         const child = newJob(queue, task, args, { ...options, id: `${this.job.id}:${step}` }, limits);
-        const [reply] = await redis.run([scripts.invoke.call(keys, { id: this.job.id, worker, now, step, child })]);
-        return reply.ok ? { ok: true } : reply;
+        return this.#suspend(scripts.invoke.call(keys, { id: this.job.id, worker, now, step, child }));
       }
       const ids = this.job.dependsOn;
       const jobs = ids.length ? await redis.run(ids.map((id) => scripts.getJob.call(keys, { id }))) : [];
@@ -152,12 +171,21 @@ export class Running extends JobAbort implements TaskHost {
     }
   }
 
+  /** Suspends the job, its pending progress and log lines written first: once it leaves the worker, none would be. */
+  async #suspend(call: Call<{ ok: true } | { ok: false; error: string }>): Promise<Answer> {
+    const pending = this.progressCall();
+    const calls: Call<unknown>[] = pending ? [pending, call] : [call];
+    const reply = (await this.#context.redis.run(calls)).at(-1) as { ok: true } | Extract<Answer, { ok: false }>;
+    return reply.ok ? { ok: true } : reply;
+  }
+
   /** The write of the job's pending progress, if it has any; it is no longer pending. */
   progressCall(): Call<unknown> | undefined {
     clearTimeout(this.#progressTimer);
     this.#progressTimer = undefined;
     const update = this.#pending;
     this.#pending = undefined;
+    this.#logBytes = 0;
     const { keys, worker } = this.#context;
     return update && scripts.progress.call(keys, { id: this.job.id, worker, update });
   }

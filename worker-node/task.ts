@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
 import type { Job, JobError, JobOptions, JsonValue } from "../shared/index.ts";
 import type { ProgressUpdate } from "../shared/scripts/index.ts";
+import { logLine, writingThrough } from "./log.ts";
 import type {
   AnyTasks,
   ArgsOf,
@@ -36,7 +37,14 @@ export interface TaskContext<T = AnyTasks> {
   job: Job;
   /** Aborted when the job times out, is stopped, or the worker shuts down cold. */
   signal: AbortSignal;
+  /** The worker's pino logger for this job; what it logs goes to the job's log too (ctx.log), with its level. */
   logger: Logger;
+  /**
+   * Keeps a line in the job's log, args formatted as console.log formats them, with the time and the attempt:
+   * GET /v1/jobs/:id/logs, queue.logs, `edgeq admin logs`. Written with the progress, the latest 1,000 lines or
+   * 256 KiB kept; the log goes when the job does.
+   */
+  log(...args: unknown[]): void;
   /**
    * Reports how far the task has come: a number 0-100 or a small JSON value.
    * The job view shows the last one and SSE streams each; the worker writes
@@ -281,9 +289,10 @@ function contextFor(job: Job, host: TaskHost, suspended: () => void): TaskContex
       return host.signal;
     },
     get logger() {
-      made ??= host.logger();
+      made ??= writingThrough(host.logger(), (args, level) => host.report({ logs: [logLine(job, args, level)] }));
       return made;
     },
+    log: (...args) => host.report({ logs: [logLine(job, args)] }),
     progress(value) {
       if (typeof value === "number" && !(value >= 0 && value <= 100)) {
         throw new RangeError(`ctx.progress(${value}): a number must be from 0 to 100`);

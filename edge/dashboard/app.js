@@ -142,12 +142,17 @@
     const about = /** @type {{ title: string, who: string, refresh: string }} */ (root.dataset);
     document.title = `${about.title} · edgeq`;
     who.textContent = about.who;
+    // a job's log stays at its end, as a terminal follows what is written, unless it was scrolled back to read
+    const log = view.querySelector("ol.log");
+    const atEnd = path !== drawnRoute || !log || log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     if (path !== drawnRoute) {
       view.replaceChildren(...root.childNodes);
       window.scrollTo(0, 0);
     } else if (text !== drawnText) {
       patchChildren(view, root);
     }
+    const drawnLog = view.querySelector("ol.log");
+    if (drawnLog && atEnd) drawnLog.scrollTop = drawnLog.scrollHeight;
     drawnText = text;
     drawnRoute = path;
     if (charts) chartsAt = Date.now();

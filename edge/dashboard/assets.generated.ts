@@ -224,12 +224,17 @@ const patchChildren = (() => {
     const about = /** @type {{ title: string, who: string, refresh: string }} */ (root.dataset);
     document.title = \`\${about.title} · edgeq\`;
     who.textContent = about.who;
+    // a job's log stays at its end, as a terminal follows what is written, unless it was scrolled back to read
+    const log = view.querySelector("ol.log");
+    const atEnd = path !== drawnRoute || !log || log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     if (path !== drawnRoute) {
       view.replaceChildren(...root.childNodes);
       window.scrollTo(0, 0);
     } else if (text !== drawnText) {
       patchChildren(view, root);
     }
+    const drawnLog = view.querySelector("ol.log");
+    if (drawnLog && atEnd) drawnLog.scrollTop = drawnLog.scrollHeight;
     drawnText = text;
     drawnRoute = path;
     if (charts) chartsAt = Date.now();
@@ -1640,6 +1645,48 @@ details pre.code {
   font-family: var(--mono);
   font-size: 13px;
 }
+/* a job's log, as a terminal shows it: one row a line, the time and attempt in columns, long lines wrapped */
+ol.log {
+  list-style: none;
+  margin: 0;
+  padding: 10px 0;
+  max-height: 420px;
+  overflow: auto;
+  background: var(--sunk);
+  font-family: var(--mono);
+  font-size: 12.5px;
+  line-height: 1.55;
+}
+ol.log li {
+  display: grid;
+  grid-template-columns: max-content max-content minmax(0, 1fr);
+  gap: 12px;
+  padding: 0 14px;
+}
+ol.log li:hover {
+  background: color-mix(in srgb, var(--line) 55%, transparent);
+}
+ol.log time {
+  color: var(--faint);
+}
+ol.log .attempt {
+  color: var(--muted);
+}
+ol.log .text {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+ol.log .level {
+  font-weight: 600;
+  color: var(--muted);
+}
+ol.log li[data-level="warn"] .text {
+  color: var(--warn);
+}
+ol.log li[data-level="error"] .text,
+ol.log li[data-level="fatal"] .text {
+  color: var(--failed);
+}
 /* Narrower screens, last so that it overrides every part: one column below
    1000px, and on a phone smaller type, the tabs wrapped and the actions of
    a job's row left to the job's own page. */
@@ -1733,6 +1780,17 @@ details pre.code {
   }
   .timeline li {
     grid-template-columns: 16px 76px 1fr;
+  }
+}
+/* on a phone, a log line's time and attempt above its text, which gets the whole width */
+@media (max-width: 640px) {
+  ol.log li {
+    grid-template-columns: max-content minmax(0, 1fr);
+    gap: 0 10px;
+    padding: 2px 12px;
+  }
+  ol.log .text {
+    grid-column: 1 / -1;
   }
 }
 `;

@@ -48,6 +48,8 @@ const QUEUES_PER_PAGE = 20;
 const JOBS_PER_PAGE = 50;
 /** Groups on a queue's page, most loaded first: the ones an operator looks for; the rest a page at a time. */
 const GROUPS_PER_PAGE = 10;
+/** A job's latest log lines on its page; the rest are a GET /v1/jobs/:id/logs or `edgeq admin logs` away. */
+const LOG_LINES = 200;
 /** How often the page redraws a view (ms): a running job sooner, an ended one rarely. */
 const REFRESH = { queues: 5000, queue: 5000, runningJob: 2000, endedJob: 10_000 };
 
@@ -111,7 +113,9 @@ dashboard.get("/dashboard/view/jobs/:id", requireScope("read"), async (c) => {
   if (!found || !reaches(principal, found.queue)) throw new JobNotFoundError(id);
   const job = redactJob(found, principal);
   const attempts = redactAttempts((await c.var.store.queue(job.queue).attempts(id)) ?? [], found, principal);
-  const body = jobView({ job, attempts, admin: can(principal, "admin"), now: Date.now() });
+  const admin = can(principal, "admin");
+  const log = admin ? await c.var.store.queue(job.queue).logs(id, { tail: true, limit: LOG_LINES }) : null;
+  const body = jobView({ job, attempts, log, admin, now: Date.now() });
   const refresh = isTerminal(job.status) ? REFRESH.endedJob : REFRESH.runningJob;
   return view(c, `Job ${id}`, refresh, html`${crumbs(job.queue)}${body}`);
 });

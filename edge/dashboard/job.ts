@@ -1,16 +1,38 @@
 // One job in the dashboard: where it stands and how it got there (timeline,
 // attempts), what it was given and what came of it (args, result, error with
-// its stack, progress, meta), the steps a durable task recorded, what it
-// waits for, and its callback.
+// its stack, progress, meta), the steps a durable task recorded, its latest
+// log lines (for admin keys), what it waits for, and its callback.
 import { html } from "hono/html";
-import { isTerminal, type Attempt, type JobError, type JobStatus, type JobView } from "../../shared/index.ts";
+import {
+  isTerminal,
+  type Attempt,
+  type JobError,
+  type JobLog,
+  type JobStatus,
+  type JobView,
+} from "../../shared/index.ts";
 import { errorLine, ranMs } from "../../shared/display.ts";
-import { badge, capitalized, href, jobLinks, json, moment, panel, plural, span, time, type Html } from "./parts.ts";
+import {
+  badge,
+  capitalized,
+  count,
+  href,
+  jobLinks,
+  json,
+  moment,
+  panel,
+  plural,
+  span,
+  time,
+  type Html,
+} from "./parts.ts";
 import { jobButton } from "./queue.ts";
 
 export interface JobData {
   job: JobView;
   attempts: Attempt[];
+  /** Its latest log lines: read for admin keys alone, since a line may hold a secret. */
+  log: JobLog | null;
   admin: boolean;
   now: number;
 }
@@ -23,7 +45,7 @@ const NO_RESULT: Partial<Record<JobStatus, string>> = {
   canceled: "None: the job was canceled before it ran.",
 };
 
-export function jobView({ job, attempts, admin, now }: JobData): Html {
+export function jobView({ job, attempts, log, admin, now }: JobData): Html {
   const head = html`<header class="job-head">
     <div class="title">
       <h1>${job.id}</h1>${badge(job.status)}
@@ -45,6 +67,7 @@ export function jobView({ job, attempts, admin, now }: JobData): Html {
       ${panel("Details", details(job))}
     </div>
     ${stepsPanel(job, now)}
+    ${logPanel(log)}
     <div class="grid2">${panel("Arguments", json(job.args))}${panel("Result", result)}</div>
     ${Object.keys(job.meta).length ? panel("Meta", json(job.meta)) : ""}
     ${attemptsPanel(attempts, now)}`;
@@ -108,6 +131,27 @@ function stepsPanel(job: JobView, now: number): Html | "" {
     return html`<li class="done"><span class="what mono">${step.n}. ${step.id}</span><span>${when}</span></li>`;
   });
   return panel(`Steps (${job.steps.length})`, html`<ol class="timeline steps">${items}</ol>`);
+}
+
+/**
+ * The job's latest log lines, oldest first, as a terminal shows them: the time (UTC, to the millisecond), the
+ * attempt, a ctx.logger line's level, the text. The page keeps it scrolled to the end while it is read there.
+ */
+function logPanel(log: JobLog | null): Html | "" {
+  if (!log?.total) return "";
+  const rows = log.lines.map((line) => {
+    const at = new Date(line.at).toISOString();
+    return html`<li data-key="${line.n}" data-level="${line.level ?? ""}">
+      <time datetime="${at}" title="${at}">${at.slice(11, 23)}</time><span class="attempt" title="attempt ${
+        line.attempt
+      }">#${line.attempt}</span><span class="text">${
+        line.level ? html`<span class="level">${line.level}</span> ` : ""
+      }${line.text}</span></li>`;
+  });
+  const shown = log.lines.length < log.total - log.dropped ? `the latest ${count(log.lines.length)} · ` : "";
+  const dropped = log.dropped ? ` · ${count(log.dropped)} dropped` : "";
+  const note = `${shown}${plural(log.total, "line")} written${dropped}`;
+  return panel("Log", html`<ol class="log" tabindex="0" aria-label="log lines">${rows}</ol>`, { note, flush: true });
 }
 
 /** What a suspended durable job waits for: an event until its timeout, or the child job it invoked. */

@@ -160,7 +160,9 @@ jobs.openapi(
     description:
       "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
       "`progress` events (data: { progress, meta }) as the task reports them, " +
-      "`step` events (data: { step, n }) as a durable task records each step. " +
+      "`step` events (data: { step, n }) as a durable task records each step, " +
+      "`log` events (data: { log: lines written so far }) as its log lines are written (read them, admin keys " +
+      "only, from GET /v1/jobs/{id}/logs). " +
       "Browsers read it with fetch() and a streaming response body, not EventSource: EventSource cannot send " +
       "the Authorization header. A stream that ends before a terminal status is resumed by asking again with " +
       "Last-Event-ID set to the last event's id; naming a terminal state, the answer is 204.",
@@ -217,6 +219,7 @@ jobs.openapi(
           for (const message of changes.splice(0)) {
             // progress and steps arrive whole in their message; a status change needs the job read
             if (message.startsWith('{"step"')) await stream.writeSSE({ event: "step", data: message });
+            else if (message.startsWith('{"log"')) await stream.writeSSE({ event: "log", data: message });
             else if (message.startsWith("{")) await stream.writeSSE({ event: "progress", data: message });
             else statusChanged = true;
           }
@@ -323,7 +326,7 @@ function reachOf(principal: Principal): Reach | undefined {
 }
 
 /** The job, when the caller's key reaches its queue; 404 otherwise, so ids of other queues cannot be probed. */
-async function getVisibleJob(c: Context<AppEnv>, id: string): Promise<JobView> {
+export async function getVisibleJob(c: Context<AppEnv>, id: string): Promise<JobView> {
   const job = await c.var.store.getJob(id);
   if (!job || !reaches(c.var.principal, job.queue)) throw new JobNotFoundError(id);
   return job;

@@ -23,7 +23,7 @@ for _, id in ipairs(ids) do
     -- gone, moved on, or old enough: the registry entry goes, and the job with it if it was this one
     redis.call('ZREM', key, id)
     if f[1] == status then
-      redis.call('DEL', K.job(id), K.attempts(id), K.steps(id))
+      redis.call('DEL', K.job(id), K.attempts(id), K.steps(id), K.logs(id))
       count = count + 1
     end
   else

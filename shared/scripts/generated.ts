@@ -3,29 +3,29 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "0d552a18d7ab774f6b5308964e8a6aa2efe97ec1",
+  sha: "0777a14490f7c3fd3f92e6f03b33344080f57176",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/status.ts (generated include \"statuses\")",1],
-    [75,"shared/scripts/includes/move.lua",3],
-    [90,"shared/scripts/includes/hash_table.lua",1],
-    [96,"shared/scripts/includes/job_table.lua",3],
-    [103,"shared/scripts/includes/outbox_push.lua",3],
-    [119,"shared/scripts/includes/arm.lua",2],
-    [132,"shared/scripts/includes/settings_of.lua",2],
-    [155,"shared/scripts/includes/list_group.lua",2],
-    [168,"shared/scripts/includes/tally.lua",2],
-    [177,"shared/scripts/includes/push_waiting.lua",7],
-    [213,"shared/scripts/includes/requeue_waiting.lua",2],
-    [220,"shared/scripts/includes/resume_parent.lua",3],
-    [242,"shared/scripts/includes/to_terminal.lua",8],
-    [331,"shared/scripts/includes/job_get.lua",2],
-    [336,"shared/scripts/includes/cascade.lua",3],
-    [346,"shared/scripts/includes/cancel_dependents.lua",5],
-    [374,"shared/scripts/includes/unqueue.lua",3],
-    [386,"shared/scripts/cancel.lua",16],
+    [42,"shared/defaults.ts (generated include \"limits\")",1],
+    [54,"shared/status.ts (generated include \"statuses\")",1],
+    [78,"shared/scripts/includes/move.lua",3],
+    [93,"shared/scripts/includes/hash_table.lua",1],
+    [99,"shared/scripts/includes/job_table.lua",3],
+    [106,"shared/scripts/includes/outbox_push.lua",3],
+    [122,"shared/scripts/includes/arm.lua",2],
+    [135,"shared/scripts/includes/settings_of.lua",2],
+    [158,"shared/scripts/includes/list_group.lua",2],
+    [171,"shared/scripts/includes/tally.lua",2],
+    [180,"shared/scripts/includes/push_waiting.lua",7],
+    [216,"shared/scripts/includes/requeue_waiting.lua",2],
+    [223,"shared/scripts/includes/resume_parent.lua",3],
+    [245,"shared/scripts/includes/to_terminal.lua",8],
+    [336,"shared/scripts/includes/job_get.lua",2],
+    [341,"shared/scripts/includes/cascade.lua",3],
+    [351,"shared/scripts/includes/cancel_dependents.lua",5],
+    [379,"shared/scripts/includes/unqueue.lua",3],
+    [391,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -56,6 +56,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
@@ -75,6 +76,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -315,7 +318,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -337,13 +340,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -351,6 +355,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -499,40 +504,40 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "e7465b066f5889d4742a07f175ba566d1f99e61e",
+  sha: "5ee0bd95e24830f0f3eed852ad47f2ed06b4b0e6",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [56,"shared/scripts/includes/job_get.lua",2],
-    [61,"shared/scripts/includes/owned_job.lua",2],
-    [69,"shared/scripts/includes/split.lua",1],
-    [76,"shared/scripts/includes/settings_of.lua",2],
-    [99,"shared/defaults.ts (generated include \"limits\")",1],
-    [109,"shared/scripts/includes/arm.lua",2],
-    [122,"shared/status.ts (generated include \"statuses\")",1],
-    [146,"shared/scripts/includes/move.lua",3],
-    [161,"shared/scripts/includes/hash_table.lua",1],
-    [167,"shared/scripts/includes/job_table.lua",3],
-    [174,"shared/scripts/includes/list_group.lua",2],
-    [187,"shared/scripts/includes/tally.lua",2],
-    [196,"shared/scripts/includes/push_waiting.lua",7],
-    [232,"shared/scripts/includes/requeue_waiting.lua",2],
-    [239,"shared/scripts/includes/promote_due.lua",4],
-    [254,"shared/scripts/includes/resume_wait.lua",3],
-    [270,"shared/scripts/includes/resume_due_waits.lua",4],
-    [282,"shared/scripts/includes/outbox_push.lua",3],
-    [298,"shared/scripts/includes/resume_parent.lua",3],
-    [320,"shared/scripts/includes/to_terminal.lua",8],
-    [409,"shared/scripts/includes/cascade.lua",3],
-    [419,"shared/scripts/includes/cancel_dependents.lua",5],
-    [447,"shared/scripts/includes/window.lua",1],
-    [459,"shared/scripts/includes/room.lua",3],
-    [477,"shared/scripts/includes/policy_of.lua",3],
-    [497,"shared/scripts/includes/group_waiting.lua",2],
-    [502,"shared/scripts/includes/claim_jobs.lua",16],
-    [676,"shared/scripts/includes/worker_step.lua",2],
-    [689,"shared/scripts/includes/step.lua",7],
-    [729,"shared/scripts/claim.lua",24],
+    [57,"shared/scripts/includes/job_get.lua",2],
+    [62,"shared/scripts/includes/owned_job.lua",2],
+    [70,"shared/scripts/includes/split.lua",1],
+    [77,"shared/scripts/includes/settings_of.lua",2],
+    [100,"shared/defaults.ts (generated include \"limits\")",1],
+    [112,"shared/scripts/includes/arm.lua",2],
+    [125,"shared/status.ts (generated include \"statuses\")",1],
+    [149,"shared/scripts/includes/move.lua",3],
+    [164,"shared/scripts/includes/hash_table.lua",1],
+    [170,"shared/scripts/includes/job_table.lua",3],
+    [177,"shared/scripts/includes/list_group.lua",2],
+    [190,"shared/scripts/includes/tally.lua",2],
+    [199,"shared/scripts/includes/push_waiting.lua",7],
+    [235,"shared/scripts/includes/requeue_waiting.lua",2],
+    [242,"shared/scripts/includes/promote_due.lua",4],
+    [257,"shared/scripts/includes/resume_wait.lua",3],
+    [273,"shared/scripts/includes/resume_due_waits.lua",4],
+    [285,"shared/scripts/includes/outbox_push.lua",3],
+    [301,"shared/scripts/includes/resume_parent.lua",3],
+    [323,"shared/scripts/includes/to_terminal.lua",8],
+    [414,"shared/scripts/includes/cascade.lua",3],
+    [424,"shared/scripts/includes/cancel_dependents.lua",5],
+    [452,"shared/scripts/includes/window.lua",1],
+    [464,"shared/scripts/includes/room.lua",3],
+    [482,"shared/scripts/includes/policy_of.lua",3],
+    [502,"shared/scripts/includes/group_waiting.lua",2],
+    [507,"shared/scripts/includes/claim_jobs.lua",16],
+    [681,"shared/scripts/includes/worker_step.lua",2],
+    [694,"shared/scripts/includes/step.lua",7],
+    [734,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -578,6 +583,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
@@ -640,6 +646,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -900,7 +908,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -922,13 +930,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -936,6 +945,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -1280,12 +1290,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "c458b711134cdf21a9652ae08ea08a772817168c",
+  sha: "72a9db83e5449ebe40c58e7e4f8b65e07b544ecb",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [19,"shared/defaults.ts (generated include \"limits\")",1],
-    [29,"shared/scripts/clean.lua",14],
+    [20,"shared/defaults.ts (generated include \"limits\")",1],
+    [32,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -1305,6 +1315,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -1313,6 +1324,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -1327,7 +1340,7 @@ for _, id in ipairs(ids) do
     -- gone, moved on, or old enough: the registry entry goes, and the job with it if it was this one
     redis.call('ZREM', key, id)
     if f[1] == status then
-      redis.call('DEL', K.job(id), K.attempts(id), K.steps(id))
+      redis.call('DEL', K.job(id), K.attempts(id), K.steps(id), K.logs(id))
       count = count + 1
     end
   else
@@ -1342,44 +1355,44 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "ded247cd155718cc027d4b978b764592b0446d78",
+  sha: "bf1056150fbfa4edd90b42284ba6b4b7547d0907",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/arm.lua",2],
-    [61,"shared/scripts/includes/settings_of.lua",2],
-    [84,"shared/scripts/includes/list_group.lua",2],
-    [97,"shared/scripts/includes/tally.lua",2],
-    [106,"shared/scripts/includes/group_waiting.lua",2],
-    [111,"shared/scripts/includes/has_waiting.lua",2],
-    [116,"shared/scripts/includes/leave_started.lua",8],
-    [137,"shared/defaults.ts (generated include \"limits\")",1],
-    [147,"shared/status.ts (generated include \"statuses\")",1],
-    [171,"shared/scripts/includes/move.lua",3],
-    [186,"shared/scripts/includes/hash_table.lua",1],
-    [192,"shared/scripts/includes/job_table.lua",3],
-    [199,"shared/scripts/includes/outbox_push.lua",3],
-    [215,"shared/scripts/includes/push_waiting.lua",7],
-    [251,"shared/scripts/includes/requeue_waiting.lua",2],
-    [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/schedule.lua",4],
-    [383,"shared/scripts/includes/cascade.lua",3],
-    [393,"shared/scripts/includes/release_dependents.lua",6],
-    [419,"shared/scripts/includes/owned_job.lua",2],
-    [427,"shared/scripts/includes/split.lua",1],
-    [434,"shared/scripts/includes/promote_due.lua",4],
-    [449,"shared/scripts/includes/resume_wait.lua",3],
-    [465,"shared/scripts/includes/resume_due_waits.lua",4],
-    [477,"shared/scripts/includes/cancel_dependents.lua",5],
-    [505,"shared/scripts/includes/window.lua",1],
-    [517,"shared/scripts/includes/room.lua",3],
-    [535,"shared/scripts/includes/policy_of.lua",3],
-    [555,"shared/scripts/includes/claim_jobs.lua",16],
-    [729,"shared/scripts/includes/worker_step.lua",2],
-    [742,"shared/scripts/includes/step.lua",7],
-    [782,"shared/scripts/complete.lua",19],
+    [49,"shared/scripts/includes/arm.lua",2],
+    [62,"shared/scripts/includes/settings_of.lua",2],
+    [85,"shared/scripts/includes/list_group.lua",2],
+    [98,"shared/scripts/includes/tally.lua",2],
+    [107,"shared/scripts/includes/group_waiting.lua",2],
+    [112,"shared/scripts/includes/has_waiting.lua",2],
+    [117,"shared/scripts/includes/leave_started.lua",8],
+    [138,"shared/defaults.ts (generated include \"limits\")",1],
+    [150,"shared/status.ts (generated include \"statuses\")",1],
+    [174,"shared/scripts/includes/move.lua",3],
+    [189,"shared/scripts/includes/hash_table.lua",1],
+    [195,"shared/scripts/includes/job_table.lua",3],
+    [202,"shared/scripts/includes/outbox_push.lua",3],
+    [218,"shared/scripts/includes/push_waiting.lua",7],
+    [254,"shared/scripts/includes/requeue_waiting.lua",2],
+    [261,"shared/scripts/includes/resume_parent.lua",3],
+    [283,"shared/scripts/includes/to_terminal.lua",8],
+    [374,"shared/scripts/includes/job_get.lua",2],
+    [379,"shared/scripts/includes/schedule.lua",4],
+    [388,"shared/scripts/includes/cascade.lua",3],
+    [398,"shared/scripts/includes/release_dependents.lua",6],
+    [424,"shared/scripts/includes/owned_job.lua",2],
+    [432,"shared/scripts/includes/split.lua",1],
+    [439,"shared/scripts/includes/promote_due.lua",4],
+    [454,"shared/scripts/includes/resume_wait.lua",3],
+    [470,"shared/scripts/includes/resume_due_waits.lua",4],
+    [482,"shared/scripts/includes/cancel_dependents.lua",5],
+    [510,"shared/scripts/includes/window.lua",1],
+    [522,"shared/scripts/includes/room.lua",3],
+    [540,"shared/scripts/includes/policy_of.lua",3],
+    [560,"shared/scripts/includes/claim_jobs.lua",16],
+    [734,"shared/scripts/includes/worker_step.lua",2],
+    [747,"shared/scripts/includes/step.lua",7],
+    [787,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1417,6 +1430,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
@@ -1525,6 +1539,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -1707,7 +1723,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -1729,13 +1745,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -1743,6 +1760,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -2429,16 +2447,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "ccdd032eb96cd4cbac4c893f1145741422f9e762",
+  sha: "3829406d0876d16821ea062a8930c85b6782e0ae",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/includes/hash_table.lua",1],
-    [57,"shared/scripts/includes/split.lua",1],
-    [64,"shared/scripts/includes/settings_of.lua",2],
-    [87,"shared/scripts/counts.lua",22],
+    [53,"shared/scripts/includes/hash_table.lua",1],
+    [59,"shared/scripts/includes/split.lua",1],
+    [66,"shared/scripts/includes/settings_of.lua",2],
+    [89,"shared/scripts/counts.lua",22],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -2488,6 +2506,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
@@ -2649,12 +2669,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "24b640a9439c729b64ec37c57b3fbfcc4b7b8534",
+  sha: "2988446d20e6dd127027dcbe09cb06a72063c575",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
     [13,"shared/defaults.ts (generated include \"limits\")",1],
-    [23,"shared/scripts/due-schedules.lua",10],
+    [25,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -2676,6 +2696,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -2697,30 +2719,30 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "0511bcbeb845432a6e0bd8640c1982699063dd2a",
+  sha: "afb34a3488513490af92503e0501cb5fe8845ef5",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [36,"shared/defaults.ts (generated include \"limits\")",1],
-    [46,"shared/scripts/includes/tally.lua",2],
-    [55,"shared/scripts/includes/unqueue.lua",3],
-    [67,"shared/scripts/includes/has_waiting.lua",2],
-    [72,"shared/status.ts (generated include \"statuses\")",1],
-    [96,"shared/scripts/includes/move.lua",3],
-    [111,"shared/scripts/includes/hash_table.lua",1],
-    [117,"shared/scripts/includes/job_table.lua",3],
-    [124,"shared/scripts/includes/outbox_push.lua",3],
-    [140,"shared/scripts/includes/arm.lua",2],
-    [153,"shared/scripts/includes/settings_of.lua",2],
-    [176,"shared/scripts/includes/list_group.lua",2],
-    [189,"shared/scripts/includes/push_waiting.lua",7],
-    [225,"shared/scripts/includes/requeue_waiting.lua",2],
-    [232,"shared/scripts/includes/resume_parent.lua",3],
-    [254,"shared/scripts/includes/to_terminal.lua",8],
-    [343,"shared/scripts/includes/job_get.lua",2],
-    [348,"shared/scripts/includes/cascade.lua",3],
-    [358,"shared/scripts/includes/cancel_dependents.lua",5],
-    [386,"shared/scripts/empty.lua",15],
+    [37,"shared/defaults.ts (generated include \"limits\")",1],
+    [49,"shared/scripts/includes/tally.lua",2],
+    [58,"shared/scripts/includes/unqueue.lua",3],
+    [70,"shared/scripts/includes/has_waiting.lua",2],
+    [75,"shared/status.ts (generated include \"statuses\")",1],
+    [99,"shared/scripts/includes/move.lua",3],
+    [114,"shared/scripts/includes/hash_table.lua",1],
+    [120,"shared/scripts/includes/job_table.lua",3],
+    [127,"shared/scripts/includes/outbox_push.lua",3],
+    [143,"shared/scripts/includes/arm.lua",2],
+    [156,"shared/scripts/includes/settings_of.lua",2],
+    [179,"shared/scripts/includes/list_group.lua",2],
+    [192,"shared/scripts/includes/push_waiting.lua",7],
+    [228,"shared/scripts/includes/requeue_waiting.lua",2],
+    [235,"shared/scripts/includes/resume_parent.lua",3],
+    [257,"shared/scripts/includes/to_terminal.lua",8],
+    [348,"shared/scripts/includes/job_get.lua",2],
+    [353,"shared/scripts/includes/cascade.lua",3],
+    [363,"shared/scripts/includes/cancel_dependents.lua",5],
+    [391,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2748,6 +2770,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -2765,6 +2788,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -3022,7 +3047,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -3044,13 +3069,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -3058,6 +3084,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -3133,30 +3160,30 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "5c71991776b0f5d741c8879a2e09b496c0c63633",
+  sha: "9887841ae51d333b7ad883d079874d2fd952044b",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/job_get.lua",2],
-    [53,"shared/scripts/includes/hash_table.lua",1],
-    [59,"shared/scripts/includes/job_table.lua",3],
-    [66,"shared/status.ts (generated include \"statuses\")",1],
-    [91,"shared/scripts/includes/move.lua",3],
-    [106,"shared/defaults.ts (generated include \"limits\")",1],
-    [116,"shared/scripts/includes/outbox_push.lua",3],
-    [132,"shared/scripts/includes/arm.lua",2],
-    [145,"shared/scripts/includes/settings_of.lua",2],
-    [168,"shared/scripts/includes/list_group.lua",2],
-    [181,"shared/scripts/includes/tally.lua",2],
-    [190,"shared/scripts/includes/push_waiting.lua",7],
-    [226,"shared/scripts/includes/requeue_waiting.lua",2],
-    [233,"shared/scripts/includes/resume_parent.lua",3],
-    [255,"shared/scripts/includes/to_terminal.lua",8],
-    [344,"shared/scripts/includes/schedule.lua",4],
-    [353,"shared/scripts/includes/create_job.lua",8],
-    [402,"shared/scripts/includes/unqueue.lua",3],
-    [414,"shared/scripts/includes/gather.lua",6],
-    [471,"shared/scripts/enqueue.lua",23],
+    [49,"shared/scripts/includes/job_get.lua",2],
+    [54,"shared/scripts/includes/hash_table.lua",1],
+    [60,"shared/scripts/includes/job_table.lua",3],
+    [67,"shared/status.ts (generated include \"statuses\")",1],
+    [92,"shared/scripts/includes/move.lua",3],
+    [107,"shared/defaults.ts (generated include \"limits\")",1],
+    [119,"shared/scripts/includes/outbox_push.lua",3],
+    [135,"shared/scripts/includes/arm.lua",2],
+    [148,"shared/scripts/includes/settings_of.lua",2],
+    [171,"shared/scripts/includes/list_group.lua",2],
+    [184,"shared/scripts/includes/tally.lua",2],
+    [193,"shared/scripts/includes/push_waiting.lua",7],
+    [229,"shared/scripts/includes/requeue_waiting.lua",2],
+    [236,"shared/scripts/includes/resume_parent.lua",3],
+    [258,"shared/scripts/includes/to_terminal.lua",8],
+    [349,"shared/scripts/includes/schedule.lua",4],
+    [358,"shared/scripts/includes/create_job.lua",8],
+    [407,"shared/scripts/includes/unqueue.lua",3],
+    [419,"shared/scripts/includes/gather.lua",6],
+    [476,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3196,6 +3223,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -3271,6 +3299,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -3459,7 +3489,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -3481,13 +3511,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -3495,6 +3526,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -3707,45 +3739,45 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "ab262376c0f7b9b469dbdf21765e0ca13e9a522b",
+  sha: "248b286da270194a9bffea5d8e4bf09b39deb08c",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [58,"shared/scripts/includes/arm.lua",2],
-    [71,"shared/scripts/includes/settings_of.lua",2],
-    [94,"shared/scripts/includes/list_group.lua",2],
-    [107,"shared/scripts/includes/tally.lua",2],
-    [116,"shared/scripts/includes/group_waiting.lua",2],
-    [121,"shared/scripts/includes/has_waiting.lua",2],
-    [126,"shared/scripts/includes/leave_started.lua",8],
-    [147,"shared/status.ts (generated include \"statuses\")",1],
-    [171,"shared/scripts/includes/move.lua",3],
-    [186,"shared/scripts/includes/hash_table.lua",1],
-    [192,"shared/scripts/includes/job_table.lua",3],
-    [199,"shared/scripts/includes/outbox_push.lua",3],
-    [215,"shared/scripts/includes/push_waiting.lua",7],
-    [251,"shared/scripts/includes/requeue_waiting.lua",2],
-    [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/cascade.lua",3],
-    [384,"shared/scripts/includes/cancel_dependents.lua",5],
-    [412,"shared/scripts/includes/schedule.lua",4],
-    [421,"shared/scripts/includes/keep_attempt.lua",3],
-    [439,"shared/scripts/includes/fail_or_retry.lua",9],
-    [478,"shared/scripts/includes/owned_job.lua",2],
-    [486,"shared/scripts/includes/split.lua",1],
-    [493,"shared/scripts/includes/promote_due.lua",4],
-    [508,"shared/scripts/includes/resume_wait.lua",3],
-    [524,"shared/scripts/includes/resume_due_waits.lua",4],
-    [536,"shared/scripts/includes/window.lua",1],
-    [548,"shared/scripts/includes/room.lua",3],
-    [566,"shared/scripts/includes/policy_of.lua",3],
-    [586,"shared/scripts/includes/claim_jobs.lua",16],
-    [760,"shared/scripts/includes/worker_step.lua",2],
-    [773,"shared/scripts/includes/step.lua",7],
-    [813,"shared/scripts/fail.lua",16],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [61,"shared/scripts/includes/arm.lua",2],
+    [74,"shared/scripts/includes/settings_of.lua",2],
+    [97,"shared/scripts/includes/list_group.lua",2],
+    [110,"shared/scripts/includes/tally.lua",2],
+    [119,"shared/scripts/includes/group_waiting.lua",2],
+    [124,"shared/scripts/includes/has_waiting.lua",2],
+    [129,"shared/scripts/includes/leave_started.lua",8],
+    [150,"shared/status.ts (generated include \"statuses\")",1],
+    [174,"shared/scripts/includes/move.lua",3],
+    [189,"shared/scripts/includes/hash_table.lua",1],
+    [195,"shared/scripts/includes/job_table.lua",3],
+    [202,"shared/scripts/includes/outbox_push.lua",3],
+    [218,"shared/scripts/includes/push_waiting.lua",7],
+    [254,"shared/scripts/includes/requeue_waiting.lua",2],
+    [261,"shared/scripts/includes/resume_parent.lua",3],
+    [283,"shared/scripts/includes/to_terminal.lua",8],
+    [374,"shared/scripts/includes/job_get.lua",2],
+    [379,"shared/scripts/includes/cascade.lua",3],
+    [389,"shared/scripts/includes/cancel_dependents.lua",5],
+    [417,"shared/scripts/includes/schedule.lua",4],
+    [426,"shared/scripts/includes/keep_attempt.lua",3],
+    [444,"shared/scripts/includes/fail_or_retry.lua",9],
+    [483,"shared/scripts/includes/owned_job.lua",2],
+    [491,"shared/scripts/includes/split.lua",1],
+    [498,"shared/scripts/includes/promote_due.lua",4],
+    [513,"shared/scripts/includes/resume_wait.lua",3],
+    [529,"shared/scripts/includes/resume_due_waits.lua",4],
+    [541,"shared/scripts/includes/window.lua",1],
+    [553,"shared/scripts/includes/room.lua",3],
+    [571,"shared/scripts/includes/policy_of.lua",3],
+    [591,"shared/scripts/includes/claim_jobs.lua",16],
+    [765,"shared/scripts/includes/worker_step.lua",2],
+    [778,"shared/scripts/includes/step.lua",7],
+    [818,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3783,6 +3815,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
@@ -3802,6 +3835,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -4073,7 +4108,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -4095,13 +4130,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -4109,6 +4145,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -4569,28 +4606,28 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "a23a10a3e67224aa4175c8bf6a215e8909f31daa",
+  sha: "bb1f6be7d35576a2e6fe4cdc3505d69d819f0006",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/job_get.lua",2],
-    [49,"shared/status.ts (generated include \"statuses\")",1],
-    [74,"shared/scripts/includes/move.lua",3],
-    [89,"shared/defaults.ts (generated include \"limits\")",1],
-    [99,"shared/scripts/includes/hash_table.lua",1],
-    [105,"shared/scripts/includes/job_table.lua",3],
-    [112,"shared/scripts/includes/outbox_push.lua",3],
-    [128,"shared/scripts/includes/arm.lua",2],
-    [141,"shared/scripts/includes/settings_of.lua",2],
-    [164,"shared/scripts/includes/list_group.lua",2],
-    [177,"shared/scripts/includes/tally.lua",2],
-    [186,"shared/scripts/includes/push_waiting.lua",7],
-    [222,"shared/scripts/includes/requeue_waiting.lua",2],
-    [229,"shared/scripts/includes/resume_parent.lua",3],
-    [251,"shared/scripts/includes/to_terminal.lua",8],
-    [340,"shared/scripts/includes/schedule.lua",4],
-    [349,"shared/scripts/includes/create_job.lua",8],
-    [398,"shared/scripts/fire-schedule.lua",18],
+    [45,"shared/scripts/includes/job_get.lua",2],
+    [50,"shared/status.ts (generated include \"statuses\")",1],
+    [75,"shared/scripts/includes/move.lua",3],
+    [90,"shared/defaults.ts (generated include \"limits\")",1],
+    [102,"shared/scripts/includes/hash_table.lua",1],
+    [108,"shared/scripts/includes/job_table.lua",3],
+    [115,"shared/scripts/includes/outbox_push.lua",3],
+    [131,"shared/scripts/includes/arm.lua",2],
+    [144,"shared/scripts/includes/settings_of.lua",2],
+    [167,"shared/scripts/includes/list_group.lua",2],
+    [180,"shared/scripts/includes/tally.lua",2],
+    [189,"shared/scripts/includes/push_waiting.lua",7],
+    [225,"shared/scripts/includes/requeue_waiting.lua",2],
+    [232,"shared/scripts/includes/resume_parent.lua",3],
+    [254,"shared/scripts/includes/to_terminal.lua",8],
+    [345,"shared/scripts/includes/schedule.lua",4],
+    [354,"shared/scripts/includes/create_job.lua",8],
+    [403,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -4625,6 +4662,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -4688,6 +4726,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 -- A flat HGETALL reply as a Lua table.
@@ -4889,7 +4929,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -4911,13 +4951,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -4925,6 +4966,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -5089,15 +5131,57 @@ return cjson.encode({ job = job })
 `,
 };
 
+export const getLogs: ScriptSource = {
+  name: "get-logs",
+  sha: "d3db84a66b6b599010f2e8adb19acdadb50281ba",
+  keyLockingSha: "931a221f01cfa775cab37b14e1908316318609a1",
+  lines: [
+    [1,"shared/scripts/get-logs.lua",1],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [18,"shared/scripts/get-logs.lua",14],
+  ],
+  source: `-- get-logs: a page of a job's log lines (ctx.log), in one snapshot with the
+-- counts that number them. A line's number counts every line the job ever
+-- wrote, the dropped ones too, so a page's numbers stay put as older lines
+-- are dropped and a follower asks from where it left off.
+-- KEYS[1] the job's hash, KEYS[2] its log: all it touches (key-locking)
+-- ARGV[1] key root
+-- ARGV[2] job id
+-- ARGV[3] offset: the number of the first line wanted ('' for the last \`limit\` lines)
+-- ARGV[4] limit: how many lines at most
+-- Returns { found = false } or { found = true, total = lines ever written, held = lines kept,
+--   first = the number of the first line answered, lines = [JSON] }
+--- @key-locking
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.job(id) return ROOT .. ":job:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
+
+local id, offset, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local f = redis.call('HMGET', K.job(id), 'status', 'logs')
+if not f[1] then return cjson.encode({ found = false }) end
+local total = tonumber(f[2]) or 0
+if total == 0 then return cjson.encode({ found = true, total = 0, held = 0, first = 0 }) end
+local logs = K.logs(id)
+local held = redis.call('LLEN', logs)
+local from = math.max(held - limit, 0)
+if offset then from = math.min(math.max(offset - (total - held), 0), held) end
+local lines = {}
+if from < held then lines = redis.call('LRANGE', logs, from, from + limit - 1) end
+return cjson.encode({ found = true, total = total, held = held, first = total - held + from, lines = lines })
+`,
+};
+
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "7b3953f8890e0d40837592528bee8dc82189901c",
+  sha: "0c5158dbb7bdb0a3aa4de22d9b29962cd1714176",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
     [14,"shared/defaults.ts (generated include \"limits\")",1],
-    [24,"shared/scripts/includes/split.lua",1],
-    [31,"shared/scripts/get-schedules.lua",12],
+    [26,"shared/scripts/includes/split.lua",1],
+    [33,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -5120,6 +5204,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -5301,32 +5387,32 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "4520cfbcb3bc2cde02c017022dfbbdb919d5d2a1",
+  sha: "bd68f94d21c560d619dc14eec9fce251f7e0d69b",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [58,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/owned_job.lua",2],
-    [91,"shared/scripts/includes/arm.lua",2],
-    [104,"shared/scripts/includes/settings_of.lua",2],
-    [127,"shared/scripts/includes/list_group.lua",2],
-    [140,"shared/scripts/includes/tally.lua",2],
-    [149,"shared/scripts/includes/group_waiting.lua",2],
-    [154,"shared/scripts/includes/has_waiting.lua",2],
-    [159,"shared/scripts/includes/leave_started.lua",8],
-    [180,"shared/scripts/includes/move.lua",3],
-    [195,"shared/scripts/includes/job_get.lua",2],
-    [200,"shared/scripts/includes/hash_table.lua",1],
-    [206,"shared/scripts/includes/job_table.lua",3],
-    [213,"shared/scripts/includes/outbox_push.lua",3],
-    [229,"shared/scripts/includes/push_waiting.lua",7],
-    [265,"shared/scripts/includes/requeue_waiting.lua",2],
-    [272,"shared/scripts/includes/resume_parent.lua",3],
-    [294,"shared/scripts/includes/to_terminal.lua",8],
-    [383,"shared/scripts/includes/schedule.lua",4],
-    [392,"shared/scripts/includes/create_job.lua",8],
-    [441,"shared/scripts/invoke.lua",27],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [61,"shared/status.ts (generated include \"statuses\")",1],
+    [86,"shared/scripts/includes/owned_job.lua",2],
+    [94,"shared/scripts/includes/arm.lua",2],
+    [107,"shared/scripts/includes/settings_of.lua",2],
+    [130,"shared/scripts/includes/list_group.lua",2],
+    [143,"shared/scripts/includes/tally.lua",2],
+    [152,"shared/scripts/includes/group_waiting.lua",2],
+    [157,"shared/scripts/includes/has_waiting.lua",2],
+    [162,"shared/scripts/includes/leave_started.lua",8],
+    [183,"shared/scripts/includes/move.lua",3],
+    [198,"shared/scripts/includes/job_get.lua",2],
+    [203,"shared/scripts/includes/hash_table.lua",1],
+    [209,"shared/scripts/includes/job_table.lua",3],
+    [216,"shared/scripts/includes/outbox_push.lua",3],
+    [232,"shared/scripts/includes/push_waiting.lua",7],
+    [268,"shared/scripts/includes/requeue_waiting.lua",2],
+    [275,"shared/scripts/includes/resume_parent.lua",3],
+    [297,"shared/scripts/includes/to_terminal.lua",8],
+    [388,"shared/scripts/includes/schedule.lua",4],
+    [397,"shared/scripts/includes/create_job.lua",8],
+    [446,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5367,6 +5453,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
@@ -5383,6 +5470,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -5668,7 +5757,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -5690,13 +5779,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -5704,6 +5794,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -5954,30 +6045,51 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "888837ba355c320046478bb2fd5ee2c9d8532185",
+  sha: "b83d095cd39c386c324d756affd26955606a43f9",
   lines: [
     [1,"shared/scripts/progress.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [18,"shared/scripts/includes/owned_job.lua",2],
-    [26,"shared/scripts/progress.lua",15],
+    [20,"shared/keys.ts (generated include \"keys\")",1],
+    [26,"shared/defaults.ts (generated include \"limits\")",1],
+    [38,"shared/scripts/includes/owned_job.lua",2],
+    [46,"shared/scripts/progress.lua",23],
   ],
-  source: `-- progress: a running task's progress and meta, as its worker passes them
--- on (coalesced: a few writes a second at most, the last one before the
--- outcome). Written only while the worker still holds the job, and published
--- on the job's channel for SSE as JSON { progress, meta } (a status change is
--- published as its bare name), so a stream forwards it without a read.
+  source: `-- progress: a running task's progress, meta and log lines, as its worker
+-- passes them on (coalesced: a few writes a second at most, the last one
+-- before the outcome). Written only while the worker still holds the job, and
+-- published on the job's channel for SSE as JSON { progress, meta } and
+-- { log = lines written so far } (a status change is published as its bare
+-- name), so a stream forwards it without a read.
+-- A job's log keeps its latest LIMITS.max_log_lines lines within
+-- LIMITS.max_log_bytes; the job hash counts the lines ever written ('logs':
+-- the ending reads it, and a job that never logged pays nothing there) and
+-- the bytes held ('logBytes').
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
 -- ARGV[4] progress, JSON ('' to leave it)
 -- ARGV[5] fields to merge into meta, a JSON object ('' for none)
+-- ARGV[6] log lines the worker dropped before this write (its buffer keeps the latest), '0' for none
+-- ARGV[7..] log lines, oldest first, each JSON { at, attempt, text, level? }
 -- Returns { ok = false when the worker no longer holds the job }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
 local K = {}
 function K.job(id) return ROOT .. ":job:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
+  debounce_grace_ms = 86400000,
+}
 
 -- The job's queue if it is started and held by this worker, else nil: a
 -- worker whose lease ran out must not overwrite what recovery decided.
@@ -5990,30 +6102,59 @@ end
 local id = ARGV[2]
 if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
 local key = K.job(id)
-if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
-local f = redis.call('HMGET', key, 'progress', 'meta')
-local meta = f[2] or '{}'
-if ARGV[5] ~= '' then
-  local merged = cjson.decode(meta)
-  for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
-  -- an empty table would encode as [] after a round trip through cjson.decode
-  meta = next(merged) and cjson.encode(merged) or '{}'
-  redis.call('HSET', key, 'meta', meta)
+
+if ARGV[4] ~= '' or ARGV[5] ~= '' then
+  if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+  local f = redis.call('HMGET', key, 'progress', 'meta')
+  local meta = f[2] or '{}'
+  if ARGV[5] ~= '' then
+    local merged = cjson.decode(meta)
+    for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
+    -- an empty table would encode as [] after a round trip through cjson.decode
+    meta = next(merged) and cjson.encode(merged) or '{}'
+    redis.call('HSET', key, 'meta', meta)
+  end
+  redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
 end
-redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
+
+local added = #ARGV - 6
+if added == 0 and ARGV[6] == '0' then return cjson.encode({ ok = true }) end
+local logs = K.logs(id)
+local bytes = tonumber(redis.call('HGET', key, 'logBytes')) or 0
+local held
+if added > 0 then
+  for i = 7, #ARGV do bytes = bytes + #ARGV[i] end
+  held = redis.call('RPUSH', logs, unpack(ARGV, 7))
+else
+  held = redis.call('LLEN', logs)
+end
+-- the oldest lines go: past the count at once, then one at a time past the bytes (bounded by the count)
+local over = held - LIMITS.max_log_lines
+if over > 0 then
+  for _, line in ipairs(redis.call('LRANGE', logs, 0, over - 1)) do bytes = bytes - #line end
+  redis.call('LTRIM', logs, over, -1)
+  held = held - over
+end
+while bytes > LIMITS.max_log_bytes and held > 0 do
+  bytes = bytes - #redis.call('LPOP', logs)
+  held = held - 1
+end
+local total = redis.call('HINCRBY', key, 'logs', added + tonumber(ARGV[6]))
+redis.call('HSET', key, 'logBytes', bytes)
+redis.call('PUBLISH', K.events(id), '{"log":' .. total .. '}')
 return cjson.encode({ ok = true })
 `,
 };
 
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "f84f0aecb9f9fcd26de715343c834b8d5d6e0311",
+  sha: "05da86266868ee1f3476ccce806a3170cc18d8f1",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [22,"shared/defaults.ts (generated include \"limits\")",1],
-    [32,"shared/scripts/includes/owned_job.lua",2],
-    [40,"shared/scripts/record-step.lua",19],
+    [34,"shared/scripts/includes/owned_job.lua",2],
+    [42,"shared/scripts/record-step.lua",19],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -6044,6 +6185,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -6071,40 +6214,40 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "b8f0dbb63608d835dbf29890b770e242ec75752c",
+  sha: "b43c76db89f84db3c926191461263fb627e6c5ca",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [55,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/defaults.ts (generated include \"limits\")",1],
-    [91,"shared/scripts/includes/job_get.lua",2],
-    [96,"shared/scripts/includes/arm.lua",2],
-    [109,"shared/scripts/includes/move.lua",3],
-    [124,"shared/scripts/includes/settings_of.lua",2],
-    [147,"shared/scripts/includes/list_group.lua",2],
-    [160,"shared/scripts/includes/tally.lua",2],
-    [169,"shared/scripts/includes/push_waiting.lua",7],
-    [205,"shared/scripts/includes/requeue_waiting.lua",2],
-    [212,"shared/scripts/includes/promote_due.lua",4],
-    [227,"shared/scripts/includes/resume_wait.lua",3],
-    [243,"shared/scripts/includes/resume_due_waits.lua",4],
-    [255,"shared/scripts/includes/group_waiting.lua",2],
-    [260,"shared/scripts/includes/has_waiting.lua",2],
-    [265,"shared/scripts/includes/leave_started.lua",8],
-    [286,"shared/scripts/includes/hash_table.lua",1],
-    [292,"shared/scripts/includes/job_table.lua",3],
-    [299,"shared/scripts/includes/outbox_push.lua",3],
-    [315,"shared/scripts/includes/resume_parent.lua",3],
-    [337,"shared/scripts/includes/to_terminal.lua",8],
-    [426,"shared/scripts/includes/cascade.lua",3],
-    [436,"shared/scripts/includes/cancel_dependents.lua",5],
-    [464,"shared/scripts/includes/schedule.lua",4],
-    [473,"shared/scripts/includes/keep_attempt.lua",3],
-    [491,"shared/scripts/includes/fail_or_retry.lua",9],
-    [530,"shared/scripts/includes/release_dependents.lua",6],
-    [556,"shared/scripts/includes/window.lua",1],
-    [568,"shared/scripts/includes/room.lua",3],
-    [586,"shared/scripts/recover.lua",35],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [82,"shared/defaults.ts (generated include \"limits\")",1],
+    [94,"shared/scripts/includes/job_get.lua",2],
+    [99,"shared/scripts/includes/arm.lua",2],
+    [112,"shared/scripts/includes/move.lua",3],
+    [127,"shared/scripts/includes/settings_of.lua",2],
+    [150,"shared/scripts/includes/list_group.lua",2],
+    [163,"shared/scripts/includes/tally.lua",2],
+    [172,"shared/scripts/includes/push_waiting.lua",7],
+    [208,"shared/scripts/includes/requeue_waiting.lua",2],
+    [215,"shared/scripts/includes/promote_due.lua",4],
+    [230,"shared/scripts/includes/resume_wait.lua",3],
+    [246,"shared/scripts/includes/resume_due_waits.lua",4],
+    [258,"shared/scripts/includes/group_waiting.lua",2],
+    [263,"shared/scripts/includes/has_waiting.lua",2],
+    [268,"shared/scripts/includes/leave_started.lua",8],
+    [289,"shared/scripts/includes/hash_table.lua",1],
+    [295,"shared/scripts/includes/job_table.lua",3],
+    [302,"shared/scripts/includes/outbox_push.lua",3],
+    [318,"shared/scripts/includes/resume_parent.lua",3],
+    [340,"shared/scripts/includes/to_terminal.lua",8],
+    [431,"shared/scripts/includes/cascade.lua",3],
+    [441,"shared/scripts/includes/cancel_dependents.lua",5],
+    [469,"shared/scripts/includes/schedule.lua",4],
+    [478,"shared/scripts/includes/keep_attempt.lua",3],
+    [496,"shared/scripts/includes/fail_or_retry.lua",9],
+    [535,"shared/scripts/includes/release_dependents.lua",6],
+    [561,"shared/scripts/includes/window.lua",1],
+    [573,"shared/scripts/includes/room.lua",3],
+    [591,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6147,6 +6290,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
@@ -6194,6 +6338,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -6489,7 +6635,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -6511,13 +6657,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -6525,6 +6672,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end
@@ -6922,22 +7070,22 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "522d86adac9cb56a723984c815295fbb0f5141ce",
+  sha: "fd6ec34b6da2b8a9f369ffb54839e93769aa8f72",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [28,"shared/defaults.ts (generated include \"limits\")",1],
-    [38,"shared/scripts/includes/job_get.lua",2],
-    [43,"shared/scripts/includes/arm.lua",2],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [80,"shared/scripts/includes/move.lua",3],
-    [95,"shared/scripts/includes/settings_of.lua",2],
-    [118,"shared/scripts/includes/list_group.lua",2],
-    [131,"shared/scripts/includes/tally.lua",2],
-    [140,"shared/scripts/includes/push_waiting.lua",7],
-    [176,"shared/scripts/includes/keep_attempt.lua",3],
-    [194,"shared/scripts/includes/requeue_ended.lua",4],
-    [211,"shared/scripts/requeue-all.lua",14],
+    [29,"shared/defaults.ts (generated include \"limits\")",1],
+    [41,"shared/scripts/includes/job_get.lua",2],
+    [46,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/move.lua",3],
+    [98,"shared/scripts/includes/settings_of.lua",2],
+    [121,"shared/scripts/includes/list_group.lua",2],
+    [134,"shared/scripts/includes/tally.lua",2],
+    [143,"shared/scripts/includes/push_waiting.lua",7],
+    [179,"shared/scripts/includes/keep_attempt.lua",3],
+    [197,"shared/scripts/includes/requeue_ended.lua",4],
+    [215,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -6965,6 +7113,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
@@ -6974,6 +7123,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -7136,7 +7287,7 @@ end
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
 -- in its history. Its recorded steps stay, so that it goes on where it
--- failed rather than running them again.
+-- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -7145,8 +7296,9 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
+  if f[4] then redis.call('PERSIST', K.logs(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
@@ -7168,25 +7320,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "f8b7365d6eb1915e277a33be93d1fa21968db153",
+  sha: "01b239f20fca1a381284ee4edce9e933b36da8f0",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [33,"shared/status.ts (generated include \"statuses\")",1],
-    [58,"shared/scripts/includes/owned_job.lua",2],
-    [66,"shared/scripts/includes/arm.lua",2],
-    [79,"shared/scripts/includes/settings_of.lua",2],
-    [102,"shared/scripts/includes/list_group.lua",2],
-    [115,"shared/scripts/includes/tally.lua",2],
-    [124,"shared/scripts/includes/group_waiting.lua",2],
-    [129,"shared/scripts/includes/has_waiting.lua",2],
-    [134,"shared/scripts/includes/leave_started.lua",8],
-    [155,"shared/scripts/includes/move.lua",3],
-    [170,"shared/scripts/includes/push_waiting.lua",7],
-    [206,"shared/defaults.ts (generated include \"limits\")",1],
-    [216,"shared/scripts/includes/keep_attempt.lua",3],
-    [234,"shared/scripts/includes/requeue_ended.lua",4],
-    [251,"shared/scripts/requeue.lua",19],
+    [34,"shared/status.ts (generated include \"statuses\")",1],
+    [59,"shared/scripts/includes/owned_job.lua",2],
+    [67,"shared/scripts/includes/arm.lua",2],
+    [80,"shared/scripts/includes/settings_of.lua",2],
+    [103,"shared/scripts/includes/list_group.lua",2],
+    [116,"shared/scripts/includes/tally.lua",2],
+    [125,"shared/scripts/includes/group_waiting.lua",2],
+    [130,"shared/scripts/includes/has_waiting.lua",2],
+    [135,"shared/scripts/includes/leave_started.lua",8],
+    [156,"shared/scripts/includes/move.lua",3],
+    [171,"shared/scripts/includes/push_waiting.lua",7],
+    [207,"shared/defaults.ts (generated include \"limits\")",1],
+    [219,"shared/scripts/includes/keep_attempt.lua",3],
+    [237,"shared/scripts/includes/requeue_ended.lua",4],
+    [255,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -7219,6 +7371,7 @@ function K.registry(status, queue) return ROOT .. ":" .. status .. ":" .. queue 
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
+function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -7401,6 +7554,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -7425,7 +7580,7 @@ end
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
 -- fresh start: attempts and error cleared, no expiry, the ended attempt kept
 -- in its history. Its recorded steps stay, so that it goes on where it
--- failed rather than running them again.
+-- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
   keep_attempt(id, status, now, nil)
@@ -7434,8 +7589,9 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
-  local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
+  local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
+  if f[4] then redis.call('PERSIST', K.logs(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
 end
 
@@ -7543,21 +7699,21 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "8d947ecb2a2f6df93d5cca1aec33d9e01d7fbbd4",
+  sha: "1bb6e25bd0650170345ff92fe2a99351a901496f",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [33,"shared/defaults.ts (generated include \"limits\")",1],
-    [43,"shared/scripts/includes/arm.lua",2],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [80,"shared/scripts/includes/move.lua",3],
-    [95,"shared/scripts/includes/settings_of.lua",2],
-    [118,"shared/scripts/includes/list_group.lua",2],
-    [131,"shared/scripts/includes/tally.lua",2],
-    [140,"shared/scripts/includes/push_waiting.lua",7],
-    [176,"shared/scripts/includes/requeue_waiting.lua",2],
-    [183,"shared/scripts/includes/resume_wait.lua",3],
-    [199,"shared/scripts/send-event.lua",18],
+    [45,"shared/scripts/includes/arm.lua",2],
+    [58,"shared/status.ts (generated include \"statuses\")",1],
+    [82,"shared/scripts/includes/move.lua",3],
+    [97,"shared/scripts/includes/settings_of.lua",2],
+    [120,"shared/scripts/includes/list_group.lua",2],
+    [133,"shared/scripts/includes/tally.lua",2],
+    [142,"shared/scripts/includes/push_waiting.lua",7],
+    [178,"shared/scripts/includes/requeue_waiting.lua",2],
+    [185,"shared/scripts/includes/resume_wait.lua",3],
+    [201,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -7599,6 +7755,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 
@@ -7840,23 +7998,23 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "998200b45aeb3211efe0897e58b63ae1786a319b",
+  sha: "0bf29c96cb655c4722ea49a1763167d34d350993",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
     [39,"shared/defaults.ts (generated include \"limits\")",1],
-    [49,"shared/scripts/includes/owned_job.lua",2],
-    [57,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/scripts/includes/move.lua",3],
-    [96,"shared/scripts/includes/arm.lua",2],
-    [109,"shared/scripts/includes/settings_of.lua",2],
-    [132,"shared/scripts/includes/list_group.lua",2],
-    [145,"shared/scripts/includes/tally.lua",2],
-    [154,"shared/scripts/includes/group_waiting.lua",2],
-    [159,"shared/scripts/includes/has_waiting.lua",2],
-    [164,"shared/scripts/includes/leave_started.lua",8],
-    [185,"shared/scripts/includes/schedule.lua",4],
-    [194,"shared/scripts/suspend.lua",28],
+    [51,"shared/scripts/includes/owned_job.lua",2],
+    [59,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/move.lua",3],
+    [98,"shared/scripts/includes/arm.lua",2],
+    [111,"shared/scripts/includes/settings_of.lua",2],
+    [134,"shared/scripts/includes/list_group.lua",2],
+    [147,"shared/scripts/includes/tally.lua",2],
+    [156,"shared/scripts/includes/group_waiting.lua",2],
+    [161,"shared/scripts/includes/has_waiting.lua",2],
+    [166,"shared/scripts/includes/leave_started.lua",8],
+    [187,"shared/scripts/includes/schedule.lua",4],
+    [196,"shared/scripts/suspend.lua",28],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -7904,6 +8062,8 @@ local LIMITS = {
   minute_ttl_sec = 7200,
   top_groups = 10,
   max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
 }
 

@@ -10,6 +10,7 @@
 export type { Call } from "../script.ts";
 export * from "./transition.ts";
 export * from "./jobs.ts";
+export * from "./logs.ts";
 export * from "./queues.ts";
 export * from "./deliveries.ts";
 export * from "./requests.ts";

@@ -197,6 +197,10 @@ export interface ProgressUpdate {
   progress?: JsonValue;
   /** Fields merged into the job's meta. */
   meta?: Record<string, JsonValue>;
+  /** Log lines (ctx.log), oldest first, each as JSON text of a LogLine. */
+  logs?: string[];
+  /** Lines dropped on the way, before this write: the worker buffers the latest only. */
+  logsDropped?: number;
 }
 
 export const progress = new Transition(
@@ -206,6 +210,8 @@ export const progress = new Transition(
     p.worker,
     p.update.progress === undefined ? "" : JSON.stringify(p.update.progress),
     p.update.meta ? JSON.stringify(p.update.meta) : "",
+    p.update.logsDropped ?? 0,
+    ...(p.update.logs ?? []),
   ],
   (reply) => reply as { ok: boolean },
 );

@@ -234,6 +234,40 @@ describe("dashboard", () => {
     await page.close();
   });
 
+  it("shows a job's latest log lines on its page, tagged with their attempt, to admin keys only", async () => {
+    const mail = queue("mail");
+    const job = await mail.enqueue("chatty", { lines: 12, failUntil: 2 }, { retry: { max: 1 } });
+    expect((await mail.waitFor(job.id, { timeoutMs: 15_000 })).status).toBe("finished");
+    const { page, errors } = await tab();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${edge.url}/dashboard#/jobs/${job.id}`);
+    const lines = page.locator("ol.log li");
+    await lines.first().waitFor({ timeout: 10_000 });
+    expect(await lines.count()).toBe(26);
+    expect(await lines.nth(0).locator(".text").textContent()).toBe("line 1 of attempt 1");
+    expect(await lines.nth(0).locator(".attempt").textContent()).toBe("#1");
+    expect(await lines.nth(25).locator(".attempt").textContent()).toBe("#2");
+    expect(await lines.nth(25).getAttribute("data-level")).toBe("warn");
+    expect(await page.textContent(".card:has(ol.log) header .muted")).toBe("26 lines written");
+    // kept scrolled to its end, where the latest line is
+    const end = await page.evaluate(() => {
+      const log = document.querySelector("ol.log")!;
+      return log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    });
+    expect(end).toBe(true);
+    await shoot(page, "job-log");
+    await page.close();
+
+    // a key without admin: no log, since a line may hold a secret
+    const reader = await tab();
+    await signIn(reader.page, READER_KEY);
+    await reader.page.goto(`${edge.url}/dashboard#/jobs/${job.id}`);
+    await reader.page.locator(".job-head .badge[data-status=finished]").waitFor({ timeout: 10_000 });
+    expect(await reader.page.locator("ol.log").count()).toBe(0);
+    expect([...errors, ...reader.errors]).toEqual([]);
+    await reader.page.close();
+  });
+
   it("changes a queue's limits, empties it, and requeues what that canceled, from its page", async () => {
     const tidy = queue("tidy");
     await tidy.enqueueMany([{ task: "echo" }, { task: "echo" }, { task: "echo" }]);

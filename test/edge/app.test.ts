@@ -54,6 +54,7 @@ describe("public routes", () => {
         "POST /v1/jobs/{id}/requeue",
         "GET /v1/jobs/{id}/attempts",
         "GET /v1/jobs/{id}/steps",
+        "GET /v1/jobs/{id}/logs",
         "POST /v1/queues/{queue}/events/{event}",
         "GET /v1/queues",
         "GET /v1/queues/{queue}",

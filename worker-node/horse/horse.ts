@@ -78,6 +78,8 @@ export abstract class Horse {
   #sent = false;
   /** The running job's host on the worker's side: where its progress and its asks go. */
   #host: Pick<TaskHost, "report" | "ask"> | undefined;
+  /** The running job's id: progress a task left behind to be sent after its job ended is not the next job's. */
+  #jobId: string | undefined;
   #exit: string | undefined;
   /** The horse said it takes no more jobs; a job it was sent after that never ran. */
   #retiring = false;
@@ -131,6 +133,7 @@ export abstract class Horse {
   run(job: Job, host: Pick<TaskHost, "report" | "ask">): Promise<RunEnd | null> {
     this.served++;
     this.#host = host;
+    this.#jobId = job.id;
     this.#sent = false;
     return new Promise((resolveOutcome) => {
       this.#settle = resolveOutcome;
@@ -157,7 +160,7 @@ export abstract class Horse {
   protected received(message: FromHorse): void {
     if (message.type === "ready") this.#readied();
     else if (message.type === "tasks") this.#describing?.resolve(message.tasks);
-    else if (message.type === "progress") this.#host?.report(message.update);
+    else if (message.type === "progress" && message.id === this.#jobId) this.#host?.report(message.update);
     else if (message.type === "ask") this.#answer(message.seq, message.request);
     else if (message.type === "done") this.#deliver(message.outcome);
     else if (message.type === "retiring") this.#retire(message.stray);

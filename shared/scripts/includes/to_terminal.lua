@@ -52,7 +52,7 @@ local function keep_latest(id, queue, status)
   for _, old in ipairs(redis.call('ZRANGE', registry, 0, math.min(over, LIMITS.batch) - 1)) do
     if old ~= id then
       redis.call('ZREM', registry, old)
-      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old))
+      redis.call('DEL', K.job(old), K.attempts(old), K.steps(old), K.logs(old))
     end
   end
 end
@@ -74,13 +74,14 @@ local function publish_ending(id, status)
 end
 
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
--- its recorded steps and its registry entry all expire after the job's TTL
--- for that outcome.
+-- its recorded steps, its log and its registry entry all expire after the
+-- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'logs')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
@@ -88,6 +89,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
+  if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
   if status == 'finished' or status == 'failed' then keep_latest(id, queue, status) end
   if f[3] then outbox_push(id, now, f[3]) end

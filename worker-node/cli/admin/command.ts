@@ -11,12 +11,16 @@ export interface Context {
   prefix: string;
   keys: Keys;
   now: number;
+  /** Prints as the command goes (a follower's lines), before its output. */
+  out(text: string): void;
 }
 
 /** What a command prints: text for a person, or with --json a value for a program. */
 export interface Output {
   text: string;
   json: unknown;
+  /** The command printed what it had to say as it went (with ctx.out). */
+  printed?: true;
 }
 
 export interface Command {

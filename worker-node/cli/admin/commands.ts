@@ -6,6 +6,7 @@ import { GLOBAL_FLAGS, UsageError, type CommandLine, type Flag } from "./command
 import type { Command } from "./command.ts";
 import { group, groups } from "./groups.ts";
 import { attempts, cancel, clean, empty, job, jobs, requeue } from "./jobs.ts";
+import { logs } from "./logs.ts";
 import { concurrency, event, limit, pause, queues, resume } from "./queues.ts";
 import { schedule, schedules } from "./schedules.ts";
 
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   schedule,
   job,
   attempts,
+  logs,
   cancel,
   requeue,
   empty,

@@ -76,9 +76,9 @@ export async function main(argv: string[], io: Io = PROCESS_IO): Promise<number>
   });
   const where = env.REDIS_CLUSTER_NODES?.join(",") ?? shown(env.REDIS_URL);
   try {
-    const ctx = { redis, prefix, keys: Keys.forPrefix(prefix), now: Date.now() };
+    const ctx = { redis, prefix, keys: Keys.forPrefix(prefix), now: Date.now(), out: io.out };
     const output = await command.run(ctx, line.args, line.flags);
-    io.out(line.flags.json ? JSON.stringify(output.json, null, 2) : output.text);
+    if (!output.printed) io.out(line.flags.json ? JSON.stringify(output.json, null, 2) : output.text);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) return usage(new UsageError(error.message, line.name));
