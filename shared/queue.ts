@@ -23,9 +23,11 @@ import {
   type GroupPolicyView,
   type GroupsListing,
 } from "./group.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { sendEvent, type EventOptions, type EventSent } from "./event.ts";
 import { Keys } from "./keys.ts";
 import { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
+import { followQueueEvents, type QueueEventItem, type QueueEventsOptions } from "./queue-events.ts";
 import { describeQueues, type QueueInfo, type StatusCounts } from "./queue-info.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
@@ -273,6 +275,14 @@ export class Queue<T extends TaskMap = AnyTasks> {
     return sendEvent(this.#redis, this.keys, this.name, event, options);
   }
 
+  /**
+   * The queue's job transitions as they happen, after `after` (an event's id) or from now: a blocking read over
+   * TCP, polls over REST. Resumable within the stream's window; a gap says events may have been trimmed unseen.
+   */
+  events(options: QueueEventsOptions = {}): AsyncGenerator<QueueEventItem> {
+    return followQueueEvents(this.#client, this.keys, this.name, options);
+  }
+
   /** Puts every failed (or stopped, or canceled) job back in the queue, a bounded chunk per call. */
   async requeueAll(status: "failed" | "stopped" | "canceled" = "failed", options: ChunkOptions = {}): Promise<Chunk> {
     const call = () => scripts.requeueAll.run(this.#redis, this.keys, { now: Date.now(), queue: this.name, status });
@@ -354,27 +364,6 @@ const cleanSchema = z.object({
   olderThanMs: z.number().int().min(0),
   cursor: z.number().int().min(0).nullish(),
 });
-
-/** Cursors are opaque to callers: base64url of the script's own cursor. */
-function encodeCursor(cursor: scripts.ListCursor): string {
-  return btoa(JSON.stringify([cursor.score, cursor.count]))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-function decodeCursor(text: string): scripts.ListCursor {
-  try {
-    const [score, count] = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/"))) as [unknown, unknown];
-    const fine = typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= 1_000_000;
-    if (typeof score === "string" && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(score) && fine) {
-      return { score, count: count as number };
-    }
-  } catch {
-    // refused below
-  }
-  throw new ValidationError([{ field: "cursor", message: "is not a cursor this listing gave out" }]);
-}
 
 function refuseUnless(reply: scripts.MoveReply, id: string, action: string): void {
   if (reply.ok) return;

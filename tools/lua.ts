@@ -103,6 +103,8 @@ function limitsInclude(): string {
     top_groups: DEFAULTS.metricsTopGroups,
     max_steps: DEFAULTS.maxSteps,
     debounce_grace_ms: DEFAULTS.debounceGraceMs,
+    queue_events_max_len: DEFAULTS.queueEventsMaxLen,
+    queue_event_value_bytes: DEFAULTS.queueEventValueBytes,
   };
   return [
     "-- Generated from shared/defaults.ts: the bounds every script keeps.",

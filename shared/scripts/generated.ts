@@ -3,29 +3,30 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "0d552a18d7ab774f6b5308964e8a6aa2efe97ec1",
+  sha: "ecaf23ddc599b6f73802c0096cf06dabf43518e9",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/status.ts (generated include \"statuses\")",1],
-    [75,"shared/scripts/includes/move.lua",3],
-    [90,"shared/scripts/includes/hash_table.lua",1],
-    [96,"shared/scripts/includes/job_table.lua",3],
-    [103,"shared/scripts/includes/outbox_push.lua",3],
-    [119,"shared/scripts/includes/arm.lua",2],
-    [132,"shared/scripts/includes/settings_of.lua",2],
-    [155,"shared/scripts/includes/list_group.lua",2],
-    [168,"shared/scripts/includes/tally.lua",2],
-    [177,"shared/scripts/includes/push_waiting.lua",7],
-    [213,"shared/scripts/includes/requeue_waiting.lua",2],
-    [220,"shared/scripts/includes/resume_parent.lua",3],
-    [242,"shared/scripts/includes/to_terminal.lua",8],
-    [331,"shared/scripts/includes/job_get.lua",2],
-    [336,"shared/scripts/includes/cascade.lua",3],
-    [346,"shared/scripts/includes/cancel_dependents.lua",5],
-    [374,"shared/scripts/includes/unqueue.lua",3],
-    [386,"shared/scripts/cancel.lua",16],
+    [42,"shared/defaults.ts (generated include \"limits\")",1],
+    [54,"shared/status.ts (generated include \"statuses\")",1],
+    [78,"shared/scripts/includes/queue_event.lua",3],
+    [124,"shared/scripts/includes/move.lua",4],
+    [142,"shared/scripts/includes/hash_table.lua",1],
+    [148,"shared/scripts/includes/job_table.lua",3],
+    [155,"shared/scripts/includes/outbox_push.lua",3],
+    [171,"shared/scripts/includes/arm.lua",2],
+    [184,"shared/scripts/includes/settings_of.lua",2],
+    [207,"shared/scripts/includes/list_group.lua",2],
+    [220,"shared/scripts/includes/tally.lua",2],
+    [229,"shared/scripts/includes/push_waiting.lua",7],
+    [265,"shared/scripts/includes/requeue_waiting.lua",2],
+    [272,"shared/scripts/includes/resume_parent.lua",3],
+    [294,"shared/scripts/includes/to_terminal.lua",9],
+    [386,"shared/scripts/includes/job_get.lua",2],
+    [391,"shared/scripts/includes/cascade.lua",3],
+    [401,"shared/scripts/includes/cancel_dependents.lua",5],
+    [429,"shared/scripts/includes/unqueue.lua",3],
+    [441,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -58,6 +59,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.cascade() return ROOT .. ":cascade" end
@@ -76,6 +78,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -102,19 +106,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -226,7 +279,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -341,11 +394,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -356,6 +411,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- One field of a job's hash.
@@ -499,40 +555,41 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "e7465b066f5889d4742a07f175ba566d1f99e61e",
+  sha: "3dea0a518dbd9f27a9c1281f170d36a005419d67",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [56,"shared/scripts/includes/job_get.lua",2],
-    [61,"shared/scripts/includes/owned_job.lua",2],
-    [69,"shared/scripts/includes/split.lua",1],
-    [76,"shared/scripts/includes/settings_of.lua",2],
-    [99,"shared/defaults.ts (generated include \"limits\")",1],
-    [109,"shared/scripts/includes/arm.lua",2],
-    [122,"shared/status.ts (generated include \"statuses\")",1],
-    [146,"shared/scripts/includes/move.lua",3],
-    [161,"shared/scripts/includes/hash_table.lua",1],
-    [167,"shared/scripts/includes/job_table.lua",3],
-    [174,"shared/scripts/includes/list_group.lua",2],
-    [187,"shared/scripts/includes/tally.lua",2],
-    [196,"shared/scripts/includes/push_waiting.lua",7],
-    [232,"shared/scripts/includes/requeue_waiting.lua",2],
-    [239,"shared/scripts/includes/promote_due.lua",4],
-    [254,"shared/scripts/includes/resume_wait.lua",3],
-    [270,"shared/scripts/includes/resume_due_waits.lua",4],
-    [282,"shared/scripts/includes/outbox_push.lua",3],
-    [298,"shared/scripts/includes/resume_parent.lua",3],
-    [320,"shared/scripts/includes/to_terminal.lua",8],
-    [409,"shared/scripts/includes/cascade.lua",3],
-    [419,"shared/scripts/includes/cancel_dependents.lua",5],
-    [447,"shared/scripts/includes/window.lua",1],
-    [459,"shared/scripts/includes/room.lua",3],
-    [477,"shared/scripts/includes/policy_of.lua",3],
-    [497,"shared/scripts/includes/group_waiting.lua",2],
-    [502,"shared/scripts/includes/claim_jobs.lua",16],
-    [676,"shared/scripts/includes/worker_step.lua",2],
-    [689,"shared/scripts/includes/step.lua",7],
-    [729,"shared/scripts/claim.lua",24],
+    [57,"shared/scripts/includes/job_get.lua",2],
+    [62,"shared/scripts/includes/owned_job.lua",2],
+    [70,"shared/scripts/includes/split.lua",1],
+    [77,"shared/scripts/includes/settings_of.lua",2],
+    [100,"shared/defaults.ts (generated include \"limits\")",1],
+    [112,"shared/scripts/includes/arm.lua",2],
+    [125,"shared/status.ts (generated include \"statuses\")",1],
+    [149,"shared/scripts/includes/queue_event.lua",3],
+    [195,"shared/scripts/includes/move.lua",4],
+    [213,"shared/scripts/includes/hash_table.lua",1],
+    [219,"shared/scripts/includes/job_table.lua",3],
+    [226,"shared/scripts/includes/list_group.lua",2],
+    [239,"shared/scripts/includes/tally.lua",2],
+    [248,"shared/scripts/includes/push_waiting.lua",7],
+    [284,"shared/scripts/includes/requeue_waiting.lua",2],
+    [291,"shared/scripts/includes/promote_due.lua",4],
+    [306,"shared/scripts/includes/resume_wait.lua",3],
+    [322,"shared/scripts/includes/resume_due_waits.lua",4],
+    [334,"shared/scripts/includes/outbox_push.lua",3],
+    [350,"shared/scripts/includes/resume_parent.lua",3],
+    [372,"shared/scripts/includes/to_terminal.lua",9],
+    [464,"shared/scripts/includes/cascade.lua",3],
+    [474,"shared/scripts/includes/cancel_dependents.lua",5],
+    [502,"shared/scripts/includes/window.lua",1],
+    [514,"shared/scripts/includes/room.lua",3],
+    [532,"shared/scripts/includes/policy_of.lua",3],
+    [552,"shared/scripts/includes/group_waiting.lua",2],
+    [557,"shared/scripts/includes/claim_jobs.lua",16],
+    [731,"shared/scripts/includes/worker_step.lua",2],
+    [744,"shared/scripts/includes/step.lua",7],
+    [784,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -580,6 +637,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.worker(name) return ROOT .. ":worker:" .. name end
@@ -641,6 +699,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -680,19 +740,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -752,7 +861,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -926,11 +1035,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -941,6 +1052,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -1074,7 +1186,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -1280,12 +1392,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "c458b711134cdf21a9652ae08ea08a772817168c",
+  sha: "413318fb0dde688fda0d197e1723a7069e5f3e4f",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
     [19,"shared/defaults.ts (generated include \"limits\")",1],
-    [29,"shared/scripts/clean.lua",14],
+    [31,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -1314,6 +1426,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 local queue, status, before = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -1342,44 +1456,45 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "ded247cd155718cc027d4b978b764592b0446d78",
+  sha: "0b65bde4571a4320f1ad02131c3d099a0d0657ab",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/arm.lua",2],
-    [61,"shared/scripts/includes/settings_of.lua",2],
-    [84,"shared/scripts/includes/list_group.lua",2],
-    [97,"shared/scripts/includes/tally.lua",2],
-    [106,"shared/scripts/includes/group_waiting.lua",2],
-    [111,"shared/scripts/includes/has_waiting.lua",2],
-    [116,"shared/scripts/includes/leave_started.lua",8],
-    [137,"shared/defaults.ts (generated include \"limits\")",1],
-    [147,"shared/status.ts (generated include \"statuses\")",1],
-    [171,"shared/scripts/includes/move.lua",3],
-    [186,"shared/scripts/includes/hash_table.lua",1],
-    [192,"shared/scripts/includes/job_table.lua",3],
-    [199,"shared/scripts/includes/outbox_push.lua",3],
-    [215,"shared/scripts/includes/push_waiting.lua",7],
-    [251,"shared/scripts/includes/requeue_waiting.lua",2],
-    [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/schedule.lua",4],
-    [383,"shared/scripts/includes/cascade.lua",3],
-    [393,"shared/scripts/includes/release_dependents.lua",6],
-    [419,"shared/scripts/includes/owned_job.lua",2],
-    [427,"shared/scripts/includes/split.lua",1],
-    [434,"shared/scripts/includes/promote_due.lua",4],
-    [449,"shared/scripts/includes/resume_wait.lua",3],
-    [465,"shared/scripts/includes/resume_due_waits.lua",4],
-    [477,"shared/scripts/includes/cancel_dependents.lua",5],
-    [505,"shared/scripts/includes/window.lua",1],
-    [517,"shared/scripts/includes/room.lua",3],
-    [535,"shared/scripts/includes/policy_of.lua",3],
-    [555,"shared/scripts/includes/claim_jobs.lua",16],
-    [729,"shared/scripts/includes/worker_step.lua",2],
-    [742,"shared/scripts/includes/step.lua",7],
-    [782,"shared/scripts/complete.lua",19],
+    [49,"shared/scripts/includes/arm.lua",2],
+    [62,"shared/scripts/includes/settings_of.lua",2],
+    [85,"shared/scripts/includes/list_group.lua",2],
+    [98,"shared/scripts/includes/tally.lua",2],
+    [107,"shared/scripts/includes/group_waiting.lua",2],
+    [112,"shared/scripts/includes/has_waiting.lua",2],
+    [117,"shared/scripts/includes/leave_started.lua",8],
+    [138,"shared/defaults.ts (generated include \"limits\")",1],
+    [150,"shared/status.ts (generated include \"statuses\")",1],
+    [174,"shared/scripts/includes/queue_event.lua",3],
+    [220,"shared/scripts/includes/move.lua",4],
+    [238,"shared/scripts/includes/hash_table.lua",1],
+    [244,"shared/scripts/includes/job_table.lua",3],
+    [251,"shared/scripts/includes/outbox_push.lua",3],
+    [267,"shared/scripts/includes/push_waiting.lua",7],
+    [303,"shared/scripts/includes/requeue_waiting.lua",2],
+    [310,"shared/scripts/includes/resume_parent.lua",3],
+    [332,"shared/scripts/includes/to_terminal.lua",9],
+    [424,"shared/scripts/includes/job_get.lua",2],
+    [429,"shared/scripts/includes/schedule.lua",4],
+    [438,"shared/scripts/includes/cascade.lua",3],
+    [448,"shared/scripts/includes/release_dependents.lua",6],
+    [474,"shared/scripts/includes/owned_job.lua",2],
+    [482,"shared/scripts/includes/split.lua",1],
+    [489,"shared/scripts/includes/promote_due.lua",4],
+    [504,"shared/scripts/includes/resume_wait.lua",3],
+    [520,"shared/scripts/includes/resume_due_waits.lua",4],
+    [532,"shared/scripts/includes/cancel_dependents.lua",5],
+    [560,"shared/scripts/includes/window.lua",1],
+    [572,"shared/scripts/includes/room.lua",3],
+    [590,"shared/scripts/includes/policy_of.lua",3],
+    [610,"shared/scripts/includes/claim_jobs.lua",16],
+    [784,"shared/scripts/includes/worker_step.lua",2],
+    [797,"shared/scripts/includes/step.lua",7],
+    [837,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1419,6 +1534,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.worker(name) return ROOT .. ":worker:" .. name end
@@ -1526,6 +1642,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -1552,19 +1670,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -1618,7 +1785,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -1733,11 +1900,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -1748,6 +1917,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- One field of a job's hash.
@@ -1758,7 +1928,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -1974,7 +2144,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -2429,16 +2599,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "ccdd032eb96cd4cbac4c893f1145741422f9e762",
+  sha: "337ba040a9eb5c1c9d0d79df176f4555673bbdb1",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/includes/hash_table.lua",1],
-    [57,"shared/scripts/includes/split.lua",1],
-    [64,"shared/scripts/includes/settings_of.lua",2],
-    [87,"shared/scripts/counts.lua",22],
+    [53,"shared/scripts/includes/hash_table.lua",1],
+    [59,"shared/scripts/includes/split.lua",1],
+    [66,"shared/scripts/includes/settings_of.lua",2],
+    [89,"shared/scripts/counts.lua",22],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -2489,6 +2659,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -2649,12 +2821,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "24b640a9439c729b64ec37c57b3fbfcc4b7b8534",
+  sha: "81dd4eca76c650b2b3f55152a294720b581c3198",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
     [13,"shared/defaults.ts (generated include \"limits\")",1],
-    [23,"shared/scripts/due-schedules.lua",10],
+    [25,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -2677,6 +2849,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 local now = tonumber(ARGV[2])
@@ -2697,30 +2871,31 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "0511bcbeb845432a6e0bd8640c1982699063dd2a",
+  sha: "4cee159d3861b205646c747c48cc678b4acf91a5",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [36,"shared/defaults.ts (generated include \"limits\")",1],
-    [46,"shared/scripts/includes/tally.lua",2],
-    [55,"shared/scripts/includes/unqueue.lua",3],
-    [67,"shared/scripts/includes/has_waiting.lua",2],
-    [72,"shared/status.ts (generated include \"statuses\")",1],
-    [96,"shared/scripts/includes/move.lua",3],
-    [111,"shared/scripts/includes/hash_table.lua",1],
-    [117,"shared/scripts/includes/job_table.lua",3],
-    [124,"shared/scripts/includes/outbox_push.lua",3],
-    [140,"shared/scripts/includes/arm.lua",2],
-    [153,"shared/scripts/includes/settings_of.lua",2],
-    [176,"shared/scripts/includes/list_group.lua",2],
-    [189,"shared/scripts/includes/push_waiting.lua",7],
-    [225,"shared/scripts/includes/requeue_waiting.lua",2],
-    [232,"shared/scripts/includes/resume_parent.lua",3],
-    [254,"shared/scripts/includes/to_terminal.lua",8],
-    [343,"shared/scripts/includes/job_get.lua",2],
-    [348,"shared/scripts/includes/cascade.lua",3],
-    [358,"shared/scripts/includes/cancel_dependents.lua",5],
-    [386,"shared/scripts/empty.lua",15],
+    [37,"shared/defaults.ts (generated include \"limits\")",1],
+    [49,"shared/scripts/includes/tally.lua",2],
+    [58,"shared/scripts/includes/unqueue.lua",3],
+    [70,"shared/scripts/includes/has_waiting.lua",2],
+    [75,"shared/status.ts (generated include \"statuses\")",1],
+    [99,"shared/scripts/includes/queue_event.lua",3],
+    [145,"shared/scripts/includes/move.lua",4],
+    [163,"shared/scripts/includes/hash_table.lua",1],
+    [169,"shared/scripts/includes/job_table.lua",3],
+    [176,"shared/scripts/includes/outbox_push.lua",3],
+    [192,"shared/scripts/includes/arm.lua",2],
+    [205,"shared/scripts/includes/settings_of.lua",2],
+    [228,"shared/scripts/includes/list_group.lua",2],
+    [241,"shared/scripts/includes/push_waiting.lua",7],
+    [277,"shared/scripts/includes/requeue_waiting.lua",2],
+    [284,"shared/scripts/includes/resume_parent.lua",3],
+    [306,"shared/scripts/includes/to_terminal.lua",9],
+    [398,"shared/scripts/includes/job_get.lua",2],
+    [403,"shared/scripts/includes/cascade.lua",3],
+    [413,"shared/scripts/includes/cancel_dependents.lua",5],
+    [441,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2749,6 +2924,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.cascade() return ROOT .. ":cascade" end
@@ -2766,6 +2942,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Keeps a group's load (waiting + started jobs) in the queue's index of
@@ -2818,19 +2996,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -2933,7 +3160,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -3048,11 +3275,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -3063,6 +3292,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- One field of a job's hash.
@@ -3133,30 +3363,31 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "5c71991776b0f5d741c8879a2e09b496c0c63633",
+  sha: "4de51b1e7a65280a3438c29f809d5ac97b699e17",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/scripts/includes/job_get.lua",2],
-    [53,"shared/scripts/includes/hash_table.lua",1],
-    [59,"shared/scripts/includes/job_table.lua",3],
-    [66,"shared/status.ts (generated include \"statuses\")",1],
-    [91,"shared/scripts/includes/move.lua",3],
-    [106,"shared/defaults.ts (generated include \"limits\")",1],
-    [116,"shared/scripts/includes/outbox_push.lua",3],
-    [132,"shared/scripts/includes/arm.lua",2],
-    [145,"shared/scripts/includes/settings_of.lua",2],
-    [168,"shared/scripts/includes/list_group.lua",2],
-    [181,"shared/scripts/includes/tally.lua",2],
-    [190,"shared/scripts/includes/push_waiting.lua",7],
-    [226,"shared/scripts/includes/requeue_waiting.lua",2],
-    [233,"shared/scripts/includes/resume_parent.lua",3],
-    [255,"shared/scripts/includes/to_terminal.lua",8],
-    [344,"shared/scripts/includes/schedule.lua",4],
-    [353,"shared/scripts/includes/create_job.lua",8],
-    [402,"shared/scripts/includes/unqueue.lua",3],
-    [414,"shared/scripts/includes/gather.lua",6],
-    [471,"shared/scripts/enqueue.lua",23],
+    [49,"shared/scripts/includes/job_get.lua",2],
+    [54,"shared/scripts/includes/hash_table.lua",1],
+    [60,"shared/scripts/includes/job_table.lua",3],
+    [67,"shared/status.ts (generated include \"statuses\")",1],
+    [92,"shared/defaults.ts (generated include \"limits\")",1],
+    [104,"shared/scripts/includes/queue_event.lua",3],
+    [150,"shared/scripts/includes/move.lua",4],
+    [168,"shared/scripts/includes/outbox_push.lua",3],
+    [184,"shared/scripts/includes/arm.lua",2],
+    [197,"shared/scripts/includes/settings_of.lua",2],
+    [220,"shared/scripts/includes/list_group.lua",2],
+    [233,"shared/scripts/includes/tally.lua",2],
+    [242,"shared/scripts/includes/push_waiting.lua",7],
+    [278,"shared/scripts/includes/requeue_waiting.lua",2],
+    [285,"shared/scripts/includes/resume_parent.lua",3],
+    [307,"shared/scripts/includes/to_terminal.lua",9],
+    [399,"shared/scripts/includes/schedule.lua",4],
+    [408,"shared/scripts/includes/create_job.lua",8],
+    [457,"shared/scripts/includes/unqueue.lua",3],
+    [469,"shared/scripts/includes/gather.lua",6],
+    [526,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3197,6 +3428,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
@@ -3248,21 +3480,6 @@ local STATUS = {
     canceled = { queued = true },
   },
 }
-
--- Every status change goes through here and is checked against the map in
--- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor) as the
--- status's bare name; not a new job's, since nothing follows a job that does
--- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
-  local allowed = from and STATUS.moves[from] or STATUS.created
-  if not allowed[to] then
-    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
-  end
-  redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
-end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -3272,7 +3489,73 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
+end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
 -- the same call, with the job as it ended, so that whoever ended it (a
@@ -3370,7 +3653,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -3485,11 +3768,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -3500,12 +3785,13 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -3549,7 +3835,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
@@ -3707,45 +3993,46 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "ab262376c0f7b9b469dbdf21765e0ca13e9a522b",
+  sha: "da1ca8d7615b1f784f164a6a52ca1e1d67bb2c45",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [58,"shared/scripts/includes/arm.lua",2],
-    [71,"shared/scripts/includes/settings_of.lua",2],
-    [94,"shared/scripts/includes/list_group.lua",2],
-    [107,"shared/scripts/includes/tally.lua",2],
-    [116,"shared/scripts/includes/group_waiting.lua",2],
-    [121,"shared/scripts/includes/has_waiting.lua",2],
-    [126,"shared/scripts/includes/leave_started.lua",8],
-    [147,"shared/status.ts (generated include \"statuses\")",1],
-    [171,"shared/scripts/includes/move.lua",3],
-    [186,"shared/scripts/includes/hash_table.lua",1],
-    [192,"shared/scripts/includes/job_table.lua",3],
-    [199,"shared/scripts/includes/outbox_push.lua",3],
-    [215,"shared/scripts/includes/push_waiting.lua",7],
-    [251,"shared/scripts/includes/requeue_waiting.lua",2],
-    [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/cascade.lua",3],
-    [384,"shared/scripts/includes/cancel_dependents.lua",5],
-    [412,"shared/scripts/includes/schedule.lua",4],
-    [421,"shared/scripts/includes/keep_attempt.lua",3],
-    [439,"shared/scripts/includes/fail_or_retry.lua",9],
-    [478,"shared/scripts/includes/owned_job.lua",2],
-    [486,"shared/scripts/includes/split.lua",1],
-    [493,"shared/scripts/includes/promote_due.lua",4],
-    [508,"shared/scripts/includes/resume_wait.lua",3],
-    [524,"shared/scripts/includes/resume_due_waits.lua",4],
-    [536,"shared/scripts/includes/window.lua",1],
-    [548,"shared/scripts/includes/room.lua",3],
-    [566,"shared/scripts/includes/policy_of.lua",3],
-    [586,"shared/scripts/includes/claim_jobs.lua",16],
-    [760,"shared/scripts/includes/worker_step.lua",2],
-    [773,"shared/scripts/includes/step.lua",7],
-    [813,"shared/scripts/fail.lua",16],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [61,"shared/scripts/includes/arm.lua",2],
+    [74,"shared/scripts/includes/settings_of.lua",2],
+    [97,"shared/scripts/includes/list_group.lua",2],
+    [110,"shared/scripts/includes/tally.lua",2],
+    [119,"shared/scripts/includes/group_waiting.lua",2],
+    [124,"shared/scripts/includes/has_waiting.lua",2],
+    [129,"shared/scripts/includes/leave_started.lua",8],
+    [150,"shared/status.ts (generated include \"statuses\")",1],
+    [174,"shared/scripts/includes/queue_event.lua",3],
+    [220,"shared/scripts/includes/move.lua",4],
+    [238,"shared/scripts/includes/hash_table.lua",1],
+    [244,"shared/scripts/includes/job_table.lua",3],
+    [251,"shared/scripts/includes/outbox_push.lua",3],
+    [267,"shared/scripts/includes/push_waiting.lua",7],
+    [303,"shared/scripts/includes/requeue_waiting.lua",2],
+    [310,"shared/scripts/includes/resume_parent.lua",3],
+    [332,"shared/scripts/includes/to_terminal.lua",9],
+    [424,"shared/scripts/includes/job_get.lua",2],
+    [429,"shared/scripts/includes/cascade.lua",3],
+    [439,"shared/scripts/includes/cancel_dependents.lua",5],
+    [467,"shared/scripts/includes/schedule.lua",4],
+    [476,"shared/scripts/includes/keep_attempt.lua",3],
+    [494,"shared/scripts/includes/fail_or_retry.lua",9],
+    [533,"shared/scripts/includes/owned_job.lua",2],
+    [541,"shared/scripts/includes/split.lua",1],
+    [548,"shared/scripts/includes/promote_due.lua",4],
+    [563,"shared/scripts/includes/resume_wait.lua",3],
+    [579,"shared/scripts/includes/resume_due_waits.lua",4],
+    [591,"shared/scripts/includes/window.lua",1],
+    [603,"shared/scripts/includes/room.lua",3],
+    [621,"shared/scripts/includes/policy_of.lua",3],
+    [641,"shared/scripts/includes/claim_jobs.lua",16],
+    [815,"shared/scripts/includes/worker_step.lua",2],
+    [828,"shared/scripts/includes/step.lua",7],
+    [868,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3785,6 +4072,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.worker(name) return ROOT .. ":worker:" .. name end
@@ -3803,6 +4091,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -3918,19 +4208,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -3984,7 +4323,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -4099,11 +4438,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -4114,6 +4455,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- One field of a job's hash.
@@ -4162,7 +4504,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -4371,7 +4713,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -4569,28 +4911,29 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "a23a10a3e67224aa4175c8bf6a215e8909f31daa",
+  sha: "47fe817ee806218671533ec2ad9f81239dc9d524",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [44,"shared/scripts/includes/job_get.lua",2],
-    [49,"shared/status.ts (generated include \"statuses\")",1],
-    [74,"shared/scripts/includes/move.lua",3],
-    [89,"shared/defaults.ts (generated include \"limits\")",1],
-    [99,"shared/scripts/includes/hash_table.lua",1],
-    [105,"shared/scripts/includes/job_table.lua",3],
-    [112,"shared/scripts/includes/outbox_push.lua",3],
-    [128,"shared/scripts/includes/arm.lua",2],
-    [141,"shared/scripts/includes/settings_of.lua",2],
-    [164,"shared/scripts/includes/list_group.lua",2],
-    [177,"shared/scripts/includes/tally.lua",2],
-    [186,"shared/scripts/includes/push_waiting.lua",7],
-    [222,"shared/scripts/includes/requeue_waiting.lua",2],
-    [229,"shared/scripts/includes/resume_parent.lua",3],
-    [251,"shared/scripts/includes/to_terminal.lua",8],
-    [340,"shared/scripts/includes/schedule.lua",4],
-    [349,"shared/scripts/includes/create_job.lua",8],
-    [398,"shared/scripts/fire-schedule.lua",18],
+    [45,"shared/scripts/includes/job_get.lua",2],
+    [50,"shared/status.ts (generated include \"statuses\")",1],
+    [75,"shared/defaults.ts (generated include \"limits\")",1],
+    [87,"shared/scripts/includes/queue_event.lua",3],
+    [133,"shared/scripts/includes/move.lua",4],
+    [151,"shared/scripts/includes/hash_table.lua",1],
+    [157,"shared/scripts/includes/job_table.lua",3],
+    [164,"shared/scripts/includes/outbox_push.lua",3],
+    [180,"shared/scripts/includes/arm.lua",2],
+    [193,"shared/scripts/includes/settings_of.lua",2],
+    [216,"shared/scripts/includes/list_group.lua",2],
+    [229,"shared/scripts/includes/tally.lua",2],
+    [238,"shared/scripts/includes/push_waiting.lua",7],
+    [274,"shared/scripts/includes/requeue_waiting.lua",2],
+    [281,"shared/scripts/includes/resume_parent.lua",3],
+    [303,"shared/scripts/includes/to_terminal.lua",9],
+    [395,"shared/scripts/includes/schedule.lua",4],
+    [404,"shared/scripts/includes/create_job.lua",8],
+    [453,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -4626,6 +4969,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
@@ -4665,21 +5009,6 @@ local STATUS = {
     canceled = { queued = true },
   },
 }
-
--- Every status change goes through here and is checked against the map in
--- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor) as the
--- status's bare name; not a new job's, since nothing follows a job that does
--- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
-  local allowed = from and STATUS.moves[from] or STATUS.created
-  if not allowed[to] then
-    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
-  end
-  redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
-end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -4689,7 +5018,73 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
+end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -4800,7 +5195,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -4915,11 +5310,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -4930,12 +5327,13 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -4979,7 +5377,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
@@ -5091,13 +5489,13 @@ return cjson.encode({ job = job })
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "7b3953f8890e0d40837592528bee8dc82189901c",
+  sha: "4bb185e4ff3ad3aa42ae0a407c566c7cfd0fa047",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
     [14,"shared/defaults.ts (generated include \"limits\")",1],
-    [24,"shared/scripts/includes/split.lua",1],
-    [31,"shared/scripts/get-schedules.lua",12],
+    [26,"shared/scripts/includes/split.lua",1],
+    [33,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -5121,6 +5519,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -5301,32 +5701,33 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "4520cfbcb3bc2cde02c017022dfbbdb919d5d2a1",
+  sha: "350f36d76adbf5e80a34268819905e8afdc44ccb",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [58,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/owned_job.lua",2],
-    [91,"shared/scripts/includes/arm.lua",2],
-    [104,"shared/scripts/includes/settings_of.lua",2],
-    [127,"shared/scripts/includes/list_group.lua",2],
-    [140,"shared/scripts/includes/tally.lua",2],
-    [149,"shared/scripts/includes/group_waiting.lua",2],
-    [154,"shared/scripts/includes/has_waiting.lua",2],
-    [159,"shared/scripts/includes/leave_started.lua",8],
-    [180,"shared/scripts/includes/move.lua",3],
-    [195,"shared/scripts/includes/job_get.lua",2],
-    [200,"shared/scripts/includes/hash_table.lua",1],
-    [206,"shared/scripts/includes/job_table.lua",3],
-    [213,"shared/scripts/includes/outbox_push.lua",3],
-    [229,"shared/scripts/includes/push_waiting.lua",7],
-    [265,"shared/scripts/includes/requeue_waiting.lua",2],
-    [272,"shared/scripts/includes/resume_parent.lua",3],
-    [294,"shared/scripts/includes/to_terminal.lua",8],
-    [383,"shared/scripts/includes/schedule.lua",4],
-    [392,"shared/scripts/includes/create_job.lua",8],
-    [441,"shared/scripts/invoke.lua",27],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [61,"shared/status.ts (generated include \"statuses\")",1],
+    [86,"shared/scripts/includes/owned_job.lua",2],
+    [94,"shared/scripts/includes/arm.lua",2],
+    [107,"shared/scripts/includes/settings_of.lua",2],
+    [130,"shared/scripts/includes/list_group.lua",2],
+    [143,"shared/scripts/includes/tally.lua",2],
+    [152,"shared/scripts/includes/group_waiting.lua",2],
+    [157,"shared/scripts/includes/has_waiting.lua",2],
+    [162,"shared/scripts/includes/leave_started.lua",8],
+    [183,"shared/scripts/includes/queue_event.lua",3],
+    [229,"shared/scripts/includes/move.lua",4],
+    [247,"shared/scripts/includes/job_get.lua",2],
+    [252,"shared/scripts/includes/hash_table.lua",1],
+    [258,"shared/scripts/includes/job_table.lua",3],
+    [265,"shared/scripts/includes/outbox_push.lua",3],
+    [281,"shared/scripts/includes/push_waiting.lua",7],
+    [317,"shared/scripts/includes/requeue_waiting.lua",2],
+    [324,"shared/scripts/includes/resume_parent.lua",3],
+    [346,"shared/scripts/includes/to_terminal.lua",9],
+    [438,"shared/scripts/includes/schedule.lua",4],
+    [447,"shared/scripts/includes/create_job.lua",8],
+    [496,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5368,6 +5769,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
@@ -5384,6 +5786,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -5508,19 +5912,68 @@ local function leave_started(id, queue)
   if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- One field of a job's hash.
@@ -5579,7 +6032,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -5694,11 +6147,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -5709,12 +6164,13 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -5758,7 +6214,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
@@ -5782,7 +6238,7 @@ if child[1] and child[2] ~= spec.queue then return cjson.encode({ ok = false, er
 leave_started(id, queue)
 redis.call('HINCRBY', K.job(id), 'attempts', -1)
 redis.call('HDEL', K.job(id), 'workerName')
-move(id, 'started', 'deferred', 'waitFor', spec.id)
+move(id, queue, 'started', 'deferred', 'waitFor', spec.id)
 redis.call('ZADD', K.registry('deferred', queue), now, id)
 if not child[1] then
   table.insert(spec.fields, 'parent')
@@ -5954,18 +6410,21 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "888837ba355c320046478bb2fd5ee2c9d8532185",
+  sha: "0ead6a7aa3ec134b6b0af794fd2aec097e30a69a",
   lines: [
     [1,"shared/scripts/progress.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [18,"shared/scripts/includes/owned_job.lua",2],
-    [26,"shared/scripts/progress.lua",15],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [20,"shared/scripts/includes/owned_job.lua",2],
+    [28,"shared/defaults.ts (generated include \"limits\")",1],
+    [40,"shared/scripts/includes/queue_event.lua",3],
+    [86,"shared/scripts/progress.lua",17],
   ],
   source: `-- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
 -- outcome). Written only while the worker still holds the job, and published
 -- on the job's channel for SSE as JSON { progress, meta } (a status change is
--- published as its bare name), so a stream forwards it without a read.
+-- published as its bare name), so a stream forwards it without a read; and
+-- on the queue's event stream, with the progress when it is small.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] job id
@@ -5978,6 +6437,7 @@ local ROOT = ARGV[1]
 local K = {}
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 
 -- The job's queue if it is started and held by this worker, else nil: a
 -- worker whose lease ran out must not overwrite what recovery decided.
@@ -5986,12 +6446,71 @@ local function owned_job(id, worker)
   if f[1] ~= 'started' or f[2] ~= worker then return nil end
   return f[3]
 end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
+}
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
 
 local id = ARGV[2]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+local queue = owned_job(id, ARGV[3])
+if not queue then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
-local f = redis.call('HMGET', key, 'progress', 'meta')
+local f = redis.call('HMGET', key, 'progress', 'meta', 'task', 'attempts')
 local meta = f[2] or '{}'
 if ARGV[5] ~= '' then
   local merged = cjson.decode(meta)
@@ -6001,19 +6520,74 @@ if ARGV[5] ~= '' then
   redis.call('HSET', key, 'meta', meta)
 end
 redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
+local small = f[1] and #f[1] <= LIMITS.queue_event_value_bytes
+queue_event(queue, 'progress', event_view(id, nil, 'started', { 'task', f[3] or '', 'attempts', f[4] or '0' }),
+  small and ',"progress":' .. f[1] or nil)
 return cjson.encode({ ok = true })
+`,
+};
+
+export const queueEvents: ScriptSource = {
+  name: "queue-events",
+  sha: "770dafcb677ab0c2c475220638f642de897a13cf",
+  keyLockingSha: "4e92642734b1d3fb116ac8a295667f6b006f89ed",
+  lines: [
+    [1,"shared/scripts/queue-events.lua",1],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [17,"shared/scripts/queue-events.lua",14],
+  ],
+  source: `-- queue-events: a page of a queue's event stream (GET /v1/queues/:queue/events,
+-- Queue.events) after the entry a reader saw last. When that entry is no
+-- longer in the stream but later ones are, the cap has trimmed it, and
+-- perhaps entries the reader never saw: the page says so (gap) rather than
+-- going on as if nothing was missed.
+-- KEYS[1] the queue's event stream: all it touches (key-locking)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] the id of the entry to read after; '' for none, to learn where the stream ends now; '0-0' from its start
+-- ARGV[4] at most this many entries
+-- Returns JSON { last = the id to read after next, gap = true or nil, events = { { id, event, data (JSON) }, … } }
+--- @key-locking
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
+
+local key, after, count = K.queueEvents(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+if after == '' then
+  local newest = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  return cjson.encode({ last = newest and newest[1] or '0-0', events = {} })
+end
+local entries, gap
+if after == '0-0' then
+  entries = redis.call('XRANGE', key, '-', '+', 'COUNT', count)
+else
+  -- from \`after\` itself: finding it first is what shows that nothing between was trimmed
+  entries = redis.call('XRANGE', key, after, '+', 'COUNT', count + 1)
+  if entries[1] and entries[1][1] == after then
+    table.remove(entries, 1)
+  elseif entries[1] then
+    gap = true
+    if #entries > count then table.remove(entries) end
+  end
+end
+local events = {}
+-- an entry's fields: 'event', its event, 'data', its JSON (includes/queue_event.lua)
+for _, entry in ipairs(entries) do table.insert(events, { entry[1], entry[2][2], entry[2][4] }) end
+local last = events[#events]
+return cjson.encode({ last = last and last[1] or after, gap = gap, events = events })
 `,
 };
 
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "f84f0aecb9f9fcd26de715343c834b8d5d6e0311",
+  sha: "70d799085dd09e30a46e8f7edc67462b63fca062",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [22,"shared/defaults.ts (generated include \"limits\")",1],
-    [32,"shared/scripts/includes/owned_job.lua",2],
-    [40,"shared/scripts/record-step.lua",19],
+    [34,"shared/scripts/includes/owned_job.lua",2],
+    [42,"shared/scripts/record-step.lua",19],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -6045,6 +6619,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -6071,40 +6647,41 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "b8f0dbb63608d835dbf29890b770e242ec75752c",
+  sha: "af5c22a93614e07203e470f7e72a6c2ede585d22",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [55,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/defaults.ts (generated include \"limits\")",1],
-    [91,"shared/scripts/includes/job_get.lua",2],
-    [96,"shared/scripts/includes/arm.lua",2],
-    [109,"shared/scripts/includes/move.lua",3],
-    [124,"shared/scripts/includes/settings_of.lua",2],
-    [147,"shared/scripts/includes/list_group.lua",2],
-    [160,"shared/scripts/includes/tally.lua",2],
-    [169,"shared/scripts/includes/push_waiting.lua",7],
-    [205,"shared/scripts/includes/requeue_waiting.lua",2],
-    [212,"shared/scripts/includes/promote_due.lua",4],
-    [227,"shared/scripts/includes/resume_wait.lua",3],
-    [243,"shared/scripts/includes/resume_due_waits.lua",4],
-    [255,"shared/scripts/includes/group_waiting.lua",2],
-    [260,"shared/scripts/includes/has_waiting.lua",2],
-    [265,"shared/scripts/includes/leave_started.lua",8],
-    [286,"shared/scripts/includes/hash_table.lua",1],
-    [292,"shared/scripts/includes/job_table.lua",3],
-    [299,"shared/scripts/includes/outbox_push.lua",3],
-    [315,"shared/scripts/includes/resume_parent.lua",3],
-    [337,"shared/scripts/includes/to_terminal.lua",8],
-    [426,"shared/scripts/includes/cascade.lua",3],
-    [436,"shared/scripts/includes/cancel_dependents.lua",5],
-    [464,"shared/scripts/includes/schedule.lua",4],
-    [473,"shared/scripts/includes/keep_attempt.lua",3],
-    [491,"shared/scripts/includes/fail_or_retry.lua",9],
-    [530,"shared/scripts/includes/release_dependents.lua",6],
-    [556,"shared/scripts/includes/window.lua",1],
-    [568,"shared/scripts/includes/room.lua",3],
-    [586,"shared/scripts/recover.lua",35],
+    [56,"shared/status.ts (generated include \"statuses\")",1],
+    [82,"shared/defaults.ts (generated include \"limits\")",1],
+    [94,"shared/scripts/includes/job_get.lua",2],
+    [99,"shared/scripts/includes/arm.lua",2],
+    [112,"shared/scripts/includes/queue_event.lua",3],
+    [158,"shared/scripts/includes/move.lua",4],
+    [176,"shared/scripts/includes/settings_of.lua",2],
+    [199,"shared/scripts/includes/list_group.lua",2],
+    [212,"shared/scripts/includes/tally.lua",2],
+    [221,"shared/scripts/includes/push_waiting.lua",7],
+    [257,"shared/scripts/includes/requeue_waiting.lua",2],
+    [264,"shared/scripts/includes/promote_due.lua",4],
+    [279,"shared/scripts/includes/resume_wait.lua",3],
+    [295,"shared/scripts/includes/resume_due_waits.lua",4],
+    [307,"shared/scripts/includes/group_waiting.lua",2],
+    [312,"shared/scripts/includes/has_waiting.lua",2],
+    [317,"shared/scripts/includes/leave_started.lua",8],
+    [338,"shared/scripts/includes/hash_table.lua",1],
+    [344,"shared/scripts/includes/job_table.lua",3],
+    [351,"shared/scripts/includes/outbox_push.lua",3],
+    [367,"shared/scripts/includes/resume_parent.lua",3],
+    [389,"shared/scripts/includes/to_terminal.lua",9],
+    [481,"shared/scripts/includes/cascade.lua",3],
+    [491,"shared/scripts/includes/cancel_dependents.lua",5],
+    [519,"shared/scripts/includes/schedule.lua",4],
+    [528,"shared/scripts/includes/keep_attempt.lua",3],
+    [546,"shared/scripts/includes/fail_or_retry.lua",9],
+    [585,"shared/scripts/includes/release_dependents.lua",6],
+    [611,"shared/scripts/includes/window.lua",1],
+    [623,"shared/scripts/includes/room.lua",3],
+    [641,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6149,6 +6726,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.workers() return ROOT .. ":workers" end
@@ -6195,6 +6773,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- One field of a job's hash.
@@ -6215,19 +6795,68 @@ local function arm(queue)
   end
 end
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -6297,7 +6926,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -6515,11 +7144,13 @@ end
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
+  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
+    'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -6530,6 +7161,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -6573,7 +7205,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -6922,22 +7554,23 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "522d86adac9cb56a723984c815295fbb0f5141ce",
+  sha: "df7b71d2eda0a6d2449635be2c79a37318b15fb3",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [28,"shared/defaults.ts (generated include \"limits\")",1],
-    [38,"shared/scripts/includes/job_get.lua",2],
-    [43,"shared/scripts/includes/arm.lua",2],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [80,"shared/scripts/includes/move.lua",3],
-    [95,"shared/scripts/includes/settings_of.lua",2],
-    [118,"shared/scripts/includes/list_group.lua",2],
-    [131,"shared/scripts/includes/tally.lua",2],
-    [140,"shared/scripts/includes/push_waiting.lua",7],
-    [176,"shared/scripts/includes/keep_attempt.lua",3],
-    [194,"shared/scripts/includes/requeue_ended.lua",4],
-    [211,"shared/scripts/requeue-all.lua",14],
+    [29,"shared/defaults.ts (generated include \"limits\")",1],
+    [41,"shared/scripts/includes/job_get.lua",2],
+    [46,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/queue_event.lua",3],
+    [129,"shared/scripts/includes/move.lua",4],
+    [147,"shared/scripts/includes/settings_of.lua",2],
+    [170,"shared/scripts/includes/list_group.lua",2],
+    [183,"shared/scripts/includes/tally.lua",2],
+    [192,"shared/scripts/includes/push_waiting.lua",7],
+    [228,"shared/scripts/includes/keep_attempt.lua",3],
+    [246,"shared/scripts/includes/requeue_ended.lua",4],
+    [263,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -6966,6 +7599,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -6975,6 +7609,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- One field of a job's hash.
@@ -7019,19 +7655,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -7101,7 +7786,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -7168,25 +7853,26 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "f8b7365d6eb1915e277a33be93d1fa21968db153",
+  sha: "897abd4dcc8b982119625a5fd374c1b9a6b624b2",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [33,"shared/status.ts (generated include \"statuses\")",1],
-    [58,"shared/scripts/includes/owned_job.lua",2],
-    [66,"shared/scripts/includes/arm.lua",2],
-    [79,"shared/scripts/includes/settings_of.lua",2],
-    [102,"shared/scripts/includes/list_group.lua",2],
-    [115,"shared/scripts/includes/tally.lua",2],
-    [124,"shared/scripts/includes/group_waiting.lua",2],
-    [129,"shared/scripts/includes/has_waiting.lua",2],
-    [134,"shared/scripts/includes/leave_started.lua",8],
-    [155,"shared/scripts/includes/move.lua",3],
-    [170,"shared/scripts/includes/push_waiting.lua",7],
-    [206,"shared/defaults.ts (generated include \"limits\")",1],
-    [216,"shared/scripts/includes/keep_attempt.lua",3],
-    [234,"shared/scripts/includes/requeue_ended.lua",4],
-    [251,"shared/scripts/requeue.lua",19],
+    [34,"shared/status.ts (generated include \"statuses\")",1],
+    [59,"shared/scripts/includes/owned_job.lua",2],
+    [67,"shared/scripts/includes/arm.lua",2],
+    [80,"shared/scripts/includes/settings_of.lua",2],
+    [103,"shared/scripts/includes/list_group.lua",2],
+    [116,"shared/scripts/includes/tally.lua",2],
+    [125,"shared/scripts/includes/group_waiting.lua",2],
+    [130,"shared/scripts/includes/has_waiting.lua",2],
+    [135,"shared/scripts/includes/leave_started.lua",8],
+    [156,"shared/defaults.ts (generated include \"limits\")",1],
+    [168,"shared/scripts/includes/queue_event.lua",3],
+    [214,"shared/scripts/includes/move.lua",4],
+    [232,"shared/scripts/includes/push_waiting.lua",7],
+    [268,"shared/scripts/includes/keep_attempt.lua",3],
+    [286,"shared/scripts/includes/requeue_ended.lua",4],
+    [303,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -7220,6 +7906,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
@@ -7342,6 +8029,64 @@ local function leave_started(id, queue)
   end
   if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
+}
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
@@ -7349,13 +8094,16 @@ end
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- Marks a queue grouped (settings.grouped, read by every claim) and lists
@@ -7380,7 +8128,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -7393,16 +8141,6 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
   end
   arm(queue)
 end
--- Generated from shared/defaults.ts: the bounds every script keeps.
-local LIMITS = {
-  batch = 100,
-  max_backoff_ms = 86400000,
-  attempts_kept = 20,
-  minute_ttl_sec = 7200,
-  top_groups = 10,
-  max_steps = 1000,
-  debounce_grace_ms = 86400000,
-}
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
@@ -7543,21 +8281,22 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "8d947ecb2a2f6df93d5cca1aec33d9e01d7fbbd4",
+  sha: "4ff53bb870edba6aa27260e3db70f9bab71b8a95",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [33,"shared/defaults.ts (generated include \"limits\")",1],
-    [43,"shared/scripts/includes/arm.lua",2],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [80,"shared/scripts/includes/move.lua",3],
-    [95,"shared/scripts/includes/settings_of.lua",2],
-    [118,"shared/scripts/includes/list_group.lua",2],
-    [131,"shared/scripts/includes/tally.lua",2],
-    [140,"shared/scripts/includes/push_waiting.lua",7],
-    [176,"shared/scripts/includes/requeue_waiting.lua",2],
-    [183,"shared/scripts/includes/resume_wait.lua",3],
-    [199,"shared/scripts/send-event.lua",18],
+    [34,"shared/defaults.ts (generated include \"limits\")",1],
+    [46,"shared/scripts/includes/arm.lua",2],
+    [59,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/scripts/includes/queue_event.lua",3],
+    [129,"shared/scripts/includes/move.lua",4],
+    [147,"shared/scripts/includes/settings_of.lua",2],
+    [170,"shared/scripts/includes/list_group.lua",2],
+    [183,"shared/scripts/includes/tally.lua",2],
+    [192,"shared/scripts/includes/push_waiting.lua",7],
+    [228,"shared/scripts/includes/requeue_waiting.lua",2],
+    [235,"shared/scripts/includes/resume_wait.lua",3],
+    [251,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -7591,6 +8330,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -7600,6 +8340,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -7639,19 +8381,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -7721,7 +8512,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -7840,23 +8631,24 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "998200b45aeb3211efe0897e58b63ae1786a319b",
+  sha: "d8208ad2100b387cb8650df61cefd6e54d73c256",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/defaults.ts (generated include \"limits\")",1],
-    [49,"shared/scripts/includes/owned_job.lua",2],
-    [57,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/scripts/includes/move.lua",3],
-    [96,"shared/scripts/includes/arm.lua",2],
-    [109,"shared/scripts/includes/settings_of.lua",2],
-    [132,"shared/scripts/includes/list_group.lua",2],
-    [145,"shared/scripts/includes/tally.lua",2],
-    [154,"shared/scripts/includes/group_waiting.lua",2],
-    [159,"shared/scripts/includes/has_waiting.lua",2],
-    [164,"shared/scripts/includes/leave_started.lua",8],
-    [185,"shared/scripts/includes/schedule.lua",4],
-    [194,"shared/scripts/suspend.lua",28],
+    [40,"shared/defaults.ts (generated include \"limits\")",1],
+    [52,"shared/scripts/includes/owned_job.lua",2],
+    [60,"shared/status.ts (generated include \"statuses\")",1],
+    [84,"shared/scripts/includes/queue_event.lua",3],
+    [130,"shared/scripts/includes/move.lua",4],
+    [148,"shared/scripts/includes/arm.lua",2],
+    [161,"shared/scripts/includes/settings_of.lua",2],
+    [184,"shared/scripts/includes/list_group.lua",2],
+    [197,"shared/scripts/includes/tally.lua",2],
+    [206,"shared/scripts/includes/group_waiting.lua",2],
+    [211,"shared/scripts/includes/has_waiting.lua",2],
+    [216,"shared/scripts/includes/leave_started.lua",8],
+    [237,"shared/scripts/includes/schedule.lua",4],
+    [246,"shared/scripts/suspend.lua",28],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -7896,6 +8688,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -7905,6 +8698,8 @@ local LIMITS = {
   top_groups = 10,
   max_steps = 1000,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -7939,19 +8734,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -8046,7 +8890,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -8072,7 +8916,7 @@ if event ~= '' then
   redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
   local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
-  move(id, 'started', 'awaiting', unpack(wait))
+  move(id, queue, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)
   return cjson.encode({ ok = true, n = n })

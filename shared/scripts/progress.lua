@@ -2,7 +2,8 @@
 -- on (coalesced: a few writes a second at most, the last one before the
 -- outcome). Written only while the worker still holds the job, and published
 -- on the job's channel for SSE as JSON { progress, meta } (a status change is
--- published as its bare name), so a stream forwards it without a read.
+-- published as its bare name), so a stream forwards it without a read; and
+-- on the queue's event stream, with the progress when it is small.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] job id
@@ -12,12 +13,14 @@
 -- Returns { ok = false when the worker no longer holds the job }
 --- @include "keys"
 --- @include "owned_job"
+--- @include "queue_event"
 
 local id = ARGV[2]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+local queue = owned_job(id, ARGV[3])
+if not queue then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
-local f = redis.call('HMGET', key, 'progress', 'meta')
+local f = redis.call('HMGET', key, 'progress', 'meta', 'task', 'attempts')
 local meta = f[2] or '{}'
 if ARGV[5] ~= '' then
   local merged = cjson.decode(meta)
@@ -27,4 +30,7 @@ if ARGV[5] ~= '' then
   redis.call('HSET', key, 'meta', meta)
 end
 redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
+local small = f[1] and #f[1] <= LIMITS.queue_event_value_bytes
+queue_event(queue, 'progress', event_view(id, nil, 'started', { 'task', f[3] or '', 'attempts', f[4] or '0' }),
+  small and ',"progress":' .. f[1] or nil)
 return cjson.encode({ ok = true })
