@@ -19,6 +19,7 @@ import { groups } from "./routes/groups.ts";
 import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
 import { metrics } from "./routes/metrics.ts";
+import { queueEvents } from "./routes/queue-events.ts";
 import { schedules } from "./routes/schedules.ts";
 import { queues } from "./routes/queues.ts";
 import { Store } from "./store.ts";
@@ -78,6 +79,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.route("/", queues);
   app.route("/", groups);
   app.route("/", events);
+  app.route("/", queueEvents);
   app.route("/", hooks);
   app.route("/", metrics);
   app.route("/", schedules);

@@ -55,6 +55,7 @@ describe("public routes", () => {
         "GET /v1/jobs/{id}/attempts",
         "GET /v1/jobs/{id}/steps",
         "POST /v1/queues/{queue}/events/{event}",
+        "GET /v1/queues/{queue}/events",
         "GET /v1/queues",
         "GET /v1/queues/{queue}",
         "PATCH /v1/queues/{queue}",
