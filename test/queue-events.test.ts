@@ -96,7 +96,7 @@ describe("Queue.events over TCP", () => {
     expect(items).toEqual([{ event: "gap", after: first }, ...all.slice(6)]);
   });
 
-  it("keeps an event small: a large progress is left out, a long error message cut where a character starts", async () => {
+  it("keeps events small: a large progress left out, a long error message cut where a character starts", async () => {
     const { queue } = fresh();
     const job = await queue.enqueue("t", null);
     await claimJobs(queue.keys, Date.now());

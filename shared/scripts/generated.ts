@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "ecaf23ddc599b6f73802c0096cf06dabf43518e9",
+  sha: "c4d0883875adfd292cd42f38d88701d53a0fe58f",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -22,11 +22,11 @@ export const cancel: ScriptSource = {
     [265,"shared/scripts/includes/requeue_waiting.lua",2],
     [272,"shared/scripts/includes/resume_parent.lua",3],
     [294,"shared/scripts/includes/to_terminal.lua",9],
-    [386,"shared/scripts/includes/job_get.lua",2],
-    [391,"shared/scripts/includes/cascade.lua",3],
-    [401,"shared/scripts/includes/cancel_dependents.lua",5],
-    [429,"shared/scripts/includes/unqueue.lua",3],
-    [441,"shared/scripts/cancel.lua",16],
+    [387,"shared/scripts/includes/job_get.lua",2],
+    [392,"shared/scripts/includes/cascade.lua",3],
+    [402,"shared/scripts/includes/cancel_dependents.lua",5],
+    [430,"shared/scripts/includes/unqueue.lua",3],
+    [442,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -411,7 +411,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -555,7 +556,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "3dea0a518dbd9f27a9c1281f170d36a005419d67",
+  sha: "d535e4ef7f8368a2b249c31322b843b7d4ff0c32",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -580,16 +581,16 @@ export const claim: ScriptSource = {
     [334,"shared/scripts/includes/outbox_push.lua",3],
     [350,"shared/scripts/includes/resume_parent.lua",3],
     [372,"shared/scripts/includes/to_terminal.lua",9],
-    [464,"shared/scripts/includes/cascade.lua",3],
-    [474,"shared/scripts/includes/cancel_dependents.lua",5],
-    [502,"shared/scripts/includes/window.lua",1],
-    [514,"shared/scripts/includes/room.lua",3],
-    [532,"shared/scripts/includes/policy_of.lua",3],
-    [552,"shared/scripts/includes/group_waiting.lua",2],
-    [557,"shared/scripts/includes/claim_jobs.lua",16],
-    [731,"shared/scripts/includes/worker_step.lua",2],
-    [744,"shared/scripts/includes/step.lua",7],
-    [784,"shared/scripts/claim.lua",24],
+    [465,"shared/scripts/includes/cascade.lua",3],
+    [475,"shared/scripts/includes/cancel_dependents.lua",5],
+    [503,"shared/scripts/includes/window.lua",1],
+    [515,"shared/scripts/includes/room.lua",3],
+    [533,"shared/scripts/includes/policy_of.lua",3],
+    [553,"shared/scripts/includes/group_waiting.lua",2],
+    [558,"shared/scripts/includes/claim_jobs.lua",16],
+    [732,"shared/scripts/includes/worker_step.lua",2],
+    [745,"shared/scripts/includes/step.lua",7],
+    [785,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -1052,7 +1053,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -1456,7 +1458,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "0b65bde4571a4320f1ad02131c3d099a0d0657ab",
+  sha: "80342c035b388f4c6530d325ecfb6be9e74a088d",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1478,23 +1480,23 @@ export const complete: ScriptSource = {
     [303,"shared/scripts/includes/requeue_waiting.lua",2],
     [310,"shared/scripts/includes/resume_parent.lua",3],
     [332,"shared/scripts/includes/to_terminal.lua",9],
-    [424,"shared/scripts/includes/job_get.lua",2],
-    [429,"shared/scripts/includes/schedule.lua",4],
-    [438,"shared/scripts/includes/cascade.lua",3],
-    [448,"shared/scripts/includes/release_dependents.lua",6],
-    [474,"shared/scripts/includes/owned_job.lua",2],
-    [482,"shared/scripts/includes/split.lua",1],
-    [489,"shared/scripts/includes/promote_due.lua",4],
-    [504,"shared/scripts/includes/resume_wait.lua",3],
-    [520,"shared/scripts/includes/resume_due_waits.lua",4],
-    [532,"shared/scripts/includes/cancel_dependents.lua",5],
-    [560,"shared/scripts/includes/window.lua",1],
-    [572,"shared/scripts/includes/room.lua",3],
-    [590,"shared/scripts/includes/policy_of.lua",3],
-    [610,"shared/scripts/includes/claim_jobs.lua",16],
-    [784,"shared/scripts/includes/worker_step.lua",2],
-    [797,"shared/scripts/includes/step.lua",7],
-    [837,"shared/scripts/complete.lua",19],
+    [425,"shared/scripts/includes/job_get.lua",2],
+    [430,"shared/scripts/includes/schedule.lua",4],
+    [439,"shared/scripts/includes/cascade.lua",3],
+    [449,"shared/scripts/includes/release_dependents.lua",6],
+    [475,"shared/scripts/includes/owned_job.lua",2],
+    [483,"shared/scripts/includes/split.lua",1],
+    [490,"shared/scripts/includes/promote_due.lua",4],
+    [505,"shared/scripts/includes/resume_wait.lua",3],
+    [521,"shared/scripts/includes/resume_due_waits.lua",4],
+    [533,"shared/scripts/includes/cancel_dependents.lua",5],
+    [561,"shared/scripts/includes/window.lua",1],
+    [573,"shared/scripts/includes/room.lua",3],
+    [591,"shared/scripts/includes/policy_of.lua",3],
+    [611,"shared/scripts/includes/claim_jobs.lua",16],
+    [785,"shared/scripts/includes/worker_step.lua",2],
+    [798,"shared/scripts/includes/step.lua",7],
+    [838,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1917,7 +1919,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -2871,7 +2874,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "4cee159d3861b205646c747c48cc678b4acf91a5",
+  sha: "151d19d55847da97b200aa706979fff89628922b",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2892,10 +2895,10 @@ export const empty: ScriptSource = {
     [277,"shared/scripts/includes/requeue_waiting.lua",2],
     [284,"shared/scripts/includes/resume_parent.lua",3],
     [306,"shared/scripts/includes/to_terminal.lua",9],
-    [398,"shared/scripts/includes/job_get.lua",2],
-    [403,"shared/scripts/includes/cascade.lua",3],
-    [413,"shared/scripts/includes/cancel_dependents.lua",5],
-    [441,"shared/scripts/empty.lua",15],
+    [399,"shared/scripts/includes/job_get.lua",2],
+    [404,"shared/scripts/includes/cascade.lua",3],
+    [414,"shared/scripts/includes/cancel_dependents.lua",5],
+    [442,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3292,7 +3295,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -3363,7 +3367,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "4de51b1e7a65280a3438c29f809d5ac97b699e17",
+  sha: "10163166c9abb88251c2326149df73dce1127102",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -3383,11 +3387,11 @@ export const enqueue: ScriptSource = {
     [278,"shared/scripts/includes/requeue_waiting.lua",2],
     [285,"shared/scripts/includes/resume_parent.lua",3],
     [307,"shared/scripts/includes/to_terminal.lua",9],
-    [399,"shared/scripts/includes/schedule.lua",4],
-    [408,"shared/scripts/includes/create_job.lua",8],
-    [457,"shared/scripts/includes/unqueue.lua",3],
-    [469,"shared/scripts/includes/gather.lua",6],
-    [526,"shared/scripts/enqueue.lua",23],
+    [400,"shared/scripts/includes/schedule.lua",4],
+    [409,"shared/scripts/includes/create_job.lua",8],
+    [458,"shared/scripts/includes/unqueue.lua",3],
+    [470,"shared/scripts/includes/gather.lua",6],
+    [527,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3785,7 +3789,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -3993,7 +3998,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "da1ca8d7615b1f784f164a6a52ca1e1d67bb2c45",
+  sha: "3e5c64d6742af692f6fc7787e817a47ac812cbbb",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -4015,24 +4020,24 @@ export const fail: ScriptSource = {
     [303,"shared/scripts/includes/requeue_waiting.lua",2],
     [310,"shared/scripts/includes/resume_parent.lua",3],
     [332,"shared/scripts/includes/to_terminal.lua",9],
-    [424,"shared/scripts/includes/job_get.lua",2],
-    [429,"shared/scripts/includes/cascade.lua",3],
-    [439,"shared/scripts/includes/cancel_dependents.lua",5],
-    [467,"shared/scripts/includes/schedule.lua",4],
-    [476,"shared/scripts/includes/keep_attempt.lua",3],
-    [494,"shared/scripts/includes/fail_or_retry.lua",9],
-    [533,"shared/scripts/includes/owned_job.lua",2],
-    [541,"shared/scripts/includes/split.lua",1],
-    [548,"shared/scripts/includes/promote_due.lua",4],
-    [563,"shared/scripts/includes/resume_wait.lua",3],
-    [579,"shared/scripts/includes/resume_due_waits.lua",4],
-    [591,"shared/scripts/includes/window.lua",1],
-    [603,"shared/scripts/includes/room.lua",3],
-    [621,"shared/scripts/includes/policy_of.lua",3],
-    [641,"shared/scripts/includes/claim_jobs.lua",16],
-    [815,"shared/scripts/includes/worker_step.lua",2],
-    [828,"shared/scripts/includes/step.lua",7],
-    [868,"shared/scripts/fail.lua",16],
+    [425,"shared/scripts/includes/job_get.lua",2],
+    [430,"shared/scripts/includes/cascade.lua",3],
+    [440,"shared/scripts/includes/cancel_dependents.lua",5],
+    [468,"shared/scripts/includes/schedule.lua",4],
+    [477,"shared/scripts/includes/keep_attempt.lua",3],
+    [495,"shared/scripts/includes/fail_or_retry.lua",9],
+    [534,"shared/scripts/includes/owned_job.lua",2],
+    [542,"shared/scripts/includes/split.lua",1],
+    [549,"shared/scripts/includes/promote_due.lua",4],
+    [564,"shared/scripts/includes/resume_wait.lua",3],
+    [580,"shared/scripts/includes/resume_due_waits.lua",4],
+    [592,"shared/scripts/includes/window.lua",1],
+    [604,"shared/scripts/includes/room.lua",3],
+    [622,"shared/scripts/includes/policy_of.lua",3],
+    [642,"shared/scripts/includes/claim_jobs.lua",16],
+    [816,"shared/scripts/includes/worker_step.lua",2],
+    [829,"shared/scripts/includes/step.lua",7],
+    [869,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4455,7 +4460,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -4911,7 +4917,7 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "47fe817ee806218671533ec2ad9f81239dc9d524",
+  sha: "d7f84c33ba42da166457150d2722562136115307",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4931,9 +4937,9 @@ export const fireSchedule: ScriptSource = {
     [274,"shared/scripts/includes/requeue_waiting.lua",2],
     [281,"shared/scripts/includes/resume_parent.lua",3],
     [303,"shared/scripts/includes/to_terminal.lua",9],
-    [395,"shared/scripts/includes/schedule.lua",4],
-    [404,"shared/scripts/includes/create_job.lua",8],
-    [453,"shared/scripts/fire-schedule.lua",18],
+    [396,"shared/scripts/includes/schedule.lua",4],
+    [405,"shared/scripts/includes/create_job.lua",8],
+    [454,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5327,7 +5333,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -5701,7 +5708,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "350f36d76adbf5e80a34268819905e8afdc44ccb",
+  sha: "70a9bebfb7a237df0ad57c2f37de58a16dd30ff6",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -5725,9 +5732,9 @@ export const invoke: ScriptSource = {
     [317,"shared/scripts/includes/requeue_waiting.lua",2],
     [324,"shared/scripts/includes/resume_parent.lua",3],
     [346,"shared/scripts/includes/to_terminal.lua",9],
-    [438,"shared/scripts/includes/schedule.lua",4],
-    [447,"shared/scripts/includes/create_job.lua",8],
-    [496,"shared/scripts/invoke.lua",27],
+    [439,"shared/scripts/includes/schedule.lua",4],
+    [448,"shared/scripts/includes/create_job.lua",8],
+    [497,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -6164,7 +6171,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -6647,7 +6655,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "af5c22a93614e07203e470f7e72a6c2ede585d22",
+  sha: "9779bf5ab41d30f51ba0eeb29dc1f4383cb1826f",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -6673,15 +6681,15 @@ export const recover: ScriptSource = {
     [351,"shared/scripts/includes/outbox_push.lua",3],
     [367,"shared/scripts/includes/resume_parent.lua",3],
     [389,"shared/scripts/includes/to_terminal.lua",9],
-    [481,"shared/scripts/includes/cascade.lua",3],
-    [491,"shared/scripts/includes/cancel_dependents.lua",5],
-    [519,"shared/scripts/includes/schedule.lua",4],
-    [528,"shared/scripts/includes/keep_attempt.lua",3],
-    [546,"shared/scripts/includes/fail_or_retry.lua",9],
-    [585,"shared/scripts/includes/release_dependents.lua",6],
-    [611,"shared/scripts/includes/window.lua",1],
-    [623,"shared/scripts/includes/room.lua",3],
-    [641,"shared/scripts/recover.lua",35],
+    [482,"shared/scripts/includes/cascade.lua",3],
+    [492,"shared/scripts/includes/cancel_dependents.lua",5],
+    [520,"shared/scripts/includes/schedule.lua",4],
+    [529,"shared/scripts/includes/keep_attempt.lua",3],
+    [547,"shared/scripts/includes/fail_or_retry.lua",9],
+    [586,"shared/scripts/includes/release_dependents.lua",6],
+    [612,"shared/scripts/includes/window.lua",1],
+    [624,"shared/scripts/includes/room.lua",3],
+    [642,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -7161,7 +7169,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Dependents one script call may cancel or release, summed over every job

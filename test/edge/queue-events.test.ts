@@ -5,7 +5,19 @@
 import { describe, expect, it } from "vitest";
 import { Keys, type JobView } from "../../shared/index.ts";
 import { uniquePrefix } from "../support/prefixes.ts";
-import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, readSse, redis, report, start } from "./support.ts";
+import {
+  call,
+  expectProblem,
+  failJob,
+  finish,
+  jsonOf,
+  KEYS,
+  makeApp,
+  readSse,
+  redis,
+  report,
+  start,
+} from "./support.ts";
 
 const prefix = uniquePrefix("queue-events");
 const app = makeApp(prefix);
@@ -70,7 +82,11 @@ describe("a queue's events as server-sent events", () => {
     expect(second).toMatchObject({ event: "queued", data: { task: "b" } });
     await events.return(undefined);
     // as the cap does past its ~10,000 entries
-    await redis.xtrim(Keys.forPrefix(prefix).queueEvents("trimmed"), { strategy: "MAXLEN", exactness: "=", threshold: 1 });
+    await redis.xtrim(Keys.forPrefix(prefix).queueEvents("trimmed"), {
+      strategy: "MAXLEN",
+      exactness: "=",
+      threshold: 1,
+    });
     const resumed = await follow("trimmed", KEYS.admin, { "Last-Event-ID": id! });
     await next(resumed);
     expect(await next(resumed)).toEqual({ event: "gap", id: undefined, data: { after: id } });

@@ -96,5 +96,6 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
-  queue_event(queue, status, event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) }))
+  local view = event_view(id, from, status, { 'task', f[7] or '', 'attempts', f[8] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
