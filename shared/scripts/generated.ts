@@ -6655,41 +6655,41 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "9779bf5ab41d30f51ba0eeb29dc1f4383cb1826f",
+  sha: "f99be669ad060cbbc77d139cacfcacc5b56c9904",
   lines: [
     [1,"shared/scripts/recover.lua",1],
-    [20,"shared/keys.ts (generated include \"keys\")",1],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [82,"shared/defaults.ts (generated include \"limits\")",1],
-    [94,"shared/scripts/includes/job_get.lua",2],
-    [99,"shared/scripts/includes/arm.lua",2],
-    [112,"shared/scripts/includes/queue_event.lua",3],
-    [158,"shared/scripts/includes/move.lua",4],
-    [176,"shared/scripts/includes/settings_of.lua",2],
-    [199,"shared/scripts/includes/list_group.lua",2],
-    [212,"shared/scripts/includes/tally.lua",2],
-    [221,"shared/scripts/includes/push_waiting.lua",7],
-    [257,"shared/scripts/includes/requeue_waiting.lua",2],
-    [264,"shared/scripts/includes/promote_due.lua",4],
-    [279,"shared/scripts/includes/resume_wait.lua",3],
-    [295,"shared/scripts/includes/resume_due_waits.lua",4],
-    [307,"shared/scripts/includes/group_waiting.lua",2],
-    [312,"shared/scripts/includes/has_waiting.lua",2],
-    [317,"shared/scripts/includes/leave_started.lua",8],
-    [338,"shared/scripts/includes/hash_table.lua",1],
-    [344,"shared/scripts/includes/job_table.lua",3],
-    [351,"shared/scripts/includes/outbox_push.lua",3],
-    [367,"shared/scripts/includes/resume_parent.lua",3],
-    [389,"shared/scripts/includes/to_terminal.lua",9],
-    [482,"shared/scripts/includes/cascade.lua",3],
-    [492,"shared/scripts/includes/cancel_dependents.lua",5],
-    [520,"shared/scripts/includes/schedule.lua",4],
-    [529,"shared/scripts/includes/keep_attempt.lua",3],
-    [547,"shared/scripts/includes/fail_or_retry.lua",9],
-    [586,"shared/scripts/includes/release_dependents.lua",6],
-    [612,"shared/scripts/includes/window.lua",1],
-    [624,"shared/scripts/includes/room.lua",3],
-    [642,"shared/scripts/recover.lua",35],
+    [21,"shared/keys.ts (generated include \"keys\")",1],
+    [57,"shared/status.ts (generated include \"statuses\")",1],
+    [83,"shared/defaults.ts (generated include \"limits\")",1],
+    [95,"shared/scripts/includes/job_get.lua",2],
+    [100,"shared/scripts/includes/arm.lua",2],
+    [113,"shared/scripts/includes/queue_event.lua",3],
+    [159,"shared/scripts/includes/move.lua",4],
+    [177,"shared/scripts/includes/settings_of.lua",2],
+    [200,"shared/scripts/includes/list_group.lua",2],
+    [213,"shared/scripts/includes/tally.lua",2],
+    [222,"shared/scripts/includes/push_waiting.lua",7],
+    [258,"shared/scripts/includes/requeue_waiting.lua",2],
+    [265,"shared/scripts/includes/promote_due.lua",4],
+    [280,"shared/scripts/includes/resume_wait.lua",3],
+    [296,"shared/scripts/includes/resume_due_waits.lua",4],
+    [308,"shared/scripts/includes/group_waiting.lua",2],
+    [313,"shared/scripts/includes/has_waiting.lua",2],
+    [318,"shared/scripts/includes/leave_started.lua",8],
+    [339,"shared/scripts/includes/hash_table.lua",1],
+    [345,"shared/scripts/includes/job_table.lua",3],
+    [352,"shared/scripts/includes/outbox_push.lua",3],
+    [368,"shared/scripts/includes/resume_parent.lua",3],
+    [390,"shared/scripts/includes/to_terminal.lua",9],
+    [483,"shared/scripts/includes/cascade.lua",3],
+    [493,"shared/scripts/includes/cancel_dependents.lua",5],
+    [521,"shared/scripts/includes/schedule.lua",4],
+    [530,"shared/scripts/includes/keep_attempt.lua",3],
+    [548,"shared/scripts/includes/fail_or_retry.lua",9],
+    [587,"shared/scripts/includes/release_dependents.lua",6],
+    [613,"shared/scripts/includes/window.lua",1],
+    [625,"shared/scripts/includes/room.lua",3],
+    [643,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6703,7 +6703,8 @@ export const recover: ScriptSource = {
 --     scheduled jobs are queued, registry entries of expired jobs dropped, a
 --     queue with jobs it may start gets its wake marker back (in case a worker
 --     took the marker and died before claiming), and a queue with nothing in
---     it and no settings leaves the queues set;
+--     it and no settings leaves the queues set (its counters and its event
+--     stream go with it);
 --   - worker entries whose heartbeat ran out are dropped.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
@@ -7399,7 +7400,7 @@ for _, queue in ipairs(queues) do
   if unused(queue) then
     redis.call('ZREM', K.queues(), queue)
     redis.call('HDEL', K.sequence(), queue)
-    redis.call('DEL', K.stats(queue))
+    redis.call('DEL', K.stats(queue), K.queueEvents(queue))
   else
     -- jobs without a group are listed for good in a grouped queue (see includes/list_group.lua)
     if settings[queue].grouped then list_group(queue, '') end
