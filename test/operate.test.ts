@@ -334,7 +334,7 @@ describe("bounded work", () => {
     expect(sample.error).toMatchObject({ name: "DependencyFailedError" });
   });
 
-  it("a maintenance pass visits a share of the queues, and the queues left empty leave the set with their events", async () => {
+  it("a maintenance pass visits a share of the queues, and empty ones leave the set with their events", async () => {
     const { prefix, queue } = fresh();
     const names = Array.from({ length: 130 }, (_, i) => `q${String(i).padStart(3, "0")}`);
     const ids: string[] = [];
