@@ -20,6 +20,7 @@ import { hooks } from "./routes/hooks.ts";
 import { jobs } from "./routes/jobs.ts";
 import { logs } from "./routes/logs.ts";
 import { metrics } from "./routes/metrics.ts";
+import { queueEvents } from "./routes/queue-events.ts";
 import { schedules } from "./routes/schedules.ts";
 import { queues } from "./routes/queues.ts";
 import { Store } from "./store.ts";
@@ -80,6 +81,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
   app.route("/", queues);
   app.route("/", groups);
   app.route("/", events);
+  app.route("/", queueEvents);
   app.route("/", hooks);
   app.route("/", metrics);
   app.route("/", schedules);

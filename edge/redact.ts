@@ -2,7 +2,7 @@
 // sees its jobs and queues but not the fleet's insides: no stack traces
 // (source paths, line numbers, dependency versions), no list of the tasks a
 // worker has registered or declared, and no worker names, hosts or pids.
-import type { Attempt, JobError, JobView, QueueInfo } from "../shared/index.ts";
+import type { Attempt, JobError, JobView, QueueEventData, QueueInfo } from "../shared/index.ts";
 import { can, type Principal } from "./auth.ts";
 
 export function redactJob(job: JobView, principal: Principal): JobView {
@@ -25,6 +25,12 @@ export function redactQueue(info: QueueInfo, principal: Principal): QueueInfo {
     ...rest,
     workers: info.workers.map((w) => ({ state: w.state, heartbeat: w.heartbeat }) as QueueInfo["workers"][number]),
   };
+}
+
+/** An event of a queue's stream, its error as redactJob shows it (the stream never holds a stack). */
+export function redactQueueEvent(data: QueueEventData, principal: Principal): QueueEventData {
+  if (!data.error || can(principal, "admin")) return data;
+  return { ...data, error: visibleError({ name: data.error.name, message: data.error.message }, data.task ?? "")! };
 }
 
 function visibleError(error: JobError | null, task: string): JobError | null {

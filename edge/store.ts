@@ -13,6 +13,7 @@ import {
   type QueuesPage,
   type RedisClient,
 } from "../shared/index.ts";
+import { followQueueEvents, readQueueEvents, type FollowOptions, type QueueEventItem } from "../shared/queue-events.ts";
 import { scriptRunner, subscriber, type Subscription } from "../shared/redis.ts";
 import type { ScriptRunner } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
@@ -60,6 +61,16 @@ export class Store {
   /** Follows a job's channel: its status changes (bare names) and progress (JSON). */
   followJob(id: string, onMessage: (message: string) => void): Subscription {
     return subscriber(this.#redis)(this.keys.events(id), onMessage);
+  }
+
+  /** A queue's events after `options.after` (see shared/queue-events.ts), within a budget of reads. */
+  followQueueEvents(queue: string, options: FollowOptions): AsyncGenerator<QueueEventItem> {
+    return followQueueEvents(this.#redis, this.keys, queue, options);
+  }
+
+  /** Where a queue's event stream ends now: the id to follow it from. */
+  async queueEventsEnd(queue: string): Promise<string> {
+    return (await readQueueEvents(this.#redis, this.keys, queue, "")).last;
   }
 
   /** The named queues (zero counts when never used), or a page of every queue in use; with counters if asked. */

@@ -60,6 +60,10 @@ export const DEFAULTS = {
   metricsTopGroups: 10,
   /** How long a debounce key outlives its job's latest start, should the job wait longer in a busy queue. */
   debounceGraceMs: DAY_SEC * SECOND,
+  /** About how many transitions a queue's event stream keeps (as BullMQ's events stream): its resumable window. */
+  queueEventsMaxLen: 10_000,
+  /** Largest progress value (bytes of JSON) and error message (bytes) an event of the stream carries. */
+  queueEventValueBytes: 512,
   /** How long the per-minute counters of a queue (the dashboard's chart) are kept. */
   minuteStatsTtlSec: 2 * 3600,
 

@@ -30,6 +30,7 @@ export {
   taskNameSchema,
   groupNameSchema,
   eventNameSchema,
+  queueEventIdSchema,
 } from "./names.ts";
 export { enqueueRequestSchema, jobOptionsSchema } from "./options.ts";
 export { DEFAULTS, PREFIX } from "./defaults.ts";
@@ -50,6 +51,14 @@ export type { FieldIssue } from "./errors.ts";
 export { Keys } from "./keys.ts";
 export { EventTooLargeError, type EventOptions, type EventSent } from "./event.ts";
 export type { RedisClient } from "./redis.ts";
+export type {
+  QueueEvent,
+  QueueEventData,
+  QueueEventItem,
+  QueueEventName,
+  QueueEventsGap,
+  QueueEventsOptions,
+} from "./queue-events.ts";
 export type {
   ArgsOf,
   JobRequestOf,

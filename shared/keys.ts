@@ -122,6 +122,13 @@ export class Keys {
   events(id: string): string {
     return `${this.root}:events:${id}`;
   }
+  /**
+   * Stream of a queue's job transitions (GET /v1/queues/:queue/events, Queue.events), capped near
+   * DEFAULTS.queueEventsMaxLen entries: each entry is `event` (a status, or progress) and `data` (JSON).
+   */
+  queueEvents(queue: string): string {
+    return `${this.root}:queue-events:${queue}`;
+  }
   /** Ids of the unfinished jobs that a deferred job waits for. */
   dependencies(id: string): string {
     return `${this.root}:deps:${id}`;
@@ -240,6 +247,7 @@ export const LUA_PARAMS: Record<Exclude<keyof Keys, "root">, string[]> = {
   logs: ["id"],
   eventWaiters: ["queue", "event", "key"],
   events: ["id"],
+  queueEvents: ["queue"],
   dependencies: ["id"],
   dependents: ["id"],
   idempotency: ["queue", "key"],

@@ -25,6 +25,11 @@ export const eventNameSchema = z
 /** A group within a queue (a tenant, a user, an API key): the id alphabet. */
 export const groupNameSchema = jobIdSchema;
 
+/** Where a reader of a queue's event stream is: an event's id, `<ms>-<n>`, or 0 for the stream's start. */
+export const queueEventIdSchema = z
+  .string()
+  .regex(/^(\d{1,19}-\d{1,19}|0)$/, "must be an event id as the stream gave it (`<ms>-<n>`), or 0");
+
 export const prefixSchema = z.string().regex(PREFIX, "must be 1-64 letters, digits, '_', '.', ':' or '-'");
 
 /** Any JSON value; one instance, so tools that annotate it (OpenAPI) do it once. */

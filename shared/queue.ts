@@ -23,11 +23,12 @@ import {
   type GroupPolicyView,
   type GroupsListing,
 } from "./group.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { sendEvent, type EventOptions, type EventSent } from "./event.ts";
 import { Keys } from "./keys.ts";
 import { readLog, type LogPage } from "./log.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { getJob, waitForJob, type WaitOptions } from "./lookup.ts";
+import { followQueueEvents, type QueueEventItem, type QueueEventsOptions } from "./queue-events.ts";
 import { describeQueues, type QueueInfo, type StatusCounts } from "./queue-info.ts";
 import { scriptRunner, type RedisClient } from "./redis.ts";
 import type { ScriptRunner } from "./script.ts";
@@ -278,6 +279,14 @@ export class Queue<T extends TaskMap = AnyTasks> {
   /** Sends an event to the queue: its jobs that wait for it (ctx.waitForEvent) go on with its data. */
   sendEvent(event: string, options: EventOptions = {}): Promise<EventSent> {
     return sendEvent(this.#redis, this.keys, this.name, event, options);
+  }
+
+  /**
+   * The queue's job transitions as they happen, after `after` (an event's id) or from now: a blocking read over
+   * TCP, polls over REST. Resumable within the stream's window; a gap says events may have been trimmed unseen.
+   */
+  events(options: QueueEventsOptions = {}): AsyncGenerator<QueueEventItem> {
+    return followQueueEvents(this.#client, this.keys, this.name, options);
   }
 
   /** Puts every failed (or stopped, or canceled) job back in the queue, a bounded chunk per call. */

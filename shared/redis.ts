@@ -133,3 +133,30 @@ function ioredisSubscribe(connection: IoredisSubscriber): Subscribe {
     };
   };
 }
+
+/** Waits until a stream has an entry after `after`, or `ms` pass; `close` ends a wait under way with an error. */
+export interface StreamWaiter {
+  wait(key: string, after: string, ms: number): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Over TCP, a waiter that blocks in Redis (XREAD BLOCK) on a connection of its own, since a blocking read holds
+ * its connection until it answers. Null over REST, where nothing may block (Upstash, the gateway): poll instead.
+ */
+export function streamWaiter(redis: RedisClient): StreamWaiter | null {
+  if (!("defineCommand" in redis && typeof redis.defineCommand === "function")) return null;
+  const connection = (redis as unknown as { duplicate(): IoredisStreamReader }).duplicate();
+  return {
+    wait: async (key, after, ms) => {
+      await connection.xread("BLOCK", ms, "COUNT", 1, "STREAMS", key, after);
+    },
+    close: () => connection.disconnect(),
+  };
+}
+
+/** What a connection of ioredis offers for a blocking read of a stream. */
+interface IoredisStreamReader {
+  xread(...args: (string | number)[]): Promise<unknown>;
+  disconnect(): void;
+}

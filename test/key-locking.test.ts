@@ -99,6 +99,14 @@ describe("scripts under key-level locks", () => {
         return scripts.getTasks.call(keys, { queues: ["default", "other"] });
       },
     ],
+    [
+      "queueEvents",
+      async () => {
+        await queue.enqueue("t");
+        return scripts.queueEvents.call(keys, { queue: "default", after: "0-0", count: 10 });
+      },
+    ],
+    ["queueEvents", async () => scripts.queueEvents.call(keys, { queue: "default", after: "", count: 10 })],
   ];
 
   it("has a case for every script that says @key-locking", () => {

@@ -29,7 +29,7 @@ const probe = new Script(
     `--- @include "move"
 local from = ARGV[3] ~= '' and ARGV[3] or nil
 redis.call('DEL', K.job(ARGV[2]))
-move(ARGV[2], from, ARGV[4])
+move(ARGV[2], 'default', from, ARGV[4])
 return cjson.encode({ status = redis.call('HGET', K.job(ARGV[2]), 'status') })
 `,
   ),

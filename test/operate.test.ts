@@ -334,7 +334,7 @@ describe("bounded work", () => {
     expect(sample.error).toMatchObject({ name: "DependencyFailedError" });
   });
 
-  it("a maintenance pass visits a share of the queues, and the queues left empty leave the set", async () => {
+  it("a maintenance pass visits a share of the queues, and empty ones leave the set with their events", async () => {
     const { prefix, queue } = fresh();
     const names = Array.from({ length: 130 }, (_, i) => `q${String(i).padStart(3, "0")}`);
     const ids: string[] = [];
@@ -353,6 +353,7 @@ describe("bounded work", () => {
     let passes = 1;
     while ((await scripts.recover.run(runner, queue.keys, { now: later + passes, lockMs: 60_000 })).more) passes++;
     expect(await redis.zcard(queue.keys.queues())).toBe(0);
+    expect(await redis.exists(queue.keys.queueEvents(names[0]!))).toBe(0);
     expect(passes).toBeGreaterThan(1);
   });
 });

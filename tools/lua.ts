@@ -105,6 +105,8 @@ function limitsInclude(): string {
     max_log_lines: DEFAULTS.maxLogLines,
     max_log_bytes: DEFAULTS.maxLogBytes,
     debounce_grace_ms: DEFAULTS.debounceGraceMs,
+    queue_events_max_len: DEFAULTS.queueEventsMaxLen,
+    queue_event_value_bytes: DEFAULTS.queueEventValueBytes,
   };
   return [
     "-- Generated from shared/defaults.ts: the bounds every script keeps.",

@@ -3,29 +3,30 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "0777a14490f7c3fd3f92e6f03b33344080f57176",
+  sha: "1baa4442e3719a9590134f42ec5ff23f90833eea",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
-    [42,"shared/defaults.ts (generated include \"limits\")",1],
-    [54,"shared/status.ts (generated include \"statuses\")",1],
-    [78,"shared/scripts/includes/move.lua",3],
-    [93,"shared/scripts/includes/hash_table.lua",1],
-    [99,"shared/scripts/includes/job_table.lua",3],
-    [106,"shared/scripts/includes/outbox_push.lua",3],
-    [122,"shared/scripts/includes/arm.lua",2],
-    [135,"shared/scripts/includes/settings_of.lua",2],
-    [158,"shared/scripts/includes/list_group.lua",2],
-    [171,"shared/scripts/includes/tally.lua",2],
-    [180,"shared/scripts/includes/push_waiting.lua",7],
-    [216,"shared/scripts/includes/requeue_waiting.lua",2],
-    [223,"shared/scripts/includes/resume_parent.lua",3],
-    [245,"shared/scripts/includes/to_terminal.lua",8],
-    [336,"shared/scripts/includes/job_get.lua",2],
-    [341,"shared/scripts/includes/cascade.lua",3],
-    [351,"shared/scripts/includes/cancel_dependents.lua",5],
-    [379,"shared/scripts/includes/unqueue.lua",3],
-    [391,"shared/scripts/cancel.lua",16],
+    [43,"shared/defaults.ts (generated include \"limits\")",1],
+    [57,"shared/status.ts (generated include \"statuses\")",1],
+    [81,"shared/scripts/includes/queue_event.lua",3],
+    [127,"shared/scripts/includes/move.lua",4],
+    [145,"shared/scripts/includes/hash_table.lua",1],
+    [151,"shared/scripts/includes/job_table.lua",3],
+    [158,"shared/scripts/includes/outbox_push.lua",3],
+    [174,"shared/scripts/includes/arm.lua",2],
+    [187,"shared/scripts/includes/settings_of.lua",2],
+    [210,"shared/scripts/includes/list_group.lua",2],
+    [223,"shared/scripts/includes/tally.lua",2],
+    [232,"shared/scripts/includes/push_waiting.lua",7],
+    [268,"shared/scripts/includes/requeue_waiting.lua",2],
+    [275,"shared/scripts/includes/resume_parent.lua",3],
+    [297,"shared/scripts/includes/to_terminal.lua",9],
+    [391,"shared/scripts/includes/job_get.lua",2],
+    [396,"shared/scripts/includes/cascade.lua",3],
+    [406,"shared/scripts/includes/cancel_dependents.lua",5],
+    [434,"shared/scripts/includes/unqueue.lua",3],
+    [446,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -59,6 +60,7 @@ function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.cascade() return ROOT .. ":cascade" end
@@ -79,6 +81,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -105,19 +109,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -229,7 +282,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -344,12 +397,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -361,6 +415,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -504,40 +560,41 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "5ee0bd95e24830f0f3eed852ad47f2ed06b4b0e6",
+  sha: "809aba894826477fe985cb5448fb67b42cdbfcdd",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
-    [57,"shared/scripts/includes/job_get.lua",2],
-    [62,"shared/scripts/includes/owned_job.lua",2],
-    [70,"shared/scripts/includes/split.lua",1],
-    [77,"shared/scripts/includes/settings_of.lua",2],
-    [100,"shared/defaults.ts (generated include \"limits\")",1],
-    [112,"shared/scripts/includes/arm.lua",2],
-    [125,"shared/status.ts (generated include \"statuses\")",1],
-    [149,"shared/scripts/includes/move.lua",3],
-    [164,"shared/scripts/includes/hash_table.lua",1],
-    [170,"shared/scripts/includes/job_table.lua",3],
-    [177,"shared/scripts/includes/list_group.lua",2],
-    [190,"shared/scripts/includes/tally.lua",2],
-    [199,"shared/scripts/includes/push_waiting.lua",7],
-    [235,"shared/scripts/includes/requeue_waiting.lua",2],
-    [242,"shared/scripts/includes/promote_due.lua",4],
-    [257,"shared/scripts/includes/resume_wait.lua",3],
-    [273,"shared/scripts/includes/resume_due_waits.lua",4],
-    [285,"shared/scripts/includes/outbox_push.lua",3],
-    [301,"shared/scripts/includes/resume_parent.lua",3],
-    [323,"shared/scripts/includes/to_terminal.lua",8],
-    [414,"shared/scripts/includes/cascade.lua",3],
-    [424,"shared/scripts/includes/cancel_dependents.lua",5],
-    [452,"shared/scripts/includes/window.lua",1],
-    [464,"shared/scripts/includes/room.lua",3],
-    [482,"shared/scripts/includes/policy_of.lua",3],
-    [502,"shared/scripts/includes/group_waiting.lua",2],
-    [507,"shared/scripts/includes/claim_jobs.lua",16],
-    [681,"shared/scripts/includes/worker_step.lua",2],
-    [694,"shared/scripts/includes/step.lua",7],
-    [734,"shared/scripts/claim.lua",24],
+    [58,"shared/scripts/includes/job_get.lua",2],
+    [63,"shared/scripts/includes/owned_job.lua",2],
+    [71,"shared/scripts/includes/split.lua",1],
+    [78,"shared/scripts/includes/settings_of.lua",2],
+    [101,"shared/defaults.ts (generated include \"limits\")",1],
+    [115,"shared/scripts/includes/arm.lua",2],
+    [128,"shared/status.ts (generated include \"statuses\")",1],
+    [152,"shared/scripts/includes/queue_event.lua",3],
+    [198,"shared/scripts/includes/move.lua",4],
+    [216,"shared/scripts/includes/hash_table.lua",1],
+    [222,"shared/scripts/includes/job_table.lua",3],
+    [229,"shared/scripts/includes/list_group.lua",2],
+    [242,"shared/scripts/includes/tally.lua",2],
+    [251,"shared/scripts/includes/push_waiting.lua",7],
+    [287,"shared/scripts/includes/requeue_waiting.lua",2],
+    [294,"shared/scripts/includes/promote_due.lua",4],
+    [309,"shared/scripts/includes/resume_wait.lua",3],
+    [325,"shared/scripts/includes/resume_due_waits.lua",4],
+    [337,"shared/scripts/includes/outbox_push.lua",3],
+    [353,"shared/scripts/includes/resume_parent.lua",3],
+    [375,"shared/scripts/includes/to_terminal.lua",9],
+    [469,"shared/scripts/includes/cascade.lua",3],
+    [479,"shared/scripts/includes/cancel_dependents.lua",5],
+    [507,"shared/scripts/includes/window.lua",1],
+    [519,"shared/scripts/includes/room.lua",3],
+    [537,"shared/scripts/includes/policy_of.lua",3],
+    [557,"shared/scripts/includes/group_waiting.lua",2],
+    [562,"shared/scripts/includes/claim_jobs.lua",16],
+    [736,"shared/scripts/includes/worker_step.lua",2],
+    [749,"shared/scripts/includes/step.lua",7],
+    [789,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -586,6 +643,7 @@ function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.worker(name) return ROOT .. ":worker:" .. name end
@@ -649,6 +707,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -688,19 +748,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -760,7 +869,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -934,12 +1043,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -951,6 +1061,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -1084,7 +1196,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -1290,12 +1402,12 @@ return step(now, max)
 
 export const clean: ScriptSource = {
   name: "clean",
-  sha: "72a9db83e5449ebe40c58e7e4f8b65e07b544ecb",
+  sha: "89d0e1ec3da61724d0addb1781e8118d274089ed",
   lines: [
     [1,"shared/scripts/clean.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
     [20,"shared/defaults.ts (generated include \"limits\")",1],
-    [32,"shared/scripts/clean.lua",14],
+    [34,"shared/scripts/clean.lua",14],
   ],
   source: `-- clean: deletes a queue's jobs in a terminal status that ended before a
 -- time, visiting a batch of the status's registry per call from a cursor
@@ -1327,6 +1439,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 local queue, status, before = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -1355,44 +1469,45 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "bf1056150fbfa4edd90b42284ba6b4b7547d0907",
+  sha: "0ee2bb688856718fab469354d7f6650a164ec5cd",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/includes/arm.lua",2],
-    [62,"shared/scripts/includes/settings_of.lua",2],
-    [85,"shared/scripts/includes/list_group.lua",2],
-    [98,"shared/scripts/includes/tally.lua",2],
-    [107,"shared/scripts/includes/group_waiting.lua",2],
-    [112,"shared/scripts/includes/has_waiting.lua",2],
-    [117,"shared/scripts/includes/leave_started.lua",8],
-    [138,"shared/defaults.ts (generated include \"limits\")",1],
-    [150,"shared/status.ts (generated include \"statuses\")",1],
-    [174,"shared/scripts/includes/move.lua",3],
-    [189,"shared/scripts/includes/hash_table.lua",1],
-    [195,"shared/scripts/includes/job_table.lua",3],
-    [202,"shared/scripts/includes/outbox_push.lua",3],
-    [218,"shared/scripts/includes/push_waiting.lua",7],
-    [254,"shared/scripts/includes/requeue_waiting.lua",2],
-    [261,"shared/scripts/includes/resume_parent.lua",3],
-    [283,"shared/scripts/includes/to_terminal.lua",8],
-    [374,"shared/scripts/includes/job_get.lua",2],
-    [379,"shared/scripts/includes/schedule.lua",4],
-    [388,"shared/scripts/includes/cascade.lua",3],
-    [398,"shared/scripts/includes/release_dependents.lua",6],
-    [424,"shared/scripts/includes/owned_job.lua",2],
-    [432,"shared/scripts/includes/split.lua",1],
-    [439,"shared/scripts/includes/promote_due.lua",4],
-    [454,"shared/scripts/includes/resume_wait.lua",3],
-    [470,"shared/scripts/includes/resume_due_waits.lua",4],
-    [482,"shared/scripts/includes/cancel_dependents.lua",5],
-    [510,"shared/scripts/includes/window.lua",1],
-    [522,"shared/scripts/includes/room.lua",3],
-    [540,"shared/scripts/includes/policy_of.lua",3],
-    [560,"shared/scripts/includes/claim_jobs.lua",16],
-    [734,"shared/scripts/includes/worker_step.lua",2],
-    [747,"shared/scripts/includes/step.lua",7],
-    [787,"shared/scripts/complete.lua",19],
+    [50,"shared/scripts/includes/arm.lua",2],
+    [63,"shared/scripts/includes/settings_of.lua",2],
+    [86,"shared/scripts/includes/list_group.lua",2],
+    [99,"shared/scripts/includes/tally.lua",2],
+    [108,"shared/scripts/includes/group_waiting.lua",2],
+    [113,"shared/scripts/includes/has_waiting.lua",2],
+    [118,"shared/scripts/includes/leave_started.lua",8],
+    [139,"shared/defaults.ts (generated include \"limits\")",1],
+    [153,"shared/status.ts (generated include \"statuses\")",1],
+    [177,"shared/scripts/includes/queue_event.lua",3],
+    [223,"shared/scripts/includes/move.lua",4],
+    [241,"shared/scripts/includes/hash_table.lua",1],
+    [247,"shared/scripts/includes/job_table.lua",3],
+    [254,"shared/scripts/includes/outbox_push.lua",3],
+    [270,"shared/scripts/includes/push_waiting.lua",7],
+    [306,"shared/scripts/includes/requeue_waiting.lua",2],
+    [313,"shared/scripts/includes/resume_parent.lua",3],
+    [335,"shared/scripts/includes/to_terminal.lua",9],
+    [429,"shared/scripts/includes/job_get.lua",2],
+    [434,"shared/scripts/includes/schedule.lua",4],
+    [443,"shared/scripts/includes/cascade.lua",3],
+    [453,"shared/scripts/includes/release_dependents.lua",6],
+    [479,"shared/scripts/includes/owned_job.lua",2],
+    [487,"shared/scripts/includes/split.lua",1],
+    [494,"shared/scripts/includes/promote_due.lua",4],
+    [509,"shared/scripts/includes/resume_wait.lua",3],
+    [525,"shared/scripts/includes/resume_due_waits.lua",4],
+    [537,"shared/scripts/includes/cancel_dependents.lua",5],
+    [565,"shared/scripts/includes/window.lua",1],
+    [577,"shared/scripts/includes/room.lua",3],
+    [595,"shared/scripts/includes/policy_of.lua",3],
+    [615,"shared/scripts/includes/claim_jobs.lua",16],
+    [789,"shared/scripts/includes/worker_step.lua",2],
+    [802,"shared/scripts/includes/step.lua",7],
+    [842,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1433,6 +1548,7 @@ function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.worker(name) return ROOT .. ":worker:" .. name end
@@ -1542,6 +1658,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -1568,19 +1686,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -1634,7 +1801,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -1749,12 +1916,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -1766,6 +1934,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -1776,7 +1946,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -1992,7 +2162,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -2447,16 +2617,16 @@ return cjson.encode({ allowed = count <= limit, count = count, resetAt = reset_a
 
 export const counts: ScriptSource = {
   name: "counts",
-  sha: "3829406d0876d16821ea062a8930c85b6782e0ae",
+  sha: "8affd62a7778a9dbe7075790d132fbaa5e39b6a6",
   lines: [
     [1,"shared/scripts/counts.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
-    [53,"shared/scripts/includes/hash_table.lua",1],
-    [59,"shared/scripts/includes/split.lua",1],
-    [66,"shared/scripts/includes/settings_of.lua",2],
-    [89,"shared/scripts/counts.lua",22],
+    [55,"shared/scripts/includes/hash_table.lua",1],
+    [61,"shared/scripts/includes/split.lua",1],
+    [68,"shared/scripts/includes/settings_of.lua",2],
+    [91,"shared/scripts/counts.lua",22],
   ],
   source: `-- counts: how many jobs queues hold per status, their settings, the live
 -- workers that listen on them, and the callback outbox. Either the queues
@@ -2509,6 +2679,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -2669,12 +2841,12 @@ return dropped
 
 export const dueSchedules: ScriptSource = {
   name: "due-schedules",
-  sha: "2988446d20e6dd127027dcbe09cb06a72063c575",
+  sha: "56f29a7dab7291206f00dd47c161aa7bac74fef4",
   lines: [
     [1,"shared/scripts/due-schedules.lua",1],
     [8,"shared/keys.ts (generated include \"keys\")",1],
     [13,"shared/defaults.ts (generated include \"limits\")",1],
-    [25,"shared/scripts/due-schedules.lua",10],
+    [27,"shared/scripts/due-schedules.lua",10],
   ],
   source: `-- due-schedules: the schedules due now, a batch at most, for a worker to fire
 -- (it works out the tick and the next one, then calls fire-schedule).
@@ -2699,6 +2871,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 local now = tonumber(ARGV[2])
@@ -2719,30 +2893,31 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "afb34a3488513490af92503e0501cb5fe8845ef5",
+  sha: "e3e340942d3d7acfac87507ae17a4619fe013770",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
-    [37,"shared/defaults.ts (generated include \"limits\")",1],
-    [49,"shared/scripts/includes/tally.lua",2],
-    [58,"shared/scripts/includes/unqueue.lua",3],
-    [70,"shared/scripts/includes/has_waiting.lua",2],
-    [75,"shared/status.ts (generated include \"statuses\")",1],
-    [99,"shared/scripts/includes/move.lua",3],
-    [114,"shared/scripts/includes/hash_table.lua",1],
-    [120,"shared/scripts/includes/job_table.lua",3],
-    [127,"shared/scripts/includes/outbox_push.lua",3],
-    [143,"shared/scripts/includes/arm.lua",2],
-    [156,"shared/scripts/includes/settings_of.lua",2],
-    [179,"shared/scripts/includes/list_group.lua",2],
-    [192,"shared/scripts/includes/push_waiting.lua",7],
-    [228,"shared/scripts/includes/requeue_waiting.lua",2],
-    [235,"shared/scripts/includes/resume_parent.lua",3],
-    [257,"shared/scripts/includes/to_terminal.lua",8],
-    [348,"shared/scripts/includes/job_get.lua",2],
-    [353,"shared/scripts/includes/cascade.lua",3],
-    [363,"shared/scripts/includes/cancel_dependents.lua",5],
-    [391,"shared/scripts/empty.lua",15],
+    [38,"shared/defaults.ts (generated include \"limits\")",1],
+    [52,"shared/scripts/includes/tally.lua",2],
+    [61,"shared/scripts/includes/unqueue.lua",3],
+    [73,"shared/scripts/includes/has_waiting.lua",2],
+    [78,"shared/status.ts (generated include \"statuses\")",1],
+    [102,"shared/scripts/includes/queue_event.lua",3],
+    [148,"shared/scripts/includes/move.lua",4],
+    [166,"shared/scripts/includes/hash_table.lua",1],
+    [172,"shared/scripts/includes/job_table.lua",3],
+    [179,"shared/scripts/includes/outbox_push.lua",3],
+    [195,"shared/scripts/includes/arm.lua",2],
+    [208,"shared/scripts/includes/settings_of.lua",2],
+    [231,"shared/scripts/includes/list_group.lua",2],
+    [244,"shared/scripts/includes/push_waiting.lua",7],
+    [280,"shared/scripts/includes/requeue_waiting.lua",2],
+    [287,"shared/scripts/includes/resume_parent.lua",3],
+    [309,"shared/scripts/includes/to_terminal.lua",9],
+    [403,"shared/scripts/includes/job_get.lua",2],
+    [408,"shared/scripts/includes/cascade.lua",3],
+    [418,"shared/scripts/includes/cancel_dependents.lua",5],
+    [446,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -2772,6 +2947,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.cascade() return ROOT .. ":cascade" end
@@ -2791,6 +2967,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Keeps a group's load (waiting + started jobs) in the queue's index of
@@ -2843,19 +3021,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -2958,7 +3185,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -3073,12 +3300,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -3090,6 +3318,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -3160,30 +3390,31 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "9887841ae51d333b7ad883d079874d2fd952044b",
+  sha: "2d1b93bb6c81ab183586e2809d00e88820148da4",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/scripts/includes/job_get.lua",2],
-    [54,"shared/scripts/includes/hash_table.lua",1],
-    [60,"shared/scripts/includes/job_table.lua",3],
-    [67,"shared/status.ts (generated include \"statuses\")",1],
-    [92,"shared/scripts/includes/move.lua",3],
-    [107,"shared/defaults.ts (generated include \"limits\")",1],
-    [119,"shared/scripts/includes/outbox_push.lua",3],
-    [135,"shared/scripts/includes/arm.lua",2],
-    [148,"shared/scripts/includes/settings_of.lua",2],
-    [171,"shared/scripts/includes/list_group.lua",2],
-    [184,"shared/scripts/includes/tally.lua",2],
-    [193,"shared/scripts/includes/push_waiting.lua",7],
-    [229,"shared/scripts/includes/requeue_waiting.lua",2],
-    [236,"shared/scripts/includes/resume_parent.lua",3],
-    [258,"shared/scripts/includes/to_terminal.lua",8],
-    [349,"shared/scripts/includes/schedule.lua",4],
-    [358,"shared/scripts/includes/create_job.lua",8],
-    [407,"shared/scripts/includes/unqueue.lua",3],
-    [419,"shared/scripts/includes/gather.lua",6],
-    [476,"shared/scripts/enqueue.lua",23],
+    [50,"shared/scripts/includes/job_get.lua",2],
+    [55,"shared/scripts/includes/hash_table.lua",1],
+    [61,"shared/scripts/includes/job_table.lua",3],
+    [68,"shared/status.ts (generated include \"statuses\")",1],
+    [93,"shared/defaults.ts (generated include \"limits\")",1],
+    [107,"shared/scripts/includes/queue_event.lua",3],
+    [153,"shared/scripts/includes/move.lua",4],
+    [171,"shared/scripts/includes/outbox_push.lua",3],
+    [187,"shared/scripts/includes/arm.lua",2],
+    [200,"shared/scripts/includes/settings_of.lua",2],
+    [223,"shared/scripts/includes/list_group.lua",2],
+    [236,"shared/scripts/includes/tally.lua",2],
+    [245,"shared/scripts/includes/push_waiting.lua",7],
+    [281,"shared/scripts/includes/requeue_waiting.lua",2],
+    [288,"shared/scripts/includes/resume_parent.lua",3],
+    [310,"shared/scripts/includes/to_terminal.lua",9],
+    [404,"shared/scripts/includes/schedule.lua",4],
+    [413,"shared/scripts/includes/create_job.lua",8],
+    [462,"shared/scripts/includes/unqueue.lua",3],
+    [474,"shared/scripts/includes/gather.lua",6],
+    [531,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3225,6 +3456,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.idempotency(queue, key) return ROOT .. ":idempotency:" .. queue .. ":" .. key end
@@ -3276,21 +3508,6 @@ local STATUS = {
     canceled = { queued = true },
   },
 }
-
--- Every status change goes through here and is checked against the map in
--- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor) as the
--- status's bare name; not a new job's, since nothing follows a job that does
--- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
-  local allowed = from and STATUS.moves[from] or STATUS.created
-  if not allowed[to] then
-    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
-  end
-  redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
-end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -3302,7 +3519,73 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
+end
 
 -- A job with a callbackUrl just ended: its delivery goes to the outbox in
 -- the same call, with the job as it ended, so that whoever ended it (a
@@ -3400,7 +3683,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -3515,12 +3798,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -3532,12 +3816,14 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -3581,7 +3867,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
@@ -3739,45 +4025,46 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "248b286da270194a9bffea5d8e4bf09b39deb08c",
+  sha: "5e555c0399df726df1dc78463a443c588a3703c4",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/defaults.ts (generated include \"limits\")",1],
-    [61,"shared/scripts/includes/arm.lua",2],
-    [74,"shared/scripts/includes/settings_of.lua",2],
-    [97,"shared/scripts/includes/list_group.lua",2],
-    [110,"shared/scripts/includes/tally.lua",2],
-    [119,"shared/scripts/includes/group_waiting.lua",2],
-    [124,"shared/scripts/includes/has_waiting.lua",2],
-    [129,"shared/scripts/includes/leave_started.lua",8],
-    [150,"shared/status.ts (generated include \"statuses\")",1],
-    [174,"shared/scripts/includes/move.lua",3],
-    [189,"shared/scripts/includes/hash_table.lua",1],
-    [195,"shared/scripts/includes/job_table.lua",3],
-    [202,"shared/scripts/includes/outbox_push.lua",3],
-    [218,"shared/scripts/includes/push_waiting.lua",7],
-    [254,"shared/scripts/includes/requeue_waiting.lua",2],
-    [261,"shared/scripts/includes/resume_parent.lua",3],
-    [283,"shared/scripts/includes/to_terminal.lua",8],
-    [374,"shared/scripts/includes/job_get.lua",2],
-    [379,"shared/scripts/includes/cascade.lua",3],
-    [389,"shared/scripts/includes/cancel_dependents.lua",5],
-    [417,"shared/scripts/includes/schedule.lua",4],
-    [426,"shared/scripts/includes/keep_attempt.lua",3],
-    [444,"shared/scripts/includes/fail_or_retry.lua",9],
-    [483,"shared/scripts/includes/owned_job.lua",2],
-    [491,"shared/scripts/includes/split.lua",1],
-    [498,"shared/scripts/includes/promote_due.lua",4],
-    [513,"shared/scripts/includes/resume_wait.lua",3],
-    [529,"shared/scripts/includes/resume_due_waits.lua",4],
-    [541,"shared/scripts/includes/window.lua",1],
-    [553,"shared/scripts/includes/room.lua",3],
-    [571,"shared/scripts/includes/policy_of.lua",3],
-    [591,"shared/scripts/includes/claim_jobs.lua",16],
-    [765,"shared/scripts/includes/worker_step.lua",2],
-    [778,"shared/scripts/includes/step.lua",7],
-    [818,"shared/scripts/fail.lua",16],
+    [50,"shared/defaults.ts (generated include \"limits\")",1],
+    [64,"shared/scripts/includes/arm.lua",2],
+    [77,"shared/scripts/includes/settings_of.lua",2],
+    [100,"shared/scripts/includes/list_group.lua",2],
+    [113,"shared/scripts/includes/tally.lua",2],
+    [122,"shared/scripts/includes/group_waiting.lua",2],
+    [127,"shared/scripts/includes/has_waiting.lua",2],
+    [132,"shared/scripts/includes/leave_started.lua",8],
+    [153,"shared/status.ts (generated include \"statuses\")",1],
+    [177,"shared/scripts/includes/queue_event.lua",3],
+    [223,"shared/scripts/includes/move.lua",4],
+    [241,"shared/scripts/includes/hash_table.lua",1],
+    [247,"shared/scripts/includes/job_table.lua",3],
+    [254,"shared/scripts/includes/outbox_push.lua",3],
+    [270,"shared/scripts/includes/push_waiting.lua",7],
+    [306,"shared/scripts/includes/requeue_waiting.lua",2],
+    [313,"shared/scripts/includes/resume_parent.lua",3],
+    [335,"shared/scripts/includes/to_terminal.lua",9],
+    [429,"shared/scripts/includes/job_get.lua",2],
+    [434,"shared/scripts/includes/cascade.lua",3],
+    [444,"shared/scripts/includes/cancel_dependents.lua",5],
+    [472,"shared/scripts/includes/schedule.lua",4],
+    [481,"shared/scripts/includes/keep_attempt.lua",3],
+    [499,"shared/scripts/includes/fail_or_retry.lua",9],
+    [538,"shared/scripts/includes/owned_job.lua",2],
+    [546,"shared/scripts/includes/split.lua",1],
+    [553,"shared/scripts/includes/promote_due.lua",4],
+    [568,"shared/scripts/includes/resume_wait.lua",3],
+    [584,"shared/scripts/includes/resume_due_waits.lua",4],
+    [596,"shared/scripts/includes/window.lua",1],
+    [608,"shared/scripts/includes/room.lua",3],
+    [626,"shared/scripts/includes/policy_of.lua",3],
+    [646,"shared/scripts/includes/claim_jobs.lua",16],
+    [820,"shared/scripts/includes/worker_step.lua",2],
+    [833,"shared/scripts/includes/step.lua",7],
+    [873,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3818,6 +4105,7 @@ function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.worker(name) return ROOT .. ":worker:" .. name end
@@ -3838,6 +4126,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -3953,19 +4243,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
@@ -4019,7 +4358,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -4134,12 +4473,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -4151,6 +4491,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- One field of a job's hash.
@@ -4199,7 +4541,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -4408,7 +4750,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -4606,28 +4948,29 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "bb1f6be7d35576a2e6fe4cdc3505d69d819f0006",
+  sha: "c009caffc22e64ff107e5547db5cea0f2cff5355",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [45,"shared/scripts/includes/job_get.lua",2],
-    [50,"shared/status.ts (generated include \"statuses\")",1],
-    [75,"shared/scripts/includes/move.lua",3],
-    [90,"shared/defaults.ts (generated include \"limits\")",1],
-    [102,"shared/scripts/includes/hash_table.lua",1],
-    [108,"shared/scripts/includes/job_table.lua",3],
-    [115,"shared/scripts/includes/outbox_push.lua",3],
-    [131,"shared/scripts/includes/arm.lua",2],
-    [144,"shared/scripts/includes/settings_of.lua",2],
-    [167,"shared/scripts/includes/list_group.lua",2],
-    [180,"shared/scripts/includes/tally.lua",2],
-    [189,"shared/scripts/includes/push_waiting.lua",7],
-    [225,"shared/scripts/includes/requeue_waiting.lua",2],
-    [232,"shared/scripts/includes/resume_parent.lua",3],
-    [254,"shared/scripts/includes/to_terminal.lua",8],
-    [345,"shared/scripts/includes/schedule.lua",4],
-    [354,"shared/scripts/includes/create_job.lua",8],
-    [403,"shared/scripts/fire-schedule.lua",18],
+    [46,"shared/scripts/includes/job_get.lua",2],
+    [51,"shared/status.ts (generated include \"statuses\")",1],
+    [76,"shared/defaults.ts (generated include \"limits\")",1],
+    [90,"shared/scripts/includes/queue_event.lua",3],
+    [136,"shared/scripts/includes/move.lua",4],
+    [154,"shared/scripts/includes/hash_table.lua",1],
+    [160,"shared/scripts/includes/job_table.lua",3],
+    [167,"shared/scripts/includes/outbox_push.lua",3],
+    [183,"shared/scripts/includes/arm.lua",2],
+    [196,"shared/scripts/includes/settings_of.lua",2],
+    [219,"shared/scripts/includes/list_group.lua",2],
+    [232,"shared/scripts/includes/tally.lua",2],
+    [241,"shared/scripts/includes/push_waiting.lua",7],
+    [277,"shared/scripts/includes/requeue_waiting.lua",2],
+    [284,"shared/scripts/includes/resume_parent.lua",3],
+    [306,"shared/scripts/includes/to_terminal.lua",9],
+    [400,"shared/scripts/includes/schedule.lua",4],
+    [409,"shared/scripts/includes/create_job.lua",8],
+    [458,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -4664,6 +5007,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
@@ -4703,21 +5047,6 @@ local STATUS = {
     canceled = { queued = true },
   },
 }
-
--- Every status change goes through here and is checked against the map in
--- shared/status.ts (from = nil: a job being created), so a script cannot
--- make a move the map does not name. Further fields are set with the status,
--- and the change is published on the job's channel (SSE, waitFor) as the
--- status's bare name; not a new job's, since nothing follows a job that does
--- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
-  local allowed = from and STATUS.moves[from] or STATUS.created
-  if not allowed[to] then
-    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
-  end
-  redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
-end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -4729,7 +5058,73 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
+-- Every status change goes through here and is checked against the map in
+-- shared/status.ts (from = nil: a job being created), so a script cannot
+-- make a move the map does not name. Further fields are set with the status,
+-- and the change is published on the job's channel (SSE, waitFor) as the
+-- status's bare name; not a new job's, since nothing follows a job that does
+-- not exist yet, and not an ending, which to_terminal publishes with the job.
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
+  local allowed = from and STATUS.moves[from] or STATUS.created
+  if not allowed[to] then
+    error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
+  end
+  redis.call('HSET', K.job(id), 'status', to, ...)
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
+end
 -- A flat HGETALL reply as a Lua table.
 local function hash_table(flat)
   local t = {}
@@ -4840,7 +5235,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -4955,12 +5350,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -4972,12 +5368,14 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -5021,7 +5419,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
@@ -5175,13 +5573,13 @@ return cjson.encode({ found = true, total = total, held = held, first = total - 
 
 export const getSchedules: ScriptSource = {
   name: "get-schedules",
-  sha: "0c5158dbb7bdb0a3aa4de22d9b29962cd1714176",
+  sha: "fca8a7f9c601ec91c486856ba72c31e921278a5f",
   lines: [
     [1,"shared/scripts/get-schedules.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
     [14,"shared/defaults.ts (generated include \"limits\")",1],
-    [26,"shared/scripts/includes/split.lua",1],
-    [33,"shared/scripts/get-schedules.lua",12],
+    [28,"shared/scripts/includes/split.lua",1],
+    [35,"shared/scripts/get-schedules.lua",12],
   ],
   source: `-- get-schedules: schedules by name, or a page of all of them in the order
 -- they fire next.
@@ -5207,6 +5605,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -5387,32 +5787,33 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "bd68f94d21c560d619dc14eec9fce251f7e0d69b",
+  sha: "da32adc4b1496953c18197b2366c481f70db9bde",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
-    [49,"shared/defaults.ts (generated include \"limits\")",1],
-    [61,"shared/status.ts (generated include \"statuses\")",1],
-    [86,"shared/scripts/includes/owned_job.lua",2],
-    [94,"shared/scripts/includes/arm.lua",2],
-    [107,"shared/scripts/includes/settings_of.lua",2],
-    [130,"shared/scripts/includes/list_group.lua",2],
-    [143,"shared/scripts/includes/tally.lua",2],
-    [152,"shared/scripts/includes/group_waiting.lua",2],
-    [157,"shared/scripts/includes/has_waiting.lua",2],
-    [162,"shared/scripts/includes/leave_started.lua",8],
-    [183,"shared/scripts/includes/move.lua",3],
-    [198,"shared/scripts/includes/job_get.lua",2],
-    [203,"shared/scripts/includes/hash_table.lua",1],
-    [209,"shared/scripts/includes/job_table.lua",3],
-    [216,"shared/scripts/includes/outbox_push.lua",3],
-    [232,"shared/scripts/includes/push_waiting.lua",7],
-    [268,"shared/scripts/includes/requeue_waiting.lua",2],
-    [275,"shared/scripts/includes/resume_parent.lua",3],
-    [297,"shared/scripts/includes/to_terminal.lua",8],
-    [388,"shared/scripts/includes/schedule.lua",4],
-    [397,"shared/scripts/includes/create_job.lua",8],
-    [446,"shared/scripts/invoke.lua",27],
+    [50,"shared/defaults.ts (generated include \"limits\")",1],
+    [64,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/owned_job.lua",2],
+    [97,"shared/scripts/includes/arm.lua",2],
+    [110,"shared/scripts/includes/settings_of.lua",2],
+    [133,"shared/scripts/includes/list_group.lua",2],
+    [146,"shared/scripts/includes/tally.lua",2],
+    [155,"shared/scripts/includes/group_waiting.lua",2],
+    [160,"shared/scripts/includes/has_waiting.lua",2],
+    [165,"shared/scripts/includes/leave_started.lua",8],
+    [186,"shared/scripts/includes/queue_event.lua",3],
+    [232,"shared/scripts/includes/move.lua",4],
+    [250,"shared/scripts/includes/job_get.lua",2],
+    [255,"shared/scripts/includes/hash_table.lua",1],
+    [261,"shared/scripts/includes/job_table.lua",3],
+    [268,"shared/scripts/includes/outbox_push.lua",3],
+    [284,"shared/scripts/includes/push_waiting.lua",7],
+    [320,"shared/scripts/includes/requeue_waiting.lua",2],
+    [327,"shared/scripts/includes/resume_parent.lua",3],
+    [349,"shared/scripts/includes/to_terminal.lua",9],
+    [443,"shared/scripts/includes/schedule.lua",4],
+    [452,"shared/scripts/includes/create_job.lua",8],
+    [501,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5455,6 +5856,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.stats(queue) return ROOT .. ":stats:" .. queue end
@@ -5473,6 +5875,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -5597,19 +6001,68 @@ local function leave_started(id, queue)
   if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- One field of a job's hash.
@@ -5668,7 +6121,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -5783,12 +6236,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -5800,12 +6254,14 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -5849,7 +6305,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
@@ -5873,7 +6329,7 @@ if child[1] and child[2] ~= spec.queue then return cjson.encode({ ok = false, er
 leave_started(id, queue)
 redis.call('HINCRBY', K.job(id), 'attempts', -1)
 redis.call('HDEL', K.job(id), 'workerName')
-move(id, 'started', 'deferred', 'waitFor', spec.id)
+move(id, queue, 'started', 'deferred', 'waitFor', spec.id)
 redis.call('ZADD', K.registry('deferred', queue), now, id)
 if not child[1] then
   table.insert(spec.fields, 'parent')
@@ -6045,20 +6501,22 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "b83d095cd39c386c324d756affd26955606a43f9",
+  sha: "5e9c9ecaf6f7820f037f1b86abfe8d06426a6d7d",
   lines: [
     [1,"shared/scripts/progress.lua",1],
-    [20,"shared/keys.ts (generated include \"keys\")",1],
-    [26,"shared/defaults.ts (generated include \"limits\")",1],
-    [38,"shared/scripts/includes/owned_job.lua",2],
-    [46,"shared/scripts/progress.lua",23],
+    [21,"shared/keys.ts (generated include \"keys\")",1],
+    [28,"shared/defaults.ts (generated include \"limits\")",1],
+    [42,"shared/scripts/includes/owned_job.lua",2],
+    [50,"shared/scripts/includes/queue_event.lua",3],
+    [96,"shared/scripts/progress.lua",25],
   ],
   source: `-- progress: a running task's progress, meta and log lines, as its worker
 -- passes them on (coalesced: a few writes a second at most, the last one
 -- before the outcome). Written only while the worker still holds the job, and
 -- published on the job's channel for SSE as JSON { progress, meta } and
 -- { log = lines written so far } (a status change is published as its bare
--- name), so a stream forwards it without a read.
+-- name), so a stream forwards it without a read; and on the queue's event
+-- stream, with the progress when it is small.
 -- A job's log keeps its latest LIMITS.max_log_lines lines within
 -- LIMITS.max_log_bytes; the job hash counts the lines ever written ('logs':
 -- the ending reads it, and a job that never logged pays nothing there) and
@@ -6078,6 +6536,7 @@ local K = {}
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -6089,6 +6548,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -6099,13 +6560,60 @@ local function owned_job(id, worker)
   return f[3]
 end
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 local id = ARGV[2]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+local queue = owned_job(id, ARGV[3])
+if not queue then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 
 if ARGV[4] ~= '' or ARGV[5] ~= '' then
   if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
-  local f = redis.call('HMGET', key, 'progress', 'meta')
+  local f = redis.call('HMGET', key, 'progress', 'meta', 'task', 'attempts')
   local meta = f[2] or '{}'
   if ARGV[5] ~= '' then
     local merged = cjson.decode(meta)
@@ -6115,6 +6623,9 @@ if ARGV[4] ~= '' or ARGV[5] ~= '' then
     redis.call('HSET', key, 'meta', meta)
   end
   redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
+  local small = f[1] and #f[1] <= LIMITS.queue_event_value_bytes
+  queue_event(queue, 'progress', event_view(id, nil, 'started', { 'task', f[3] or '', 'attempts', f[4] or '0' }),
+    small and ',"progress":' .. f[1] or nil)
 end
 
 local added = #ARGV - 6
@@ -6146,15 +6657,67 @@ return cjson.encode({ ok = true })
 `,
 };
 
+export const queueEvents: ScriptSource = {
+  name: "queue-events",
+  sha: "770dafcb677ab0c2c475220638f642de897a13cf",
+  keyLockingSha: "4e92642734b1d3fb116ac8a295667f6b006f89ed",
+  lines: [
+    [1,"shared/scripts/queue-events.lua",1],
+    [13,"shared/keys.ts (generated include \"keys\")",1],
+    [17,"shared/scripts/queue-events.lua",14],
+  ],
+  source: `-- queue-events: a page of a queue's event stream (GET /v1/queues/:queue/events,
+-- Queue.events) after the entry a reader saw last. When that entry is no
+-- longer in the stream but later ones are, the cap has trimmed it, and
+-- perhaps entries the reader never saw: the page says so (gap) rather than
+-- going on as if nothing was missed.
+-- KEYS[1] the queue's event stream: all it touches (key-locking)
+-- ARGV[1] key root
+-- ARGV[2] queue name
+-- ARGV[3] the id of the entry to read after; '' for none, to learn where the stream ends now; '0-0' from its start
+-- ARGV[4] at most this many entries
+-- Returns JSON { last = the id to read after next, gap = true or nil, events = { { id, event, data (JSON) }, … } }
+--- @key-locking
+-- Generated from shared/keys.ts: every key a script builds.
+local ROOT = ARGV[1]
+local K = {}
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
+
+local key, after, count = K.queueEvents(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+if after == '' then
+  local newest = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  return cjson.encode({ last = newest and newest[1] or '0-0', events = {} })
+end
+local entries, gap
+if after == '0-0' then
+  entries = redis.call('XRANGE', key, '-', '+', 'COUNT', count)
+else
+  -- from \`after\` itself: finding it first is what shows that nothing between was trimmed
+  entries = redis.call('XRANGE', key, after, '+', 'COUNT', count + 1)
+  if entries[1] and entries[1][1] == after then
+    table.remove(entries, 1)
+  elseif entries[1] then
+    gap = true
+    if #entries > count then table.remove(entries) end
+  end
+end
+local events = {}
+-- an entry's fields: 'event', its event, 'data', its JSON (includes/queue_event.lua)
+for _, entry in ipairs(entries) do table.insert(events, { entry[1], entry[2][2], entry[2][4] }) end
+local last = events[#events]
+return cjson.encode({ last = last and last[1] or after, gap = gap, events = events })
+`,
+};
+
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "05da86266868ee1f3476ccce806a3170cc18d8f1",
+  sha: "bc7cb9ee9babca8517b3b3393038d0350fbc92b8",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
     [16,"shared/keys.ts (generated include \"keys\")",1],
     [22,"shared/defaults.ts (generated include \"limits\")",1],
-    [34,"shared/scripts/includes/owned_job.lua",2],
-    [42,"shared/scripts/record-step.lua",19],
+    [36,"shared/scripts/includes/owned_job.lua",2],
+    [44,"shared/scripts/record-step.lua",19],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -6188,6 +6751,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -6214,40 +6779,41 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "b43c76db89f84db3c926191461263fb627e6c5ca",
+  sha: "9046dcd2edf7ad20b15924f80ddf32c7b5d8162a",
   lines: [
     [1,"shared/scripts/recover.lua",1],
-    [20,"shared/keys.ts (generated include \"keys\")",1],
-    [56,"shared/status.ts (generated include \"statuses\")",1],
-    [82,"shared/defaults.ts (generated include \"limits\")",1],
-    [94,"shared/scripts/includes/job_get.lua",2],
-    [99,"shared/scripts/includes/arm.lua",2],
-    [112,"shared/scripts/includes/move.lua",3],
-    [127,"shared/scripts/includes/settings_of.lua",2],
-    [150,"shared/scripts/includes/list_group.lua",2],
-    [163,"shared/scripts/includes/tally.lua",2],
-    [172,"shared/scripts/includes/push_waiting.lua",7],
-    [208,"shared/scripts/includes/requeue_waiting.lua",2],
-    [215,"shared/scripts/includes/promote_due.lua",4],
-    [230,"shared/scripts/includes/resume_wait.lua",3],
-    [246,"shared/scripts/includes/resume_due_waits.lua",4],
-    [258,"shared/scripts/includes/group_waiting.lua",2],
-    [263,"shared/scripts/includes/has_waiting.lua",2],
-    [268,"shared/scripts/includes/leave_started.lua",8],
-    [289,"shared/scripts/includes/hash_table.lua",1],
-    [295,"shared/scripts/includes/job_table.lua",3],
-    [302,"shared/scripts/includes/outbox_push.lua",3],
-    [318,"shared/scripts/includes/resume_parent.lua",3],
-    [340,"shared/scripts/includes/to_terminal.lua",8],
-    [431,"shared/scripts/includes/cascade.lua",3],
-    [441,"shared/scripts/includes/cancel_dependents.lua",5],
-    [469,"shared/scripts/includes/schedule.lua",4],
-    [478,"shared/scripts/includes/keep_attempt.lua",3],
-    [496,"shared/scripts/includes/fail_or_retry.lua",9],
-    [535,"shared/scripts/includes/release_dependents.lua",6],
-    [561,"shared/scripts/includes/window.lua",1],
-    [573,"shared/scripts/includes/room.lua",3],
-    [591,"shared/scripts/recover.lua",35],
+    [21,"shared/keys.ts (generated include \"keys\")",1],
+    [58,"shared/status.ts (generated include \"statuses\")",1],
+    [84,"shared/defaults.ts (generated include \"limits\")",1],
+    [98,"shared/scripts/includes/job_get.lua",2],
+    [103,"shared/scripts/includes/arm.lua",2],
+    [116,"shared/scripts/includes/queue_event.lua",3],
+    [162,"shared/scripts/includes/move.lua",4],
+    [180,"shared/scripts/includes/settings_of.lua",2],
+    [203,"shared/scripts/includes/list_group.lua",2],
+    [216,"shared/scripts/includes/tally.lua",2],
+    [225,"shared/scripts/includes/push_waiting.lua",7],
+    [261,"shared/scripts/includes/requeue_waiting.lua",2],
+    [268,"shared/scripts/includes/promote_due.lua",4],
+    [283,"shared/scripts/includes/resume_wait.lua",3],
+    [299,"shared/scripts/includes/resume_due_waits.lua",4],
+    [311,"shared/scripts/includes/group_waiting.lua",2],
+    [316,"shared/scripts/includes/has_waiting.lua",2],
+    [321,"shared/scripts/includes/leave_started.lua",8],
+    [342,"shared/scripts/includes/hash_table.lua",1],
+    [348,"shared/scripts/includes/job_table.lua",3],
+    [355,"shared/scripts/includes/outbox_push.lua",3],
+    [371,"shared/scripts/includes/resume_parent.lua",3],
+    [393,"shared/scripts/includes/to_terminal.lua",9],
+    [487,"shared/scripts/includes/cascade.lua",3],
+    [497,"shared/scripts/includes/cancel_dependents.lua",5],
+    [525,"shared/scripts/includes/schedule.lua",4],
+    [534,"shared/scripts/includes/keep_attempt.lua",3],
+    [552,"shared/scripts/includes/fail_or_retry.lua",9],
+    [591,"shared/scripts/includes/release_dependents.lua",6],
+    [617,"shared/scripts/includes/window.lua",1],
+    [629,"shared/scripts/includes/room.lua",3],
+    [647,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6261,7 +6827,8 @@ export const recover: ScriptSource = {
 --     scheduled jobs are queued, registry entries of expired jobs dropped, a
 --     queue with jobs it may start gets its wake marker back (in case a worker
 --     took the marker and died before claiming), and a queue with nothing in
---     it and no settings leaves the queues set;
+--     it and no settings leaves the queues set (its counters and its event
+--     stream go with it);
 --   - worker entries whose heartbeat ran out are dropped.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
@@ -6293,6 +6860,7 @@ function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 function K.dependencies(id) return ROOT .. ":deps:" .. id end
 function K.dependents(id) return ROOT .. ":dependents:" .. id end
 function K.workers() return ROOT .. ":workers" end
@@ -6341,6 +6909,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- One field of a job's hash.
@@ -6361,19 +6931,68 @@ local function arm(queue)
   end
 end
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -6443,7 +7062,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -6661,12 +7280,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -6678,6 +7298,8 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -6721,7 +7343,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -6906,7 +7528,7 @@ for _, queue in ipairs(queues) do
   if unused(queue) then
     redis.call('ZREM', K.queues(), queue)
     redis.call('HDEL', K.sequence(), queue)
-    redis.call('DEL', K.stats(queue))
+    redis.call('DEL', K.stats(queue), K.queueEvents(queue))
   else
     -- jobs without a group are listed for good in a grouped queue (see includes/list_group.lua)
     if settings[queue].grouped then list_group(queue, '') end
@@ -7070,22 +7692,23 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "fd6ec34b6da2b8a9f369ffb54839e93769aa8f72",
+  sha: "2c7c9f7b77ce1c77d36136652943f7659a5c267a",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
-    [29,"shared/defaults.ts (generated include \"limits\")",1],
-    [41,"shared/scripts/includes/job_get.lua",2],
-    [46,"shared/scripts/includes/arm.lua",2],
-    [59,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/move.lua",3],
-    [98,"shared/scripts/includes/settings_of.lua",2],
-    [121,"shared/scripts/includes/list_group.lua",2],
-    [134,"shared/scripts/includes/tally.lua",2],
-    [143,"shared/scripts/includes/push_waiting.lua",7],
-    [179,"shared/scripts/includes/keep_attempt.lua",3],
-    [197,"shared/scripts/includes/requeue_ended.lua",4],
-    [215,"shared/scripts/requeue-all.lua",14],
+    [30,"shared/defaults.ts (generated include \"limits\")",1],
+    [44,"shared/scripts/includes/job_get.lua",2],
+    [49,"shared/scripts/includes/arm.lua",2],
+    [62,"shared/status.ts (generated include \"statuses\")",1],
+    [86,"shared/scripts/includes/queue_event.lua",3],
+    [132,"shared/scripts/includes/move.lua",4],
+    [150,"shared/scripts/includes/settings_of.lua",2],
+    [173,"shared/scripts/includes/list_group.lua",2],
+    [186,"shared/scripts/includes/tally.lua",2],
+    [195,"shared/scripts/includes/push_waiting.lua",7],
+    [231,"shared/scripts/includes/keep_attempt.lua",3],
+    [249,"shared/scripts/includes/requeue_ended.lua",4],
+    [267,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -7115,6 +7738,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -7126,6 +7750,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- One field of a job's hash.
@@ -7170,19 +7796,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -7252,7 +7927,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -7320,25 +7995,26 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "01b239f20fca1a381284ee4edce9e933b36da8f0",
+  sha: "6cc805aab8ca178949f61e4eb08a37ef002ffa15",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
-    [34,"shared/status.ts (generated include \"statuses\")",1],
-    [59,"shared/scripts/includes/owned_job.lua",2],
-    [67,"shared/scripts/includes/arm.lua",2],
-    [80,"shared/scripts/includes/settings_of.lua",2],
-    [103,"shared/scripts/includes/list_group.lua",2],
-    [116,"shared/scripts/includes/tally.lua",2],
-    [125,"shared/scripts/includes/group_waiting.lua",2],
-    [130,"shared/scripts/includes/has_waiting.lua",2],
-    [135,"shared/scripts/includes/leave_started.lua",8],
-    [156,"shared/scripts/includes/move.lua",3],
-    [171,"shared/scripts/includes/push_waiting.lua",7],
-    [207,"shared/defaults.ts (generated include \"limits\")",1],
-    [219,"shared/scripts/includes/keep_attempt.lua",3],
-    [237,"shared/scripts/includes/requeue_ended.lua",4],
-    [255,"shared/scripts/requeue.lua",19],
+    [35,"shared/status.ts (generated include \"statuses\")",1],
+    [60,"shared/scripts/includes/owned_job.lua",2],
+    [68,"shared/scripts/includes/arm.lua",2],
+    [81,"shared/scripts/includes/settings_of.lua",2],
+    [104,"shared/scripts/includes/list_group.lua",2],
+    [117,"shared/scripts/includes/tally.lua",2],
+    [126,"shared/scripts/includes/group_waiting.lua",2],
+    [131,"shared/scripts/includes/has_waiting.lua",2],
+    [136,"shared/scripts/includes/leave_started.lua",8],
+    [157,"shared/defaults.ts (generated include \"limits\")",1],
+    [171,"shared/scripts/includes/queue_event.lua",3],
+    [217,"shared/scripts/includes/move.lua",4],
+    [235,"shared/scripts/includes/push_waiting.lua",7],
+    [271,"shared/scripts/includes/keep_attempt.lua",3],
+    [289,"shared/scripts/includes/requeue_ended.lua",4],
+    [307,"shared/scripts/requeue.lua",19],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -7373,6 +8049,7 @@ function K.attempts(id) return ROOT .. ":attempts:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.logs(id) return ROOT .. ":logs:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
   terminal = { finished = true, failed = true, stopped = true, canceled = true },
@@ -7495,6 +8172,66 @@ local function leave_started(id, queue)
   end
   if settings.concurrency and has_waiting(queue) then arm(queue) end
 end
+-- Generated from shared/defaults.ts: the bounds every script keeps.
+local LIMITS = {
+  batch = 100,
+  max_backoff_ms = 86400000,
+  attempts_kept = 20,
+  minute_ttl_sec = 7200,
+  top_groups = 10,
+  max_steps = 1000,
+  max_log_lines = 1000,
+  max_log_bytes = 262144,
+  debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
+}
+
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
 
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
@@ -7502,13 +8239,16 @@ end
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- Marks a queue grouped (settings.grouped, read by every claim) and lists
@@ -7533,7 +8273,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -7546,18 +8286,6 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
   end
   arm(queue)
 end
--- Generated from shared/defaults.ts: the bounds every script keeps.
-local LIMITS = {
-  batch = 100,
-  max_backoff_ms = 86400000,
-  attempts_kept = 20,
-  minute_ttl_sec = 7200,
-  top_groups = 10,
-  max_steps = 1000,
-  max_log_lines = 1000,
-  max_log_bytes = 262144,
-  debounce_grace_ms = 86400000,
-}
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
@@ -7699,21 +8427,22 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "1bb6e25bd0650170345ff92fe2a99351a901496f",
+  sha: "8eb9da94f712ffe4a90f0947642c12d4b3110587",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
-    [33,"shared/defaults.ts (generated include \"limits\")",1],
-    [45,"shared/scripts/includes/arm.lua",2],
-    [58,"shared/status.ts (generated include \"statuses\")",1],
-    [82,"shared/scripts/includes/move.lua",3],
-    [97,"shared/scripts/includes/settings_of.lua",2],
-    [120,"shared/scripts/includes/list_group.lua",2],
-    [133,"shared/scripts/includes/tally.lua",2],
-    [142,"shared/scripts/includes/push_waiting.lua",7],
-    [178,"shared/scripts/includes/requeue_waiting.lua",2],
-    [185,"shared/scripts/includes/resume_wait.lua",3],
-    [201,"shared/scripts/send-event.lua",18],
+    [34,"shared/defaults.ts (generated include \"limits\")",1],
+    [48,"shared/scripts/includes/arm.lua",2],
+    [61,"shared/status.ts (generated include \"statuses\")",1],
+    [85,"shared/scripts/includes/queue_event.lua",3],
+    [131,"shared/scripts/includes/move.lua",4],
+    [149,"shared/scripts/includes/settings_of.lua",2],
+    [172,"shared/scripts/includes/list_group.lua",2],
+    [185,"shared/scripts/includes/tally.lua",2],
+    [194,"shared/scripts/includes/push_waiting.lua",7],
+    [230,"shared/scripts/includes/requeue_waiting.lua",2],
+    [237,"shared/scripts/includes/resume_wait.lua",3],
+    [253,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -7747,6 +8476,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -7758,6 +8488,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -7797,19 +8529,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -7879,7 +8660,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end
@@ -7998,23 +8779,24 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "0bf29c96cb655c4722ea49a1763167d34d350993",
+  sha: "1070c5892f0e5c5fef13d5ad3684f6fb66b61218",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/defaults.ts (generated include \"limits\")",1],
-    [51,"shared/scripts/includes/owned_job.lua",2],
-    [59,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/move.lua",3],
-    [98,"shared/scripts/includes/arm.lua",2],
-    [111,"shared/scripts/includes/settings_of.lua",2],
-    [134,"shared/scripts/includes/list_group.lua",2],
-    [147,"shared/scripts/includes/tally.lua",2],
-    [156,"shared/scripts/includes/group_waiting.lua",2],
-    [161,"shared/scripts/includes/has_waiting.lua",2],
-    [166,"shared/scripts/includes/leave_started.lua",8],
-    [187,"shared/scripts/includes/schedule.lua",4],
-    [196,"shared/scripts/suspend.lua",28],
+    [40,"shared/defaults.ts (generated include \"limits\")",1],
+    [54,"shared/scripts/includes/owned_job.lua",2],
+    [62,"shared/status.ts (generated include \"statuses\")",1],
+    [86,"shared/scripts/includes/queue_event.lua",3],
+    [132,"shared/scripts/includes/move.lua",4],
+    [150,"shared/scripts/includes/arm.lua",2],
+    [163,"shared/scripts/includes/settings_of.lua",2],
+    [186,"shared/scripts/includes/list_group.lua",2],
+    [199,"shared/scripts/includes/tally.lua",2],
+    [208,"shared/scripts/includes/group_waiting.lua",2],
+    [213,"shared/scripts/includes/has_waiting.lua",2],
+    [218,"shared/scripts/includes/leave_started.lua",8],
+    [239,"shared/scripts/includes/schedule.lua",4],
+    [248,"shared/scripts/suspend.lua",28],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -8054,6 +8836,7 @@ function K.job(id) return ROOT .. ":job:" .. id end
 function K.steps(id) return ROOT .. ":steps:" .. id end
 function K.eventWaiters(queue, event, key) return ROOT .. ":event-waiters:" .. queue .. ":" .. event .. ":" .. key end
 function K.events(id) return ROOT .. ":events:" .. id end
+function K.queueEvents(queue) return ROOT .. ":queue-events:" .. queue end
 -- Generated from shared/defaults.ts: the bounds every script keeps.
 local LIMITS = {
   batch = 100,
@@ -8065,6 +8848,8 @@ local LIMITS = {
   max_log_lines = 1000,
   max_log_bytes = 262144,
   debounce_grace_ms = 86400000,
+  queue_events_max_len = 10000,
+  queue_event_value_bytes = 512,
 }
 
 -- The job's queue if it is started and held by this worker, else nil: a
@@ -8099,19 +8884,68 @@ local STATUS = {
   },
 }
 
+-- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
+-- transition of one of its jobs appends one entry, \`event\` (the status, or
+-- 'progress') and \`data\`, JSON of \`view\` (the job's id, its status and what
+-- the caller holds of it already: an event never costs a read). MAXLEN ~
+-- lets Redis trim a whole node of old entries now and then instead of one
+-- per append, so the stream stays near its cap at a flat cost.
+-- \`raw\`: members already encoded (',"progress":…'), kept as the task wrote them.
+local function queue_event(queue, event, view, raw)
+  local data = cjson.encode(view)
+  if raw then data = data:sub(1, -2) .. raw .. '}' end
+  redis.call('XADD', K.queueEvents(queue), 'MAXLEN', '~', LIMITS.queue_events_max_len, '*', 'event', event,
+    'data', data)
+end
+
+-- At most queue_event_value_bytes of text, cut where a UTF-8 character starts.
+local function clipped(text)
+  local cut = LIMITS.queue_event_value_bytes
+  if #text <= cut then return text end
+  while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return text:sub(1, cut)
+end
+
+-- An event's view of the hash fields a move sets (name, value, …): the task
+-- when the job is made, its attempt when it starts, runAt when it is scheduled,
+-- the name and message of its error when it ends with one.
+local function event_view(id, from, status, fields)
+  local view = { id = id, status = status, from = from }
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'task' then
+      view.task = value
+    elseif name == 'attempts' and (tonumber(value) or 0) > 0 then
+      view.attempt = tonumber(value)
+    elseif name == 'runAt' then
+      view.runAt = tonumber(value)
+    elseif name == 'error' then
+      -- pcall: the call has written already, and a view must not undo it
+      local ok, err = pcall(cjson.decode, value)
+      if ok and type(err) == 'table' and type(err.message) == 'string' then
+        view.error = { name = err.name, message = clipped(err.message) }
+      end
+    end
+  end
+  return view
+end
+
 -- Every status change goes through here and is checked against the map in
 -- shared/status.ts (from = nil: a job being created), so a script cannot
 -- make a move the map does not name. Further fields are set with the status,
 -- and the change is published on the job's channel (SSE, waitFor) as the
 -- status's bare name; not a new job's, since nothing follows a job that does
 -- not exist yet, and not an ending, which to_terminal publishes with the job.
-local function move(id, from, to, ...)
+-- The queue's event stream gets every change but an ending (to_terminal's too).
+local function move(id, queue, from, to, ...)
   local allowed = from and STATUS.moves[from] or STATUS.created
   if not allowed[to] then
     error('edgeq: job ' .. id .. ' may not move from ' .. tostring(from) .. ' to ' .. to)
   end
   redis.call('HSET', K.job(id), 'status', to, ...)
-  if from and not STATUS.terminal[to] then redis.call('PUBLISH', K.events(id), to) end
+  if STATUS.terminal[to] then return end
+  if from then redis.call('PUBLISH', K.events(id), to) end
+  queue_event(queue, to, event_view(id, from, to, { ... }))
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -8206,7 +9040,7 @@ end
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
 -- setting further fields (...) with its status.
 local function schedule(id, queue, from, run_at, ...)
-  move(id, from, 'scheduled', 'runAt', run_at, ...)
+  move(id, queue, from, 'scheduled', 'runAt', run_at, ...)
   redis.call('ZADD', K.registry('scheduled', queue), run_at, id)
   -- wake an idle worker so it sizes its blocking wait to the new due time
   arm(queue)
@@ -8232,7 +9066,7 @@ if event ~= '' then
   redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
   local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
-  move(id, 'started', 'awaiting', unpack(wait))
+  move(id, queue, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)
   return cjson.encode({ ok = true, n = n })

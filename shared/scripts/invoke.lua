@@ -38,7 +38,7 @@ if child[1] and child[2] ~= spec.queue then return cjson.encode({ ok = false, er
 leave_started(id, queue)
 redis.call('HINCRBY', K.job(id), 'attempts', -1)
 redis.call('HDEL', K.job(id), 'workerName')
-move(id, 'started', 'deferred', 'waitFor', spec.id)
+move(id, queue, 'started', 'deferred', 'waitFor', spec.id)
 redis.call('ZADD', K.registry('deferred', queue), now, id)
 if not child[1] then
   table.insert(spec.fields, 'parent')

@@ -3,7 +3,8 @@
 -- before the outcome). Written only while the worker still holds the job, and
 -- published on the job's channel for SSE as JSON { progress, meta } and
 -- { log = lines written so far } (a status change is published as its bare
--- name), so a stream forwards it without a read.
+-- name), so a stream forwards it without a read; and on the queue's event
+-- stream, with the progress when it is small.
 -- A job's log keeps its latest LIMITS.max_log_lines lines within
 -- LIMITS.max_log_bytes; the job hash counts the lines ever written ('logs':
 -- the ending reads it, and a job that never logged pays nothing there) and
@@ -20,14 +21,16 @@
 --- @include "keys"
 --- @include "limits"
 --- @include "owned_job"
+--- @include "queue_event"
 
 local id = ARGV[2]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+local queue = owned_job(id, ARGV[3])
+if not queue then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 
 if ARGV[4] ~= '' or ARGV[5] ~= '' then
   if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
-  local f = redis.call('HMGET', key, 'progress', 'meta')
+  local f = redis.call('HMGET', key, 'progress', 'meta', 'task', 'attempts')
   local meta = f[2] or '{}'
   if ARGV[5] ~= '' then
     local merged = cjson.decode(meta)
@@ -37,6 +40,9 @@ if ARGV[4] ~= '' or ARGV[5] ~= '' then
     redis.call('HSET', key, 'meta', meta)
   end
   redis.call('PUBLISH', K.events(id), '{"progress":' .. (f[1] or 'null') .. ',"meta":' .. meta .. '}')
+  local small = f[1] and #f[1] <= LIMITS.queue_event_value_bytes
+  queue_event(queue, 'progress', event_view(id, nil, 'started', { 'task', f[3] or '', 'attempts', f[4] or '0' }),
+    small and ',"progress":' .. f[1] or nil)
 end
 
 local added = #ARGV - 6

@@ -196,3 +196,19 @@ export const getTasks = new Transition(
   (reply) => asArray(reply as string[][]).map((flat) => asArray(flat)),
   (keys, p) => p.queues.map((queue) => keys.tasks(queue)),
 );
+
+// ---- the queue's event stream ---------------------------------------------------
+
+/** One entry of a queue's event stream as stored: its id, its event, its data (JSON text). */
+export type QueueEventEntry = [id: string, event: string, data: string];
+
+export const queueEvents = new Transition(
+  lua.queueEvents,
+  /** after: the id of the entry read last; "" to learn where the stream ends now; "0-0" from its start */
+  (p: { queue: string; after: string; count: number }) => [p.queue, p.after, p.count],
+  (reply) => {
+    const r = reply as { last: string; gap?: boolean; events?: unknown };
+    return { last: r.last, gap: r.gap === true, events: asArray(r.events as QueueEventEntry[]) };
+  },
+  (keys, p) => [keys.queueEvents(p.queue)],
+);

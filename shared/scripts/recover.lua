@@ -10,7 +10,8 @@
 --     scheduled jobs are queued, registry entries of expired jobs dropped, a
 --     queue with jobs it may start gets its wake marker back (in case a worker
 --     took the marker and died before claiming), and a queue with nothing in
---     it and no settings leaves the queues set;
+--     it and no settings leaves the queues set (its counters and its event
+--     stream go with it);
 --   - worker entries whose heartbeat ran out are dropped.
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
@@ -99,7 +100,7 @@ for _, queue in ipairs(queues) do
   if unused(queue) then
     redis.call('ZREM', K.queues(), queue)
     redis.call('HDEL', K.sequence(), queue)
-    redis.call('DEL', K.stats(queue))
+    redis.call('DEL', K.stats(queue), K.queueEvents(queue))
   else
     -- jobs without a group are listed for good in a grouped queue (see includes/list_group.lua)
     if settings[queue].grouped then list_group(queue, '') end

@@ -46,7 +46,7 @@ if event ~= '' then
   redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
   local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
-  move(id, 'started', 'awaiting', unpack(wait))
+  move(id, queue, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)
   return cjson.encode({ ok = true, n = n })

@@ -72,6 +72,7 @@ const FEATURE_OF: Record<string, string> = {
   steps: "durable steps",
   "event-waiters": "durable steps",
   awaiting: "durable steps",
+  "queue-events": "queue event stream",
 };
 /** Features a plain job does not use: the goal is that each costs it nothing. */
 const UNUSED = [
@@ -145,7 +146,7 @@ const total = (byCommand: Map<string, number> | undefined) =>
 export async function featureCosts(ctx: Context): Promise<Row[]> {
   const jobs = JOBS[ctx.profile.name];
   const plain = await commandsFor(ctx, QUEUE, jobs);
-  const rows = [...UNUSED, "core", "metrics", "attempts kept per job", ...plain.keys()]
+  const rows = [...UNUSED, "core", "metrics", "attempts kept per job", "queue event stream", ...plain.keys()]
     .filter((feature, i, all) => all.indexOf(feature) === i)
     .map((feature): Row => {
       const byCommand = plain.get(feature) ?? new Map<string, number>();

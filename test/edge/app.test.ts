@@ -56,6 +56,7 @@ describe("public routes", () => {
         "GET /v1/jobs/{id}/steps",
         "GET /v1/jobs/{id}/logs",
         "POST /v1/queues/{queue}/events/{event}",
+        "GET /v1/queues/{queue}/events",
         "GET /v1/queues",
         "GET /v1/queues/{queue}",
         "PATCH /v1/queues/{queue}",

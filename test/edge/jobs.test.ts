@@ -2,7 +2,19 @@
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../shared/index.ts";
 import { uniquePrefix } from "../support/prefixes.ts";
-import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, report, start } from "./support.ts";
+import {
+  call,
+  expectProblem,
+  failJob,
+  finish,
+  jsonOf,
+  KEYS,
+  makeApp,
+  queue,
+  readSse,
+  report,
+  start,
+} from "./support.ts";
 
 const prefix = uniquePrefix("jobs");
 const app = makeApp(prefix);
@@ -246,22 +258,7 @@ interface SseEvent {
   job: JobView;
 }
 
-/** Parses a text/event-stream body into events, as an EventSource would. */
+/** A job's stream, each event's data read as the job. */
 async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(
-        block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]),
-      );
-      yield { event: fields.event, id: fields.id, job: JSON.parse(fields.data!) as JobView };
-    }
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-  }
+  for await (const { event, id, data } of readSse(body)) yield { event, id, job: JSON.parse(data) as JobView };
 }

@@ -141,3 +141,29 @@ export async function failJob(prefix: string, id: string, error: string | JobErr
 export async function report(prefix: string, id: string, update: scripts.ProgressUpdate): Promise<void> {
   expect((await scripts.progress.run(runner, Keys.forPrefix(prefix), { id, worker: WORKER, update })).ok).toBe(true);
 }
+
+/** Parses a text/event-stream body into events, as an EventSource would; ending the loop cancels the body. */
+export async function* readSse(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ event?: string; id?: string; data: string }> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields = Object.fromEntries(
+          block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]),
+        );
+        yield { event: fields.event, id: fields.id, data: fields.data! };
+      }
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel();
+  }
+}

@@ -15,6 +15,7 @@ export async function snapshot(prefix: string): Promise<Record<string, unknown>>
     else if (type === "list") value = await redis.lrange(key, 0, -1);
     else if (type === "zset") value = await redis.zrange(key, "0", "-1", "WITHSCORES");
     else if (type === "set") value = (await redis.smembers(key)).sort();
+    else if (type === "stream") value = await redis.xrange(key, "-", "+");
     else value = await redis.get(key);
     out[key] = { type, value, expires: (await redis.pttl(key)) >= 0 };
   }

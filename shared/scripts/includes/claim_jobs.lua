@@ -52,7 +52,7 @@ local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end

@@ -44,7 +44,7 @@ local function create_job(spec, now)
       table.insert(fields, 'runAt')
       table.insert(fields, spec.runAt)
     end
-    move(id, nil, 'deferred', unpack(fields))
+    move(id, queue, nil, 'deferred', unpack(fields))
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then

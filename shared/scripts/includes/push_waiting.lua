@@ -27,7 +27,7 @@ local BAND, MIDDLE = 4294967296, 2147483648
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
   local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
-  move(id, from, 'queued', 'enqueuedAt', now, ...)
+  move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
     local settings = settings_of({ queue })[queue]
     if not settings.grouped then make_grouped(queue, settings) end

@@ -5,6 +5,7 @@
 --- @include "outbox_push"
 --- @include "resume_parent"
 --- @include "settings_of"
+--- @include "queue_event"
 
 local TTL_FIELD = {
   finished = 'resultTtlSec',
@@ -78,12 +79,13 @@ end
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
 -- A job a durable task invoked resumes its parent with its outcome.
+-- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs')
+    'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
-  move(id, from, status, 'endedAt', now, unpack(fields))
+  move(id, queue, from, status, 'endedAt', now, unpack(fields))
   redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
@@ -95,4 +97,6 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   if f[3] then outbox_push(id, now, f[3]) end
   if f[5] then resume_parent(f[5], f[6], id, now, fields) end
   publish_ending(id, status)
+  local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
+  queue_event(queue, status, view)
 end
