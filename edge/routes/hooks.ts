@@ -64,7 +64,12 @@ hooks.openapi(
       const group = hook.group === undefined ? undefined : nameAt(args.body, hook.group);
       const job = { task: hook.task, args, options: { id, meta: { hook: name, delivery }, ...(group && { group }) } };
       await store.checkTasks(hook.queue, [job], () => "");
-      const [submitted] = await queue.submit([job], undefined, undefined, traceContextOf((h) => headers.get(h)));
+      const [submitted] = await queue.submit(
+        [job],
+        undefined,
+        undefined,
+        traceContextOf((h) => headers.get(h)),
+      );
       status = submitted!.job.status;
     }
     const event = hook.event === undefined ? undefined : nameAt(args.body, hook.event);
