@@ -111,7 +111,7 @@ dashboard.get("/dashboard/view/jobs/:id", requireScope("read"), async (c) => {
   if (!found || !reaches(principal, found.queue)) throw new JobNotFoundError(id);
   const job = redactJob(found, principal);
   const attempts = redactAttempts((await c.var.store.queue(job.queue).attempts(id)) ?? [], found, principal);
-  const body = jobView({ job, attempts, admin: can(principal, "admin"), now: Date.now() });
+  const body = jobView({ job, attempts, admin: can(principal, "admin"), now: Date.now(), traceUrl: c.var.traceUrl });
   const refresh = isTerminal(job.status) ? REFRESH.endedJob : REFRESH.runningJob;
   return view(c, `Job ${id}`, refresh, html`${crumbs(job.queue)}${body}`);
 });

@@ -13,6 +13,8 @@ export interface JobData {
   attempts: Attempt[];
   admin: boolean;
   now: number;
+  /** EDGEQ_TRACE_URL, where its trace is linked; without it the trace id is shown alone. */
+  traceUrl: string | undefined;
 }
 
 /** Why a job shows no result. */
@@ -23,7 +25,7 @@ const NO_RESULT: Partial<Record<JobStatus, string>> = {
   canceled: "None: the job was canceled before it ran.",
 };
 
-export function jobView({ job, attempts, admin, now }: JobData): Html {
+export function jobView({ job, attempts, admin, now, traceUrl }: JobData): Html {
   const head = html`<header class="job-head">
     <div class="title">
       <h1>${job.id}</h1>${badge(job.status)}
@@ -42,7 +44,7 @@ export function jobView({ job, attempts, admin, now }: JobData): Html {
     ${job.error ? errorBox(job.error, job.status === "stopped" ? "Why it stopped" : "Error") : ""}
     <div class="grid2">
       <div data-status="${job.status}">${panel("Timeline", timeline(job, now))}</div>
-      ${panel("Details", details(job))}
+      ${panel("Details", details(job, traceUrl))}
     </div>
     ${stepsPanel(job, now)}
     <div class="grid2">${panel("Arguments", json(job.args))}${panel("Result", result)}</div>
@@ -120,14 +122,15 @@ function waitsFor(job: JobView): Html | "" {
   return html`<dt>Waits for</dt><dd>${event} until ${moment(waits.until)}</dd>`;
 }
 
-function details(job: JobView): Html {
-  const callback = job.callback;
+function details(job: JobView, traceUrl: string | undefined): Html {
+  const { callback, traceId } = job;
   return html`<dl class="facts">
     <dt>Task</dt><dd class="mono">${job.task}</dd>
     <dt>Queue</dt><dd><a href="${href.queue(job.queue)}">${job.queue}</a></dd>
     <dt>Attempts</dt><dd>${job.attempts}</dd>
     ${job.group ? html`<dt>Group</dt><dd class="mono">${job.group}</dd>` : ""}
     ${waitsFor(job)}
+    ${traceId ? html`<dt>Trace</dt><dd class="mono">${traceLink(traceId, traceUrl)}</dd>` : ""}
     <dt>Depends on</dt>
     <dd>${job.dependsOn.length ? jobLinks(job.dependsOn) : html`<span class="faint">nothing</span>`}</dd>
     <dt>Callback</dt><dd>${
@@ -138,6 +141,13 @@ function details(job: JobView): Html {
         : html`<span class="faint">none</span>`
     }</dd>
   </dl>`;
+}
+
+/** The trace id, linked where EDGEQ_TRACE_URL says (it is 32 hex digits: nothing in it can leave the template). */
+function traceLink(traceId: string, traceUrl: string | undefined): Html | string {
+  return traceUrl
+    ? html`<a class="trace" target="_blank" rel="noreferrer" href="${traceUrl.replaceAll("{traceId}", traceId)}">${traceId}</a>`
+    : traceId;
 }
 
 function attemptsPanel(attempts: Attempt[], now: number): Html {
