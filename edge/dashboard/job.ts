@@ -145,9 +145,9 @@ function details(job: JobView, traceUrl: string | undefined): Html {
 
 /** The trace id, linked where EDGEQ_TRACE_URL says (it is 32 hex digits: nothing in it can leave the template). */
 function traceLink(traceId: string, traceUrl: string | undefined): Html | string {
-  return traceUrl
-    ? html`<a class="trace" target="_blank" rel="noreferrer" href="${traceUrl.replaceAll("{traceId}", traceId)}">${traceId}</a>`
-    : traceId;
+  if (!traceUrl) return traceId;
+  const url = traceUrl.replaceAll("{traceId}", traceId);
+  return html`<a class="trace" target="_blank" rel="noreferrer" href="${url}">${traceId}</a>`;
 }
 
 function attemptsPanel(attempts: Attempt[], now: number): Html {
