@@ -72,6 +72,7 @@ export function createApp(config: AppConfig): OpenAPIHono<AppEnv> {
     c.set("store", store);
     c.set("keyring", keyring);
     c.set("hooks", hookTable);
+    c.set("traceUrl", config.traceUrl);
     await next();
   });
 

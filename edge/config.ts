@@ -130,6 +130,8 @@ export interface AppConfig {
   corsOrigins?: string[];
   /** Largest request body; default 1 MiB. */
   maxBodyBytes?: number;
+  /** Where the dashboard links a job's trace: an http(s) URL with {traceId} in it. Default none. */
+  traceUrl?: string;
 }
 
 /** The variables both entries read; on Workers, vars and secrets. */
@@ -141,6 +143,7 @@ export interface EdgeEnv {
   CORS_ORIGINS?: string;
   EDGEQ_PREFIX?: string;
   MAX_BODY_BYTES?: string | number;
+  EDGEQ_TRACE_URL?: string;
 }
 
 const settingsSchema = z.object({
@@ -156,6 +159,10 @@ const settingsSchema = z.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(DEFAULTS.maxBodyBytes),
+  EDGEQ_TRACE_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+    .refine((url) => url.includes("{traceId}"), { message: "must hold {traceId}, where the trace id goes" })
+    .optional(),
 });
 
 /** Reads and checks every variable at once, so one deploy shows every mistake. */
@@ -170,6 +177,7 @@ export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: st
       .filter(Boolean),
     EDGEQ_PREFIX: env.EDGEQ_PREFIX,
     MAX_BODY_BYTES: env.MAX_BODY_BYTES,
+    EDGEQ_TRACE_URL: env.EDGEQ_TRACE_URL,
   });
   return {
     redisUrl: s.UPSTASH_REDIS_REST_URL,
@@ -179,5 +187,6 @@ export function readEnv(env: EdgeEnv): Omit<AppConfig, "redis"> & { redisUrl: st
     corsOrigins: s.CORS_ORIGINS.map((o) => (o === "*" ? o : new URL(o).origin)),
     prefix: s.EDGEQ_PREFIX,
     maxBodyBytes: s.MAX_BODY_BYTES,
+    ...(s.EDGEQ_TRACE_URL && { traceUrl: s.EDGEQ_TRACE_URL }),
   };
 }

@@ -10,6 +10,8 @@ export type AppEnv = {
     store: Store;
     keyring: Keyring;
     hooks: Record<string, HookConfig>;
+    /** EDGEQ_TRACE_URL: where the dashboard links a job's trace, {traceId} in it. */
+    traceUrl: string | undefined;
     /** Set by requireScope on routes that need a key. */
     principal: Principal;
   };

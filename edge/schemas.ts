@@ -14,6 +14,15 @@ z.globalRegistry.add(jsonValue, {
 
 export const queueParams = z.object({ queue: queueNameSchema });
 
+/** W3C Trace Context: kept with the jobs an enqueue makes, so each run's span is the caller's child. */
+export const traceHeaders = z.object({
+  traceparent: z
+    .string()
+    .optional()
+    .describe("the caller's span (W3C Trace Context), kept with the job; a malformed one is ignored"),
+  tracestate: z.string().optional().describe("kept beside a valid traceparent, up to 512 characters"),
+});
+
 /** The one status a listing shows, or a bulk action takes. */
 export const statusQuery = z.enum(STATUSES);
 export const jobParams = z.object({ id: jobIdSchema });
@@ -70,6 +79,10 @@ export const jobSchema = z
       .array(stepSchema)
       .optional()
       .describe("the recorded steps, in order: on a read of one job, not in listings"),
+    traceId: z
+      .string()
+      .optional()
+      .describe("the trace it was enqueued in (from its traceparent), when it was enqueued in one"),
   })
   .meta({ id: "Job" });
 

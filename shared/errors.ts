@@ -96,3 +96,9 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, roo
   if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, root));
   return parsed.data;
 }
+
+/** A batch's refusal names the job: its issues' fields under `prefix` ("jobs.2.args"). */
+export function prefixIssues(error: unknown, prefix: string): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  return new ValidationError(error.issues.map((i) => ({ ...i, field: `${prefix}.${i.field}` })));
+}

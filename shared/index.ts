@@ -49,6 +49,7 @@ export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";
 export type { FieldIssue } from "./errors.ts";
 export { Keys } from "./keys.ts";
+export { traceContextOf, type TraceContext } from "./trace.ts";
 export { EventTooLargeError, type EventOptions, type EventSent } from "./event.ts";
 export type { RedisClient } from "./redis.ts";
 export type {

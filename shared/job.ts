@@ -7,6 +7,7 @@ import { parseOrThrow, ValidationError } from "./errors.ts";
 import { jsonValueSchema, queueNameSchema, QUEUE_NAME, TASK_NAME, taskNameSchema, type JsonValue } from "./names.ts";
 import { jobOptionsSchema, type retrySchema, scheduledAt, type JobOptions } from "./options.ts";
 import type { JobStatus } from "./status.ts";
+import { traceIdOf } from "./trace.ts";
 
 declare const resultType: unique symbol;
 /** A job id that remembers its task's result type, so that waitFor and getJob return it typed; any string will do. */
@@ -55,6 +56,8 @@ export interface JobView<R = JsonValue> {
   waitingFor: { event: string; key: string | null; until: number } | { child: string } | null;
   /** The recorded steps in the order they were recorded: on a read of one job (getJob), not in listings. */
   steps?: StepView[];
+  /** The trace the job was enqueued in (its stored traceparent's), when it was enqueued in one. */
+  traceId?: string;
 }
 
 /** A step a durable task recorded (ctx.step): its id, its place, when it ran and what it returned. */
@@ -86,6 +89,9 @@ export interface Job extends JobView {
   callbackUrl: string | null;
   workerName: string | null;
   stopRequested: boolean;
+  /** The producer's W3C trace context, when it had one (shared/trace.ts): the parent of each run's span. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 const utf8 = new TextEncoder();
@@ -276,6 +282,8 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
     ...(h.recorded !== undefined && { steps: stepsOf(json(h.recorded, [])) }),
     workerName: h.workerName ?? null,
     stopRequested: h.stopRequested === "1",
+    ...(h.traceparent !== undefined && { traceparent: h.traceparent }),
+    ...(h.tracestate !== undefined && { tracestate: h.tracestate }),
   };
 }
 
@@ -302,6 +310,7 @@ export function viewOf(job: Job): JobView {
     stepCount: job.stepCount,
     waitingFor: job.waitingFor,
     ...(job.steps && { steps: job.steps }),
+    ...(job.traceparent && { traceId: traceIdOf(job.traceparent) }),
   };
 }
 

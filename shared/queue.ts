@@ -8,7 +8,7 @@ import {
   JobStateError,
   ValidationError,
 } from "./errors.ts";
-import { parseOrThrow } from "./errors.ts";
+import { parseOrThrow, prefixIssues } from "./errors.ts";
 import { jobFromHash, newJob, viewOf, type JobId, type JobView, type NewJob } from "./job.ts";
 import { jobIdSchema, queueNameSchema, type JsonValue } from "./names.ts";
 import type { JobOptions } from "./options.ts";
@@ -35,6 +35,7 @@ import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
 import type { Attempt, Chunk, GroupPolicyPatch, JobLog, QueueSettings, SettingsPatch } from "./scripts/index.ts";
 import { STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
+import { activeTraceContext, traceFields } from "./trace.ts";
 import type { AnyTasks, EnqueueArgs, JobRequestOf, ResultOf, TaskMap, TaskName } from "./tasks.ts";
 
 export interface QueueOptions {
@@ -106,10 +107,10 @@ export class Queue<T extends TaskMap = AnyTasks> {
   }
 
   /**
-   * Enqueue with the detail the HTTP API needs: whether each job was created,
-   * and an optional idempotency key (it applies to a single job).
+   * Enqueue with the detail the HTTP API needs: whether each job was created, an optional idempotency key (for a
+   * single job), and `trace` (an HTTP request's; by default the caller's active OpenTelemetry context) to keep.
    */
-  async submit(requests: JobRequest<T>[], idempotency?: Idempotency, reach?: Reach): Promise<Submitted[]> {
+  async submit(requests: JobRequest<T>[], idempotency?: Idempotency, reach?: Reach, trace = activeTraceContext()) {
     if (requests.length === 0) throw new ValidationError([{ field: "jobs", message: "must hold at least one job" }]);
     const now = Date.now();
     const specs = requests.map((r, i) => {
@@ -121,6 +122,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
       }
     });
     rejectDuplicateIds(specs);
+    if (trace) for (const spec of specs) spec.fields.push(...traceFields(trace));
     const jobs =
       reach || idempotency
         ? specs.map((spec) => ({
@@ -387,9 +389,4 @@ function rejectDuplicateIds(specs: NewJob[]): void {
     }
     seen.add(spec.id);
   });
-}
-
-function prefixIssues(error: unknown, prefix: string): unknown {
-  if (!(error instanceof ValidationError)) return error;
-  return new ValidationError(error.issues.map((i) => ({ ...i, field: `${prefix}.${i.field}` })));
 }

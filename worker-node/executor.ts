@@ -11,6 +11,7 @@ import { HorsePool } from "./horse/pool.ts";
 import { ProcessHorse } from "./horse/process.ts";
 import { ThreadHorse } from "./horse/thread.ts";
 import type { Settings } from "./options.ts";
+import { tracingEnvNames } from "./tracing.ts";
 import type { Interrupter, Interruption, Running } from "./running.ts";
 import { describeTasks, runTask, tasksOf, type Outcome, type RunEnd, type TaskEntry, type TaskModule } from "./task.ts";
 
@@ -56,7 +57,7 @@ class HorseExecutor implements Executor {
     const { tasks, isolation, concurrency, horseMaxJobs } = this.options;
     const bundle = await compileHorse(tasks);
     const options: HorseOptions = {
-      env: horseEnv([...DEFAULTS.horseEnv, ...this.options.horseEnv]),
+      env: horseEnv([...DEFAULTS.horseEnv, ...this.options.horseEnv, ...tracingEnvNames()]),
       maxMemoryMb: this.options.horseMaxMemoryMb,
       logger: this.log,
     };
@@ -88,7 +89,7 @@ class HorseExecutor implements Executor {
       running.horse = horse;
       // interrupted while it waited for a horse to be ready
       if (running.interrupted) this.#terminate(running);
-      const outcome = await horse.run(running.job, running);
+      const outcome = await horse.run(running.job, running, running.span.traceparent);
       if (!running.interrupted) pool.release(horse);
       // a horse killed before its last job had no successor booted for it
       else if (this.worker.accepting) pool.fill();
@@ -143,7 +144,7 @@ class InlineExecutor implements Executor {
   run(running: Running): Promise<RunEnd> {
     return new Promise((settle) => {
       running.abandon = settle;
-      runTask(this.#tasks, running.job, running).then(settle);
+      running.span.run(() => runTask(this.#tasks, running.job, running)).then(settle);
     });
   }
 

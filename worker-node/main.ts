@@ -4,12 +4,14 @@
 //     [--horse-max-memory-mb N] [--horse-env NAME,…] [--name NAME]
 // Redis and the rest of the settings come from the environment (config.ts).
 // SIGTERM/SIGINT once: warm shutdown; twice: cold.
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { DEFAULTS, queueNameSchema } from "../shared/index.ts";
 import { envNames, orExit, readWorkerEnv } from "./config.ts";
 import { siblingModule } from "./sibling.ts";
+import { startTracing, type Tracing } from "./tracing.ts";
 import { Worker } from "./worker.ts";
 
 const DEMO_TASKS = siblingModule(import.meta.url, "demo-tasks");
@@ -21,7 +23,8 @@ const USAGE = `usage: edgeq worker [--queues high,default] [--concurrency N] [--
 Takes jobs from the queues, in the order given, and runs each in a child
 process (a horse) until SIGTERM or SIGINT (once: finish running jobs; twice:
 now). Redis and the other settings come from the environment: REDIS_URL
-(default ${DEFAULTS.redisUrl}), EDGEQ_PREFIX, LOG_LEVEL, EDGEQ_CACHE_DIR, …
+(default ${DEFAULTS.redisUrl}), EDGEQ_PREFIX, LOG_LEVEL, EDGEQ_CACHE_DIR, …; spans go
+over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (README, "Tracing")
 
   --queues a,b          queues to listen on, in priority order (default: ${DEFAULTS.queues.join(",")})
   --tasks path          the task module, .ts or .js (default: the demo tasks)
@@ -100,6 +103,13 @@ const horseEnvFlag = envNames.safeParse(parsed["horse-env"] ?? "");
 if (!horseEnvFlag.success) usage(`--horse-env ${horseEnvFlag.error.issues[0]!.message}`);
 
 const env = orExit("edgeq worker", () => readWorkerEnv());
+let tracing: Tracing | undefined;
+try {
+  tracing = startTracing(process.env, createRequire(import.meta.url));
+} catch (error) {
+  console.error(`edgeq worker: ${(error as Error).message}`);
+  process.exit(1);
+}
 const logger = pino({ level: env.LOG_LEVEL });
 // one Worker per deployment it serves (EDGEQ_PREFIX may name several, e.g. one per cluster shard)
 const workers = env.EDGEQ_PREFIX.map(
@@ -142,6 +152,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 try {
   await Promise.all(workers.map((worker) => worker.run()));
+  // the spans of the last jobs go out before the process does
+  await tracing?.shutdown();
   process.exit(0);
 } catch (error) {
   logger.fatal({ err: error }, "worker failed to start");

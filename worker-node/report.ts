@@ -5,11 +5,12 @@
 // claiming the worker's next jobs; and what the steps they answer say of each
 // job. The worker (worker.ts) decides when to report and what to claim.
 import type { Logger } from "pino";
-import { isTerminal, type Job, type Keys } from "../shared/index.ts";
+import { isTerminal, type JobStatus, type Keys } from "../shared/index.ts";
 import type { Call } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
 import type { Completion, Failure, Step, Wants } from "../shared/scripts/index.ts";
 import type { Running } from "./running.ts";
+import type { RunOutcome } from "./span.ts";
 import type { Outcome } from "./task.ts";
 
 /** A job that ended and is not reported yet. */
@@ -34,16 +35,19 @@ export class Report {
   /** The complete and fail calls, last among `calls`: their replies are steps. */
   readonly #reports: Call<Step>[] = [];
   // the jobs of completions and of failures, in the same order
-  readonly #completed: Job[] = [];
-  readonly #failed: Job[] = [];
+  readonly #completed: Ended[] = [];
+  readonly #failed: Ended[] = [];
+  /** Every job of the batch, whose span ends once the report is settled. */
+  readonly #batch: Ended[];
 
   /** next: the jobs to claim with the report; claim: the call that claims them when no job is reported. */
   constructor(keys: Keys, batch: Ended[], base: StepBase, next: Wants | undefined, claim: () => Call<Step>) {
     const completions: Completion[] = [];
     const failures: Failure[] = [];
-    for (const { running, outcome } of batch) {
-      const { job } = running;
-      const { id } = job;
+    this.#batch = batch;
+    for (const ended of batch) {
+      const { running, outcome } = ended;
+      const { id } = running.job;
       if (running.interrupted === "lost") continue;
       this.jobIds.push(id);
       // the tasks' last progress goes ahead of their outcomes, in the same round trip
@@ -53,10 +57,10 @@ export class Report {
         this.calls.push(scripts.requeue.call(keys, { now: base.now, id, worker: base.worker }));
       } else if (outcome.ok) {
         completions.push({ id, result: outcome.result });
-        this.#completed.push(job);
+        this.#completed.push(ended);
       } else {
         failures.push({ id, error: outcome.error, retryable: outcome.retryable });
-        this.#failed.push(job);
+        this.#failed.push(ended);
       }
     }
     // the last report claims the next jobs; with none, a plain claim does
@@ -75,8 +79,9 @@ export class Report {
   }
 
   /**
-   * Logs the jobs whose lease was lost before their outcome arrived; whether
-   * a script put a callback in the outbox (the worker then takes it first).
+   * Logs the jobs whose lease was lost before their outcome arrived, and ends
+   * each job's span with what became of it; whether a script put a callback
+   * in the outbox (the worker then takes it first).
    */
   settle(steps: Step[], log: Logger): boolean {
     let callbacks = false;
@@ -84,12 +89,29 @@ export class Report {
       // the steps follow the reports: complete (if any), then fail
       const jobs = i === 0 && this.#completed.length > 0 ? this.#completed : this.#failed;
       step.reported.forEach(({ ok, status }, j) => {
-        const job = jobs[j];
-        if (!job) return;
+        const ended = jobs[j];
+        if (!ended) return;
+        const { job, span } = ended.running;
+        span.end(ok ? outcomeOf(status) : "lost", ended.outcome.ok ? undefined : ended.outcome.error);
         if (!ok) log.warn({ jobId: job.id, status }, "the job's lease was lost before its outcome was reported");
         else if (job.callbackUrl && status !== "missing" && isTerminal(status)) callbacks = true;
       });
     });
+    // the rest: put back, lost, or their report never answered
+    for (const { running, outcome } of this.#batch) {
+      const { interrupted, span } = running;
+      const error = outcome.ok ? undefined : outcome.error;
+      span.end(
+        interrupted === "shutdown" ? "requeued" : interrupted === "lost" ? "lost" : error ? "failed" : "finished",
+        error,
+      );
+    }
     return callbacks;
   }
+}
+
+/** A reported job's new status, as its run's span says how the run ended. */
+function outcomeOf(status: JobStatus | "missing"): RunOutcome {
+  if (status === "queued" || status === "scheduled") return "retry";
+  return status === "finished" || status === "stopped" ? status : "failed";
 }

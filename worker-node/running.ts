@@ -12,6 +12,7 @@ import type { ProgressUpdate } from "../shared/scripts/index.ts";
 import type { ScriptConnection } from "./connection.ts";
 import { JobAbort } from "./horse/abort.ts";
 import type { Horse } from "./horse/horse.ts";
+import { RunSpan } from "./span.ts";
 import type { Answer, Ask, Outcome, TaskHost } from "./task.ts";
 
 /** Why the worker ends a job early. */
@@ -45,6 +46,8 @@ export class Running extends JobAbort implements TaskHost {
   /** When the job began (performance.now()), if its start was logged: then its end is too. */
   #began?: number;
   readonly #context: RunningContext;
+  /** This run's span: ended when the outcome is written (report.ts), or the job suspended. */
+  readonly span: RunSpan;
 
   constructor(
     readonly job: Job,
@@ -54,6 +57,7 @@ export class Running extends JobAbort implements TaskHost {
   ) {
     super();
     this.#context = context;
+    this.span = new RunSpan(job);
   }
 
   logger(): Logger {

@@ -271,6 +271,7 @@ export class Worker {
     if ("suspended" in end) {
       // suspend.lua moved the job on (ctx.sleep): its slot is free for the next
       running.logSuspended();
+      running.span.end("suspended");
       this.#running.delete(job.id);
       if (this.accepting) void this.#fill();
       return;

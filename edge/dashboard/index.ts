@@ -115,7 +115,7 @@ dashboard.get("/dashboard/view/jobs/:id", requireScope("read"), async (c) => {
   const attempts = redactAttempts((await c.var.store.queue(job.queue).attempts(id)) ?? [], found, principal);
   const admin = can(principal, "admin");
   const log = admin ? await c.var.store.queue(job.queue).logs(id, { tail: true, limit: LOG_LINES }) : null;
-  const body = jobView({ job, attempts, log, admin, now: Date.now() });
+  const body = jobView({ job, attempts, log, admin, now: Date.now(), traceUrl: c.var.traceUrl });
   const refresh = isTerminal(job.status) ? REFRESH.endedJob : REFRESH.runningJob;
   return view(c, `Job ${id}`, refresh, html`${crumbs(job.queue)}${body}`);
 });

@@ -35,6 +35,8 @@ export interface JobData {
   log: JobLog | null;
   admin: boolean;
   now: number;
+  /** EDGEQ_TRACE_URL, where its trace is linked; without it the trace id is shown alone. */
+  traceUrl: string | undefined;
 }
 
 /** Why a job shows no result. */
@@ -45,7 +47,7 @@ const NO_RESULT: Partial<Record<JobStatus, string>> = {
   canceled: "None: the job was canceled before it ran.",
 };
 
-export function jobView({ job, attempts, log, admin, now }: JobData): Html {
+export function jobView({ job, attempts, log, admin, now, traceUrl }: JobData): Html {
   const head = html`<header class="job-head">
     <div class="title">
       <h1>${job.id}</h1>${badge(job.status)}
@@ -64,7 +66,7 @@ export function jobView({ job, attempts, log, admin, now }: JobData): Html {
     ${job.error ? errorBox(job.error, job.status === "stopped" ? "Why it stopped" : "Error") : ""}
     <div class="grid2">
       <div data-status="${job.status}">${panel("Timeline", timeline(job, now))}</div>
-      ${panel("Details", details(job))}
+      ${panel("Details", details(job, traceUrl))}
     </div>
     ${stepsPanel(job, now)}
     ${logPanel(log)}
@@ -164,14 +166,15 @@ function waitsFor(job: JobView): Html | "" {
   return html`<dt>Waits for</dt><dd>${event} until ${moment(waits.until)}</dd>`;
 }
 
-function details(job: JobView): Html {
-  const callback = job.callback;
+function details(job: JobView, traceUrl: string | undefined): Html {
+  const { callback, traceId } = job;
   return html`<dl class="facts">
     <dt>Task</dt><dd class="mono">${job.task}</dd>
     <dt>Queue</dt><dd><a href="${href.queue(job.queue)}">${job.queue}</a></dd>
     <dt>Attempts</dt><dd>${job.attempts}</dd>
     ${job.group ? html`<dt>Group</dt><dd class="mono">${job.group}</dd>` : ""}
     ${waitsFor(job)}
+    ${traceId ? html`<dt>Trace</dt><dd class="mono">${traceLink(traceId, traceUrl)}</dd>` : ""}
     <dt>Depends on</dt>
     <dd>${job.dependsOn.length ? jobLinks(job.dependsOn) : html`<span class="faint">nothing</span>`}</dd>
     <dt>Callback</dt><dd>${
@@ -182,6 +185,13 @@ function details(job: JobView): Html {
         : html`<span class="faint">none</span>`
     }</dd>
   </dl>`;
+}
+
+/** The trace id, linked where EDGEQ_TRACE_URL says (it is 32 hex digits: nothing in it can leave the template). */
+function traceLink(traceId: string, traceUrl: string | undefined): Html | string {
+  if (!traceUrl) return traceId;
+  const url = traceUrl.replaceAll("{traceId}", traceId);
+  return html`<a class="trace" target="_blank" rel="noreferrer" href="${url}">${traceId}</a>`;
 }
 
 function attemptsPanel(attempts: Attempt[], now: number): Html {

@@ -4,12 +4,12 @@
 // its job, so the sender's retries and any replay land on one job, run once.
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { STATUSES, type JobStatus, type JsonValue } from "../../shared/index.ts";
+import { STATUSES, traceContextOf, type JobStatus, type JsonValue } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
 import { deliveryArgs, deliveryJobId, replayWindowSec, verifyDelivery } from "../signatures.ts";
 import { nameAt } from "../payload.ts";
 import { Problem, validationHook } from "../problem.ts";
-import { json, problems } from "../schemas.ts";
+import { json, problems, traceHeaders } from "../schemas.ts";
 
 export const hooks = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -27,7 +27,7 @@ hooks.openapi(
       "window (a sender's retry, or a replay) answers 202 with the same job id and is not run again. " +
       "A hook with event sends the event its body names to the queue instead, or as well: jobs that wait for it " +
       "(ctx.waitForEvent) go on with the body as its data.",
-    request: { params: z.object({ hook: z.string() }) },
+    request: { params: z.object({ hook: z.string() }), headers: traceHeaders },
     responses: {
       202: json(
         z.object({
@@ -64,7 +64,12 @@ hooks.openapi(
       const group = hook.group === undefined ? undefined : nameAt(args.body, hook.group);
       const job = { task: hook.task, args, options: { id, meta: { hook: name, delivery }, ...(group && { group }) } };
       await store.checkTasks(hook.queue, [job], () => "");
-      const [submitted] = await queue.submit([job]);
+      const [submitted] = await queue.submit(
+        [job],
+        undefined,
+        undefined,
+        traceContextOf((h) => headers.get(h)),
+      );
       status = submitted!.job.status;
     }
     const event = hook.event === undefined ? undefined : nameAt(args.body, hook.event);

@@ -12,6 +12,7 @@ import {
   type JobView,
   type Reach,
   type Submitted,
+  traceContextOf,
 } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
 import { reaches, type Principal } from "../auth.ts";
@@ -31,6 +32,7 @@ import {
   problems,
   queueParams,
   stepSchema,
+  traceHeaders,
 } from "../schemas.ts";
 
 // A stream's budget: a Worker may make only so many subrequests (50 on the
@@ -41,7 +43,7 @@ const STREAM = { maxReads: 40, maxMs: 5 * 60_000, retryMs: 1_000 };
 
 export const jobs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-const idempotencyHeaders = z.object({
+const idempotencyHeaders = traceHeaders.extend({
   "idempotency-key": z
     .string()
     .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
@@ -77,7 +79,8 @@ jobs.openapi(
     const idempotency = key === undefined ? undefined : { key, fingerprint: await fingerprint(request) };
     const admitted = admitJob(c.var.principal, request);
     await c.var.store.checkTasks(queue, [admitted], () => "");
-    const [submitted] = await c.var.store.queue(queue).submit([admitted], idempotency, reachOf(c.var.principal));
+    const trace = traceContextOf((name) => c.req.header(name));
+    const [submitted] = await c.var.store.queue(queue).submit([admitted], idempotency, reachOf(c.var.principal), trace);
     const { created } = submitted!;
     const job = enqueued(submitted!, c.var.principal);
     c.header("Location", jobPath(job.id));
@@ -98,6 +101,7 @@ jobs.openapi(
     middleware: [requireScope("enqueue")] as const,
     request: {
       params: queueParams,
+      headers: traceHeaders,
       body: { required: true, content: { "application/json": { schema: batchRequestSchema } } },
     },
     responses: {
@@ -112,7 +116,8 @@ jobs.openapi(
     const { queue } = c.req.valid("param");
     const admitted = admitBatch(c.var.principal, c.req.valid("json").jobs);
     await c.var.store.checkTasks(queue, admitted, (i) => `jobs.${i}`);
-    const submitted = await c.var.store.queue(queue).submit(admitted, undefined, reachOf(c.var.principal));
+    const trace = traceContextOf((name) => c.req.header(name));
+    const submitted = await c.var.store.queue(queue).submit(admitted, undefined, reachOf(c.var.principal), trace);
     return c.json({ jobs: submitted.map((s) => enqueued(s, c.var.principal)) }, 201);
   },
 );

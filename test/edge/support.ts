@@ -34,7 +34,7 @@ export const API_KEYS: ApiKeyConfig[] = [
 
 export function makeApp(
   prefix: string,
-  extra: Partial<Pick<AppConfig, "apiKeys" | "hooks" | "corsOrigins" | "maxBodyBytes">> = {},
+  extra: Partial<Pick<AppConfig, "apiKeys" | "hooks" | "corsOrigins" | "maxBodyBytes" | "traceUrl">> = {},
 ) {
   return createApp({ redis, prefix, apiKeys: API_KEYS, ...extra });
 }

@@ -11,7 +11,9 @@ import { isMainThread, parentPort, threadId } from "node:worker_threads";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import type { JobError } from "../../shared/job.ts";
+import { inTraceparent } from "../span.ts";
 import { describeTasks, runTask, tasksOf, type Answer, type TaskModule } from "../task.ts";
+import { startTracing } from "../tracing.ts";
 import { JobAbort } from "./abort.ts";
 import type { FromHorse, ToHorse } from "./horse.ts";
 
@@ -43,6 +45,8 @@ function threadChannel(port: NonNullable<typeof parentPort>): Channel {
 
 export function serveJobs(module: TaskModule): void {
   const tasks = tasksOf(module);
+  // the worker passes the OTEL_* variables on only when it exports: a task's own spans go where its worker's do
+  const tracing = startTracing(process.env, createRequire(EDGEQ_REQUIRE_BASE));
   const channel = isMainThread ? processChannel : threadChannel(parentPort!);
   let root: Logger | undefined;
   // required on first use, not imported: see runTask
@@ -105,7 +109,10 @@ export function serveJobs(module: TaskModule): void {
     // Ctrl-C in a terminal signals the whole process group, horses included;
     // the worker decides: its first SIGINT lets running jobs finish (warm)
     process.on("SIGINT", () => {});
-    process.on("disconnect", () => process.exit(0));
+    process.on("disconnect", () => {
+      if (!tracing) process.exit(0);
+      void tracing.shutdown().finally(() => process.exit(0));
+    });
   }
   // asks of the running job waiting for the worker's answer, by sequence number
   const asked = new Map<number, (answer: Answer) => void>();
@@ -119,22 +126,24 @@ export function serveJobs(module: TaskModule): void {
     const { job } = message;
     const current = new RunningJob(job.id);
     running = current;
-    const outcome = await runTask(tasks, job, {
-      get signal() {
-        return current.signal;
-      },
-      logger: () => logger().child({ jobId: job.id, task: job.task }),
-      report: (update) => channel.send({ type: "progress", id: job.id, update }),
-      ask: (request) =>
-        new Promise<Answer>((resolve) => {
-          const n = ++seq;
-          asked.set(n, (answer) => {
-            asked.delete(n);
-            resolve(answer);
-          });
-          channel.send({ type: "ask", seq: n, request });
-        }),
-    });
+    const outcome = await inTraceparent(message.traceparent, () =>
+      runTask(tasks, job, {
+        get signal() {
+          return current.signal;
+        },
+        logger: () => logger().child({ jobId: job.id, task: job.task }),
+        report: (update) => channel.send({ type: "progress", id: job.id, update }),
+        ask: (request) =>
+          new Promise<Answer>((resolve) => {
+            const n = ++seq;
+            asked.set(n, (answer) => {
+              asked.delete(n);
+              resolve(answer);
+            });
+            channel.send({ type: "ask", seq: n, request });
+          }),
+      }),
+    );
     // the job was failed already, and the horse is on its way out
     if (retiring) return;
     if ("error" in outcome && outcome.error.stack) outcome.error.stack = sourceMapped(outcome.error.stack);

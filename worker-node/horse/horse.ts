@@ -8,7 +8,7 @@
 //   horse → worker  { type: "ready" }                       tasks loaded
 //   worker → horse  { type: "describe" }                    once, from the worker's first horse
 //   horse → worker  { type: "tasks", tasks }                each task's JSON Schema, to declare
-//   worker → horse  { type: "run", job }
+//   worker → horse  { type: "run", job, traceparent? }   traceparent: the run's span, when it is traced
 //   horse → worker  { type: "progress", id, update }        ctx.progress / ctx.setMeta
 //   horse → worker  { type: "ask", seq, request }           ctx.step, ctx.dependencies: what only the worker can do
 //   worker → horse  { type: "answer", seq, answer }         once Redis has answered
@@ -23,7 +23,7 @@ import type { TaskDescription } from "../../shared/tasks.ts";
 import type { Answer, Ask, RunEnd, TaskHost } from "../task.ts";
 
 export type ToHorse =
-  | { type: "run"; job: Job }
+  | { type: "run"; job: Job; traceparent?: string }
   | { type: "abort" }
   | { type: "describe" }
   | { type: "answer"; seq: number; answer: Answer };
@@ -130,14 +130,14 @@ export abstract class Horse {
    * the horse died while it waited in the pool, before its exit was noticed,
    * or it was retiring.
    */
-  run(job: Job, host: Pick<TaskHost, "report" | "ask">): Promise<RunEnd | null> {
+  run(job: Job, host: Pick<TaskHost, "report" | "ask">, traceparent?: string): Promise<RunEnd | null> {
     this.served++;
     this.#host = host;
     this.#jobId = job.id;
     this.#sent = false;
     return new Promise((resolveOutcome) => {
       this.#settle = resolveOutcome;
-      this.send({ type: "run", job }, (error) => {
+      this.send({ type: "run", job, ...(traceparent && { traceparent }) }, (error) => {
         if (!error) {
           this.#sent = true;
           return;
