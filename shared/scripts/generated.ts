@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "0d552a18d7ab774f6b5308964e8a6aa2efe97ec1",
+  sha: "ab753833207bb3fb659852a5f9dfeab9b46f5193",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -21,11 +21,11 @@ export const cancel: ScriptSource = {
     [213,"shared/scripts/includes/requeue_waiting.lua",2],
     [220,"shared/scripts/includes/resume_parent.lua",3],
     [242,"shared/scripts/includes/to_terminal.lua",8],
-    [331,"shared/scripts/includes/job_get.lua",2],
-    [336,"shared/scripts/includes/cascade.lua",3],
-    [346,"shared/scripts/includes/cancel_dependents.lua",5],
-    [374,"shared/scripts/includes/unqueue.lua",3],
-    [386,"shared/scripts/cancel.lua",16],
+    [333,"shared/scripts/includes/job_get.lua",2],
+    [338,"shared/scripts/includes/cascade.lua",3],
+    [348,"shared/scripts/includes/cancel_dependents.lua",5],
+    [376,"shared/scripts/includes/unqueue.lua",3],
+    [388,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -340,13 +340,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -499,7 +501,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "e7465b066f5889d4742a07f175ba566d1f99e61e",
+  sha: "dbe56eef5b6e81ecad60cec91d7d25ceb740e707",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -523,16 +525,16 @@ export const claim: ScriptSource = {
     [282,"shared/scripts/includes/outbox_push.lua",3],
     [298,"shared/scripts/includes/resume_parent.lua",3],
     [320,"shared/scripts/includes/to_terminal.lua",8],
-    [409,"shared/scripts/includes/cascade.lua",3],
-    [419,"shared/scripts/includes/cancel_dependents.lua",5],
-    [447,"shared/scripts/includes/window.lua",1],
-    [459,"shared/scripts/includes/room.lua",3],
-    [477,"shared/scripts/includes/policy_of.lua",3],
-    [497,"shared/scripts/includes/group_waiting.lua",2],
-    [502,"shared/scripts/includes/claim_jobs.lua",16],
-    [676,"shared/scripts/includes/worker_step.lua",2],
-    [689,"shared/scripts/includes/step.lua",7],
-    [729,"shared/scripts/claim.lua",24],
+    [411,"shared/scripts/includes/cascade.lua",3],
+    [421,"shared/scripts/includes/cancel_dependents.lua",5],
+    [449,"shared/scripts/includes/window.lua",1],
+    [461,"shared/scripts/includes/room.lua",3],
+    [479,"shared/scripts/includes/policy_of.lua",3],
+    [499,"shared/scripts/includes/group_waiting.lua",2],
+    [504,"shared/scripts/includes/claim_jobs.lua",16],
+    [678,"shared/scripts/includes/worker_step.lua",2],
+    [691,"shared/scripts/includes/step.lua",7],
+    [731,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -925,13 +927,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -1342,7 +1346,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "ded247cd155718cc027d4b978b764592b0446d78",
+  sha: "133e6ab857258a0e6065daba51534335516847f6",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1363,23 +1367,23 @@ export const complete: ScriptSource = {
     [251,"shared/scripts/includes/requeue_waiting.lua",2],
     [258,"shared/scripts/includes/resume_parent.lua",3],
     [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/schedule.lua",4],
-    [383,"shared/scripts/includes/cascade.lua",3],
-    [393,"shared/scripts/includes/release_dependents.lua",6],
-    [419,"shared/scripts/includes/owned_job.lua",2],
-    [427,"shared/scripts/includes/split.lua",1],
-    [434,"shared/scripts/includes/promote_due.lua",4],
-    [449,"shared/scripts/includes/resume_wait.lua",3],
-    [465,"shared/scripts/includes/resume_due_waits.lua",4],
-    [477,"shared/scripts/includes/cancel_dependents.lua",5],
-    [505,"shared/scripts/includes/window.lua",1],
-    [517,"shared/scripts/includes/room.lua",3],
-    [535,"shared/scripts/includes/policy_of.lua",3],
-    [555,"shared/scripts/includes/claim_jobs.lua",16],
-    [729,"shared/scripts/includes/worker_step.lua",2],
-    [742,"shared/scripts/includes/step.lua",7],
-    [782,"shared/scripts/complete.lua",19],
+    [371,"shared/scripts/includes/job_get.lua",2],
+    [376,"shared/scripts/includes/schedule.lua",4],
+    [385,"shared/scripts/includes/cascade.lua",3],
+    [395,"shared/scripts/includes/release_dependents.lua",6],
+    [421,"shared/scripts/includes/owned_job.lua",2],
+    [429,"shared/scripts/includes/split.lua",1],
+    [436,"shared/scripts/includes/promote_due.lua",4],
+    [451,"shared/scripts/includes/resume_wait.lua",3],
+    [467,"shared/scripts/includes/resume_due_waits.lua",4],
+    [479,"shared/scripts/includes/cancel_dependents.lua",5],
+    [507,"shared/scripts/includes/window.lua",1],
+    [519,"shared/scripts/includes/room.lua",3],
+    [537,"shared/scripts/includes/policy_of.lua",3],
+    [557,"shared/scripts/includes/claim_jobs.lua",16],
+    [731,"shared/scripts/includes/worker_step.lua",2],
+    [744,"shared/scripts/includes/step.lua",7],
+    [784,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1732,13 +1736,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -2697,7 +2703,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "0511bcbeb845432a6e0bd8640c1982699063dd2a",
+  sha: "c233722c775994324d72bb6a2ca3ebad814c67c6",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2717,10 +2723,10 @@ export const empty: ScriptSource = {
     [225,"shared/scripts/includes/requeue_waiting.lua",2],
     [232,"shared/scripts/includes/resume_parent.lua",3],
     [254,"shared/scripts/includes/to_terminal.lua",8],
-    [343,"shared/scripts/includes/job_get.lua",2],
-    [348,"shared/scripts/includes/cascade.lua",3],
-    [358,"shared/scripts/includes/cancel_dependents.lua",5],
-    [386,"shared/scripts/empty.lua",15],
+    [345,"shared/scripts/includes/job_get.lua",2],
+    [350,"shared/scripts/includes/cascade.lua",3],
+    [360,"shared/scripts/includes/cancel_dependents.lua",5],
+    [388,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3047,13 +3053,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -3133,7 +3141,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "5c71991776b0f5d741c8879a2e09b496c0c63633",
+  sha: "b2a6efb2df965f968a49aef2306e999e707729f8",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -3152,11 +3160,11 @@ export const enqueue: ScriptSource = {
     [226,"shared/scripts/includes/requeue_waiting.lua",2],
     [233,"shared/scripts/includes/resume_parent.lua",3],
     [255,"shared/scripts/includes/to_terminal.lua",8],
-    [344,"shared/scripts/includes/schedule.lua",4],
-    [353,"shared/scripts/includes/create_job.lua",8],
-    [402,"shared/scripts/includes/unqueue.lua",3],
-    [414,"shared/scripts/includes/gather.lua",6],
-    [471,"shared/scripts/enqueue.lua",23],
+    [346,"shared/scripts/includes/schedule.lua",4],
+    [355,"shared/scripts/includes/create_job.lua",8],
+    [404,"shared/scripts/includes/unqueue.lua",3],
+    [416,"shared/scripts/includes/gather.lua",6],
+    [473,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3484,13 +3492,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -3707,7 +3717,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "ab262376c0f7b9b469dbdf21765e0ca13e9a522b",
+  sha: "8b03b30212659f2d249d07274518f1f2efc2b80c",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -3728,24 +3738,24 @@ export const fail: ScriptSource = {
     [251,"shared/scripts/includes/requeue_waiting.lua",2],
     [258,"shared/scripts/includes/resume_parent.lua",3],
     [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/cascade.lua",3],
-    [384,"shared/scripts/includes/cancel_dependents.lua",5],
-    [412,"shared/scripts/includes/schedule.lua",4],
-    [421,"shared/scripts/includes/keep_attempt.lua",3],
-    [439,"shared/scripts/includes/fail_or_retry.lua",9],
-    [478,"shared/scripts/includes/owned_job.lua",2],
-    [486,"shared/scripts/includes/split.lua",1],
-    [493,"shared/scripts/includes/promote_due.lua",4],
-    [508,"shared/scripts/includes/resume_wait.lua",3],
-    [524,"shared/scripts/includes/resume_due_waits.lua",4],
-    [536,"shared/scripts/includes/window.lua",1],
-    [548,"shared/scripts/includes/room.lua",3],
-    [566,"shared/scripts/includes/policy_of.lua",3],
-    [586,"shared/scripts/includes/claim_jobs.lua",16],
-    [760,"shared/scripts/includes/worker_step.lua",2],
-    [773,"shared/scripts/includes/step.lua",7],
-    [813,"shared/scripts/fail.lua",16],
+    [371,"shared/scripts/includes/job_get.lua",2],
+    [376,"shared/scripts/includes/cascade.lua",3],
+    [386,"shared/scripts/includes/cancel_dependents.lua",5],
+    [414,"shared/scripts/includes/schedule.lua",4],
+    [423,"shared/scripts/includes/keep_attempt.lua",3],
+    [441,"shared/scripts/includes/fail_or_retry.lua",9],
+    [480,"shared/scripts/includes/owned_job.lua",2],
+    [488,"shared/scripts/includes/split.lua",1],
+    [495,"shared/scripts/includes/promote_due.lua",4],
+    [510,"shared/scripts/includes/resume_wait.lua",3],
+    [526,"shared/scripts/includes/resume_due_waits.lua",4],
+    [538,"shared/scripts/includes/window.lua",1],
+    [550,"shared/scripts/includes/room.lua",3],
+    [568,"shared/scripts/includes/policy_of.lua",3],
+    [588,"shared/scripts/includes/claim_jobs.lua",16],
+    [762,"shared/scripts/includes/worker_step.lua",2],
+    [775,"shared/scripts/includes/step.lua",7],
+    [815,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4098,13 +4108,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -4569,7 +4581,7 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "a23a10a3e67224aa4175c8bf6a215e8909f31daa",
+  sha: "e4ff83c4fe4110e10009bd63b28814250ac0d88e",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4588,9 +4600,9 @@ export const fireSchedule: ScriptSource = {
     [222,"shared/scripts/includes/requeue_waiting.lua",2],
     [229,"shared/scripts/includes/resume_parent.lua",3],
     [251,"shared/scripts/includes/to_terminal.lua",8],
-    [340,"shared/scripts/includes/schedule.lua",4],
-    [349,"shared/scripts/includes/create_job.lua",8],
-    [398,"shared/scripts/fire-schedule.lua",18],
+    [342,"shared/scripts/includes/schedule.lua",4],
+    [351,"shared/scripts/includes/create_job.lua",8],
+    [400,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -4914,13 +4926,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -5301,7 +5315,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "4520cfbcb3bc2cde02c017022dfbbdb919d5d2a1",
+  sha: "84fd2382b92878aa6efae92aa1e80936d6c3f927",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -5324,9 +5338,9 @@ export const invoke: ScriptSource = {
     [265,"shared/scripts/includes/requeue_waiting.lua",2],
     [272,"shared/scripts/includes/resume_parent.lua",3],
     [294,"shared/scripts/includes/to_terminal.lua",8],
-    [383,"shared/scripts/includes/schedule.lua",4],
-    [392,"shared/scripts/includes/create_job.lua",8],
-    [441,"shared/scripts/invoke.lua",27],
+    [385,"shared/scripts/includes/schedule.lua",4],
+    [394,"shared/scripts/includes/create_job.lua",8],
+    [443,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5693,13 +5707,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -6071,7 +6087,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "b8f0dbb63608d835dbf29890b770e242ec75752c",
+  sha: "2dc8b660465ddba4d033d0c464923f497584eeb8",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -6096,15 +6112,15 @@ export const recover: ScriptSource = {
     [299,"shared/scripts/includes/outbox_push.lua",3],
     [315,"shared/scripts/includes/resume_parent.lua",3],
     [337,"shared/scripts/includes/to_terminal.lua",8],
-    [426,"shared/scripts/includes/cascade.lua",3],
-    [436,"shared/scripts/includes/cancel_dependents.lua",5],
-    [464,"shared/scripts/includes/schedule.lua",4],
-    [473,"shared/scripts/includes/keep_attempt.lua",3],
-    [491,"shared/scripts/includes/fail_or_retry.lua",9],
-    [530,"shared/scripts/includes/release_dependents.lua",6],
-    [556,"shared/scripts/includes/window.lua",1],
-    [568,"shared/scripts/includes/room.lua",3],
-    [586,"shared/scripts/recover.lua",35],
+    [428,"shared/scripts/includes/cascade.lua",3],
+    [438,"shared/scripts/includes/cancel_dependents.lua",5],
+    [466,"shared/scripts/includes/schedule.lua",4],
+    [475,"shared/scripts/includes/keep_attempt.lua",3],
+    [493,"shared/scripts/includes/fail_or_retry.lua",9],
+    [532,"shared/scripts/includes/release_dependents.lua",6],
+    [558,"shared/scripts/includes/window.lua",1],
+    [570,"shared/scripts/includes/room.lua",3],
+    [588,"shared/scripts/recover.lua",35],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6514,13 +6530,15 @@ end
 -- its recorded steps and its registry entry all expire after the job's TTL
 -- for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -6922,7 +6940,7 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "522d86adac9cb56a723984c815295fbb0f5141ce",
+  sha: "793765e618fea12c23699665b34663bd1014e2aa",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
@@ -7144,7 +7162,7 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
-  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
@@ -7168,7 +7186,7 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "f8b7365d6eb1915e277a33be93d1fa21968db153",
+  sha: "2148b1785eb2bed1b772488b2e27753d61633901",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -7433,7 +7451,7 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
-  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
   push_waiting(id, queue, status, now, false, f[1], f[2])
