@@ -49,7 +49,7 @@ describe("with GATEWAY_UPSTASH_PARITY=1", () => {
     expect(await upstash.flushdb()).toBe("OK");
     expect(await tcp.dbsize()).toBe(0);
     await upstash.set("parity:c", "3");
-    expect(await upstash.flushall({ async: true })).toBe("OK");
+    expect(await upstash.flushall([{ async: true }])).toBe("OK");
     expect(await upstash.exists("parity:c")).toBe(0);
   });
 
