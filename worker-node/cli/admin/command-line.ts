@@ -31,6 +31,8 @@ const OPTIONS = {
   data: { type: "string" },
   pause: { type: "boolean" },
   resume: { type: "boolean" },
+  finished: { type: "string" },
+  failed: { type: "string" },
 } as const;
 export type Flag = keyof typeof OPTIONS;
 export type Flags = { [F in Flag]?: (typeof OPTIONS)[F]["type"] extends "boolean" ? boolean : string };
