@@ -287,7 +287,7 @@ describe("attempts", () => {
     expect(await queue.attempts("no-such-job")).toBeNull();
   });
 
-  it("keeps the worker of an ended attempt that a requeue puts in the history, and the requeued job has none", async () => {
+  it("keeps the worker of an ended attempt a requeue puts in the history; the requeued job has none", async () => {
     const { queue } = fresh();
     const job = await queue.enqueue("t");
     await claimIds(queue, 1);

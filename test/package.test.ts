@@ -121,7 +121,7 @@ async function dockerStages(): Promise<{ runs: string[]; copies: string[] }[]> {
 }
 
 describe("the Dockerfile's installs, run as its RUN lines run them", () => {
-  it("installs with npm ci in both stages: the runtime dependencies at package-lock.json's versions, no others", async () => {
+  it("installs by npm ci in both stages: runtime dependencies at package-lock.json's versions only", async () => {
     const stages = await dockerStages();
     expect(stages).toHaveLength(2);
     const commands = (runs: string[]) => runs.flatMap((r) => r.split("&&").map((c) => c.trim()));

@@ -212,8 +212,9 @@ process.on("SIGTERM", () => void shutdown(0));
 
 const redisUrl = await startRedis();
 const { apiKey, gatewayToken, callbackSecret } = await devSecrets();
-// GATEWAY_PORT, GATEWAY_ACL and GATEWAY_UPSTASH_PARITY read as the gateway reads them alone: GATEWAY_ACL=off is the way out when the
-// gateway refuses REDIS_URL's user (README: "The gateway's Redis user"). fatal() stops the dev redis-server too.
+// GATEWAY_PORT, GATEWAY_ACL and GATEWAY_UPSTASH_PARITY read as the gateway reads them alone: GATEWAY_ACL=off
+// is the way out when the gateway refuses REDIS_URL's user (README: "The gateway's Redis user"). fatal() stops
+// the dev redis-server too.
 const gateway = await Promise.resolve()
   .then(() => readGatewayEnv({ ...process.env, GATEWAY_TOKEN: gatewayToken }))
   .then((settings) =>
