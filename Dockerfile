@@ -20,15 +20,17 @@ COPY worker-node worker-node
 # prepack runs `npm run build`, which is tools/build.ts
 COPY tools tools
 RUN npm pack --pack-destination /tmp && mv /tmp/edgeq-*.tgz /tmp/edgeq.tgz
+# /app's manifest and lockfile: that tarball, its dependencies at the versions package-lock.json pins
+RUN node_modules/.bin/tsx tools/image-lock.ts /tmp/edgeq.tgz /tmp/image
 
 # Stage 2: that tarball installed with its runtime dependencies alone, as a user
 # installs it: compiled JavaScript, no TypeScript, no devDependencies, no sources.
+# npm ci from the lockfile, so two builds of one commit hold the same packages.
 FROM node:20-alpine
 ENV NODE_ENV=production PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
-COPY --from=build /tmp/edgeq.tgz /tmp/edgeq.tgz
-RUN npm install --ignore-scripts --omit=dev --no-audit --no-fund /tmp/edgeq.tgz \
-  && rm /tmp/edgeq.tgz && npm cache clean --force
+COPY --from=build /tmp/image/ ./
+RUN npm ci --ignore-scripts --omit=dev --no-audit --no-fund && npm cache clean --force
 # The worker writes its compiled horses under $HOME/.cache/edgeq (or EDGEQ_CACHE_DIR),
 # never into /app, which the node user cannot write.
 USER node

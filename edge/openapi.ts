@@ -16,7 +16,9 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
   let document: Document | undefined;
   app.get("/openapi.json", (c) => {
     document ??= build(app);
-    return c.json(document);
+    // relative to where this document is served, so it holds behind a proxy and under a mount path
+    const base = new URL(c.req.url).pathname.replace(/\/openapi\.json$/, "");
+    return c.json({ ...document, servers: [{ url: base || "/", description: "this API" }] });
   });
 }
 

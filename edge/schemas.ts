@@ -5,10 +5,13 @@ import { z } from "zod";
 import { enqueueRequestSchema, jobIdSchema, jsonValueSchema, queueNameSchema, STATUSES } from "../shared/index.ts";
 
 // z.json() is recursive, which the OpenAPI generator cannot walk; telling it
-// the possible types instead keeps the document finite.
+// the possible types instead keeps the document finite. additionalProperties
+// says an object may have any keys: without it, client generators read an
+// object with no properties as one with no keys, and no object could be args.
 const jsonValue = jsonValueSchema;
 z.globalRegistry.add(jsonValue, {
   type: ["object", "array", "string", "number", "boolean", "null"],
+  additionalProperties: true,
   description: "any JSON value",
 });
 

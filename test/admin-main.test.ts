@@ -101,6 +101,30 @@ describe("admin main(), in this process", () => {
     expect(zero.stderr).toMatch(/concurrency: /);
   });
 
+  it("sets, merges, shows and removes what a queue keeps of its ended jobs", async () => {
+    const kept = queue("kept");
+    expect(await inProcess(["keep", "kept", "--finished", "100"])).toMatchObject({
+      code: 0,
+      stdout: 'queue "kept" keeps the latest 100 finished jobs\n',
+    });
+    // a flag left out keeps its value
+    await inProcess(["keep", "kept", "--failed", "20"]);
+    expect((await kept.info()).keep).toEqual({ finished: 100, failed: 20 });
+    expect((await inProcess(["keep", "kept"])).stdout).toBe(
+      'queue "kept" keeps the latest 100 finished and the latest 20 failed jobs\n',
+    );
+    expect(JSON.parse((await inProcess(["keep", "kept", "--json"])).stdout)).toEqual({ finished: 100, failed: 20 });
+    await inProcess(["keep", "kept", "--off"]);
+    expect((await kept.info()).keep).toBeUndefined();
+    expect((await inProcess(["keep", "kept"])).stdout).toBe('queue "kept" keeps every ended job until its TTL\n');
+    // 2 for a command line it cannot read, 1 for a count out of range
+    expect((await inProcess(["keep", "kept", "--finished", "many"])).code).toBe(2);
+    expect((await inProcess(["keep", "kept", "--off", "--failed", "3"])).code).toBe(2);
+    const zero = await inProcess(["keep", "kept", "--finished", "0"]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(/keep\.finished/);
+  });
+
   it("reads a queue's jobs with 0, and a missing job with 1", async () => {
     const waiting = await queue("in-process").enqueue("echo", { n: 1 });
     const listed = await inProcess(["jobs", "in-process", "--status", "queued"]);

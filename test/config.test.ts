@@ -49,6 +49,15 @@ describe("one reading of the environment", () => {
     });
   });
 
+  it("GATEWAY_UPSTASH_PARITY is off unless 1, and refuses anything else by name", () => {
+    expect(readGatewayEnv({ GATEWAY_TOKEN: "x" }).GATEWAY_UPSTASH_PARITY).toBe(false);
+    expect(readGatewayEnv({ GATEWAY_TOKEN: "x", GATEWAY_UPSTASH_PARITY: "0" }).GATEWAY_UPSTASH_PARITY).toBe(false);
+    expect(readGatewayEnv({ GATEWAY_TOKEN: "x", GATEWAY_UPSTASH_PARITY: "1" }).GATEWAY_UPSTASH_PARITY).toBe(true);
+    expect(() => readGatewayEnv({ GATEWAY_TOKEN: "x", GATEWAY_UPSTASH_PARITY: "yes" })).toThrow(
+      /GATEWAY_UPSTASH_PARITY: must be 1/,
+    );
+  });
+
   it("EDGEQ_HORSE_ENV lists variable names for horses, and refuses anything else", () => {
     expect(readWorkerEnv({ EDGEQ_HORSE_ENV: "STRIPE_KEY, SENTRY_DSN" }).EDGEQ_HORSE_ENV).toEqual([
       "STRIPE_KEY",

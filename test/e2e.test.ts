@@ -120,8 +120,37 @@ describe("npm run dev", () => {
     expect(output).not.toMatch(/^\{"level"/m);
   });
 
+  it("starts wrangler dev again when it stops by itself, printing its last lines, the rest running on", async () => {
+    const edgePid = Number(output.match(/wrangler dev, pid (\d+)/)![1]);
+    const from = output.length;
+    const back = new Promise<string>((resolve) => {
+      const onData = () => {
+        const match = /the edge is back at \S+ \(wrangler dev, pid (\d+)\)/.exec(output.slice(from));
+        if (match) {
+          dev.stdout!.off("data", onData);
+          resolve(match[1]!);
+        }
+      };
+      dev.stdout!.on("data", onData);
+    });
+    // what a stray SIGTERM does to wrangler alone: it exits with code 0
+    process.kill(edgePid, "SIGTERM");
+    pids.push(Number(await back));
+    expect(output.slice(from)).toMatch(/wrangler dev exited unexpectedly \(code 0: it was told to stop/);
+    expect(alive(pids[1]!) && alive(pids[2]!)).toBe(true); // redis-server and the worker ran on
+    const created = await fetch(`${edgeUrl}/v1/queues/default/jobs`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ task: "echo", args: { after: "restart" } }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const read = await fetch(`${edgeUrl}/v1/jobs/${id}?wait=10`, { headers: auth });
+    expect(await read.json()).toMatchObject({ status: "finished", result: { after: "restart" } });
+  });
+
   it("stops everything on Ctrl-C and leaves no process behind", async () => {
-    expect(pids.length).toBe(3); // redis-server, wrangler (and its workerd), the worker
+    // redis-server, wrangler (and its workerd), the worker, and the wrangler started again
+    expect(pids.length).toBe(4);
     dev.kill("SIGINT");
     const [code] = await once(dev, "exit");
     expect(code).toBe(0);

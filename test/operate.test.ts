@@ -282,7 +282,21 @@ describe("attempts", () => {
     ]);
     expect(attempts![1]).toMatchObject({ worker: "w1", error: { message: `boom ${job.id}` }, result: null });
     expect(attempts![1]!.startedAt).not.toBeNull();
+    // the final attempt keeps its worker once the job ended
+    expect(attempts![0]).toMatchObject({ worker: "w1", status: "finished" });
     expect(await queue.attempts("no-such-job")).toBeNull();
+  });
+
+  it("keeps the worker of an ended attempt a requeue puts in the history; the requeued job has none", async () => {
+    const { queue } = fresh();
+    const job = await queue.enqueue("t");
+    await claimIds(queue, 1);
+    await failIt(queue, job.id);
+    expect(await queue.attempts(job.id)).toMatchObject([{ attempt: 1, status: "failed", worker: "w1" }]);
+    const requeued = await queue.requeue(job.id);
+    expect(requeued).toMatchObject({ status: "queued", attempts: 0 });
+    expect(await redis.hget(queue.keys.job(job.id), "workerName")).toBeNull();
+    expect(await queue.attempts(job.id)).toMatchObject([{ attempt: 1, status: "failed", worker: "w1" }]);
   });
 });
 

@@ -108,6 +108,64 @@ async function imageCommand(): Promise<{ entrypoint: string[]; cmd: string[] }> 
   return { entrypoint: instruction("ENTRYPOINT"), cmd: instruction("CMD") };
 }
 
+/** Each stage of the Dockerfile: its RUN commands (continuation lines joined) and COPY lines. */
+async function dockerStages(): Promise<{ runs: string[]; copies: string[] }[]> {
+  const text = (await readFile(join(ROOT, "Dockerfile"), "utf8")).replace(/\\\n\s*/g, "");
+  return text
+    .split(/^FROM .*$/m)
+    .slice(1)
+    .map((stage) => ({
+      runs: [...stage.matchAll(/^RUN (.*)$/gm)].map(([, command]) => command!),
+      copies: [...stage.matchAll(/^COPY (.*)$/gm)].map(([, line]) => line!),
+    }));
+}
+
+describe("the Dockerfile's installs, run as its RUN lines run them", () => {
+  it("installs by npm ci in both stages: runtime dependencies at package-lock.json's versions only", async () => {
+    const stages = await dockerStages();
+    expect(stages).toHaveLength(2);
+    const commands = (runs: string[]) => runs.flatMap((r) => r.split("&&").map((c) => c.trim()));
+    // every install is from a lockfile: npm ci, never npm install with version ranges
+    expect(commands(stages.flatMap((s) => s.runs)).filter((c) => /^npm (install|i|add)\b/.test(c))).toEqual([]);
+    for (const stage of stages) expect(commands(stage.runs).some((c) => c.startsWith("npm ci "))).toBe(true);
+
+    // the build stage's lockfile step, with this run's tarball as /tmp/edgeq.tgz, into a folder for /tmp/image
+    const image = join(dir, "image");
+    const lockStep = stages[0]!.runs.find((r) => r.includes("tools/image-lock.ts"))!;
+    const made = await run(
+      "sh",
+      ["-c", lockStep.replaceAll("/tmp/edgeq.tgz", tarball).replaceAll("/tmp/image", image)],
+      {
+        cwd: ROOT,
+      },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    // the final stage copies that folder as /app and installs there (not the cache clean: it would empty this
+    // machine's npm cache, and changes nothing in /app)
+    expect(stages[1]!.copies).toContain("--from=build /tmp/image/ ./");
+    for (const command of commands(stages[1]!.runs).filter((c) => !c.startsWith("npm cache clean"))) {
+      const step = await run("sh", ["-c", command], { cwd: image, env: { NODE_ENV: "production" } });
+      expect(step.code, step.stderr).toBe(0);
+    }
+
+    const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string; dev?: boolean; optional?: boolean }>;
+    };
+    const installed = async (path: string) =>
+      readFile(join(image, path, "package.json"), "utf8").then(
+        (text) => (JSON.parse(text) as { version: string }).version,
+        () => null,
+      );
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      if (path === "" || entry.optional) continue;
+      expect(await installed(path), path).toBe(entry.dev ? null : entry.version);
+    }
+    const help = await run(join(image, "node_modules", ".bin", "edgeq"), ["--help"], { cwd: image });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^usage: edgeq/);
+  });
+});
+
 /** Compose's variable substitution: ${NAME}, ${NAME:-default}, ${NAME:?error}. */
 function interpolate(value: string, dotenv: Record<string, string>): string {
   return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_all, name: string, kind?: string, text?: string) => {

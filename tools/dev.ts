@@ -1,7 +1,15 @@
 // `npm run dev`: the whole system on one machine. A redis-server with AOF in
 // .edgeq/redis (unless REDIS_URL names one), the REST gateway in front of it,
 // the edge app under `wrangler dev`, and one worker with the demo tasks.
-// Ctrl-C stops all of it.
+// Ctrl-C stops all of it. If wrangler dev stops by itself, the runner prints
+// its last lines and starts it again, the rest running on.
+//
+// wrangler dev exits with code 0 whenever it is told to stop: its SIGINT and
+// SIGTERM handlers end the process with process.exit() (wrangler 4), and its
+// [x]/[q] hotkeys tear it down, those only when stdin and stdout are both a
+// terminal. Its stdin here is /dev/null and --show-interactive-dev-session=false
+// keeps the hotkeys off, so stdin's end cannot stop it: a "code 0" is a signal
+// that reached wrangler alone, and the runner says so.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -23,6 +31,10 @@ const { EDGE_PORT } = orExit("npm run dev", () => readListenEnv(process.env));
 
 const running: { redis?: ChildProcess; gateway?: Gateway; edge?: ChildProcess; worker?: ChildProcess } = {};
 let stopping = false;
+/** The lines of a child's output kept to show when it exits unexpectedly. */
+const TAIL_LINES = 30;
+/** The edge is started again after an unexpected exit at most this many times a minute, then the runner stops. */
+const EDGE_RESTARTS_PER_MINUTE = 3;
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
@@ -48,9 +60,32 @@ function forPeople(): NodeJS.WritableStream {
   });
 }
 
+/** Passes a child's output on, keeping its last lines. */
+function tailOf(child: ChildProcess, stdout: NodeJS.WritableStream): () => string[] {
+  const lines: string[] = [];
+  let partial = "";
+  const keep = (chunk: Buffer): void => {
+    const parts = (partial + chunk.toString()).split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+    lines.splice(0, lines.length - TAIL_LINES);
+  };
+  child.stdout!.on("data", keep).pipe(stdout);
+  child.stderr!.on("data", keep).pipe(process.stderr);
+  return () => (partial ? [...lines, partial] : lines).slice(-TAIL_LINES);
+}
+
+/** How a child ended, in words: wrangler's code 0 is its answer to a signal. */
+function ending(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return signal;
+  return code === 0 ? "code 0: it was told to stop, by SIGINT or SIGTERM or a teardown" : `code ${code}`;
+}
+
 /**
  * Starts a child in its own process group, so stopping it stops its children
- * too (wrangler → workerd); `json` children log through forPeople().
+ * too (wrangler → workerd); `json` children log through forPeople(). When it
+ * exits unexpectedly its last lines are printed, then `restart` runs, or
+ * everything stops.
  */
 function start(
   name: string,
@@ -58,16 +93,22 @@ function start(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   logs: "json" | "text" = "text",
+  restart?: () => void,
 ): ChildProcess {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", logs === "json" ? "pipe" : "inherit", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  if (logs === "json") child.stdout!.pipe(forPeople());
+  const lastLines = tailOf(child, logs === "json" ? forPeople() : process.stdout);
   child.once("exit", (code, signal) => {
-    if (!stopping) void fatal(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
+    if (stopping) return;
+    const lines = lastLines();
+    process.stderr.write(`edgeq dev: ${name} exited unexpectedly (${ending(code, signal)})`);
+    process.stderr.write(lines.length ? `; its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}\n` : "\n");
+    if (restart) restart();
+    else void fatal(`${name} is gone`);
   });
   return child;
 }
@@ -171,8 +212,9 @@ process.on("SIGTERM", () => void shutdown(0));
 
 const redisUrl = await startRedis();
 const { apiKey, gatewayToken, callbackSecret } = await devSecrets();
-// GATEWAY_PORT and GATEWAY_ACL read as the gateway reads them alone: GATEWAY_ACL=off is the way out when the
-// gateway refuses REDIS_URL's user (README: "The gateway's Redis user"). fatal() stops the dev redis-server too.
+// GATEWAY_PORT, GATEWAY_ACL and GATEWAY_UPSTASH_PARITY read as the gateway reads them alone: GATEWAY_ACL=off
+// is the way out when the gateway refuses REDIS_URL's user (README: "The gateway's Redis user"). fatal() stops
+// the dev redis-server too.
 const gateway = await Promise.resolve()
   .then(() => readGatewayEnv({ ...process.env, GATEWAY_TOKEN: gatewayToken }))
   .then((settings) =>
@@ -181,6 +223,7 @@ const gateway = await Promise.resolve()
       token: gatewayToken,
       port: settings.GATEWAY_PORT,
       acl: settings.GATEWAY_ACL,
+      upstashParity: settings.GATEWAY_UPSTASH_PARITY,
       logger: pino({ level: settings.LOG_LEVEL }, forPeople()),
     }),
   )
@@ -204,10 +247,12 @@ await writeFile(
 );
 
 const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-const edge = start(
-  "wrangler dev",
-  process.execPath,
-  [
+const edgeUrl = `http://127.0.0.1:${EDGE_PORT}`;
+const edgeRestarts: number[] = [];
+
+/** wrangler dev, with stdin at /dev/null and no hotkeys: only a signal or a crash stops it. */
+function startEdge(): ChildProcess {
+  const args = [
     wrangler,
     "dev",
     "--ip",
@@ -221,11 +266,28 @@ const edge = start(
     "--show-interactive-dev-session=false",
     "--persist-to",
     join(DATA_DIR, "wrangler"),
-  ],
-  { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-);
-running.edge = edge;
-const edgeUrl = `http://127.0.0.1:${EDGE_PORT}`;
+  ];
+  const env = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  running.edge = start("wrangler dev", process.execPath, args, env, "text", () => void restartEdge());
+  return running.edge;
+}
+
+/** The edge again, the rest running on; a few times a minute at most, then everything stops. */
+async function restartEdge(): Promise<void> {
+  const now = Date.now();
+  edgeRestarts.push(now);
+  while ((edgeRestarts[0] ?? now) < now - 60_000) edgeRestarts.shift();
+  if (edgeRestarts.length > EDGE_RESTARTS_PER_MINUTE) {
+    await fatal(`wrangler dev stopped ${edgeRestarts.length} times in a minute; not starting it again`);
+  }
+  // what is left of its process group (workerd) frees the port first
+  await stop(running.edge);
+  const edge = startEdge();
+  await waitFor("the edge (wrangler dev)", async () => (await fetch(`${edgeUrl}/healthz`)).ok);
+  say(`edgeq dev: the edge is back at ${edgeUrl} (wrangler dev, pid ${edge.pid}); the rest ran on`);
+}
+
+const edge = startEdge();
 await waitFor("the edge (wrangler dev)", async () => (await fetch(`${edgeUrl}/healthz`)).ok);
 
 const worker = start(

@@ -115,6 +115,10 @@ const gatewaySettings = redisSettings.omit({ EDGEQ_PREFIX: true }).extend({
   GATEWAY_ACL: z.enum(["provision", "off"], { error: "must be provision or off" }).default(DEFAULTS.gatewayAcl),
   GATEWAY_PORT: portSetting(DEFAULTS.gatewayPort),
   GATEWAY_HOST: z.string().default(DEFAULTS.gatewayHost),
+  GATEWAY_UPSTASH_PARITY: z
+    .enum(["0", "1"], { error: "must be 1 (serve what Upstash serves: KEYS, FLUSHALL, …) or 0" })
+    .default("0")
+    .transform((on) => on === "1"),
   GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024, "must be at least 1024").default(DEFAULTS.maxBodyBytes),
   GATEWAY_POOL_SIZE: z.coerce.number().int().min(1, "must be at least 1").max(256).default(DEFAULTS.gatewayPoolSize),
   GATEWAY_MAX_SUBSCRIPTIONS: z.coerce

@@ -235,7 +235,8 @@
   }
 
   /**
-   * A form's fields as JSON: numbers as numbers, empty as null, "limit.max" nested; all-empty objects null.
+   * A form's fields as JSON: numbers as numbers, empty as null (data-optional ones left out), "limit.max" nested;
+   * all-empty objects null.
    * @param {HTMLFormElement} form
    */
   function fields(form) {
@@ -249,6 +250,8 @@
       const path = field.name.split(".");
       let at = body;
       for (const part of path.slice(0, -1)) at = at[part] = at[part] || {};
+      // an optional member left empty is left out, its object going on without it (all empty: null, below)
+      if (value === null && field.dataset.optional !== undefined) continue;
       at[path[path.length - 1]] = value;
     }
     for (const [name, value] of Object.entries(body)) {

@@ -233,6 +233,14 @@ export function jobButton(job: JobView, small = false): Html | "" {
   });
 }
 
+/** What a queue keeps of its ended jobs (settings.keep), in words. */
+function kept(keep: QueueInfo["keep"]): string {
+  const parts = (["finished", "failed"] as const)
+    .filter((status) => keep?.[status] !== undefined)
+    .map((status) => `the latest ${count(keep![status]!)} ${status}`);
+  return parts.length ? parts.join(", ") : "every ended job, until its TTL";
+}
+
 function settings(info: QueueInfo, admin: boolean): Html {
   const limit = info.limit;
   const state = html`<dt>State</dt><dd>${info.paused ? "paused: no worker starts its jobs" : "running"}</dd>`;
@@ -242,6 +250,7 @@ function settings(info: QueueInfo, admin: boolean): Html {
       html`<dl class="facts">${state}
         <dt>Rate limit</dt><dd>${limit ? `at most ${count(limit.max)} started per ${span(limit.perMs)}` : "none"}</dd>
         <dt>Concurrency</dt><dd>${info.concurrency ? `at most ${count(info.concurrency)} at once` : "none"}</dd>
+        <dt>Keeps</dt><dd>${kept(info.keep)}</dd>
       </dl>`,
     );
   }
@@ -263,7 +272,20 @@ function settings(info: QueueInfo, admin: boolean): Html {
       <input name="concurrency" type="number" min="1" inputmode="numeric" placeholder="no limit"
         value="${info.concurrency ?? ""}">
     </label>
-    <p class="note">Empty fields remove a limit. Every worker obeys at its next claim.</p>
+    <div class="field">Keep only the latest
+      <div class="row">
+        <label class="field sub">finished jobs
+          <input name="keep.finished" data-optional type="number" min="1" inputmode="numeric" placeholder="all"
+            value="${info.keep?.finished ?? ""}">
+        </label>
+        <label class="field sub">failed jobs
+          <input name="keep.failed" data-optional type="number" min="1" inputmode="numeric" placeholder="all"
+            value="${info.keep?.failed ?? ""}">
+        </label>
+      </div>
+    </div>
+    <p class="note">Empty fields remove a limit. Every worker obeys at its next claim; past a count, the oldest
+      ended jobs are deleted as jobs end.</p>
     <div class="actions"><button type="submit" class="btn primary small">Save settings</button></div>
   </form>`;
   return panel("Settings", html`<div class="settings"><dl class="facts">${state}</dl>${form}</div>`);

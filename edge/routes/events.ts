@@ -17,6 +17,7 @@ events.openapi(
   createRoute({
     method: "post",
     path: "/v1/queues/{queue}/events/{event}",
+    operationId: "sendEvent",
     summary: "Send an event to a queue: its jobs that wait for it go on with its data",
     description:
       "Resumes the queue's jobs that wait (ctx.waitForEvent) for this event with this key, and those that wait " +

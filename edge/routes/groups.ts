@@ -26,6 +26,7 @@ groups.openapi(
   createRoute({
     method: "get",
     path: "/v1/queues/{queue}/groups",
+    operationId: "listGroups",
     summary: "A page of a queue's groups, most loaded (waiting + started jobs) first",
     description:
       "Each page costs O(log n + limit) in Redis. The order moves as jobs come and go, so a walk over pages may " +
@@ -72,6 +73,7 @@ groups.openapi(
   createRoute({
     method: "patch",
     path: "/v1/queues/{queue}/groups/{group}",
+    operationId: "updateGroup",
     summary: "Give one group its own concurrency or rate limit, or pause it",
     description: "Stored in Redis and decided inside every claim; the queue's own limits still hold on top.",
     security: BEARER,

@@ -20,6 +20,7 @@ hooks.openapi(
   createRoute({
     method: "post",
     path: "/v1/hooks/{hook}",
+    operationId: "receiveHook",
     summary: "Receive a webhook delivery",
     description:
       "Verifies the sender's signature (scheme per hook: standard, github, stripe, hmac) on the raw body, " +
@@ -27,6 +28,8 @@ hooks.openapi(
       "window (a sender's retry, or a replay) answers 202 with the same job id and is not run again. " +
       "A hook with event sends the event its body names to the queue instead, or as well: jobs that wait for it " +
       "(ctx.waitForEvent) go on with the body as its data.",
+    // no API key: the sender's signature over the body is the credential
+    security: [],
     request: { params: z.object({ hook: z.string() }), headers: traceHeaders },
     responses: {
       202: json(

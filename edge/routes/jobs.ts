@@ -55,6 +55,7 @@ jobs.openapi(
   createRoute({
     method: "post",
     path: "/v1/queues/{queue}/jobs",
+    operationId: "enqueueJob",
     summary: "Enqueue a job",
     security: BEARER,
     middleware: [requireScope("enqueue")] as const,
@@ -96,6 +97,7 @@ jobs.openapi(
   createRoute({
     method: "post",
     path: "/v1/queues/{queue}/jobs/batch",
+    operationId: "enqueueJobs",
     summary: "Enqueue up to 100 jobs at once: all or none",
     security: BEARER,
     middleware: [requireScope("enqueue")] as const,
@@ -126,6 +128,7 @@ jobs.openapi(
   createRoute({
     method: "get",
     path: "/v1/jobs/{id}",
+    operationId: "getJob",
     summary: "Get a job, optionally waiting until it ends",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -161,6 +164,7 @@ jobs.openapi(
   createRoute({
     method: "get",
     path: "/v1/jobs/{id}/events",
+    operationId: "followJob",
     summary: "Follow a job's status as server-sent events",
     description:
       "One `status` event (data: the job) per change, until a terminal status, then the stream ends; " +
@@ -247,6 +251,7 @@ jobs.openapi(
   createRoute({
     method: "delete",
     path: "/v1/jobs/{id}",
+    operationId: "cancelJob",
     summary: "Cancel a waiting job, or ask the worker running it to stop",
     security: BEARER,
     middleware: [requireScope("admin")] as const,
@@ -269,6 +274,7 @@ jobs.openapi(
   createRoute({
     method: "post",
     path: "/v1/jobs/{id}/requeue",
+    operationId: "requeueJob",
     summary: "Put a failed, stopped or canceled job back in its queue",
     security: BEARER,
     middleware: [requireScope("admin")] as const,
@@ -286,6 +292,7 @@ jobs.openapi(
   createRoute({
     method: "get",
     path: "/v1/jobs/{id}/attempts",
+    operationId: "listAttempts",
     summary: "A job's attempts, newest first: the one it is on (or ended with), then the earlier ones kept",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -308,6 +315,7 @@ jobs.openapi(
   createRoute({
     method: "get",
     path: "/v1/jobs/{id}/steps",
+    operationId: "listSteps",
     summary: "A durable job's recorded steps, in the order its task recorded them",
     description: "Each step's result is shown to admin keys only, as stacks are.",
     security: BEARER,

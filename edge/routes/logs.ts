@@ -16,6 +16,7 @@ logs.openapi(
   createRoute({
     method: "get",
     path: "/v1/jobs/{id}/logs",
+    operationId: "getJobLogs",
     summary: "A page of a job's log lines, oldest first",
     description:
       `What its task wrote with ctx.log and ctx.logger, each line with its time and attempt. A job keeps its latest ` +

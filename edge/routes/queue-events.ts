@@ -21,6 +21,7 @@ queueEvents.openapi(
   createRoute({
     method: "get",
     path: "/v1/queues/{queue}/events",
+    operationId: "followQueueEvents",
     summary: "Follow every job of a queue as server-sent events",
     description:
       "One event per transition of one of the queue's jobs, named by its new status (`queued`, `scheduled`, " +

@@ -21,6 +21,7 @@ queues.openapi(
   createRoute({
     method: "get",
     path: "/v1/queues",
+    operationId: "listQueues",
     summary: "The queues the key reaches, a page at a time by name",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -51,6 +52,7 @@ queues.openapi(
   createRoute({
     method: "get",
     path: "/v1/queues/{queue}",
+    operationId: "getQueue",
     summary: "One queue (zero counts when it was never used)",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -70,6 +72,7 @@ queues.openapi(
   createRoute({
     method: "get",
     path: "/v1/queues/{queue}/jobs",
+    operationId: "listJobs",
     summary: "A page of a queue's jobs in one status",
     description:
       "queued in the order workers will take them, scheduled by due time, started by lease, deferred by age, " +
@@ -101,6 +104,7 @@ queues.openapi(
   createRoute({
     method: "get",
     path: "/v1/queues/{queue}/throughput",
+    operationId: "getThroughput",
     summary: "Jobs a queue finished and failed in each of the last minutes, oldest first",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -152,6 +156,7 @@ queues.openapi(
   createRoute({
     method: "patch",
     path: "/v1/queues/{queue}",
+    operationId: "updateQueue",
     summary: "Change a queue's settings: paused, rate limit, fleet-wide concurrency, its groups' default policy",
     description: "Stored in Redis and decided inside every claim, so the whole fleet obeys at once.",
     security: BEARER,
@@ -178,6 +183,7 @@ for (const [action, paused] of [
     createRoute({
       method: "post",
       path: `/v1/queues/{queue}/${action}`,
+      operationId: `${action}Queue`,
       summary: paused ? "Pause a queue: it takes jobs, no worker claims from it" : "Resume a paused queue",
       security: BEARER,
       middleware: [requireScope("admin")] as const,
@@ -201,6 +207,7 @@ queues.openapi(
   createRoute({
     method: "post",
     path: "/v1/queues/{queue}/requeue",
+    operationId: "requeueJobsOfQueue",
     summary: "Put every failed (or stopped, or canceled) job of a queue back in it",
     description: "Works in bounded chunks; when more is true, call again for the rest.",
     security: BEARER,
@@ -222,6 +229,7 @@ queues.openapi(
   createRoute({
     method: "post",
     path: "/v1/queues/{queue}/empty",
+    operationId: "emptyQueue",
     summary: "Cancel every queued job of a queue",
     description: "Works in bounded chunks; when more is true, call again for the rest.",
     security: BEARER,
@@ -239,6 +247,7 @@ queues.openapi(
   createRoute({
     method: "post",
     path: "/v1/queues/{queue}/clean",
+    operationId: "cleanQueue",
     summary: "Delete a queue's ended jobs older than a time",
     description: "Works in bounded chunks; when more is true, call again for the rest.",
     security: BEARER,

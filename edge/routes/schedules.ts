@@ -37,6 +37,7 @@ schedules.openapi(
   createRoute({
     method: "put",
     path: "/v1/schedules/{name}",
+    operationId: "setSchedule",
     summary: "Create or replace a schedule",
     description:
       "A cron expression (five or six fields, with an IANA tz) or an interval (everyMs). Each tick enqueues one " +
@@ -68,6 +69,7 @@ schedules.openapi(
   createRoute({
     method: "get",
     path: "/v1/schedules",
+    operationId: "listSchedules",
     summary: "The schedules the key reaches, in the order they fire next",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -115,6 +117,7 @@ schedules.openapi(
   createRoute({
     method: "get",
     path: "/v1/schedules/{name}",
+    operationId: "getSchedule",
     summary: "A schedule, with its next runs",
     security: BEARER,
     middleware: [requireScope("read")] as const,
@@ -131,6 +134,7 @@ schedules.openapi(
   createRoute({
     method: "delete",
     path: "/v1/schedules/{name}",
+    operationId: "deleteSchedule",
     summary: "Remove a schedule (the jobs it made stay)",
     security: BEARER,
     middleware: [requireScope("admin")] as const,

@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "1baa4442e3719a9590134f42ec5ff23f90833eea",
+  sha: "7a63fc0ef4b2d9fa66b8fc22ad979fc350b7846e",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -22,11 +22,11 @@ export const cancel: ScriptSource = {
     [268,"shared/scripts/includes/requeue_waiting.lua",2],
     [275,"shared/scripts/includes/resume_parent.lua",3],
     [297,"shared/scripts/includes/to_terminal.lua",9],
-    [391,"shared/scripts/includes/job_get.lua",2],
-    [396,"shared/scripts/includes/cascade.lua",3],
-    [406,"shared/scripts/includes/cancel_dependents.lua",5],
-    [434,"shared/scripts/includes/unqueue.lua",3],
-    [446,"shared/scripts/cancel.lua",16],
+    [393,"shared/scripts/includes/job_get.lua",2],
+    [398,"shared/scripts/includes/cascade.lua",3],
+    [408,"shared/scripts/includes/cancel_dependents.lua",5],
+    [436,"shared/scripts/includes/unqueue.lua",3],
+    [448,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -396,6 +396,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -404,7 +406,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -560,7 +562,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "809aba894826477fe985cb5448fb67b42cdbfcdd",
+  sha: "669d60b11068d46c9cc8f8e9282e0df76a2565d3",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -585,16 +587,16 @@ export const claim: ScriptSource = {
     [337,"shared/scripts/includes/outbox_push.lua",3],
     [353,"shared/scripts/includes/resume_parent.lua",3],
     [375,"shared/scripts/includes/to_terminal.lua",9],
-    [469,"shared/scripts/includes/cascade.lua",3],
-    [479,"shared/scripts/includes/cancel_dependents.lua",5],
-    [507,"shared/scripts/includes/window.lua",1],
-    [519,"shared/scripts/includes/room.lua",3],
-    [537,"shared/scripts/includes/policy_of.lua",3],
-    [557,"shared/scripts/includes/group_waiting.lua",2],
-    [562,"shared/scripts/includes/claim_jobs.lua",16],
-    [736,"shared/scripts/includes/worker_step.lua",2],
-    [749,"shared/scripts/includes/step.lua",7],
-    [789,"shared/scripts/claim.lua",24],
+    [471,"shared/scripts/includes/cascade.lua",3],
+    [481,"shared/scripts/includes/cancel_dependents.lua",5],
+    [509,"shared/scripts/includes/window.lua",1],
+    [521,"shared/scripts/includes/room.lua",3],
+    [539,"shared/scripts/includes/policy_of.lua",3],
+    [559,"shared/scripts/includes/group_waiting.lua",2],
+    [564,"shared/scripts/includes/claim_jobs.lua",16],
+    [738,"shared/scripts/includes/worker_step.lua",2],
+    [751,"shared/scripts/includes/step.lua",7],
+    [791,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -1042,6 +1044,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -1050,7 +1054,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -1469,7 +1473,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "0ee2bb688856718fab469354d7f6650a164ec5cd",
+  sha: "32bfa0afafe840159aae633c5522ab873b4e7421",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1491,23 +1495,23 @@ export const complete: ScriptSource = {
     [306,"shared/scripts/includes/requeue_waiting.lua",2],
     [313,"shared/scripts/includes/resume_parent.lua",3],
     [335,"shared/scripts/includes/to_terminal.lua",9],
-    [429,"shared/scripts/includes/job_get.lua",2],
-    [434,"shared/scripts/includes/schedule.lua",4],
-    [443,"shared/scripts/includes/cascade.lua",3],
-    [453,"shared/scripts/includes/release_dependents.lua",6],
-    [479,"shared/scripts/includes/owned_job.lua",2],
-    [487,"shared/scripts/includes/split.lua",1],
-    [494,"shared/scripts/includes/promote_due.lua",4],
-    [509,"shared/scripts/includes/resume_wait.lua",3],
-    [525,"shared/scripts/includes/resume_due_waits.lua",4],
-    [537,"shared/scripts/includes/cancel_dependents.lua",5],
-    [565,"shared/scripts/includes/window.lua",1],
-    [577,"shared/scripts/includes/room.lua",3],
-    [595,"shared/scripts/includes/policy_of.lua",3],
-    [615,"shared/scripts/includes/claim_jobs.lua",16],
-    [789,"shared/scripts/includes/worker_step.lua",2],
-    [802,"shared/scripts/includes/step.lua",7],
-    [842,"shared/scripts/complete.lua",19],
+    [431,"shared/scripts/includes/job_get.lua",2],
+    [436,"shared/scripts/includes/schedule.lua",4],
+    [445,"shared/scripts/includes/cascade.lua",3],
+    [455,"shared/scripts/includes/release_dependents.lua",6],
+    [481,"shared/scripts/includes/owned_job.lua",2],
+    [489,"shared/scripts/includes/split.lua",1],
+    [496,"shared/scripts/includes/promote_due.lua",4],
+    [511,"shared/scripts/includes/resume_wait.lua",3],
+    [527,"shared/scripts/includes/resume_due_waits.lua",4],
+    [539,"shared/scripts/includes/cancel_dependents.lua",5],
+    [567,"shared/scripts/includes/window.lua",1],
+    [579,"shared/scripts/includes/room.lua",3],
+    [597,"shared/scripts/includes/policy_of.lua",3],
+    [617,"shared/scripts/includes/claim_jobs.lua",16],
+    [791,"shared/scripts/includes/worker_step.lua",2],
+    [804,"shared/scripts/includes/step.lua",7],
+    [844,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1915,6 +1919,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -1923,7 +1929,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -2893,7 +2899,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "e3e340942d3d7acfac87507ae17a4619fe013770",
+  sha: "7b103057f6d500caa87026d0d5f0902fb73a702a",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2914,10 +2920,10 @@ export const empty: ScriptSource = {
     [280,"shared/scripts/includes/requeue_waiting.lua",2],
     [287,"shared/scripts/includes/resume_parent.lua",3],
     [309,"shared/scripts/includes/to_terminal.lua",9],
-    [403,"shared/scripts/includes/job_get.lua",2],
-    [408,"shared/scripts/includes/cascade.lua",3],
-    [418,"shared/scripts/includes/cancel_dependents.lua",5],
-    [446,"shared/scripts/empty.lua",15],
+    [405,"shared/scripts/includes/job_get.lua",2],
+    [410,"shared/scripts/includes/cascade.lua",3],
+    [420,"shared/scripts/includes/cancel_dependents.lua",5],
+    [448,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3299,6 +3305,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -3307,7 +3315,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -3390,7 +3398,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "2d1b93bb6c81ab183586e2809d00e88820148da4",
+  sha: "8462af886b04a35819d573bf0ab663aa891e1a65",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [18,"shared/keys.ts (generated include \"keys\")",1],
@@ -3410,11 +3418,11 @@ export const enqueue: ScriptSource = {
     [281,"shared/scripts/includes/requeue_waiting.lua",2],
     [288,"shared/scripts/includes/resume_parent.lua",3],
     [310,"shared/scripts/includes/to_terminal.lua",9],
-    [404,"shared/scripts/includes/schedule.lua",4],
-    [413,"shared/scripts/includes/create_job.lua",8],
-    [462,"shared/scripts/includes/unqueue.lua",3],
-    [474,"shared/scripts/includes/gather.lua",6],
-    [531,"shared/scripts/enqueue.lua",23],
+    [406,"shared/scripts/includes/schedule.lua",4],
+    [415,"shared/scripts/includes/create_job.lua",8],
+    [464,"shared/scripts/includes/unqueue.lua",3],
+    [476,"shared/scripts/includes/gather.lua",6],
+    [533,"shared/scripts/enqueue.lua",23],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3797,6 +3805,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -3805,7 +3815,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -4025,7 +4035,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "5e555c0399df726df1dc78463a443c588a3703c4",
+  sha: "8b1570e8938a5ef33bd61efd77abb57784d7fe0b",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -4047,24 +4057,24 @@ export const fail: ScriptSource = {
     [306,"shared/scripts/includes/requeue_waiting.lua",2],
     [313,"shared/scripts/includes/resume_parent.lua",3],
     [335,"shared/scripts/includes/to_terminal.lua",9],
-    [429,"shared/scripts/includes/job_get.lua",2],
-    [434,"shared/scripts/includes/cascade.lua",3],
-    [444,"shared/scripts/includes/cancel_dependents.lua",5],
-    [472,"shared/scripts/includes/schedule.lua",4],
-    [481,"shared/scripts/includes/keep_attempt.lua",3],
-    [499,"shared/scripts/includes/fail_or_retry.lua",9],
-    [538,"shared/scripts/includes/owned_job.lua",2],
-    [546,"shared/scripts/includes/split.lua",1],
-    [553,"shared/scripts/includes/promote_due.lua",4],
-    [568,"shared/scripts/includes/resume_wait.lua",3],
-    [584,"shared/scripts/includes/resume_due_waits.lua",4],
-    [596,"shared/scripts/includes/window.lua",1],
-    [608,"shared/scripts/includes/room.lua",3],
-    [626,"shared/scripts/includes/policy_of.lua",3],
-    [646,"shared/scripts/includes/claim_jobs.lua",16],
-    [820,"shared/scripts/includes/worker_step.lua",2],
-    [833,"shared/scripts/includes/step.lua",7],
-    [873,"shared/scripts/fail.lua",16],
+    [431,"shared/scripts/includes/job_get.lua",2],
+    [436,"shared/scripts/includes/cascade.lua",3],
+    [446,"shared/scripts/includes/cancel_dependents.lua",5],
+    [474,"shared/scripts/includes/schedule.lua",4],
+    [483,"shared/scripts/includes/keep_attempt.lua",3],
+    [501,"shared/scripts/includes/fail_or_retry.lua",9],
+    [540,"shared/scripts/includes/owned_job.lua",2],
+    [548,"shared/scripts/includes/split.lua",1],
+    [555,"shared/scripts/includes/promote_due.lua",4],
+    [570,"shared/scripts/includes/resume_wait.lua",3],
+    [586,"shared/scripts/includes/resume_due_waits.lua",4],
+    [598,"shared/scripts/includes/window.lua",1],
+    [610,"shared/scripts/includes/room.lua",3],
+    [628,"shared/scripts/includes/policy_of.lua",3],
+    [648,"shared/scripts/includes/claim_jobs.lua",16],
+    [822,"shared/scripts/includes/worker_step.lua",2],
+    [835,"shared/scripts/includes/step.lua",7],
+    [875,"shared/scripts/fail.lua",16],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4472,6 +4482,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -4480,7 +4492,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -4948,7 +4960,7 @@ end, 3)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "c009caffc22e64ff107e5547db5cea0f2cff5355",
+  sha: "560f47e544be287caae38ece4e3add1cce796640",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4968,9 +4980,9 @@ export const fireSchedule: ScriptSource = {
     [277,"shared/scripts/includes/requeue_waiting.lua",2],
     [284,"shared/scripts/includes/resume_parent.lua",3],
     [306,"shared/scripts/includes/to_terminal.lua",9],
-    [400,"shared/scripts/includes/schedule.lua",4],
-    [409,"shared/scripts/includes/create_job.lua",8],
-    [458,"shared/scripts/fire-schedule.lua",18],
+    [402,"shared/scripts/includes/schedule.lua",4],
+    [411,"shared/scripts/includes/create_job.lua",8],
+    [460,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5349,6 +5361,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -5357,7 +5371,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -5787,7 +5801,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "da32adc4b1496953c18197b2366c481f70db9bde",
+  sha: "1f6acdd25564e5ac3afd9f2d83fda36a6f26515e",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -5811,9 +5825,9 @@ export const invoke: ScriptSource = {
     [320,"shared/scripts/includes/requeue_waiting.lua",2],
     [327,"shared/scripts/includes/resume_parent.lua",3],
     [349,"shared/scripts/includes/to_terminal.lua",9],
-    [443,"shared/scripts/includes/schedule.lua",4],
-    [452,"shared/scripts/includes/create_job.lua",8],
-    [501,"shared/scripts/invoke.lua",27],
+    [445,"shared/scripts/includes/schedule.lua",4],
+    [454,"shared/scripts/includes/create_job.lua",8],
+    [503,"shared/scripts/invoke.lua",27],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -6235,6 +6249,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -6243,7 +6259,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -6779,7 +6795,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "9046dcd2edf7ad20b15924f80ddf32c7b5d8162a",
+  sha: "56db635d14eb475d580722d182214c6477fc3c79",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -6805,15 +6821,15 @@ export const recover: ScriptSource = {
     [355,"shared/scripts/includes/outbox_push.lua",3],
     [371,"shared/scripts/includes/resume_parent.lua",3],
     [393,"shared/scripts/includes/to_terminal.lua",9],
-    [487,"shared/scripts/includes/cascade.lua",3],
-    [497,"shared/scripts/includes/cancel_dependents.lua",5],
-    [525,"shared/scripts/includes/schedule.lua",4],
-    [534,"shared/scripts/includes/keep_attempt.lua",3],
-    [552,"shared/scripts/includes/fail_or_retry.lua",9],
-    [591,"shared/scripts/includes/release_dependents.lua",6],
-    [617,"shared/scripts/includes/window.lua",1],
-    [629,"shared/scripts/includes/room.lua",3],
-    [647,"shared/scripts/recover.lua",36],
+    [489,"shared/scripts/includes/cascade.lua",3],
+    [499,"shared/scripts/includes/cancel_dependents.lua",5],
+    [527,"shared/scripts/includes/schedule.lua",4],
+    [536,"shared/scripts/includes/keep_attempt.lua",3],
+    [554,"shared/scripts/includes/fail_or_retry.lua",9],
+    [593,"shared/scripts/includes/release_dependents.lua",6],
+    [619,"shared/scripts/includes/window.lua",1],
+    [631,"shared/scripts/includes/room.lua",3],
+    [649,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -7279,6 +7295,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -7287,7 +7305,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)
@@ -7692,7 +7710,7 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "2c7c9f7b77ce1c77d36136652943f7659a5c267a",
+  sha: "31b787a3a04149faf25223031cb602c3e857f873",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
@@ -7970,7 +7988,7 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
-  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
   if f[4] then redis.call('PERSIST', K.logs(id)) end
@@ -7995,7 +8013,7 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "6cc805aab8ca178949f61e4eb08a37ef002ffa15",
+  sha: "e5bf8aed59381273a12e8ac45efff91f7061e290",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
@@ -8316,7 +8334,7 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
-  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
   if f[4] then redis.call('PERSIST', K.logs(id)) end

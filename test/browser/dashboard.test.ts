@@ -279,17 +279,26 @@ describe("dashboard", () => {
     await page.fill("input[name='limit.max']", "10");
     await page.fill("input[name='limit.perMs']", "1000");
     await page.fill("input[name=concurrency]", "3");
+    // a count for finished jobs only: the failed ones are all kept
+    await page.fill("input[name='keep.finished']", "50");
     await page.click("form.settings button[type=submit]");
     await expect.poll(() => page.textContent("#toast")).toBe("Saved the settings of tidy");
-    expect(await tidy.info()).toMatchObject({ limit: { max: 10, perMs: 1000 }, concurrency: 3 });
+    expect(await tidy.info()).toMatchObject({
+      limit: { max: 10, perMs: 1000 },
+      concurrency: 3,
+      keep: { finished: 50 },
+    });
+    expect((await tidy.info()).keep).toEqual({ finished: 50 });
     await expect.poll(() => page.textContent(".page-head")).toMatch(/10 \/ 1 s\s*3 at once/);
     await shoot(page, "queue-settings");
     await page.fill("input[name='limit.max']", "");
     await page.fill("input[name='limit.perMs']", "");
     await page.fill("input[name=concurrency]", "");
+    await page.fill("input[name='keep.finished']", "");
     await page.click("form.settings button[type=submit]");
     await expect.poll(async () => (await tidy.info()).concurrency).toBeUndefined();
     expect((await tidy.info()).limit).toBeUndefined();
+    expect((await tidy.info()).keep).toBeUndefined();
 
     await act(page, page.locator(".page-head button", { hasText: "Empty" }), "Canceled 3 queued jobs");
     expect(await tidy.counts()).toMatchObject({ queued: 0, canceled: 3 });

@@ -5,7 +5,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, type JobView, type QueueInfo } from "../../shared/index.ts";
 import { uniquePrefix } from "../support/prefixes.ts";
-import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start } from "./support.ts";
+import { call, expectProblem, failJob, finish, jsonOf, KEYS, makeApp, queue, start, WORKER } from "./support.ts";
 
 const prefix = uniquePrefix("operate");
 const app = makeApp(prefix);
@@ -89,13 +89,12 @@ describe("a job's attempts", () => {
     await failJob(prefix, job.id, "first", true);
     await start(prefix, "tries", job.id);
     await finish(prefix, job.id, { ok: true });
-    const { attempts } = await jsonOf<{ attempts: { attempt: number; status: string }[] }>(
-      await call(app, "GET", `/v1/jobs/${job.id}/attempts`, admin),
-      200,
-    );
-    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
-      [2, "finished"],
-      [1, "failed"],
+    type Attempts = { attempts: { attempt: number; status: string; worker: string | null }[] };
+    const { attempts } = await jsonOf<Attempts>(await call(app, "GET", `/v1/jobs/${job.id}/attempts`, admin), 200);
+    // the final attempt keeps its worker once the job ended, as the earlier ones do
+    expect(attempts.map((a) => [a.attempt, a.status, a.worker])).toEqual([
+      [2, "finished", WORKER],
+      [1, "failed", WORKER],
     ]);
     await expectProblem(await call(app, "GET", "/v1/jobs/no-such-job/attempts", admin), 404);
   });

@@ -98,7 +98,8 @@ export function queue(prefix: string, name: string): Queue {
 }
 
 const runner = scriptRunner(redis);
-const WORKER = "edge-test-worker";
+/** The worker name the helpers below claim and report as. */
+export const WORKER = "edge-test-worker";
 
 /** Claims the next job of a queue as a worker would, and checks it is the one expected. */
 export async function start(prefix: string, queueName: string, id: string): Promise<void> {

@@ -11,12 +11,15 @@
 // gateway uses that power once: it creates the restricted user and connects
 // as it. Refusing to start would only make every developer do by hand what
 // the gateway can do itself.
+//
+// GATEWAY_UPSTASH_PARITY makes another user, which may also run what Upstash
+// serves of @dangerous (KEYS, FLUSHALL, …), for a local stand-in for Upstash.
 import { createHmac } from "node:crypto";
 import { Redis } from "ioredis";
 import type pino from "pino";
 import type { RedisTarget } from "../connection.ts";
 import { nodeUrl } from "./cluster.ts";
-import { errorMessage } from "./protocol.ts";
+import { errorMessage, UPSTASH_DANGEROUS } from "./protocol.ts";
 
 /** `provision`: connect as a user without admin rights, made through REDIS_URL if need be; `off`: as REDIS_URL. */
 export type AclMode = "provision" | "off";
@@ -24,6 +27,22 @@ export type AclMode = "provision" | "off";
 export const GATEWAY_USER = "edgeq-gateway";
 /** ACL SETUSER rules of the gateway's user: every key and channel, every command but administration. */
 export const GATEWAY_USER_RULES = ["~*", "&*", "+@all", "-@admin", "-@dangerous"] as const;
+
+/** The user the gateway makes, and what it may run of administration: nothing, or what Upstash serves (parity). */
+interface Profile {
+  name: string;
+  rules: readonly string[];
+  /** Lower-case names, as COMMAND LIST gives them. */
+  served: ReadonlySet<string>;
+}
+
+const RESTRICTED: Profile = { name: GATEWAY_USER, rules: GATEWAY_USER_RULES, served: new Set() };
+// A user of its own, so that a parity gateway and a plain one in front of the same Redis never remake each other's.
+const UPSTASH_PARITY: Profile = {
+  name: "edgeq-gateway-upstash",
+  rules: [...GATEWAY_USER_RULES, ...UPSTASH_DANGEROUS.map((name) => `+${name.toLowerCase()}`)],
+  served: new Set(UPSTASH_DANGEROUS.map((name) => name.toLowerCase())),
+};
 
 const HOW_TO = `create a user (README: "The gateway's Redis user") and put it in REDIS_URL, or set GATEWAY_ACL=off`;
 
@@ -34,13 +53,20 @@ export interface GatewayUser {
   restore?: () => Promise<void>;
 }
 
-export async function gatewayUser(target: RedisTarget, mode: AclMode, logger: pino.Logger): Promise<GatewayUser> {
+/** parity: the user may also run what Upstash serves of @dangerous (GATEWAY_UPSTASH_PARITY). */
+export async function gatewayUser(
+  target: RedisTarget,
+  mode: AclMode,
+  logger: pino.Logger,
+  parity = false,
+): Promise<GatewayUser> {
+  const profile = parity ? UPSTASH_PARITY : RESTRICTED;
   if (mode === "off") {
     logger.warn("GATEWAY_ACL=off: gateway clients get the permissions of REDIS_URL's user, inside scripts too");
     return { url: target.url };
   }
   const nodes = await nodeUrls(target);
-  const allowedOn = await Promise.all(nodes.map((url) => withConnection(url, mayAdminister)));
+  const allowedOn = await Promise.all(nodes.map((url) => withConnection(url, (c) => mayAdminister(c, profile))));
   const allowed = allowedOn.find((first) => first !== null) ?? null;
   const denied = allowedOn.indexOf(null);
   if (allowed !== null && denied !== -1) {
@@ -51,9 +77,9 @@ export async function gatewayUser(target: RedisTarget, mode: AclMode, logger: pi
   }
   if (allowed === null) return { url: target.url };
 
-  const password = derivedPassword(new URL(target.url));
+  const password = derivedPassword(new URL(target.url), profile.name);
   const make = async (urls: string[]): Promise<void> => {
-    await Promise.all(urls.map((url) => withConnection(url, (connection) => setUser(connection, password))));
+    await Promise.all(urls.map((url) => withConnection(url, (connection) => setUser(connection, profile, password))));
   };
   await make(nodes).catch((err: unknown) => {
     throw new Error(
@@ -62,27 +88,27 @@ export async function gatewayUser(target: RedisTarget, mode: AclMode, logger: pi
   });
   const restricted = (url: string): string => {
     const as = new URL(url);
-    as.username = GATEWAY_USER;
+    as.username = profile.name;
     as.password = password;
     return as.toString();
   };
   for (const url of nodes) {
-    const still = await withConnection(restricted(url), adminCommandAllowed);
-    if (still !== null) throw new Error(`the Redis user ${GATEWAY_USER} may still run ${still}: ${HOW_TO}`);
+    const still = await withConnection(restricted(url), (c) => adminCommandAllowed(c, profile.served));
+    if (still !== null) throw new Error(`the Redis user ${profile.name} may still run ${still}: ${HOW_TO}`);
   }
   logger.info(
-    { user: GATEWAY_USER, rules: GATEWAY_USER_RULES.join(" "), nodes: nodes.length },
+    { user: profile.name, rules: profile.rules.join(" "), nodes: nodes.length },
     `REDIS_URL's user may run ${allowed}; the gateway made a restricted Redis user and connects as it`,
   );
   // A cluster's nodes are asked again: the node that forgot the user may be one added since, or a promoted replica.
   return { url: restricted(target.url), restore: async () => make(await nodeUrls(target)) };
 }
 
-/** What the connection's user may run of server administration, refusing a gateway user that may run any. */
-async function mayAdminister(connection: Redis): Promise<string | null> {
-  const allowed = await adminCommandAllowed(connection);
-  if (allowed !== null && (await connection.call("ACL", "WHOAMI")) === GATEWAY_USER) {
-    throw new Error(`the Redis user ${GATEWAY_USER} in REDIS_URL may run ${allowed}; restrict it, or ${HOW_TO}`);
+/** What the connection's user may run of server administration past the profile's, refusing a gateway user that may. */
+async function mayAdminister(connection: Redis, profile: Profile): Promise<string | null> {
+  const allowed = await adminCommandAllowed(connection, profile.served);
+  if (allowed !== null && (await connection.call("ACL", "WHOAMI")) === profile.name) {
+    throw new Error(`the Redis user ${profile.name} in REDIS_URL may run ${allowed}; restrict it, or ${HOW_TO}`);
   }
   return allowed;
 }
@@ -113,15 +139,15 @@ async function nodeUrls(target: RedisTarget): Promise<string[]> {
 // the user again without locking out the others' connections, and nothing is
 // stored. With no password in REDIS_URL, whoever reaches Redis may already
 // administer it, so a password anyone could derive gives nothing away.
-function derivedPassword(url: URL): string {
+function derivedPassword(url: URL, user: string): string {
   return createHmac("sha256", decodeURIComponent(url.password))
-    .update(`${GATEWAY_USER}:${decodeURIComponent(url.username)}`)
+    .update(`${user}:${decodeURIComponent(url.username)}`)
     .digest("base64url");
 }
 
 // `reset` first: running it again leaves the same user, whatever was changed since.
-async function setUser(connection: Redis, password: string): Promise<void> {
-  await connection.call("ACL", "SETUSER", GATEWAY_USER, "reset", "on", `>${password}`, ...GATEWAY_USER_RULES);
+async function setUser(connection: Redis, profile: Profile, password: string): Promise<void> {
+  await connection.call("ACL", "SETUSER", profile.name, "reset", "on", `>${password}`, ...profile.rules);
 }
 
 // Asks Redis, running none of them, whether this connection's user may run any
@@ -136,13 +162,13 @@ for _, name in ipairs(ARGV) do
 end
 return false`;
 
-/** The first server-administration command the connection's user may run, or null. */
-async function adminCommandAllowed(connection: Redis): Promise<string | null> {
+/** The first server-administration command the connection's user may run, those `served` aside, or null. */
+async function adminCommandAllowed(connection: Redis, served: ReadonlySet<string>): Promise<string | null> {
   try {
     const names = new Set<string>();
     for (const category of ["admin", "dangerous"]) {
       const listed = (await connection.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", category)) as string[];
-      for (const name of listed) names.add(name);
+      for (const name of listed) if (!served.has(name)) names.add(name);
     }
     return (await connection.call("EVAL", FIRST_ALLOWED, "0", ...names)) as string | null;
   } catch (err) {

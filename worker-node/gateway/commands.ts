@@ -14,12 +14,17 @@ export class Commands {
   readonly #pool: Connection[];
   readonly #cluster: ClusterCommands | undefined;
   readonly #keyLocking = new KeyLockingScripts();
+  readonly #parity: boolean;
   #next = 0;
 
-  /** pool: the connections requests share, in turn; cluster: set when they reach a Redis Cluster. */
-  constructor(pool: Connection[], cluster: ClusterCommands | undefined) {
+  /**
+   * pool: the connections requests share, in turn; cluster: set when they reach a Redis Cluster; parity: serve
+   * what Upstash serves of Redis's dangerous commands (GATEWAY_UPSTASH_PARITY).
+   */
+  constructor(pool: Connection[], cluster: ClusterCommands | undefined, parity = false) {
     this.#pool = pool;
     this.#cluster = cluster;
+    this.#parity = parity;
   }
 
   async pipeline(commands: string[][], base64: boolean, readable?: Set<string>): Promise<string> {
@@ -115,6 +120,6 @@ export class Commands {
 
   /** The gateway's own refusals, then the cluster's. */
   #refused(name: string, args: string[], readable?: Set<string>): string | undefined {
-    return refusal(name, args, readable) ?? this.#cluster?.refusal(name);
+    return refusal(name, args, readable, this.#parity) ?? this.#cluster?.refusal(name);
   }
 }

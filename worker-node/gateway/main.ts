@@ -22,6 +22,8 @@ edge, until SIGTERM or SIGINT. It takes no arguments; the environment sets it:
   GATEWAY_ACL             provision (connect as a Redis user denied administration) or off
   GATEWAY_HOST            address to listen on (default ${DEFAULTS.gatewayHost}); TLS goes in front
   GATEWAY_PORT            port (default ${DEFAULTS.gatewayPort})
+  GATEWAY_UPSTASH_PARITY  1: also serve what Upstash serves (KEYS, FLUSHDB, FLUSHALL, SORT, inside scripts too),
+                          for a local stand-in for Upstash; loopback GATEWAY_HOST only (default 0: refused)
   GATEWAY_POOL_SIZE, GATEWAY_MAX_BODY_BYTES, GATEWAY_MAX_SUBSCRIPTIONS, LOG_LEVEL`;
 
 const args = process.argv.slice(2);
@@ -44,6 +46,7 @@ const starting = startGateway({
   clusterNodes: settings.REDIS_CLUSTER_NODES,
   port: settings.GATEWAY_PORT,
   host: settings.GATEWAY_HOST,
+  upstashParity: settings.GATEWAY_UPSTASH_PARITY,
   maxBodyBytes: settings.GATEWAY_MAX_BODY_BYTES,
   poolSize: settings.GATEWAY_POOL_SIZE,
   maxSubscriptions: settings.GATEWAY_MAX_SUBSCRIPTIONS,

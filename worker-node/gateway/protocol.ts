@@ -81,11 +81,25 @@ for (const name of [
 }
 
 /**
+ * What Upstash serves of Redis's @dangerous commands (none of @admin): served
+ * in GATEWAY_UPSTASH_PARITY mode, for a developer's local stand-in for
+ * Upstash, by name and inside scripts (acl.ts gives its user these).
+ */
+export const UPSTASH_DANGEROUS = ["KEYS", "FLUSHDB", "FLUSHALL", "SORT", "SORT_RO"] as const;
+const UPSTASH_SERVES = new Set<string>(UPSTASH_DANGEROUS);
+
+/**
  * Why the gateway refuses a command, or undefined. `readable` is given when
  * the request's token may only read: then only the commands in it may run.
+ * `parity`: serve what Upstash serves (UPSTASH_DANGEROUS).
  */
-export function refusal(name: string, args: string[], readable?: ReadonlySet<string>): string | undefined {
-  const reason = REFUSED.get(name);
+export function refusal(
+  name: string,
+  args: string[],
+  readable?: ReadonlySet<string>,
+  parity = false,
+): string | undefined {
+  const reason = parity && UPSTASH_SERVES.has(name) ? undefined : REFUSED.get(name);
   if (reason !== undefined) return reason;
   if ((name === "XREAD" || name === "XREADGROUP") && hasBlockOption(name, args)) {
     return `ERR ${name} with BLOCK is a blocking command, which the REST gateway does not support; use TCP`;

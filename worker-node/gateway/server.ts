@@ -48,6 +48,11 @@ export interface GatewayOptions {
   poolSize?: number;
   /** Subscriptions held at once, one Redis connection each; default DEFAULTS.gatewayMaxSubscriptions. */
   maxSubscriptions?: number;
+  /**
+   * Serve what Upstash serves of Redis's dangerous commands (KEYS, FLUSHDB, FLUSHALL, SORT), by name and inside
+   * scripts, as a developer's local stand-in for Upstash; refused unless host is a loopback address. Default off.
+   */
+  upstashParity?: boolean;
   logger?: pino.Logger;
 }
 
@@ -86,7 +91,20 @@ function streamedCommand(path: string): SubscribeCommand | undefined {
   return name === "SUBSCRIBE" || name === "PSUBSCRIBE" ? name : undefined;
 }
 
+/** Whether an address to listen on reaches this machine alone. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const host = opts.host ?? DEFAULTS.gatewayHost;
+  const parity = opts.upstashParity ?? false;
+  if (parity && !isLoopback(host)) {
+    throw new Error(
+      `GATEWAY_UPSTASH_PARITY=1 lets every token holder run KEYS, FLUSHALL and scripts that call them, as a local ` +
+        `stand-in for Upstash: it needs GATEWAY_HOST on loopback (127.0.0.1, ::1 or localhost), not ${host}`,
+    );
+  }
   const tokens = tokenChecker(opts.token, opts.readOnlyToken);
   const logger = opts.logger ?? pino({ level: DEFAULTS.logLevel });
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
@@ -96,7 +114,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     { url: opts.redisUrl ?? DEFAULTS.redisUrl, clusterNodes },
     opts.acl ?? DEFAULTS.gatewayAcl,
     logger,
+    parity,
   );
+  if (parity) logger.warn("GATEWAY_UPSTASH_PARITY=1: KEYS, FLUSHDB, FLUSHALL and SORT are served, inside scripts too");
 
   let lastConnectionError: Error | undefined;
   let restoring: Promise<void> | undefined;
@@ -156,7 +176,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw new Error(`cannot read Redis's command table (COMMAND), which the gateway needs: ${errorMessage(err)}`);
     }
   }
-  const commands = new Commands(pool, cluster);
+  const commands = new Commands(pool, cluster, parity);
   let nextNode = 0;
   // A subscription holds a connection that sends nothing but SUBSCRIBE, and
   // on a cluster any node serves it, since PUBLISH reaches every node: a
@@ -311,7 +331,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     socket.once("close", () => unused.delete(socket));
   });
 
-  const host = opts.host ?? DEFAULTS.gatewayHost;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

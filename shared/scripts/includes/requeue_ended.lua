@@ -13,7 +13,7 @@ local function requeue_ended(id, queue, status, now)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
   redis.call('HSET', key, 'attempts', 0)
-  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt')
+  redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
   if f[4] then redis.call('PERSIST', K.logs(id)) end

@@ -78,6 +78,8 @@ end
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
 -- 'fields' are set, 'drop' removed, besides what every terminal job loses.
+-- workerName stays: the job is its final attempt, which keeps its worker as
+-- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
 local function to_terminal(id, queue, from, status, now, fields, drop)
@@ -86,7 +88,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
     'logs', 'task', 'attempts')
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', 'workerName', unpack(drop or {}))
+  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
   redis.call('PEXPIRE', K.attempts(id), ttl_ms)

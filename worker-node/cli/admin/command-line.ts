@@ -33,6 +33,8 @@ const OPTIONS = {
   resume: { type: "boolean" },
   follow: { type: "boolean", short: "f" },
   offset: { type: "string" },
+  finished: { type: "string" },
+  failed: { type: "string" },
 } as const;
 export type Flag = keyof typeof OPTIONS;
 export type Flags = { [F in Flag]?: (typeof OPTIONS)[F]["type"] extends "boolean" ? boolean : string };

@@ -7,7 +7,7 @@ import type { Command } from "./command.ts";
 import { group, groups } from "./groups.ts";
 import { attempts, cancel, clean, empty, job, jobs, requeue } from "./jobs.ts";
 import { logs } from "./logs.ts";
-import { concurrency, event, limit, pause, queues, resume } from "./queues.ts";
+import { concurrency, event, keep, limit, pause, queues, resume } from "./queues.ts";
 import { schedule, schedules } from "./schedules.ts";
 
 export const COMMANDS: Record<string, Command> = {
@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, Command> = {
   resume,
   limit,
   concurrency,
+  keep,
   groups,
   group,
   event,

@@ -1,6 +1,7 @@
 // The admin commands about queues as a whole: what every queue holds and who
 // works it, the settings workers obey across the fleet (paused, a rate
-// limit, a concurrency limit), and the events its durable jobs await.
+// limit, a concurrency limit), how many ended jobs it keeps, and the events
+// its durable jobs await.
 import { describeQueues, type QueueInfo, type QueuesPage, type SettingsPatch } from "../../../shared/index.ts";
 import { noun } from "../../../shared/display.ts";
 import { duration, jsonFlag, required, UsageError, wholeNumber } from "./command-line.ts";
@@ -72,6 +73,40 @@ export const concurrency: Command = {
     return settle(ctx, name!, { concurrency }, `queue "${name}": at most ${concurrency} running at once`);
   },
 };
+
+export const keep: Command = {
+  synopsis: ["keep <queue> [--finished N] [--failed N]", "keep <queue> --off"],
+  summary: "keep only the latest N finished (failed) jobs",
+  about:
+    "Keeps only the queue's latest N finished jobs (--finished) and failed jobs (--failed), as BullMQ's\n" +
+    "removeOnComplete: { count }; the oldest past N are deleted as jobs end, beside the TTLs. A flag left out\n" +
+    "keeps its current value; --off keeps them all again. Without flags it shows what the queue keeps.",
+  args: ["queue"],
+  flags: ["finished", "failed", "off"],
+  run: async (ctx, [name], flags) => {
+    const queue = queueOf(ctx, name!);
+    const given = (["finished", "failed"] as const).filter((status) => flags[status] !== undefined);
+    if (flags.off) {
+      if (given.length) throw new UsageError("--off takes no --finished or --failed");
+      return settle(ctx, name!, { keep: null }, `queue "${name}" keeps every ended job until its TTL now`);
+    }
+    const kept = (await queue.info()).keep ?? {};
+    if (given.length === 0) return { json: kept, text: keptText(name!, kept) };
+    const patch = { ...kept };
+    for (const status of given) patch[status] = wholeNumber(flags[status]!, `--${status}`);
+    return settle(ctx, name!, { keep: patch }, keptText(name!, patch));
+  },
+};
+
+/** What a queue keeps of its ended jobs, in words. */
+function keptText(name: string, kept: { finished?: number; failed?: number }): string {
+  const parts = (["finished", "failed"] as const)
+    .filter((status) => kept[status] !== undefined)
+    .map((status) => `the latest ${kept[status]} ${status}`);
+  return parts.length
+    ? `queue "${name}" keeps ${parts.join(" and ")} jobs`
+    : `queue "${name}" keeps every ended job until its TTL`;
+}
 
 export const event: Command = {
   synopsis: ["event <queue> <event> [--key K] [--data JSON]"],
