@@ -105,6 +105,9 @@ export const attemptSchema = z
     endedAt: z.number().int().nullable(),
     result: jsonValue.nullable(),
     error: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() }).nullable(),
+    lost: z
+      .boolean()
+      .describe("its worker's lease ran out and recovery ended it; what that worker reported later was refused"),
   })
   .meta({ id: "Attempt" });
 

@@ -85,6 +85,8 @@ export interface Job extends JobView {
   priority: number | null;
   callbackUrl: string | null;
   workerName: string | null;
+  /** How many times a worker claimed it; while started, the number of the current claim: its lease token. */
+  claims: number;
   stopRequested: boolean;
 }
 
@@ -275,6 +277,7 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
         : null,
     ...(h.recorded !== undefined && { steps: stepsOf(json(h.recorded, [])) }),
     workerName: h.workerName ?? null,
+    claims: num(h.claims) ?? 0,
     stopRequested: h.stopRequested === "1",
   };
 }

@@ -204,7 +204,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
     if (!job) return null;
     if (job.attempts === 0) return earlier;
     const { attempts: attempt, status, workerName: worker, startedAt, endedAt, result, error } = job;
-    return [{ attempt, status, worker, startedAt, endedAt, result, error }, ...earlier];
+    return [{ attempt, status, worker, startedAt, endedAt, result, error, lost: scripts.lostBy(error) }, ...earlier];
   }
 
   /**

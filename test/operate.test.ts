@@ -39,7 +39,11 @@ async function claimIds(queue: Queue, max: number, now = Date.now()): Promise<st
 }
 
 async function finish(queue: Queue, id: string, now = Date.now()) {
-  const step = await scripts.complete.run(runner, queue.keys, { now, worker: "w1", jobs: [{ id, result: "null" }] });
+  const step = await scripts.complete.run(runner, queue.keys, {
+    now,
+    worker: "w1",
+    jobs: [{ id, claim: 1, result: "null" }],
+  });
   return step.reported[0]!;
 }
 
@@ -48,7 +52,7 @@ async function failIt(queue: Queue, id: string, now = Date.now()) {
   const step = await scripts.fail.run(runner, queue.keys, {
     now,
     worker: "w1",
-    jobs: [{ id, error, retryable: true }],
+    jobs: [{ id, claim: 1, error, retryable: true }],
   });
   return step.reported[0]!;
 }
@@ -317,7 +321,7 @@ describe("bounded work", () => {
     await scripts.fail.run(runner, queue.keys, {
       now,
       worker: "w1",
-      jobs: [{ id: parent.id, error: { name: "Error", message: "boom" }, retryable: false }],
+      jobs: [{ id: parent.id, claim: 1, error: { name: "Error", message: "boom" }, retryable: false }],
     });
     expect(await queue.counts()).toMatchObject({
       canceled: DEFAULTS.scriptBatch,

@@ -130,7 +130,7 @@ export class Heartbeat {
       for (const id of renewed.lost) {
         const running = host.running.get(id);
         if (running) {
-          host.log.warn({ jobId: id }, "lease lost: another worker owns this job now; abandoning it");
+          host.log.warn({ jobId: id }, "lease lost: recovery took the job from this worker; stopping its horse");
           host.executor.interrupt(running, "lost");
         }
       }
@@ -149,7 +149,7 @@ export class Heartbeat {
       worker: host.name,
       state: this.#entry(),
       entryTtlMs: host.options.heartbeatMs * 3,
-      running: [...host.running.keys()],
+      running: [...host.running.values()].map((running) => running.held),
     });
   }
 

@@ -42,7 +42,7 @@ export class Report {
     const completions: Completion[] = [];
     const failures: Failure[] = [];
     for (const { running, outcome } of batch) {
-      const { job } = running;
+      const { job, held } = running;
       const { id } = job;
       if (running.interrupted === "lost") continue;
       this.jobIds.push(id);
@@ -50,12 +50,12 @@ export class Report {
       const progress = running.progressCall();
       if (progress) this.calls.push(progress);
       if (running.interrupted === "shutdown") {
-        this.calls.push(scripts.requeue.call(keys, { now: base.now, id, worker: base.worker }));
+        this.calls.push(scripts.requeue.call(keys, { now: base.now, ...held, worker: base.worker }));
       } else if (outcome.ok) {
-        completions.push({ id, result: outcome.result });
+        completions.push({ ...held, result: outcome.result });
         this.#completed.push(job);
       } else {
-        failures.push({ id, error: outcome.error, retryable: outcome.retryable });
+        failures.push({ ...held, error: outcome.error, retryable: outcome.retryable });
         this.#failed.push(job);
       }
     }

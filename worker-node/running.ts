@@ -8,7 +8,7 @@ import { ValidationError, type Job, type Keys } from "../shared/index.ts";
 import { newJob } from "../shared/job.ts";
 import type { Call } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import type { ProgressUpdate } from "../shared/scripts/index.ts";
+import type { Held, ProgressUpdate } from "../shared/scripts/index.ts";
 import type { ScriptConnection } from "./connection.ts";
 import { JobAbort } from "./horse/abort.ts";
 import type { Horse } from "./horse/horse.ts";
@@ -52,6 +52,11 @@ export class Running extends JobAbort implements TaskHost {
   ) {
     super();
     this.#context = context;
+  }
+
+  /** The job as this worker holds it: every write of it names the claim, which recovery's next claim outdates. */
+  get held(): Held {
+    return { id: this.job.id, claim: this.job.claims };
   }
 
   logger(): Logger {
@@ -122,13 +127,13 @@ export class Running extends JobAbort implements TaskHost {
       if (request.kind === "record") {
         const { step, result, startedAt, endedAt } = request;
         const [reply] = await redis.run([
-          scripts.recordStep.call(keys, { id: this.job.id, worker, step, result, startedAt, endedAt }),
+          scripts.recordStep.call(keys, { ...this.held, worker, step, result, startedAt, endedAt }),
         ]);
         return reply.ok ? { ok: true } : reply;
       }
       if (request.kind === "sleep" || request.kind === "wait") {
         const { kind: _, ...suspension } = request;
-        const call = scripts.suspend.call(keys, { id: this.job.id, worker, now: Date.now(), ...suspension });
+        const call = scripts.suspend.call(keys, { ...this.held, worker, now: Date.now(), ...suspension });
         const [reply] = await redis.run([call]);
         return reply.ok ? { ok: true } : reply;
       }
@@ -139,7 +144,7 @@ export class Running extends JobAbort implements TaskHost {
         // the child's id is its parent's and the step's: made once, however often the parent replays
         const limits = { maxArgsBytes: DEFAULTS.maxArgsBytes, now };
         const child = newJob(queue, task, args, { ...options, id: `${this.job.id}:${step}` }, limits);
-        const [reply] = await redis.run([scripts.invoke.call(keys, { id: this.job.id, worker, now, step, child })]);
+        const [reply] = await redis.run([scripts.invoke.call(keys, { ...this.held, worker, now, step, child })]);
         return reply.ok ? { ok: true } : reply;
       }
       const ids = this.job.dependsOn;
@@ -159,7 +164,7 @@ export class Running extends JobAbort implements TaskHost {
     const update = this.#pending;
     this.#pending = undefined;
     const { keys, worker } = this.#context;
-    return update && scripts.progress.call(keys, { id: this.job.id, worker, update });
+    return update && scripts.progress.call(keys, { ...this.held, worker, update });
   }
 
   /**

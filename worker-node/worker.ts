@@ -263,6 +263,12 @@ export class Worker {
 
   async #start(job: Job): Promise<void> {
     const running = new Running(job, Date.now() + job.timeoutMs, this.#context);
+    // this worker's lease on an earlier claim ran out (it was frozen) and recovery gave the job back to it
+    const earlier = this.#running.get(job.id);
+    if (earlier) {
+      this.#log.warn({ jobId: job.id }, "lease lost: the job was claimed again; stopping the earlier run's horse");
+      this.#executor.interrupt(earlier, "lost");
+    }
     this.#running.set(job.id, running);
     this.#deadlines.arm(running.deadline);
     this.#heartbeat.schedule();
@@ -271,13 +277,18 @@ export class Worker {
     if ("suspended" in end) {
       // suspend.lua moved the job on (ctx.sleep): its slot is free for the next
       running.logSuspended();
-      this.#running.delete(job.id);
+      this.#forget(running);
       if (this.accepting) void this.#fill();
       return;
     }
     const outcome = running.explain(end, !this.#executor.stops);
     running.logEnd(outcome);
     this.#report(running, outcome);
+  }
+
+  /** A run that ended leaves the running jobs, unless a later claim of its job runs in its place. */
+  #forget(running: Running): void {
+    if (this.#running.get(running.job.id) === running) this.#running.delete(running.job.id);
   }
 
   /**
@@ -287,7 +298,7 @@ export class Worker {
    * in one script call.
    */
   #report(running: Running, outcome: Outcome): void {
-    this.#running.delete(running.job.id);
+    this.#forget(running);
     if (outcome.ok) this.#counters.processed++;
     else this.#counters.failed++;
     this.#ended.push({ running, outcome });

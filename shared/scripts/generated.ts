@@ -499,40 +499,40 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "e7465b066f5889d4742a07f175ba566d1f99e61e",
+  sha: "bac5965a9666b02d1bd1b12917e5816cb838cfea",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [56,"shared/scripts/includes/job_get.lua",2],
     [61,"shared/scripts/includes/owned_job.lua",2],
-    [69,"shared/scripts/includes/split.lua",1],
-    [76,"shared/scripts/includes/settings_of.lua",2],
-    [99,"shared/defaults.ts (generated include \"limits\")",1],
-    [109,"shared/scripts/includes/arm.lua",2],
-    [122,"shared/status.ts (generated include \"statuses\")",1],
-    [146,"shared/scripts/includes/move.lua",3],
-    [161,"shared/scripts/includes/hash_table.lua",1],
-    [167,"shared/scripts/includes/job_table.lua",3],
-    [174,"shared/scripts/includes/list_group.lua",2],
-    [187,"shared/scripts/includes/tally.lua",2],
-    [196,"shared/scripts/includes/push_waiting.lua",7],
-    [232,"shared/scripts/includes/requeue_waiting.lua",2],
-    [239,"shared/scripts/includes/promote_due.lua",4],
-    [254,"shared/scripts/includes/resume_wait.lua",3],
-    [270,"shared/scripts/includes/resume_due_waits.lua",4],
-    [282,"shared/scripts/includes/outbox_push.lua",3],
-    [298,"shared/scripts/includes/resume_parent.lua",3],
-    [320,"shared/scripts/includes/to_terminal.lua",8],
-    [409,"shared/scripts/includes/cascade.lua",3],
-    [419,"shared/scripts/includes/cancel_dependents.lua",5],
-    [447,"shared/scripts/includes/window.lua",1],
-    [459,"shared/scripts/includes/room.lua",3],
-    [477,"shared/scripts/includes/policy_of.lua",3],
-    [497,"shared/scripts/includes/group_waiting.lua",2],
-    [502,"shared/scripts/includes/claim_jobs.lua",16],
-    [676,"shared/scripts/includes/worker_step.lua",2],
-    [689,"shared/scripts/includes/step.lua",7],
-    [729,"shared/scripts/claim.lua",24],
+    [72,"shared/scripts/includes/split.lua",1],
+    [79,"shared/scripts/includes/settings_of.lua",2],
+    [102,"shared/defaults.ts (generated include \"limits\")",1],
+    [112,"shared/scripts/includes/arm.lua",2],
+    [125,"shared/status.ts (generated include \"statuses\")",1],
+    [149,"shared/scripts/includes/move.lua",3],
+    [164,"shared/scripts/includes/hash_table.lua",1],
+    [170,"shared/scripts/includes/job_table.lua",3],
+    [177,"shared/scripts/includes/list_group.lua",2],
+    [190,"shared/scripts/includes/tally.lua",2],
+    [199,"shared/scripts/includes/push_waiting.lua",7],
+    [235,"shared/scripts/includes/requeue_waiting.lua",2],
+    [242,"shared/scripts/includes/promote_due.lua",4],
+    [257,"shared/scripts/includes/resume_wait.lua",3],
+    [273,"shared/scripts/includes/resume_due_waits.lua",4],
+    [285,"shared/scripts/includes/outbox_push.lua",3],
+    [301,"shared/scripts/includes/resume_parent.lua",3],
+    [323,"shared/scripts/includes/to_terminal.lua",8],
+    [412,"shared/scripts/includes/cascade.lua",3],
+    [422,"shared/scripts/includes/cancel_dependents.lua",5],
+    [450,"shared/scripts/includes/window.lua",1],
+    [462,"shared/scripts/includes/room.lua",3],
+    [480,"shared/scripts/includes/policy_of.lua",3],
+    [500,"shared/scripts/includes/group_waiting.lua",2],
+    [505,"shared/scripts/includes/claim_jobs.lua",16],
+    [682,"shared/scripts/includes/worker_step.lua",2],
+    [695,"shared/scripts/includes/step.lua",7],
+    [736,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -595,11 +595,14 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -1068,13 +1071,16 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with \`claims\`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts, 'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -1228,8 +1234,9 @@ end
 -- (\`max\` overrides it), its queues (comma-separated, highest priority first)
 -- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
 -- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
--- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
--- a report takes effect only while the worker still holds the job, and
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
+-- the claim it holds (its lease token) first: a report takes effect only
+-- while the worker still holds the job under that claim, and
 -- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
 -- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
@@ -1242,8 +1249,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker)
-    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    local queue = owned_job(id, worker, ARGV[at + 1])
+    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -1342,7 +1349,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "ded247cd155718cc027d4b978b764592b0446d78",
+  sha: "1045726f01a1c1562c4507a9879e4ec0552a02f6",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1368,18 +1375,18 @@ export const complete: ScriptSource = {
     [383,"shared/scripts/includes/cascade.lua",3],
     [393,"shared/scripts/includes/release_dependents.lua",6],
     [419,"shared/scripts/includes/owned_job.lua",2],
-    [427,"shared/scripts/includes/split.lua",1],
-    [434,"shared/scripts/includes/promote_due.lua",4],
-    [449,"shared/scripts/includes/resume_wait.lua",3],
-    [465,"shared/scripts/includes/resume_due_waits.lua",4],
-    [477,"shared/scripts/includes/cancel_dependents.lua",5],
-    [505,"shared/scripts/includes/window.lua",1],
-    [517,"shared/scripts/includes/room.lua",3],
-    [535,"shared/scripts/includes/policy_of.lua",3],
-    [555,"shared/scripts/includes/claim_jobs.lua",16],
-    [729,"shared/scripts/includes/worker_step.lua",2],
-    [742,"shared/scripts/includes/step.lua",7],
-    [782,"shared/scripts/complete.lua",19],
+    [430,"shared/scripts/includes/split.lua",1],
+    [437,"shared/scripts/includes/promote_due.lua",4],
+    [452,"shared/scripts/includes/resume_wait.lua",3],
+    [468,"shared/scripts/includes/resume_due_waits.lua",4],
+    [480,"shared/scripts/includes/cancel_dependents.lua",5],
+    [508,"shared/scripts/includes/window.lua",1],
+    [520,"shared/scripts/includes/room.lua",3],
+    [538,"shared/scripts/includes/policy_of.lua",3],
+    [558,"shared/scripts/includes/claim_jobs.lua",16],
+    [735,"shared/scripts/includes/worker_step.lua",2],
+    [748,"shared/scripts/includes/step.lua",7],
+    [789,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1389,7 +1396,7 @@ export const complete: ScriptSource = {
 -- ARGV[2] now, epoch ms
 -- ARGV[3] worker name (each job must still be held by it)
 -- ARGV[4..8] what the worker wants next and its state (see claim.lua)
--- ARGV[9..] per job: its id, its result (JSON)
+-- ARGV[9..] per job: its id, the claim the worker holds it by, its result (JSON)
 -- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }: per job, ok =
 -- false when the worker no longer held it (its lease ran out and it was
 -- recovered), status its status after the call ('missing' when it is gone);
@@ -1800,11 +1807,14 @@ local function release_dependents(id, now)
   if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -1968,13 +1978,16 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with \`claims\`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts, 'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -2128,8 +2141,9 @@ end
 -- (\`max\` overrides it), its queues (comma-separated, highest priority first)
 -- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
 -- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
--- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
--- a report takes effect only while the worker still holds the job, and
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
+-- the claim it holds (its lease token) first: a report takes effect only
+-- while the worker still holds the job under that claim, and
 -- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
 -- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
@@ -2142,8 +2156,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker)
-    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    local queue = owned_job(id, worker, ARGV[at + 1])
+    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -2169,7 +2183,7 @@ return step(now, tonumber(ARGV[5]), function(id, queue, at)
   to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
   release_dependents(id, now)
   return 'finished'
-end, 2)
+end, 3)
 `,
 };
 
@@ -3707,45 +3721,45 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "ab262376c0f7b9b469dbdf21765e0ca13e9a522b",
+  sha: "7b06d8b1da46a82aa62eba58a7103ede470c21d6",
   lines: [
     [1,"shared/scripts/fail.lua",1],
-    [14,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [58,"shared/scripts/includes/arm.lua",2],
-    [71,"shared/scripts/includes/settings_of.lua",2],
-    [94,"shared/scripts/includes/list_group.lua",2],
-    [107,"shared/scripts/includes/tally.lua",2],
-    [116,"shared/scripts/includes/group_waiting.lua",2],
-    [121,"shared/scripts/includes/has_waiting.lua",2],
-    [126,"shared/scripts/includes/leave_started.lua",8],
-    [147,"shared/status.ts (generated include \"statuses\")",1],
-    [171,"shared/scripts/includes/move.lua",3],
-    [186,"shared/scripts/includes/hash_table.lua",1],
-    [192,"shared/scripts/includes/job_table.lua",3],
-    [199,"shared/scripts/includes/outbox_push.lua",3],
-    [215,"shared/scripts/includes/push_waiting.lua",7],
-    [251,"shared/scripts/includes/requeue_waiting.lua",2],
-    [258,"shared/scripts/includes/resume_parent.lua",3],
-    [280,"shared/scripts/includes/to_terminal.lua",8],
-    [369,"shared/scripts/includes/job_get.lua",2],
-    [374,"shared/scripts/includes/cascade.lua",3],
-    [384,"shared/scripts/includes/cancel_dependents.lua",5],
-    [412,"shared/scripts/includes/schedule.lua",4],
-    [421,"shared/scripts/includes/keep_attempt.lua",3],
-    [439,"shared/scripts/includes/fail_or_retry.lua",9],
-    [478,"shared/scripts/includes/owned_job.lua",2],
-    [486,"shared/scripts/includes/split.lua",1],
-    [493,"shared/scripts/includes/promote_due.lua",4],
-    [508,"shared/scripts/includes/resume_wait.lua",3],
-    [524,"shared/scripts/includes/resume_due_waits.lua",4],
-    [536,"shared/scripts/includes/window.lua",1],
-    [548,"shared/scripts/includes/room.lua",3],
-    [566,"shared/scripts/includes/policy_of.lua",3],
-    [586,"shared/scripts/includes/claim_jobs.lua",16],
-    [760,"shared/scripts/includes/worker_step.lua",2],
-    [773,"shared/scripts/includes/step.lua",7],
-    [813,"shared/scripts/fail.lua",16],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [59,"shared/scripts/includes/arm.lua",2],
+    [72,"shared/scripts/includes/settings_of.lua",2],
+    [95,"shared/scripts/includes/list_group.lua",2],
+    [108,"shared/scripts/includes/tally.lua",2],
+    [117,"shared/scripts/includes/group_waiting.lua",2],
+    [122,"shared/scripts/includes/has_waiting.lua",2],
+    [127,"shared/scripts/includes/leave_started.lua",8],
+    [148,"shared/status.ts (generated include \"statuses\")",1],
+    [172,"shared/scripts/includes/move.lua",3],
+    [187,"shared/scripts/includes/hash_table.lua",1],
+    [193,"shared/scripts/includes/job_table.lua",3],
+    [200,"shared/scripts/includes/outbox_push.lua",3],
+    [216,"shared/scripts/includes/push_waiting.lua",7],
+    [252,"shared/scripts/includes/requeue_waiting.lua",2],
+    [259,"shared/scripts/includes/resume_parent.lua",3],
+    [281,"shared/scripts/includes/to_terminal.lua",8],
+    [370,"shared/scripts/includes/job_get.lua",2],
+    [375,"shared/scripts/includes/cascade.lua",3],
+    [385,"shared/scripts/includes/cancel_dependents.lua",5],
+    [413,"shared/scripts/includes/schedule.lua",4],
+    [422,"shared/scripts/includes/keep_attempt.lua",3],
+    [440,"shared/scripts/includes/fail_or_retry.lua",9],
+    [479,"shared/scripts/includes/owned_job.lua",2],
+    [490,"shared/scripts/includes/split.lua",1],
+    [497,"shared/scripts/includes/promote_due.lua",4],
+    [512,"shared/scripts/includes/resume_wait.lua",3],
+    [528,"shared/scripts/includes/resume_due_waits.lua",4],
+    [540,"shared/scripts/includes/window.lua",1],
+    [552,"shared/scripts/includes/room.lua",3],
+    [570,"shared/scripts/includes/policy_of.lua",3],
+    [590,"shared/scripts/includes/claim_jobs.lua",16],
+    [767,"shared/scripts/includes/worker_step.lua",2],
+    [780,"shared/scripts/includes/step.lua",7],
+    [821,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -3756,7 +3770,8 @@ export const fail: ScriptSource = {
 -- ARGV[2] now, epoch ms
 -- ARGV[3] worker name (each job must still be held by it)
 -- ARGV[4..8] what the worker wants next and its state (see claim.lua)
--- ARGV[9..] per job: its id, its error (JSON { name, message, stack }), and
+-- ARGV[9..] per job: its id, the claim the worker holds it by, its error (JSON
+--           { name, message, stack }), and
 --           '1' if the error may be retried, '0' if not (unknown task)
 -- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }, as complete
 -- does.
@@ -4225,11 +4240,14 @@ local function fail_or_retry(id, now, err, retryable)
   return 'failed'
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -4365,13 +4383,16 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with \`claims\`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts, 'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -4525,8 +4546,9 @@ end
 -- (\`max\` overrides it), its queues (comma-separated, highest priority first)
 -- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
 -- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
--- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
--- a report takes effect only while the worker still holds the job, and
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
+-- the claim it holds (its lease token) first: a report takes effect only
+-- while the worker still holds the job under that claim, and
 -- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
 -- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
@@ -4539,8 +4561,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker)
-    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    local queue = owned_job(id, worker, ARGV[at + 1])
+    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -4563,7 +4585,7 @@ end
 local now = tonumber(ARGV[2])
 return step(now, tonumber(ARGV[5]), function(id, _, at)
   return fail_or_retry(id, now, ARGV[at], ARGV[at + 1] == '1')
-end, 3)
+end, 4)
 `,
 };
 
@@ -5301,32 +5323,32 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "4520cfbcb3bc2cde02c017022dfbbdb919d5d2a1",
+  sha: "b8732cff8b4b27aebdaa094ba611821c0b505ad5",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
-    [19,"shared/keys.ts (generated include \"keys\")",1],
-    [48,"shared/defaults.ts (generated include \"limits\")",1],
-    [58,"shared/status.ts (generated include \"statuses\")",1],
-    [83,"shared/scripts/includes/owned_job.lua",2],
-    [91,"shared/scripts/includes/arm.lua",2],
-    [104,"shared/scripts/includes/settings_of.lua",2],
-    [127,"shared/scripts/includes/list_group.lua",2],
-    [140,"shared/scripts/includes/tally.lua",2],
-    [149,"shared/scripts/includes/group_waiting.lua",2],
-    [154,"shared/scripts/includes/has_waiting.lua",2],
-    [159,"shared/scripts/includes/leave_started.lua",8],
-    [180,"shared/scripts/includes/move.lua",3],
-    [195,"shared/scripts/includes/job_get.lua",2],
-    [200,"shared/scripts/includes/hash_table.lua",1],
-    [206,"shared/scripts/includes/job_table.lua",3],
-    [213,"shared/scripts/includes/outbox_push.lua",3],
-    [229,"shared/scripts/includes/push_waiting.lua",7],
-    [265,"shared/scripts/includes/requeue_waiting.lua",2],
-    [272,"shared/scripts/includes/resume_parent.lua",3],
-    [294,"shared/scripts/includes/to_terminal.lua",8],
-    [383,"shared/scripts/includes/schedule.lua",4],
-    [392,"shared/scripts/includes/create_job.lua",8],
-    [441,"shared/scripts/invoke.lua",27],
+    [20,"shared/keys.ts (generated include \"keys\")",1],
+    [49,"shared/defaults.ts (generated include \"limits\")",1],
+    [59,"shared/status.ts (generated include \"statuses\")",1],
+    [84,"shared/scripts/includes/owned_job.lua",2],
+    [95,"shared/scripts/includes/arm.lua",2],
+    [108,"shared/scripts/includes/settings_of.lua",2],
+    [131,"shared/scripts/includes/list_group.lua",2],
+    [144,"shared/scripts/includes/tally.lua",2],
+    [153,"shared/scripts/includes/group_waiting.lua",2],
+    [158,"shared/scripts/includes/has_waiting.lua",2],
+    [163,"shared/scripts/includes/leave_started.lua",8],
+    [184,"shared/scripts/includes/move.lua",3],
+    [199,"shared/scripts/includes/job_get.lua",2],
+    [204,"shared/scripts/includes/hash_table.lua",1],
+    [210,"shared/scripts/includes/job_table.lua",3],
+    [217,"shared/scripts/includes/outbox_push.lua",3],
+    [233,"shared/scripts/includes/push_waiting.lua",7],
+    [269,"shared/scripts/includes/requeue_waiting.lua",2],
+    [276,"shared/scripts/includes/resume_parent.lua",3],
+    [298,"shared/scripts/includes/to_terminal.lua",8],
+    [387,"shared/scripts/includes/schedule.lua",4],
+    [396,"shared/scripts/includes/create_job.lua",8],
+    [445,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5341,9 +5363,10 @@ export const invoke: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] parent job id
 -- ARGV[3] worker name (the parent must still be held by it)
--- ARGV[4] now, epoch ms
--- ARGV[5] step id
--- ARGV[6] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] now, epoch ms
+-- ARGV[6] step id
+-- ARGV[7] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
 -- Returns { ok = true } (the parent left its worker) or { ok = false, error =
 -- 'lost' | 'recorded' | 'too_many' | 'id_in_other_queue' } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -5411,11 +5434,14 @@ local STATUS = {
   },
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -5769,9 +5795,9 @@ local function create_job(spec, now)
   return { status = 'queued', enqueuedAt = now }
 end
 
-local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local spec = cjson.decode(ARGV[6])
-local queue = owned_job(id, worker)
+local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
+local spec = cjson.decode(ARGV[7])
+local queue = owned_job(id, worker, ARGV[4])
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 if redis.call('HEXISTS', K.steps(id), step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
 if (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) >= LIMITS.max_steps then
@@ -5954,12 +5980,12 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "888837ba355c320046478bb2fd5ee2c9d8532185",
+  sha: "f5334472550b705c0bea2847f531df5867812b56",
   lines: [
     [1,"shared/scripts/progress.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [18,"shared/scripts/includes/owned_job.lua",2],
-    [26,"shared/scripts/progress.lua",15],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [19,"shared/scripts/includes/owned_job.lua",2],
+    [30,"shared/scripts/progress.lua",16],
   ],
   source: `-- progress: a running task's progress and meta, as its worker passes them
 -- on (coalesced: a few writes a second at most, the last one before the
@@ -5970,8 +5996,9 @@ export const progress: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] progress, JSON ('' to leave it)
--- ARGV[5] fields to merge into meta, a JSON object ('' for none)
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] progress, JSON ('' to leave it)
+-- ARGV[6] fields to merge into meta, a JSON object ('' for none)
 -- Returns { ok = false when the worker no longer holds the job }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
@@ -5979,23 +6006,26 @@ local K = {}
 function K.job(id) return ROOT .. ":job:" .. id end
 function K.events(id) return ROOT .. ":events:" .. id end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
 local id = ARGV[2]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+if not owned_job(id, ARGV[3], ARGV[4]) then return cjson.encode({ ok = false }) end
 local key = K.job(id)
-if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', key, 'progress', ARGV[5]) end
 local f = redis.call('HMGET', key, 'progress', 'meta')
 local meta = f[2] or '{}'
-if ARGV[5] ~= '' then
+if ARGV[6] ~= '' then
   local merged = cjson.decode(meta)
-  for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
+  for field, value in pairs(cjson.decode(ARGV[6])) do merged[field] = value end
   -- an empty table would encode as [] after a round trip through cjson.decode
   meta = next(merged) and cjson.encode(merged) or '{}'
   redis.call('HSET', key, 'meta', meta)
@@ -6007,13 +6037,13 @@ return cjson.encode({ ok = true })
 
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "f84f0aecb9f9fcd26de715343c834b8d5d6e0311",
+  sha: "5441535fa5ff13b6a5242350a17c32e609124784",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
-    [16,"shared/keys.ts (generated include \"keys\")",1],
-    [22,"shared/defaults.ts (generated include \"limits\")",1],
-    [32,"shared/scripts/includes/owned_job.lua",2],
-    [40,"shared/scripts/record-step.lua",19],
+    [17,"shared/keys.ts (generated include \"keys\")",1],
+    [23,"shared/defaults.ts (generated include \"limits\")",1],
+    [33,"shared/scripts/includes/owned_job.lua",2],
+    [44,"shared/scripts/record-step.lua",20],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -6023,10 +6053,11 @@ export const recordStep: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] step id
--- ARGV[5] the step's result, JSON text (checked by the worker)
--- ARGV[6] when the step began, epoch ms
--- ARGV[7] when it returned, epoch ms
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] step id
+-- ARGV[6] the step's result, JSON text (checked by the worker)
+-- ARGV[7] when the step began, epoch ms
+-- ARGV[8] when it returned, epoch ms
 -- Returns { ok = true, n = its place among the job's steps } or { ok = false,
 -- error = 'lost' (the worker no longer holds the job) | 'recorded' (a step
 -- with this id was) | 'too_many' (the job has LIMITS.max_steps) }
@@ -6047,22 +6078,25 @@ local LIMITS = {
   debounce_grace_ms = 86400000,
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
-local id, step = ARGV[2], ARGV[4]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false, error = 'lost' }) end
+local id, step = ARGV[2], ARGV[5]
+if not owned_job(id, ARGV[3], ARGV[4]) then return cjson.encode({ ok = false, error = 'lost' }) end
 local steps = K.steps(id)
 if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
 local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
 if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
 redis.call('HSET', K.job(id), 'steps', n)
-local entry = '{"n":' .. n .. ',"startedAt":' .. ARGV[6] .. ',"endedAt":' .. ARGV[7] .. ',"result":' .. ARGV[5] .. '}'
+local entry = '{"n":' .. n .. ',"startedAt":' .. ARGV[7] .. ',"endedAt":' .. ARGV[8] .. ',"result":' .. ARGV[6] .. '}'
 redis.call('HSET', steps, step, entry)
 redis.call('PUBLISH', K.events(id), '{"step":' .. cjson.encode(step) .. ',"n":' .. n .. '}')
 return cjson.encode({ ok = true, n = n })
@@ -6845,13 +6879,13 @@ return cjson.encode({ removed = true })
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "a4244176fe9cf06448165eb4329d8896c5e3e510",
+  sha: "41e9442ad3bb74177d198fc0a8d1f0930c4d2fd0",
   lines: [
     [1,"shared/scripts/renew.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [22,"shared/scripts/includes/job_get.lua",2],
-    [27,"shared/scripts/includes/owned_job.lua",2],
-    [35,"shared/scripts/renew.lua",16],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [24,"shared/scripts/includes/job_get.lua",2],
+    [29,"shared/scripts/includes/owned_job.lua",2],
+    [40,"shared/scripts/renew.lua",18],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -6862,7 +6896,9 @@ export const renew: ScriptSource = {
 -- ARGV[4] worker name
 -- ARGV[5] worker state, JSON object of string fields (queues, pid, host, state, …)
 -- ARGV[6] how long the worker entry lives without another heartbeat, ms
--- ARGV[7..] ids of the jobs the worker is running
+-- ARGV[7..] per job the worker is running: its id, the claim it holds it by
+-- A renewal is let through at maxmemory (see below): it grows nothing, and a
+-- worker that cannot renew loses its jobs to recovery once memory is back.
 -- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds],
 -- outboxDueAt = when the earliest callback delivery is due, or nil }
 -- Generated from shared/keys.ts: every key a script builds.
@@ -6880,11 +6916,14 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -6894,9 +6933,14 @@ local worker = ARGV[4]
 local ttl = tonumber(ARGV[6])
 local stop, lost = {}, {}
 
-for i = 7, #ARGV do
+-- Redis refuses a script at maxmemory only at its first write, and only if
+-- that command may grow memory (PEXPIRE does not): written first, it lets
+-- the rest through, whose ZADD XX and HSET of the same fields grow nothing.
+redis.call('PEXPIRE', K.worker(worker), ttl)
+
+for i = 7, #ARGV, 2 do
   local id = ARGV[i]
-  local queue = owned_job(id, worker)
+  local queue = owned_job(id, worker, ARGV[i + 1])
   if queue then
     redis.call('ZADD', K.registry('started', queue), 'XX', now + lease, id)
     redis.call('ZADD', K.leases(), 'XX', now + lease, id)
@@ -7168,25 +7212,25 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "f8b7365d6eb1915e277a33be93d1fa21968db153",
+  sha: "542c94555eebefb6e1360b15b84ba7f742145df2",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [33,"shared/status.ts (generated include \"statuses\")",1],
-    [58,"shared/scripts/includes/owned_job.lua",2],
-    [66,"shared/scripts/includes/arm.lua",2],
-    [79,"shared/scripts/includes/settings_of.lua",2],
-    [102,"shared/scripts/includes/list_group.lua",2],
-    [115,"shared/scripts/includes/tally.lua",2],
-    [124,"shared/scripts/includes/group_waiting.lua",2],
-    [129,"shared/scripts/includes/has_waiting.lua",2],
-    [134,"shared/scripts/includes/leave_started.lua",8],
-    [155,"shared/scripts/includes/move.lua",3],
-    [170,"shared/scripts/includes/push_waiting.lua",7],
-    [206,"shared/defaults.ts (generated include \"limits\")",1],
-    [216,"shared/scripts/includes/keep_attempt.lua",3],
-    [234,"shared/scripts/includes/requeue_ended.lua",4],
-    [251,"shared/scripts/requeue.lua",19],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [34,"shared/status.ts (generated include \"statuses\")",1],
+    [59,"shared/scripts/includes/owned_job.lua",2],
+    [70,"shared/scripts/includes/arm.lua",2],
+    [83,"shared/scripts/includes/settings_of.lua",2],
+    [106,"shared/scripts/includes/list_group.lua",2],
+    [119,"shared/scripts/includes/tally.lua",2],
+    [128,"shared/scripts/includes/group_waiting.lua",2],
+    [133,"shared/scripts/includes/has_waiting.lua",2],
+    [138,"shared/scripts/includes/leave_started.lua",8],
+    [159,"shared/scripts/includes/move.lua",3],
+    [174,"shared/scripts/includes/push_waiting.lua",7],
+    [210,"shared/defaults.ts (generated include \"limits\")",1],
+    [220,"shared/scripts/includes/keep_attempt.lua",3],
+    [238,"shared/scripts/includes/requeue_ended.lua",4],
+    [255,"shared/scripts/requeue.lua",20],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -7198,6 +7242,7 @@ export const requeue: ScriptSource = {
 -- ARGV[2] now, epoch ms
 -- ARGV[3] job id
 -- ARGV[4] worker name, or '' for a requeue by a user
+-- ARGV[5] the claim it holds the job by (its lease token)
 -- Returns { status = status after, before = status before }, or { error =
 -- 'not_found' } / { error = 'state', status } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -7246,11 +7291,14 @@ local STATUS = {
   },
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -7448,7 +7496,7 @@ local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
 if worker ~= '' then
-  if not owned_job(id, worker) then return cjson.encode({ error = 'state', status = status }) end
+  if not owned_job(id, worker, ARGV[5]) then return cjson.encode({ error = 'state', status = status }) end
   leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
@@ -7840,23 +7888,23 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "998200b45aeb3211efe0897e58b63ae1786a319b",
+  sha: "1d514bc86aa957c023117447ed0d9ee96c2b7731",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
-    [20,"shared/keys.ts (generated include \"keys\")",1],
-    [39,"shared/defaults.ts (generated include \"limits\")",1],
-    [49,"shared/scripts/includes/owned_job.lua",2],
-    [57,"shared/status.ts (generated include \"statuses\")",1],
-    [81,"shared/scripts/includes/move.lua",3],
-    [96,"shared/scripts/includes/arm.lua",2],
-    [109,"shared/scripts/includes/settings_of.lua",2],
-    [132,"shared/scripts/includes/list_group.lua",2],
-    [145,"shared/scripts/includes/tally.lua",2],
-    [154,"shared/scripts/includes/group_waiting.lua",2],
-    [159,"shared/scripts/includes/has_waiting.lua",2],
-    [164,"shared/scripts/includes/leave_started.lua",8],
-    [185,"shared/scripts/includes/schedule.lua",4],
-    [194,"shared/scripts/suspend.lua",28],
+    [21,"shared/keys.ts (generated include \"keys\")",1],
+    [40,"shared/defaults.ts (generated include \"limits\")",1],
+    [50,"shared/scripts/includes/owned_job.lua",2],
+    [61,"shared/status.ts (generated include \"statuses\")",1],
+    [85,"shared/scripts/includes/move.lua",3],
+    [100,"shared/scripts/includes/arm.lua",2],
+    [113,"shared/scripts/includes/settings_of.lua",2],
+    [136,"shared/scripts/includes/list_group.lua",2],
+    [149,"shared/scripts/includes/tally.lua",2],
+    [158,"shared/scripts/includes/group_waiting.lua",2],
+    [163,"shared/scripts/includes/has_waiting.lua",2],
+    [168,"shared/scripts/includes/leave_started.lua",8],
+    [189,"shared/scripts/includes/schedule.lua",4],
+    [198,"shared/scripts/suspend.lua",29],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -7870,11 +7918,12 @@ export const suspend: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] now, epoch ms
--- ARGV[5] step id of the sleep
--- ARGV[6] until, epoch ms: the sleep's end, or the wait's timeout
--- ARGV[7] the event waited for ('' for a sleep)
--- ARGV[8] the event's key waited for ('' for any)
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] now, epoch ms
+-- ARGV[6] step id of the sleep
+-- ARGV[7] until, epoch ms: the sleep's end, or the wait's timeout
+-- ARGV[8] the event waited for ('' for a sleep)
+-- ARGV[9] the event's key waited for ('' for any)
 -- Returns { ok = true, n = its place among the steps } or { ok = false,
 -- error = 'lost' | 'recorded' | 'too_many' } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -7907,11 +7956,14 @@ local LIMITS = {
   debounce_grace_ms = 86400000,
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -8052,8 +8104,8 @@ local function schedule(id, queue, from, run_at, ...)
   arm(queue)
 end
 
-local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local queue = owned_job(id, worker)
+local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local queue = owned_job(id, worker, ARGV[4])
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 local steps = K.steps(id)
 if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
@@ -8069,9 +8121,9 @@ if event ~= '' then
     settings.waits = true
     redis.call('HSET', K.settings(), queue, cjson.encode(settings))
   end
-  redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
+  redis.call('SADD', K.eventWaiters(queue, event, ARGV[9]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
-  local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
+  local wait = { 'waitEvent', event, 'waitKey', ARGV[9], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
   move(id, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)

@@ -7,21 +7,22 @@
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] progress, JSON ('' to leave it)
--- ARGV[5] fields to merge into meta, a JSON object ('' for none)
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] progress, JSON ('' to leave it)
+-- ARGV[6] fields to merge into meta, a JSON object ('' for none)
 -- Returns { ok = false when the worker no longer holds the job }
 --- @include "keys"
 --- @include "owned_job"
 
 local id = ARGV[2]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false }) end
+if not owned_job(id, ARGV[3], ARGV[4]) then return cjson.encode({ ok = false }) end
 local key = K.job(id)
-if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', key, 'progress', ARGV[5]) end
 local f = redis.call('HMGET', key, 'progress', 'meta')
 local meta = f[2] or '{}'
-if ARGV[5] ~= '' then
+if ARGV[6] ~= '' then
   local merged = cjson.decode(meta)
-  for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
+  for field, value in pairs(cjson.decode(ARGV[6])) do merged[field] = value end
   -- an empty table would encode as [] after a round trip through cjson.decode
   meta = next(merged) and cjson.encode(merged) or '{}'
   redis.call('HSET', key, 'meta', meta)
