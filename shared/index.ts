@@ -39,6 +39,7 @@ export {
   JobIdTakenError,
   ScheduleNotFoundError,
   InvalidPolicyError,
+  RedisFullError,
 } from "./errors.ts";
 export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts";
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";

@@ -13,6 +13,7 @@ import type { ScriptConnection } from "./connection.ts";
 import type { Settings } from "./options.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Interrupter, Running } from "./running.ts";
+import { warnIfEvicting } from "./eviction.ts";
 
 export type WorkerState = "starting" | "running" | "warm" | "cold" | "stopped";
 
@@ -45,6 +46,7 @@ export class Heartbeat {
   /** The worker takes jobs from now on: schedules, its tasks' declaration and its first heartbeat. */
   async start(tasks: TaskDescription[]): Promise<void> {
     this.#tasks = tasks;
+    void warnIfEvicting(this.host.redis.connection, this.host.log);
     void this.fireSchedules();
     await this.#declare();
     await this.#tick();
@@ -129,10 +131,7 @@ export class Heartbeat {
       host.outbox.wakeAt(renewed.outboxDueAt);
       for (const id of renewed.lost) {
         const running = host.running.get(id);
-        if (running) {
-          host.log.warn({ jobId: id }, "lease lost: recovery took the job from this worker; stopping its horse");
-          host.executor.interrupt(running, "lost");
-        }
+        if (running) host.executor.interrupt(running.lost(), "lost");
       }
     } catch (error) {
       host.log.warn({ err: (error as Error).message }, "heartbeat failed");

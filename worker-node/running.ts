@@ -59,6 +59,16 @@ export class Running extends JobAbort implements TaskHost {
     return { id: this.job.id, claim: this.job.claims };
   }
 
+  /** Logs that recovery took the job from this worker (its lease ran out while it was frozen or cut off). */
+  lost(): this {
+    const { job } = this;
+    this.#context.log.warn(
+      { jobId: job.id, claim: job.claims },
+      "lease lost: recovery took the job; stopping its horse",
+    );
+    return this;
+  }
+
   logger(): Logger {
     return this.#context.log.child({ jobId: this.job.id });
   }
@@ -203,6 +213,11 @@ export class Running extends JobAbort implements TaskHost {
     }
     return outcome;
   }
+}
+
+/** A run that ended leaves the running jobs, unless a later claim of its job runs in its place. */
+export function forget(running: Map<string, Running>, ended: Running): void {
+  if (running.get(ended.job.id) === ended) running.delete(ended.job.id);
 }
 
 /** One timer for every running job's timeout, set for the earliest, rather than a timer for every job. */

@@ -28,7 +28,7 @@ import { Heartbeat, type WorkerState } from "./heartbeat.ts";
 import { settingsOf, outboxOptionsOf, type Settings, type WorkerOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Report, type Ended } from "./report.ts";
-import { Deadlines, Running, type RunningContext } from "./running.ts";
+import { Deadlines, forget, Running, type RunningContext } from "./running.ts";
 import { BlockingWait } from "./wait.ts";
 import type { Outcome } from "./task.ts";
 
@@ -263,12 +263,8 @@ export class Worker {
 
   async #start(job: Job): Promise<void> {
     const running = new Running(job, Date.now() + job.timeoutMs, this.#context);
-    // this worker's lease on an earlier claim ran out (it was frozen) and recovery gave the job back to it
-    const earlier = this.#running.get(job.id);
-    if (earlier) {
-      this.#log.warn({ jobId: job.id }, "lease lost: the job was claimed again; stopping the earlier run's horse");
-      this.#executor.interrupt(earlier, "lost");
-    }
+    // claimed again while it still runs here: the lease of the earlier claim ran out (this worker was frozen)
+    if (this.#running.has(job.id)) this.#executor.interrupt(this.#running.get(job.id)!.lost(), "lost");
     this.#running.set(job.id, running);
     this.#deadlines.arm(running.deadline);
     this.#heartbeat.schedule();
@@ -277,18 +273,13 @@ export class Worker {
     if ("suspended" in end) {
       // suspend.lua moved the job on (ctx.sleep): its slot is free for the next
       running.logSuspended();
-      this.#forget(running);
+      forget(this.#running, running);
       if (this.accepting) void this.#fill();
       return;
     }
     const outcome = running.explain(end, !this.#executor.stops);
     running.logEnd(outcome);
     this.#report(running, outcome);
-  }
-
-  /** A run that ended leaves the running jobs, unless a later claim of its job runs in its place. */
-  #forget(running: Running): void {
-    if (this.#running.get(running.job.id) === running) this.#running.delete(running.job.id);
   }
 
   /**
@@ -298,7 +289,7 @@ export class Worker {
    * in one script call.
    */
   #report(running: Running, outcome: Outcome): void {
-    this.#forget(running);
+    forget(this.#running, running);
     if (outcome.ok) this.#counters.processed++;
     else this.#counters.failed++;
     this.#ended.push({ running, outcome });
