@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { Connection } from "./connection.ts";
 
-/** Logs one warning when Redis's maxmemory-policy is not noeviction; a managed Redis that refuses CONFIG says nothing. */
+/** Logs one warning when maxmemory-policy is not noeviction; a managed Redis that refuses CONFIG says nothing. */
 export async function warnIfEvicting(redis: Connection, log: Logger): Promise<void> {
   let policy: string | undefined;
   try {

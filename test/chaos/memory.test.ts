@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { Queue, RedisFullError } from "../../shared/index.ts";
 import { startEdge, type EdgeServer } from "../support/edge.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
-import { test, until } from "../support/worker.ts";
+import { test } from "../support/worker.ts";
 
 /** Jobs enqueued before Redis fills up; as many attempts again while it is full. */
 const JOBS = Number(process.env.CHAOS_MEMORY_JOBS ?? 200);

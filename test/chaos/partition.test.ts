@@ -16,7 +16,7 @@ const JOBS = Number(process.env.CHAOS_PARTITION_JOBS ?? 300);
 const CUT_MS = Number(process.env.CHAOS_PARTITION_MS ?? (process.env.CI ? 5_000 : 10_000));
 
 /** A TCP proxy that can cut every connection through it and refuse new ones until it is restored. */
-class Proxy {
+class CuttableProxy {
   readonly #sockets = new Set<Socket>();
   #cut = false;
   constructor(
@@ -24,9 +24,9 @@ class Proxy {
     readonly port: number,
   ) {}
 
-  static async start(target: number): Promise<Proxy> {
+  static async start(target: number): Promise<CuttableProxy> {
     const port = await freePort();
-    let proxy: Proxy | undefined;
+    let proxy: CuttableProxy | undefined;
     const server = createServer((client) => {
       if (proxy!.#cut) {
         client.destroy();
@@ -45,7 +45,7 @@ class Proxy {
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-    proxy = new Proxy(server, port);
+    proxy = new CuttableProxy(server, port);
     return proxy;
   }
 
@@ -66,12 +66,12 @@ class Proxy {
 
 let server: RedisServer;
 let redis: Redis;
-let proxy: Proxy;
+let proxy: CuttableProxy;
 
 beforeAll(async () => {
   server = await startRedisServer();
   redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  proxy = await Proxy.start(server.port);
+  proxy = await CuttableProxy.start(server.port);
 });
 
 afterAll(async () => {
