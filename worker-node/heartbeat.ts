@@ -1,7 +1,8 @@
 // A worker's periodic work besides its jobs: the heartbeat that keeps its
 // entry and renews its running jobs' leases (and hears which of them to stop,
 // and which it lost), the fleet's maintenance pass, the declaration of its
-// tasks, and firing the schedules that fall due.
+// tasks, firing the schedules that fall due, and the warning at start when
+// Redis may evict jobs (worker-node/eviction.ts).
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
