@@ -121,6 +121,9 @@ export const attemptSchema = z
     endedAt: z.number().int().nullable(),
     result: jsonValue.nullable(),
     error: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() }).nullable(),
+    lost: z
+      .boolean()
+      .describe("its worker's lease ran out and recovery ended it; what that worker reported later was refused"),
   })
   .meta({ id: "Attempt" });
 
@@ -198,6 +201,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
     "Idempotency-Key reused with a different request, an option this API key may not set, " +
     "or limits out of range (a concurrency below 1, a window past a day)",
   429: "this API key's request limit is spent; Retry-After says when to try again",
+  503: "Redis is out of memory (maxmemory reached under noeviction): nothing was written; try again later",
 };
 
 /** Problem responses of a route, for its OpenAPI entry. */

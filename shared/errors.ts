@@ -79,6 +79,24 @@ export class InvalidPolicyError extends EdgeqError {
   }
 }
 
+/**
+ * Redis refused a write for memory: `maxmemory` is reached under the `noeviction` policy. Nothing of the call was
+ * written (Redis refuses a script at its first write that may grow memory, and lets one that has written finish);
+ * the same call succeeds once memory is freed.
+ */
+export class RedisFullError extends EdgeqError {
+  override readonly status = 503;
+  override name = "RedisFullError";
+  constructor() {
+    super("Redis is out of memory (maxmemory reached): nothing was written; try again once memory is freed");
+  }
+}
+
+/** Whether Redis answered an error for memory (its OOM reply), over TCP or through a REST gateway. */
+export function isOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.message.includes("OOM command not allowed");
+}
+
 /** A schema's refusal as field issues, each field named by its dotted path under `root`. */
 export function issuesOf(error: z.ZodError, root = ""): FieldIssue[] {
   const field = (path: PropertyKey[]) => [root, ...path.map(String)].filter(Boolean).join(".");

@@ -44,6 +44,7 @@ export {
   JobIdTakenError,
   ScheduleNotFoundError,
   InvalidPolicyError,
+  RedisFullError,
 } from "./errors.ts";
 export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts";
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";

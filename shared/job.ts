@@ -88,6 +88,8 @@ export interface Job extends JobView {
   priority: number | null;
   callbackUrl: string | null;
   workerName: string | null;
+  /** How many times a worker claimed it; while started, the number of the current claim: its lease token. */
+  claims: number;
   stopRequested: boolean;
   /** The producer's W3C trace context, when it had one (shared/trace.ts): the parent of each run's span. */
   traceparent?: string;
@@ -281,6 +283,7 @@ export function jobFromHash(raw: Record<string, unknown>): Job {
         : null,
     ...(h.recorded !== undefined && { steps: stepsOf(json(h.recorded, [])) }),
     workerName: h.workerName ?? null,
+    claims: num(h.claims) ?? 0,
     stopRequested: h.stopRequested === "1",
     ...(h.traceparent !== undefined && { traceparent: h.traceparent }),
     ...(h.tracestate !== undefined && { tracestate: h.tracestate }),

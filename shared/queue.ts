@@ -209,7 +209,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
     if (!job) return null;
     if (job.attempts === 0) return earlier;
     const { attempts: attempt, status, workerName: worker, startedAt, endedAt, result, error } = job;
-    return [{ attempt, status, worker, startedAt, endedAt, result, error }, ...earlier];
+    return [{ attempt, status, worker, startedAt, endedAt, result, error, lost: scripts.lostBy(error) }, ...earlier];
   }
 
   /** A page of a job's log lines (ctx.log), oldest first, numbered from its first; null when there is no job. */

@@ -2,6 +2,7 @@
 // has not seen it yet (NOSCRIPT: first use, a restart, SCRIPT FLUSH), alone or
 // in a pipeline with other commands. The scripts themselves are
 // shared/scripts/*.lua, assembled into generated.ts.
+import { isOutOfMemory, RedisFullError } from "./errors.ts";
 import type { Keys } from "./keys.ts";
 
 /** What edgeq needs of a Redis client: scripts, with keys and args as arrays. */
@@ -101,9 +102,11 @@ export class Script {
 
   /**
    * Redis names the line of the assembled script (`user_script:42`); this
-   * names the line of the .lua file it came from instead.
+   * names the line of the .lua file it came from instead. A refusal for
+   * memory becomes a RedisFullError, for the edge's 503 and a worker's backoff.
    */
   explain(error: unknown, shift = 0): unknown {
+    if (isOutOfMemory(error)) return new RedisFullError();
     if (!(error instanceof Error)) return error;
     const where = (line: string) => {
       const [file, fileLine] = locate(this.compiled.lines, Number(line) - shift);

@@ -216,7 +216,7 @@ describe("delivery", () => {
     await scripts.fail.run(runner, keys, {
       now: Date.now(),
       worker: "elsewhere",
-      jobs: [{ id: parent.id, error, retryable: false }],
+      jobs: [{ id: parent.id, claim: 1, error, retryable: false }],
     });
     // expired in the queue, found by a claim after its ttlSec
     const expiring = await later.enqueue("echo", 4, { callbackUrl, ttlSec: 1 });

@@ -26,7 +26,11 @@ async function claim(keys: Keys, now: number, max = 100, worker = "w1") {
 }
 
 async function complete(keys: Keys, id: string, now: number, worker = "w1") {
-  const step = await scripts.complete.run(runner, keys, { now, worker, jobs: [{ id, result: "null" }] });
+  const step = await scripts.complete.run(runner, keys, {
+    now,
+    worker,
+    jobs: [{ id, claim: Number(await redis.hget(keys.job(id), "claims")), result: "null" }],
+  });
   expect(step.reported[0]!.ok).toBe(true);
 }
 
@@ -208,7 +212,7 @@ describe("seeing groups", () => {
     const failed = await scripts.fail.run(runner, keys, {
       now: now + 1,
       worker: "w1",
-      jobs: [{ id: "r", error: { name: "Error", message: "boom" }, retryable: true }],
+      jobs: [{ id: "r", claim: 1, error: { name: "Error", message: "boom" }, retryable: true }],
     });
     expect(failed.reported[0]!.status).toBe("queued");
     expect((await queue.groups()).groups.map((g) => [g.name, g.waiting, g.started])).toEqual([["g", 1, 0]]);
@@ -216,7 +220,7 @@ describe("seeing groups", () => {
     await scripts.fail.run(runner, keys, {
       now: now + 3,
       worker: "w1",
-      jobs: [{ id: "r", error: { name: "Error", message: "boom" }, retryable: true }],
+      jobs: [{ id: "r", claim: 2, error: { name: "Error", message: "boom" }, retryable: true }],
     });
     expect((await queue.getJob("r"))!.status).toBe("failed");
     expect((await queue.groups()).groups).toEqual([]);

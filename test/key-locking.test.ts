@@ -71,7 +71,8 @@ describe("scripts under key-level locks", () => {
         const next = { leaseMs: 30_000, max: 100, queues: [queue.name] };
         await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w", next });
         const logs = [JSON.stringify({ at: 1, attempt: 1, text: "a" })];
-        expect(await scripts.progress.run(runner, keys, { id, worker: "w", update: { logs } })).toEqual({ ok: true });
+        const written = await scripts.progress.run(runner, keys, { id, worker: "w", claim: 1, update: { logs } });
+        expect(written).toEqual({ ok: true });
         return scripts.getLogs.call(keys, { id, offset: 0, limit: 10 });
       },
     ],

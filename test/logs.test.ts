@@ -151,7 +151,7 @@ describe("writing log lines", () => {
     const job = await queue.enqueue("echo", 1);
     const line = (text: string) => JSON.stringify({ at: 1, attempt: 1, text });
     const write = (worker: string, logs: string[], logsDropped = 0) =>
-      scripts.progress.run(runner, keys, { id: job.id, worker, update: { logs, logsDropped } });
+      scripts.progress.run(runner, keys, { id: job.id, worker, claim: 1, update: { logs, logsDropped } });
     expect(await write("w1", [line("early")])).toEqual({ ok: false });
     const next = { leaseMs: 30_000, max: 1, queues: ["default"] };
     await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w1", next });

@@ -38,8 +38,17 @@ async function claimIds(queue: Queue, max: number, now = Date.now()): Promise<st
   return (await claim(queue, max, now)).jobs.map((j) => j.id);
 }
 
+/** The claim (lease token) the job is held by now, as its worker would name it. */
+async function claimOf(queue: Queue, id: string): Promise<number> {
+  return Number(await redis.hget(queue.keys.job(id), "claims"));
+}
+
 async function finish(queue: Queue, id: string, now = Date.now()) {
-  const step = await scripts.complete.run(runner, queue.keys, { now, worker: "w1", jobs: [{ id, result: "null" }] });
+  const step = await scripts.complete.run(runner, queue.keys, {
+    now,
+    worker: "w1",
+    jobs: [{ id, claim: await claimOf(queue, id), result: "null" }],
+  });
   return step.reported[0]!;
 }
 
@@ -48,7 +57,7 @@ async function failIt(queue: Queue, id: string, now = Date.now()) {
   const step = await scripts.fail.run(runner, queue.keys, {
     now,
     worker: "w1",
-    jobs: [{ id, error, retryable: true }],
+    jobs: [{ id, claim: await claimOf(queue, id), error, retryable: true }],
   });
   return step.reported[0]!;
 }
@@ -331,7 +340,7 @@ describe("bounded work", () => {
     await scripts.fail.run(runner, queue.keys, {
       now,
       worker: "w1",
-      jobs: [{ id: parent.id, error: { name: "Error", message: "boom" }, retryable: false }],
+      jobs: [{ id: parent.id, claim: 1, error: { name: "Error", message: "boom" }, retryable: false }],
     });
     expect(await queue.counts()).toMatchObject({
       canceled: DEFAULTS.scriptBatch,

@@ -11,7 +11,7 @@ import { Queue, ValidationError, type QueueEventItem } from "../shared/index.ts"
 import * as scripts from "../shared/scripts/index.ts";
 import { startGateway, type Gateway } from "../worker-node/gateway/server.ts";
 import { connectForFile, redis, runner } from "./support/connection.ts";
-import { claimJobs, completeJob, failJob, scriptQueues } from "./support/scripts.ts";
+import { claimJobs, completeJob, failJob, held, scriptQueues } from "./support/scripts.ts";
 
 connectForFile();
 const fresh = scriptQueues("queue-events");
@@ -40,7 +40,8 @@ async function lifeOfTwoJobs(queue: Queue) {
   const a = await queue.enqueue("resize", { w: 1 }, { retry: { max: 1 } });
   const b = await queue.enqueue("thumb", null, { runAt: now + 3_600_000 });
   await claimJobs(queue.keys, now);
-  await scripts.progress.run(runner, queue.keys, { id: a.id, worker: "w1", update: { progress: { done: 1 } } });
+  const update = { progress: { done: 1 } };
+  await scripts.progress.run(runner, queue.keys, { ...(await held(queue.keys, a.id)), worker: "w1", update });
   await failJob(queue.keys, now, a.id, { message: "flaky" });
   await claimJobs(queue.keys, now + 1);
   await completeJob(queue.keys, now + 1, a.id);
@@ -101,7 +102,7 @@ describe("Queue.events over TCP", () => {
     const job = await queue.enqueue("t", null);
     await claimJobs(queue.keys, Date.now());
     const update = { progress: "x".repeat(600) };
-    await scripts.progress.run(runner, queue.keys, { id: job.id, worker: "w1", update });
+    await scripts.progress.run(runner, queue.keys, { ...(await held(queue.keys, job.id)), worker: "w1", update });
     await failJob(queue.keys, Date.now(), job.id, { message: `a${"é".repeat(400)}`, retryable: false });
     const [, , progress, failed] = await take(queue.events({ after: "0" }), 4);
     expect(progress).toMatchObject({ event: "progress", id: job.id });

@@ -95,7 +95,7 @@ describe("waitFor", () => {
       await scripts.complete.run(workerRunner, queue.keys, {
         now: Date.now(),
         worker: "w",
-        jobs: [{ id: job.id, result: "1" }],
+        jobs: [{ id: job.id, claim: 1, result: "1" }],
       });
       expect(await waiting).toMatchObject({ status: "finished", result: 1 });
       const after = await commandCalls(worker);

@@ -44,12 +44,12 @@ async function work(outcome: { result: unknown } | { error: string }) {
   if ("result" in outcome)
     await scripts.complete.run(runner, direct.keys, {
       ...report,
-      jobs: [{ id, result: JSON.stringify(outcome.result) }],
+      jobs: [{ id, claim: 1, result: JSON.stringify(outcome.result) }],
     });
   else
     await scripts.fail.run(runner, direct.keys, {
       ...report,
-      jobs: [{ id, error: { name: "Error", message: outcome.error }, retryable: false }],
+      jobs: [{ id, claim: 1, error: { name: "Error", message: outcome.error }, retryable: false }],
     });
   return id;
 }

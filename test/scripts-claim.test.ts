@@ -152,7 +152,7 @@ describe("finishing a job and claiming the next in one call", () => {
     const done = await scripts.complete.run(runner, keys, {
       now: now + 1,
       worker: "w1",
-      jobs: [{ id: a!.id, result: "null" }],
+      jobs: [{ id: a!.id, claim: 1, result: "null" }],
       next: next(2, ["high", "default"]),
     });
     expect(done.reported).toEqual([{ ok: true, status: "finished" }]);
@@ -166,7 +166,7 @@ describe("finishing a job and claiming the next in one call", () => {
     const failed = await scripts.fail.run(runner, keys, {
       now: now + 2,
       worker: "w1",
-      jobs: [{ id: b!.id, error: { name: "Error", message: "boom" }, retryable: false }],
+      jobs: [{ id: b!.id, claim: 1, error: { name: "Error", message: "boom" }, retryable: false }],
       next: next(1, ["default"]),
     });
     expect(failed.reported).toEqual([{ ok: true, status: "failed" }]);
@@ -176,7 +176,7 @@ describe("finishing a job and claiming the next in one call", () => {
     const lost = await scripts.complete.run(runner, keys, {
       now: now + 3,
       worker: "w1",
-      jobs: [{ id: b!.id, result: "null" }],
+      jobs: [{ id: b!.id, claim: 1, result: "null" }],
       next: next(1, ["default"]),
     });
     expect(lost.reported).toEqual([{ ok: false, status: "failed" }]);

@@ -105,7 +105,7 @@ describe("leases", () => {
     const reply = await scripts.renew.run(runner, keys, {
       ...renewal,
       now: now + 5_000,
-      running: [a!.id, b!.id, c!.id, "ghost"],
+      running: [a!.id, b!.id, c!.id, "ghost"].map((id) => ({ id, claim: 1 })),
     });
     expect(reply).toEqual({ lost: [c!.id, "ghost"], stop: [], outboxDueAt: null });
     expect(await score(started, a!.id)).toBe(now + 15_000);
@@ -120,7 +120,11 @@ describe("leases", () => {
     expect(await redis.pttl(keys.worker("w1"))).toBeGreaterThan(25_000);
 
     await queue.cancel(b!.id);
-    const again = await scripts.renew.run(runner, keys, { ...renewal, now: now + 6_000, running: [a!.id, b!.id] });
+    const again = await scripts.renew.run(runner, keys, {
+      ...renewal,
+      now: now + 6_000,
+      running: [a!, b!].map(({ id }) => ({ id, claim: 1 })),
+    });
     expect(again.stop).toEqual([b!.id]);
     expect(again.lost).toEqual([]);
     // a stop request does not end the lease: the worker still holds the job until it stops it
@@ -156,5 +160,74 @@ describe("leases", () => {
     expect(await completeJob(keys, now + 2_004, job.id, "w2")).toEqual({ ok: false, status: "finished" });
     expect(await completeJob(keys, now + 2_004, "ghost", "w2")).toEqual({ ok: false, status: "missing" });
     expect(await redis.exists(keys.job("ghost"))).toBe(0);
+  });
+
+  it("fences every write by the claim: a worker given its job back cannot write as its old claim", async () => {
+    const { queue, keys } = fresh();
+    const job = await queue.enqueue("t", null, { retry: { max: 3 } });
+    const now = Date.now();
+    const [first] = (await claimJobs(keys, now, { worker: "w1", lease: 1_000 })).jobs;
+    await scripts.recover.run(runner, keys, { now: now + 2_000, lockMs: 60_000 });
+    const [second] = (await claimJobs(keys, now + 2_001, { worker: "w1" })).jobs;
+    expect([first!.claims, second!.claims, second!.attempts]).toEqual([1, 2, 2]);
+    const hash = await redis.hgetall(keys.job(job.id));
+    const lease = await score(keys.leases(), job.id);
+
+    const old = { id: job.id, claim: first!.claims, worker: "w1" };
+    const at = { now: now + 2_002, step: "s", until: now + 9_000 };
+    const child = {
+      id: `${job.id}:s`,
+      queue: "default",
+      fields: ["id", `${job.id}:s`, "queue", "default", "task", "t"],
+    };
+    const base = { now: at.now, worker: "w1" };
+    const refusals = [
+      (await scripts.complete.run(runner, keys, { ...base, jobs: [{ ...old, result: "1" }] })).reported[0],
+      (
+        await scripts.fail.run(runner, keys, {
+          ...base,
+          jobs: [{ ...old, error: { name: "E", message: "m" }, retryable: true }],
+        })
+      ).reported[0],
+      (
+        await scripts.renew.run(runner, keys, {
+          ...base,
+          leaseMs: 60_000,
+          state: {},
+          entryTtlMs: 1_000,
+          running: [old],
+        })
+      ).lost,
+      await scripts.progress.run(runner, keys, { ...old, update: { progress: 50 } }),
+      await scripts.recordStep.run(runner, keys, { ...old, step: "s", result: "1", startedAt: 1, endedAt: 2 }),
+      await scripts.suspend.run(runner, keys, { ...old, ...at }),
+      await scripts.invoke.run(runner, keys, { ...old, now: at.now, step: "s", child: child as never }),
+      await scripts.requeue.run(runner, keys, { ...old, now: at.now }),
+    ];
+    expect(refusals).toEqual([
+      { ok: false, status: "started" },
+      { ok: false, status: "started" },
+      [job.id],
+      { ok: false },
+      { ok: false, error: "lost" },
+      { ok: false, error: "lost" },
+      { ok: false, error: "lost" },
+      { ok: false, error: "state", status: "started" },
+    ]);
+    expect(await redis.hgetall(keys.job(job.id))).toEqual(hash);
+    expect(await score(keys.leases(), job.id)).toBe(lease);
+    expect(await redis.exists(keys.steps(job.id), keys.job(child.id))).toBe(0);
+
+    // the current claim's word counts; the attempt recovery took is recorded as lost
+    const current = { id: job.id, claim: second!.claims, result: "2" };
+    expect((await scripts.complete.run(runner, keys, { ...base, jobs: [current] })).reported[0]).toEqual({
+      ok: true,
+      status: "finished",
+    });
+    const attempts = await queue.attempts(job.id);
+    expect(attempts!.map((a) => [a.attempt, a.status, a.lost, a.result])).toEqual([
+      [2, "finished", false, 2],
+      [1, "failed", true, null],
+    ]);
   });
 });

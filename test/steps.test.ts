@@ -28,7 +28,7 @@ afterAll(async () => {
 
 let seq = 0;
 const record = (keys: ReturnType<typeof fresh>["keys"], id: string, worker: string, step: string, result = "1") =>
-  scripts.recordStep.run(runner, keys, { id, worker, step, result, startedAt: 1, endedAt: 2 });
+  scripts.recordStep.run(runner, keys, { id, claim: 1, worker, step, result, startedAt: 1, endedAt: 2 });
 
 describe("recording a step", () => {
   test("only for the worker that holds the job, once per id, at most the job's bound", async () => {
@@ -58,7 +58,7 @@ describe("recording a step", () => {
     const next = { leaseMs: 30_000, max: 2, queues: ["default"] };
     await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w1", next });
     await record(keys, durable.id, "w1", "a");
-    const jobs = [plain, durable].map((j) => ({ id: j.id, result: "null" }));
+    const jobs = [plain, durable].map((j) => ({ id: j.id, claim: 1, result: "null" }));
     await scripts.complete.run(runner, keys, { now: Date.now(), worker: "w1", jobs });
     expect(await redis.exists(keys.steps(plain.id))).toBe(0);
     const ttl = await redis.pttl(keys.steps(durable.id));
@@ -76,7 +76,15 @@ describe("a job's steps in the admin CLI", () => {
     const next = { leaseMs: 30_000, max: 1, queues: ["default"] };
     await scripts.claim.run(runner, keys, { now: Date.now(), worker: "w1", next });
     const now = Date.now();
-    const call = { id: job.id, worker: "w1", step: "charge", result: "1", startedAt: now - 1_500, endedAt: now };
+    const call = {
+      id: job.id,
+      claim: 1,
+      worker: "w1",
+      step: "charge",
+      result: "1",
+      startedAt: now - 1_500,
+      endedAt: now,
+    };
     await scripts.recordStep.run(runner, keys, call);
     const lines: string[] = [];
     const io = { out: (text: string) => lines.push(text), err: () => {}, env: { REDIS_URL: redisUrl } };

@@ -1,7 +1,8 @@
 // A worker's periodic work besides its jobs: the heartbeat that keeps its
 // entry and renews its running jobs' leases (and hears which of them to stop,
 // and which it lost), the fleet's maintenance pass, the declaration of its
-// tasks, and firing the schedules that fall due.
+// tasks, firing the schedules that fall due, and the warning at start when
+// Redis may evict jobs (worker-node/eviction.ts).
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
@@ -13,6 +14,7 @@ import type { ScriptConnection } from "./connection.ts";
 import type { Settings } from "./options.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Interrupter, Running } from "./running.ts";
+import { warnIfEvicting } from "./eviction.ts";
 
 export type WorkerState = "starting" | "running" | "warm" | "cold" | "stopped";
 
@@ -45,6 +47,7 @@ export class Heartbeat {
   /** The worker takes jobs from now on: schedules, its tasks' declaration and its first heartbeat. */
   async start(tasks: TaskDescription[]): Promise<void> {
     this.#tasks = tasks;
+    void warnIfEvicting(this.host.redis.connection, this.host.log);
     void this.fireSchedules();
     await this.#declare();
     await this.#tick();
@@ -129,10 +132,7 @@ export class Heartbeat {
       host.outbox.wakeAt(renewed.outboxDueAt);
       for (const id of renewed.lost) {
         const running = host.running.get(id);
-        if (running) {
-          host.log.warn({ jobId: id }, "lease lost: another worker owns this job now; abandoning it");
-          host.executor.interrupt(running, "lost");
-        }
+        if (running) host.executor.interrupt(running.lost(), "lost");
       }
     } catch (error) {
       host.log.warn({ err: (error as Error).message }, "heartbeat failed");
@@ -149,7 +149,7 @@ export class Heartbeat {
       worker: host.name,
       state: this.#entry(),
       entryTtlMs: host.options.heartbeatMs * 3,
-      running: [...host.running.keys()],
+      running: [...host.running.values()].map((running) => running.held),
     });
   }
 

@@ -48,18 +48,19 @@ export class Report {
     for (const ended of batch) {
       const { running, outcome } = ended;
       const { id } = running.job;
+      const { held } = running;
       if (running.interrupted === "lost") continue;
       this.jobIds.push(id);
       // the tasks' last progress goes ahead of their outcomes, in the same round trip
       const progress = running.progressCall();
       if (progress) this.calls.push(progress);
       if (running.interrupted === "shutdown") {
-        this.calls.push(scripts.requeue.call(keys, { now: base.now, id, worker: base.worker }));
+        this.calls.push(scripts.requeue.call(keys, { now: base.now, ...held, worker: base.worker }));
       } else if (outcome.ok) {
-        completions.push({ id, result: outcome.result });
+        completions.push({ ...held, result: outcome.result });
         this.#completed.push(ended);
       } else {
-        failures.push({ id, error: outcome.error, retryable: outcome.retryable });
+        failures.push({ ...held, error: outcome.error, retryable: outcome.retryable });
         this.#failed.push(ended);
       }
     }

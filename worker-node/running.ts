@@ -8,7 +8,7 @@ import { ValidationError, type Job, type Keys } from "../shared/index.ts";
 import { newJob } from "../shared/job.ts";
 import type { Call } from "../shared/script.ts";
 import * as scripts from "../shared/scripts/index.ts";
-import type { ProgressUpdate } from "../shared/scripts/index.ts";
+import type { Held, ProgressUpdate } from "../shared/scripts/index.ts";
 import type { ScriptConnection } from "./connection.ts";
 import { JobAbort } from "./horse/abort.ts";
 import type { Horse } from "./horse/horse.ts";
@@ -58,6 +58,21 @@ export class Running extends JobAbort implements TaskHost {
     super();
     this.#context = context;
     this.span = new RunSpan(job);
+  }
+
+  /** The job as this worker holds it: every write of it names the claim, which recovery's next claim outdates. */
+  get held(): Held {
+    return { id: this.job.id, claim: this.job.claims };
+  }
+
+  /** Logs that recovery took the job from this worker (its lease ran out while it was frozen or cut off). */
+  lost(): this {
+    const { job } = this;
+    this.#context.log.warn(
+      { jobId: job.id, claim: job.claims },
+      "lease lost: recovery took the job; stopping its horse",
+    );
+    return this;
   }
 
   logger(): Logger {
@@ -147,13 +162,13 @@ export class Running extends JobAbort implements TaskHost {
       if (request.kind === "record") {
         const { step, result, startedAt, endedAt } = request;
         const [reply] = await redis.run([
-          scripts.recordStep.call(keys, { id: this.job.id, worker, step, result, startedAt, endedAt }),
+          scripts.recordStep.call(keys, { ...this.held, worker, step, result, startedAt, endedAt }),
         ]);
         return reply.ok ? { ok: true } : reply;
       }
       if (request.kind === "sleep" || request.kind === "wait") {
         const { kind: _, ...suspension } = request;
-        const call = scripts.suspend.call(keys, { id: this.job.id, worker, now: Date.now(), ...suspension });
+        const call = scripts.suspend.call(keys, { ...this.held, worker, now: Date.now(), ...suspension });
         return this.#suspend(call);
       }
       if (request.kind === "invoke") {
@@ -163,7 +178,7 @@ export class Running extends JobAbort implements TaskHost {
         // the child's id is its parent's and the step's: made once, however often the parent replays
         const limits = { maxArgsBytes: DEFAULTS.maxArgsBytes, now };
         const child = newJob(queue, task, args, { ...options, id: `${this.job.id}:${step}` }, limits);
-        return this.#suspend(scripts.invoke.call(keys, { id: this.job.id, worker, now, step, child }));
+        return this.#suspend(scripts.invoke.call(keys, { ...this.held, worker, now, step, child }));
       }
       const ids = this.job.dependsOn;
       const jobs = ids.length ? await redis.run(ids.map((id) => scripts.getJob.call(keys, { id }))) : [];
@@ -191,7 +206,7 @@ export class Running extends JobAbort implements TaskHost {
     this.#pending = undefined;
     this.#logBytes = 0;
     const { keys, worker } = this.#context;
-    return update && scripts.progress.call(keys, { id: this.job.id, worker, update });
+    return update && scripts.progress.call(keys, { ...this.held, worker, update });
   }
 
   /**
@@ -230,6 +245,11 @@ export class Running extends JobAbort implements TaskHost {
     }
     return outcome;
   }
+}
+
+/** A run that ended leaves the running jobs, unless a later claim of its job runs in its place. */
+export function forget(running: Map<string, Running>, ended: Running): void {
+  if (running.get(ended.job.id) === ended) running.delete(ended.job.id);
 }
 
 /** One timer for every running job's timeout, set for the earliest, rather than a timer for every job. */

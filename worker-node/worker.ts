@@ -28,7 +28,7 @@ import { Heartbeat, type WorkerState } from "./heartbeat.ts";
 import { settingsOf, outboxOptionsOf, type Settings, type WorkerOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Report, type Ended } from "./report.ts";
-import { Deadlines, Running, type RunningContext } from "./running.ts";
+import { Deadlines, forget, Running, type RunningContext } from "./running.ts";
 import { BlockingWait } from "./wait.ts";
 import type { Outcome } from "./task.ts";
 
@@ -263,6 +263,8 @@ export class Worker {
 
   async #start(job: Job): Promise<void> {
     const running = new Running(job, Date.now() + job.timeoutMs, this.#context);
+    // claimed again while it still runs here: the lease of the earlier claim ran out (this worker was frozen)
+    if (this.#running.has(job.id)) this.#executor.interrupt(this.#running.get(job.id)!.lost(), "lost");
     this.#running.set(job.id, running);
     this.#deadlines.arm(running.deadline);
     this.#heartbeat.schedule();
@@ -272,7 +274,7 @@ export class Worker {
       // suspend.lua moved the job on (ctx.sleep): its slot is free for the next
       running.logSuspended();
       running.span.end("suspended");
-      this.#running.delete(job.id);
+      forget(this.#running, running);
       if (this.accepting) void this.#fill();
       return;
     }
@@ -288,7 +290,7 @@ export class Worker {
    * in one script call.
    */
   #report(running: Running, outcome: Outcome): void {
-    this.#running.delete(running.job.id);
+    forget(this.#running, running);
     if (outcome.ok) this.#counters.processed++;
     else this.#counters.failed++;
     this.#ended.push({ running, outcome });

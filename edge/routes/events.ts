@@ -46,7 +46,7 @@ events.openapi(
         z.object({ resumed: z.number().int(), more: z.boolean() }).meta({ id: "EventSent" }),
         "how many waiting jobs it resumed",
       ),
-      ...problems(400, 401, 403, 413, 415),
+      ...problems(400, 401, 403, 413, 415, 503),
     },
   }),
   async (c) => {

@@ -43,7 +43,7 @@ hooks.openapi(
         }),
         "accepted (or already accepted)",
       ),
-      ...problems(400, 401, 404, 413, 422),
+      ...problems(400, 401, 404, 413, 422, 503),
     },
   }),
   async (c) => {

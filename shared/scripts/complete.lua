@@ -6,7 +6,7 @@
 -- ARGV[2] now, epoch ms
 -- ARGV[3] worker name (each job must still be held by it)
 -- ARGV[4..8] what the worker wants next and its state (see claim.lua)
--- ARGV[9..] per job: its id, its result (JSON)
+-- ARGV[9..] per job: its id, the claim the worker holds it by, its result (JSON)
 -- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }: per job, ok =
 -- false when the worker no longer held it (its lease ran out and it was
 -- recovered), status its status after the call ('missing' when it is gone);
@@ -23,4 +23,4 @@ return step(now, tonumber(ARGV[5]), function(id, queue, at)
   to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
   release_dependents(id, now)
   return 'finished'
-end, 2)
+end, 3)

@@ -562,41 +562,41 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "669d60b11068d46c9cc8f8e9282e0df76a2565d3",
+  sha: "a8808d021bf3f48f132940923547638796aa2748",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [58,"shared/scripts/includes/job_get.lua",2],
     [63,"shared/scripts/includes/owned_job.lua",2],
-    [71,"shared/scripts/includes/split.lua",1],
-    [78,"shared/scripts/includes/settings_of.lua",2],
-    [101,"shared/defaults.ts (generated include \"limits\")",1],
-    [115,"shared/scripts/includes/arm.lua",2],
-    [128,"shared/status.ts (generated include \"statuses\")",1],
-    [152,"shared/scripts/includes/queue_event.lua",3],
-    [198,"shared/scripts/includes/move.lua",4],
-    [216,"shared/scripts/includes/hash_table.lua",1],
-    [222,"shared/scripts/includes/job_table.lua",3],
-    [229,"shared/scripts/includes/list_group.lua",2],
-    [242,"shared/scripts/includes/tally.lua",2],
-    [251,"shared/scripts/includes/push_waiting.lua",7],
-    [287,"shared/scripts/includes/requeue_waiting.lua",2],
-    [294,"shared/scripts/includes/promote_due.lua",4],
-    [309,"shared/scripts/includes/resume_wait.lua",3],
-    [325,"shared/scripts/includes/resume_due_waits.lua",4],
-    [337,"shared/scripts/includes/outbox_push.lua",3],
-    [353,"shared/scripts/includes/resume_parent.lua",3],
-    [375,"shared/scripts/includes/to_terminal.lua",9],
-    [471,"shared/scripts/includes/cascade.lua",3],
-    [481,"shared/scripts/includes/cancel_dependents.lua",5],
-    [509,"shared/scripts/includes/window.lua",1],
-    [521,"shared/scripts/includes/room.lua",3],
-    [539,"shared/scripts/includes/policy_of.lua",3],
-    [559,"shared/scripts/includes/group_waiting.lua",2],
-    [564,"shared/scripts/includes/claim_jobs.lua",16],
-    [738,"shared/scripts/includes/worker_step.lua",2],
-    [751,"shared/scripts/includes/step.lua",7],
-    [791,"shared/scripts/claim.lua",24],
+    [74,"shared/scripts/includes/split.lua",1],
+    [81,"shared/scripts/includes/settings_of.lua",2],
+    [104,"shared/defaults.ts (generated include \"limits\")",1],
+    [118,"shared/scripts/includes/arm.lua",2],
+    [131,"shared/status.ts (generated include \"statuses\")",1],
+    [155,"shared/scripts/includes/queue_event.lua",3],
+    [201,"shared/scripts/includes/move.lua",4],
+    [219,"shared/scripts/includes/hash_table.lua",1],
+    [225,"shared/scripts/includes/job_table.lua",3],
+    [232,"shared/scripts/includes/list_group.lua",2],
+    [245,"shared/scripts/includes/tally.lua",2],
+    [254,"shared/scripts/includes/push_waiting.lua",7],
+    [290,"shared/scripts/includes/requeue_waiting.lua",2],
+    [297,"shared/scripts/includes/promote_due.lua",4],
+    [312,"shared/scripts/includes/resume_wait.lua",3],
+    [328,"shared/scripts/includes/resume_due_waits.lua",4],
+    [340,"shared/scripts/includes/outbox_push.lua",3],
+    [356,"shared/scripts/includes/resume_parent.lua",3],
+    [378,"shared/scripts/includes/to_terminal.lua",9],
+    [474,"shared/scripts/includes/cascade.lua",3],
+    [484,"shared/scripts/includes/cancel_dependents.lua",5],
+    [512,"shared/scripts/includes/window.lua",1],
+    [524,"shared/scripts/includes/room.lua",3],
+    [542,"shared/scripts/includes/policy_of.lua",3],
+    [562,"shared/scripts/includes/group_waiting.lua",2],
+    [567,"shared/scripts/includes/claim_jobs.lua",16],
+    [745,"shared/scripts/includes/worker_step.lua",2],
+    [758,"shared/scripts/includes/step.lua",7],
+    [799,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -661,11 +661,14 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -1194,13 +1197,17 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with \`claims\`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts,
+    'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -1354,8 +1361,9 @@ end
 -- (\`max\` overrides it), its queues (comma-separated, highest priority first)
 -- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
 -- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
--- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
--- a report takes effect only while the worker still holds the job, and
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
+-- the claim it holds (its lease token) first: a report takes effect only
+-- while the worker still holds the job under that claim, and
 -- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
 -- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
@@ -1368,8 +1376,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker)
-    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    local queue = owned_job(id, worker, ARGV[at + 1])
+    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -1473,7 +1481,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "32bfa0afafe840159aae633c5522ab873b4e7421",
+  sha: "ae8aa70f62d078e1863e3f98a3d3f5704b748d15",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1500,18 +1508,18 @@ export const complete: ScriptSource = {
     [445,"shared/scripts/includes/cascade.lua",3],
     [455,"shared/scripts/includes/release_dependents.lua",6],
     [481,"shared/scripts/includes/owned_job.lua",2],
-    [489,"shared/scripts/includes/split.lua",1],
-    [496,"shared/scripts/includes/promote_due.lua",4],
-    [511,"shared/scripts/includes/resume_wait.lua",3],
-    [527,"shared/scripts/includes/resume_due_waits.lua",4],
-    [539,"shared/scripts/includes/cancel_dependents.lua",5],
-    [567,"shared/scripts/includes/window.lua",1],
-    [579,"shared/scripts/includes/room.lua",3],
-    [597,"shared/scripts/includes/policy_of.lua",3],
-    [617,"shared/scripts/includes/claim_jobs.lua",16],
-    [791,"shared/scripts/includes/worker_step.lua",2],
-    [804,"shared/scripts/includes/step.lua",7],
-    [844,"shared/scripts/complete.lua",19],
+    [492,"shared/scripts/includes/split.lua",1],
+    [499,"shared/scripts/includes/promote_due.lua",4],
+    [514,"shared/scripts/includes/resume_wait.lua",3],
+    [530,"shared/scripts/includes/resume_due_waits.lua",4],
+    [542,"shared/scripts/includes/cancel_dependents.lua",5],
+    [570,"shared/scripts/includes/window.lua",1],
+    [582,"shared/scripts/includes/room.lua",3],
+    [600,"shared/scripts/includes/policy_of.lua",3],
+    [620,"shared/scripts/includes/claim_jobs.lua",16],
+    [798,"shared/scripts/includes/worker_step.lua",2],
+    [811,"shared/scripts/includes/step.lua",7],
+    [852,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1521,7 +1529,7 @@ export const complete: ScriptSource = {
 -- ARGV[2] now, epoch ms
 -- ARGV[3] worker name (each job must still be held by it)
 -- ARGV[4..8] what the worker wants next and its state (see claim.lua)
--- ARGV[9..] per job: its id, its result (JSON)
+-- ARGV[9..] per job: its id, the claim the worker holds it by, its result (JSON)
 -- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }: per job, ok =
 -- false when the worker no longer held it (its lease ran out and it was
 -- recovered), status its status after the call ('missing' when it is gone);
@@ -1994,11 +2002,14 @@ local function release_dependents(id, now)
   if cascade_budget == 0 and redis.call('EXISTS', K.dependents(id)) == 1 then cascade_later('release', id) end
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -2162,13 +2173,17 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with \`claims\`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts,
+    'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -2322,8 +2337,9 @@ end
 -- (\`max\` overrides it), its queues (comma-separated, highest priority first)
 -- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
 -- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
--- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
--- a report takes effect only while the worker still holds the job, and
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
+-- the claim it holds (its lease token) first: a report takes effect only
+-- while the worker still holds the job under that claim, and
 -- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
 -- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
@@ -2336,8 +2352,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker)
-    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    local queue = owned_job(id, worker, ARGV[at + 1])
+    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -2363,7 +2379,7 @@ return step(now, tonumber(ARGV[5]), function(id, queue, at)
   to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
   release_dependents(id, now)
   return 'finished'
-end, 2)
+end, 3)
 `,
 };
 
@@ -4035,46 +4051,46 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "8b1570e8938a5ef33bd61efd77abb57784d7fe0b",
+  sha: "3407ef55ceae83eeba370dd279bf76fbabe3d3ac",
   lines: [
     [1,"shared/scripts/fail.lua",1],
-    [14,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/defaults.ts (generated include \"limits\")",1],
-    [64,"shared/scripts/includes/arm.lua",2],
-    [77,"shared/scripts/includes/settings_of.lua",2],
-    [100,"shared/scripts/includes/list_group.lua",2],
-    [113,"shared/scripts/includes/tally.lua",2],
-    [122,"shared/scripts/includes/group_waiting.lua",2],
-    [127,"shared/scripts/includes/has_waiting.lua",2],
-    [132,"shared/scripts/includes/leave_started.lua",8],
-    [153,"shared/status.ts (generated include \"statuses\")",1],
-    [177,"shared/scripts/includes/queue_event.lua",3],
-    [223,"shared/scripts/includes/move.lua",4],
-    [241,"shared/scripts/includes/hash_table.lua",1],
-    [247,"shared/scripts/includes/job_table.lua",3],
-    [254,"shared/scripts/includes/outbox_push.lua",3],
-    [270,"shared/scripts/includes/push_waiting.lua",7],
-    [306,"shared/scripts/includes/requeue_waiting.lua",2],
-    [313,"shared/scripts/includes/resume_parent.lua",3],
-    [335,"shared/scripts/includes/to_terminal.lua",9],
-    [431,"shared/scripts/includes/job_get.lua",2],
-    [436,"shared/scripts/includes/cascade.lua",3],
-    [446,"shared/scripts/includes/cancel_dependents.lua",5],
-    [474,"shared/scripts/includes/schedule.lua",4],
-    [483,"shared/scripts/includes/keep_attempt.lua",3],
-    [501,"shared/scripts/includes/fail_or_retry.lua",9],
-    [540,"shared/scripts/includes/owned_job.lua",2],
-    [548,"shared/scripts/includes/split.lua",1],
-    [555,"shared/scripts/includes/promote_due.lua",4],
-    [570,"shared/scripts/includes/resume_wait.lua",3],
-    [586,"shared/scripts/includes/resume_due_waits.lua",4],
-    [598,"shared/scripts/includes/window.lua",1],
-    [610,"shared/scripts/includes/room.lua",3],
-    [628,"shared/scripts/includes/policy_of.lua",3],
-    [648,"shared/scripts/includes/claim_jobs.lua",16],
-    [822,"shared/scripts/includes/worker_step.lua",2],
-    [835,"shared/scripts/includes/step.lua",7],
-    [875,"shared/scripts/fail.lua",16],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [51,"shared/defaults.ts (generated include \"limits\")",1],
+    [65,"shared/scripts/includes/arm.lua",2],
+    [78,"shared/scripts/includes/settings_of.lua",2],
+    [101,"shared/scripts/includes/list_group.lua",2],
+    [114,"shared/scripts/includes/tally.lua",2],
+    [123,"shared/scripts/includes/group_waiting.lua",2],
+    [128,"shared/scripts/includes/has_waiting.lua",2],
+    [133,"shared/scripts/includes/leave_started.lua",8],
+    [154,"shared/status.ts (generated include \"statuses\")",1],
+    [178,"shared/scripts/includes/queue_event.lua",3],
+    [224,"shared/scripts/includes/move.lua",4],
+    [242,"shared/scripts/includes/hash_table.lua",1],
+    [248,"shared/scripts/includes/job_table.lua",3],
+    [255,"shared/scripts/includes/outbox_push.lua",3],
+    [271,"shared/scripts/includes/push_waiting.lua",7],
+    [307,"shared/scripts/includes/requeue_waiting.lua",2],
+    [314,"shared/scripts/includes/resume_parent.lua",3],
+    [336,"shared/scripts/includes/to_terminal.lua",9],
+    [432,"shared/scripts/includes/job_get.lua",2],
+    [437,"shared/scripts/includes/cascade.lua",3],
+    [447,"shared/scripts/includes/cancel_dependents.lua",5],
+    [475,"shared/scripts/includes/schedule.lua",4],
+    [484,"shared/scripts/includes/keep_attempt.lua",3],
+    [502,"shared/scripts/includes/fail_or_retry.lua",9],
+    [541,"shared/scripts/includes/owned_job.lua",2],
+    [552,"shared/scripts/includes/split.lua",1],
+    [559,"shared/scripts/includes/promote_due.lua",4],
+    [574,"shared/scripts/includes/resume_wait.lua",3],
+    [590,"shared/scripts/includes/resume_due_waits.lua",4],
+    [602,"shared/scripts/includes/window.lua",1],
+    [614,"shared/scripts/includes/room.lua",3],
+    [632,"shared/scripts/includes/policy_of.lua",3],
+    [652,"shared/scripts/includes/claim_jobs.lua",16],
+    [830,"shared/scripts/includes/worker_step.lua",2],
+    [843,"shared/scripts/includes/step.lua",7],
+    [884,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4085,7 +4101,8 @@ export const fail: ScriptSource = {
 -- ARGV[2] now, epoch ms
 -- ARGV[3] worker name (each job must still be held by it)
 -- ARGV[4..8] what the worker wants next and its state (see claim.lua)
--- ARGV[9..] per job: its id, its error (JSON { name, message, stack }), and
+-- ARGV[9..] per job: its id, the claim the worker holds it by, its error (JSON
+--           { name, message, stack }), and
 --           '1' if the error may be retried, '0' if not (unknown task)
 -- Returns { reported = [{ ok, status }], jobs, nextDueAt, more }, as complete
 -- does.
@@ -4616,11 +4633,14 @@ local function fail_or_retry(id, now, err, retryable)
   return 'failed'
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
@@ -4756,13 +4776,17 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with \`claims\`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts,
+    'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end
@@ -4916,8 +4940,9 @@ end
 -- (\`max\` overrides it), its queues (comma-separated, highest priority first)
 -- and the ids of the other jobs it keeps running (comma-separated); ARGV[8]
 -- is its state while it stops ('warm', 'cold'), '' while it takes jobs. From
--- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id first:
--- a report takes effect only while the worker still holds the job, and
+-- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
+-- the claim it holds (its lease token) first: a report takes effect only
+-- while the worker still holds the job under that claim, and
 -- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
 -- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
@@ -4930,8 +4955,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker)
-    local status = queue and settle(id, queue, at + 1) or job_get(id, 'status') or 'missing'
+    local queue = owned_job(id, worker, ARGV[at + 1])
+    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -4954,7 +4979,7 @@ end
 local now = tonumber(ARGV[2])
 return step(now, tonumber(ARGV[5]), function(id, _, at)
   return fail_or_retry(id, now, ARGV[at], ARGV[at + 1] == '1')
-end, 3)
+end, 4)
 `,
 };
 
@@ -5801,33 +5826,33 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "1f6acdd25564e5ac3afd9f2d83fda36a6f26515e",
+  sha: "789e2c19a1600a0cfd1f341a8eea742a1da5b612",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
-    [19,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/defaults.ts (generated include \"limits\")",1],
-    [64,"shared/status.ts (generated include \"statuses\")",1],
-    [89,"shared/scripts/includes/owned_job.lua",2],
-    [97,"shared/scripts/includes/arm.lua",2],
-    [110,"shared/scripts/includes/settings_of.lua",2],
-    [133,"shared/scripts/includes/list_group.lua",2],
-    [146,"shared/scripts/includes/tally.lua",2],
-    [155,"shared/scripts/includes/group_waiting.lua",2],
-    [160,"shared/scripts/includes/has_waiting.lua",2],
-    [165,"shared/scripts/includes/leave_started.lua",8],
-    [186,"shared/scripts/includes/queue_event.lua",3],
-    [232,"shared/scripts/includes/move.lua",4],
-    [250,"shared/scripts/includes/job_get.lua",2],
-    [255,"shared/scripts/includes/hash_table.lua",1],
-    [261,"shared/scripts/includes/job_table.lua",3],
-    [268,"shared/scripts/includes/outbox_push.lua",3],
-    [284,"shared/scripts/includes/push_waiting.lua",7],
-    [320,"shared/scripts/includes/requeue_waiting.lua",2],
-    [327,"shared/scripts/includes/resume_parent.lua",3],
-    [349,"shared/scripts/includes/to_terminal.lua",9],
-    [445,"shared/scripts/includes/schedule.lua",4],
-    [454,"shared/scripts/includes/create_job.lua",8],
-    [503,"shared/scripts/invoke.lua",27],
+    [20,"shared/keys.ts (generated include \"keys\")",1],
+    [51,"shared/defaults.ts (generated include \"limits\")",1],
+    [65,"shared/status.ts (generated include \"statuses\")",1],
+    [90,"shared/scripts/includes/owned_job.lua",2],
+    [101,"shared/scripts/includes/arm.lua",2],
+    [114,"shared/scripts/includes/settings_of.lua",2],
+    [137,"shared/scripts/includes/list_group.lua",2],
+    [150,"shared/scripts/includes/tally.lua",2],
+    [159,"shared/scripts/includes/group_waiting.lua",2],
+    [164,"shared/scripts/includes/has_waiting.lua",2],
+    [169,"shared/scripts/includes/leave_started.lua",8],
+    [190,"shared/scripts/includes/queue_event.lua",3],
+    [236,"shared/scripts/includes/move.lua",4],
+    [254,"shared/scripts/includes/job_get.lua",2],
+    [259,"shared/scripts/includes/hash_table.lua",1],
+    [265,"shared/scripts/includes/job_table.lua",3],
+    [272,"shared/scripts/includes/outbox_push.lua",3],
+    [288,"shared/scripts/includes/push_waiting.lua",7],
+    [324,"shared/scripts/includes/requeue_waiting.lua",2],
+    [331,"shared/scripts/includes/resume_parent.lua",3],
+    [353,"shared/scripts/includes/to_terminal.lua",9],
+    [449,"shared/scripts/includes/schedule.lua",4],
+    [458,"shared/scripts/includes/create_job.lua",8],
+    [507,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5842,9 +5867,10 @@ export const invoke: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] parent job id
 -- ARGV[3] worker name (the parent must still be held by it)
--- ARGV[4] now, epoch ms
--- ARGV[5] step id
--- ARGV[6] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] now, epoch ms
+-- ARGV[6] step id
+-- ARGV[7] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
 -- Returns { ok = true } (the parent left its worker) or { ok = false, error =
 -- 'lost' | 'recorded' | 'too_many' | 'id_in_other_queue' } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -5918,11 +5944,14 @@ local STATUS = {
   },
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -6332,9 +6361,9 @@ local function create_job(spec, now)
   return { status = 'queued', enqueuedAt = now }
 end
 
-local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local spec = cjson.decode(ARGV[6])
-local queue = owned_job(id, worker)
+local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
+local spec = cjson.decode(ARGV[7])
+local queue = owned_job(id, worker, ARGV[4])
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 if redis.call('HEXISTS', K.steps(id), step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
 if (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) >= LIMITS.max_steps then
@@ -6517,14 +6546,14 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "5e9c9ecaf6f7820f037f1b86abfe8d06426a6d7d",
+  sha: "1b70cee5b26e1d0c2a7b8779ade62288b9be151e",
   lines: [
     [1,"shared/scripts/progress.lua",1],
-    [21,"shared/keys.ts (generated include \"keys\")",1],
-    [28,"shared/defaults.ts (generated include \"limits\")",1],
-    [42,"shared/scripts/includes/owned_job.lua",2],
-    [50,"shared/scripts/includes/queue_event.lua",3],
-    [96,"shared/scripts/progress.lua",25],
+    [22,"shared/keys.ts (generated include \"keys\")",1],
+    [29,"shared/defaults.ts (generated include \"limits\")",1],
+    [43,"shared/scripts/includes/owned_job.lua",2],
+    [54,"shared/scripts/includes/queue_event.lua",3],
+    [100,"shared/scripts/progress.lua",26],
   ],
   source: `-- progress: a running task's progress, meta and log lines, as its worker
 -- passes them on (coalesced: a few writes a second at most, the last one
@@ -6541,10 +6570,11 @@ export const progress: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] progress, JSON ('' to leave it)
--- ARGV[5] fields to merge into meta, a JSON object ('' for none)
--- ARGV[6] log lines the worker dropped before this write (its buffer keeps the latest), '0' for none
--- ARGV[7..] log lines, oldest first, each JSON { at, attempt, text, level? }
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] progress, JSON ('' to leave it)
+-- ARGV[6] fields to merge into meta, a JSON object ('' for none)
+-- ARGV[7] log lines the worker dropped before this write (its buffer keeps the latest), '0' for none
+-- ARGV[8..] log lines, oldest first, each JSON { at, attempt, text, level? }
 -- Returns { ok = false when the worker no longer holds the job }
 -- Generated from shared/keys.ts: every key a script builds.
 local ROOT = ARGV[1]
@@ -6568,11 +6598,14 @@ local LIMITS = {
   queue_event_value_bytes = 512,
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -6623,17 +6656,17 @@ local function event_view(id, from, status, fields)
 end
 
 local id = ARGV[2]
-local queue = owned_job(id, ARGV[3])
+local queue = owned_job(id, ARGV[3], ARGV[4])
 if not queue then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 
-if ARGV[4] ~= '' or ARGV[5] ~= '' then
-  if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+if ARGV[5] ~= '' or ARGV[6] ~= '' then
+  if ARGV[5] ~= '' then redis.call('HSET', key, 'progress', ARGV[5]) end
   local f = redis.call('HMGET', key, 'progress', 'meta', 'task', 'attempts')
   local meta = f[2] or '{}'
-  if ARGV[5] ~= '' then
+  if ARGV[6] ~= '' then
     local merged = cjson.decode(meta)
-    for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
+    for field, value in pairs(cjson.decode(ARGV[6])) do merged[field] = value end
     -- an empty table would encode as [] after a round trip through cjson.decode
     meta = next(merged) and cjson.encode(merged) or '{}'
     redis.call('HSET', key, 'meta', meta)
@@ -6644,14 +6677,14 @@ if ARGV[4] ~= '' or ARGV[5] ~= '' then
     small and ',"progress":' .. f[1] or nil)
 end
 
-local added = #ARGV - 6
-if added == 0 and ARGV[6] == '0' then return cjson.encode({ ok = true }) end
+local added = #ARGV - 7
+if added == 0 and ARGV[7] == '0' then return cjson.encode({ ok = true }) end
 local logs = K.logs(id)
 local bytes = tonumber(redis.call('HGET', key, 'logBytes')) or 0
 local held
 if added > 0 then
-  for i = 7, #ARGV do bytes = bytes + #ARGV[i] end
-  held = redis.call('RPUSH', logs, unpack(ARGV, 7))
+  for i = 8, #ARGV do bytes = bytes + #ARGV[i] end
+  held = redis.call('RPUSH', logs, unpack(ARGV, 8))
 else
   held = redis.call('LLEN', logs)
 end
@@ -6666,7 +6699,7 @@ while bytes > LIMITS.max_log_bytes and held > 0 do
   bytes = bytes - #redis.call('LPOP', logs)
   held = held - 1
 end
-local total = redis.call('HINCRBY', key, 'logs', added + tonumber(ARGV[6]))
+local total = redis.call('HINCRBY', key, 'logs', added + tonumber(ARGV[7]))
 redis.call('HSET', key, 'logBytes', bytes)
 redis.call('PUBLISH', K.events(id), '{"log":' .. total .. '}')
 return cjson.encode({ ok = true })
@@ -6727,13 +6760,13 @@ return cjson.encode({ last = last and last[1] or after, gap = gap, events = even
 
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "bc7cb9ee9babca8517b3b3393038d0350fbc92b8",
+  sha: "6cb6b4ac60bfed2d5049a2ace2697feef950982c",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
-    [16,"shared/keys.ts (generated include \"keys\")",1],
-    [22,"shared/defaults.ts (generated include \"limits\")",1],
-    [36,"shared/scripts/includes/owned_job.lua",2],
-    [44,"shared/scripts/record-step.lua",19],
+    [17,"shared/keys.ts (generated include \"keys\")",1],
+    [23,"shared/defaults.ts (generated include \"limits\")",1],
+    [37,"shared/scripts/includes/owned_job.lua",2],
+    [48,"shared/scripts/record-step.lua",20],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -6743,10 +6776,11 @@ export const recordStep: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] step id
--- ARGV[5] the step's result, JSON text (checked by the worker)
--- ARGV[6] when the step began, epoch ms
--- ARGV[7] when it returned, epoch ms
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] step id
+-- ARGV[6] the step's result, JSON text (checked by the worker)
+-- ARGV[7] when the step began, epoch ms
+-- ARGV[8] when it returned, epoch ms
 -- Returns { ok = true, n = its place among the job's steps } or { ok = false,
 -- error = 'lost' (the worker no longer holds the job) | 'recorded' (a step
 -- with this id was) | 'too_many' (the job has LIMITS.max_steps) }
@@ -6771,22 +6805,25 @@ local LIMITS = {
   queue_event_value_bytes = 512,
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
-local id, step = ARGV[2], ARGV[4]
-if not owned_job(id, ARGV[3]) then return cjson.encode({ ok = false, error = 'lost' }) end
+local id, step = ARGV[2], ARGV[5]
+if not owned_job(id, ARGV[3], ARGV[4]) then return cjson.encode({ ok = false, error = 'lost' }) end
 local steps = K.steps(id)
 if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
 local n = (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) + 1
 if n > LIMITS.max_steps then return cjson.encode({ ok = false, error = 'too_many' }) end
 redis.call('HSET', K.job(id), 'steps', n)
-local entry = '{"n":' .. n .. ',"startedAt":' .. ARGV[6] .. ',"endedAt":' .. ARGV[7] .. ',"result":' .. ARGV[5] .. '}'
+local entry = '{"n":' .. n .. ',"startedAt":' .. ARGV[7] .. ',"endedAt":' .. ARGV[8] .. ',"result":' .. ARGV[6] .. '}'
 redis.call('HSET', steps, step, entry)
 redis.call('PUBLISH', K.events(id), '{"step":' .. cjson.encode(step) .. ',"n":' .. n .. '}')
 return cjson.encode({ ok = true, n = n })
@@ -6795,7 +6832,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "56db635d14eb475d580722d182214c6477fc3c79",
+  sha: "9187e3689172fa5595e0b245d9a5d3ec707f8599",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -7484,7 +7521,10 @@ end
 local QUEUES_PER_PASS = 50
 
 local now = tonumber(ARGV[2])
-if not redis.call('SET', K.maintenanceLock(), '1', 'NX', 'PX', ARGV[3]) then
+-- at maxmemory Redis refuses the lock, the pass's first write: no pass then (nothing written), and the
+-- heartbeat it rides with still renews the worker's leases
+local lock = redis.pcall('SET', K.maintenanceLock(), '1', 'NX', 'PX', ARGV[3])
+if not lock or lock.err then
   return cjson.encode({ ran = false, recovered = 0, promoted = 0, more = false })
 end
 
@@ -7633,13 +7673,13 @@ return cjson.encode({ removed = true })
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "a4244176fe9cf06448165eb4329d8896c5e3e510",
+  sha: "41e9442ad3bb74177d198fc0a8d1f0930c4d2fd0",
   lines: [
     [1,"shared/scripts/renew.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [22,"shared/scripts/includes/job_get.lua",2],
-    [27,"shared/scripts/includes/owned_job.lua",2],
-    [35,"shared/scripts/renew.lua",16],
+    [15,"shared/keys.ts (generated include \"keys\")",1],
+    [24,"shared/scripts/includes/job_get.lua",2],
+    [29,"shared/scripts/includes/owned_job.lua",2],
+    [40,"shared/scripts/renew.lua",18],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -7650,7 +7690,9 @@ export const renew: ScriptSource = {
 -- ARGV[4] worker name
 -- ARGV[5] worker state, JSON object of string fields (queues, pid, host, state, …)
 -- ARGV[6] how long the worker entry lives without another heartbeat, ms
--- ARGV[7..] ids of the jobs the worker is running
+-- ARGV[7..] per job the worker is running: its id, the claim it holds it by
+-- A renewal is let through at maxmemory (see below): it grows nothing, and a
+-- worker that cannot renew loses its jobs to recovery once memory is back.
 -- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds],
 -- outboxDueAt = when the earliest callback delivery is due, or nil }
 -- Generated from shared/keys.ts: every key a script builds.
@@ -7668,11 +7710,14 @@ local function job_get(id, field)
   return redis.call('HGET', K.job(id), field)
 end
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -7682,9 +7727,14 @@ local worker = ARGV[4]
 local ttl = tonumber(ARGV[6])
 local stop, lost = {}, {}
 
-for i = 7, #ARGV do
+-- Redis refuses a script at maxmemory only at its first write, and only if
+-- that command may grow memory (PEXPIRE does not): written first, it lets
+-- the rest through, whose ZADD XX and HSET of the same fields grow nothing.
+redis.call('PEXPIRE', K.worker(worker), ttl)
+
+for i = 7, #ARGV, 2 do
   local id = ARGV[i]
-  local queue = owned_job(id, worker)
+  local queue = owned_job(id, worker, ARGV[i + 1])
   if queue then
     redis.call('ZADD', K.registry('started', queue), 'XX', now + lease, id)
     redis.call('ZADD', K.leases(), 'XX', now + lease, id)
@@ -8013,26 +8063,26 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "e5bf8aed59381273a12e8ac45efff91f7061e290",
+  sha: "cd7a72a1787c1ceef225adbcdb24d08bb15bdc5d",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
-    [13,"shared/keys.ts (generated include \"keys\")",1],
-    [35,"shared/status.ts (generated include \"statuses\")",1],
-    [60,"shared/scripts/includes/owned_job.lua",2],
-    [68,"shared/scripts/includes/arm.lua",2],
-    [81,"shared/scripts/includes/settings_of.lua",2],
-    [104,"shared/scripts/includes/list_group.lua",2],
-    [117,"shared/scripts/includes/tally.lua",2],
-    [126,"shared/scripts/includes/group_waiting.lua",2],
-    [131,"shared/scripts/includes/has_waiting.lua",2],
-    [136,"shared/scripts/includes/leave_started.lua",8],
-    [157,"shared/defaults.ts (generated include \"limits\")",1],
-    [171,"shared/scripts/includes/queue_event.lua",3],
-    [217,"shared/scripts/includes/move.lua",4],
-    [235,"shared/scripts/includes/push_waiting.lua",7],
-    [271,"shared/scripts/includes/keep_attempt.lua",3],
-    [289,"shared/scripts/includes/requeue_ended.lua",4],
-    [307,"shared/scripts/requeue.lua",19],
+    [14,"shared/keys.ts (generated include \"keys\")",1],
+    [36,"shared/status.ts (generated include \"statuses\")",1],
+    [61,"shared/scripts/includes/owned_job.lua",2],
+    [72,"shared/scripts/includes/arm.lua",2],
+    [85,"shared/scripts/includes/settings_of.lua",2],
+    [108,"shared/scripts/includes/list_group.lua",2],
+    [121,"shared/scripts/includes/tally.lua",2],
+    [130,"shared/scripts/includes/group_waiting.lua",2],
+    [135,"shared/scripts/includes/has_waiting.lua",2],
+    [140,"shared/scripts/includes/leave_started.lua",8],
+    [161,"shared/defaults.ts (generated include \"limits\")",1],
+    [175,"shared/scripts/includes/queue_event.lua",3],
+    [221,"shared/scripts/includes/move.lua",4],
+    [239,"shared/scripts/includes/push_waiting.lua",7],
+    [275,"shared/scripts/includes/keep_attempt.lua",3],
+    [293,"shared/scripts/includes/requeue_ended.lua",4],
+    [311,"shared/scripts/requeue.lua",20],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -8044,6 +8094,7 @@ export const requeue: ScriptSource = {
 -- ARGV[2] now, epoch ms
 -- ARGV[3] job id
 -- ARGV[4] worker name, or '' for a requeue by a user
+-- ARGV[5] the claim it holds the job by (its lease token)
 -- Returns { status = status after, before = status before }, or { error =
 -- 'not_found' } / { error = 'state', status } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -8094,11 +8145,14 @@ local STATUS = {
   },
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 
@@ -8350,7 +8404,7 @@ local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
 if worker ~= '' then
-  if not owned_job(id, worker) then return cjson.encode({ error = 'state', status = status }) end
+  if not owned_job(id, worker, ARGV[5]) then return cjson.encode({ error = 'state', status = status }) end
   leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')
@@ -8797,24 +8851,24 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "1070c5892f0e5c5fef13d5ad3684f6fb66b61218",
+  sha: "af4c830a356b38624f3a6dcb115a5e9fa45e29d3",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
-    [20,"shared/keys.ts (generated include \"keys\")",1],
-    [40,"shared/defaults.ts (generated include \"limits\")",1],
-    [54,"shared/scripts/includes/owned_job.lua",2],
-    [62,"shared/status.ts (generated include \"statuses\")",1],
-    [86,"shared/scripts/includes/queue_event.lua",3],
-    [132,"shared/scripts/includes/move.lua",4],
-    [150,"shared/scripts/includes/arm.lua",2],
-    [163,"shared/scripts/includes/settings_of.lua",2],
-    [186,"shared/scripts/includes/list_group.lua",2],
-    [199,"shared/scripts/includes/tally.lua",2],
-    [208,"shared/scripts/includes/group_waiting.lua",2],
-    [213,"shared/scripts/includes/has_waiting.lua",2],
-    [218,"shared/scripts/includes/leave_started.lua",8],
-    [239,"shared/scripts/includes/schedule.lua",4],
-    [248,"shared/scripts/suspend.lua",28],
+    [21,"shared/keys.ts (generated include \"keys\")",1],
+    [41,"shared/defaults.ts (generated include \"limits\")",1],
+    [55,"shared/scripts/includes/owned_job.lua",2],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [90,"shared/scripts/includes/queue_event.lua",3],
+    [136,"shared/scripts/includes/move.lua",4],
+    [154,"shared/scripts/includes/arm.lua",2],
+    [167,"shared/scripts/includes/settings_of.lua",2],
+    [190,"shared/scripts/includes/list_group.lua",2],
+    [203,"shared/scripts/includes/tally.lua",2],
+    [212,"shared/scripts/includes/group_waiting.lua",2],
+    [217,"shared/scripts/includes/has_waiting.lua",2],
+    [222,"shared/scripts/includes/leave_started.lua",8],
+    [243,"shared/scripts/includes/schedule.lua",4],
+    [252,"shared/scripts/suspend.lua",29],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -8828,11 +8882,12 @@ export const suspend: ScriptSource = {
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] now, epoch ms
--- ARGV[5] step id of the sleep
--- ARGV[6] until, epoch ms: the sleep's end, or the wait's timeout
--- ARGV[7] the event waited for ('' for a sleep)
--- ARGV[8] the event's key waited for ('' for any)
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] now, epoch ms
+-- ARGV[6] step id of the sleep
+-- ARGV[7] until, epoch ms: the sleep's end, or the wait's timeout
+-- ARGV[8] the event waited for ('' for a sleep)
+-- ARGV[9] the event's key waited for ('' for any)
 -- Returns { ok = true, n = its place among the steps } or { ok = false,
 -- error = 'lost' | 'recorded' | 'too_many' } having changed nothing
 -- Generated from shared/keys.ts: every key a script builds.
@@ -8870,11 +8925,14 @@ local LIMITS = {
   queue_event_value_bytes = 512,
 }
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's \`claims\` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
@@ -9064,8 +9122,8 @@ local function schedule(id, queue, from, run_at, ...)
   arm(queue)
 end
 
-local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local queue = owned_job(id, worker)
+local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local queue = owned_job(id, worker, ARGV[4])
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 local steps = K.steps(id)
 if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
@@ -9081,9 +9139,9 @@ if event ~= '' then
     settings.waits = true
     redis.call('HSET', K.settings(), queue, cjson.encode(settings))
   end
-  redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
+  redis.call('SADD', K.eventWaiters(queue, event, ARGV[9]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
-  local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
+  local wait = { 'waitEvent', event, 'waitKey', ARGV[9], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
   move(id, queue, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)

@@ -11,9 +11,10 @@
 -- ARGV[1] key root
 -- ARGV[2] parent job id
 -- ARGV[3] worker name (the parent must still be held by it)
--- ARGV[4] now, epoch ms
--- ARGV[5] step id
--- ARGV[6] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] now, epoch ms
+-- ARGV[6] step id
+-- ARGV[7] the child, an enqueue spec as JSON (see enqueue.lua), its id "<parent>:<step>"
 -- Returns { ok = true } (the parent left its worker) or { ok = false, error =
 -- 'lost' | 'recorded' | 'too_many' | 'id_in_other_queue' } having changed nothing
 --- @include "keys"
@@ -25,9 +26,9 @@
 --- @include "create_job"
 --- @include "resume_parent"
 
-local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local spec = cjson.decode(ARGV[6])
-local queue = owned_job(id, worker)
+local id, worker, now, step = ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
+local spec = cjson.decode(ARGV[7])
+local queue = owned_job(id, worker, ARGV[4])
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 if redis.call('HEXISTS', K.steps(id), step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
 if (tonumber(redis.call('HGET', K.job(id), 'steps')) or 0) >= LIMITS.max_steps then

@@ -113,22 +113,33 @@ export const claim = new Transition(
   decodeStep,
 );
 
-/** What a worker reports of a job it ran to its end. */
-export interface Completion {
+/**
+ * A job as its worker holds it: its id and the claim it took it by (the job's `claims` then), its lease token.
+ * Every write of the job's outcome, progress, steps or lease names both, and is refused once another claim took
+ * the job (includes/owned_job.lua).
+ */
+export interface Held {
   id: string;
+  claim: number;
+}
+
+/** What a worker reports of a job it ran to its end. */
+export interface Completion extends Held {
   /** JSON text */
   result: string;
 }
 
 export const complete = new Transition(
   lua.complete,
-  (p: StepParams & { jobs: Completion[] }) => [...stepArgs(p), ...p.jobs.flatMap((job) => [job.id, job.result])],
+  (p: StepParams & { jobs: Completion[] }) => [
+    ...stepArgs(p),
+    ...p.jobs.flatMap((job) => [job.id, job.claim, job.result]),
+  ],
   decodeStep,
 );
 
 /** What a worker reports of a job whose attempt failed. */
-export interface Failure {
-  id: string;
+export interface Failure extends Held {
   error: JobError;
   /** false: fail now whatever the retry policy */
   retryable: boolean;
@@ -138,7 +149,7 @@ export const fail = new Transition(
   lua.fail,
   (p: StepParams & { jobs: Failure[] }) => [
     ...stepArgs(p),
-    ...p.jobs.flatMap((job) => [job.id, JSON.stringify(job.error), job.retryable ? "1" : "0"]),
+    ...p.jobs.flatMap((job) => [job.id, job.claim, JSON.stringify(job.error), job.retryable ? "1" : "0"]),
   ],
   decodeStep,
 );
@@ -158,8 +169,8 @@ export const cancel = new Transition(lua.cancel, (p: { now: number; id: string }
 
 export const requeue = new Transition(
   lua.requeue,
-  /** worker: put that worker's started job back (a cold shutdown); absent: a user's requeue. */
-  (p: { now: number; id: string; worker?: string }) => [p.now, p.id, p.worker ?? ""],
+  /** worker and claim: put that worker's started job back (a cold shutdown); absent: a user's requeue. */
+  (p: { now: number; id: string; worker?: string; claim?: number }) => [p.now, p.id, p.worker ?? "", p.claim ?? ""],
   decodeMove,
 );
 
@@ -175,9 +186,16 @@ export const renew = new Transition(
     state: Record<string, string>;
     /** How long the worker entry lives without another heartbeat. */
     entryTtlMs: number;
-    /** Ids of the jobs the worker is running. */
-    running: string[];
-  }) => [p.now, p.leaseMs, p.worker, JSON.stringify(p.state), p.entryTtlMs, ...p.running],
+    /** The jobs the worker is running. */
+    running: Held[];
+  }) => [
+    p.now,
+    p.leaseMs,
+    p.worker,
+    JSON.stringify(p.state),
+    p.entryTtlMs,
+    ...p.running.flatMap((j) => [j.id, j.claim]),
+  ],
   (reply) => {
     const r = reply as { stop?: unknown; lost?: unknown; outboxDueAt?: number };
     return { stop: asArray(r.stop as string[]), lost: asArray(r.lost as string[]), outboxDueAt: r.outboxDueAt ?? null };
@@ -205,9 +223,10 @@ export interface ProgressUpdate {
 
 export const progress = new Transition(
   lua.progress,
-  (p: { id: string; worker: string; update: ProgressUpdate }) => [
+  (p: Held & { worker: string; update: ProgressUpdate }) => [
     p.id,
     p.worker,
+    p.claim,
     p.update.progress === undefined ? "" : JSON.stringify(p.update.progress),
     p.update.meta ? JSON.stringify(p.update.meta) : "",
     p.update.logsDropped ?? 0,
@@ -237,6 +256,13 @@ export interface Attempt {
   endedAt: number | null;
   result: JsonValue | null;
   error: JobError | null;
+  /** Its worker's lease ran out and recovery ended it: whatever that worker (a zombie) reported later was refused. */
+  lost: boolean;
+}
+
+/** Whether an attempt's error says recovery took it from a worker whose lease ran out. */
+export function lostBy(error: JobError | null): boolean {
+  return error?.name === "AbandonedJobError";
 }
 
 export const getAttempts = new Transition(
@@ -254,6 +280,7 @@ export const getAttempts = new Transition(
         endedAt: a.endedAt ?? null,
         result: a.result ?? null,
         error: a.error ?? null,
+        lost: lostBy(a.error ?? null),
       };
     });
     return { job: r.job ? jobFromHash(r.job) : null, earlier };
@@ -267,9 +294,10 @@ export type RecordStepReply = { ok: true; n: number } | { ok: false; error: "los
 
 export const recordStep = new Transition(
   lua.recordStep,
-  (p: { id: string; worker: string; step: string; result: string; startedAt: number; endedAt: number }) => [
+  (p: Held & { worker: string; step: string; result: string; startedAt: number; endedAt: number }) => [
     p.id,
     p.worker,
+    p.claim,
     p.step,
     p.result,
     p.startedAt,
@@ -281,9 +309,10 @@ export const recordStep = new Transition(
 export const suspend = new Transition(
   lua.suspend,
   /** event: what a wait (ctx.waitForEvent) waits for, and its key; none for a sleep */
-  (p: { id: string; worker: string; now: number; step: string; until: number; event?: string; key?: string }) => [
+  (p: Held & { worker: string; now: number; step: string; until: number; event?: string; key?: string }) => [
     p.id,
     p.worker,
+    p.claim,
     p.now,
     p.step,
     p.until,
@@ -307,9 +336,10 @@ export const sendEvent = new Transition(
 
 export const invoke = new Transition(
   lua.invoke,
-  (p: { id: string; worker: string; now: number; step: string; child: NewJob }) => [
+  (p: Held & { worker: string; now: number; step: string; child: NewJob }) => [
     p.id,
     p.worker,
+    p.claim,
     p.now,
     p.step,
     JSON.stringify(p.child),

@@ -13,10 +13,11 @@
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] progress, JSON ('' to leave it)
--- ARGV[5] fields to merge into meta, a JSON object ('' for none)
--- ARGV[6] log lines the worker dropped before this write (its buffer keeps the latest), '0' for none
--- ARGV[7..] log lines, oldest first, each JSON { at, attempt, text, level? }
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] progress, JSON ('' to leave it)
+-- ARGV[6] fields to merge into meta, a JSON object ('' for none)
+-- ARGV[7] log lines the worker dropped before this write (its buffer keeps the latest), '0' for none
+-- ARGV[8..] log lines, oldest first, each JSON { at, attempt, text, level? }
 -- Returns { ok = false when the worker no longer holds the job }
 --- @include "keys"
 --- @include "limits"
@@ -24,17 +25,17 @@
 --- @include "queue_event"
 
 local id = ARGV[2]
-local queue = owned_job(id, ARGV[3])
+local queue = owned_job(id, ARGV[3], ARGV[4])
 if not queue then return cjson.encode({ ok = false }) end
 local key = K.job(id)
 
-if ARGV[4] ~= '' or ARGV[5] ~= '' then
-  if ARGV[4] ~= '' then redis.call('HSET', key, 'progress', ARGV[4]) end
+if ARGV[5] ~= '' or ARGV[6] ~= '' then
+  if ARGV[5] ~= '' then redis.call('HSET', key, 'progress', ARGV[5]) end
   local f = redis.call('HMGET', key, 'progress', 'meta', 'task', 'attempts')
   local meta = f[2] or '{}'
-  if ARGV[5] ~= '' then
+  if ARGV[6] ~= '' then
     local merged = cjson.decode(meta)
-    for field, value in pairs(cjson.decode(ARGV[5])) do merged[field] = value end
+    for field, value in pairs(cjson.decode(ARGV[6])) do merged[field] = value end
     -- an empty table would encode as [] after a round trip through cjson.decode
     meta = next(merged) and cjson.encode(merged) or '{}'
     redis.call('HSET', key, 'meta', meta)
@@ -45,14 +46,14 @@ if ARGV[4] ~= '' or ARGV[5] ~= '' then
     small and ',"progress":' .. f[1] or nil)
 end
 
-local added = #ARGV - 6
-if added == 0 and ARGV[6] == '0' then return cjson.encode({ ok = true }) end
+local added = #ARGV - 7
+if added == 0 and ARGV[7] == '0' then return cjson.encode({ ok = true }) end
 local logs = K.logs(id)
 local bytes = tonumber(redis.call('HGET', key, 'logBytes')) or 0
 local held
 if added > 0 then
-  for i = 7, #ARGV do bytes = bytes + #ARGV[i] end
-  held = redis.call('RPUSH', logs, unpack(ARGV, 7))
+  for i = 8, #ARGV do bytes = bytes + #ARGV[i] end
+  held = redis.call('RPUSH', logs, unpack(ARGV, 8))
 else
   held = redis.call('LLEN', logs)
 end
@@ -67,7 +68,7 @@ while bytes > LIMITS.max_log_bytes and held > 0 do
   bytes = bytes - #redis.call('LPOP', logs)
   held = held - 1
 end
-local total = redis.call('HINCRBY', key, 'logs', added + tonumber(ARGV[6]))
+local total = redis.call('HINCRBY', key, 'logs', added + tonumber(ARGV[7]))
 redis.call('HSET', key, 'logBytes', bytes)
 redis.call('PUBLISH', K.events(id), '{"log":' .. total .. '}')
 return cjson.encode({ ok = true })

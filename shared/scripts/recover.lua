@@ -38,7 +38,10 @@
 local QUEUES_PER_PASS = 50
 
 local now = tonumber(ARGV[2])
-if not redis.call('SET', K.maintenanceLock(), '1', 'NX', 'PX', ARGV[3]) then
+-- at maxmemory Redis refuses the lock, the pass's first write: no pass then (nothing written), and the
+-- heartbeat it rides with still renews the worker's leases
+local lock = redis.pcall('SET', K.maintenanceLock(), '1', 'NX', 'PX', ARGV[3])
+if not lock or lock.err then
   return cjson.encode({ ran = false, recovered = 0, promoted = 0, more = false })
 end
 

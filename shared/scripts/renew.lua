@@ -7,7 +7,9 @@
 -- ARGV[4] worker name
 -- ARGV[5] worker state, JSON object of string fields (queues, pid, host, state, …)
 -- ARGV[6] how long the worker entry lives without another heartbeat, ms
--- ARGV[7..] ids of the jobs the worker is running
+-- ARGV[7..] per job the worker is running: its id, the claim it holds it by
+-- A renewal is let through at maxmemory (see below): it grows nothing, and a
+-- worker that cannot renew loses its jobs to recovery once memory is back.
 -- Returns { stop = [ids whose stop was requested], lost = [ids it no longer holds],
 -- outboxDueAt = when the earliest callback delivery is due, or nil }
 --- @include "keys"
@@ -20,9 +22,14 @@ local worker = ARGV[4]
 local ttl = tonumber(ARGV[6])
 local stop, lost = {}, {}
 
-for i = 7, #ARGV do
+-- Redis refuses a script at maxmemory only at its first write, and only if
+-- that command may grow memory (PEXPIRE does not): written first, it lets
+-- the rest through, whose ZADD XX and HSET of the same fields grow nothing.
+redis.call('PEXPIRE', K.worker(worker), ttl)
+
+for i = 7, #ARGV, 2 do
   local id = ARGV[i]
-  local queue = owned_job(id, worker)
+  local queue = owned_job(id, worker, ARGV[i + 1])
   if queue then
     redis.call('ZADD', K.registry('started', queue), 'XX', now + lease, id)
     redis.call('ZADD', K.leases(), 'XX', now + lease, id)

@@ -8,6 +8,7 @@
 -- ARGV[2] now, epoch ms
 -- ARGV[3] job id
 -- ARGV[4] worker name, or '' for a requeue by a user
+-- ARGV[5] the claim it holds the job by (its lease token)
 -- Returns { status = status after, before = status before }, or { error =
 -- 'not_found' } / { error = 'state', status } having changed nothing
 --- @include "keys"
@@ -26,7 +27,7 @@ local status, queue = f[1], f[2]
 if not status then return cjson.encode({ error = 'not_found' }) end
 
 if worker ~= '' then
-  if not owned_job(id, worker) then return cjson.encode({ error = 'state', status = status }) end
+  if not owned_job(id, worker, ARGV[5]) then return cjson.encode({ error = 'state', status = status }) end
   leave_started(id, queue)
   redis.call('HINCRBY', key, 'attempts', -1)
   redis.call('HDEL', key, 'workerName', 'startedAt')

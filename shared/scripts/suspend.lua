@@ -10,11 +10,12 @@
 -- ARGV[1] key root
 -- ARGV[2] job id
 -- ARGV[3] worker name (the job must still be held by it)
--- ARGV[4] now, epoch ms
--- ARGV[5] step id of the sleep
--- ARGV[6] until, epoch ms: the sleep's end, or the wait's timeout
--- ARGV[7] the event waited for ('' for a sleep)
--- ARGV[8] the event's key waited for ('' for any)
+-- ARGV[4] the claim it holds the job by (its lease token)
+-- ARGV[5] now, epoch ms
+-- ARGV[6] step id of the sleep
+-- ARGV[7] until, epoch ms: the sleep's end, or the wait's timeout
+-- ARGV[8] the event waited for ('' for a sleep)
+-- ARGV[9] the event's key waited for ('' for any)
 -- Returns { ok = true, n = its place among the steps } or { ok = false,
 -- error = 'lost' | 'recorded' | 'too_many' } having changed nothing
 --- @include "keys"
@@ -26,8 +27,8 @@
 --- @include "schedule"
 --- @include "settings_of"
 
-local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local queue = owned_job(id, worker)
+local id, worker, now, step, until_at, event = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local queue = owned_job(id, worker, ARGV[4])
 if not queue then return cjson.encode({ ok = false, error = 'lost' }) end
 local steps = K.steps(id)
 if redis.call('HEXISTS', steps, step) == 1 then return cjson.encode({ ok = false, error = 'recorded' }) end
@@ -43,9 +44,9 @@ if event ~= '' then
     settings.waits = true
     redis.call('HSET', K.settings(), queue, cjson.encode(settings))
   end
-  redis.call('SADD', K.eventWaiters(queue, event, ARGV[8]), id)
+  redis.call('SADD', K.eventWaiters(queue, event, ARGV[9]), id)
   redis.call('ZADD', K.registry('awaiting', queue), until_at, id)
-  local wait = { 'waitEvent', event, 'waitKey', ARGV[8], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
+  local wait = { 'waitEvent', event, 'waitKey', ARGV[9], 'waitStep', step, 'waitSince', now, 'waitUntil', until_at }
   move(id, queue, 'started', 'awaiting', unpack(wait))
   -- wake an idle worker so it sizes its blocking wait to the new timeout
   arm(queue)

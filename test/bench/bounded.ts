@@ -138,7 +138,7 @@ export async function boundedWork(ctx: Context): Promise<Row[]> {
       await scripts.fail.run(runner, keys, {
         now: later,
         worker: "bench",
-        jobs: [{ id: parent.id, error: { name: "Error", message: "boom" }, retryable: false }],
+        jobs: [{ id: parent.id, claim: 1, error: { name: "Error", message: "boom" }, retryable: false }],
       });
       // maintenance passes back to back, as a worker runs them while one says more remains
       while ((await admin.llen(keys.cascade())) > 0) {

@@ -149,7 +149,7 @@ async function oneWait(ctx: Context, edgeUrl: string, apiKey: string, queue: Que
     const now = Date.now();
     const claimed = await scripts.claim.run(runner, keys, { now, worker: "wait", next: wants(1) });
     if (claimed.jobs[0]?.id !== id) throw new Error(`?wait: claimed ${claimed.jobs[0]?.id} instead of ${id}`);
-    const done = { now, worker: "wait", jobs: [{ id, result: "null" }] };
+    const done = { now, worker: "wait", jobs: [{ id, claim: 1, result: "null" }] };
     const [workerCalls] = await Promise.all([scripts.complete.run(runner, keys, done), answer]);
     const response = await answer;
     const job = (await response.json()) as { status?: string };
@@ -180,7 +180,7 @@ async function innerCommands(ctx: Context, queue: Queue, keys: Keys, runner: Ret
   const before = await snapshot(ctx.redis.admin);
   const now = Date.now();
   await scripts.claim.run(runner, keys, { now, worker: "wait", next: wants(1) });
-  await scripts.complete.run(runner, keys, { now, worker: "wait", jobs: [{ id, result: "null" }] });
+  await scripts.complete.run(runner, keys, { now, worker: "wait", jobs: [{ id, claim: 1, result: "null" }] });
   const after = await snapshot(ctx.redis.admin);
   return traffic(before, after, { reads: 0, calls: { evalsha: 2 } }).allCommands;
 }

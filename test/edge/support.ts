@@ -111,20 +111,45 @@ export async function start(prefix: string, queueName: string, id: string): Prom
   expect(step.jobs.map((j) => j.id)).toEqual([id]);
 }
 
+/** A started job as its worker holds it: its id and the claim (lease token) it was taken by. */
+async function held(prefix: string, id: string): Promise<scripts.Held> {
+  return { id, claim: Number(await redis.hget(Keys.forPrefix(prefix).job(id), "claims")) };
+}
+
 export async function finish(prefix: string, id: string, result: unknown): Promise<void> {
-  const report = { now: Date.now(), worker: WORKER, jobs: [{ id, result: JSON.stringify(result) }] };
+  const report = {
+    now: Date.now(),
+    worker: WORKER,
+    jobs: [{ ...(await held(prefix, id)), result: JSON.stringify(result) }],
+  };
   expect((await scripts.complete.run(runner, Keys.forPrefix(prefix), report)).reported[0]!.ok).toBe(true);
 }
 
 /** Records a step of a started job as its worker would (ctx.step). */
 export async function recordStep(prefix: string, id: string, step: string, result: unknown): Promise<void> {
-  const call = { id, worker: WORKER, step, result: JSON.stringify(result), startedAt: Date.now(), endedAt: Date.now() };
+  const now = Date.now();
+  const call = {
+    ...(await held(prefix, id)),
+    worker: WORKER,
+    step,
+    result: JSON.stringify(result),
+    startedAt: now,
+    endedAt: now,
+  };
   expect(await scripts.recordStep.run(runner, Keys.forPrefix(prefix), call)).toMatchObject({ ok: true });
 }
 
 /** Suspends a started job to await an event, as its worker does for ctx.waitForEvent. */
 export async function awaitEvent(prefix: string, id: string, step: string, event: string, key = ""): Promise<void> {
-  const call = { id, worker: WORKER, now: Date.now(), step, until: Date.now() + 60_000, event, key };
+  const call = {
+    ...(await held(prefix, id)),
+    worker: WORKER,
+    now: Date.now(),
+    step,
+    until: Date.now() + 60_000,
+    event,
+    key,
+  };
   expect(await scripts.suspend.run(runner, Keys.forPrefix(prefix), call)).toMatchObject({ ok: true });
 }
 
@@ -133,14 +158,21 @@ export async function failJob(prefix: string, id: string, error: string | JobErr
   const report = {
     now: Date.now(),
     worker: WORKER,
-    jobs: [{ id, error: typeof error === "string" ? { name: "Error", message: error } : error, retryable }],
+    jobs: [
+      {
+        ...(await held(prefix, id)),
+        error: typeof error === "string" ? { name: "Error", message: error } : error,
+        retryable,
+      },
+    ],
   };
   expect((await scripts.fail.run(runner, Keys.forPrefix(prefix), report)).reported[0]!.ok).toBe(true);
 }
 
 /** Reports a running job's progress as its worker does. */
 export async function report(prefix: string, id: string, update: scripts.ProgressUpdate): Promise<void> {
-  expect((await scripts.progress.run(runner, Keys.forPrefix(prefix), { id, worker: WORKER, update })).ok).toBe(true);
+  const call = { ...(await held(prefix, id)), worker: WORKER, update };
+  expect((await scripts.progress.run(runner, Keys.forPrefix(prefix), call)).ok).toBe(true);
 }
 
 /** Parses a text/event-stream body into events, as an EventSource would; ending the loop cancels the body. */

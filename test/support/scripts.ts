@@ -55,11 +55,16 @@ export async function claimAll(queue: Queue, worker = "w1", now = Date.now(), r:
   return claimIds(queue.keys, now, { queues: [queue.name], worker, by: r });
 }
 
+/** A started job as its worker holds it: its id and the claim (lease token) it was taken by, as stored now. */
+export async function held(keys: Keys, id: string): Promise<scripts.Held> {
+  return { id, claim: Number(await redis.hget(keys.job(id), "claims")) };
+}
+
 export async function completeJob(keys: Keys, now: number, id: string, worker = "w1", result: unknown = null) {
   const step = await scripts.complete.run(runner, keys, {
     now,
     worker,
-    jobs: [{ id, result: JSON.stringify(result) }],
+    jobs: [{ ...(await held(keys, id)), result: JSON.stringify(result) }],
   });
   return step.reported[0]!;
 }
@@ -73,7 +78,7 @@ export async function failJob(
   const step = await scripts.fail.run(runner, keys, {
     now,
     worker,
-    jobs: [{ id, error: { name: "Error", message }, retryable }],
+    jobs: [{ ...(await held(keys, id)), error: { name: "Error", message }, retryable }],
   });
   return step.reported[0]!;
 }
@@ -86,12 +91,13 @@ export async function report(
   { worker = "w1", r = runner }: { worker?: string; r?: ScriptRunner } = {},
 ): Promise<{ ok: boolean; status: string | null }> {
   const base = { now: Date.now(), worker };
+  const holder = await held(keys, id);
   const step =
     "result" in outcome
-      ? await scripts.complete.run(r, keys, { ...base, jobs: [{ id, result: JSON.stringify(outcome.result) }] })
+      ? await scripts.complete.run(r, keys, { ...base, jobs: [{ ...holder, result: JSON.stringify(outcome.result) }] })
       : await scripts.fail.run(r, keys, {
           ...base,
-          jobs: [{ id, error: outcome.error, retryable: outcome.retryable ?? true }],
+          jobs: [{ ...holder, error: outcome.error, retryable: outcome.retryable ?? true }],
         });
   return step.reported[0]!;
 }

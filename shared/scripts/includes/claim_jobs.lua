@@ -46,13 +46,17 @@ local function group_room(queue, group, policy, now)
 end
 
 -- Starts a job for a worker: the reply carries its hash as Redis would give
--- it (strings), and the queue's rate window and the job's group (in a
--- grouped queue: its count of started jobs and its window) count the start.
+-- it (strings), with `claims`, the lease token the worker's writes must
+-- name (includes/owned_job.lua), and the queue's rate window and the job's
+-- group (in a grouped queue: its count of started jobs and its window) count
+-- the start.
 local function start(job, queue, now, lease, worker, settings)
   local id = job.id
   job.status, job.startedAt, job.workerName = 'started', tostring(now), worker
   job.attempts = tostring(tonumber(job.attempts or '0') + 1)
-  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts)
+  job.claims = tostring(tonumber(job.claims or '0') + 1)
+  move(id, queue, 'queued', 'started', 'startedAt', now, 'workerName', worker, 'attempts', job.attempts,
+    'claims', job.claims)
   redis.call('ZADD', K.registry('started', queue), now + lease, id)
   redis.call('ZADD', K.leases(), now + lease, id)
   if settings.limit then count_start(K.rate(queue), settings.limit, now, id .. ':' .. job.attempts) end

@@ -1,9 +1,12 @@
 --- @include "keys"
 
--- The job's queue if it is started and held by this worker, else nil: a
--- worker whose lease ran out must not overwrite what recovery decided.
-local function owned_job(id, worker)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue')
-  if f[1] ~= 'started' or f[2] ~= worker then return nil end
+-- The job's queue if it is started and held by this worker under this claim,
+-- else nil: a worker whose lease ran out must not overwrite what recovery
+-- decided, even once the job is started again by a worker of the same name
+-- or by itself. The claim is the job's `claims` count when it was taken (its
+-- lease token): every claim adds one, and nothing takes one back.
+local function owned_job(id, worker, claim)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+  if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
   return f[3]
 end
