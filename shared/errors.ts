@@ -96,3 +96,16 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, roo
   if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, root));
   return parsed.data;
 }
+
+/**
+ * A write Redis applied that fewer replicas than asked confirmed having (WAIT, EDGEQ_WAIT_REPLICAS), or that Redis
+ * itself refused for want of replicas (min-replicas-to-write): a failover now could lose it, so it is not
+ * acknowledged. An enqueue refused so may still have created its job: retry it with the same job id.
+ */
+export class ReplicasBehindError extends EdgeqError {
+  override readonly status = 503;
+  override name = "ReplicasBehindError";
+  constructor(detail: string) {
+    super(`the write is not on enough replicas to survive a failover (${detail}); it may have been applied`);
+  }
+}

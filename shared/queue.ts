@@ -6,13 +6,13 @@ import {
   JobIdTakenError,
   JobNotFoundError,
   JobStateError,
+  parseOrThrow,
   ValidationError,
 } from "./errors.ts";
-import { parseOrThrow } from "./errors.ts";
 import { jobFromHash, newJob, viewOf, type JobId, type JobView, type NewJob } from "./job.ts";
 import { jobIdSchema, queueNameSchema, type JsonValue } from "./names.ts";
 import type { JobOptions } from "./options.ts";
-import { Enqueues } from "./enqueues.ts";
+import { Enqueues, type Durability } from "./enqueues.ts";
 import {
   concurrencySchema,
   configureGroup,
@@ -34,7 +34,7 @@ import type { Attempt, Chunk, GroupPolicyPatch, QueueSettings, SettingsPatch } f
 import { STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from "./status.ts";
 import type { AnyTasks, EnqueueArgs, JobRequestOf, ResultOf, TaskMap, TaskName } from "./tasks.ts";
 
-export interface QueueOptions {
+export interface QueueOptions extends Durability {
   /** An ioredis client (TCP) or an @upstash/redis client (REST). */
   redis: RedisClient;
   /** Key prefix of the deployment; keys are `{prefix}:…`. Default "edgeq". */
@@ -88,7 +88,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
     this.#redis = scriptRunner(options.redis);
     this.#client = options.redis;
     this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
-    this.#enqueues = new Enqueues(this.#redis, this.keys);
+    this.#enqueues = new Enqueues(this.#redis, this.keys, options.waitReplicas);
   }
 
   async enqueue<K extends TaskName<T>>(task: K, ...rest: EnqueueArgs<T[K]>): Promise<JobView<ResultOf<T[K]>>> {
