@@ -62,7 +62,8 @@ export async function startSentinels(): Promise<SentinelHandle> {
   const start = async (port: number, replicaOf?: number) => {
     const dir = join(root, String(port));
     await mkdir(dir, { recursive: true });
-    const args = [...redisServerArgs(port, dir, true), "--repl-diskless-sync-delay", "0"];
+    // fsync once a second, as a replicated deployment usually runs: the replica, not the disk, keeps a write
+    const args = [...redisServerArgs(port, dir, true), "--appendfsync", "everysec", "--repl-diskless-sync-delay", "0"];
     if (replicaOf !== undefined) args.push("--replicaof", "127.0.0.1", String(replicaOf));
     servers.set(port, await spawnRedisServer(args));
   };
