@@ -43,6 +43,7 @@ const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   JobIdTakenError: ["job-id-taken", "The job id is taken in another queue"],
   InvalidPolicyError: ["invalid-policy", "The limits asked for are out of range"],
   EventTooLargeError: ["event-too-large", "The event's data is larger than a job's result may be"],
+  ReplicasBehindError: ["replicas-behind", "The write is not on enough replicas to survive a failover"],
 };
 
 /** A problem the edge raises itself; thrown, and rendered by `onError`. */

@@ -163,6 +163,9 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
     "Idempotency-Key reused with a different request, an option this API key may not set, " +
     "or limits out of range (a concurrency below 1, a window past a day)",
   429: "this API key's request limit is spent; Retry-After says when to try again",
+  503:
+    "the write is not on as many replicas as EDGEQ_WAIT_REPLICAS asks (the job may exist: retry with the same id " +
+    "or Idempotency-Key)",
 };
 
 /** Problem responses of a route, for its OpenAPI entry. */

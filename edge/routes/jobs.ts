@@ -67,7 +67,7 @@ jobs.openapi(
         enqueuedSchema,
         "an existing job: an idempotent replay, a client-chosen id that exists, or a debounce or dedupe key's job",
       ),
-      ...problems(400, 401, 403, 409, 413, 415, 422),
+      ...problems(400, 401, 403, 409, 413, 415, 422, 503),
     },
   }),
   async (c) => {
@@ -105,7 +105,7 @@ jobs.openapi(
         z.object({ jobs: z.array(enqueuedSchema) }),
         "the jobs, in order (existing ones for client-chosen ids that exist, and for debounce and dedupe keys)",
       ),
-      ...problems(400, 401, 403, 409, 413, 415, 422),
+      ...problems(400, 401, 403, 409, 413, 415, 422, 503),
     },
   }),
   async (c) => {
