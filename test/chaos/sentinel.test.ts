@@ -88,7 +88,13 @@ describe(`chaos under Sentinel (EDGEQ_CHAOS_JOBS=${JOBS})`, () => {
       // a lease outlives the failover: a job is run again for what the failover undid, not for its length
       EDGEQ_LEASE_MS: "15000",
     };
-    const spec = { redis: watcher, redisUrl: "redis://127.0.0.1", prefix, flags: ["--concurrency", "4"], env };
+    const spec = {
+      redis: watcher,
+      redisUrl: "redis://127.0.0.1",
+      prefix,
+      flags: ["--concurrency", "4", "--horse-max-jobs", "1000"],
+      env,
+    };
     const started: WorkerProcess[] = [await workers.start(spec), await workers.start(spec), await workers.start(spec)];
     const pids = started.map((worker) => worker.pid);
 
@@ -103,7 +109,7 @@ describe(`chaos under Sentinel (EDGEQ_CHAOS_JOBS=${JOBS})`, () => {
       const counts = await queue.counts();
       return counts.finished + counts.failed;
     };
-    await until("a third of the jobs to end", 120_000, async () => (await ended()) >= JOBS / 3);
+    await until("a third of the jobs to end", 60_000 + JOBS * 20, async () => (await ended()) >= JOBS / 3);
 
     const old = await deployment.master();
     const oldMaster = deployment.node(old);
