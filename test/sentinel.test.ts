@@ -77,7 +77,7 @@ describe("Redis Sentinel", () => {
     }
   });
 
-  it("acknowledges an enqueue once WAIT says the replica has it, and refuses one no replica could confirm", async () => {
+  it("acknowledges an enqueue once WAIT says the replica has it, refuses one none could confirm", async () => {
     const kept = new Queue("durable", { redis: client, prefix, waitReplicas: { replicas: 1, timeoutMs: 5_000 } });
     const job = await kept.enqueue("echo", {});
     expect(await deployment.node(deployment.ports[1]).hget(`{${prefix}}:job:${job.id}`, "id")).toBe(job.id);

@@ -186,7 +186,7 @@ export function readGatewayEnv(env: Env = process.env): GatewaySettings {
   return readSettings(checked(gatewaySettings), pick(env, gatewaySettings.keyof().options));
 }
 
-/** Where the variables say Redis is: REDIS_URL, a Cluster's seed nodes or Sentinels, REDIS_URL lending them its user. */
+/** Where the variables say Redis is: REDIS_URL, or a Cluster or Sentinels with REDIS_URL lending them its user. */
 export function redisTarget(settings: RedisTopology): RedisTarget {
   const { REDIS_URL: url, REDIS_CLUSTER_NODES: clusterNodes, REDIS_SENTINELS: sentinels } = settings;
   if (!sentinels) return { url, clusterNodes };

@@ -42,7 +42,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A producer: its own Sentinel client, enqueuing its share in paced chunks; an enqueue not acknowledged is sent again. */
+/** A producer: its own Sentinel client, its share in paced chunks; an enqueue not acknowledged is sent again. */
 async function produce(name: string, count: number, acknowledged: Map<string, boolean>, paceMs: number) {
   const redis = deployment.client({ maxRetriesPerRequest: null });
   redis.on("error", () => {});
