@@ -44,6 +44,7 @@ const EDGEQ_PROBLEMS: Record<string, [slug: string, title: string]> = {
   InvalidPolicyError: ["invalid-policy", "The limits asked for are out of range"],
   EventTooLargeError: ["event-too-large", "The event's data is larger than a job's result may be"],
   RedisFullError: ["redis-full", "Redis is out of memory"],
+  ReplicasBehindError: ["replicas-behind", "The write is not on enough replicas to survive a failover"],
 };
 
 /** A problem the edge raises itself; thrown, and rendered by `onError`. */

@@ -201,7 +201,10 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
     "Idempotency-Key reused with a different request, an option this API key may not set, " +
     "or limits out of range (a concurrency below 1, a window past a day)",
   429: "this API key's request limit is spent; Retry-After says when to try again",
-  503: "Redis is out of memory (maxmemory reached under noeviction): nothing was written; try again later",
+  503:
+    "Redis is out of memory (maxmemory reached under noeviction: nothing was written; try again later), or the " +
+    "write is not on as many replicas as EDGEQ_WAIT_REPLICAS asks (the job may exist: retry with the same id or " +
+    "Idempotency-Key)",
 };
 
 /** Problem responses of a route, for its OpenAPI entry. */

@@ -10,6 +10,12 @@ export const DEFAULTS = {
   prefix: "edgeq",
   /** Redis over TCP, for the worker, the admin CLI and the gateway. */
   redisUrl: "redis://127.0.0.1:6379",
+  /** The name Sentinel monitors the master by (REDIS_SENTINEL_NAME), as Sentinel's own example config names it. */
+  sentinelName: "mymaster",
+  /** Replicas that must have an enqueue or a job's ending before it is acknowledged (EDGEQ_WAIT_REPLICAS): off. */
+  waitReplicas: 0,
+  /** How long WAIT waits for them (EDGEQ_WAIT_TIMEOUT_MS): past it the write is not acknowledged. */
+  waitTimeoutMs: SECOND,
 
   /** A job's longest run before its horse is killed (rq: 180 s). */
   timeoutMs: 180 * SECOND,

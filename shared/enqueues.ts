@@ -3,9 +3,19 @@
 import { DEFAULTS } from "./defaults.ts";
 import type { NewJob } from "./job.ts";
 import type { Keys } from "./keys.ts";
+import { acknowledged, replicationOf, type ReplicaWait } from "./replicas.ts";
 import type { ScriptRunner } from "./script.ts";
 import * as scripts from "./scripts/index.ts";
 import type { EnqueueReply } from "./scripts/index.ts";
+
+/** What a producer may ask of its enqueues (QueueOptions). */
+export interface Durability {
+  /**
+   * Over TCP to one Redis: acknowledge an enqueue only once WAIT says this many replicas have it, else throw
+   * ReplicasBehindError. Over REST the gateway's EDGEQ_WAIT_REPLICAS does it.
+   */
+  waitReplicas?: ReplicaWait;
+}
 
 /**
  * Enqueue calls made in the same moment (before the event loop moves on) go
@@ -24,7 +34,12 @@ export class Enqueues {
   constructor(
     readonly redis: ScriptRunner,
     readonly keys: Keys,
-  ) {}
+    /** When set, an enqueue is acknowledged once this many replicas have it (shared/replicas.ts). */
+    readonly waitReplicas?: ReplicaWait,
+  ) {
+    // refused at once, not at the first enqueue
+    if (waitReplicas) replicationOf(redis);
+  }
 
   add(batch: EnqueueBatch): Promise<EnqueueReply> {
     return new Promise((resolve, reject) => {
@@ -49,7 +64,10 @@ export class Enqueues {
     this.#inFlight++;
     let replies: EnqueueReply[];
     try {
-      replies = await scripts.enqueue.run(this.redis, this.keys, { calls: calls.map((call) => call.batch) });
+      const batches = calls.map((call) => call.batch);
+      replies = await acknowledged(this.redis, this.waitReplicas, () =>
+        scripts.enqueue.run(this.redis, this.keys, { calls: batches }),
+      );
     } catch (error) {
       for (const call of calls) call.reject(error);
       return;

@@ -120,3 +120,16 @@ export function prefixIssues(error: unknown, prefix: string): unknown {
   if (!(error instanceof ValidationError)) return error;
   return new ValidationError(error.issues.map((i) => ({ ...i, field: `${prefix}.${i.field}` })));
 }
+
+/**
+ * A write Redis applied that fewer replicas than asked confirmed having (WAIT, EDGEQ_WAIT_REPLICAS), or that Redis
+ * itself refused for want of replicas (min-replicas-to-write): a failover now could lose it, so it is not
+ * acknowledged. An enqueue refused so may still have created its job: retry it with the same job id.
+ */
+export class ReplicasBehindError extends EdgeqError {
+  override readonly status = 503;
+  override name = "ReplicasBehindError";
+  constructor(detail: string) {
+    super(`the write is not on enough replicas to survive a failover (${detail}); it may have been applied`);
+  }
+}

@@ -45,7 +45,9 @@ export {
   ScheduleNotFoundError,
   InvalidPolicyError,
   RedisFullError,
+  ReplicasBehindError,
 } from "./errors.ts";
+export type { ReplicaWait } from "./replicas.ts";
 export { Schedules, scheduleSpecSchema, scheduleNameSchema } from "./schedule.ts";
 export type { ScheduleSpec, ScheduleView } from "./schedule.ts";
 export type { FieldIssue } from "./errors.ts";

@@ -6,13 +6,14 @@ import {
   JobIdTakenError,
   JobNotFoundError,
   JobStateError,
+  parseOrThrow,
+  prefixIssues,
   ValidationError,
 } from "./errors.ts";
-import { parseOrThrow, prefixIssues } from "./errors.ts";
 import { jobFromHash, newJob, viewOf, type JobId, type JobView, type NewJob } from "./job.ts";
 import { jobIdSchema, queueNameSchema, type JsonValue } from "./names.ts";
 import type { JobOptions } from "./options.ts";
-import { Enqueues } from "./enqueues.ts";
+import { Enqueues, type Durability } from "./enqueues.ts";
 import {
   concurrencySchema,
   configureGroup,
@@ -38,7 +39,7 @@ import { STATUSES, TERMINAL_STATUSES, type JobStatus, type TerminalStatus } from
 import { activeTraceContext, traceFields } from "./trace.ts";
 import type { AnyTasks, EnqueueArgs, JobRequestOf, ResultOf, TaskMap, TaskName } from "./tasks.ts";
 
-export interface QueueOptions {
+export interface QueueOptions extends Durability {
   /** An ioredis client (TCP) or an @upstash/redis client (REST). */
   redis: RedisClient;
   /** Key prefix of the deployment; keys are `{prefix}:…`. Default "edgeq". */
@@ -92,7 +93,7 @@ export class Queue<T extends TaskMap = AnyTasks> {
     this.#redis = scriptRunner(options.redis);
     this.#client = options.redis;
     this.#maxArgsBytes = options.maxArgsBytes ?? DEFAULTS.maxArgsBytes;
-    this.#enqueues = new Enqueues(this.#redis, this.keys);
+    this.#enqueues = new Enqueues(this.#redis, this.keys, options.waitReplicas);
   }
 
   async enqueue<K extends TaskName<T>>(task: K, ...rest: EnqueueArgs<T[K]>): Promise<JobView<ResultOf<T[K]>>> {

@@ -7,6 +7,11 @@ interface IoredisLike {
   evalsha(sha: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   eval(source: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   defineCommand: unknown;
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** Set on a Cluster, whose commands go to the node of their keys. */
+  isCluster?: boolean;
+  /** The socket of the current connection: a new one after every reconnect. */
+  stream?: unknown;
 }
 
 /** The part of @upstash/redis edgeq calls: (sha, keys, args). */
@@ -23,6 +28,13 @@ export function scriptRunner(redis: RedisClient): ScriptRunner {
       evalsha: (sha, keys, args) => io.evalsha(sha, keys.length, ...keys, ...args),
       eval: (source, keys, args) => io.eval(source, keys.length, ...keys, ...args),
       keyLocking: false,
+      // a Cluster would send WAIT, which names no key, to any node
+      ...(!io.isCluster && {
+        replication: {
+          epoch: () => io.stream,
+          wait: async (replicas, timeoutMs) => Number(await io.call("WAIT", replicas, timeoutMs)),
+        },
+      }),
     };
   }
   if (typeof redis.evalsha !== "function" || typeof redis.eval !== "function") {
@@ -54,8 +66,6 @@ export type Subscribe = (channel: string, onMessage: (message: string) => void) 
 
 /** What a subscriber connection of ioredis offers (a duplicate of the caller's connection). */
 interface IoredisSubscriber extends IoredisLike {
-  /** Set on a Cluster, whose subscriptions and commands go over different connections. */
-  isCluster?: boolean;
   subscribe(channel: string): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
   on(event: "message", listener: (channel: string, message: string) => void): unknown;

@@ -11,6 +11,19 @@ export interface ScriptRunner {
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
   /** Send scripts that allow it with Upstash's `allow-key-locking` flag (REST clients: Upstash, or the gateway). */
   keyLocking?: boolean;
+  /** WAIT on the runner's connection, over TCP to one server (shared/replicas.ts). */
+  replication?: Replication;
+}
+
+/** What a TCP runner offers for WAIT: over REST, the gateway waits for the writes it forwards. */
+export interface Replication {
+  /**
+   * Changes when the connection is replaced (a reconnect, a failover): WAIT on a new connection says nothing of
+   * the writes sent over the old one.
+   */
+  epoch(): unknown;
+  /** WAIT: how many replicas have every write sent on this connection so far. */
+  wait(replicas: number, timeoutMs: number): Promise<number>;
 }
 
 /** What a pipeline answers for each command it sent: its error, or its reply. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { readEnv } from "../edge/config.ts";
 import { DEFAULTS } from "../shared/defaults.ts";
 import { ConfigError } from "../shared/settings.ts";
-import { readGatewayEnv, readRedisEnv, readWorkerEnv } from "../worker-node/config.ts";
+import { readGatewayEnv, readRedisEnv, readWorkerEnv, redisTarget, replicaWait } from "../worker-node/config.ts";
 
 const EDGE = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t" };
 
@@ -40,6 +40,9 @@ describe("one reading of the environment", () => {
       EDGEQ_CALLBACK_TIMEOUT_MS: DEFAULTS.callbackTimeoutMs,
       EDGEQ_CALLBACK_BACKOFF_MS: DEFAULTS.callbackBackoffMs,
       EDGEQ_HORSE_ENV: [],
+      REDIS_SENTINEL_NAME: DEFAULTS.sentinelName,
+      EDGEQ_WAIT_REPLICAS: DEFAULTS.waitReplicas,
+      EDGEQ_WAIT_TIMEOUT_MS: DEFAULTS.waitTimeoutMs,
     });
     expect(readGatewayEnv({ GATEWAY_TOKEN: "x" })).toMatchObject({
       GATEWAY_PORT: DEFAULTS.gatewayPort,
@@ -56,6 +59,30 @@ describe("one reading of the environment", () => {
     expect(() => readGatewayEnv({ GATEWAY_TOKEN: "x", GATEWAY_UPSTASH_PARITY: "yes" })).toThrow(
       /GATEWAY_UPSTASH_PARITY: must be 1/,
     );
+  });
+
+  it("REDIS_SENTINELS and EDGEQ_WAIT_REPLICAS make a Sentinel target and a replica wait, or say why not", () => {
+    const env = readRedisEnv({
+      REDIS_URL: "rediss://app:secret@redis.internal/2",
+      REDIS_SENTINELS: "10.0.0.1:26379, 10.0.0.2:26379",
+      REDIS_SENTINEL_PASSWORD: "s",
+      EDGEQ_WAIT_REPLICAS: "1",
+    });
+    expect(redisTarget(env)).toEqual({
+      url: "rediss://app:secret@redis.internal/2",
+      sentinel: { nodes: ["10.0.0.1:26379", "10.0.0.2:26379"], name: "mymaster", password: "s" },
+    });
+    expect(replicaWait(env)).toEqual({ replicas: 1, timeoutMs: DEFAULTS.waitTimeoutMs });
+    expect(replicaWait(readRedisEnv({}))).toBeUndefined();
+    const refused = (vars: Record<string, string>) => () => readRedisEnv(vars);
+    expect(refused({ REDIS_SENTINELS: "nowhere" })).toThrow(
+      /REDIS_SENTINELS: must list host:port of one or more Sentinels/,
+    );
+    expect(refused({ REDIS_SENTINELS: "a:1", REDIS_CLUSTER_NODES: "b:2" })).toThrow(/name two topologies/);
+    expect(refused({ REDIS_CLUSTER_NODES: "b:2", EDGEQ_WAIT_REPLICAS: "1" })).toThrow(
+      /EDGEQ_WAIT_REPLICAS: is not supported with REDIS_CLUSTER_NODES/,
+    );
+    expect(refused({ EDGEQ_WAIT_REPLICAS: "-1" })).toThrow(/EDGEQ_WAIT_REPLICAS: must be 0 \(off\) or more/);
   });
 
   it("EDGEQ_HORSE_ENV lists variable names for horses, and refuses anything else", () => {

@@ -8,7 +8,9 @@ import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULTS } from "../shared/defaults.ts";
 import { prefixSchema } from "../shared/names.ts";
+import type { ReplicaWait } from "../shared/replicas.ts";
 import { ConfigError, portSetting, readSettings } from "../shared/settings.ts";
+import type { RedisTarget } from "./connection.ts";
 
 export { ConfigError };
 
@@ -23,26 +25,65 @@ const wholeMs = (fallback: number) =>
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
 
-// "10.0.0.1:7000,10.0.0.2:7000": a Redis Cluster's seed nodes; REDIS_URL then only lends its user and password
-const clusterNodes = z
-  .string()
-  .transform((text) =>
-    text
-      .split(",")
-      .map((node) => node.trim())
-      .filter(Boolean),
-  )
-  .refine((nodes) => nodes.length > 0 && nodes.every((node) => HOST_PORT.test(node)), {
-    message: "must list host:port of one or more cluster nodes, comma-separated",
-  })
-  .optional();
+// "10.0.0.1:7000,10.0.0.2:7000": a Redis Cluster's seed nodes, or Sentinels; REDIS_URL then only lends its
+// user, password and TLS
+const hostPorts = (what: string) =>
+  z
+    .string()
+    .transform((text) =>
+      text
+        .split(",")
+        .map((node) => node.trim())
+        .filter(Boolean),
+    )
+    .refine((nodes) => nodes.length > 0 && nodes.every((node) => HOST_PORT.test(node)), {
+      message: `must list host:port of one or more ${what}, comma-separated`,
+    })
+    .optional();
 
 const redisSettings = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default(DEFAULTS.redisUrl),
-  REDIS_CLUSTER_NODES: clusterNodes,
+  REDIS_CLUSTER_NODES: hostPorts("cluster nodes"),
+  REDIS_SENTINELS: hostPorts("Sentinels"),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, "must be the name Sentinel monitors the master by")
+    .default(DEFAULTS.sentinelName),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  EDGEQ_WAIT_REPLICAS: z.coerce
+    .number({ error: "must be a whole number of replicas" })
+    .int("must be a whole number of replicas")
+    .min(0, "must be 0 (off) or more")
+    .default(DEFAULTS.waitReplicas),
+  EDGEQ_WAIT_TIMEOUT_MS: z.coerce
+    .number({ error: "must be a whole number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(1, "must be at least 1")
+    .default(DEFAULTS.waitTimeoutMs),
   EDGEQ_PREFIX: prefixSchema.default(DEFAULTS.prefix),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default(DEFAULTS.logLevel),
 });
+
+type RedisFields = Pick<
+  z.output<typeof redisSettings>,
+  "REDIS_CLUSTER_NODES" | "REDIS_SENTINELS" | "EDGEQ_WAIT_REPLICAS"
+>;
+
+/** A schema of the Redis variables with the checks across them: settings that cannot go together are refused. */
+function checked<T extends z.ZodType<RedisFields>>(schema: T) {
+  return (
+    schema
+      .refine((s) => !(s.REDIS_CLUSTER_NODES && s.REDIS_SENTINELS), {
+        message: "REDIS_CLUSTER_NODES and REDIS_SENTINELS name two topologies: set one",
+        path: ["REDIS_SENTINELS"],
+      })
+      // WAIT counts the replicas of the node it is sent to; a cluster's scripts go to the node of their slot
+      .refine((s) => !(s.REDIS_CLUSTER_NODES && s.EDGEQ_WAIT_REPLICAS > 0), {
+        message: "is not supported with REDIS_CLUSTER_NODES (use Redis's own min-replicas-to-write there)",
+        path: ["EDGEQ_WAIT_REPLICAS"],
+      })
+  );
+}
 
 const count = (fallback: number) =>
   z.coerce
@@ -129,6 +170,8 @@ const gatewaySettings = redisSettings.omit({ EDGEQ_PREFIX: true }).extend({
 });
 
 export type RedisSettings = z.output<typeof redisSettings>;
+/** The variables that say where Redis is and what its writes wait for, which every process reads alike. */
+type RedisTopology = Omit<RedisSettings, "EDGEQ_PREFIX" | "LOG_LEVEL">;
 export type WorkerSettings = z.output<typeof workerSettings>;
 export type GatewaySettings = z.output<typeof gatewaySettings>;
 
@@ -136,15 +179,29 @@ type Env = Record<string, string | undefined>;
 
 /** The admin CLI's variables. */
 export function readRedisEnv(env: Env = process.env): RedisSettings {
-  return readSettings(redisSettings, pick(env, redisSettings.keyof().options));
+  return readSettings(checked(redisSettings), pick(env, redisSettings.keyof().options));
 }
 
 export function readWorkerEnv(env: Env = process.env): WorkerSettings {
-  return readSettings(workerSettings, pick(env, workerSettings.keyof().options));
+  return readSettings(checked(workerSettings), pick(env, workerSettings.keyof().options));
 }
 
 export function readGatewayEnv(env: Env = process.env): GatewaySettings {
-  return readSettings(gatewaySettings, pick(env, gatewaySettings.keyof().options));
+  return readSettings(checked(gatewaySettings), pick(env, gatewaySettings.keyof().options));
+}
+
+/** Where the variables say Redis is: REDIS_URL, or a Cluster or Sentinels with REDIS_URL lending them its user. */
+export function redisTarget(settings: RedisTopology): RedisTarget {
+  const { REDIS_URL: url, REDIS_CLUSTER_NODES: clusterNodes, REDIS_SENTINELS: sentinels } = settings;
+  if (!sentinels) return { url, clusterNodes };
+  const sentinel = { nodes: sentinels, name: settings.REDIS_SENTINEL_NAME, password: settings.REDIS_SENTINEL_PASSWORD };
+  return { url, sentinel };
+}
+
+/** EDGEQ_WAIT_REPLICAS and its timeout; undefined when off. */
+export function replicaWait(settings: RedisTopology): ReplicaWait | undefined {
+  const { EDGEQ_WAIT_REPLICAS: replicas, EDGEQ_WAIT_TIMEOUT_MS: timeoutMs } = settings;
+  return replicas > 0 ? { replicas, timeoutMs } : undefined;
 }
 
 /**

@@ -1,11 +1,14 @@
-// Where the Node processes (worker, admin CLI) get their TCP connections:
-// one Redis server from REDIS_URL, or a Redis Cluster from its seed nodes
-// (REDIS_CLUSTER_NODES, with REDIS_URL's user, password and TLS). Every key
-// of a deployment shares one hash slot, so every script, pipeline and
-// blocking pop of one prefix goes to one node either way. Script calls go
-// over a connection in one round trip, however many there are.
+// Where the Node processes (worker, admin CLI, gateway) get their TCP
+// connections: one Redis server from REDIS_URL, a Redis Cluster from its seed
+// nodes (REDIS_CLUSTER_NODES), or the master that Sentinel names
+// (REDIS_SENTINELS, REDIS_SENTINEL_NAME), the last two with REDIS_URL's user,
+// password and TLS. Every key of a deployment shares one hash slot, so every
+// script, pipeline and blocking pop of one prefix goes to one node either
+// way. Script calls go over a connection in one round trip, however many
+// there are.
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { scriptRunner } from "../shared/redis.ts";
+import { replicasBehind, replicationOf, type ReplicaWait } from "../shared/replicas.ts";
 import { execPipeline, type Call, type ScriptRunner } from "../shared/script.ts";
 
 export type Connection = Redis | Cluster;
@@ -14,28 +17,72 @@ export interface RedisTarget {
   url: string;
   /** host:port of a cluster's seed nodes; when given, the url lends only its credentials and TLS. */
   clusterNodes?: string[];
+  /** Sentinels that name the master; when given, the url lends only its credentials, database and TLS. */
+  sentinel?: SentinelTarget;
+}
+
+export interface SentinelTarget {
+  /** host:port of each Sentinel. */
+  nodes: string[];
+  /** The name the Sentinels monitor the master by. */
+  name: string;
+  /** The Sentinels' own password (requirepass in their config), when they have one. */
+  password?: string;
 }
 
 export function connect(target: RedisTarget, options: RedisOptions = {}): Connection {
+  if (target.sentinel) return new Redis(sentinelOptions(target.url, target.sentinel, options));
   if (!target.clusterNodes?.length) return new Redis(target.url, options);
-  const url = new URL(target.url);
-  const credentials: RedisOptions = {
-    ...(url.username && { username: decodeURIComponent(url.username) }),
-    ...(url.password && { password: decodeURIComponent(url.password) }),
-    ...(url.protocol === "rediss:" && { tls: {} }),
-  };
-  const nodes = target.clusterNodes.map((node) => {
-    const at = node.lastIndexOf(":");
-    return { host: node.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(node.slice(at + 1)) };
-  });
-  return new Cluster(nodes, {
-    redisOptions: { ...credentials, ...options },
+  return new Cluster(addresses(target.clusterNodes), {
+    redisOptions: { ...credentialsOf(target.url), ...options },
     // commands wait out a failover or a restarting master instead of failing
     maxRedirections: 32,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
     // a caller that does not reconnect (the admin CLI) gets its answer from a cluster too
     clusterRetryStrategy: options.retryStrategy ?? ((attempt) => Math.min(100 * 2 ** attempt, 2_000)),
+  });
+}
+
+/**
+ * A connection to whichever server Sentinel names master, following it through a failover: Sentinel's
+ * +switch-master moves it at once (failoverDetector), and a master demoted under it, which answers writes with
+ * READONLY, has it reconnect and send the refused command again, to the master Sentinel names now. A refused
+ * write did not run, so sending it again applies it once. Its duplicates (subscribers, blocking waits) are the same.
+ */
+function sentinelOptions(url: string, sentinel: SentinelTarget, options: RedisOptions): RedisOptions {
+  const { tls, ...credentials } = credentialsOf(url);
+  const db = Number(new URL(url).pathname.slice(1) || 0);
+  return {
+    ...credentials,
+    ...(db > 0 && { db }),
+    // rediss:// is TLS to the Sentinels and to the servers they name
+    ...(tls && { tls, enableTLSForSentinelMode: true, sentinelTLS: {} }),
+    sentinels: addresses(sentinel.nodes),
+    name: sentinel.name,
+    ...(sentinel.password && { sentinelPassword: sentinel.password }),
+    failoverDetector: true,
+    reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
+    // a caller that does not reconnect (the admin CLI) gets its answer when no Sentinel answers either
+    ...(options.retryStrategy && { sentinelRetryStrategy: options.retryStrategy }),
+    ...options,
+  };
+}
+
+/** REDIS_URL's user, password and TLS, for connections to the nodes a cluster or Sentinel names. */
+function credentialsOf(text: string): RedisOptions {
+  const url = new URL(text);
+  return {
+    ...(url.username && { username: decodeURIComponent(url.username) }),
+    ...(url.password && { password: decodeURIComponent(url.password) }),
+    ...(url.protocol === "rediss:" && { tls: {} }),
+  };
+}
+
+function addresses(nodes: string[]): { host: string; port: number }[] {
+  return nodes.map((node) => {
+    const at = node.lastIndexOf(":");
+    return { host: node.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(node.slice(at + 1)) };
   });
 }
 
@@ -57,8 +104,36 @@ export type Replies<C extends Call<unknown>[]> = { [I in keyof C]: C[I] extends 
 export class ScriptConnection {
   readonly runner: ScriptRunner;
 
-  constructor(readonly connection: Connection) {
+  /** waitReplicas: what `runReplicated` waits for (EDGEQ_WAIT_REPLICAS). */
+  constructor(
+    readonly connection: Connection,
+    readonly waitReplicas?: ReplicaWait,
+  ) {
     this.runner = scriptRunner(connection);
+    if (waitReplicas) replicationOf(this.runner);
+  }
+
+  /**
+   * `run`, then, with a replica wait, WAIT on the same connection until that many replicas have the writes, up to
+   * `waits` times while the connection stays the same. Answers the replies, and why the writes are not known to be
+   * on enough replicas when they are not (a failover now could undo them).
+   */
+  async runReplicated<C extends Call<unknown>[]>(
+    calls: [...C],
+    attempts: number,
+    waits: number,
+  ): Promise<[replies: Replies<C>, behind: string | undefined]> {
+    const wait = this.waitReplicas;
+    if (!wait) return [await this.run(calls, attempts), undefined];
+    const replication = replicationOf(this.runner);
+    const epoch = replication.epoch();
+    const replies = await this.run(calls, attempts);
+    let behind: string | undefined;
+    for (let sent = 1; sent <= waits; sent++) {
+      behind = await replicasBehind(replication, wait, epoch).catch((error: Error) => error.message);
+      if (!behind || replication.epoch() !== epoch) break;
+    }
+    return [replies, behind];
   }
 
   /**

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { DEFAULTS, queueNameSchema } from "../shared/index.ts";
-import { envNames, orExit, readWorkerEnv } from "./config.ts";
+import { envNames, orExit, readWorkerEnv, redisTarget, replicaWait } from "./config.ts";
 import { siblingModule } from "./sibling.ts";
 import { startTracing, type Tracing } from "./tracing.ts";
 import { Worker } from "./worker.ts";
@@ -23,7 +23,8 @@ const USAGE = `usage: edgeq worker [--queues high,default] [--concurrency N] [--
 Takes jobs from the queues, in the order given, and runs each in a child
 process (a horse) until SIGTERM or SIGINT (once: finish running jobs; twice:
 now). Redis and the other settings come from the environment: REDIS_URL
-(default ${DEFAULTS.redisUrl}), EDGEQ_PREFIX, LOG_LEVEL, EDGEQ_CACHE_DIR, …; spans go
+(default ${DEFAULTS.redisUrl}), REDIS_CLUSTER_NODES or REDIS_SENTINELS,
+EDGEQ_WAIT_REPLICAS, EDGEQ_PREFIX, LOG_LEVEL, EDGEQ_CACHE_DIR, …; spans go
 over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (README, "Tracing")
 
   --queues a,b          queues to listen on, in priority order (default: ${DEFAULTS.queues.join(",")})
@@ -111,12 +112,15 @@ try {
   process.exit(1);
 }
 const logger = pino({ level: env.LOG_LEVEL });
+const { url: redisUrl, clusterNodes, sentinel } = redisTarget(env);
 // one Worker per deployment it serves (EDGEQ_PREFIX may name several, e.g. one per cluster shard)
 const workers = env.EDGEQ_PREFIX.map(
   (prefix) =>
     new Worker({
-      redisUrl: env.REDIS_URL,
-      clusterNodes: env.REDIS_CLUSTER_NODES,
+      redisUrl,
+      clusterNodes,
+      sentinel,
+      waitReplicas: replicaWait(env),
       prefix,
       queues,
       tasks: parsed.tasks ? resolve(parsed.tasks) : DEMO_TASKS,

@@ -3,13 +3,19 @@
 // what is not given.
 import type { Logger } from "pino";
 import { DEFAULTS } from "../shared/defaults.ts";
+import type { ReplicaWait } from "../shared/replicas.ts";
 import { CallbackAllowlist } from "./callback.ts";
+import type { SentinelTarget } from "./connection.ts";
 import type { OutboxOptions } from "./outbox.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
   /** A Redis Cluster's seed nodes (host:port); redisUrl then lends only its credentials and TLS. */
   clusterNodes?: string[];
+  /** Sentinels that name the master (README: "Running highly available"); redisUrl then lends its credentials. */
+  sentinel?: SentinelTarget;
+  /** Report a job's ending only once WAIT says this many replicas have it (EDGEQ_WAIT_REPLICAS). */
+  waitReplicas?: ReplicaWait;
   queues: string[];
   /** Path of the task module. */
   tasks: string;
@@ -46,7 +52,10 @@ export interface CallbackSettings extends Omit<OutboxOptions, "allow"> {
 }
 
 /** A worker's options with every default filled in, but for those that stay optional. */
-export type Settings = Required<Omit<WorkerOptions, "name" | "prefix" | "callbacks" | "clusterNodes">>;
+export type Settings = Required<Omit<WorkerOptions, LeftOptional>>;
+
+/** Options that have no default: unset means none. */
+type LeftOptional = "name" | "prefix" | "callbacks" | "clusterNodes" | "sentinel" | "waitReplicas";
 
 export function settingsOf(options: WorkerOptions): Settings {
   const { concurrency, isolation, horseMaxJobs, horseMaxMemoryMb } = DEFAULTS;

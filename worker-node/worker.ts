@@ -59,6 +59,8 @@ export class Worker {
   #unwritten = 0;
   /** Slots with a claim in flight. */
   #reserved = 0;
+  /** WAITs a report may send while replicas lag: as many as fit in a third of a lease, which its claims hold. */
+  readonly #waits: number;
   #nextDueAt: number | null = null;
   #state: WorkerState = "starting";
   #counters = { processed: 0, failed: 0 };
@@ -70,8 +72,9 @@ export class Worker {
     this.name = options.name ?? `${hostname()}.${process.pid}.${randomBytes(3).toString("hex")}`;
     this.keys = Keys.forPrefix(options.prefix);
     this.#log = options.logger.child({ worker: this.name });
-    const target = { url: options.redisUrl, clusterNodes: options.clusterNodes };
-    this.#redis = new ScriptConnection(workerConnection(target, `edgeq:${this.name}`));
+    const target = { url: options.redisUrl, clusterNodes: options.clusterNodes, sentinel: options.sentinel };
+    this.#redis = new ScriptConnection(workerConnection(target, `edgeq:${this.name}`), options.waitReplicas);
+    this.#waits = Math.max(1, Math.floor(this.#opts.leaseMs / 3 / (options.waitReplicas?.timeoutMs ?? Infinity)));
     const blocker = new ScriptConnection(workerConnection(target, `edgeq:${this.name}:wait`));
     this.#control = workerConnection(target, `edgeq:${this.name}:control`);
     this.#control.on("message", (channel: string, id: string) => {
@@ -323,7 +326,11 @@ export class Worker {
     this.#reporting++;
     let steps: Step[] = [];
     try {
-      steps = report.steps(calls.length > 0 ? await this.#whileStopping(this.#redis.run(calls, 10), jobIds) : []);
+      const sent = calls.length > 0 ? this.#redis.runReplicated(calls, 10, this.#waits) : Promise.resolve(undefined);
+      const [replies, behind] = (await this.#whileStopping(sent, jobIds)) ?? [];
+      steps = report.steps(replies);
+      // the lease of a job whose ending a failover undoes brings it back: it runs again
+      if (behind) this.#log.warn({ jobIds, behind }, "job endings reported but not yet on enough replicas");
     } catch (error) {
       // their leases run out and recovery retries them: nothing is lost
       this.#log.error({ jobIds, err: error }, "could not report the outcomes of jobs");

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only ceilings,enqueue,process,e2e,idle,bounded,features]
+// npm run bench [-- --quick] [-- --only ceilings,enqueue,process,e2e,replicas,idle,bounded,features]
 //
 // Starts its own redis-server (no persistence) on a free port, measures every
 // scenario against it, prints one table to stdout (progress goes to stderr),
@@ -15,6 +15,7 @@ import { enqueuePlan } from "./enqueue.ts";
 import { startIdle, type IdleRun } from "./idle.ts";
 import { measure, type Plan, type Row } from "./measure.ts";
 import { processPlan } from "./process.ts";
+import { replicasPlan } from "./replicas.ts";
 import { evaluateTargets, loadAverage, machine, renderTable, writeJson } from "./report.ts";
 import { progress } from "./util.ts";
 
@@ -23,6 +24,7 @@ const PLANS: Record<string, (ctx: Context) => Plan> = {
   enqueue: enqueuePlan,
   process: processPlan,
   e2e: e2ePlan,
+  replicas: replicasPlan,
 };
 
 const { values: args } = parseArgs({

@@ -23,14 +23,14 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-/** Starts redis-server with these arguments; resolves once it accepts connections. */
-export async function spawnRedisServer(args: string[]): Promise<ChildProcess> {
+/** Starts redis-server with these arguments; resolves once it accepts connections (a Sentinel: once it monitors). */
+export async function spawnRedisServer(args: string[], ready = "Ready to accept connections"): Promise<ChildProcess> {
   const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes("Ready to accept connections")) {
+      if (output.includes(ready)) {
         proc.stdout!.off("data", onData);
         proc.stdout!.resume();
         resolve();

@@ -17,7 +17,7 @@
 import { createHmac } from "node:crypto";
 import { Redis } from "ioredis";
 import type pino from "pino";
-import type { RedisTarget } from "../connection.ts";
+import type { RedisTarget, SentinelTarget } from "../connection.ts";
 import { nodeUrl } from "./cluster.ts";
 import { errorMessage, UPSTASH_DANGEROUS } from "./protocol.ts";
 
@@ -117,6 +117,7 @@ async function mayAdminister(connection: Redis, profile: Profile): Promise<strin
 // changes, not even with a master's replicas. Every node CLUSTER SLOTS lists,
 // masters and replicas, gets the user, so that a promoted replica has it too.
 async function nodeUrls(target: RedisTarget): Promise<string[]> {
+  if (target.sentinel) return sentinelNodeUrls(target.url, target.sentinel);
   if (!target.clusterNodes?.length) return [target.url];
   let lastError: unknown;
   for (const seed of target.clusterNodes) {
@@ -132,6 +133,33 @@ async function nodeUrls(target: RedisTarget): Promise<string[]> {
     }
   }
   throw new Error(`cannot ask any node of REDIS_CLUSTER_NODES for the cluster's nodes: ${errorMessage(lastError)}`);
+}
+
+// Under Sentinel, the same: the master and each replica Sentinel knows and
+// sees up, so that the replica a failover promotes has the user already.
+async function sentinelNodeUrls(url: string, sentinel: SentinelTarget): Promise<string[]> {
+  let lastError: unknown;
+  for (const node of sentinel.nodes) {
+    const colon = node.lastIndexOf(":");
+    const at = new URL(nodeUrl(url, node.slice(0, colon), node.slice(colon + 1)));
+    // a Sentinel has a password of its own, or none
+    at.username = "";
+    at.password = sentinel.password ? encodeURIComponent(sentinel.password) : "";
+    at.pathname = "";
+    try {
+      return await withConnection(at.toString(), async (connection) => {
+        const [host, port] = (await connection.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", sentinel.name)) as string[];
+        const replicas = (await connection.call("SENTINEL", "REPLICAS", sentinel.name)) as string[][];
+        const up = replicas
+          .map((fields) => Object.fromEntries(fields.flatMap((_, i) => (i % 2 ? [] : [[fields[i], fields[i + 1]]]))))
+          .filter((replica) => !/s_down|o_down|disconnected/.test(replica.flags ?? ""));
+        return [nodeUrl(url, host!, port!), ...up.map((replica) => nodeUrl(url, replica.ip!, replica.port!))];
+      });
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new Error(`cannot ask any of REDIS_SENTINELS for ${sentinel.name}'s nodes: ${errorMessage(lastError)}`);
 }
 
 // Derived from REDIS_URL's credentials, so every gateway in front of the same

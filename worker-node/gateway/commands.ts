@@ -4,26 +4,37 @@
 // and, on a cluster, the cluster's (cluster.ts) before anything is sent.
 // server.ts reads the request and writes the answer around this.
 import type { Cluster } from "ioredis";
+import { scriptRunner } from "../../shared/redis.ts";
+import { replicasBehind, type ReplicaWait } from "../../shared/replicas.ts";
 import type { Connection } from "../connection.ts";
 import type { Call, ClusterCommands } from "./cluster.ts";
 import { KeyLockingScripts } from "./key-locking.ts";
 import { encodeError, encodeResult, errorMessage, HttpError, isReplyError, refusal, takeName } from "./protocol.ts";
 
+/** A replica wait (EDGEQ_WAIT_REPLICAS) and the commands that need none: those Redis flags read-only. */
+export interface Replicated {
+  wait: ReplicaWait;
+  readOnly: Set<string>;
+}
+
 /** Each method's `readable`: the commands a read-only token may run; undefined for a full token. */
 export class Commands {
   readonly #pool: Connection[];
   readonly #cluster: ClusterCommands | undefined;
+  readonly #replicated: Replicated | undefined;
   readonly #keyLocking = new KeyLockingScripts();
   readonly #parity: boolean;
   #next = 0;
 
   /**
-   * pool: the connections requests share, in turn; cluster: set when they reach a Redis Cluster; parity: serve
-   * what Upstash serves of Redis's dangerous commands (GATEWAY_UPSTASH_PARITY).
+   * pool: the connections requests share, in turn; cluster: set when they reach a Redis Cluster; replicated: set
+   * when a request that writes is answered only once WAIT says enough replicas have it; parity: serve what
+   * Upstash serves of Redis's dangerous commands (GATEWAY_UPSTASH_PARITY).
    */
-  constructor(pool: Connection[], cluster: ClusterCommands | undefined, parity = false) {
+  constructor(pool: Connection[], cluster: ClusterCommands | undefined, replicated?: Replicated, parity = false) {
     this.#pool = pool;
     this.#cluster = cluster;
+    this.#replicated = replicated;
     this.#parity = parity;
   }
 
@@ -38,6 +49,7 @@ export class Commands {
       else calls.push({ at, name, args });
     }
     const redis = this.#pick();
+    const epoch = this.#epoch(redis);
     // Auto-pipelining often sends a batch of one: skip ioredis's Pipeline. On
     // a cluster, a pipeline whose keys span slots cannot go to one node: its
     // commands run one after another, in order, as Upstash runs a pipeline.
@@ -57,6 +69,7 @@ export class Commands {
         entries[at] = err ? encodeError(err.message) : encodeResult(reply, base64);
       });
     }
+    await this.#replicas(redis, calls, epoch);
     return `[${entries.join(",")}]`;
   }
 
@@ -70,7 +83,9 @@ export class Commands {
     // Refused before anything is sent, so none of it runs, as Redis Cluster refuses EXEC across slots.
     const apart = this.#cluster?.apart(calls);
     if (apart !== undefined) throw new HttpError(400, apart);
-    const transaction = this.#pick().multi();
+    const redis = this.#pick();
+    const epoch = this.#epoch(redis);
+    const transaction = redis.multi();
     for (const { name, args } of calls) transaction.callBuffer(name, args);
     let replies: [Error | null, unknown][] | null;
     try {
@@ -84,6 +99,7 @@ export class Commands {
       throw new HttpError(400, `${err.message.replace(/\.$/, "")}: ${detail}`);
     }
     if (replies === null) throw new HttpError(400, "EXECABORT Transaction aborted");
+    await this.#replicas(redis, calls, epoch);
     let out = "[";
     for (let i = 0; i < replies.length; i++) {
       const [err, reply] = replies[i] as [Error | null, unknown];
@@ -100,7 +116,29 @@ export class Commands {
     const name = this.#commandOf(args);
     const reason = this.#refused(name, args, readable);
     if (reason !== undefined) throw new HttpError(400, reason);
-    return encodeResult(await this.#run(this.#pick(), name, args), base64);
+    const redis = this.#pick();
+    const epoch = this.#epoch(redis);
+    const reply = await this.#run(redis, name, args);
+    await this.#replicas(redis, [{ name }], epoch);
+    return encodeResult(reply, base64);
+  }
+
+  /** What WAIT needs to know the connection that carried a request's writes is still the same one. */
+  #epoch(redis: Connection): unknown {
+    return this.#replicated && scriptRunner(redis).replication?.epoch();
+  }
+
+  /**
+   * With a replica wait, a request that ran a command Redis does not flag read-only (a script, a SET) is answered
+   * only once WAIT says enough replicas have its writes; else 503 NOREPLICAS, which edgeq's clients take for
+   * ReplicasBehindError: the writes happened on the master but may not survive a failover.
+   */
+  async #replicas(redis: Connection, calls: { name: string }[], epoch: unknown): Promise<void> {
+    const replicated = this.#replicated;
+    if (!replicated || calls.every(({ name }) => replicated.readOnly.has(name))) return;
+    const replication = scriptRunner(redis).replication!;
+    const behind = await replicasBehind(replication, replicated.wait, epoch);
+    if (behind) throw new HttpError(503, `NOREPLICAS ${behind}`);
   }
 
   #pick(): Connection {

@@ -7,7 +7,7 @@
 // GATEWAY_TOKEN may list several tokens, comma-separated, while one is rotated out.
 import pino from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
-import { orExit, readGatewayEnv } from "../config.ts";
+import { orExit, readGatewayEnv, redisTarget, replicaWait } from "../config.ts";
 import { errorMessage } from "./protocol.ts";
 import { startGateway } from "./server.ts";
 
@@ -19,6 +19,10 @@ edge, until SIGTERM or SIGINT. It takes no arguments; the environment sets it:
   REDIS_URL               the Redis behind it (default ${DEFAULTS.redisUrl})
   REDIS_CLUSTER_NODES     a Redis Cluster's nodes instead: host:port, comma-separated (REDIS_URL lends
                           its user, password and TLS)
+  REDIS_SENTINELS         Sentinels instead, host:port, comma-separated, that name the master
+                          REDIS_SENTINEL_NAME (default ${DEFAULTS.sentinelName}); REDIS_SENTINEL_PASSWORD theirs
+  EDGEQ_WAIT_REPLICAS     answer a request that writes once WAIT says this many replicas have it
+                          (default 0: off), waiting EDGEQ_WAIT_TIMEOUT_MS (default ${DEFAULTS.waitTimeoutMs}); else 503
   GATEWAY_ACL             provision (connect as a Redis user denied administration) or off
   GATEWAY_HOST            address to listen on (default ${DEFAULTS.gatewayHost}); TLS goes in front
   GATEWAY_PORT            port (default ${DEFAULTS.gatewayPort})
@@ -38,12 +42,15 @@ if (args.length > 0) {
 
 const settings = orExit("edgeq gateway", () => readGatewayEnv());
 const logger = pino({ level: settings.LOG_LEVEL });
+const { url: redisUrl, clusterNodes, sentinel } = redisTarget(settings);
 const starting = startGateway({
   token: settings.GATEWAY_TOKEN,
   readOnlyToken: settings.GATEWAY_READONLY_TOKEN,
   acl: settings.GATEWAY_ACL,
-  redisUrl: settings.REDIS_URL,
-  clusterNodes: settings.REDIS_CLUSTER_NODES,
+  redisUrl,
+  clusterNodes,
+  sentinel,
+  waitReplicas: replicaWait(settings),
   port: settings.GATEWAY_PORT,
   host: settings.GATEWAY_HOST,
   upstashParity: settings.GATEWAY_UPSTASH_PARITY,

@@ -10,10 +10,11 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import pino from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
-import { type Connection, connect, type RedisTarget } from "../connection.ts";
+import type { ReplicaWait } from "../../shared/replicas.ts";
+import { type Connection, connect, type RedisTarget, type SentinelTarget } from "../connection.ts";
 import { type AclMode, gatewayUser } from "./acl.ts";
 import { type ClusterCommands, clusterCommands, nodeUrl, opened } from "./cluster.ts";
-import { Commands } from "./commands.ts";
+import { Commands, type Replicated } from "./commands.ts";
 import {
   encodeError,
   errorMessage,
@@ -32,6 +33,10 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** host:port of a Redis Cluster's seed nodes; redisUrl then lends only its credentials and TLS. */
   clusterNodes?: string[];
+  /** Sentinels that name the master; redisUrl then lends only its credentials, database and TLS. */
+  sentinel?: SentinelTarget;
+  /** Answer a request that writes only once WAIT says this many replicas have it (EDGEQ_WAIT_REPLICAS). */
+  waitReplicas?: ReplicaWait;
   /** The bearer token requests carry, or several, all valid at once while one is rotated out. */
   token: TokenList;
   /** Tokens that may only read: commands Redis flags read-only, EVAL_RO/EVALSHA_RO, subscriptions. */
@@ -110,8 +115,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   const poolSize = Math.max(1, opts.poolSize ?? DEFAULTS.gatewayPoolSize);
   const clusterNodes = opts.clusterNodes?.length ? opts.clusterNodes : undefined;
+  const { sentinel, waitReplicas } = opts;
+  if (clusterNodes && waitReplicas) throw new Error("waitReplicas is not supported in front of a Redis Cluster");
   const user = await gatewayUser(
-    { url: opts.redisUrl ?? DEFAULTS.redisUrl, clusterNodes },
+    { url: opts.redisUrl ?? DEFAULTS.redisUrl, clusterNodes, sentinel },
     opts.acl ?? DEFAULTS.gatewayAcl,
     logger,
     parity,
@@ -156,7 +163,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return redis;
   };
 
-  const pool = Array.from({ length: poolSize }, () => connection("edgeq-gateway", { url: user.url, clusterNodes }));
+  const pool = Array.from({ length: poolSize }, () =>
+    connection("edgeq-gateway", { url: user.url, clusterNodes, sentinel }),
+  );
   try {
     await Promise.all(pool.map(opened));
   } catch (err) {
@@ -166,17 +175,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   let readable: Set<string> | undefined;
   let cluster: ClusterCommands | undefined;
-  if (tokens.readOnly || clusterNodes) {
+  let replicated: Replicated | undefined;
+  if (tokens.readOnly || clusterNodes || waitReplicas) {
     try {
       const commandTable = await (pool[0] as Connection).call("COMMAND");
       if (tokens.readOnly) readable = readOnlyCommands(commandTable);
       if (clusterNodes) cluster = clusterCommands(commandTable);
+      if (waitReplicas) replicated = { wait: waitReplicas, readOnly: readOnlyCommands(commandTable) };
     } catch (err) {
       for (const redis of pool) redis.disconnect();
       throw new Error(`cannot read Redis's command table (COMMAND), which the gateway needs: ${errorMessage(err)}`);
     }
   }
-  const commands = new Commands(pool, cluster, parity);
+  const commands = new Commands(pool, cluster, replicated, parity);
   let nextNode = 0;
   // A subscription holds a connection that sends nothing but SUBSCRIBE, and
   // on a cluster any node serves it, since PUBLISH reaches every node: a
@@ -187,7 +198,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // stream then ends, and the client subscribes again, to a node that serves.
   const subscriber = (): Redis => {
     const name = "edgeq-gateway-subscriber";
-    if (clusterNodes === undefined) return connection(name, { url: user.url }) as Redis;
+    if (clusterNodes === undefined) return connection(name, { url: user.url, sentinel }) as Redis;
     const masters = (pool[0] as Cluster).nodes("master");
     const master = masters[nextNode++ % masters.length] as Redis | undefined;
     if (master === undefined) throw new HttpError(503, "ERR the cluster has no master to subscribe on; try again");

@@ -41,7 +41,8 @@ ${Object.values(COMMANDS)
   --prefix P  the deployment's key prefix (default: EDGEQ_PREFIX, else "${DEFAULTS.prefix}")
   -h, --help  this help; "edgeq admin <command> --help" says more about one command
 
-Redis comes from REDIS_URL (default ${DEFAULTS.redisUrl}), or REDIS_CLUSTER_NODES for a cluster.
+Redis comes from REDIS_URL (default ${DEFAULTS.redisUrl}), or REDIS_CLUSTER_NODES for a cluster,
+or REDIS_SENTINELS (with REDIS_SENTINEL_NAME) for the master Sentinel names.
 Exit codes: 0 done, 1 failed (the message says why), 2 usage.`;
 
 /** The command of that name; own keys only, so that "toString" or "__proto__" names no command. */

@@ -6,7 +6,7 @@
 // main() answers with the exit code and leaves exiting to the edgeq bin, so
 // that a test can run a command line in its own process and read what it said.
 import { EdgeqError, Keys } from "../../../shared/index.ts";
-import { ConfigError, readRedisEnv } from "../../config.ts";
+import { ConfigError, readRedisEnv, redisTarget } from "../../config.ts";
 import { connect } from "../../connection.ts";
 import { parse, UsageError, type CommandLine } from "./command-line.ts";
 import { help, resolve } from "./commands.ts";
@@ -65,16 +65,20 @@ export async function main(argv: string[], io: Io = PROCESS_IO): Promise<number>
   const prefix = env.EDGEQ_PREFIX;
   // connected by the first command, once the command line has been found sound; no reconnecting:
   // a Redis that cannot be reached is the answer, said at once
-  const redis = connect(
-    { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
-    { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 5_000 },
-  );
+  const redis = connect(redisTarget(env), {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    connectTimeout: 5_000,
+  });
   // failures reach the command that waits on them; ioredis would also print each one unasked
   let lastError: Error | undefined;
   redis.on("error", (error: Error) => {
     lastError = error;
   });
-  const where = env.REDIS_CLUSTER_NODES?.join(",") ?? shown(env.REDIS_URL);
+  const where =
+    env.REDIS_CLUSTER_NODES?.join(",") ??
+    (env.REDIS_SENTINELS ? `${env.REDIS_SENTINEL_NAME} of ${env.REDIS_SENTINELS.join(",")}` : shown(env.REDIS_URL));
   try {
     const ctx = { redis, prefix, keys: Keys.forPrefix(prefix), now: Date.now(), out: io.out };
     const output = await command.run(ctx, line.args, line.flags);
