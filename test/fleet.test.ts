@@ -1,11 +1,11 @@
-// Queue settings obeyed by real workers: priorities, pause, a rate window and
-// a fleet-wide concurrency cap held by several workers at once, all decided
-// inside the claim script.
+// Queue settings obeyed by real workers: priorities, pause, a rate window, a
+// fleet-wide concurrency cap and retention by count held by several workers
+// at once, all decided inside the claim and ending scripts.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue, type JobView } from "../shared/index.ts";
 import { freshQueues } from "./support/prefixes.ts";
-import { test } from "./support/worker.ts";
+import { test, until } from "./support/worker.ts";
 
 const redisUrl = inject("redisUrl");
 let redis: Redis;
@@ -82,5 +82,27 @@ describe.concurrent("queue settings, obeyed by a fleet", () => {
       const overlapping = done.filter((o) => o.startedAt! <= job.startedAt! && o.endedAt! > job.startedAt!);
       expect(overlapping.length, JSON.stringify(done.map((j) => [j.startedAt, j.endedAt]))).toBeLessThanOrEqual(2);
     }
+  });
+
+  test("two workers keep a queue's latest N finished and failed jobs, and delete the rest", async ({ workers }) => {
+    const { prefix, queue } = fresh();
+    await queue.configure({ keep: { finished: 20, failed: 5 } });
+    const jobs = await queue.enqueueMany([
+      ...Array.from({ length: 120 }, (_, n) => ({ task: "echo", args: n })),
+      ...Array.from({ length: 30 }, () => ({ task: "fail", args: {}, options: { retry: { max: 0 } } })),
+    ]);
+    const flags = ["--concurrency", "4", "--isolation", "inline"];
+    await workers.start({ redis, redisUrl, prefix, flags });
+    await workers.start({ redis, redisUrl, prefix, flags });
+    await until("every job ended", 30_000, async () => {
+      const counts = await queue.counts();
+      return counts.queued + counts.started === 0 && counts;
+    });
+    expect(await queue.counts()).toMatchObject({ finished: 20, failed: 5 });
+    // the ones kept are whole jobs; every other one is gone, its hash included
+    const kept = (await Promise.all(jobs.map((j) => queue.getJob(j.id)))).filter((j) => j !== null);
+    expect(kept.filter((j) => j.status === "finished")).toHaveLength(20);
+    expect(kept.filter((j) => j.status === "failed")).toHaveLength(5);
+    expect(kept).toHaveLength(25);
   });
 });
