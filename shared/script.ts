@@ -32,6 +32,7 @@ export type PipelineResult = [error: Error | null, reply: unknown];
 /** What edgeq needs of a pipeline (ioredis's, over TCP: no key locking): commands queued, sent in one round trip. */
 export interface ScriptPipeline {
   evalsha(sha: string, numkeys: number, ...keysAndArgs: string[]): unknown;
+  eval(source: string, numkeys: number, ...keysAndArgs: string[]): unknown;
   exec(): Promise<PipelineResult[] | null>;
 }
 
@@ -140,13 +141,23 @@ export class Script {
  * (naming the .lua line) in its reply's place, and the calls after it are
  * not read: the caller decides whether a failed call fails the rest (a
  * report) or not (the claim behind a wait, whose pop still counts).
+ *
+ * A script the connection has not run yet (not in `known`) goes with its
+ * source (EVAL), which caches it: a NOSCRIPT sent again after the calls behind
+ * it had run would run out of order (a task's last progress and log lines
+ * written after its job ended, and refused). `known` learns each script that
+ * ran; its owner empties it when the connection is replaced.
  */
 export async function execPipeline(
   pipeline: ScriptPipeline,
   redis: ScriptRunner,
   calls: readonly Call<unknown>[],
+  known: Set<string> = new Set(),
 ): Promise<unknown[]> {
-  for (const { script, keys, argv } of calls) pipeline.evalsha(script.sha, keys.length, ...keys, ...argv);
+  for (const { script, keys, argv } of calls) {
+    if (known.has(script.sha)) pipeline.evalsha(script.sha, keys.length, ...keys, ...argv);
+    else pipeline.eval(script.compiled.source, keys.length, ...keys, ...argv);
+  }
   const results = (await pipeline.exec()) ?? [];
   const ahead = Math.max(0, results.length - calls.length);
   const replies: unknown[] = results.slice(0, ahead);
@@ -155,6 +166,8 @@ export async function execPipeline(
     const [error, reply] = results[i]!;
     try {
       if (error && !isNoScript(error)) throw script.explain(error);
+      if (!error) known.add(script.sha);
+      else known.delete(script.sha);
       replies.push(decode(error ? await script.exec(redis, keys, argv, false) : decodeReply(reply)));
     } catch (failed) {
       replies.push(failed);

@@ -10,6 +10,8 @@ import { claimIds, scriptQueues } from "./support/scripts.ts";
 
 connectForFile();
 const fresh = scriptQueues("scripts-evalsha");
+/** A renewal whose worker entry would live 1.5 ms: PEXPIRE refuses it (not an integer), an error of Redis's own. */
+const broken = { now: 1, leaseMs: 1_000, worker: "w", state: {}, entryTtlMs: 1.5, running: [] };
 
 describe("EVALSHA with EVAL fallback", () => {
   it("loads a script again after SCRIPT FLUSH (NOSCRIPT → EVAL)", async () => {
@@ -32,16 +34,14 @@ describe("EVALSHA with EVAL fallback", () => {
 
   it("passes other script errors through, naming the line of the .lua file", async () => {
     const { keys } = fresh();
-    // a lock time that is not a number makes the script raise; that must not be retried as NOSCRIPT
-    const error = await scripts.recover
-      .run(runner, keys, { now: Date.now(), lockMs: "not-a-number" as unknown as number })
-      .catch((e: unknown) => e as Error);
+    // a lifetime that is not a whole number makes the script raise; that must not be retried as NOSCRIPT
+    const error = await scripts.renew.run(runner, keys, broken).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/ERR value is not an integer/);
     // Redis counts lines of the assembled script; the message names the source file's own line
-    const source = readFileSync(new URL("../shared/scripts/recover.lua", import.meta.url), "utf8").split("\n");
-    const line = source.findIndex((l) => l.includes("K.maintenanceLock()")) + 1;
-    expect((error as Error).message).toContain(`shared/scripts/recover.lua:${line}`);
+    const source = readFileSync(new URL("../shared/scripts/renew.lua", import.meta.url), "utf8").split("\n");
+    const line = source.findIndex((l) => l.includes("redis.call('PEXPIRE', K.worker(worker), ttl)")) + 1;
+    expect((error as Error).message).toContain(`shared/scripts/renew.lua:${line}`);
     expect((error as Error).message).not.toMatch(/user_script/);
   });
 
@@ -50,15 +50,14 @@ describe("EVALSHA with EVAL fallback", () => {
     const job = await queue.enqueue("t");
     await redis.script("FLUSH");
     // cached: its error comes from the pipeline itself, not from the fallback
-    await redis.script("LOAD", scripts.recover.script.compiled.source);
+    await redis.script("LOAD", scripts.renew.script.compiled.source);
     const get = scripts.getJob.call(keys, { id: job.id });
-    const broken = scripts.recover.call(keys, { now: Date.now(), lockMs: "not-a-number" as unknown as number });
-    const replies = await execPipeline(redis.pipeline().ping(), runner, [get, broken, get]);
+    const replies = await execPipeline(redis.pipeline().ping(), runner, [get, scripts.renew.call(keys, broken), get]);
     expect(replies).toHaveLength(3);
     expect(replies[0]).toEqual([null, "PONG"]);
     expect(replies[1]).toEqual(await scripts.getJob.run(runner, keys, { id: job.id }));
     expect(replies[2]).toBeInstanceOf(Error);
-    expect((replies[2] as Error).message).toContain("shared/scripts/recover.lua:");
+    expect((replies[2] as Error).message).toContain("shared/scripts/renew.lua:");
     expect(await redis.script("EXISTS", scripts.getJob.script.sha)).toEqual([1]);
   });
 });

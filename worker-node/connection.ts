@@ -103,6 +103,8 @@ export type Replies<C extends Call<unknown>[]> = { [I in keyof C]: C[I] extends 
 /** A connection with its script runner: script calls go over it in one round trip, however many. */
 export class ScriptConnection {
   readonly runner: ScriptRunner;
+  /** The scripts this connection has run: a new connection (a restart, a failover) starts with none cached. */
+  readonly #known = new Set<string>();
 
   /** waitReplicas: what `runReplicated` waits for (EDGEQ_WAIT_REPLICAS). */
   constructor(
@@ -111,6 +113,7 @@ export class ScriptConnection {
   ) {
     this.runner = scriptRunner(connection);
     if (waitReplicas) replicationOf(this.runner);
+    connection.on("close", () => this.#known.clear());
   }
 
   /**
@@ -148,7 +151,7 @@ export class ScriptConnection {
           const [{ script, keys, argv, decode }] = calls;
           return [decode(await script.exec(this.runner, keys, argv))] as never;
         }
-        const replies = await execPipeline(this.connection.pipeline(), this.runner, calls);
+        const replies = await execPipeline(this.connection.pipeline(), this.runner, calls, this.#known);
         const failed = replies.at(-1);
         if (failed instanceof Error) throw failed;
         return replies as never;
