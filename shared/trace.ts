@@ -3,13 +3,7 @@
 // enqueued it: a producer's active OpenTelemetry context, or an HTTP
 // request's headers. Only @opentelemetry/api is used: without an SDK the
 // application registered, its propagator is a no-op and nothing is stored.
-import {
-  context,
-  createTraceState,
-  isSpanContextValid,
-  propagation,
-  type SpanContext,
-} from "@opentelemetry/api";
+import { context, createTraceState, isSpanContextValid, propagation, type SpanContext } from "@opentelemetry/api";
 
 /** What is stored with a job, in its hash fields of the same names. */
 export interface TraceContext {

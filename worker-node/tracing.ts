@@ -65,7 +65,7 @@ export function startTracing(
   return { shutdown: () => provider.shutdown() };
 }
 
-/** startTracing for a command of the bin (`edgeq worker`, `gateway`, `edge`): what it cannot do stops the command at start. */
+/** startTracing for a command of the bin (`edgeq worker`, `gateway`, `edge`): a bad setting stops it at start. */
 export function startCommandTracing(command: string, serviceName: string): Tracing | undefined {
   try {
     return startTracing(process.env, createRequire(import.meta.url), serviceName);
