@@ -3,7 +3,7 @@
 #   docker run --init -e REDIS_URL=rediss://… edgeq                        a worker with the demo tasks
 #   docker run --init -e REDIS_URL=… edgeq worker --tasks /app/tasks/index.ts
 #   docker run --init -e GATEWAY_TOKEN=… -e REDIS_URL=… edgeq gateway
-#   docker run --init --entrypoint node -e … edgeq node_modules/edgeq/dist/edge/node-entry.js   the edge API
+#   docker run --init -e UPSTASH_REDIS_REST_URL=… -e API_KEYS=… edgeq edge           the edge API
 # compose.yaml runs all of them; README "Deploying" says how to add your own tasks.
 
 # Stage 1: the package's tarball, built as `npm pack` builds it for the registry.

@@ -3,7 +3,7 @@
 // enqueued it: a producer's active OpenTelemetry context, or an HTTP
 // request's headers. Only @opentelemetry/api is used: without an SDK the
 // application registered, its propagator is a no-op and nothing is stored.
-import { context, propagation } from "@opentelemetry/api";
+import { context, createTraceState, isSpanContextValid, propagation, type SpanContext } from "@opentelemetry/api";
 
 /** What is stored with a job, in its hash fields of the same names. */
 export interface TraceContext {
@@ -41,6 +41,30 @@ export function activeTraceContext(): TraceContext | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier.traceparent === undefined ? undefined : traceContextOf((name) => carrier[name]);
+}
+
+/**
+ * The span a trace context names, remote, for a span to start as its child
+ * (`trace.setSpanContext`). Parsed here rather than by a propagator: with no
+ * SDK registered (Workers) the api's propagator is a no-op.
+ */
+export function spanContextOf(trace: TraceContext): SpanContext {
+  const [, traceId, spanId, flags] = trace.traceparent.split("-") as [string, string, string, string];
+  return {
+    traceId,
+    spanId,
+    traceFlags: Number.parseInt(flags, 16),
+    isRemote: true,
+    ...(trace.tracestate && { traceState: createTraceState(trace.tracestate) }),
+  };
+}
+
+/** A span's context as a job keeps it; undefined for an invalid one (a no-op span in no trace). */
+export function traceContextOfSpan(span: SpanContext): TraceContext | undefined {
+  if (!isSpanContextValid(span)) return undefined;
+  const traceparent = `00-${span.traceId}-${span.spanId}-${span.traceFlags.toString(16).padStart(2, "0")}`;
+  const tracestate = span.traceState?.serialize();
+  return traceContextOf((name) => (name === "traceparent" ? traceparent : tracestate));
 }
 
 /** The trace id a stored traceparent names. */

@@ -3,7 +3,9 @@
 // task running inside it. In the library, against a provider this file
 // registers (an in-memory exporter) and an inline Worker; and end to end, an
 // HTTP enqueue with a traceparent through the Node edge to a real worker
-// process that exports over OTLP/HTTP to a receiver started here.
+// process that exports over OTLP/HTTP to a receiver started here; and the
+// bin's own gateway and edge, real processes exporting their spans beside it.
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
@@ -15,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { Queue, traceContextOf } from "../shared/index.ts";
 import { Worker } from "../worker-node/worker.ts";
 import { connectForFile, redis } from "./support/connection.ts";
+import { startBin, type BinServer } from "./support/bin.ts";
 import { startEdge, type EdgeServer } from "./support/edge.ts";
 import { prefixesFor } from "./support/prefixes.ts";
 import { FIXTURE_TASKS, test, until } from "./support/worker.ts";
@@ -146,7 +149,11 @@ interface OtlpSpan {
   kind: number;
   attributes: { key: string; value: { stringValue?: string; intValue?: number | string } }[];
   status?: { code?: number; message?: string };
+  /** Its resource's service.name. */
+  service?: string;
 }
+
+type OtlpAttributes = OtlpSpan["attributes"];
 
 /** The spans of every JSON export so far. */
 function spansOf(receiver: Receiver): OtlpSpan[] {
@@ -154,16 +161,21 @@ function spansOf(receiver: Receiver): OtlpSpan[] {
     .filter((post) => post.contentType === "application/json")
     .flatMap((post) => {
       const body = JSON.parse(post.body.toString()) as {
-        resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
+        resourceSpans: { resource: { attributes: OtlpAttributes }; scopeSpans: { spans: OtlpSpan[] }[] }[];
       };
-      return body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+      return body.resourceSpans.flatMap((r) => {
+        const service = attributeMap(r.resource.attributes)["service.name"] as string;
+        return r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ ...span, service })));
+      });
     });
 }
 
+function attributeMap(attributes: OtlpAttributes): Record<string, string | number | undefined> {
+  return Object.fromEntries(attributes.map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue)]));
+}
+
 function attributesOf(span: OtlpSpan): Record<string, string | number | undefined> {
-  return Object.fromEntries(
-    span.attributes.map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue)]),
-  );
+  return attributeMap(span.attributes);
 }
 
 describe("a worker process that exports over OTLP", () => {
@@ -225,8 +237,16 @@ describe("a worker process that exports over OTLP", () => {
         ? all
         : undefined;
     });
+    // the edge runs in this process, whose provider holds its producer spans: the browser's children
+    const producerOf = (traceId: string) =>
+      exporter.getFinishedSpans().find((s) => s.kind === SpanKind.PRODUCER && s.spanContext().traceId === traceId)!;
+    expect(producerOf(ok.traceId).parentSpanContext?.spanId).toBe(ok.spanId);
     const run = spans.find((s) => s.name === "edgeq.process traced")!;
-    expect(run).toMatchObject({ traceId: ok.traceId, parentSpanId: ok.spanId, kind: 5 });
+    expect(run).toMatchObject({
+      traceId: ok.traceId,
+      parentSpanId: producerOf(ok.traceId).spanContext().spanId,
+      kind: 5,
+    });
     expect(attributesOf(run)).toMatchObject({
       "messaging.system": "edgeq",
       "messaging.operation.type": "process",
@@ -241,7 +261,7 @@ describe("a worker process that exports over OTLP", () => {
     expect(done.result).toEqual({ traceparent: `00-${ok.traceId}-${fetchSpan.spanId}-01` });
 
     const failed = spans.find((s) => s.name === "edgeq.process fail")!;
-    expect(failed).toMatchObject({ traceId: bad.traceId, parentSpanId: bad.spanId });
+    expect(failed).toMatchObject({ traceId: bad.traceId, parentSpanId: producerOf(bad.traceId).spanContext().spanId });
     expect(failed.status).toMatchObject({ code: SpanStatusCode.ERROR, message: "Error: failed on purpose" });
     expect(attributesOf(failed)).toMatchObject({ "edgeq.outcome": "failed", "error.type": "Error" });
   });
@@ -278,4 +298,121 @@ describe("a worker process that exports over OTLP", () => {
       await ownEdge.close();
     }
   });
+});
+
+describe("the bin's gateway and edge, as `edgeq gateway` and `edgeq edge` run them", () => {
+  const KEY = "server-key-for-tracing-tests-0123456789";
+  const TOKEN = randomBytes(16).toString("hex");
+  // prints, as the process exits, the SDK packages it loaded
+  const PROBE = "./test/fixtures/otel-probe.ts";
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  /** The gateway and the edge in front of it, real processes of the bin, each with `env` besides its own. */
+  async function startBoth(prefix: string, env: Record<string, string>) {
+    const gatewayEnv = { REDIS_URL: redisUrl, GATEWAY_TOKEN: TOKEN, GATEWAY_PORT: "0", LOG_LEVEL: "info" };
+    const gateway = await startBin("gateway", { ...env, ...gatewayEnv }, [PROBE]);
+    const edge = await startBin(
+      "edge",
+      {
+        ...env,
+        UPSTASH_REDIS_REST_URL: gateway.url,
+        UPSTASH_REDIS_REST_TOKEN: TOKEN,
+        API_KEYS: JSON.stringify([{ name: "server", key: KEY, scopes: ["enqueue", "read"] }]),
+        EDGEQ_PREFIX: prefix,
+        EDGE_PORT: "0",
+      },
+      [PROBE],
+    );
+    return { gateway, edge };
+  }
+
+  const post = (edge: BinServer, path: string, body: unknown, traceparent: string) =>
+    fetch(`${edge.url}/v1/queues/default${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json", traceparent },
+      body: JSON.stringify(body),
+    });
+
+  const sdkLoaded = (server: BinServer): string[] =>
+    JSON.parse(/\{"otelSdkLoaded":.*\}/.exec(server.output)![0]).otelSdkLoaded;
+
+  test("one trace: the client's span, the edge's producer span, the worker's; the gateway's spans too", async ({
+    workers,
+  }) => {
+    const prefix = freshPrefix();
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" };
+    await workers.start({ redis, redisUrl, prefix, env: { ...otel, OTEL_BSP_SCHEDULE_DELAY: "50" } });
+    // the edge's and the gateway's spans leave only when they stop: what their shutdown flushes
+    const { gateway, edge } = await startBoth(prefix, { ...otel, OTEL_BSP_SCHEDULE_DELAY: "600000" });
+    const client = { traceId: "7bf92f3577b34da6a3ce929d0e0e4736", spanId: "30f067aa0ba902b7" };
+    const traceparent = `00-${client.traceId}-${client.spanId}-01`;
+    const single = await post(edge, "/jobs", { task: "traced" }, traceparent);
+    expect(single.status).toBe(201);
+    const { id, traceId } = (await single.json()) as { id: string; traceId: string };
+    expect(traceId).toBe(client.traceId);
+    const batch = await post(edge, "/jobs/batch", { jobs: [{ task: "echo" }, { task: "echo" }] }, traceparent);
+    expect(batch.status).toBe(201);
+    const queue = new Queue("default", { redis, prefix });
+    expect((await queue.waitFor(id, { timeoutMs: 15_000 })).status).toBe("finished");
+    expect(await edge.stop()).toEqual({ code: 0, signal: null });
+    expect(await gateway.stop()).toEqual({ code: 0, signal: null });
+    expect(sdkLoaded(edge)).toContain("sdk-trace-node");
+    expect(sdkLoaded(gateway)).toContain("exporter-trace-otlp-http");
+
+    const spans = await until("the worker's span of the run", 15_000, () => {
+      const all = spansOf(receiver).filter((s) => s.traceId === client.traceId || s.service === "edgeq-gateway");
+      return all.some((s) => s.name === "edgeq.process traced") ? all : undefined;
+    });
+    const producer = spans.find((s) => s.name === "edgeq.enqueue traced")!;
+    expect(producer).toMatchObject({ traceId: client.traceId, parentSpanId: client.spanId, kind: 4 });
+    expect(producer.service).toBe("edgeq-edge");
+    expect(attributesOf(producer)).toMatchObject({
+      "messaging.system": "edgeq",
+      "messaging.operation.type": "send",
+      "messaging.destination.name": "default",
+      "messaging.message.id": id,
+    });
+    // the job keeps the producer span's context, so the run is its child
+    expect(await redis.hget(queue.keys.job(id), "traceparent")).toBe(`00-${client.traceId}-${producer.spanId}-01`);
+    const run = spans.find((s) => s.name === "edgeq.process traced")!;
+    expect(run).toMatchObject({ traceId: client.traceId, parentSpanId: producer.spanId });
+    const batched = spans.find((s) => s.name === "edgeq.enqueue echo")!;
+    expect(batched).toMatchObject({ parentSpanId: client.spanId, kind: 4 });
+    expect(attributesOf(batched)["messaging.batch.message_count"]).toBe(2);
+
+    // a server span per request, named by its command path: no key, argument nor token in it
+    const served = spans.filter((s) => s.service === "edgeq-gateway");
+    expect(served.length).toBeGreaterThan(0);
+    for (const span of served) {
+      expect(span.kind).toBe(2);
+      expect(span.name).toMatch(/^(GET|POST) \/[a-z-]*$/);
+    }
+    const pipeline = served.find((s) => s.name === "POST /pipeline")!;
+    expect(attributesOf(pipeline)).toMatchObject({ "http.response.status_code": 200 });
+    expect(attributesOf(pipeline)["edgeq.gateway.commands"]).toBeGreaterThan(0);
+    const exported = JSON.stringify(served);
+    for (const secret of [TOKEN, KEY, prefix]) expect(exported).not.toContain(secret);
+  }, 60_000);
+
+  test("with no OTEL_* variable they load no SDK package, and a job keeps the traceparent sent", async () => {
+    const prefix = freshPrefix();
+    const { gateway, edge } = await startBoth(prefix, {});
+    const traceparent = "00-8bf92f3577b34da6a3ce929d0e0e4736-40f067aa0ba902b7-01";
+    const response = await post(edge, "/jobs", { task: "echo" }, traceparent);
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    const queue = new Queue("default", { redis, prefix });
+    expect(await redis.hget(queue.keys.job(id), "traceparent")).toBe(traceparent);
+    expect(await edge.stop()).toEqual({ code: 0, signal: null });
+    expect(await gateway.stop()).toEqual({ code: 0, signal: null });
+    expect(sdkLoaded(edge)).toEqual([]);
+    expect(sdkLoaded(gateway)).toEqual([]);
+  }, 60_000);
 });

@@ -4,14 +4,13 @@
 //     [--horse-max-memory-mb N] [--horse-env NAME,…] [--name NAME]
 // Redis and the rest of the settings come from the environment (config.ts).
 // SIGTERM/SIGINT once: warm shutdown; twice: cold.
-import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { DEFAULTS, queueNameSchema } from "../shared/index.ts";
 import { envNames, orExit, readWorkerEnv, redisTarget, replicaWait } from "./config.ts";
 import { siblingModule } from "./sibling.ts";
-import { startTracing, type Tracing } from "./tracing.ts";
+import { startCommandTracing } from "./tracing.ts";
 import { Worker } from "./worker.ts";
 
 const DEMO_TASKS = siblingModule(import.meta.url, "demo-tasks");
@@ -104,13 +103,7 @@ const horseEnvFlag = envNames.safeParse(parsed["horse-env"] ?? "");
 if (!horseEnvFlag.success) usage(`--horse-env ${horseEnvFlag.error.issues[0]!.message}`);
 
 const env = orExit("edgeq worker", () => readWorkerEnv());
-let tracing: Tracing | undefined;
-try {
-  tracing = startTracing(process.env, createRequire(import.meta.url));
-} catch (error) {
-  console.error(`edgeq worker: ${(error as Error).message}`);
-  process.exit(1);
-}
+const tracing = startCommandTracing("edgeq worker", "edgeq-worker");
 const logger = pino({ level: env.LOG_LEVEL });
 const { url: redisUrl, clusterNodes, sentinel } = redisTarget(env);
 // one Worker per deployment it serves (EDGEQ_PREFIX may name several, e.g. one per cluster shard)

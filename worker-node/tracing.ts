@@ -1,4 +1,5 @@
-// OTLP export of a worker's spans (and its horses'), when the standard OTEL_*
+// OTLP export of the bin's spans (a worker's and its horses', the gateway's,
+// the Node edge's), when the standard OTEL_*
 // variables ask for it: an endpoint set, over HTTP with protobuf (the
 // default) or JSON. The official SDK packages are required only then, so an
 // unset endpoint loads none of them; the SDK reads the rest of its variables
@@ -6,6 +7,7 @@
 // _ARG, OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_*). An application that registers
 // its own SDK instead leaves these unset: edgeq's spans go to its provider.
 // Bundled into every horse: it imports nothing of edgeq's (settings.ts would bring zod).
+import { createRequire } from "node:module";
 
 export interface Tracing {
   /** Sends the spans not yet exported and stops: on the way out of the process. */
@@ -28,9 +30,14 @@ function tracingWanted(env: NodeJS.ProcessEnv): boolean {
  * Registers a tracer provider that exports over OTLP, when `env` asks for
  * one; undefined otherwise. `load` is the require the packages come from (a
  * horse's bundle lives in a cache directory and resolves them as its worker
- * does). A RangeError names a protocol it cannot speak.
+ * does); `serviceName` is the default OTEL_SERVICE_NAME overrides. A
+ * RangeError names a protocol it cannot speak.
  */
-export function startTracing(env: NodeJS.ProcessEnv, load: NodeJS.Require): Tracing | undefined {
+export function startTracing(
+  env: NodeJS.ProcessEnv,
+  load: NodeJS.Require,
+  serviceName = "edgeq-worker",
+): Tracing | undefined {
   if (!tracingWanted(env)) return undefined;
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf";
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
@@ -48,7 +55,7 @@ export function startTracing(env: NodeJS.ProcessEnv, load: NodeJS.Require): Trac
     protocol === "http/json" ? "@opentelemetry/exporter-trace-otlp-http" : "@opentelemetry/exporter-trace-otlp-proto",
   ) as typeof import("@opentelemetry/exporter-trace-otlp-proto");
   const resource = resources
-    .resourceFromAttributes({ "service.name": "edgeq-worker" })
+    .resourceFromAttributes({ "service.name": serviceName })
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const provider = new NodeTracerProvider({
     resource,
@@ -56,4 +63,14 @@ export function startTracing(env: NodeJS.ProcessEnv, load: NodeJS.Require): Trac
   });
   provider.register();
   return { shutdown: () => provider.shutdown() };
+}
+
+/** startTracing for a command of the bin (`edgeq worker`, `gateway`, `edge`): a bad setting stops it at start. */
+export function startCommandTracing(command: string, serviceName: string): Tracing | undefined {
+  try {
+    return startTracing(process.env, createRequire(import.meta.url), serviceName);
+  } catch (error) {
+    console.error(`${command}: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }

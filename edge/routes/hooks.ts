@@ -6,6 +6,7 @@ import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { STATUSES, traceContextOf, type JobStatus, type JsonValue } from "../../shared/index.ts";
 import type { AppEnv } from "../context.ts";
+import { enqueueSpan } from "../enqueue-span.ts";
 import { deliveryArgs, deliveryJobId, replayWindowSec, verifyDelivery } from "../signatures.ts";
 import { nameAt } from "../payload.ts";
 import { Problem, validationHook } from "../problem.ts";
@@ -67,11 +68,9 @@ hooks.openapi(
       const group = hook.group === undefined ? undefined : nameAt(args.body, hook.group);
       const job = { task: hook.task, args, options: { id, meta: { hook: name, delivery }, ...(group && { group }) } };
       await store.checkTasks(hook.queue, [job], () => "");
-      const [submitted] = await queue.submit(
-        [job],
-        undefined,
-        undefined,
-        traceContextOf((h) => headers.get(h)),
+      const received = traceContextOf((h) => headers.get(h));
+      const [submitted] = await enqueueSpan(hook.queue, [job.task], received, (trace) =>
+        queue.submit([job], undefined, undefined, trace),
       );
       status = submitted!.job.status;
     }

@@ -18,6 +18,7 @@ import type { AppEnv } from "../context.ts";
 import { reaches, type Principal } from "../auth.ts";
 import { requireScope } from "../bearer.ts";
 import { sha256, toHex } from "../crypto.ts";
+import { enqueueSpan } from "../enqueue-span.ts";
 import { admitBatch, admitJob } from "../policy.ts";
 import { validationHook } from "../problem.ts";
 import { redactAttempts, redactJob } from "../redact.ts";
@@ -80,8 +81,10 @@ jobs.openapi(
     const idempotency = key === undefined ? undefined : { key, fingerprint: await fingerprint(request) };
     const admitted = admitJob(c.var.principal, request);
     await c.var.store.checkTasks(queue, [admitted], () => "");
-    const trace = traceContextOf((name) => c.req.header(name));
-    const [submitted] = await c.var.store.queue(queue).submit([admitted], idempotency, reachOf(c.var.principal), trace);
+    const received = traceContextOf((name) => c.req.header(name));
+    const [submitted] = await enqueueSpan(queue, [admitted.task], received, (trace) =>
+      c.var.store.queue(queue).submit([admitted], idempotency, reachOf(c.var.principal), trace),
+    );
     const { created } = submitted!;
     const job = enqueued(submitted!, c.var.principal);
     c.header("Location", jobPath(job.id));
@@ -118,8 +121,13 @@ jobs.openapi(
     const { queue } = c.req.valid("param");
     const admitted = admitBatch(c.var.principal, c.req.valid("json").jobs);
     await c.var.store.checkTasks(queue, admitted, (i) => `jobs.${i}`);
-    const trace = traceContextOf((name) => c.req.header(name));
-    const submitted = await c.var.store.queue(queue).submit(admitted, undefined, reachOf(c.var.principal), trace);
+    const received = traceContextOf((name) => c.req.header(name));
+    const submitted = await enqueueSpan(
+      queue,
+      admitted.map((job) => job.task),
+      received,
+      (trace) => c.var.store.queue(queue).submit(admitted, undefined, reachOf(c.var.principal), trace),
+    );
     return c.json({ jobs: submitted.map((s) => enqueued(s, c.var.principal)) }, 201);
   },
 );

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The package's `edgeq` command: `edgeq worker|admin|gateway …`. Each
+// The package's `edgeq` command: `edgeq worker|admin|gateway|edge …`. Each
 // subcommand's module is imported only when named, so that `edgeq admin` does
-// not load esbuild nor `edgeq gateway` the worker. The worker and the gateway
-// run from their modules' top level, as `tsx worker-node/main.ts` does in the
+// not load esbuild nor `edgeq gateway` the worker. The worker, the gateway and
+// the edge run from their modules' top level, as `tsx worker-node/main.ts` does in the
 // repository; the admin CLI's main() answers with an exit code, and this
 // process is the one that exits with it.
 import process from "node:process";
@@ -17,6 +17,7 @@ const COMMANDS: Record<string, [summary: string, run: () => Promise<unknown>]> =
     },
   ],
   gateway: ["serve Upstash's REST protocol in front of a Redis, for the edge", () => import("../gateway/main.ts")],
+  edge: ["serve the edge API on Node, in front of the gateway", () => import("./edge.ts")],
 };
 
 const USAGE = `usage: edgeq <command> [options]

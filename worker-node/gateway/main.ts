@@ -8,6 +8,7 @@
 import pino from "pino";
 import { DEFAULTS } from "../../shared/defaults.ts";
 import { orExit, readGatewayEnv, redisTarget, replicaWait } from "../config.ts";
+import { startCommandTracing } from "../tracing.ts";
 import { errorMessage } from "./protocol.ts";
 import { startGateway } from "./server.ts";
 
@@ -28,7 +29,8 @@ edge, until SIGTERM or SIGINT. It takes no arguments; the environment sets it:
   GATEWAY_PORT            port (default ${DEFAULTS.gatewayPort})
   GATEWAY_UPSTASH_PARITY  1: also serve what Upstash serves (KEYS, FLUSHDB, FLUSHALL, SORT, inside scripts too),
                           for a local stand-in for Upstash; loopback GATEWAY_HOST only (default 0: refused)
-  GATEWAY_POOL_SIZE, GATEWAY_MAX_BODY_BYTES, GATEWAY_MAX_SUBSCRIPTIONS, LOG_LEVEL`;
+  GATEWAY_POOL_SIZE, GATEWAY_MAX_BODY_BYTES, GATEWAY_MAX_SUBSCRIPTIONS, LOG_LEVEL
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME (default edgeq-gateway), …   its spans over OTLP`;
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
@@ -41,6 +43,7 @@ if (args.length > 0) {
 }
 
 const settings = orExit("edgeq gateway", () => readGatewayEnv());
+const tracing = startCommandTracing("edgeq gateway", "edgeq-gateway");
 const logger = pino({ level: settings.LOG_LEVEL });
 const { url: redisUrl, clusterNodes, sentinel } = redisTarget(settings);
 const starting = startGateway({
@@ -71,6 +74,8 @@ const stop = (signal: string): void => {
   logger.info({ signal }, "shutting down");
   starting
     .then((gateway) => gateway.close())
+    // the spans of the last requests go out before the process does
+    .then(() => tracing?.shutdown())
     .then(
       () => process.exit(0),
       (error: unknown) => {

@@ -15,6 +15,7 @@ import { type Connection, connect, type RedisTarget, type SentinelTarget } from 
 import { type AclMode, gatewayUser } from "./acl.ts";
 import { type ClusterCommands, clusterCommands, nodeUrl, opened } from "./cluster.ts";
 import { Commands, type Replicated } from "./commands.ts";
+import { RequestSpan } from "./request-span.ts";
 import {
   encodeError,
   errorMessage,
@@ -257,7 +258,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       req.once("error", () => reject(new HttpError(400, "Request body could not be read")));
     });
 
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, span: RequestSpan): Promise<void> => {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
@@ -277,6 +278,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         return await streams.stream(res, streamed, pathArguments(path).slice(1), nextSyncToken());
       }
       if (req.method === "GET" && path.length > 1) {
+        span.commands(1);
         return send(res, 200, await commands.one(pathArguments(path), base64, limit));
       }
       if (req.method !== "POST" || (path !== "/" && path !== "/pipeline" && path !== "/multi-exec")) {
@@ -295,10 +297,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       } catch {
         throw new HttpError(400, "Request body is not valid JSON");
       }
+      const batch = path === "/" ? undefined : toCommands(body);
+      span.commands(batch?.length ?? 1);
       let out: string;
-      if (path === "/") out = await commands.one(toCommand(body), base64, limit);
-      else if (path === "/pipeline") out = await commands.pipeline(toCommands(body), base64, limit);
-      else out = await commands.transaction(toCommands(body), base64, limit);
+      if (batch === undefined) out = await commands.one(toCommand(body), base64, limit);
+      else if (path === "/pipeline") out = await commands.pipeline(batch, base64, limit);
+      else out = await commands.transaction(batch, base64, limit);
       send(res, 200, out);
     } catch (err) {
       if (err instanceof HttpError) return send(res, err.status, encodeError(err.message));
@@ -308,16 +312,21 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
-  // One debug line per request; paths of GET commands carry arguments (user
-  // data), so only the command name is logged. Headers never are: the token.
+  // One span and one debug line per request; paths of GET commands carry
+  // arguments (user data), so only the command name is kept. Headers never
+  // are: the token.
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!logger.isLevelEnabled("debug")) return serve(req, res);
+    const path = loggedPath(req);
+    const span = new RequestSpan(req, path);
     const startedAt = performance.now();
     try {
-      await serve(req, res);
+      await serve(req, res, span);
     } finally {
-      const ms = +(performance.now() - startedAt).toFixed(2);
-      logger.debug({ method: req.method, path: loggedPath(req), status: res.statusCode, ms }, "request");
+      span.end(res.statusCode);
+      if (logger.isLevelEnabled("debug")) {
+        const ms = +(performance.now() - startedAt).toFixed(2);
+        logger.debug({ method: req.method, path, status: res.statusCode, ms }, "request");
+      }
     }
   };
 
