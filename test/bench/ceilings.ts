@@ -5,6 +5,8 @@ import { fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { DEFAULTS } from "../../shared/defaults.ts";
+import { horseEnv } from "../../worker-node/horse/horse.ts";
 import type { Context } from "./context.ts";
 import { loadContender, type Contender } from "./measure.ts";
 
@@ -41,10 +43,14 @@ export function pingContenders(ctx: Context): Contender[] {
 
 /**
  * Starts and reaps one bare child, the way a horse is forked: no TypeScript
- * loader, an IPC channel.
+ * loader, an IPC channel, a horse's environment. The bench's own would make it
+ * no ceiling: a variable such as NODE_EXTRA_CA_CERTS, which a horse does not
+ * get, costs every Node process that has it ~40 ms to load the certificates.
  */
+const HORSE_ENV = horseEnv(DEFAULTS.horseEnv);
+
 async function forkOnce(file: string): Promise<void> {
-  const child = fork(file, [], { execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(file, [], { execArgv: [], env: HORSE_ENV, stdio: ["ignore", "ignore", "inherit", "ipc"] });
   child.on("message", () => {});
   await once(child, "exit");
 }

@@ -2,6 +2,7 @@
 // yardsticks: fork-per-job beside the bare child-process ceiling, inline
 // beside BullMQ's in-process worker, horse reuse beside BullMQ's sandboxed
 // processor, threads beside BullMQ's sandboxed processor in worker threads.
+import { availableParallelism } from "node:os";
 import { Redis } from "ioredis";
 import { Keys, Queue, type JobRequest } from "../../shared/index.ts";
 import { bullmqProcessContender } from "./bullmq.ts";
@@ -9,6 +10,7 @@ import { forkCeiling } from "./ceilings.ts";
 import { PREFIX, type Context } from "./context.ts";
 import type { Contender, Plan } from "./measure.ts";
 import { spanOf, throughputContender, type Backend } from "./throughput.ts";
+import { README_TASKS } from "./workers.ts";
 
 export const CONCURRENCIES = [1, 2, 8] as const;
 const CHUNK = 100;
@@ -47,7 +49,13 @@ export function edgeqBackend(queueName: string) {
 }
 
 const EDGEQ_MODES = {
-  fork: { label: "fork-per-job", isolation: "process", horseMaxJobs: 1, warmup: (c: number) => c + 2 },
+  fork: {
+    label: "fork-per-job (a task module as the README writes it)",
+    isolation: "process",
+    horseMaxJobs: 1,
+    warmup: (c: number) => c + 2,
+    tasks: README_TASKS,
+  },
   reuse: { label: "horse reuse (--horse-max-jobs 1000)", isolation: "process", horseMaxJobs: 1000, warmup: () => 300 },
   thread: {
     label: "threads (--isolation thread --horse-max-jobs 1000)",
@@ -65,11 +73,19 @@ export function edgeqProcessContender(ctx: Context, mode: keyof typeof EDGEQ_MOD
     id: `process.${mode}.c${concurrency}`,
     scenario: "3. Process no-op jobs",
     case: `edgeq ${m.label}, c=${concurrency}`,
-    worker: { system: "edgeq", queue, concurrency, isolation: m.isolation, horseMaxJobs: m.horseMaxJobs },
+    worker: {
+      system: "edgeq",
+      queue,
+      concurrency,
+      isolation: m.isolation,
+      horseMaxJobs: m.horseMaxJobs,
+      tasks: "tasks" in m ? m.tasks : undefined,
+    },
     backend: edgeqBackend(queue),
     warmupJobs: m.warmup(concurrency),
-    // every horse serves out its jobs and is replaced at least once per round
-    minJobs: m.horseMaxJobs > 1 ? m.horseMaxJobs * concurrency : 0,
+    // every horse serves out its jobs and is replaced at least once per round; one job a horse: the spares booted
+    // while the worker was frozen are a twentieth of a round at most, so the figure is the pace of boots
+    minJobs: mode === "fork" ? 20 * Math.max(concurrency, availableParallelism()) : m.horseMaxJobs * concurrency,
   });
 }
 

@@ -10,6 +10,8 @@ import { PREFIX } from "./context.ts";
 import { sleep } from "./util.ts";
 
 const TASKS = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
+/** The no-op task in a module written as the README shows, for the cases that boot a horse a job. */
+export const README_TASKS = fileURLToPath(new URL("./fixtures/readme-tasks.ts", import.meta.url));
 const BULLMQ_HOST = fileURLToPath(new URL("./hosts/bullmq-worker.ts", import.meta.url));
 export const BULLMQ_PROCESSOR = fileURLToPath(new URL("./fixtures/bullmq-noop.mjs", import.meta.url));
 
@@ -20,6 +22,8 @@ export type WorkerSpec =
       concurrency: number;
       isolation: "process" | "thread" | "inline";
       horseMaxJobs: number;
+      /** The task module; the bench's bare one unless given. */
+      tasks?: string;
     }
   | { system: "bullmq"; queue: string; concurrency: number; sandboxed: boolean; workerThreads?: boolean };
 
@@ -33,7 +37,7 @@ export async function startWorker(redis: BenchRedis, spec: WorkerSpec, label: st
             "--queues",
             spec.queue,
             "--tasks",
-            TASKS,
+            spec.tasks ?? TASKS,
             "--concurrency",
             String(spec.concurrency),
             "--isolation",

@@ -1,6 +1,7 @@
 // Horses kept ready, so that a job never waits for Node to boot: a spare per
 // slot, started ahead of time, and horses that serve several jobs each with
 // --horse-max-jobs. The same for both kinds of horse, processes and threads.
+import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { Horse } from "./horse.ts";
 
@@ -9,6 +10,10 @@ import type { Horse } from "./horse.ts";
  * to `maxJobs` jobs before it is retired. Each slot has a fresh spare booted
  * ahead, started when the slot's current horse took its first job, so a
  * successor has its predecessor's whole life to boot, not just its last job.
+ * A horse that serves one job lives about as long as a job waits for the
+ * next, so one spare a slot would have each job wait out most of a boot:
+ * then as many spares boot at once as the machine has cores (at least one
+ * a slot), and the next job finds one ready.
  */
 export class HorsePool {
   /** Horses that have served and will serve again, most recently used first. */
@@ -16,6 +21,8 @@ export class HorsePool {
   /** Fresh horses, booting or ready, that take over from horses that retire. */
   #spares: Horse[] = [];
   #closed = false;
+  /** How many fresh horses are kept booting or ready. */
+  readonly #spareCount: number;
 
   constructor(
     /** Starts a horse of the worker's kind. */
@@ -23,10 +30,12 @@ export class HorsePool {
     readonly size: number,
     readonly maxJobs: number,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.#spareCount = maxJobs === 1 ? Math.max(size, availableParallelism()) : size;
+  }
 
   fill(): void {
-    while (!this.#closed && this.#spares.length < this.size) this.#spares.push(this.spawn());
+    while (!this.#closed && this.#spares.length < this.#spareCount) this.#spares.push(this.spawn());
   }
 
   async take(): Promise<Horse> {
@@ -34,7 +43,7 @@ export class HorsePool {
       const horse = this.#next();
       // starting a horse blocks the event loop for milliseconds: start the
       // successor once this job is on its way to the horse, not before
-      if (this.#spares.length < this.size) setImmediate(() => this.fill());
+      if (this.#spares.length < this.#spareCount) setImmediate(() => this.fill());
       try {
         await horse.ready;
         return horse;
@@ -62,7 +71,7 @@ export class HorsePool {
     const usable = !this.#closed && horse.available && horse.served < this.maxJobs;
     // one that has not served yet (it proved the task module loads) is still a spare
     const shelf = horse.served === 0 ? this.#spares : this.#idle;
-    if (usable && shelf.length < this.size) shelf.unshift(horse);
+    if (usable && shelf.length < (horse.served === 0 ? this.#spareCount : this.size)) shelf.unshift(horse);
     else horse.retire();
   }
 
