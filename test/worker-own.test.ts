@@ -2,6 +2,7 @@
 // flags and settings that test is about: stop requests over pub/sub, timeouts,
 // queue priority, --concurrency, --isolation inline, --horse-max-jobs, spare
 // horses, a task module that cannot load, and how little an idle worker sends.
+import { availableParallelism } from "node:os";
 import { Redis } from "ioredis";
 import { describe, expect, inject } from "vitest";
 import { Queue } from "../shared/index.ts";
@@ -157,21 +158,21 @@ describe.concurrent("workers of their own", () => {
     expect(pids).not.toContain(worker.pid);
   });
 
-  test("a spare horse killed while it waits is never handed a job", async ({ workers }) => {
+  test("spare horses killed while they wait are never handed a job", async ({ workers }) => {
     const prefix = freshPrefix();
     const worker = await workers.start({ redis, redisUrl, prefix });
     const queue = new Queue("default", { redis, prefix });
-    // one slot, one spare horse booted ahead of time (the one that proved the tasks load retires)
-    const spare = await until("a single spare horse", 10_000, () => {
+    // one slot, and a horse per job: a spare booted ahead of time for each core (pool.ts)
+    const spares = await until("the spare horses", 10_000, () => {
       const horses = horsesOf(worker);
-      return horses.length === 1 ? horses[0] : undefined;
+      return horses.length === Math.max(1, availableParallelism()) ? horses : undefined;
     });
-    process.kill(spare, "SIGKILL");
-    await until(`horse ${spare} to exit`, 5_000, () => !isAlive(spare));
+    for (const spare of spares) process.kill(spare, "SIGKILL");
+    await until("the spares to exit", 5_000, () => spares.every((spare) => !isAlive(spare)));
     const enqueued = await queue.enqueue("pid");
     const job = await queue.waitFor(enqueued.id, { timeoutMs: 10_000 });
     expect(job, JSON.stringify(job.error)).toMatchObject({ status: "finished", attempts: 1 });
-    expect((job.result as { pid: number }).pid).not.toBe(spare);
+    expect(spares).not.toContain((job.result as { pid: number }).pid);
   });
 
   test("a task module that cannot load stops the worker before it claims anything", async ({ workers }) => {
