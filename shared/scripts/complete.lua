@@ -20,7 +20,8 @@
 local now = tonumber(ARGV[2])
 return step(now, tonumber(ARGV[5]), function(id, queue, at)
   leave_started(id, queue)
-  to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
-  release_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' }) then
+    release_dependents(id, now)
+  end
   return 'finished'
 end, 3)

@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "7a63fc0ef4b2d9fa66b8fc22ad979fc350b7846e",
+  sha: "d119512b465c804a5a101786a5affe80d3a0a681",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -15,18 +15,18 @@ export const cancel: ScriptSource = {
     [151,"shared/scripts/includes/job_table.lua",3],
     [158,"shared/scripts/includes/outbox_push.lua",3],
     [174,"shared/scripts/includes/arm.lua",2],
-    [187,"shared/scripts/includes/settings_of.lua",2],
-    [210,"shared/scripts/includes/list_group.lua",2],
-    [223,"shared/scripts/includes/tally.lua",2],
-    [232,"shared/scripts/includes/push_waiting.lua",7],
-    [268,"shared/scripts/includes/requeue_waiting.lua",2],
-    [275,"shared/scripts/includes/resume_parent.lua",3],
-    [297,"shared/scripts/includes/to_terminal.lua",9],
-    [393,"shared/scripts/includes/job_get.lua",2],
-    [398,"shared/scripts/includes/cascade.lua",3],
-    [408,"shared/scripts/includes/cancel_dependents.lua",5],
-    [436,"shared/scripts/includes/unqueue.lua",3],
-    [448,"shared/scripts/cancel.lua",16],
+    [191,"shared/scripts/includes/settings_of.lua",2],
+    [214,"shared/scripts/includes/list_group.lua",2],
+    [227,"shared/scripts/includes/tally.lua",2],
+    [236,"shared/scripts/includes/push_waiting.lua",7],
+    [272,"shared/scripts/includes/requeue_waiting.lua",2],
+    [279,"shared/scripts/includes/resume_parent.lua",3],
+    [301,"shared/scripts/includes/to_terminal.lua",9],
+    [407,"shared/scripts/includes/job_get.lua",2],
+    [412,"shared/scripts/includes/cascade.lua",3],
+    [422,"shared/scripts/includes/cancel_dependents.lua",5],
+    [450,"shared/scripts/includes/unqueue.lua",3],
+    [462,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -205,14 +205,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -400,16 +404,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -419,6 +432,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- One field of a job's hash.
@@ -562,7 +576,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "a8808d021bf3f48f132940923547638796aa2748",
+  sha: "55ff2fa31bb05cc868cf421bb1e5a4de80ac7171",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -572,31 +586,31 @@ export const claim: ScriptSource = {
     [81,"shared/scripts/includes/settings_of.lua",2],
     [104,"shared/defaults.ts (generated include \"limits\")",1],
     [118,"shared/scripts/includes/arm.lua",2],
-    [131,"shared/status.ts (generated include \"statuses\")",1],
-    [155,"shared/scripts/includes/queue_event.lua",3],
-    [201,"shared/scripts/includes/move.lua",4],
-    [219,"shared/scripts/includes/hash_table.lua",1],
-    [225,"shared/scripts/includes/job_table.lua",3],
-    [232,"shared/scripts/includes/list_group.lua",2],
-    [245,"shared/scripts/includes/tally.lua",2],
-    [254,"shared/scripts/includes/push_waiting.lua",7],
-    [290,"shared/scripts/includes/requeue_waiting.lua",2],
-    [297,"shared/scripts/includes/promote_due.lua",4],
-    [312,"shared/scripts/includes/resume_wait.lua",3],
-    [328,"shared/scripts/includes/resume_due_waits.lua",4],
-    [340,"shared/scripts/includes/outbox_push.lua",3],
-    [356,"shared/scripts/includes/resume_parent.lua",3],
-    [378,"shared/scripts/includes/to_terminal.lua",9],
-    [474,"shared/scripts/includes/cascade.lua",3],
-    [484,"shared/scripts/includes/cancel_dependents.lua",5],
-    [512,"shared/scripts/includes/window.lua",1],
-    [524,"shared/scripts/includes/room.lua",3],
-    [542,"shared/scripts/includes/policy_of.lua",3],
-    [562,"shared/scripts/includes/group_waiting.lua",2],
-    [567,"shared/scripts/includes/claim_jobs.lua",16],
-    [745,"shared/scripts/includes/worker_step.lua",2],
-    [758,"shared/scripts/includes/step.lua",7],
-    [799,"shared/scripts/claim.lua",24],
+    [135,"shared/status.ts (generated include \"statuses\")",1],
+    [159,"shared/scripts/includes/queue_event.lua",3],
+    [205,"shared/scripts/includes/move.lua",4],
+    [223,"shared/scripts/includes/hash_table.lua",1],
+    [229,"shared/scripts/includes/job_table.lua",3],
+    [236,"shared/scripts/includes/list_group.lua",2],
+    [249,"shared/scripts/includes/tally.lua",2],
+    [258,"shared/scripts/includes/push_waiting.lua",7],
+    [294,"shared/scripts/includes/requeue_waiting.lua",2],
+    [301,"shared/scripts/includes/promote_due.lua",4],
+    [316,"shared/scripts/includes/resume_wait.lua",3],
+    [332,"shared/scripts/includes/resume_due_waits.lua",4],
+    [344,"shared/scripts/includes/outbox_push.lua",3],
+    [360,"shared/scripts/includes/resume_parent.lua",3],
+    [382,"shared/scripts/includes/to_terminal.lua",9],
+    [488,"shared/scripts/includes/cascade.lua",3],
+    [498,"shared/scripts/includes/cancel_dependents.lua",5],
+    [526,"shared/scripts/includes/window.lua",1],
+    [538,"shared/scripts/includes/room.lua",3],
+    [556,"shared/scripts/includes/policy_of.lua",3],
+    [576,"shared/scripts/includes/group_waiting.lua",2],
+    [581,"shared/scripts/includes/claim_jobs.lua",16],
+    [758,"shared/scripts/includes/worker_step.lua",2],
+    [775,"shared/scripts/includes/step.lua",7],
+    [816,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -719,14 +733,18 @@ local LIMITS = {
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -1051,16 +1069,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -1070,6 +1097,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -1314,11 +1342,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -1332,12 +1362,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -1347,13 +1374,17 @@ end
 -- what it runs now, its state (busy or idle; a stopping worker gives its own,
 -- which a claim behind its wait obeys: see claim.lua), and for reports its
 -- counters ({ processed = n, failed = n }). An entry that ran out (no
--- heartbeat for a while) is left for the next heartbeat to write.
+-- heartbeat for a while) is left for the next heartbeat to write: every
+-- heartbeat writes both fields, so an HSET that adds one found no entry,
+-- and what it wrote goes (one command less than asking first, each call).
 local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
-  if redis.call('EXISTS', key) == 0 then return end
-  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
   local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
-  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
+  if redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ',')) > 0 then
+    redis.call('DEL', key)
+    return
+  end
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
 end
 
 -- What claim, complete and fail share: a worker's step. ARGV[3] names the
@@ -1481,45 +1512,45 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "ae8aa70f62d078e1863e3f98a3d3f5704b748d15",
+  sha: "472deb0b75f79613a99a670130c4fc799197365e",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [50,"shared/scripts/includes/arm.lua",2],
-    [63,"shared/scripts/includes/settings_of.lua",2],
-    [86,"shared/scripts/includes/list_group.lua",2],
-    [99,"shared/scripts/includes/tally.lua",2],
-    [108,"shared/scripts/includes/group_waiting.lua",2],
-    [113,"shared/scripts/includes/has_waiting.lua",2],
-    [118,"shared/scripts/includes/leave_started.lua",8],
-    [139,"shared/defaults.ts (generated include \"limits\")",1],
-    [153,"shared/status.ts (generated include \"statuses\")",1],
-    [177,"shared/scripts/includes/queue_event.lua",3],
-    [223,"shared/scripts/includes/move.lua",4],
-    [241,"shared/scripts/includes/hash_table.lua",1],
-    [247,"shared/scripts/includes/job_table.lua",3],
-    [254,"shared/scripts/includes/outbox_push.lua",3],
-    [270,"shared/scripts/includes/push_waiting.lua",7],
-    [306,"shared/scripts/includes/requeue_waiting.lua",2],
-    [313,"shared/scripts/includes/resume_parent.lua",3],
-    [335,"shared/scripts/includes/to_terminal.lua",9],
-    [431,"shared/scripts/includes/job_get.lua",2],
-    [436,"shared/scripts/includes/schedule.lua",4],
-    [445,"shared/scripts/includes/cascade.lua",3],
-    [455,"shared/scripts/includes/release_dependents.lua",6],
-    [481,"shared/scripts/includes/owned_job.lua",2],
-    [492,"shared/scripts/includes/split.lua",1],
-    [499,"shared/scripts/includes/promote_due.lua",4],
-    [514,"shared/scripts/includes/resume_wait.lua",3],
-    [530,"shared/scripts/includes/resume_due_waits.lua",4],
-    [542,"shared/scripts/includes/cancel_dependents.lua",5],
-    [570,"shared/scripts/includes/window.lua",1],
-    [582,"shared/scripts/includes/room.lua",3],
-    [600,"shared/scripts/includes/policy_of.lua",3],
-    [620,"shared/scripts/includes/claim_jobs.lua",16],
-    [798,"shared/scripts/includes/worker_step.lua",2],
-    [811,"shared/scripts/includes/step.lua",7],
-    [852,"shared/scripts/complete.lua",19],
+    [67,"shared/scripts/includes/settings_of.lua",2],
+    [90,"shared/scripts/includes/list_group.lua",2],
+    [103,"shared/scripts/includes/tally.lua",2],
+    [112,"shared/scripts/includes/group_waiting.lua",2],
+    [117,"shared/scripts/includes/has_waiting.lua",2],
+    [122,"shared/scripts/includes/leave_started.lua",8],
+    [143,"shared/defaults.ts (generated include \"limits\")",1],
+    [157,"shared/status.ts (generated include \"statuses\")",1],
+    [181,"shared/scripts/includes/queue_event.lua",3],
+    [227,"shared/scripts/includes/move.lua",4],
+    [245,"shared/scripts/includes/hash_table.lua",1],
+    [251,"shared/scripts/includes/job_table.lua",3],
+    [258,"shared/scripts/includes/outbox_push.lua",3],
+    [274,"shared/scripts/includes/push_waiting.lua",7],
+    [310,"shared/scripts/includes/requeue_waiting.lua",2],
+    [317,"shared/scripts/includes/resume_parent.lua",3],
+    [339,"shared/scripts/includes/to_terminal.lua",9],
+    [445,"shared/scripts/includes/job_get.lua",2],
+    [450,"shared/scripts/includes/schedule.lua",4],
+    [459,"shared/scripts/includes/cascade.lua",3],
+    [469,"shared/scripts/includes/release_dependents.lua",6],
+    [495,"shared/scripts/includes/owned_job.lua",2],
+    [506,"shared/scripts/includes/split.lua",1],
+    [513,"shared/scripts/includes/promote_due.lua",4],
+    [528,"shared/scripts/includes/resume_wait.lua",3],
+    [544,"shared/scripts/includes/resume_due_waits.lua",4],
+    [556,"shared/scripts/includes/cancel_dependents.lua",5],
+    [584,"shared/scripts/includes/window.lua",1],
+    [596,"shared/scripts/includes/room.lua",3],
+    [614,"shared/scripts/includes/policy_of.lua",3],
+    [634,"shared/scripts/includes/claim_jobs.lua",16],
+    [811,"shared/scripts/includes/worker_step.lua",2],
+    [828,"shared/scripts/includes/step.lua",7],
+    [869,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1574,14 +1605,18 @@ function K.delivery(id) return ROOT .. ":delivery:" .. id end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -1931,16 +1966,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -1950,6 +1994,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- One field of a job's hash.
@@ -2290,11 +2335,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -2308,12 +2355,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -2323,13 +2367,17 @@ end
 -- what it runs now, its state (busy or idle; a stopping worker gives its own,
 -- which a claim behind its wait obeys: see claim.lua), and for reports its
 -- counters ({ processed = n, failed = n }). An entry that ran out (no
--- heartbeat for a while) is left for the next heartbeat to write.
+-- heartbeat for a while) is left for the next heartbeat to write: every
+-- heartbeat writes both fields, so an HSET that adds one found no entry,
+-- and what it wrote goes (one command less than asking first, each call).
 local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
-  if redis.call('EXISTS', key) == 0 then return end
-  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
   local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
-  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
+  if redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ',')) > 0 then
+    redis.call('DEL', key)
+    return
+  end
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
 end
 
 -- What claim, complete and fail share: a worker's step. ARGV[3] names the
@@ -2376,8 +2424,9 @@ end
 local now = tonumber(ARGV[2])
 return step(now, tonumber(ARGV[5]), function(id, queue, at)
   leave_started(id, queue)
-  to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
-  release_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' }) then
+    release_dependents(id, now)
+  end
   return 'finished'
 end, 3)
 `,
@@ -2385,17 +2434,17 @@ end, 3)
 
 export const configureGroup: ScriptSource = {
   name: "configure-group",
-  sha: "cdf8f6ba34bfd58504916c16d87a032af117d970",
+  sha: "23cb526c8ed50f0c44a5e4523f6f281435e8e88a",
   lines: [
     [1,"shared/scripts/configure-group.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
     [24,"shared/scripts/includes/arm.lua",2],
-    [37,"shared/scripts/includes/settings_of.lua",2],
-    [60,"shared/scripts/includes/tally.lua",2],
-    [69,"shared/scripts/includes/policy_of.lua",3],
-    [89,"shared/scripts/includes/list_group.lua",2],
-    [102,"shared/scripts/includes/group_waiting.lua",2],
-    [107,"shared/scripts/configure-group.lua",19],
+    [41,"shared/scripts/includes/settings_of.lua",2],
+    [64,"shared/scripts/includes/tally.lua",2],
+    [73,"shared/scripts/includes/policy_of.lua",3],
+    [93,"shared/scripts/includes/list_group.lua",2],
+    [106,"shared/scripts/includes/group_waiting.lua",2],
+    [111,"shared/scripts/configure-group.lua",19],
   ],
   source: `-- configure-group: changes one group's own policy in a queue, over the
 -- queue's default (settings.groups): concurrency (at most this many of the
@@ -2424,14 +2473,18 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -2530,13 +2583,13 @@ return cjson.encode({ policy = policy, effective = effective })
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "4b4b43d77bbfd825b427e5e659d9f4710c8adab1",
+  sha: "225d484ff01161fae9efaa2833f22c1d4912662a",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [21,"shared/scripts/includes/arm.lua",2],
-    [34,"shared/scripts/includes/has_waiting.lua",2],
-    [39,"shared/scripts/configure-queue.lua",16],
+    [38,"shared/scripts/includes/has_waiting.lua",2],
+    [43,"shared/scripts/configure-queue.lua",16],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -2562,14 +2615,18 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- Whether a queue has waiting jobs, grouped or not.
@@ -2915,7 +2972,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "7b103057f6d500caa87026d0d5f0902fb73a702a",
+  sha: "c33848c98987bcaf7e9c3c200b02387333916dc5",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2930,16 +2987,16 @@ export const empty: ScriptSource = {
     [172,"shared/scripts/includes/job_table.lua",3],
     [179,"shared/scripts/includes/outbox_push.lua",3],
     [195,"shared/scripts/includes/arm.lua",2],
-    [208,"shared/scripts/includes/settings_of.lua",2],
-    [231,"shared/scripts/includes/list_group.lua",2],
-    [244,"shared/scripts/includes/push_waiting.lua",7],
-    [280,"shared/scripts/includes/requeue_waiting.lua",2],
-    [287,"shared/scripts/includes/resume_parent.lua",3],
-    [309,"shared/scripts/includes/to_terminal.lua",9],
-    [405,"shared/scripts/includes/job_get.lua",2],
-    [410,"shared/scripts/includes/cascade.lua",3],
-    [420,"shared/scripts/includes/cancel_dependents.lua",5],
-    [448,"shared/scripts/empty.lua",15],
+    [212,"shared/scripts/includes/settings_of.lua",2],
+    [235,"shared/scripts/includes/list_group.lua",2],
+    [248,"shared/scripts/includes/push_waiting.lua",7],
+    [284,"shared/scripts/includes/requeue_waiting.lua",2],
+    [291,"shared/scripts/includes/resume_parent.lua",3],
+    [313,"shared/scripts/includes/to_terminal.lua",9],
+    [419,"shared/scripts/includes/job_get.lua",2],
+    [424,"shared/scripts/includes/cascade.lua",3],
+    [434,"shared/scripts/includes/cancel_dependents.lua",5],
+    [462,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3139,14 +3196,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -3325,16 +3386,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -3344,6 +3414,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- One field of a job's hash.
@@ -3414,31 +3485,31 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "8462af886b04a35819d573bf0ab663aa891e1a65",
+  sha: "71d0d42e0ead9b79c159dc9ee4be0fa91d3a2335",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
-    [18,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/scripts/includes/job_get.lua",2],
-    [55,"shared/scripts/includes/hash_table.lua",1],
-    [61,"shared/scripts/includes/job_table.lua",3],
-    [68,"shared/status.ts (generated include \"statuses\")",1],
-    [93,"shared/defaults.ts (generated include \"limits\")",1],
-    [107,"shared/scripts/includes/queue_event.lua",3],
-    [153,"shared/scripts/includes/move.lua",4],
-    [171,"shared/scripts/includes/outbox_push.lua",3],
-    [187,"shared/scripts/includes/arm.lua",2],
-    [200,"shared/scripts/includes/settings_of.lua",2],
-    [223,"shared/scripts/includes/list_group.lua",2],
-    [236,"shared/scripts/includes/tally.lua",2],
-    [245,"shared/scripts/includes/push_waiting.lua",7],
-    [281,"shared/scripts/includes/requeue_waiting.lua",2],
-    [288,"shared/scripts/includes/resume_parent.lua",3],
-    [310,"shared/scripts/includes/to_terminal.lua",9],
-    [406,"shared/scripts/includes/schedule.lua",4],
-    [415,"shared/scripts/includes/create_job.lua",8],
-    [464,"shared/scripts/includes/unqueue.lua",3],
-    [476,"shared/scripts/includes/gather.lua",6],
-    [533,"shared/scripts/enqueue.lua",23],
+    [19,"shared/keys.ts (generated include \"keys\")",1],
+    [51,"shared/scripts/includes/job_get.lua",2],
+    [56,"shared/scripts/includes/hash_table.lua",1],
+    [62,"shared/scripts/includes/job_table.lua",3],
+    [69,"shared/status.ts (generated include \"statuses\")",1],
+    [94,"shared/defaults.ts (generated include \"limits\")",1],
+    [108,"shared/scripts/includes/queue_event.lua",3],
+    [154,"shared/scripts/includes/move.lua",4],
+    [172,"shared/scripts/includes/outbox_push.lua",3],
+    [188,"shared/scripts/includes/arm.lua",2],
+    [205,"shared/scripts/includes/settings_of.lua",2],
+    [228,"shared/scripts/includes/list_group.lua",2],
+    [241,"shared/scripts/includes/tally.lua",2],
+    [250,"shared/scripts/includes/push_waiting.lua",7],
+    [286,"shared/scripts/includes/requeue_waiting.lua",2],
+    [293,"shared/scripts/includes/resume_parent.lua",3],
+    [315,"shared/scripts/includes/to_terminal.lua",9],
+    [421,"shared/scripts/includes/schedule.lua",4],
+    [430,"shared/scripts/includes/create_job.lua",8],
+    [481,"shared/scripts/includes/unqueue.lua",3],
+    [493,"shared/scripts/includes/gather.lua",6],
+    [550,"shared/scripts/enqueue.lua",24],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3447,7 +3518,8 @@ export const enqueue: ScriptSource = {
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] JSON array of calls, each { now = when it was made (epoch ms),
---         jobs = [ { id, queue, fields (flat hash fields), runAt?, atFront?,
+--         jobs = [ { id, queue, fields (flat hash fields), freshId? (made by
+--         the producer, so taken by no job), runAt?, atFront?,
 --         priority?, group?, dependsOn?, dependencyQueues? (the queues a
 --         dependency may be in: a caller limited to some queues cannot reach
 --         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec?,
@@ -3630,14 +3702,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -3825,16 +3901,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -3844,6 +3929,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -3877,6 +3963,8 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
@@ -3994,7 +4082,7 @@ local function refusal(specs, owners)
       end
     end
     -- an id taken in another queue must not hand that job to this caller
-    local owner = job_get(spec.id, 'queue')
+    local owner = not spec.freshId and job_get(spec.id, 'queue') or nil
     owners[i] = owner
     if owner and owner ~= spec.queue then
       return { error = 'id_in_other_queue', id = spec.id, at = i - 1 }
@@ -4051,46 +4139,46 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "3407ef55ceae83eeba370dd279bf76fbabe3d3ac",
+  sha: "6d42081fc2fc90a8d764f41de4f96cd9114cd0ad",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [51,"shared/defaults.ts (generated include \"limits\")",1],
     [65,"shared/scripts/includes/arm.lua",2],
-    [78,"shared/scripts/includes/settings_of.lua",2],
-    [101,"shared/scripts/includes/list_group.lua",2],
-    [114,"shared/scripts/includes/tally.lua",2],
-    [123,"shared/scripts/includes/group_waiting.lua",2],
-    [128,"shared/scripts/includes/has_waiting.lua",2],
-    [133,"shared/scripts/includes/leave_started.lua",8],
-    [154,"shared/status.ts (generated include \"statuses\")",1],
-    [178,"shared/scripts/includes/queue_event.lua",3],
-    [224,"shared/scripts/includes/move.lua",4],
-    [242,"shared/scripts/includes/hash_table.lua",1],
-    [248,"shared/scripts/includes/job_table.lua",3],
-    [255,"shared/scripts/includes/outbox_push.lua",3],
-    [271,"shared/scripts/includes/push_waiting.lua",7],
-    [307,"shared/scripts/includes/requeue_waiting.lua",2],
-    [314,"shared/scripts/includes/resume_parent.lua",3],
-    [336,"shared/scripts/includes/to_terminal.lua",9],
-    [432,"shared/scripts/includes/job_get.lua",2],
-    [437,"shared/scripts/includes/cascade.lua",3],
-    [447,"shared/scripts/includes/cancel_dependents.lua",5],
-    [475,"shared/scripts/includes/schedule.lua",4],
-    [484,"shared/scripts/includes/keep_attempt.lua",3],
-    [502,"shared/scripts/includes/fail_or_retry.lua",9],
-    [541,"shared/scripts/includes/owned_job.lua",2],
-    [552,"shared/scripts/includes/split.lua",1],
-    [559,"shared/scripts/includes/promote_due.lua",4],
-    [574,"shared/scripts/includes/resume_wait.lua",3],
-    [590,"shared/scripts/includes/resume_due_waits.lua",4],
-    [602,"shared/scripts/includes/window.lua",1],
-    [614,"shared/scripts/includes/room.lua",3],
-    [632,"shared/scripts/includes/policy_of.lua",3],
-    [652,"shared/scripts/includes/claim_jobs.lua",16],
-    [830,"shared/scripts/includes/worker_step.lua",2],
-    [843,"shared/scripts/includes/step.lua",7],
-    [884,"shared/scripts/fail.lua",17],
+    [82,"shared/scripts/includes/settings_of.lua",2],
+    [105,"shared/scripts/includes/list_group.lua",2],
+    [118,"shared/scripts/includes/tally.lua",2],
+    [127,"shared/scripts/includes/group_waiting.lua",2],
+    [132,"shared/scripts/includes/has_waiting.lua",2],
+    [137,"shared/scripts/includes/leave_started.lua",8],
+    [158,"shared/status.ts (generated include \"statuses\")",1],
+    [182,"shared/scripts/includes/queue_event.lua",3],
+    [228,"shared/scripts/includes/move.lua",4],
+    [246,"shared/scripts/includes/hash_table.lua",1],
+    [252,"shared/scripts/includes/job_table.lua",3],
+    [259,"shared/scripts/includes/outbox_push.lua",3],
+    [275,"shared/scripts/includes/push_waiting.lua",7],
+    [311,"shared/scripts/includes/requeue_waiting.lua",2],
+    [318,"shared/scripts/includes/resume_parent.lua",3],
+    [340,"shared/scripts/includes/to_terminal.lua",9],
+    [446,"shared/scripts/includes/job_get.lua",2],
+    [451,"shared/scripts/includes/cascade.lua",3],
+    [461,"shared/scripts/includes/cancel_dependents.lua",5],
+    [489,"shared/scripts/includes/schedule.lua",4],
+    [498,"shared/scripts/includes/keep_attempt.lua",3],
+    [519,"shared/scripts/includes/fail_or_retry.lua",9],
+    [555,"shared/scripts/includes/owned_job.lua",2],
+    [566,"shared/scripts/includes/split.lua",1],
+    [573,"shared/scripts/includes/promote_due.lua",4],
+    [588,"shared/scripts/includes/resume_wait.lua",3],
+    [604,"shared/scripts/includes/resume_due_waits.lua",4],
+    [616,"shared/scripts/includes/window.lua",1],
+    [628,"shared/scripts/includes/room.lua",3],
+    [646,"shared/scripts/includes/policy_of.lua",3],
+    [666,"shared/scripts/includes/claim_jobs.lua",16],
+    [843,"shared/scripts/includes/worker_step.lua",2],
+    [860,"shared/scripts/includes/step.lua",7],
+    [901,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4160,14 +4248,18 @@ local LIMITS = {
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -4503,16 +4595,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -4522,6 +4623,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- One field of a job's hash.
@@ -4579,6 +4681,8 @@ end
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -4592,6 +4696,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- The one place that decides between retry and failure for a started job:
@@ -4602,16 +4707,14 @@ local function fail_or_retry(id, now, err, retryable)
   local queue = f[1]
   leave_started(id, queue)
   if f[2] == '1' then
-    to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
-    cancel_dependents(id, now)
+    if to_terminal(id, queue, 'started', 'stopped', now, { 'error', err }) then cancel_dependents(id, now) end
     return 'stopped'
   end
   local attempts = tonumber(f[3] or '0')
   if retryable and f[4] then
     local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
-      keep_attempt(id, 'failed', now, err)
-      redis.call('HSET', key, 'error', err)
+      redis.call('HSET', key, 'error', err, keep_attempt(id, 'failed', now, err))
       redis.call('HDEL', key, 'workerName')
       local delay = 0
       local backoff = retry.backoff
@@ -4628,8 +4731,7 @@ local function fail_or_retry(id, now, err, retryable)
       return 'queued'
     end
   end
-  to_terminal(id, queue, 'started', 'failed', now, { 'error', err })
-  cancel_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'failed', now, { 'error', err }) then cancel_dependents(id, now) end
   return 'failed'
 end
 
@@ -4893,11 +4995,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -4911,12 +5015,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -4926,13 +5027,17 @@ end
 -- what it runs now, its state (busy or idle; a stopping worker gives its own,
 -- which a claim behind its wait obeys: see claim.lua), and for reports its
 -- counters ({ processed = n, failed = n }). An entry that ran out (no
--- heartbeat for a while) is left for the next heartbeat to write.
+-- heartbeat for a while) is left for the next heartbeat to write: every
+-- heartbeat writes both fields, so an HSET that adds one found no entry,
+-- and what it wrote goes (one command less than asking first, each call).
 local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
-  if redis.call('EXISTS', key) == 0 then return end
-  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
   local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
-  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
+  if redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ',')) > 0 then
+    redis.call('DEL', key)
+    return
+  end
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
 end
 
 -- What claim, complete and fail share: a worker's step. ARGV[3] names the
@@ -4985,7 +5090,7 @@ end, 4)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "560f47e544be287caae38ece4e3add1cce796640",
+  sha: "0604da815ab5f85aec4b6593523d1d64ea9da4a8",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4998,16 +5103,16 @@ export const fireSchedule: ScriptSource = {
     [160,"shared/scripts/includes/job_table.lua",3],
     [167,"shared/scripts/includes/outbox_push.lua",3],
     [183,"shared/scripts/includes/arm.lua",2],
-    [196,"shared/scripts/includes/settings_of.lua",2],
-    [219,"shared/scripts/includes/list_group.lua",2],
-    [232,"shared/scripts/includes/tally.lua",2],
-    [241,"shared/scripts/includes/push_waiting.lua",7],
-    [277,"shared/scripts/includes/requeue_waiting.lua",2],
-    [284,"shared/scripts/includes/resume_parent.lua",3],
-    [306,"shared/scripts/includes/to_terminal.lua",9],
-    [402,"shared/scripts/includes/schedule.lua",4],
-    [411,"shared/scripts/includes/create_job.lua",8],
-    [460,"shared/scripts/fire-schedule.lua",18],
+    [200,"shared/scripts/includes/settings_of.lua",2],
+    [223,"shared/scripts/includes/list_group.lua",2],
+    [236,"shared/scripts/includes/tally.lua",2],
+    [245,"shared/scripts/includes/push_waiting.lua",7],
+    [281,"shared/scripts/includes/requeue_waiting.lua",2],
+    [288,"shared/scripts/includes/resume_parent.lua",3],
+    [310,"shared/scripts/includes/to_terminal.lua",9],
+    [416,"shared/scripts/includes/schedule.lua",4],
+    [425,"shared/scripts/includes/create_job.lua",8],
+    [476,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5195,14 +5300,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -5390,16 +5499,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -5409,6 +5527,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -5442,6 +5561,8 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
@@ -5826,7 +5947,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "789e2c19a1600a0cfd1f341a8eea742a1da5b612",
+  sha: "a6484eee13e2c2ca8094c300df0afc13ffabbb25",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -5834,25 +5955,25 @@ export const invoke: ScriptSource = {
     [65,"shared/status.ts (generated include \"statuses\")",1],
     [90,"shared/scripts/includes/owned_job.lua",2],
     [101,"shared/scripts/includes/arm.lua",2],
-    [114,"shared/scripts/includes/settings_of.lua",2],
-    [137,"shared/scripts/includes/list_group.lua",2],
-    [150,"shared/scripts/includes/tally.lua",2],
-    [159,"shared/scripts/includes/group_waiting.lua",2],
-    [164,"shared/scripts/includes/has_waiting.lua",2],
-    [169,"shared/scripts/includes/leave_started.lua",8],
-    [190,"shared/scripts/includes/queue_event.lua",3],
-    [236,"shared/scripts/includes/move.lua",4],
-    [254,"shared/scripts/includes/job_get.lua",2],
-    [259,"shared/scripts/includes/hash_table.lua",1],
-    [265,"shared/scripts/includes/job_table.lua",3],
-    [272,"shared/scripts/includes/outbox_push.lua",3],
-    [288,"shared/scripts/includes/push_waiting.lua",7],
-    [324,"shared/scripts/includes/requeue_waiting.lua",2],
-    [331,"shared/scripts/includes/resume_parent.lua",3],
-    [353,"shared/scripts/includes/to_terminal.lua",9],
-    [449,"shared/scripts/includes/schedule.lua",4],
-    [458,"shared/scripts/includes/create_job.lua",8],
-    [507,"shared/scripts/invoke.lua",28],
+    [118,"shared/scripts/includes/settings_of.lua",2],
+    [141,"shared/scripts/includes/list_group.lua",2],
+    [154,"shared/scripts/includes/tally.lua",2],
+    [163,"shared/scripts/includes/group_waiting.lua",2],
+    [168,"shared/scripts/includes/has_waiting.lua",2],
+    [173,"shared/scripts/includes/leave_started.lua",8],
+    [194,"shared/scripts/includes/queue_event.lua",3],
+    [240,"shared/scripts/includes/move.lua",4],
+    [258,"shared/scripts/includes/job_get.lua",2],
+    [263,"shared/scripts/includes/hash_table.lua",1],
+    [269,"shared/scripts/includes/job_table.lua",3],
+    [276,"shared/scripts/includes/outbox_push.lua",3],
+    [292,"shared/scripts/includes/push_waiting.lua",7],
+    [328,"shared/scripts/includes/requeue_waiting.lua",2],
+    [335,"shared/scripts/includes/resume_parent.lua",3],
+    [357,"shared/scripts/includes/to_terminal.lua",9],
+    [463,"shared/scripts/includes/schedule.lua",4],
+    [472,"shared/scripts/includes/create_job.lua",8],
+    [523,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5958,14 +6079,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -6282,16 +6407,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -6301,6 +6435,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -6334,6 +6469,8 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
@@ -6832,7 +6969,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "9187e3689172fa5595e0b245d9a5d3ec707f8599",
+  sha: "53326466d7f3101b4a34b97f9ce0ca7856c335fe",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -6840,33 +6977,33 @@ export const recover: ScriptSource = {
     [84,"shared/defaults.ts (generated include \"limits\")",1],
     [98,"shared/scripts/includes/job_get.lua",2],
     [103,"shared/scripts/includes/arm.lua",2],
-    [116,"shared/scripts/includes/queue_event.lua",3],
-    [162,"shared/scripts/includes/move.lua",4],
-    [180,"shared/scripts/includes/settings_of.lua",2],
-    [203,"shared/scripts/includes/list_group.lua",2],
-    [216,"shared/scripts/includes/tally.lua",2],
-    [225,"shared/scripts/includes/push_waiting.lua",7],
-    [261,"shared/scripts/includes/requeue_waiting.lua",2],
-    [268,"shared/scripts/includes/promote_due.lua",4],
-    [283,"shared/scripts/includes/resume_wait.lua",3],
-    [299,"shared/scripts/includes/resume_due_waits.lua",4],
-    [311,"shared/scripts/includes/group_waiting.lua",2],
-    [316,"shared/scripts/includes/has_waiting.lua",2],
-    [321,"shared/scripts/includes/leave_started.lua",8],
-    [342,"shared/scripts/includes/hash_table.lua",1],
-    [348,"shared/scripts/includes/job_table.lua",3],
-    [355,"shared/scripts/includes/outbox_push.lua",3],
-    [371,"shared/scripts/includes/resume_parent.lua",3],
-    [393,"shared/scripts/includes/to_terminal.lua",9],
-    [489,"shared/scripts/includes/cascade.lua",3],
-    [499,"shared/scripts/includes/cancel_dependents.lua",5],
-    [527,"shared/scripts/includes/schedule.lua",4],
-    [536,"shared/scripts/includes/keep_attempt.lua",3],
-    [554,"shared/scripts/includes/fail_or_retry.lua",9],
-    [593,"shared/scripts/includes/release_dependents.lua",6],
-    [619,"shared/scripts/includes/window.lua",1],
-    [631,"shared/scripts/includes/room.lua",3],
-    [649,"shared/scripts/recover.lua",36],
+    [120,"shared/scripts/includes/queue_event.lua",3],
+    [166,"shared/scripts/includes/move.lua",4],
+    [184,"shared/scripts/includes/settings_of.lua",2],
+    [207,"shared/scripts/includes/list_group.lua",2],
+    [220,"shared/scripts/includes/tally.lua",2],
+    [229,"shared/scripts/includes/push_waiting.lua",7],
+    [265,"shared/scripts/includes/requeue_waiting.lua",2],
+    [272,"shared/scripts/includes/promote_due.lua",4],
+    [287,"shared/scripts/includes/resume_wait.lua",3],
+    [303,"shared/scripts/includes/resume_due_waits.lua",4],
+    [315,"shared/scripts/includes/group_waiting.lua",2],
+    [320,"shared/scripts/includes/has_waiting.lua",2],
+    [325,"shared/scripts/includes/leave_started.lua",8],
+    [346,"shared/scripts/includes/hash_table.lua",1],
+    [352,"shared/scripts/includes/job_table.lua",3],
+    [359,"shared/scripts/includes/outbox_push.lua",3],
+    [375,"shared/scripts/includes/resume_parent.lua",3],
+    [397,"shared/scripts/includes/to_terminal.lua",9],
+    [503,"shared/scripts/includes/cascade.lua",3],
+    [513,"shared/scripts/includes/cancel_dependents.lua",5],
+    [541,"shared/scripts/includes/schedule.lua",4],
+    [550,"shared/scripts/includes/keep_attempt.lua",3],
+    [571,"shared/scripts/includes/fail_or_retry.lua",9],
+    [607,"shared/scripts/includes/release_dependents.lua",6],
+    [633,"shared/scripts/includes/window.lua",1],
+    [645,"shared/scripts/includes/room.lua",3],
+    [663,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6974,14 +7111,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
@@ -7336,16 +7477,25 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
+-- Answers whether jobs were ever made to wait for this one (create_job marks
+-- it), so that the caller looks for dependents only then.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
+  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
+  local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i, name in ipairs(gone) do
+    if f[11 + i] then table.insert(present, name) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
+  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -7355,6 +7505,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -7407,6 +7558,8 @@ end
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -7420,6 +7573,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- The one place that decides between retry and failure for a started job:
@@ -7430,16 +7584,14 @@ local function fail_or_retry(id, now, err, retryable)
   local queue = f[1]
   leave_started(id, queue)
   if f[2] == '1' then
-    to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
-    cancel_dependents(id, now)
+    if to_terminal(id, queue, 'started', 'stopped', now, { 'error', err }) then cancel_dependents(id, now) end
     return 'stopped'
   end
   local attempts = tonumber(f[3] or '0')
   if retryable and f[4] then
     local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
-      keep_attempt(id, 'failed', now, err)
-      redis.call('HSET', key, 'error', err)
+      redis.call('HSET', key, 'error', err, keep_attempt(id, 'failed', now, err))
       redis.call('HDEL', key, 'workerName')
       local delay = 0
       local backoff = retry.backoff
@@ -7456,8 +7608,7 @@ local function fail_or_retry(id, now, err, retryable)
       return 'queued'
     end
   end
-  to_terminal(id, queue, 'started', 'failed', now, { 'error', err })
-  cancel_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'failed', now, { 'error', err }) then cancel_dependents(id, now) end
   return 'failed'
 end
 
@@ -7760,23 +7911,23 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "31b787a3a04149faf25223031cb602c3e857f873",
+  sha: "b945029737a7d2a71ccd3e6b251942110e16937a",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
     [30,"shared/defaults.ts (generated include \"limits\")",1],
     [44,"shared/scripts/includes/job_get.lua",2],
     [49,"shared/scripts/includes/arm.lua",2],
-    [62,"shared/status.ts (generated include \"statuses\")",1],
-    [86,"shared/scripts/includes/queue_event.lua",3],
-    [132,"shared/scripts/includes/move.lua",4],
-    [150,"shared/scripts/includes/settings_of.lua",2],
-    [173,"shared/scripts/includes/list_group.lua",2],
-    [186,"shared/scripts/includes/tally.lua",2],
-    [195,"shared/scripts/includes/push_waiting.lua",7],
-    [231,"shared/scripts/includes/keep_attempt.lua",3],
-    [249,"shared/scripts/includes/requeue_ended.lua",4],
-    [267,"shared/scripts/requeue-all.lua",14],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [90,"shared/scripts/includes/queue_event.lua",3],
+    [136,"shared/scripts/includes/move.lua",4],
+    [154,"shared/scripts/includes/settings_of.lua",2],
+    [177,"shared/scripts/includes/list_group.lua",2],
+    [190,"shared/scripts/includes/tally.lua",2],
+    [199,"shared/scripts/includes/push_waiting.lua",7],
+    [235,"shared/scripts/includes/keep_attempt.lua",3],
+    [256,"shared/scripts/includes/requeue_ended.lua",4],
+    [274,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -7830,14 +7981,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -8012,6 +8167,8 @@ end
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -8025,6 +8182,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
@@ -8033,11 +8191,11 @@ end
 -- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
-  keep_attempt(id, status, now, nil)
+  local kept = { keep_attempt(id, status, now, nil) }
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
-  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HSET', key, 'attempts', 0, unpack(kept))
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
@@ -8063,26 +8221,26 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "cd7a72a1787c1ceef225adbcdb24d08bb15bdc5d",
+  sha: "6cafdab28a58f82fa51b8a59001c83c5ad4c2bf9",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [61,"shared/scripts/includes/owned_job.lua",2],
     [72,"shared/scripts/includes/arm.lua",2],
-    [85,"shared/scripts/includes/settings_of.lua",2],
-    [108,"shared/scripts/includes/list_group.lua",2],
-    [121,"shared/scripts/includes/tally.lua",2],
-    [130,"shared/scripts/includes/group_waiting.lua",2],
-    [135,"shared/scripts/includes/has_waiting.lua",2],
-    [140,"shared/scripts/includes/leave_started.lua",8],
-    [161,"shared/defaults.ts (generated include \"limits\")",1],
-    [175,"shared/scripts/includes/queue_event.lua",3],
-    [221,"shared/scripts/includes/move.lua",4],
-    [239,"shared/scripts/includes/push_waiting.lua",7],
-    [275,"shared/scripts/includes/keep_attempt.lua",3],
-    [293,"shared/scripts/includes/requeue_ended.lua",4],
-    [311,"shared/scripts/requeue.lua",20],
+    [89,"shared/scripts/includes/settings_of.lua",2],
+    [112,"shared/scripts/includes/list_group.lua",2],
+    [125,"shared/scripts/includes/tally.lua",2],
+    [134,"shared/scripts/includes/group_waiting.lua",2],
+    [139,"shared/scripts/includes/has_waiting.lua",2],
+    [144,"shared/scripts/includes/leave_started.lua",8],
+    [165,"shared/defaults.ts (generated include \"limits\")",1],
+    [179,"shared/scripts/includes/queue_event.lua",3],
+    [225,"shared/scripts/includes/move.lua",4],
+    [243,"shared/scripts/includes/push_waiting.lua",7],
+    [279,"shared/scripts/includes/keep_attempt.lua",3],
+    [300,"shared/scripts/includes/requeue_ended.lua",4],
+    [318,"shared/scripts/requeue.lua",20],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -8159,14 +8317,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -8362,6 +8524,8 @@ end
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -8375,6 +8539,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
@@ -8383,11 +8548,11 @@ end
 -- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
-  keep_attempt(id, status, now, nil)
+  local kept = { keep_attempt(id, status, now, nil) }
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
-  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HSET', key, 'attempts', 0, unpack(kept))
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
@@ -8499,22 +8664,22 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "8eb9da94f712ffe4a90f0947642c12d4b3110587",
+  sha: "811cc622bf7f8bbd6ff8d6072aa107653eb407c8",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [34,"shared/defaults.ts (generated include \"limits\")",1],
     [48,"shared/scripts/includes/arm.lua",2],
-    [61,"shared/status.ts (generated include \"statuses\")",1],
-    [85,"shared/scripts/includes/queue_event.lua",3],
-    [131,"shared/scripts/includes/move.lua",4],
-    [149,"shared/scripts/includes/settings_of.lua",2],
-    [172,"shared/scripts/includes/list_group.lua",2],
-    [185,"shared/scripts/includes/tally.lua",2],
-    [194,"shared/scripts/includes/push_waiting.lua",7],
-    [230,"shared/scripts/includes/requeue_waiting.lua",2],
-    [237,"shared/scripts/includes/resume_wait.lua",3],
-    [253,"shared/scripts/send-event.lua",18],
+    [65,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/queue_event.lua",3],
+    [135,"shared/scripts/includes/move.lua",4],
+    [153,"shared/scripts/includes/settings_of.lua",2],
+    [176,"shared/scripts/includes/list_group.lua",2],
+    [189,"shared/scripts/includes/tally.lua",2],
+    [198,"shared/scripts/includes/push_waiting.lua",7],
+    [234,"shared/scripts/includes/requeue_waiting.lua",2],
+    [241,"shared/scripts/includes/resume_wait.lua",3],
+    [257,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -8567,14 +8732,18 @@ local LIMITS = {
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -8851,7 +9020,7 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "af4c830a356b38624f3a6dcb115a5e9fa45e29d3",
+  sha: "ae69e665dd0a8805bf8664886d7ac779a4fa48db",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -8861,14 +9030,14 @@ export const suspend: ScriptSource = {
     [90,"shared/scripts/includes/queue_event.lua",3],
     [136,"shared/scripts/includes/move.lua",4],
     [154,"shared/scripts/includes/arm.lua",2],
-    [167,"shared/scripts/includes/settings_of.lua",2],
-    [190,"shared/scripts/includes/list_group.lua",2],
-    [203,"shared/scripts/includes/tally.lua",2],
-    [212,"shared/scripts/includes/group_waiting.lua",2],
-    [217,"shared/scripts/includes/has_waiting.lua",2],
-    [222,"shared/scripts/includes/leave_started.lua",8],
-    [243,"shared/scripts/includes/schedule.lua",4],
-    [252,"shared/scripts/suspend.lua",29],
+    [171,"shared/scripts/includes/settings_of.lua",2],
+    [194,"shared/scripts/includes/list_group.lua",2],
+    [207,"shared/scripts/includes/tally.lua",2],
+    [216,"shared/scripts/includes/group_waiting.lua",2],
+    [221,"shared/scripts/includes/has_waiting.lua",2],
+    [226,"shared/scripts/includes/leave_started.lua",8],
+    [247,"shared/scripts/includes/schedule.lua",4],
+    [256,"shared/scripts/suspend.lua",29],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -9027,14 +9196,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads

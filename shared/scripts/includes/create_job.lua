@@ -28,6 +28,8 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
