@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "d119512b465c804a5a101786a5affe80d3a0a681",
+  sha: "75e8cbd1b8a6410e0acb6c3cc9e0acc5842928b5",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -19,14 +19,14 @@ export const cancel: ScriptSource = {
     [214,"shared/scripts/includes/list_group.lua",2],
     [227,"shared/scripts/includes/tally.lua",2],
     [236,"shared/scripts/includes/push_waiting.lua",7],
-    [272,"shared/scripts/includes/requeue_waiting.lua",2],
-    [279,"shared/scripts/includes/resume_parent.lua",3],
-    [301,"shared/scripts/includes/to_terminal.lua",9],
-    [407,"shared/scripts/includes/job_get.lua",2],
-    [412,"shared/scripts/includes/cascade.lua",3],
-    [422,"shared/scripts/includes/cancel_dependents.lua",5],
-    [450,"shared/scripts/includes/unqueue.lua",3],
-    [462,"shared/scripts/cancel.lua",16],
+    [275,"shared/scripts/includes/requeue_waiting.lua",2],
+    [282,"shared/scripts/includes/resume_parent.lua",3],
+    [304,"shared/scripts/includes/to_terminal.lua",9],
+    [410,"shared/scripts/includes/job_get.lua",2],
+    [415,"shared/scripts/includes/cascade.lua",3],
+    [425,"shared/scripts/includes/cancel_dependents.lua",5],
+    [453,"shared/scripts/includes/unqueue.lua",3],
+    [465,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -282,9 +282,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -298,6 +300,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -576,7 +579,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "55ff2fa31bb05cc868cf421bb1e5a4de80ac7171",
+  sha: "b6660afa8b3837dc2a08cd9bfb89f89ceab6d921",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -594,23 +597,23 @@ export const claim: ScriptSource = {
     [236,"shared/scripts/includes/list_group.lua",2],
     [249,"shared/scripts/includes/tally.lua",2],
     [258,"shared/scripts/includes/push_waiting.lua",7],
-    [294,"shared/scripts/includes/requeue_waiting.lua",2],
-    [301,"shared/scripts/includes/promote_due.lua",4],
-    [316,"shared/scripts/includes/resume_wait.lua",3],
-    [332,"shared/scripts/includes/resume_due_waits.lua",4],
-    [344,"shared/scripts/includes/outbox_push.lua",3],
-    [360,"shared/scripts/includes/resume_parent.lua",3],
-    [382,"shared/scripts/includes/to_terminal.lua",9],
-    [488,"shared/scripts/includes/cascade.lua",3],
-    [498,"shared/scripts/includes/cancel_dependents.lua",5],
-    [526,"shared/scripts/includes/window.lua",1],
-    [538,"shared/scripts/includes/room.lua",3],
-    [556,"shared/scripts/includes/policy_of.lua",3],
-    [576,"shared/scripts/includes/group_waiting.lua",2],
-    [581,"shared/scripts/includes/claim_jobs.lua",16],
-    [758,"shared/scripts/includes/worker_step.lua",2],
-    [775,"shared/scripts/includes/step.lua",7],
-    [816,"shared/scripts/claim.lua",24],
+    [297,"shared/scripts/includes/requeue_waiting.lua",2],
+    [304,"shared/scripts/includes/promote_due.lua",4],
+    [319,"shared/scripts/includes/resume_wait.lua",3],
+    [335,"shared/scripts/includes/resume_due_waits.lua",4],
+    [347,"shared/scripts/includes/outbox_push.lua",3],
+    [363,"shared/scripts/includes/resume_parent.lua",3],
+    [385,"shared/scripts/includes/to_terminal.lua",9],
+    [491,"shared/scripts/includes/cascade.lua",3],
+    [501,"shared/scripts/includes/cancel_dependents.lua",5],
+    [529,"shared/scripts/includes/window.lua",1],
+    [541,"shared/scripts/includes/room.lua",3],
+    [559,"shared/scripts/includes/policy_of.lua",3],
+    [579,"shared/scripts/includes/group_waiting.lua",2],
+    [584,"shared/scripts/includes/claim_jobs.lua",16],
+    [761,"shared/scripts/includes/worker_step.lua",2],
+    [778,"shared/scripts/includes/step.lua",7],
+    [819,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -888,9 +891,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -904,6 +909,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -1512,7 +1518,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "472deb0b75f79613a99a670130c4fc799197365e",
+  sha: "0cfb1f7ff6e4b60a0249ea9a95d52e4b7f94d4e3",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1531,26 +1537,26 @@ export const complete: ScriptSource = {
     [251,"shared/scripts/includes/job_table.lua",3],
     [258,"shared/scripts/includes/outbox_push.lua",3],
     [274,"shared/scripts/includes/push_waiting.lua",7],
-    [310,"shared/scripts/includes/requeue_waiting.lua",2],
-    [317,"shared/scripts/includes/resume_parent.lua",3],
-    [339,"shared/scripts/includes/to_terminal.lua",9],
-    [445,"shared/scripts/includes/job_get.lua",2],
-    [450,"shared/scripts/includes/schedule.lua",4],
-    [459,"shared/scripts/includes/cascade.lua",3],
-    [469,"shared/scripts/includes/release_dependents.lua",6],
-    [495,"shared/scripts/includes/owned_job.lua",2],
-    [506,"shared/scripts/includes/split.lua",1],
-    [513,"shared/scripts/includes/promote_due.lua",4],
-    [528,"shared/scripts/includes/resume_wait.lua",3],
-    [544,"shared/scripts/includes/resume_due_waits.lua",4],
-    [556,"shared/scripts/includes/cancel_dependents.lua",5],
-    [584,"shared/scripts/includes/window.lua",1],
-    [596,"shared/scripts/includes/room.lua",3],
-    [614,"shared/scripts/includes/policy_of.lua",3],
-    [634,"shared/scripts/includes/claim_jobs.lua",16],
-    [811,"shared/scripts/includes/worker_step.lua",2],
-    [828,"shared/scripts/includes/step.lua",7],
-    [869,"shared/scripts/complete.lua",19],
+    [313,"shared/scripts/includes/requeue_waiting.lua",2],
+    [320,"shared/scripts/includes/resume_parent.lua",3],
+    [342,"shared/scripts/includes/to_terminal.lua",9],
+    [448,"shared/scripts/includes/job_get.lua",2],
+    [453,"shared/scripts/includes/schedule.lua",4],
+    [462,"shared/scripts/includes/cascade.lua",3],
+    [472,"shared/scripts/includes/release_dependents.lua",6],
+    [498,"shared/scripts/includes/owned_job.lua",2],
+    [509,"shared/scripts/includes/split.lua",1],
+    [516,"shared/scripts/includes/promote_due.lua",4],
+    [531,"shared/scripts/includes/resume_wait.lua",3],
+    [547,"shared/scripts/includes/resume_due_waits.lua",4],
+    [559,"shared/scripts/includes/cancel_dependents.lua",5],
+    [587,"shared/scripts/includes/window.lua",1],
+    [599,"shared/scripts/includes/room.lua",3],
+    [617,"shared/scripts/includes/policy_of.lua",3],
+    [637,"shared/scripts/includes/claim_jobs.lua",16],
+    [814,"shared/scripts/includes/worker_step.lua",2],
+    [831,"shared/scripts/includes/step.lua",7],
+    [872,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1844,9 +1850,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -1860,6 +1868,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -2972,7 +2981,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "c33848c98987bcaf7e9c3c200b02387333916dc5",
+  sha: "e36ba923e158f2f5df47eb43e80d1835422a5619",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2990,13 +2999,13 @@ export const empty: ScriptSource = {
     [212,"shared/scripts/includes/settings_of.lua",2],
     [235,"shared/scripts/includes/list_group.lua",2],
     [248,"shared/scripts/includes/push_waiting.lua",7],
-    [284,"shared/scripts/includes/requeue_waiting.lua",2],
-    [291,"shared/scripts/includes/resume_parent.lua",3],
-    [313,"shared/scripts/includes/to_terminal.lua",9],
-    [419,"shared/scripts/includes/job_get.lua",2],
-    [424,"shared/scripts/includes/cascade.lua",3],
-    [434,"shared/scripts/includes/cancel_dependents.lua",5],
-    [462,"shared/scripts/empty.lua",15],
+    [287,"shared/scripts/includes/requeue_waiting.lua",2],
+    [294,"shared/scripts/includes/resume_parent.lua",3],
+    [316,"shared/scripts/includes/to_terminal.lua",9],
+    [422,"shared/scripts/includes/job_get.lua",2],
+    [427,"shared/scripts/includes/cascade.lua",3],
+    [437,"shared/scripts/includes/cancel_dependents.lua",5],
+    [465,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3264,9 +3273,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -3280,6 +3291,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -3485,7 +3497,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "71d0d42e0ead9b79c159dc9ee4be0fa91d3a2335",
+  sha: "526229c3bc9afdf1806afe485ea1b956db68f791",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -3502,14 +3514,14 @@ export const enqueue: ScriptSource = {
     [228,"shared/scripts/includes/list_group.lua",2],
     [241,"shared/scripts/includes/tally.lua",2],
     [250,"shared/scripts/includes/push_waiting.lua",7],
-    [286,"shared/scripts/includes/requeue_waiting.lua",2],
-    [293,"shared/scripts/includes/resume_parent.lua",3],
-    [315,"shared/scripts/includes/to_terminal.lua",9],
-    [421,"shared/scripts/includes/schedule.lua",4],
-    [430,"shared/scripts/includes/create_job.lua",8],
-    [481,"shared/scripts/includes/unqueue.lua",3],
-    [493,"shared/scripts/includes/gather.lua",6],
-    [550,"shared/scripts/enqueue.lua",24],
+    [289,"shared/scripts/includes/requeue_waiting.lua",2],
+    [296,"shared/scripts/includes/resume_parent.lua",3],
+    [318,"shared/scripts/includes/to_terminal.lua",9],
+    [424,"shared/scripts/includes/schedule.lua",4],
+    [433,"shared/scripts/includes/create_job.lua",8],
+    [491,"shared/scripts/includes/unqueue.lua",3],
+    [503,"shared/scripts/includes/gather.lua",6],
+    [560,"shared/scripts/enqueue.lua",24],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3779,9 +3791,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -3795,6 +3809,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -3947,13 +3962,16 @@ end
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -3969,6 +3987,7 @@ local function create_job(spec, now)
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -3976,6 +3995,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -3985,10 +4005,12 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -4139,7 +4161,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "6d42081fc2fc90a8d764f41de4f96cd9114cd0ad",
+  sha: "891a10a8fe47b0c30614d1c7411eab961329629e",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4158,27 +4180,27 @@ export const fail: ScriptSource = {
     [252,"shared/scripts/includes/job_table.lua",3],
     [259,"shared/scripts/includes/outbox_push.lua",3],
     [275,"shared/scripts/includes/push_waiting.lua",7],
-    [311,"shared/scripts/includes/requeue_waiting.lua",2],
-    [318,"shared/scripts/includes/resume_parent.lua",3],
-    [340,"shared/scripts/includes/to_terminal.lua",9],
-    [446,"shared/scripts/includes/job_get.lua",2],
-    [451,"shared/scripts/includes/cascade.lua",3],
-    [461,"shared/scripts/includes/cancel_dependents.lua",5],
-    [489,"shared/scripts/includes/schedule.lua",4],
-    [498,"shared/scripts/includes/keep_attempt.lua",3],
-    [519,"shared/scripts/includes/fail_or_retry.lua",9],
-    [555,"shared/scripts/includes/owned_job.lua",2],
-    [566,"shared/scripts/includes/split.lua",1],
-    [573,"shared/scripts/includes/promote_due.lua",4],
-    [588,"shared/scripts/includes/resume_wait.lua",3],
-    [604,"shared/scripts/includes/resume_due_waits.lua",4],
-    [616,"shared/scripts/includes/window.lua",1],
-    [628,"shared/scripts/includes/room.lua",3],
-    [646,"shared/scripts/includes/policy_of.lua",3],
-    [666,"shared/scripts/includes/claim_jobs.lua",16],
-    [843,"shared/scripts/includes/worker_step.lua",2],
-    [860,"shared/scripts/includes/step.lua",7],
-    [901,"shared/scripts/fail.lua",17],
+    [314,"shared/scripts/includes/requeue_waiting.lua",2],
+    [321,"shared/scripts/includes/resume_parent.lua",3],
+    [343,"shared/scripts/includes/to_terminal.lua",9],
+    [449,"shared/scripts/includes/job_get.lua",2],
+    [454,"shared/scripts/includes/cascade.lua",3],
+    [464,"shared/scripts/includes/cancel_dependents.lua",5],
+    [492,"shared/scripts/includes/schedule.lua",4],
+    [501,"shared/scripts/includes/keep_attempt.lua",3],
+    [522,"shared/scripts/includes/fail_or_retry.lua",9],
+    [558,"shared/scripts/includes/owned_job.lua",2],
+    [569,"shared/scripts/includes/split.lua",1],
+    [576,"shared/scripts/includes/promote_due.lua",4],
+    [591,"shared/scripts/includes/resume_wait.lua",3],
+    [607,"shared/scripts/includes/resume_due_waits.lua",4],
+    [619,"shared/scripts/includes/window.lua",1],
+    [631,"shared/scripts/includes/room.lua",3],
+    [649,"shared/scripts/includes/policy_of.lua",3],
+    [669,"shared/scripts/includes/claim_jobs.lua",16],
+    [846,"shared/scripts/includes/worker_step.lua",2],
+    [863,"shared/scripts/includes/step.lua",7],
+    [904,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4473,9 +4495,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -4489,6 +4513,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -5090,7 +5115,7 @@ end, 4)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "0604da815ab5f85aec4b6593523d1d64ea9da4a8",
+  sha: "ae18ba6a536156f9462dec6668f3809012f08f7f",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -5107,12 +5132,12 @@ export const fireSchedule: ScriptSource = {
     [223,"shared/scripts/includes/list_group.lua",2],
     [236,"shared/scripts/includes/tally.lua",2],
     [245,"shared/scripts/includes/push_waiting.lua",7],
-    [281,"shared/scripts/includes/requeue_waiting.lua",2],
-    [288,"shared/scripts/includes/resume_parent.lua",3],
-    [310,"shared/scripts/includes/to_terminal.lua",9],
-    [416,"shared/scripts/includes/schedule.lua",4],
-    [425,"shared/scripts/includes/create_job.lua",8],
-    [476,"shared/scripts/fire-schedule.lua",18],
+    [284,"shared/scripts/includes/requeue_waiting.lua",2],
+    [291,"shared/scripts/includes/resume_parent.lua",3],
+    [313,"shared/scripts/includes/to_terminal.lua",9],
+    [419,"shared/scripts/includes/schedule.lua",4],
+    [428,"shared/scripts/includes/create_job.lua",8],
+    [486,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5377,9 +5402,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -5393,6 +5420,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -5545,13 +5573,16 @@ end
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -5567,6 +5598,7 @@ local function create_job(spec, now)
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -5574,6 +5606,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -5583,10 +5616,12 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -5947,7 +5982,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "a6484eee13e2c2ca8094c300df0afc13ffabbb25",
+  sha: "4162887f73fd2cd8cf4281f07868ed8a09abc2de",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -5968,12 +6003,12 @@ export const invoke: ScriptSource = {
     [269,"shared/scripts/includes/job_table.lua",3],
     [276,"shared/scripts/includes/outbox_push.lua",3],
     [292,"shared/scripts/includes/push_waiting.lua",7],
-    [328,"shared/scripts/includes/requeue_waiting.lua",2],
-    [335,"shared/scripts/includes/resume_parent.lua",3],
-    [357,"shared/scripts/includes/to_terminal.lua",9],
-    [463,"shared/scripts/includes/schedule.lua",4],
-    [472,"shared/scripts/includes/create_job.lua",8],
-    [523,"shared/scripts/invoke.lua",28],
+    [331,"shared/scripts/includes/requeue_waiting.lua",2],
+    [338,"shared/scripts/includes/resume_parent.lua",3],
+    [360,"shared/scripts/includes/to_terminal.lua",9],
+    [466,"shared/scripts/includes/schedule.lua",4],
+    [475,"shared/scripts/includes/create_job.lua",8],
+    [533,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -6285,9 +6320,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -6301,6 +6338,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -6453,13 +6491,16 @@ end
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -6475,6 +6516,7 @@ local function create_job(spec, now)
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -6482,6 +6524,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -6491,10 +6534,12 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -6969,7 +7014,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "53326466d7f3101b4a34b97f9ce0ca7856c335fe",
+  sha: "1cc3c9a9036ef4d01f55dd1b9623b6df8e7f8f82",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -6983,27 +7028,27 @@ export const recover: ScriptSource = {
     [207,"shared/scripts/includes/list_group.lua",2],
     [220,"shared/scripts/includes/tally.lua",2],
     [229,"shared/scripts/includes/push_waiting.lua",7],
-    [265,"shared/scripts/includes/requeue_waiting.lua",2],
-    [272,"shared/scripts/includes/promote_due.lua",4],
-    [287,"shared/scripts/includes/resume_wait.lua",3],
-    [303,"shared/scripts/includes/resume_due_waits.lua",4],
-    [315,"shared/scripts/includes/group_waiting.lua",2],
-    [320,"shared/scripts/includes/has_waiting.lua",2],
-    [325,"shared/scripts/includes/leave_started.lua",8],
-    [346,"shared/scripts/includes/hash_table.lua",1],
-    [352,"shared/scripts/includes/job_table.lua",3],
-    [359,"shared/scripts/includes/outbox_push.lua",3],
-    [375,"shared/scripts/includes/resume_parent.lua",3],
-    [397,"shared/scripts/includes/to_terminal.lua",9],
-    [503,"shared/scripts/includes/cascade.lua",3],
-    [513,"shared/scripts/includes/cancel_dependents.lua",5],
-    [541,"shared/scripts/includes/schedule.lua",4],
-    [550,"shared/scripts/includes/keep_attempt.lua",3],
-    [571,"shared/scripts/includes/fail_or_retry.lua",9],
-    [607,"shared/scripts/includes/release_dependents.lua",6],
-    [633,"shared/scripts/includes/window.lua",1],
-    [645,"shared/scripts/includes/room.lua",3],
-    [663,"shared/scripts/recover.lua",36],
+    [268,"shared/scripts/includes/requeue_waiting.lua",2],
+    [275,"shared/scripts/includes/promote_due.lua",4],
+    [290,"shared/scripts/includes/resume_wait.lua",3],
+    [306,"shared/scripts/includes/resume_due_waits.lua",4],
+    [318,"shared/scripts/includes/group_waiting.lua",2],
+    [323,"shared/scripts/includes/has_waiting.lua",2],
+    [328,"shared/scripts/includes/leave_started.lua",8],
+    [349,"shared/scripts/includes/hash_table.lua",1],
+    [355,"shared/scripts/includes/job_table.lua",3],
+    [362,"shared/scripts/includes/outbox_push.lua",3],
+    [378,"shared/scripts/includes/resume_parent.lua",3],
+    [400,"shared/scripts/includes/to_terminal.lua",9],
+    [506,"shared/scripts/includes/cascade.lua",3],
+    [516,"shared/scripts/includes/cancel_dependents.lua",5],
+    [544,"shared/scripts/includes/schedule.lua",4],
+    [553,"shared/scripts/includes/keep_attempt.lua",3],
+    [574,"shared/scripts/includes/fail_or_retry.lua",9],
+    [610,"shared/scripts/includes/release_dependents.lua",6],
+    [636,"shared/scripts/includes/window.lua",1],
+    [648,"shared/scripts/includes/room.lua",3],
+    [666,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -7252,9 +7297,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -7268,6 +7315,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -7911,7 +7959,7 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "b945029737a7d2a71ccd3e6b251942110e16937a",
+  sha: "75aad06834d05ce31137a4c695c5b2a5625ff3bb",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
@@ -7925,9 +7973,9 @@ export const requeueAll: ScriptSource = {
     [177,"shared/scripts/includes/list_group.lua",2],
     [190,"shared/scripts/includes/tally.lua",2],
     [199,"shared/scripts/includes/push_waiting.lua",7],
-    [235,"shared/scripts/includes/keep_attempt.lua",3],
-    [256,"shared/scripts/includes/requeue_ended.lua",4],
-    [274,"shared/scripts/requeue-all.lua",14],
+    [238,"shared/scripts/includes/keep_attempt.lua",3],
+    [259,"shared/scripts/includes/requeue_ended.lua",4],
+    [277,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -8146,9 +8194,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -8162,6 +8212,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
@@ -8221,7 +8272,7 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "6cafdab28a58f82fa51b8a59001c83c5ad4c2bf9",
+  sha: "b93c4c5411a0800e56fae437fbbbcb7af96263b5",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -8238,9 +8289,9 @@ export const requeue: ScriptSource = {
     [179,"shared/scripts/includes/queue_event.lua",3],
     [225,"shared/scripts/includes/move.lua",4],
     [243,"shared/scripts/includes/push_waiting.lua",7],
-    [279,"shared/scripts/includes/keep_attempt.lua",3],
-    [300,"shared/scripts/includes/requeue_ended.lua",4],
-    [318,"shared/scripts/requeue.lua",20],
+    [282,"shared/scripts/includes/keep_attempt.lua",3],
+    [303,"shared/scripts/includes/requeue_ended.lua",4],
+    [321,"shared/scripts/requeue.lua",20],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -8503,9 +8554,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -8519,6 +8572,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
@@ -8664,7 +8718,7 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "811cc622bf7f8bbd6ff8d6072aa107653eb407c8",
+  sha: "e05a9f363f5f68173a1b5c15004ece4c82aa7c90",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -8677,9 +8731,9 @@ export const sendEvent: ScriptSource = {
     [176,"shared/scripts/includes/list_group.lua",2],
     [189,"shared/scripts/includes/tally.lua",2],
     [198,"shared/scripts/includes/push_waiting.lua",7],
-    [234,"shared/scripts/includes/requeue_waiting.lua",2],
-    [241,"shared/scripts/includes/resume_wait.lua",3],
-    [257,"shared/scripts/send-event.lua",18],
+    [237,"shared/scripts/includes/requeue_waiting.lua",2],
+    [244,"shared/scripts/includes/resume_wait.lua",3],
+    [260,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -8897,9 +8951,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -8913,6 +8969,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and

@@ -12,13 +12,16 @@
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -34,6 +37,7 @@ local function create_job(spec, now)
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -41,6 +45,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -50,9 +55,11 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
