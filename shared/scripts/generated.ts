@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "75e8cbd1b8a6410e0acb6c3cc9e0acc5842928b5",
+  sha: "d7b2da85c314c779ebb8e5f9dc5a7af19e55e539",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -22,11 +22,11 @@ export const cancel: ScriptSource = {
     [275,"shared/scripts/includes/requeue_waiting.lua",2],
     [282,"shared/scripts/includes/resume_parent.lua",3],
     [304,"shared/scripts/includes/to_terminal.lua",9],
-    [410,"shared/scripts/includes/job_get.lua",2],
-    [415,"shared/scripts/includes/cascade.lua",3],
-    [425,"shared/scripts/includes/cancel_dependents.lua",5],
-    [453,"shared/scripts/includes/unqueue.lua",3],
-    [465,"shared/scripts/cancel.lua",16],
+    [412,"shared/scripts/includes/job_get.lua",2],
+    [417,"shared/scripts/includes/cascade.lua",3],
+    [427,"shared/scripts/includes/cancel_dependents.lua",5],
+    [455,"shared/scripts/includes/unqueue.lua",3],
+    [467,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -407,25 +407,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -435,7 +437,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -579,7 +581,7 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "b6660afa8b3837dc2a08cd9bfb89f89ceab6d921",
+  sha: "a4f07a4803a135ef06298d3bc1a96f012e1161a3",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
@@ -604,16 +606,16 @@ export const claim: ScriptSource = {
     [347,"shared/scripts/includes/outbox_push.lua",3],
     [363,"shared/scripts/includes/resume_parent.lua",3],
     [385,"shared/scripts/includes/to_terminal.lua",9],
-    [491,"shared/scripts/includes/cascade.lua",3],
-    [501,"shared/scripts/includes/cancel_dependents.lua",5],
-    [529,"shared/scripts/includes/window.lua",1],
-    [541,"shared/scripts/includes/room.lua",3],
-    [559,"shared/scripts/includes/policy_of.lua",3],
-    [579,"shared/scripts/includes/group_waiting.lua",2],
-    [584,"shared/scripts/includes/claim_jobs.lua",16],
-    [761,"shared/scripts/includes/worker_step.lua",2],
-    [778,"shared/scripts/includes/step.lua",7],
-    [819,"shared/scripts/claim.lua",24],
+    [493,"shared/scripts/includes/cascade.lua",3],
+    [503,"shared/scripts/includes/cancel_dependents.lua",5],
+    [531,"shared/scripts/includes/window.lua",1],
+    [543,"shared/scripts/includes/room.lua",3],
+    [561,"shared/scripts/includes/policy_of.lua",3],
+    [581,"shared/scripts/includes/group_waiting.lua",2],
+    [586,"shared/scripts/includes/claim_jobs.lua",16],
+    [763,"shared/scripts/includes/worker_step.lua",2],
+    [780,"shared/scripts/includes/step.lua",7],
+    [821,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -1075,25 +1077,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -1103,7 +1107,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -1518,7 +1522,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "0cfb1f7ff6e4b60a0249ea9a95d52e4b7f94d4e3",
+  sha: "a09255b128e4d8c8ba5fb9c0c587ca4442ed2e1c",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1540,23 +1544,23 @@ export const complete: ScriptSource = {
     [313,"shared/scripts/includes/requeue_waiting.lua",2],
     [320,"shared/scripts/includes/resume_parent.lua",3],
     [342,"shared/scripts/includes/to_terminal.lua",9],
-    [448,"shared/scripts/includes/job_get.lua",2],
-    [453,"shared/scripts/includes/schedule.lua",4],
-    [462,"shared/scripts/includes/cascade.lua",3],
-    [472,"shared/scripts/includes/release_dependents.lua",6],
-    [498,"shared/scripts/includes/owned_job.lua",2],
-    [509,"shared/scripts/includes/split.lua",1],
-    [516,"shared/scripts/includes/promote_due.lua",4],
-    [531,"shared/scripts/includes/resume_wait.lua",3],
-    [547,"shared/scripts/includes/resume_due_waits.lua",4],
-    [559,"shared/scripts/includes/cancel_dependents.lua",5],
-    [587,"shared/scripts/includes/window.lua",1],
-    [599,"shared/scripts/includes/room.lua",3],
-    [617,"shared/scripts/includes/policy_of.lua",3],
-    [637,"shared/scripts/includes/claim_jobs.lua",16],
-    [814,"shared/scripts/includes/worker_step.lua",2],
-    [831,"shared/scripts/includes/step.lua",7],
-    [872,"shared/scripts/complete.lua",19],
+    [450,"shared/scripts/includes/job_get.lua",2],
+    [455,"shared/scripts/includes/schedule.lua",4],
+    [464,"shared/scripts/includes/cascade.lua",3],
+    [474,"shared/scripts/includes/release_dependents.lua",6],
+    [500,"shared/scripts/includes/owned_job.lua",2],
+    [511,"shared/scripts/includes/split.lua",1],
+    [518,"shared/scripts/includes/promote_due.lua",4],
+    [533,"shared/scripts/includes/resume_wait.lua",3],
+    [549,"shared/scripts/includes/resume_due_waits.lua",4],
+    [561,"shared/scripts/includes/cancel_dependents.lua",5],
+    [589,"shared/scripts/includes/window.lua",1],
+    [601,"shared/scripts/includes/room.lua",3],
+    [619,"shared/scripts/includes/policy_of.lua",3],
+    [639,"shared/scripts/includes/claim_jobs.lua",16],
+    [816,"shared/scripts/includes/worker_step.lua",2],
+    [833,"shared/scripts/includes/step.lua",7],
+    [874,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1975,25 +1979,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -2003,7 +2009,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -2981,7 +2987,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "e36ba923e158f2f5df47eb43e80d1835422a5619",
+  sha: "cdea3439deee6393de085b2e3fda8b4033cccb00",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -3002,10 +3008,10 @@ export const empty: ScriptSource = {
     [287,"shared/scripts/includes/requeue_waiting.lua",2],
     [294,"shared/scripts/includes/resume_parent.lua",3],
     [316,"shared/scripts/includes/to_terminal.lua",9],
-    [422,"shared/scripts/includes/job_get.lua",2],
-    [427,"shared/scripts/includes/cascade.lua",3],
-    [437,"shared/scripts/includes/cancel_dependents.lua",5],
-    [465,"shared/scripts/empty.lua",15],
+    [424,"shared/scripts/includes/job_get.lua",2],
+    [429,"shared/scripts/includes/cascade.lua",3],
+    [439,"shared/scripts/includes/cancel_dependents.lua",5],
+    [467,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3398,25 +3404,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -3426,7 +3434,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -3497,7 +3505,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "526229c3bc9afdf1806afe485ea1b956db68f791",
+  sha: "1e75e15c82a753c1b93e538cc958f43b889a6f5d",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -3517,11 +3525,11 @@ export const enqueue: ScriptSource = {
     [289,"shared/scripts/includes/requeue_waiting.lua",2],
     [296,"shared/scripts/includes/resume_parent.lua",3],
     [318,"shared/scripts/includes/to_terminal.lua",9],
-    [424,"shared/scripts/includes/schedule.lua",4],
-    [433,"shared/scripts/includes/create_job.lua",8],
-    [491,"shared/scripts/includes/unqueue.lua",3],
-    [503,"shared/scripts/includes/gather.lua",6],
-    [560,"shared/scripts/enqueue.lua",24],
+    [426,"shared/scripts/includes/schedule.lua",4],
+    [435,"shared/scripts/includes/create_job.lua",8],
+    [498,"shared/scripts/includes/unqueue.lua",3],
+    [510,"shared/scripts/includes/gather.lua",6],
+    [567,"shared/scripts/enqueue.lua",24],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3916,25 +3924,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -3944,7 +3954,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -3972,6 +3982,11 @@ end
 
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- \`marked\`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -4161,7 +4176,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "891a10a8fe47b0c30614d1c7411eab961329629e",
+  sha: "bb639a05b31aaea98e5fca4c5847e681ebe48568",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4183,24 +4198,24 @@ export const fail: ScriptSource = {
     [314,"shared/scripts/includes/requeue_waiting.lua",2],
     [321,"shared/scripts/includes/resume_parent.lua",3],
     [343,"shared/scripts/includes/to_terminal.lua",9],
-    [449,"shared/scripts/includes/job_get.lua",2],
-    [454,"shared/scripts/includes/cascade.lua",3],
-    [464,"shared/scripts/includes/cancel_dependents.lua",5],
-    [492,"shared/scripts/includes/schedule.lua",4],
-    [501,"shared/scripts/includes/keep_attempt.lua",3],
-    [522,"shared/scripts/includes/fail_or_retry.lua",9],
-    [558,"shared/scripts/includes/owned_job.lua",2],
-    [569,"shared/scripts/includes/split.lua",1],
-    [576,"shared/scripts/includes/promote_due.lua",4],
-    [591,"shared/scripts/includes/resume_wait.lua",3],
-    [607,"shared/scripts/includes/resume_due_waits.lua",4],
-    [619,"shared/scripts/includes/window.lua",1],
-    [631,"shared/scripts/includes/room.lua",3],
-    [649,"shared/scripts/includes/policy_of.lua",3],
-    [669,"shared/scripts/includes/claim_jobs.lua",16],
-    [846,"shared/scripts/includes/worker_step.lua",2],
-    [863,"shared/scripts/includes/step.lua",7],
-    [904,"shared/scripts/fail.lua",17],
+    [451,"shared/scripts/includes/job_get.lua",2],
+    [456,"shared/scripts/includes/cascade.lua",3],
+    [466,"shared/scripts/includes/cancel_dependents.lua",5],
+    [494,"shared/scripts/includes/schedule.lua",4],
+    [503,"shared/scripts/includes/keep_attempt.lua",3],
+    [524,"shared/scripts/includes/fail_or_retry.lua",9],
+    [560,"shared/scripts/includes/owned_job.lua",2],
+    [571,"shared/scripts/includes/split.lua",1],
+    [578,"shared/scripts/includes/promote_due.lua",4],
+    [593,"shared/scripts/includes/resume_wait.lua",3],
+    [609,"shared/scripts/includes/resume_due_waits.lua",4],
+    [621,"shared/scripts/includes/window.lua",1],
+    [633,"shared/scripts/includes/room.lua",3],
+    [651,"shared/scripts/includes/policy_of.lua",3],
+    [671,"shared/scripts/includes/claim_jobs.lua",16],
+    [848,"shared/scripts/includes/worker_step.lua",2],
+    [865,"shared/scripts/includes/step.lua",7],
+    [906,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4620,25 +4635,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -4648,7 +4665,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -5115,7 +5132,7 @@ end, 4)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "ae18ba6a536156f9462dec6668f3809012f08f7f",
+  sha: "ef9d5a78a50ee84a29f78f04a57eb5355b8ae5fe",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -5135,9 +5152,9 @@ export const fireSchedule: ScriptSource = {
     [284,"shared/scripts/includes/requeue_waiting.lua",2],
     [291,"shared/scripts/includes/resume_parent.lua",3],
     [313,"shared/scripts/includes/to_terminal.lua",9],
-    [419,"shared/scripts/includes/schedule.lua",4],
-    [428,"shared/scripts/includes/create_job.lua",8],
-    [486,"shared/scripts/fire-schedule.lua",18],
+    [421,"shared/scripts/includes/schedule.lua",4],
+    [430,"shared/scripts/includes/create_job.lua",8],
+    [493,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5527,25 +5544,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -5555,7 +5574,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -5583,6 +5602,11 @@ end
 
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- \`marked\`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -5982,7 +6006,7 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "4162887f73fd2cd8cf4281f07868ed8a09abc2de",
+  sha: "b32e5322d9ad844d7a2b96d5ef0073f23f7e9c13",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
@@ -6006,9 +6030,9 @@ export const invoke: ScriptSource = {
     [331,"shared/scripts/includes/requeue_waiting.lua",2],
     [338,"shared/scripts/includes/resume_parent.lua",3],
     [360,"shared/scripts/includes/to_terminal.lua",9],
-    [466,"shared/scripts/includes/schedule.lua",4],
-    [475,"shared/scripts/includes/create_job.lua",8],
-    [533,"shared/scripts/invoke.lua",28],
+    [468,"shared/scripts/includes/schedule.lua",4],
+    [477,"shared/scripts/includes/create_job.lua",8],
+    [540,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -6445,25 +6469,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -6473,7 +6499,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -6501,6 +6527,11 @@ end
 
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- \`marked\`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -7014,7 +7045,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "1cc3c9a9036ef4d01f55dd1b9623b6df8e7f8f82",
+  sha: "428626ddafb732f94dd1821393877696fedf0214",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -7040,15 +7071,15 @@ export const recover: ScriptSource = {
     [362,"shared/scripts/includes/outbox_push.lua",3],
     [378,"shared/scripts/includes/resume_parent.lua",3],
     [400,"shared/scripts/includes/to_terminal.lua",9],
-    [506,"shared/scripts/includes/cascade.lua",3],
-    [516,"shared/scripts/includes/cancel_dependents.lua",5],
-    [544,"shared/scripts/includes/schedule.lua",4],
-    [553,"shared/scripts/includes/keep_attempt.lua",3],
-    [574,"shared/scripts/includes/fail_or_retry.lua",9],
-    [610,"shared/scripts/includes/release_dependents.lua",6],
-    [636,"shared/scripts/includes/window.lua",1],
-    [648,"shared/scripts/includes/room.lua",3],
-    [666,"shared/scripts/recover.lua",36],
+    [508,"shared/scripts/includes/cascade.lua",3],
+    [518,"shared/scripts/includes/cancel_dependents.lua",5],
+    [546,"shared/scripts/includes/schedule.lua",4],
+    [555,"shared/scripts/includes/keep_attempt.lua",3],
+    [576,"shared/scripts/includes/fail_or_retry.lua",9],
+    [612,"shared/scripts/includes/release_dependents.lua",6],
+    [638,"shared/scripts/includes/window.lua",1],
+    [650,"shared/scripts/includes/room.lua",3],
+    [668,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -7525,25 +7556,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -7553,7 +7586,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
 
 -- Dependents one script call may cancel or release, summed over every job

@@ -22,6 +22,11 @@ end
 
 local function create_job(spec, now)
   local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- `marked`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')

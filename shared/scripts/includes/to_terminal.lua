@@ -82,25 +82,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
--- Answers whether jobs were ever made to wait for this one (create_job marks
--- it), so that the caller looks for dependents only then.
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
 local function to_terminal(id, queue, from, status, now, fields, drop)
   local key = K.job(id)
   -- the fields to drop are read too, so that a job without them (most) pays no HDEL
   local gone = { 'stopRequested', unpack(drop or {}) }
   local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', unpack(gone))
+    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
   for i, name in ipairs(gone) do
-    if f[11 + i] then table.insert(present, name) end
+    if f[12 + i] then table.insert(present, name) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  -- a job that kept no attempt has no list (a job of an older version that did: more than one attempt)
-  if f[10] or (tonumber(f[9]) or 0) > 1 then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -110,5 +112,5 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
-  return f[11] ~= false
+  return f[11] ~= false or unmarked
 end
