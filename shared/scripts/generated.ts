@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "d7b2da85c314c779ebb8e5f9dc5a7af19e55e539",
+  sha: "ac841a4c8c36be6cba50decf005dfba9bca8880c",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -22,11 +22,11 @@ export const cancel: ScriptSource = {
     [275,"shared/scripts/includes/requeue_waiting.lua",2],
     [282,"shared/scripts/includes/resume_parent.lua",3],
     [304,"shared/scripts/includes/to_terminal.lua",9],
-    [412,"shared/scripts/includes/job_get.lua",2],
-    [417,"shared/scripts/includes/cascade.lua",3],
-    [427,"shared/scripts/includes/cancel_dependents.lua",5],
-    [455,"shared/scripts/includes/unqueue.lua",3],
-    [467,"shared/scripts/cancel.lua",16],
+    [420,"shared/scripts/includes/job_get.lua",2],
+    [425,"shared/scripts/includes/cascade.lua",3],
+    [435,"shared/scripts/includes/cancel_dependents.lua",5],
+    [463,"shared/scripts/includes/unqueue.lua",3],
+    [475,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -399,6 +399,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -410,18 +418,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -581,41 +589,41 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "a4f07a4803a135ef06298d3bc1a96f012e1161a3",
+  sha: "2c8b8f4b4ee81067d1b6c763fc67128f47a74201",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [58,"shared/scripts/includes/job_get.lua",2],
     [63,"shared/scripts/includes/owned_job.lua",2],
-    [74,"shared/scripts/includes/split.lua",1],
-    [81,"shared/scripts/includes/settings_of.lua",2],
-    [104,"shared/defaults.ts (generated include \"limits\")",1],
-    [118,"shared/scripts/includes/arm.lua",2],
-    [135,"shared/status.ts (generated include \"statuses\")",1],
-    [159,"shared/scripts/includes/queue_event.lua",3],
-    [205,"shared/scripts/includes/move.lua",4],
-    [223,"shared/scripts/includes/hash_table.lua",1],
-    [229,"shared/scripts/includes/job_table.lua",3],
-    [236,"shared/scripts/includes/list_group.lua",2],
-    [249,"shared/scripts/includes/tally.lua",2],
-    [258,"shared/scripts/includes/push_waiting.lua",7],
-    [297,"shared/scripts/includes/requeue_waiting.lua",2],
-    [304,"shared/scripts/includes/promote_due.lua",4],
-    [319,"shared/scripts/includes/resume_wait.lua",3],
-    [335,"shared/scripts/includes/resume_due_waits.lua",4],
-    [347,"shared/scripts/includes/outbox_push.lua",3],
-    [363,"shared/scripts/includes/resume_parent.lua",3],
-    [385,"shared/scripts/includes/to_terminal.lua",9],
-    [493,"shared/scripts/includes/cascade.lua",3],
-    [503,"shared/scripts/includes/cancel_dependents.lua",5],
-    [531,"shared/scripts/includes/window.lua",1],
-    [543,"shared/scripts/includes/room.lua",3],
-    [561,"shared/scripts/includes/policy_of.lua",3],
-    [581,"shared/scripts/includes/group_waiting.lua",2],
-    [586,"shared/scripts/includes/claim_jobs.lua",16],
-    [763,"shared/scripts/includes/worker_step.lua",2],
-    [780,"shared/scripts/includes/step.lua",7],
-    [821,"shared/scripts/claim.lua",24],
+    [76,"shared/scripts/includes/split.lua",1],
+    [83,"shared/scripts/includes/settings_of.lua",2],
+    [106,"shared/defaults.ts (generated include \"limits\")",1],
+    [120,"shared/scripts/includes/arm.lua",2],
+    [137,"shared/status.ts (generated include \"statuses\")",1],
+    [161,"shared/scripts/includes/queue_event.lua",3],
+    [207,"shared/scripts/includes/move.lua",4],
+    [225,"shared/scripts/includes/hash_table.lua",1],
+    [231,"shared/scripts/includes/job_table.lua",3],
+    [238,"shared/scripts/includes/list_group.lua",2],
+    [251,"shared/scripts/includes/tally.lua",2],
+    [260,"shared/scripts/includes/push_waiting.lua",7],
+    [299,"shared/scripts/includes/requeue_waiting.lua",2],
+    [306,"shared/scripts/includes/promote_due.lua",4],
+    [321,"shared/scripts/includes/resume_wait.lua",3],
+    [337,"shared/scripts/includes/resume_due_waits.lua",4],
+    [349,"shared/scripts/includes/outbox_push.lua",3],
+    [365,"shared/scripts/includes/resume_parent.lua",3],
+    [387,"shared/scripts/includes/to_terminal.lua",9],
+    [503,"shared/scripts/includes/cascade.lua",3],
+    [513,"shared/scripts/includes/cancel_dependents.lua",5],
+    [541,"shared/scripts/includes/window.lua",1],
+    [553,"shared/scripts/includes/room.lua",3],
+    [571,"shared/scripts/includes/policy_of.lua",3],
+    [591,"shared/scripts/includes/group_waiting.lua",2],
+    [596,"shared/scripts/includes/claim_jobs.lua",16],
+    [773,"shared/scripts/includes/worker_step.lua",2],
+    [790,"shared/scripts/includes/step.lua",7],
+    [832,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -684,11 +692,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -1069,6 +1079,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -1080,18 +1098,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -1405,10 +1423,11 @@ end
 -- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; \`read\`, the job's fields named in \`reads\`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -1417,8 +1436,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -1522,7 +1541,7 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "a09255b128e4d8c8ba5fb9c0c587ca4442ed2e1c",
+  sha: "ff696dcbf3669ba926a16380b1e441f477b0e1d7",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
@@ -1544,23 +1563,23 @@ export const complete: ScriptSource = {
     [313,"shared/scripts/includes/requeue_waiting.lua",2],
     [320,"shared/scripts/includes/resume_parent.lua",3],
     [342,"shared/scripts/includes/to_terminal.lua",9],
-    [450,"shared/scripts/includes/job_get.lua",2],
-    [455,"shared/scripts/includes/schedule.lua",4],
-    [464,"shared/scripts/includes/cascade.lua",3],
-    [474,"shared/scripts/includes/release_dependents.lua",6],
-    [500,"shared/scripts/includes/owned_job.lua",2],
-    [511,"shared/scripts/includes/split.lua",1],
-    [518,"shared/scripts/includes/promote_due.lua",4],
-    [533,"shared/scripts/includes/resume_wait.lua",3],
-    [549,"shared/scripts/includes/resume_due_waits.lua",4],
-    [561,"shared/scripts/includes/cancel_dependents.lua",5],
-    [589,"shared/scripts/includes/window.lua",1],
-    [601,"shared/scripts/includes/room.lua",3],
-    [619,"shared/scripts/includes/policy_of.lua",3],
-    [639,"shared/scripts/includes/claim_jobs.lua",16],
-    [816,"shared/scripts/includes/worker_step.lua",2],
-    [833,"shared/scripts/includes/step.lua",7],
-    [874,"shared/scripts/complete.lua",19],
+    [458,"shared/scripts/includes/job_get.lua",2],
+    [463,"shared/scripts/includes/schedule.lua",4],
+    [472,"shared/scripts/includes/cascade.lua",3],
+    [482,"shared/scripts/includes/release_dependents.lua",6],
+    [508,"shared/scripts/includes/owned_job.lua",2],
+    [521,"shared/scripts/includes/split.lua",1],
+    [528,"shared/scripts/includes/promote_due.lua",4],
+    [543,"shared/scripts/includes/resume_wait.lua",3],
+    [559,"shared/scripts/includes/resume_due_waits.lua",4],
+    [571,"shared/scripts/includes/cancel_dependents.lua",5],
+    [599,"shared/scripts/includes/window.lua",1],
+    [611,"shared/scripts/includes/room.lua",3],
+    [629,"shared/scripts/includes/policy_of.lua",3],
+    [649,"shared/scripts/includes/claim_jobs.lua",16],
+    [826,"shared/scripts/includes/worker_step.lua",2],
+    [843,"shared/scripts/includes/step.lua",7],
+    [885,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1971,6 +1990,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -1982,18 +2009,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -2066,11 +2093,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -2403,10 +2432,11 @@ end
 -- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; \`read\`, the job's fields named in \`reads\`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -2415,8 +2445,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -2437,13 +2467,15 @@ local function step(now, max, settle, width)
 end
 
 local now = tonumber(ARGV[2])
-return step(now, tonumber(ARGV[5]), function(id, queue, at)
+local DROP = { 'error' }
+-- the ending's fields come with the check that the worker holds the job: one read
+return step(now, tonumber(ARGV[5]), function(id, queue, at, read)
   leave_started(id, queue)
-  if to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' }) then
+  if to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, DROP, read) then
     release_dependents(id, now)
   end
   return 'finished'
-end, 3)
+end, 3, ending_fields('finished', DROP))
 `,
 };
 
@@ -2987,7 +3019,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "cdea3439deee6393de085b2e3fda8b4033cccb00",
+  sha: "24b8e9c07903446d1a1a55acf94520490bf2d493",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -3008,10 +3040,10 @@ export const empty: ScriptSource = {
     [287,"shared/scripts/includes/requeue_waiting.lua",2],
     [294,"shared/scripts/includes/resume_parent.lua",3],
     [316,"shared/scripts/includes/to_terminal.lua",9],
-    [424,"shared/scripts/includes/job_get.lua",2],
-    [429,"shared/scripts/includes/cascade.lua",3],
-    [439,"shared/scripts/includes/cancel_dependents.lua",5],
-    [467,"shared/scripts/empty.lua",15],
+    [432,"shared/scripts/includes/job_get.lua",2],
+    [437,"shared/scripts/includes/cascade.lua",3],
+    [447,"shared/scripts/includes/cancel_dependents.lua",5],
+    [475,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3396,6 +3428,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -3407,18 +3447,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -3505,7 +3545,7 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "1e75e15c82a753c1b93e538cc958f43b889a6f5d",
+  sha: "55b949f33f99f7c0aa2272bd5c112a0892e8c7eb",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
     [19,"shared/keys.ts (generated include \"keys\")",1],
@@ -3525,11 +3565,11 @@ export const enqueue: ScriptSource = {
     [289,"shared/scripts/includes/requeue_waiting.lua",2],
     [296,"shared/scripts/includes/resume_parent.lua",3],
     [318,"shared/scripts/includes/to_terminal.lua",9],
-    [426,"shared/scripts/includes/schedule.lua",4],
-    [435,"shared/scripts/includes/create_job.lua",8],
-    [498,"shared/scripts/includes/unqueue.lua",3],
-    [510,"shared/scripts/includes/gather.lua",6],
-    [567,"shared/scripts/enqueue.lua",24],
+    [434,"shared/scripts/includes/schedule.lua",4],
+    [443,"shared/scripts/includes/create_job.lua",8],
+    [506,"shared/scripts/includes/unqueue.lua",3],
+    [518,"shared/scripts/includes/gather.lua",6],
+    [575,"shared/scripts/enqueue.lua",24],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3916,6 +3956,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -3927,18 +3975,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -4176,7 +4224,7 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "bb639a05b31aaea98e5fca4c5847e681ebe48568",
+  sha: "ac4c1daa17747540845903f19e3b44128732e20f",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4198,24 +4246,24 @@ export const fail: ScriptSource = {
     [314,"shared/scripts/includes/requeue_waiting.lua",2],
     [321,"shared/scripts/includes/resume_parent.lua",3],
     [343,"shared/scripts/includes/to_terminal.lua",9],
-    [451,"shared/scripts/includes/job_get.lua",2],
-    [456,"shared/scripts/includes/cascade.lua",3],
-    [466,"shared/scripts/includes/cancel_dependents.lua",5],
-    [494,"shared/scripts/includes/schedule.lua",4],
-    [503,"shared/scripts/includes/keep_attempt.lua",3],
-    [524,"shared/scripts/includes/fail_or_retry.lua",9],
-    [560,"shared/scripts/includes/owned_job.lua",2],
-    [571,"shared/scripts/includes/split.lua",1],
-    [578,"shared/scripts/includes/promote_due.lua",4],
-    [593,"shared/scripts/includes/resume_wait.lua",3],
-    [609,"shared/scripts/includes/resume_due_waits.lua",4],
-    [621,"shared/scripts/includes/window.lua",1],
-    [633,"shared/scripts/includes/room.lua",3],
-    [651,"shared/scripts/includes/policy_of.lua",3],
-    [671,"shared/scripts/includes/claim_jobs.lua",16],
-    [848,"shared/scripts/includes/worker_step.lua",2],
-    [865,"shared/scripts/includes/step.lua",7],
-    [906,"shared/scripts/fail.lua",17],
+    [459,"shared/scripts/includes/job_get.lua",2],
+    [464,"shared/scripts/includes/cascade.lua",3],
+    [474,"shared/scripts/includes/cancel_dependents.lua",5],
+    [502,"shared/scripts/includes/schedule.lua",4],
+    [511,"shared/scripts/includes/keep_attempt.lua",3],
+    [532,"shared/scripts/includes/fail_or_retry.lua",9],
+    [568,"shared/scripts/includes/owned_job.lua",2],
+    [581,"shared/scripts/includes/split.lua",1],
+    [588,"shared/scripts/includes/promote_due.lua",4],
+    [603,"shared/scripts/includes/resume_wait.lua",3],
+    [619,"shared/scripts/includes/resume_due_waits.lua",4],
+    [631,"shared/scripts/includes/window.lua",1],
+    [643,"shared/scripts/includes/room.lua",3],
+    [661,"shared/scripts/includes/policy_of.lua",3],
+    [681,"shared/scripts/includes/claim_jobs.lua",16],
+    [858,"shared/scripts/includes/worker_step.lua",2],
+    [875,"shared/scripts/includes/step.lua",7],
+    [917,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4627,6 +4675,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -4638,18 +4694,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -4781,11 +4837,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -5090,10 +5148,11 @@ end
 -- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; \`read\`, the job's fields named in \`reads\`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -5102,8 +5161,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -5132,7 +5191,7 @@ end, 4)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "ef9d5a78a50ee84a29f78f04a57eb5355b8ae5fe",
+  sha: "f56552b1ecf0c32af536b1f98796d8020de0b5f6",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -5152,9 +5211,9 @@ export const fireSchedule: ScriptSource = {
     [284,"shared/scripts/includes/requeue_waiting.lua",2],
     [291,"shared/scripts/includes/resume_parent.lua",3],
     [313,"shared/scripts/includes/to_terminal.lua",9],
-    [421,"shared/scripts/includes/schedule.lua",4],
-    [430,"shared/scripts/includes/create_job.lua",8],
-    [493,"shared/scripts/fire-schedule.lua",18],
+    [429,"shared/scripts/includes/schedule.lua",4],
+    [438,"shared/scripts/includes/create_job.lua",8],
+    [501,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5536,6 +5595,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -5547,18 +5614,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -6006,33 +6073,33 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "b32e5322d9ad844d7a2b96d5ef0073f23f7e9c13",
+  sha: "7e888980ffe1930b6337849020cc94831b183839",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
     [51,"shared/defaults.ts (generated include \"limits\")",1],
     [65,"shared/status.ts (generated include \"statuses\")",1],
     [90,"shared/scripts/includes/owned_job.lua",2],
-    [101,"shared/scripts/includes/arm.lua",2],
-    [118,"shared/scripts/includes/settings_of.lua",2],
-    [141,"shared/scripts/includes/list_group.lua",2],
-    [154,"shared/scripts/includes/tally.lua",2],
-    [163,"shared/scripts/includes/group_waiting.lua",2],
-    [168,"shared/scripts/includes/has_waiting.lua",2],
-    [173,"shared/scripts/includes/leave_started.lua",8],
-    [194,"shared/scripts/includes/queue_event.lua",3],
-    [240,"shared/scripts/includes/move.lua",4],
-    [258,"shared/scripts/includes/job_get.lua",2],
-    [263,"shared/scripts/includes/hash_table.lua",1],
-    [269,"shared/scripts/includes/job_table.lua",3],
-    [276,"shared/scripts/includes/outbox_push.lua",3],
-    [292,"shared/scripts/includes/push_waiting.lua",7],
-    [331,"shared/scripts/includes/requeue_waiting.lua",2],
-    [338,"shared/scripts/includes/resume_parent.lua",3],
-    [360,"shared/scripts/includes/to_terminal.lua",9],
-    [468,"shared/scripts/includes/schedule.lua",4],
-    [477,"shared/scripts/includes/create_job.lua",8],
-    [540,"shared/scripts/invoke.lua",28],
+    [103,"shared/scripts/includes/arm.lua",2],
+    [120,"shared/scripts/includes/settings_of.lua",2],
+    [143,"shared/scripts/includes/list_group.lua",2],
+    [156,"shared/scripts/includes/tally.lua",2],
+    [165,"shared/scripts/includes/group_waiting.lua",2],
+    [170,"shared/scripts/includes/has_waiting.lua",2],
+    [175,"shared/scripts/includes/leave_started.lua",8],
+    [196,"shared/scripts/includes/queue_event.lua",3],
+    [242,"shared/scripts/includes/move.lua",4],
+    [260,"shared/scripts/includes/job_get.lua",2],
+    [265,"shared/scripts/includes/hash_table.lua",1],
+    [271,"shared/scripts/includes/job_table.lua",3],
+    [278,"shared/scripts/includes/outbox_push.lua",3],
+    [294,"shared/scripts/includes/push_waiting.lua",7],
+    [333,"shared/scripts/includes/requeue_waiting.lua",2],
+    [340,"shared/scripts/includes/resume_parent.lua",3],
+    [362,"shared/scripts/includes/to_terminal.lua",9],
+    [478,"shared/scripts/includes/schedule.lua",4],
+    [487,"shared/scripts/includes/create_job.lua",8],
+    [550,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -6128,11 +6195,13 @@ local STATUS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -6461,6 +6530,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -6472,18 +6549,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -6759,14 +6836,14 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "1b70cee5b26e1d0c2a7b8779ade62288b9be151e",
+  sha: "4a6f72dc1502b97dbb788de80cd67709f8e0e835",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [29,"shared/defaults.ts (generated include \"limits\")",1],
     [43,"shared/scripts/includes/owned_job.lua",2],
-    [54,"shared/scripts/includes/queue_event.lua",3],
-    [100,"shared/scripts/progress.lua",26],
+    [56,"shared/scripts/includes/queue_event.lua",3],
+    [102,"shared/scripts/progress.lua",26],
   ],
   source: `-- progress: a running task's progress, meta and log lines, as its worker
 -- passes them on (coalesced: a few writes a second at most, the last one
@@ -6815,11 +6892,13 @@ local LIMITS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 -- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
@@ -6973,13 +7052,13 @@ return cjson.encode({ last = last and last[1] or after, gap = gap, events = even
 
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "6cb6b4ac60bfed2d5049a2ace2697feef950982c",
+  sha: "af3e88eeda0b5dad737b1e871eb57128b011f498",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
     [23,"shared/defaults.ts (generated include \"limits\")",1],
     [37,"shared/scripts/includes/owned_job.lua",2],
-    [48,"shared/scripts/record-step.lua",20],
+    [50,"shared/scripts/record-step.lua",20],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -7022,11 +7101,13 @@ local LIMITS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 local id, step = ARGV[2], ARGV[5]
@@ -7045,7 +7126,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "428626ddafb732f94dd1821393877696fedf0214",
+  sha: "3bb53bc26f9d410aaec4851f2675e105a11d032b",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -7071,15 +7152,15 @@ export const recover: ScriptSource = {
     [362,"shared/scripts/includes/outbox_push.lua",3],
     [378,"shared/scripts/includes/resume_parent.lua",3],
     [400,"shared/scripts/includes/to_terminal.lua",9],
-    [508,"shared/scripts/includes/cascade.lua",3],
-    [518,"shared/scripts/includes/cancel_dependents.lua",5],
-    [546,"shared/scripts/includes/schedule.lua",4],
-    [555,"shared/scripts/includes/keep_attempt.lua",3],
-    [576,"shared/scripts/includes/fail_or_retry.lua",9],
-    [612,"shared/scripts/includes/release_dependents.lua",6],
-    [638,"shared/scripts/includes/window.lua",1],
-    [650,"shared/scripts/includes/room.lua",3],
-    [668,"shared/scripts/recover.lua",36],
+    [516,"shared/scripts/includes/cascade.lua",3],
+    [526,"shared/scripts/includes/cancel_dependents.lua",5],
+    [554,"shared/scripts/includes/schedule.lua",4],
+    [563,"shared/scripts/includes/keep_attempt.lua",3],
+    [584,"shared/scripts/includes/fail_or_retry.lua",9],
+    [620,"shared/scripts/includes/release_dependents.lua",6],
+    [646,"shared/scripts/includes/window.lua",1],
+    [658,"shared/scripts/includes/room.lua",3],
+    [676,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -7548,6 +7629,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -7559,18 +7648,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
@@ -7905,13 +7994,13 @@ return cjson.encode({ removed = true })
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "41e9442ad3bb74177d198fc0a8d1f0930c4d2fd0",
+  sha: "32ac3e0db90bc1baef64f7e68ea7f8f5d2d44aca",
   lines: [
     [1,"shared/scripts/renew.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [24,"shared/scripts/includes/job_get.lua",2],
     [29,"shared/scripts/includes/owned_job.lua",2],
-    [40,"shared/scripts/renew.lua",18],
+    [42,"shared/scripts/renew.lua",18],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -7946,11 +8035,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 local now = tonumber(ARGV[2])
@@ -8305,26 +8396,26 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "b93c4c5411a0800e56fae437fbbbcb7af96263b5",
+  sha: "2d742f6293624a92e2f3aaa392c0469e32ad5d00",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [61,"shared/scripts/includes/owned_job.lua",2],
-    [72,"shared/scripts/includes/arm.lua",2],
-    [89,"shared/scripts/includes/settings_of.lua",2],
-    [112,"shared/scripts/includes/list_group.lua",2],
-    [125,"shared/scripts/includes/tally.lua",2],
-    [134,"shared/scripts/includes/group_waiting.lua",2],
-    [139,"shared/scripts/includes/has_waiting.lua",2],
-    [144,"shared/scripts/includes/leave_started.lua",8],
-    [165,"shared/defaults.ts (generated include \"limits\")",1],
-    [179,"shared/scripts/includes/queue_event.lua",3],
-    [225,"shared/scripts/includes/move.lua",4],
-    [243,"shared/scripts/includes/push_waiting.lua",7],
-    [282,"shared/scripts/includes/keep_attempt.lua",3],
-    [303,"shared/scripts/includes/requeue_ended.lua",4],
-    [321,"shared/scripts/requeue.lua",20],
+    [74,"shared/scripts/includes/arm.lua",2],
+    [91,"shared/scripts/includes/settings_of.lua",2],
+    [114,"shared/scripts/includes/list_group.lua",2],
+    [127,"shared/scripts/includes/tally.lua",2],
+    [136,"shared/scripts/includes/group_waiting.lua",2],
+    [141,"shared/scripts/includes/has_waiting.lua",2],
+    [146,"shared/scripts/includes/leave_started.lua",8],
+    [167,"shared/defaults.ts (generated include \"limits\")",1],
+    [181,"shared/scripts/includes/queue_event.lua",3],
+    [227,"shared/scripts/includes/move.lua",4],
+    [245,"shared/scripts/includes/push_waiting.lua",7],
+    [284,"shared/scripts/includes/keep_attempt.lua",3],
+    [305,"shared/scripts/includes/requeue_ended.lua",4],
+    [323,"shared/scripts/requeue.lua",20],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -8391,11 +8482,13 @@ local STATUS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
@@ -9110,24 +9203,24 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "ae69e665dd0a8805bf8664886d7ac779a4fa48db",
+  sha: "d11b691ef93c12586cb7ddfce871f8ca6d4a26ce",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
     [55,"shared/scripts/includes/owned_job.lua",2],
-    [66,"shared/status.ts (generated include \"statuses\")",1],
-    [90,"shared/scripts/includes/queue_event.lua",3],
-    [136,"shared/scripts/includes/move.lua",4],
-    [154,"shared/scripts/includes/arm.lua",2],
-    [171,"shared/scripts/includes/settings_of.lua",2],
-    [194,"shared/scripts/includes/list_group.lua",2],
-    [207,"shared/scripts/includes/tally.lua",2],
-    [216,"shared/scripts/includes/group_waiting.lua",2],
-    [221,"shared/scripts/includes/has_waiting.lua",2],
-    [226,"shared/scripts/includes/leave_started.lua",8],
-    [247,"shared/scripts/includes/schedule.lua",4],
-    [256,"shared/scripts/suspend.lua",29],
+    [68,"shared/status.ts (generated include \"statuses\")",1],
+    [92,"shared/scripts/includes/queue_event.lua",3],
+    [138,"shared/scripts/includes/move.lua",4],
+    [156,"shared/scripts/includes/arm.lua",2],
+    [173,"shared/scripts/includes/settings_of.lua",2],
+    [196,"shared/scripts/includes/list_group.lua",2],
+    [209,"shared/scripts/includes/tally.lua",2],
+    [218,"shared/scripts/includes/group_waiting.lua",2],
+    [223,"shared/scripts/includes/has_waiting.lua",2],
+    [228,"shared/scripts/includes/leave_started.lua",8],
+    [249,"shared/scripts/includes/schedule.lua",4],
+    [258,"shared/scripts/suspend.lua",29],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -9188,11 +9281,13 @@ local LIMITS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {

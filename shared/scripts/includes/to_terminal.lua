@@ -74,6 +74,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -85,18 +93,18 @@ end
 -- Answers whether jobs were ever made to wait for this one, so that the
 -- caller looks for dependents only then. A job's hash says which of its
 -- other keys it has (see create_job): a plain job pays for none of them.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- `read`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  -- the fields to drop are read too, so that a job without them (most) pays no HDEL
-  local gone = { 'stopRequested', unpack(drop or {}) }
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts', 'attemptsKept', 'dependents', 'marked', unpack(gone))
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
   -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
   local present = {}
-  for i, name in ipairs(gone) do
-    if f[12 + i] then table.insert(present, name) end
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
   end
   if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
