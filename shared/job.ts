@@ -108,6 +108,8 @@ export interface NewJob {
   queue: string;
   /** The hash's fields, flat: name, value, name, value … */
   fields: string[];
+  /** The id was made here, not chosen by the caller: no job can hold it yet, so the script need not look. */
+  freshId?: true;
   runAt?: number;
   atFront?: boolean;
   priority?: number;
@@ -183,7 +185,8 @@ export function newJob(
   ];
   for (const [field, value] of optional) if (value !== undefined) fields.push(field, String(value));
   const { atFront, priority, dependsOn, group, debounce, dedupe } = opts;
-  return { id, queue, fields, runAt, atFront, priority, dependsOn, group, debounce, dedupe };
+  const freshId = opts.id === undefined ? (true as const) : undefined;
+  return { id, queue, fields, freshId, runAt, atFront, priority, dependsOn, group, debounce, dedupe };
 }
 
 /** Deeper args are left to the schema, whose checks recurse too. */

@@ -18,9 +18,12 @@
 --- @include "step"
 
 local now = tonumber(ARGV[2])
-return step(now, tonumber(ARGV[5]), function(id, queue, at)
+local DROP = { 'error' }
+-- the ending's fields come with the check that the worker holds the job: one read
+return step(now, tonumber(ARGV[5]), function(id, queue, at, read)
   leave_started(id, queue)
-  to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
-  release_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, DROP, read) then
+    release_dependents(id, now)
+  end
   return 'finished'
-end, 3)
+end, 3, ending_fields('finished', DROP))

@@ -5,7 +5,8 @@
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] JSON array of calls, each { now = when it was made (epoch ms),
---         jobs = [ { id, queue, fields (flat hash fields), runAt?, atFront?,
+--         jobs = [ { id, queue, fields (flat hash fields), freshId? (made by
+--         the producer, so taken by no job), runAt?, atFront?,
 --         priority?, group?, dependsOn?, dependencyQueues? (the queues a
 --         dependency may be in: a caller limited to some queues cannot reach
 --         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec?,
@@ -42,7 +43,7 @@ local function refusal(specs, owners)
       end
     end
     -- an id taken in another queue must not hand that job to this caller
-    local owner = job_get(spec.id, 'queue')
+    local owner = not spec.freshId and job_get(spec.id, 'queue') or nil
     owners[i] = owner
     if owner and owner ~= spec.queue then
       return { error = 'id_in_other_queue', id = spec.id, at = i - 1 }

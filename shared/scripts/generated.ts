@@ -3,7 +3,7 @@ import type { ScriptSource } from "../script.ts";
 
 export const cancel: ScriptSource = {
   name: "cancel",
-  sha: "7a63fc0ef4b2d9fa66b8fc22ad979fc350b7846e",
+  sha: "ac841a4c8c36be6cba50decf005dfba9bca8880c",
   lines: [
     [1,"shared/scripts/cancel.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
@@ -15,18 +15,18 @@ export const cancel: ScriptSource = {
     [151,"shared/scripts/includes/job_table.lua",3],
     [158,"shared/scripts/includes/outbox_push.lua",3],
     [174,"shared/scripts/includes/arm.lua",2],
-    [187,"shared/scripts/includes/settings_of.lua",2],
-    [210,"shared/scripts/includes/list_group.lua",2],
-    [223,"shared/scripts/includes/tally.lua",2],
-    [232,"shared/scripts/includes/push_waiting.lua",7],
-    [268,"shared/scripts/includes/requeue_waiting.lua",2],
-    [275,"shared/scripts/includes/resume_parent.lua",3],
-    [297,"shared/scripts/includes/to_terminal.lua",9],
-    [393,"shared/scripts/includes/job_get.lua",2],
-    [398,"shared/scripts/includes/cascade.lua",3],
-    [408,"shared/scripts/includes/cancel_dependents.lua",5],
-    [436,"shared/scripts/includes/unqueue.lua",3],
-    [448,"shared/scripts/cancel.lua",16],
+    [191,"shared/scripts/includes/settings_of.lua",2],
+    [214,"shared/scripts/includes/list_group.lua",2],
+    [227,"shared/scripts/includes/tally.lua",2],
+    [236,"shared/scripts/includes/push_waiting.lua",7],
+    [275,"shared/scripts/includes/requeue_waiting.lua",2],
+    [282,"shared/scripts/includes/resume_parent.lua",3],
+    [304,"shared/scripts/includes/to_terminal.lua",9],
+    [420,"shared/scripts/includes/job_get.lua",2],
+    [425,"shared/scripts/includes/cascade.lua",3],
+    [435,"shared/scripts/includes/cancel_dependents.lua",5],
+    [463,"shared/scripts/includes/unqueue.lua",3],
+    [475,"shared/scripts/cancel.lua",16],
   ],
   source: `-- cancel: queued | scheduled | deferred | awaiting -> canceled (jobs waiting for it are
 -- canceled too); for a started job, marks a stop request and publishes it
@@ -205,14 +205,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -278,9 +282,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -294,6 +300,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -392,6 +399,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -400,16 +415,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -419,6 +445,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -562,41 +589,41 @@ return cjson.encode({ deliveries = deliveries, nextAt = tonumber(first[2]) })
 
 export const claim: ScriptSource = {
   name: "claim",
-  sha: "a8808d021bf3f48f132940923547638796aa2748",
+  sha: "2c8b8f4b4ee81067d1b6c763fc67128f47a74201",
   lines: [
     [1,"shared/scripts/claim.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [58,"shared/scripts/includes/job_get.lua",2],
     [63,"shared/scripts/includes/owned_job.lua",2],
-    [74,"shared/scripts/includes/split.lua",1],
-    [81,"shared/scripts/includes/settings_of.lua",2],
-    [104,"shared/defaults.ts (generated include \"limits\")",1],
-    [118,"shared/scripts/includes/arm.lua",2],
-    [131,"shared/status.ts (generated include \"statuses\")",1],
-    [155,"shared/scripts/includes/queue_event.lua",3],
-    [201,"shared/scripts/includes/move.lua",4],
-    [219,"shared/scripts/includes/hash_table.lua",1],
-    [225,"shared/scripts/includes/job_table.lua",3],
-    [232,"shared/scripts/includes/list_group.lua",2],
-    [245,"shared/scripts/includes/tally.lua",2],
-    [254,"shared/scripts/includes/push_waiting.lua",7],
-    [290,"shared/scripts/includes/requeue_waiting.lua",2],
-    [297,"shared/scripts/includes/promote_due.lua",4],
-    [312,"shared/scripts/includes/resume_wait.lua",3],
-    [328,"shared/scripts/includes/resume_due_waits.lua",4],
-    [340,"shared/scripts/includes/outbox_push.lua",3],
-    [356,"shared/scripts/includes/resume_parent.lua",3],
-    [378,"shared/scripts/includes/to_terminal.lua",9],
-    [474,"shared/scripts/includes/cascade.lua",3],
-    [484,"shared/scripts/includes/cancel_dependents.lua",5],
-    [512,"shared/scripts/includes/window.lua",1],
-    [524,"shared/scripts/includes/room.lua",3],
-    [542,"shared/scripts/includes/policy_of.lua",3],
-    [562,"shared/scripts/includes/group_waiting.lua",2],
-    [567,"shared/scripts/includes/claim_jobs.lua",16],
-    [745,"shared/scripts/includes/worker_step.lua",2],
-    [758,"shared/scripts/includes/step.lua",7],
-    [799,"shared/scripts/claim.lua",24],
+    [76,"shared/scripts/includes/split.lua",1],
+    [83,"shared/scripts/includes/settings_of.lua",2],
+    [106,"shared/defaults.ts (generated include \"limits\")",1],
+    [120,"shared/scripts/includes/arm.lua",2],
+    [137,"shared/status.ts (generated include \"statuses\")",1],
+    [161,"shared/scripts/includes/queue_event.lua",3],
+    [207,"shared/scripts/includes/move.lua",4],
+    [225,"shared/scripts/includes/hash_table.lua",1],
+    [231,"shared/scripts/includes/job_table.lua",3],
+    [238,"shared/scripts/includes/list_group.lua",2],
+    [251,"shared/scripts/includes/tally.lua",2],
+    [260,"shared/scripts/includes/push_waiting.lua",7],
+    [299,"shared/scripts/includes/requeue_waiting.lua",2],
+    [306,"shared/scripts/includes/promote_due.lua",4],
+    [321,"shared/scripts/includes/resume_wait.lua",3],
+    [337,"shared/scripts/includes/resume_due_waits.lua",4],
+    [349,"shared/scripts/includes/outbox_push.lua",3],
+    [365,"shared/scripts/includes/resume_parent.lua",3],
+    [387,"shared/scripts/includes/to_terminal.lua",9],
+    [503,"shared/scripts/includes/cascade.lua",3],
+    [513,"shared/scripts/includes/cancel_dependents.lua",5],
+    [541,"shared/scripts/includes/window.lua",1],
+    [553,"shared/scripts/includes/room.lua",3],
+    [571,"shared/scripts/includes/policy_of.lua",3],
+    [591,"shared/scripts/includes/group_waiting.lua",2],
+    [596,"shared/scripts/includes/claim_jobs.lua",16],
+    [773,"shared/scripts/includes/worker_step.lua",2],
+    [790,"shared/scripts/includes/step.lua",7],
+    [832,"shared/scripts/claim.lua",24],
   ],
   source: `-- claim: queued -> started for up to N jobs, taken from the worker's queues
 -- in the order given, lowest score (priority, then arrival) first within a
@@ -665,11 +692,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -719,14 +748,18 @@ local LIMITS = {
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -870,9 +903,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -886,6 +921,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -1043,6 +1079,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -1051,16 +1095,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -1070,6 +1125,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -1314,11 +1370,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -1332,12 +1390,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -1347,13 +1402,17 @@ end
 -- what it runs now, its state (busy or idle; a stopping worker gives its own,
 -- which a claim behind its wait obeys: see claim.lua), and for reports its
 -- counters ({ processed = n, failed = n }). An entry that ran out (no
--- heartbeat for a while) is left for the next heartbeat to write.
+-- heartbeat for a while) is left for the next heartbeat to write: every
+-- heartbeat writes both fields, so an HSET that adds one found no entry,
+-- and what it wrote goes (one command less than asking first, each call).
 local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
-  if redis.call('EXISTS', key) == 0 then return end
-  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
   local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
-  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
+  if redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ',')) > 0 then
+    redis.call('DEL', key)
+    return
+  end
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
 end
 
 -- What claim, complete and fail share: a worker's step. ARGV[3] names the
@@ -1364,10 +1423,11 @@ end
 -- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; \`read\`, the job's fields named in \`reads\`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -1376,8 +1436,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -1481,45 +1541,45 @@ return cjson.encode({ count = count, nextCursor = next_cursor })
 
 export const complete: ScriptSource = {
   name: "complete",
-  sha: "ae8aa70f62d078e1863e3f98a3d3f5704b748d15",
+  sha: "ff696dcbf3669ba926a16380b1e441f477b0e1d7",
   lines: [
     [1,"shared/scripts/complete.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [50,"shared/scripts/includes/arm.lua",2],
-    [63,"shared/scripts/includes/settings_of.lua",2],
-    [86,"shared/scripts/includes/list_group.lua",2],
-    [99,"shared/scripts/includes/tally.lua",2],
-    [108,"shared/scripts/includes/group_waiting.lua",2],
-    [113,"shared/scripts/includes/has_waiting.lua",2],
-    [118,"shared/scripts/includes/leave_started.lua",8],
-    [139,"shared/defaults.ts (generated include \"limits\")",1],
-    [153,"shared/status.ts (generated include \"statuses\")",1],
-    [177,"shared/scripts/includes/queue_event.lua",3],
-    [223,"shared/scripts/includes/move.lua",4],
-    [241,"shared/scripts/includes/hash_table.lua",1],
-    [247,"shared/scripts/includes/job_table.lua",3],
-    [254,"shared/scripts/includes/outbox_push.lua",3],
-    [270,"shared/scripts/includes/push_waiting.lua",7],
-    [306,"shared/scripts/includes/requeue_waiting.lua",2],
-    [313,"shared/scripts/includes/resume_parent.lua",3],
-    [335,"shared/scripts/includes/to_terminal.lua",9],
-    [431,"shared/scripts/includes/job_get.lua",2],
-    [436,"shared/scripts/includes/schedule.lua",4],
-    [445,"shared/scripts/includes/cascade.lua",3],
-    [455,"shared/scripts/includes/release_dependents.lua",6],
-    [481,"shared/scripts/includes/owned_job.lua",2],
-    [492,"shared/scripts/includes/split.lua",1],
-    [499,"shared/scripts/includes/promote_due.lua",4],
-    [514,"shared/scripts/includes/resume_wait.lua",3],
-    [530,"shared/scripts/includes/resume_due_waits.lua",4],
-    [542,"shared/scripts/includes/cancel_dependents.lua",5],
-    [570,"shared/scripts/includes/window.lua",1],
-    [582,"shared/scripts/includes/room.lua",3],
-    [600,"shared/scripts/includes/policy_of.lua",3],
-    [620,"shared/scripts/includes/claim_jobs.lua",16],
-    [798,"shared/scripts/includes/worker_step.lua",2],
-    [811,"shared/scripts/includes/step.lua",7],
-    [852,"shared/scripts/complete.lua",19],
+    [67,"shared/scripts/includes/settings_of.lua",2],
+    [90,"shared/scripts/includes/list_group.lua",2],
+    [103,"shared/scripts/includes/tally.lua",2],
+    [112,"shared/scripts/includes/group_waiting.lua",2],
+    [117,"shared/scripts/includes/has_waiting.lua",2],
+    [122,"shared/scripts/includes/leave_started.lua",8],
+    [143,"shared/defaults.ts (generated include \"limits\")",1],
+    [157,"shared/status.ts (generated include \"statuses\")",1],
+    [181,"shared/scripts/includes/queue_event.lua",3],
+    [227,"shared/scripts/includes/move.lua",4],
+    [245,"shared/scripts/includes/hash_table.lua",1],
+    [251,"shared/scripts/includes/job_table.lua",3],
+    [258,"shared/scripts/includes/outbox_push.lua",3],
+    [274,"shared/scripts/includes/push_waiting.lua",7],
+    [313,"shared/scripts/includes/requeue_waiting.lua",2],
+    [320,"shared/scripts/includes/resume_parent.lua",3],
+    [342,"shared/scripts/includes/to_terminal.lua",9],
+    [458,"shared/scripts/includes/job_get.lua",2],
+    [463,"shared/scripts/includes/schedule.lua",4],
+    [472,"shared/scripts/includes/cascade.lua",3],
+    [482,"shared/scripts/includes/release_dependents.lua",6],
+    [508,"shared/scripts/includes/owned_job.lua",2],
+    [521,"shared/scripts/includes/split.lua",1],
+    [528,"shared/scripts/includes/promote_due.lua",4],
+    [543,"shared/scripts/includes/resume_wait.lua",3],
+    [559,"shared/scripts/includes/resume_due_waits.lua",4],
+    [571,"shared/scripts/includes/cancel_dependents.lua",5],
+    [599,"shared/scripts/includes/window.lua",1],
+    [611,"shared/scripts/includes/room.lua",3],
+    [629,"shared/scripts/includes/policy_of.lua",3],
+    [649,"shared/scripts/includes/claim_jobs.lua",16],
+    [826,"shared/scripts/includes/worker_step.lua",2],
+    [843,"shared/scripts/includes/step.lua",7],
+    [885,"shared/scripts/complete.lua",19],
   ],
   source: `-- complete: started -> finished for each job reported, storing its result,
 -- and releasing deferred jobs whose last dependency it was; then claims the
@@ -1574,14 +1634,18 @@ function K.delivery(id) return ROOT .. ":delivery:" .. id end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -1809,9 +1873,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -1825,6 +1891,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -1923,6 +1990,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -1931,16 +2006,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -1950,6 +2036,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -2006,11 +2093,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -2290,11 +2379,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -2308,12 +2399,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -2323,13 +2411,17 @@ end
 -- what it runs now, its state (busy or idle; a stopping worker gives its own,
 -- which a claim behind its wait obeys: see claim.lua), and for reports its
 -- counters ({ processed = n, failed = n }). An entry that ran out (no
--- heartbeat for a while) is left for the next heartbeat to write.
+-- heartbeat for a while) is left for the next heartbeat to write: every
+-- heartbeat writes both fields, so an HSET that adds one found no entry,
+-- and what it wrote goes (one command less than asking first, each call).
 local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
-  if redis.call('EXISTS', key) == 0 then return end
-  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
   local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
-  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
+  if redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ',')) > 0 then
+    redis.call('DEL', key)
+    return
+  end
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
 end
 
 -- What claim, complete and fail share: a worker's step. ARGV[3] names the
@@ -2340,10 +2432,11 @@ end
 -- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; \`read\`, the job's fields named in \`reads\`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -2352,8 +2445,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -2374,28 +2467,31 @@ local function step(now, max, settle, width)
 end
 
 local now = tonumber(ARGV[2])
-return step(now, tonumber(ARGV[5]), function(id, queue, at)
+local DROP = { 'error' }
+-- the ending's fields come with the check that the worker holds the job: one read
+return step(now, tonumber(ARGV[5]), function(id, queue, at, read)
   leave_started(id, queue)
-  to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, { 'error' })
-  release_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'finished', now, { 'result', ARGV[at] }, DROP, read) then
+    release_dependents(id, now)
+  end
   return 'finished'
-end, 3)
+end, 3, ending_fields('finished', DROP))
 `,
 };
 
 export const configureGroup: ScriptSource = {
   name: "configure-group",
-  sha: "cdf8f6ba34bfd58504916c16d87a032af117d970",
+  sha: "23cb526c8ed50f0c44a5e4523f6f281435e8e88a",
   lines: [
     [1,"shared/scripts/configure-group.lua",1],
     [12,"shared/keys.ts (generated include \"keys\")",1],
     [24,"shared/scripts/includes/arm.lua",2],
-    [37,"shared/scripts/includes/settings_of.lua",2],
-    [60,"shared/scripts/includes/tally.lua",2],
-    [69,"shared/scripts/includes/policy_of.lua",3],
-    [89,"shared/scripts/includes/list_group.lua",2],
-    [102,"shared/scripts/includes/group_waiting.lua",2],
-    [107,"shared/scripts/configure-group.lua",19],
+    [41,"shared/scripts/includes/settings_of.lua",2],
+    [64,"shared/scripts/includes/tally.lua",2],
+    [73,"shared/scripts/includes/policy_of.lua",3],
+    [93,"shared/scripts/includes/list_group.lua",2],
+    [106,"shared/scripts/includes/group_waiting.lua",2],
+    [111,"shared/scripts/configure-group.lua",19],
   ],
   source: `-- configure-group: changes one group's own policy in a queue, over the
 -- queue's default (settings.groups): concurrency (at most this many of the
@@ -2424,14 +2520,18 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -2530,13 +2630,13 @@ return cjson.encode({ policy = policy, effective = effective })
 
 export const configureQueue: ScriptSource = {
   name: "configure-queue",
-  sha: "4b4b43d77bbfd825b427e5e659d9f4710c8adab1",
+  sha: "225d484ff01161fae9efaa2833f22c1d4912662a",
   lines: [
     [1,"shared/scripts/configure-queue.lua",1],
     [13,"shared/keys.ts (generated include \"keys\")",1],
     [21,"shared/scripts/includes/arm.lua",2],
-    [34,"shared/scripts/includes/has_waiting.lua",2],
-    [39,"shared/scripts/configure-queue.lua",16],
+    [38,"shared/scripts/includes/has_waiting.lua",2],
+    [43,"shared/scripts/configure-queue.lua",16],
   ],
   source: `-- configure-queue: changes a queue's settings, which every claim across the
 -- fleet reads: paused (no worker claims from it; it still takes jobs), limit
@@ -2562,14 +2662,18 @@ function K.wake(queue) return ROOT .. ":wake:" .. queue end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- Whether a queue has waiting jobs, grouped or not.
@@ -2915,7 +3019,7 @@ return cjson.encode({ due = due, nextAt = tonumber(later[2]) })
 
 export const empty: ScriptSource = {
   name: "empty",
-  sha: "7b103057f6d500caa87026d0d5f0902fb73a702a",
+  sha: "24b8e9c07903446d1a1a55acf94520490bf2d493",
   lines: [
     [1,"shared/scripts/empty.lua",1],
     [9,"shared/keys.ts (generated include \"keys\")",1],
@@ -2930,16 +3034,16 @@ export const empty: ScriptSource = {
     [172,"shared/scripts/includes/job_table.lua",3],
     [179,"shared/scripts/includes/outbox_push.lua",3],
     [195,"shared/scripts/includes/arm.lua",2],
-    [208,"shared/scripts/includes/settings_of.lua",2],
-    [231,"shared/scripts/includes/list_group.lua",2],
-    [244,"shared/scripts/includes/push_waiting.lua",7],
-    [280,"shared/scripts/includes/requeue_waiting.lua",2],
-    [287,"shared/scripts/includes/resume_parent.lua",3],
-    [309,"shared/scripts/includes/to_terminal.lua",9],
-    [405,"shared/scripts/includes/job_get.lua",2],
-    [410,"shared/scripts/includes/cascade.lua",3],
-    [420,"shared/scripts/includes/cancel_dependents.lua",5],
-    [448,"shared/scripts/empty.lua",15],
+    [212,"shared/scripts/includes/settings_of.lua",2],
+    [235,"shared/scripts/includes/list_group.lua",2],
+    [248,"shared/scripts/includes/push_waiting.lua",7],
+    [287,"shared/scripts/includes/requeue_waiting.lua",2],
+    [294,"shared/scripts/includes/resume_parent.lua",3],
+    [316,"shared/scripts/includes/to_terminal.lua",9],
+    [432,"shared/scripts/includes/job_get.lua",2],
+    [437,"shared/scripts/includes/cascade.lua",3],
+    [447,"shared/scripts/includes/cancel_dependents.lua",5],
+    [475,"shared/scripts/empty.lua",15],
   ],
   source: `-- empty: queued -> canceled for a batch of a queue's waiting jobs (the jobs
 -- waiting for them are canceled too). The caller repeats while more = true,
@@ -3139,14 +3243,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -3203,9 +3311,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -3219,6 +3329,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -3317,6 +3428,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -3325,16 +3444,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -3344,6 +3474,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -3414,31 +3545,31 @@ return cjson.encode({ count = count, more = has_waiting(queue) })
 
 export const enqueue: ScriptSource = {
   name: "enqueue",
-  sha: "8462af886b04a35819d573bf0ab663aa891e1a65",
+  sha: "55b949f33f99f7c0aa2272bd5c112a0892e8c7eb",
   lines: [
     [1,"shared/scripts/enqueue.lua",1],
-    [18,"shared/keys.ts (generated include \"keys\")",1],
-    [50,"shared/scripts/includes/job_get.lua",2],
-    [55,"shared/scripts/includes/hash_table.lua",1],
-    [61,"shared/scripts/includes/job_table.lua",3],
-    [68,"shared/status.ts (generated include \"statuses\")",1],
-    [93,"shared/defaults.ts (generated include \"limits\")",1],
-    [107,"shared/scripts/includes/queue_event.lua",3],
-    [153,"shared/scripts/includes/move.lua",4],
-    [171,"shared/scripts/includes/outbox_push.lua",3],
-    [187,"shared/scripts/includes/arm.lua",2],
-    [200,"shared/scripts/includes/settings_of.lua",2],
-    [223,"shared/scripts/includes/list_group.lua",2],
-    [236,"shared/scripts/includes/tally.lua",2],
-    [245,"shared/scripts/includes/push_waiting.lua",7],
-    [281,"shared/scripts/includes/requeue_waiting.lua",2],
-    [288,"shared/scripts/includes/resume_parent.lua",3],
-    [310,"shared/scripts/includes/to_terminal.lua",9],
-    [406,"shared/scripts/includes/schedule.lua",4],
-    [415,"shared/scripts/includes/create_job.lua",8],
-    [464,"shared/scripts/includes/unqueue.lua",3],
-    [476,"shared/scripts/includes/gather.lua",6],
-    [533,"shared/scripts/enqueue.lua",23],
+    [19,"shared/keys.ts (generated include \"keys\")",1],
+    [51,"shared/scripts/includes/job_get.lua",2],
+    [56,"shared/scripts/includes/hash_table.lua",1],
+    [62,"shared/scripts/includes/job_table.lua",3],
+    [69,"shared/status.ts (generated include \"statuses\")",1],
+    [94,"shared/defaults.ts (generated include \"limits\")",1],
+    [108,"shared/scripts/includes/queue_event.lua",3],
+    [154,"shared/scripts/includes/move.lua",4],
+    [172,"shared/scripts/includes/outbox_push.lua",3],
+    [188,"shared/scripts/includes/arm.lua",2],
+    [205,"shared/scripts/includes/settings_of.lua",2],
+    [228,"shared/scripts/includes/list_group.lua",2],
+    [241,"shared/scripts/includes/tally.lua",2],
+    [250,"shared/scripts/includes/push_waiting.lua",7],
+    [289,"shared/scripts/includes/requeue_waiting.lua",2],
+    [296,"shared/scripts/includes/resume_parent.lua",3],
+    [318,"shared/scripts/includes/to_terminal.lua",9],
+    [434,"shared/scripts/includes/schedule.lua",4],
+    [443,"shared/scripts/includes/create_job.lua",8],
+    [506,"shared/scripts/includes/unqueue.lua",3],
+    [518,"shared/scripts/includes/gather.lua",6],
+    [575,"shared/scripts/enqueue.lua",24],
   ],
   source: `-- enqueue: creates jobs by calls, each atomically: all of a call or none.
 -- A call is what one producer call asked for (a job, or a batch); calls
@@ -3447,7 +3578,8 @@ export const enqueue: ScriptSource = {
 -- KEYS[1] the queues set (routes to the hash slot)
 -- ARGV[1] key root
 -- ARGV[2] JSON array of calls, each { now = when it was made (epoch ms),
---         jobs = [ { id, queue, fields (flat hash fields), runAt?, atFront?,
+--         jobs = [ { id, queue, fields (flat hash fields), freshId? (made by
+--         the producer, so taken by no job), runAt?, atFront?,
 --         priority?, group?, dependsOn?, dependencyQueues? (the queues a
 --         dependency may be in: a caller limited to some queues cannot reach
 --         others' jobs), idempotencyKey?, fingerprint?, idempotencyTtlSec?,
@@ -3630,14 +3762,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -3703,9 +3839,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -3719,6 +3857,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -3817,6 +3956,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -3825,16 +3972,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -3844,6 +4002,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -3861,13 +4020,21 @@ end
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- \`marked\`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -3877,10 +4044,13 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -3888,6 +4058,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -3897,10 +4068,12 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -3994,7 +4167,7 @@ local function refusal(specs, owners)
       end
     end
     -- an id taken in another queue must not hand that job to this caller
-    local owner = job_get(spec.id, 'queue')
+    local owner = not spec.freshId and job_get(spec.id, 'queue') or nil
     owners[i] = owner
     if owner and owner ~= spec.queue then
       return { error = 'id_in_other_queue', id = spec.id, at = i - 1 }
@@ -4051,46 +4224,46 @@ return cjson.encode(replies)
 
 export const fail: ScriptSource = {
   name: "fail",
-  sha: "3407ef55ceae83eeba370dd279bf76fbabe3d3ac",
+  sha: "ac4c1daa17747540845903f19e3b44128732e20f",
   lines: [
     [1,"shared/scripts/fail.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [51,"shared/defaults.ts (generated include \"limits\")",1],
     [65,"shared/scripts/includes/arm.lua",2],
-    [78,"shared/scripts/includes/settings_of.lua",2],
-    [101,"shared/scripts/includes/list_group.lua",2],
-    [114,"shared/scripts/includes/tally.lua",2],
-    [123,"shared/scripts/includes/group_waiting.lua",2],
-    [128,"shared/scripts/includes/has_waiting.lua",2],
-    [133,"shared/scripts/includes/leave_started.lua",8],
-    [154,"shared/status.ts (generated include \"statuses\")",1],
-    [178,"shared/scripts/includes/queue_event.lua",3],
-    [224,"shared/scripts/includes/move.lua",4],
-    [242,"shared/scripts/includes/hash_table.lua",1],
-    [248,"shared/scripts/includes/job_table.lua",3],
-    [255,"shared/scripts/includes/outbox_push.lua",3],
-    [271,"shared/scripts/includes/push_waiting.lua",7],
-    [307,"shared/scripts/includes/requeue_waiting.lua",2],
-    [314,"shared/scripts/includes/resume_parent.lua",3],
-    [336,"shared/scripts/includes/to_terminal.lua",9],
-    [432,"shared/scripts/includes/job_get.lua",2],
-    [437,"shared/scripts/includes/cascade.lua",3],
-    [447,"shared/scripts/includes/cancel_dependents.lua",5],
-    [475,"shared/scripts/includes/schedule.lua",4],
-    [484,"shared/scripts/includes/keep_attempt.lua",3],
-    [502,"shared/scripts/includes/fail_or_retry.lua",9],
-    [541,"shared/scripts/includes/owned_job.lua",2],
-    [552,"shared/scripts/includes/split.lua",1],
-    [559,"shared/scripts/includes/promote_due.lua",4],
-    [574,"shared/scripts/includes/resume_wait.lua",3],
-    [590,"shared/scripts/includes/resume_due_waits.lua",4],
-    [602,"shared/scripts/includes/window.lua",1],
-    [614,"shared/scripts/includes/room.lua",3],
-    [632,"shared/scripts/includes/policy_of.lua",3],
-    [652,"shared/scripts/includes/claim_jobs.lua",16],
-    [830,"shared/scripts/includes/worker_step.lua",2],
-    [843,"shared/scripts/includes/step.lua",7],
-    [884,"shared/scripts/fail.lua",17],
+    [82,"shared/scripts/includes/settings_of.lua",2],
+    [105,"shared/scripts/includes/list_group.lua",2],
+    [118,"shared/scripts/includes/tally.lua",2],
+    [127,"shared/scripts/includes/group_waiting.lua",2],
+    [132,"shared/scripts/includes/has_waiting.lua",2],
+    [137,"shared/scripts/includes/leave_started.lua",8],
+    [158,"shared/status.ts (generated include \"statuses\")",1],
+    [182,"shared/scripts/includes/queue_event.lua",3],
+    [228,"shared/scripts/includes/move.lua",4],
+    [246,"shared/scripts/includes/hash_table.lua",1],
+    [252,"shared/scripts/includes/job_table.lua",3],
+    [259,"shared/scripts/includes/outbox_push.lua",3],
+    [275,"shared/scripts/includes/push_waiting.lua",7],
+    [314,"shared/scripts/includes/requeue_waiting.lua",2],
+    [321,"shared/scripts/includes/resume_parent.lua",3],
+    [343,"shared/scripts/includes/to_terminal.lua",9],
+    [459,"shared/scripts/includes/job_get.lua",2],
+    [464,"shared/scripts/includes/cascade.lua",3],
+    [474,"shared/scripts/includes/cancel_dependents.lua",5],
+    [502,"shared/scripts/includes/schedule.lua",4],
+    [511,"shared/scripts/includes/keep_attempt.lua",3],
+    [532,"shared/scripts/includes/fail_or_retry.lua",9],
+    [568,"shared/scripts/includes/owned_job.lua",2],
+    [581,"shared/scripts/includes/split.lua",1],
+    [588,"shared/scripts/includes/promote_due.lua",4],
+    [603,"shared/scripts/includes/resume_wait.lua",3],
+    [619,"shared/scripts/includes/resume_due_waits.lua",4],
+    [631,"shared/scripts/includes/window.lua",1],
+    [643,"shared/scripts/includes/room.lua",3],
+    [661,"shared/scripts/includes/policy_of.lua",3],
+    [681,"shared/scripts/includes/claim_jobs.lua",16],
+    [858,"shared/scripts/includes/worker_step.lua",2],
+    [875,"shared/scripts/includes/step.lua",7],
+    [917,"shared/scripts/fail.lua",17],
   ],
   source: `-- fail: started -> failed, or stopped (a stop was requested), or back to
 -- queued/scheduled when the job's retry policy allows another attempt, for
@@ -4160,14 +4333,18 @@ local LIMITS = {
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -4381,9 +4558,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -4397,6 +4576,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -4495,6 +4675,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -4503,16 +4691,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -4522,6 +4721,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- One field of a job's hash.
@@ -4579,6 +4779,8 @@ end
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -4592,6 +4794,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- The one place that decides between retry and failure for a started job:
@@ -4602,16 +4805,14 @@ local function fail_or_retry(id, now, err, retryable)
   local queue = f[1]
   leave_started(id, queue)
   if f[2] == '1' then
-    to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
-    cancel_dependents(id, now)
+    if to_terminal(id, queue, 'started', 'stopped', now, { 'error', err }) then cancel_dependents(id, now) end
     return 'stopped'
   end
   local attempts = tonumber(f[3] or '0')
   if retryable and f[4] then
     local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
-      keep_attempt(id, 'failed', now, err)
-      redis.call('HSET', key, 'error', err)
+      redis.call('HSET', key, 'error', err, keep_attempt(id, 'failed', now, err))
       redis.call('HDEL', key, 'workerName')
       local delay = 0
       local backoff = retry.backoff
@@ -4628,8 +4829,7 @@ local function fail_or_retry(id, now, err, retryable)
       return 'queued'
     end
   end
-  to_terminal(id, queue, 'started', 'failed', now, { 'error', err })
-  cancel_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'failed', now, { 'error', err }) then cancel_dependents(id, now) end
   return 'failed'
 end
 
@@ -4637,11 +4837,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- A comma-separated argument as a list ('' is the empty list): queue names
 -- and job ids cannot hold a comma.
@@ -4893,11 +5095,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -4911,12 +5115,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }
@@ -4926,13 +5127,17 @@ end
 -- what it runs now, its state (busy or idle; a stopping worker gives its own,
 -- which a claim behind its wait obeys: see claim.lua), and for reports its
 -- counters ({ processed = n, failed = n }). An entry that ran out (no
--- heartbeat for a while) is left for the next heartbeat to write.
+-- heartbeat for a while) is left for the next heartbeat to write: every
+-- heartbeat writes both fields, so an HSET that adds one found no entry,
+-- and what it wrote goes (one command less than asking first, each call).
 local function worker_step(worker, running, counts, stopping)
   local key = K.worker(worker)
-  if redis.call('EXISTS', key) == 0 then return end
-  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
   local state = stopping ~= '' and stopping or #running > 0 and 'busy' or 'idle'
-  redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ','))
+  if redis.call('HSET', key, 'state', state, 'currentJobs', table.concat(running, ',')) > 0 then
+    redis.call('DEL', key)
+    return
+  end
+  for counter, n in pairs(counts) do redis.call('HINCRBY', key, counter, n) end
 end
 
 -- What claim, complete and fail share: a worker's step. ARGV[3] names the
@@ -4943,10 +5148,11 @@ end
 -- ARGV[9] on come the jobs it reports, \`width\` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; \`read\`, the job's fields named in \`reads\`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -4955,8 +5161,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'
@@ -4985,7 +5191,7 @@ end, 4)
 
 export const fireSchedule: ScriptSource = {
   name: "fire-schedule",
-  sha: "560f47e544be287caae38ece4e3add1cce796640",
+  sha: "f56552b1ecf0c32af536b1f98796d8020de0b5f6",
   lines: [
     [1,"shared/scripts/fire-schedule.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
@@ -4998,16 +5204,16 @@ export const fireSchedule: ScriptSource = {
     [160,"shared/scripts/includes/job_table.lua",3],
     [167,"shared/scripts/includes/outbox_push.lua",3],
     [183,"shared/scripts/includes/arm.lua",2],
-    [196,"shared/scripts/includes/settings_of.lua",2],
-    [219,"shared/scripts/includes/list_group.lua",2],
-    [232,"shared/scripts/includes/tally.lua",2],
-    [241,"shared/scripts/includes/push_waiting.lua",7],
-    [277,"shared/scripts/includes/requeue_waiting.lua",2],
-    [284,"shared/scripts/includes/resume_parent.lua",3],
-    [306,"shared/scripts/includes/to_terminal.lua",9],
-    [402,"shared/scripts/includes/schedule.lua",4],
-    [411,"shared/scripts/includes/create_job.lua",8],
-    [460,"shared/scripts/fire-schedule.lua",18],
+    [200,"shared/scripts/includes/settings_of.lua",2],
+    [223,"shared/scripts/includes/list_group.lua",2],
+    [236,"shared/scripts/includes/tally.lua",2],
+    [245,"shared/scripts/includes/push_waiting.lua",7],
+    [284,"shared/scripts/includes/requeue_waiting.lua",2],
+    [291,"shared/scripts/includes/resume_parent.lua",3],
+    [313,"shared/scripts/includes/to_terminal.lua",9],
+    [429,"shared/scripts/includes/schedule.lua",4],
+    [438,"shared/scripts/includes/create_job.lua",8],
+    [501,"shared/scripts/fire-schedule.lua",18],
   ],
   source: `-- fire-schedule: enqueues the job of one tick of a schedule and moves the
 -- schedule to its next tick, if the schedule is still due at the time the
@@ -5195,14 +5401,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -5268,9 +5478,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -5284,6 +5496,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -5382,6 +5595,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -5390,16 +5611,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -5409,6 +5641,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -5426,13 +5659,21 @@ end
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- \`marked\`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -5442,10 +5683,13 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -5453,6 +5697,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -5462,10 +5707,12 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -5826,33 +6073,33 @@ return cjson.encode(reply)
 
 export const invoke: ScriptSource = {
   name: "invoke",
-  sha: "789e2c19a1600a0cfd1f341a8eea742a1da5b612",
+  sha: "7e888980ffe1930b6337849020cc94831b183839",
   lines: [
     [1,"shared/scripts/invoke.lua",1],
     [20,"shared/keys.ts (generated include \"keys\")",1],
     [51,"shared/defaults.ts (generated include \"limits\")",1],
     [65,"shared/status.ts (generated include \"statuses\")",1],
     [90,"shared/scripts/includes/owned_job.lua",2],
-    [101,"shared/scripts/includes/arm.lua",2],
-    [114,"shared/scripts/includes/settings_of.lua",2],
-    [137,"shared/scripts/includes/list_group.lua",2],
-    [150,"shared/scripts/includes/tally.lua",2],
-    [159,"shared/scripts/includes/group_waiting.lua",2],
-    [164,"shared/scripts/includes/has_waiting.lua",2],
-    [169,"shared/scripts/includes/leave_started.lua",8],
-    [190,"shared/scripts/includes/queue_event.lua",3],
-    [236,"shared/scripts/includes/move.lua",4],
-    [254,"shared/scripts/includes/job_get.lua",2],
-    [259,"shared/scripts/includes/hash_table.lua",1],
-    [265,"shared/scripts/includes/job_table.lua",3],
-    [272,"shared/scripts/includes/outbox_push.lua",3],
-    [288,"shared/scripts/includes/push_waiting.lua",7],
-    [324,"shared/scripts/includes/requeue_waiting.lua",2],
-    [331,"shared/scripts/includes/resume_parent.lua",3],
-    [353,"shared/scripts/includes/to_terminal.lua",9],
-    [449,"shared/scripts/includes/schedule.lua",4],
-    [458,"shared/scripts/includes/create_job.lua",8],
-    [507,"shared/scripts/invoke.lua",28],
+    [103,"shared/scripts/includes/arm.lua",2],
+    [120,"shared/scripts/includes/settings_of.lua",2],
+    [143,"shared/scripts/includes/list_group.lua",2],
+    [156,"shared/scripts/includes/tally.lua",2],
+    [165,"shared/scripts/includes/group_waiting.lua",2],
+    [170,"shared/scripts/includes/has_waiting.lua",2],
+    [175,"shared/scripts/includes/leave_started.lua",8],
+    [196,"shared/scripts/includes/queue_event.lua",3],
+    [242,"shared/scripts/includes/move.lua",4],
+    [260,"shared/scripts/includes/job_get.lua",2],
+    [265,"shared/scripts/includes/hash_table.lua",1],
+    [271,"shared/scripts/includes/job_table.lua",3],
+    [278,"shared/scripts/includes/outbox_push.lua",3],
+    [294,"shared/scripts/includes/push_waiting.lua",7],
+    [333,"shared/scripts/includes/requeue_waiting.lua",2],
+    [340,"shared/scripts/includes/resume_parent.lua",3],
+    [362,"shared/scripts/includes/to_terminal.lua",9],
+    [478,"shared/scripts/includes/schedule.lua",4],
+    [487,"shared/scripts/includes/create_job.lua",8],
+    [550,"shared/scripts/invoke.lua",28],
   ],
   source: `-- invoke: a durable task invokes a child job (ctx.invoke) and waits for it
 -- without holding its worker: the child is made once, under the id
@@ -5948,24 +6195,30 @@ local STATUS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -6160,9 +6413,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -6176,6 +6431,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -6274,6 +6530,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -6282,16 +6546,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -6301,6 +6576,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- Puts a job in its queue's scheduled registry until run_at (epoch ms),
@@ -6318,13 +6594,21 @@ end
 -- one of them did not. The hash is written with the status, in one HSET.
 -- Answers the fields the script decided (the caller has the others).
 local registered = {}
-local function create_job(spec, now)
-  local id, queue, fields = spec.id, spec.queue, spec.fields
+local function register(queue)
   -- a batch names its queue once
   if not registered[queue] then
     registered[queue] = true
     redis.call('ZADD', K.queues(), 'NX', 0, queue)
   end
+end
+
+local function create_job(spec, now)
+  local id, queue, fields = spec.id, spec.queue, spec.fields
+  -- \`marked\`: the hash says which of the job's other keys it has (attemptsKept
+  -- when it kept an attempt, dependents when a job waits for it), so that its
+  -- ending touches only those; a job of an older version has no such marks
+  table.insert(fields, 'marked')
+  table.insert(fields, '1')
   local waiting = 0
   for _, dep in ipairs(spec.dependsOn or {}) do
     local status = job_get(dep, 'status')
@@ -6334,10 +6618,13 @@ local function create_job(spec, now)
     elseif status ~= 'finished' then
       redis.call('SADD', K.dependencies(id), dep)
       redis.call('SADD', K.dependents(dep), id)
+      -- its ending looks for dependents only when it has had some
+      redis.call('HSET', K.job(dep), 'dependents', '1')
       waiting = waiting + 1
     end
   end
   if waiting < 0 then
+    register(queue)
     redis.call('DEL', K.dependencies(id))
     -- to_terminal reads the job's TTLs from its hash
     redis.call('HSET', K.job(id), unpack(fields))
@@ -6345,6 +6632,7 @@ local function create_job(spec, now)
     to_terminal(id, queue, nil, 'canceled', now, { 'error', err })
     return { status = 'canceled', error = err }
   elseif waiting > 0 then
+    register(queue)
     -- runAt is kept for when the last dependency finishes
     if spec.runAt then
       table.insert(fields, 'runAt')
@@ -6354,10 +6642,12 @@ local function create_job(spec, now)
     redis.call('ZADD', K.registry('deferred', queue), now, id)
     return { status = 'deferred' }
   elseif spec.runAt and tonumber(spec.runAt) > now then
+    register(queue)
     schedule(id, queue, nil, spec.runAt, unpack(fields))
     return { status = 'scheduled' }
   end
-  push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields))
+  -- a queue's arrivals are counted from its registration on (recovery drops both together)
+  if push_waiting(id, queue, nil, now, spec.atFront, spec.priority, spec.group, unpack(fields)) then register(queue) end
   return { status = 'queued', enqueuedAt = now }
 end
 
@@ -6546,14 +6836,14 @@ return cjson.encode(out)
 
 export const progress: ScriptSource = {
   name: "progress",
-  sha: "1b70cee5b26e1d0c2a7b8779ade62288b9be151e",
+  sha: "4a6f72dc1502b97dbb788de80cd67709f8e0e835",
   lines: [
     [1,"shared/scripts/progress.lua",1],
     [22,"shared/keys.ts (generated include \"keys\")",1],
     [29,"shared/defaults.ts (generated include \"limits\")",1],
     [43,"shared/scripts/includes/owned_job.lua",2],
-    [54,"shared/scripts/includes/queue_event.lua",3],
-    [100,"shared/scripts/progress.lua",26],
+    [56,"shared/scripts/includes/queue_event.lua",3],
+    [102,"shared/scripts/progress.lua",26],
   ],
   source: `-- progress: a running task's progress, meta and log lines, as its worker
 -- passes them on (coalesced: a few writes a second at most, the last one
@@ -6602,11 +6892,13 @@ local LIMITS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 -- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
@@ -6760,13 +7052,13 @@ return cjson.encode({ last = last and last[1] or after, gap = gap, events = even
 
 export const recordStep: ScriptSource = {
   name: "record-step",
-  sha: "6cb6b4ac60bfed2d5049a2ace2697feef950982c",
+  sha: "af3e88eeda0b5dad737b1e871eb57128b011f498",
   lines: [
     [1,"shared/scripts/record-step.lua",1],
     [17,"shared/keys.ts (generated include \"keys\")",1],
     [23,"shared/defaults.ts (generated include \"limits\")",1],
     [37,"shared/scripts/includes/owned_job.lua",2],
-    [48,"shared/scripts/record-step.lua",20],
+    [50,"shared/scripts/record-step.lua",20],
   ],
   source: `-- record-step: a running task's step (ctx.step) recorded once, as soon as
 -- its function returned, so that a later attempt or a resumption gets the
@@ -6809,11 +7101,13 @@ local LIMITS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 local id, step = ARGV[2], ARGV[5]
@@ -6832,7 +7126,7 @@ return cjson.encode({ ok = true, n = n })
 
 export const recover: ScriptSource = {
   name: "recover",
-  sha: "9187e3689172fa5595e0b245d9a5d3ec707f8599",
+  sha: "3bb53bc26f9d410aaec4851f2675e105a11d032b",
   lines: [
     [1,"shared/scripts/recover.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
@@ -6840,33 +7134,33 @@ export const recover: ScriptSource = {
     [84,"shared/defaults.ts (generated include \"limits\")",1],
     [98,"shared/scripts/includes/job_get.lua",2],
     [103,"shared/scripts/includes/arm.lua",2],
-    [116,"shared/scripts/includes/queue_event.lua",3],
-    [162,"shared/scripts/includes/move.lua",4],
-    [180,"shared/scripts/includes/settings_of.lua",2],
-    [203,"shared/scripts/includes/list_group.lua",2],
-    [216,"shared/scripts/includes/tally.lua",2],
-    [225,"shared/scripts/includes/push_waiting.lua",7],
-    [261,"shared/scripts/includes/requeue_waiting.lua",2],
-    [268,"shared/scripts/includes/promote_due.lua",4],
-    [283,"shared/scripts/includes/resume_wait.lua",3],
-    [299,"shared/scripts/includes/resume_due_waits.lua",4],
-    [311,"shared/scripts/includes/group_waiting.lua",2],
-    [316,"shared/scripts/includes/has_waiting.lua",2],
-    [321,"shared/scripts/includes/leave_started.lua",8],
-    [342,"shared/scripts/includes/hash_table.lua",1],
-    [348,"shared/scripts/includes/job_table.lua",3],
-    [355,"shared/scripts/includes/outbox_push.lua",3],
-    [371,"shared/scripts/includes/resume_parent.lua",3],
-    [393,"shared/scripts/includes/to_terminal.lua",9],
-    [489,"shared/scripts/includes/cascade.lua",3],
-    [499,"shared/scripts/includes/cancel_dependents.lua",5],
-    [527,"shared/scripts/includes/schedule.lua",4],
-    [536,"shared/scripts/includes/keep_attempt.lua",3],
-    [554,"shared/scripts/includes/fail_or_retry.lua",9],
-    [593,"shared/scripts/includes/release_dependents.lua",6],
-    [619,"shared/scripts/includes/window.lua",1],
-    [631,"shared/scripts/includes/room.lua",3],
-    [649,"shared/scripts/recover.lua",36],
+    [120,"shared/scripts/includes/queue_event.lua",3],
+    [166,"shared/scripts/includes/move.lua",4],
+    [184,"shared/scripts/includes/settings_of.lua",2],
+    [207,"shared/scripts/includes/list_group.lua",2],
+    [220,"shared/scripts/includes/tally.lua",2],
+    [229,"shared/scripts/includes/push_waiting.lua",7],
+    [268,"shared/scripts/includes/requeue_waiting.lua",2],
+    [275,"shared/scripts/includes/promote_due.lua",4],
+    [290,"shared/scripts/includes/resume_wait.lua",3],
+    [306,"shared/scripts/includes/resume_due_waits.lua",4],
+    [318,"shared/scripts/includes/group_waiting.lua",2],
+    [323,"shared/scripts/includes/has_waiting.lua",2],
+    [328,"shared/scripts/includes/leave_started.lua",8],
+    [349,"shared/scripts/includes/hash_table.lua",1],
+    [355,"shared/scripts/includes/job_table.lua",3],
+    [362,"shared/scripts/includes/outbox_push.lua",3],
+    [378,"shared/scripts/includes/resume_parent.lua",3],
+    [400,"shared/scripts/includes/to_terminal.lua",9],
+    [516,"shared/scripts/includes/cascade.lua",3],
+    [526,"shared/scripts/includes/cancel_dependents.lua",5],
+    [554,"shared/scripts/includes/schedule.lua",4],
+    [563,"shared/scripts/includes/keep_attempt.lua",3],
+    [584,"shared/scripts/includes/fail_or_retry.lua",9],
+    [620,"shared/scripts/includes/release_dependents.lua",6],
+    [646,"shared/scripts/includes/window.lua",1],
+    [658,"shared/scripts/includes/room.lua",3],
+    [676,"shared/scripts/recover.lua",36],
   ],
   source: `-- recover: the maintenance pass, run by whichever worker takes the lock first
 -- (about once a minute across the whole fleet). Every part does a bounded
@@ -6974,14 +7268,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- A queue's event stream (GET /v1/queues/:queue/events, Queue.events): each
@@ -7111,9 +7409,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -7127,6 +7427,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -7328,6 +7629,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -7336,16 +7645,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- \`read\`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -7355,6 +7675,7 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
 
 -- Dependents one script call may cancel or release, summed over every job
@@ -7407,6 +7728,8 @@ end
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -7420,6 +7743,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- The one place that decides between retry and failure for a started job:
@@ -7430,16 +7754,14 @@ local function fail_or_retry(id, now, err, retryable)
   local queue = f[1]
   leave_started(id, queue)
   if f[2] == '1' then
-    to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
-    cancel_dependents(id, now)
+    if to_terminal(id, queue, 'started', 'stopped', now, { 'error', err }) then cancel_dependents(id, now) end
     return 'stopped'
   end
   local attempts = tonumber(f[3] or '0')
   if retryable and f[4] then
     local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
-      keep_attempt(id, 'failed', now, err)
-      redis.call('HSET', key, 'error', err)
+      redis.call('HSET', key, 'error', err, keep_attempt(id, 'failed', now, err))
       redis.call('HDEL', key, 'workerName')
       local delay = 0
       local backoff = retry.backoff
@@ -7456,8 +7778,7 @@ local function fail_or_retry(id, now, err, retryable)
       return 'queued'
     end
   end
-  to_terminal(id, queue, 'started', 'failed', now, { 'error', err })
-  cancel_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'failed', now, { 'error', err }) then cancel_dependents(id, now) end
   return 'failed'
 end
 
@@ -7673,13 +7994,13 @@ return cjson.encode({ removed = true })
 
 export const renew: ScriptSource = {
   name: "renew",
-  sha: "41e9442ad3bb74177d198fc0a8d1f0930c4d2fd0",
+  sha: "32ac3e0db90bc1baef64f7e68ea7f8f5d2d44aca",
   lines: [
     [1,"shared/scripts/renew.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [24,"shared/scripts/includes/job_get.lua",2],
     [29,"shared/scripts/includes/owned_job.lua",2],
-    [40,"shared/scripts/renew.lua",18],
+    [42,"shared/scripts/renew.lua",18],
   ],
   source: `-- renew: extends the leases of a worker's running jobs and records its
 -- heartbeat, in one round trip however many jobs it runs.
@@ -7714,11 +8035,13 @@ end
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 local now = tonumber(ARGV[2])
@@ -7760,23 +8083,23 @@ return cjson.encode({ stop = stop, lost = lost, outboxDueAt = tonumber(due) })
 
 export const requeueAll: ScriptSource = {
   name: "requeue-all",
-  sha: "31b787a3a04149faf25223031cb602c3e857f873",
+  sha: "75aad06834d05ce31137a4c695c5b2a5625ff3bb",
   lines: [
     [1,"shared/scripts/requeue-all.lua",1],
     [10,"shared/keys.ts (generated include \"keys\")",1],
     [30,"shared/defaults.ts (generated include \"limits\")",1],
     [44,"shared/scripts/includes/job_get.lua",2],
     [49,"shared/scripts/includes/arm.lua",2],
-    [62,"shared/status.ts (generated include \"statuses\")",1],
-    [86,"shared/scripts/includes/queue_event.lua",3],
-    [132,"shared/scripts/includes/move.lua",4],
-    [150,"shared/scripts/includes/settings_of.lua",2],
-    [173,"shared/scripts/includes/list_group.lua",2],
-    [186,"shared/scripts/includes/tally.lua",2],
-    [195,"shared/scripts/includes/push_waiting.lua",7],
-    [231,"shared/scripts/includes/keep_attempt.lua",3],
-    [249,"shared/scripts/includes/requeue_ended.lua",4],
-    [267,"shared/scripts/requeue-all.lua",14],
+    [66,"shared/status.ts (generated include \"statuses\")",1],
+    [90,"shared/scripts/includes/queue_event.lua",3],
+    [136,"shared/scripts/includes/move.lua",4],
+    [154,"shared/scripts/includes/settings_of.lua",2],
+    [177,"shared/scripts/includes/list_group.lua",2],
+    [190,"shared/scripts/includes/tally.lua",2],
+    [199,"shared/scripts/includes/push_waiting.lua",7],
+    [238,"shared/scripts/includes/keep_attempt.lua",3],
+    [259,"shared/scripts/includes/requeue_ended.lua",4],
+    [277,"shared/scripts/requeue-all.lua",14],
   ],
   source: `-- requeue-all: failed (or stopped, or canceled) -> queued for a batch of a
 -- queue's jobs in that status, newest first, as requeue does for one. The
@@ -7830,14 +8153,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -7991,9 +8318,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -8007,11 +8336,14 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -8025,6 +8357,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
@@ -8033,11 +8366,11 @@ end
 -- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
-  keep_attempt(id, status, now, nil)
+  local kept = { keep_attempt(id, status, now, nil) }
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
-  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HSET', key, 'attempts', 0, unpack(kept))
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
@@ -8063,26 +8396,26 @@ return cjson.encode({ count = count, more = redis.call('ZCOUNT', key, now, '+inf
 
 export const requeue: ScriptSource = {
   name: "requeue",
-  sha: "cd7a72a1787c1ceef225adbcdb24d08bb15bdc5d",
+  sha: "2d742f6293624a92e2f3aaa392c0469e32ad5d00",
   lines: [
     [1,"shared/scripts/requeue.lua",1],
     [14,"shared/keys.ts (generated include \"keys\")",1],
     [36,"shared/status.ts (generated include \"statuses\")",1],
     [61,"shared/scripts/includes/owned_job.lua",2],
-    [72,"shared/scripts/includes/arm.lua",2],
-    [85,"shared/scripts/includes/settings_of.lua",2],
-    [108,"shared/scripts/includes/list_group.lua",2],
-    [121,"shared/scripts/includes/tally.lua",2],
-    [130,"shared/scripts/includes/group_waiting.lua",2],
-    [135,"shared/scripts/includes/has_waiting.lua",2],
-    [140,"shared/scripts/includes/leave_started.lua",8],
-    [161,"shared/defaults.ts (generated include \"limits\")",1],
-    [175,"shared/scripts/includes/queue_event.lua",3],
-    [221,"shared/scripts/includes/move.lua",4],
-    [239,"shared/scripts/includes/push_waiting.lua",7],
-    [275,"shared/scripts/includes/keep_attempt.lua",3],
-    [293,"shared/scripts/includes/requeue_ended.lua",4],
-    [311,"shared/scripts/requeue.lua",20],
+    [74,"shared/scripts/includes/arm.lua",2],
+    [91,"shared/scripts/includes/settings_of.lua",2],
+    [114,"shared/scripts/includes/list_group.lua",2],
+    [127,"shared/scripts/includes/tally.lua",2],
+    [136,"shared/scripts/includes/group_waiting.lua",2],
+    [141,"shared/scripts/includes/has_waiting.lua",2],
+    [146,"shared/scripts/includes/leave_started.lua",8],
+    [167,"shared/defaults.ts (generated include \"limits\")",1],
+    [181,"shared/scripts/includes/queue_event.lua",3],
+    [227,"shared/scripts/includes/move.lua",4],
+    [245,"shared/scripts/includes/push_waiting.lua",7],
+    [284,"shared/scripts/includes/keep_attempt.lua",3],
+    [305,"shared/scripts/includes/requeue_ended.lua",4],
+    [323,"shared/scripts/requeue.lua",20],
   ],
   source: `-- requeue: failed | stopped | canceled -> queued, as a fresh start (attempts
 -- and error cleared; the ended attempt is kept in the job's history). With a
@@ -8149,24 +8482,30 @@ local STATUS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads
@@ -8341,9 +8680,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -8357,11 +8698,14 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -8375,6 +8719,7 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end
 
 -- Puts a failed, stopped or canceled job back at the end of its queue as a
@@ -8383,11 +8728,11 @@ end
 -- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
-  keep_attempt(id, status, now, nil)
+  local kept = { keep_attempt(id, status, now, nil) }
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
-  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HSET', key, 'attempts', 0, unpack(kept))
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end
@@ -8499,22 +8844,22 @@ return cjson.encode({ seen = seen, status = seen and job_get(id, 'status') or ni
 
 export const sendEvent: ScriptSource = {
   name: "send-event",
-  sha: "8eb9da94f712ffe4a90f0947642c12d4b3110587",
+  sha: "e05a9f363f5f68173a1b5c15004ece4c82aa7c90",
   lines: [
     [1,"shared/scripts/send-event.lua",1],
     [15,"shared/keys.ts (generated include \"keys\")",1],
     [34,"shared/defaults.ts (generated include \"limits\")",1],
     [48,"shared/scripts/includes/arm.lua",2],
-    [61,"shared/status.ts (generated include \"statuses\")",1],
-    [85,"shared/scripts/includes/queue_event.lua",3],
-    [131,"shared/scripts/includes/move.lua",4],
-    [149,"shared/scripts/includes/settings_of.lua",2],
-    [172,"shared/scripts/includes/list_group.lua",2],
-    [185,"shared/scripts/includes/tally.lua",2],
-    [194,"shared/scripts/includes/push_waiting.lua",7],
-    [230,"shared/scripts/includes/requeue_waiting.lua",2],
-    [237,"shared/scripts/includes/resume_wait.lua",3],
-    [253,"shared/scripts/send-event.lua",18],
+    [65,"shared/status.ts (generated include \"statuses\")",1],
+    [89,"shared/scripts/includes/queue_event.lua",3],
+    [135,"shared/scripts/includes/move.lua",4],
+    [153,"shared/scripts/includes/settings_of.lua",2],
+    [176,"shared/scripts/includes/list_group.lua",2],
+    [189,"shared/scripts/includes/tally.lua",2],
+    [198,"shared/scripts/includes/push_waiting.lua",7],
+    [237,"shared/scripts/includes/requeue_waiting.lua",2],
+    [244,"shared/scripts/includes/resume_wait.lua",3],
+    [260,"shared/scripts/send-event.lua",18],
   ],
   source: `-- send-event: awaiting -> queued for the jobs of a queue that wait for this
 -- event (ctx.waitForEvent): those that wait for its key, and those that wait
@@ -8567,14 +8912,18 @@ local LIMITS = {
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -8728,9 +9077,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -8744,6 +9095,7 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end
 
 -- push_waiting for a job that already exists: its own priority, atFront and
@@ -8851,24 +9203,24 @@ return cjson.encode({ ok = true })
 
 export const suspend: ScriptSource = {
   name: "suspend",
-  sha: "af4c830a356b38624f3a6dcb115a5e9fa45e29d3",
+  sha: "d11b691ef93c12586cb7ddfce871f8ca6d4a26ce",
   lines: [
     [1,"shared/scripts/suspend.lua",1],
     [21,"shared/keys.ts (generated include \"keys\")",1],
     [41,"shared/defaults.ts (generated include \"limits\")",1],
     [55,"shared/scripts/includes/owned_job.lua",2],
-    [66,"shared/status.ts (generated include \"statuses\")",1],
-    [90,"shared/scripts/includes/queue_event.lua",3],
-    [136,"shared/scripts/includes/move.lua",4],
-    [154,"shared/scripts/includes/arm.lua",2],
-    [167,"shared/scripts/includes/settings_of.lua",2],
-    [190,"shared/scripts/includes/list_group.lua",2],
-    [203,"shared/scripts/includes/tally.lua",2],
-    [212,"shared/scripts/includes/group_waiting.lua",2],
-    [217,"shared/scripts/includes/has_waiting.lua",2],
-    [222,"shared/scripts/includes/leave_started.lua",8],
-    [243,"shared/scripts/includes/schedule.lua",4],
-    [252,"shared/scripts/suspend.lua",29],
+    [68,"shared/status.ts (generated include \"statuses\")",1],
+    [92,"shared/scripts/includes/queue_event.lua",3],
+    [138,"shared/scripts/includes/move.lua",4],
+    [156,"shared/scripts/includes/arm.lua",2],
+    [173,"shared/scripts/includes/settings_of.lua",2],
+    [196,"shared/scripts/includes/list_group.lua",2],
+    [209,"shared/scripts/includes/tally.lua",2],
+    [218,"shared/scripts/includes/group_waiting.lua",2],
+    [223,"shared/scripts/includes/has_waiting.lua",2],
+    [228,"shared/scripts/includes/leave_started.lua",8],
+    [249,"shared/scripts/includes/schedule.lua",4],
+    [258,"shared/scripts/suspend.lua",29],
   ],
   source: `-- suspend: a durable task's job leaves its worker, whose slot is free at
 -- once, until it may go on: started -> scheduled for a sleep (ctx.sleep),
@@ -8929,11 +9281,13 @@ local LIMITS = {
 -- else nil: a worker whose lease ran out must not overwrite what recovery
 -- decided, even once the job is started again by a worker of the same name
 -- or by itself. The claim is the job's \`claims\` count when it was taken (its
--- lease token): every claim adds one, and nothing takes one back.
-local function owned_job(id, worker, claim)
-  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims')
+-- lease token): every claim adds one, and nothing takes one back. \`also\`:
+-- further fields the caller needs next, read in the same HMGET and answered
+-- second, in that order.
+local function owned_job(id, worker, claim, also)
+  local f = redis.call('HMGET', K.job(id), 'status', 'workerName', 'queue', 'claims', unpack(also or {}))
   if f[1] ~= 'started' or f[2] ~= worker or f[4] ~= claim then return nil end
-  return f[3]
+  return f[3], { select(5, unpack(f)) }
 end
 -- Generated from shared/status.ts: the statuses and the moves between them.
 local STATUS = {
@@ -9027,14 +9381,18 @@ end
 -- Idle workers block on a queue's wake list; it holds at most one element,
 -- so enqueuing many jobs costs no more than one. Only a worker's pop takes
 -- the element, never a script: once armed in a call, a queue stays armed
--- until the call returns, and is not looked at again.
+-- until the call returns, and is not looked at again. \`worth\`, when given,
+-- is asked only when the marker is missing (a busy queue's is mostly there),
+-- so that what it reads to tell whether a worker should wake costs nothing
+-- the rest of the time.
 local armed = {}
-local function arm(queue)
+local function arm(queue, worth)
   if armed[queue] then return end
-  armed[queue] = true
   if redis.call('LLEN', K.wake(queue)) == 0 then
+    if worth and not worth() then return end
     redis.call('RPUSH', K.wake(queue), '1')
   end
+  armed[queue] = true
 end
 
 -- The settings of each queue as this call read them: no script that reads

@@ -163,11 +163,13 @@ local function claim_jobs(now, lease, worker, want, queues)
     end
     local left, opens_at = room(queue, s, now)
     wake_by(opens_at)
-    local claimable
+    -- leave the wake marker set for the next worker while this queue has jobs
+    -- it may start; a queue at its cap is woken when it has room again
     if s.grouped then
-      local group_opens
+      local group_opens, claimable
       left, budget, group_opens, claimable = claim_grouped(queue, s, now, lease, worker, jobs, want, left, budget)
       wake_by(group_opens)
+      if left > 0 and claimable then arm(queue) end
     else
       while left > 0 and #jobs < want and budget > 0 do
         local popped = redis.call('ZPOPMIN', K.waiting(queue), math.min(left, want - #jobs, budget))
@@ -181,12 +183,9 @@ local function claim_jobs(now, lease, worker, want, queues)
           end
         end
       end
-      claimable = redis.call('ZCARD', K.waiting(queue)) > 0
+      if left > 0 then arm(queue, function() return redis.call('ZCARD', K.waiting(queue)) > 0 end) end
     end
     if budget == 0 and #jobs < want then more = true end
-    -- leave the wake marker set for the next worker while this queue has jobs
-    -- it may start; a queue at its cap is woken when it has room again
-    if left > 0 and claimable then arm(queue) end
     wake_by(due)
   end
   return { jobs = jobs, nextDueAt = wake_at, more = more }

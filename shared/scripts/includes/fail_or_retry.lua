@@ -15,16 +15,14 @@ local function fail_or_retry(id, now, err, retryable)
   local queue = f[1]
   leave_started(id, queue)
   if f[2] == '1' then
-    to_terminal(id, queue, 'started', 'stopped', now, { 'error', err })
-    cancel_dependents(id, now)
+    if to_terminal(id, queue, 'started', 'stopped', now, { 'error', err }) then cancel_dependents(id, now) end
     return 'stopped'
   end
   local attempts = tonumber(f[3] or '0')
   if retryable and f[4] then
     local retry = cjson.decode(f[4])
     if attempts <= (retry.max or 0) then
-      keep_attempt(id, 'failed', now, err)
-      redis.call('HSET', key, 'error', err)
+      redis.call('HSET', key, 'error', err, keep_attempt(id, 'failed', now, err))
       redis.call('HDEL', key, 'workerName')
       local delay = 0
       local backoff = retry.backoff
@@ -41,7 +39,6 @@ local function fail_or_retry(id, now, err, retryable)
       return 'queued'
     end
   end
-  to_terminal(id, queue, 'started', 'failed', now, { 'error', err })
-  cancel_dependents(id, now)
+  if to_terminal(id, queue, 'started', 'failed', now, { 'error', err }) then cancel_dependents(id, now) end
   return 'failed'
 end

@@ -4,6 +4,8 @@
 -- Keeps the outcome of an attempt that is about to be overwritten (a retry,
 -- a requeue), as rq 2 keeps a job's results: newest first, a bounded number.
 -- A job that ends at its first attempt pays nothing: its outcome is the job.
+-- Answers the hash field that says the job has a list of attempts, for the
+-- caller's next HSET of the job (to_terminal expires the list only then).
 local function keep_attempt(id, status, now, err)
   local f = redis.call('HMGET', K.job(id), 'attempts', 'startedAt', 'workerName', 'result', 'error', 'endedAt')
   local attempt = {
@@ -17,4 +19,5 @@ local function keep_attempt(id, status, now, err)
   }
   redis.call('LPUSH', K.attempts(id), cjson.encode(attempt))
   redis.call('LTRIM', K.attempts(id), 0, LIMITS.attempts_kept - 1)
+  return 'attemptsKept', '1'
 end

@@ -23,9 +23,11 @@ local BAND, MIDDLE = 4294967296, 2147483648
 
 -- Puts a job in its queue's waiting set (a grouped job: its group's, and the
 -- queue's set of grouped jobs), setting further fields (...) with its status.
--- Claiming takes the lowest score.
+-- Claiming takes the lowest score. Answers true for the queue's first
+-- arrival, which create_job registers it with.
 local function push_waiting(id, queue, from, now, at_front, priority, group, ...)
-  local arrival = redis.call('HINCRBY', K.sequence(), queue, 1) % MIDDLE
+  local count = redis.call('HINCRBY', K.sequence(), queue, 1)
+  local arrival = count % MIDDLE
   local score = (tonumber(priority) or 0) * BAND + MIDDLE + (at_front and -arrival or arrival)
   move(id, queue, from, 'queued', 'enqueuedAt', now, ...)
   if group and group ~= '' then
@@ -39,4 +41,5 @@ local function push_waiting(id, queue, from, now, at_front, priority, group, ...
     redis.call('ZADD', K.waiting(queue), score, id)
   end
   arm(queue)
+  return count == 1
 end

@@ -8,11 +8,11 @@
 -- failed rather than running them again, and its log lines stay with it.
 local function requeue_ended(id, queue, status, now)
   local key = K.job(id)
-  keep_attempt(id, status, now, nil)
+  local kept = { keep_attempt(id, status, now, nil) }
   redis.call('ZREM', K.registry(status, queue), id)
   redis.call('PERSIST', key)
   redis.call('PERSIST', K.attempts(id))
-  redis.call('HSET', key, 'attempts', 0)
+  redis.call('HSET', key, 'attempts', 0, unpack(kept))
   redis.call('HDEL', key, 'error', 'result', 'startedAt', 'endedAt', 'stopRequested', 'runAt', 'workerName')
   local f = redis.call('HMGET', key, 'priority', 'group', 'steps', 'logs')
   if f[3] then redis.call('PERSIST', K.steps(id)) end

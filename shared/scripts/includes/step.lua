@@ -13,10 +13,11 @@
 -- ARGV[9] on come the jobs it reports, `width` arguments each, the id and
 -- the claim it holds (its lease token) first: a report takes effect only
 -- while the worker still holds the job under that claim, and
--- settle(id, queue, at) makes the move (its own arguments from ARGV[at]) and
--- names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
+-- settle(id, queue, at, read) makes the move (its own arguments from
+-- ARGV[at]; `read`, the job's fields named in `reads`, read with its holder)
+-- and names the new status. A plain claim reports nothing. Answers { reported = [{ ok, status }], jobs,
 -- nextDueAt, more } as JSON, reported in the order of the reports.
-local function step(now, max, settle, width)
+local function step(now, max, settle, width, reads)
   local worker = ARGV[3]
   local reported = {}
   local counts = {}
@@ -25,8 +26,8 @@ local function step(now, max, settle, width)
   if settle and #queues > 0 then settings_of(queues) end
   for at = 9, settle and #ARGV or 0, width or 1 do
     local id = ARGV[at]
-    local queue = owned_job(id, worker, ARGV[at + 1])
-    local status = queue and settle(id, queue, at + 2) or job_get(id, 'status') or 'missing'
+    local queue, read = owned_job(id, worker, ARGV[at + 1], reads)
+    local status = queue and settle(id, queue, at + 2, read) or job_get(id, 'status') or 'missing'
     table.insert(reported, { ok = queue ~= nil, status = status })
     if queue then
       local counter = status == 'finished' and 'processed' or 'failed'

@@ -74,6 +74,14 @@ local function publish_ending(id, status)
   redis.call('PUBLISH', channel, message)
 end
 
+-- The job hash fields an ending reads; from DROPPED_FROM on, those it
+-- removes, read so that a job without them (most) pays no HDEL.
+local DROPPED_FROM = 13
+local function ending_fields(status, drop)
+  return { TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep', 'logs', 'task', 'attempts',
+    'attemptsKept', 'dependents', 'marked', 'stopRequested', unpack(drop or {}) }
+end
+
 -- Moves a job into a terminal registry; the job hash, its earlier attempts,
 -- its recorded steps, its log and its registry entry all expire after the
 -- job's TTL for that outcome.
@@ -82,16 +90,27 @@ end
 -- the earlier ones do (nothing reads it as "running now" past started).
 -- A job a durable task invoked resumes its parent with its outcome.
 -- The queue's event stream gets the ending with the job's task and attempt.
-local function to_terminal(id, queue, from, status, now, fields, drop)
+-- Answers whether jobs were ever made to wait for this one, so that the
+-- caller looks for dependents only then. A job's hash says which of its
+-- other keys it has (see create_job): a plain job pays for none of them.
+-- `read`: the values of ending_fields(status, drop), when the caller read
+-- them with its own (see step.lua).
+local function to_terminal(id, queue, from, status, now, fields, drop, read)
   local key = K.job(id)
-  local f = redis.call('HMGET', key, TTL_FIELD[status], 'startedAt', 'callbackUrl', 'steps', 'parent', 'parentStep',
-    'logs', 'task', 'attempts')
+  local names = ending_fields(status, drop)
+  local f = read or redis.call('HMGET', key, unpack(names))
+  -- a job made before create_job marked its keys may have either
   local ttl_ms = tonumber(f[1]) * 1000
   move(id, queue, from, status, 'endedAt', now, unpack(fields))
-  redis.call('HDEL', key, 'stopRequested', unpack(drop or {}))
+  local present = {}
+  for i = DROPPED_FROM, #names do
+    if f[i] then table.insert(present, names[i]) end
+  end
+  if #present > 0 then redis.call('HDEL', key, unpack(present)) end
   redis.call('ZADD', K.registry(status, queue), now + ttl_ms, id)
   redis.call('PEXPIRE', key, ttl_ms)
-  redis.call('PEXPIRE', K.attempts(id), ttl_ms)
+  local unmarked = not f[12]
+  if f[10] or unmarked then redis.call('PEXPIRE', K.attempts(id), ttl_ms) end
   if f[4] then redis.call('PEXPIRE', K.steps(id), ttl_ms) end
   if f[7] then redis.call('PEXPIRE', K.logs(id), ttl_ms) end
   count_ending(queue, status, now, from == 'started' and f[2] or nil)
@@ -101,4 +120,5 @@ local function to_terminal(id, queue, from, status, now, fields, drop)
   publish_ending(id, status)
   local view = event_view(id, from, status, { 'task', f[8] or '', 'attempts', f[9] or '0', unpack(fields) })
   queue_event(queue, status, view)
+  return f[11] ~= false or unmarked
 end
